@@ -1,0 +1,77 @@
+//! The gofer: the only part of runsc that touches the host filesystem.
+//!
+//! The Sentry talks to it through the narrow [`FileServer`] interface: walk
+//! one path component at a time, stat, open (the gofer donates a host fd),
+//! read a directory, read a symlink. The Sentry resolves paths itself
+//! (symlinks, `..`, mount points); the server only ever resolves one plain
+//! name inside a directory it already holds, never following a symlink, so
+//! no request can reach a host file outside the root it was given.
+
+pub mod server;
+
+pub use server::LocalServer;
+
+use std::os::fd::OwnedFd;
+
+/// A handle to a file or directory held by the server (like a 9P fid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fid(pub u64);
+
+/// The root of the tree a server serves; always valid.
+pub const ROOT_FID: Fid = Fid(0);
+
+/// File metadata, as the host's stat reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blksize: u64,
+    pub blocks: u64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+/// One directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: Vec<u8>,
+    pub ino: u64,
+    /// DT_* type.
+    pub kind: u8,
+}
+
+/// Errors carry the errno the guest should see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("errno {0}")]
+pub struct Errno(pub i32);
+
+pub type Result<T> = std::result::Result<T, Errno>;
+
+/// The operations the Sentry needs from a file server.
+pub trait FileServer: Send + Sync {
+    /// Looks up one component `name` in directory `dir` without following
+    /// symlinks. `name` is never empty, ".", ".." and never contains '/'
+    /// (EINVAL otherwise). Returns a new fid and the file's stat.
+    fn walk(&self, dir: Fid, name: &[u8]) -> Result<(Fid, Stat)>;
+    /// Stat of a held file.
+    fn stat(&self, fid: Fid) -> Result<Stat>;
+    /// Opens a held file with O_* `flags` (O_ACCMODE, O_TRUNC, O_APPEND,
+    /// O_DIRECTORY; O_CREAT is refused with EINVAL: use create) and donates a
+    /// host fd. Write access on a read-only server fails with EROFS.
+    fn open(&self, fid: Fid, flags: i32) -> Result<OwnedFd>;
+    /// All entries of a held directory, without "." and "..".
+    fn readdir(&self, fid: Fid) -> Result<Vec<DirEntry>>;
+    /// The target of a held symlink.
+    fn readlink(&self, fid: Fid) -> Result<Vec<u8>>;
+    /// Forgets a fid. Clunking ROOT_FID or an unknown fid does nothing.
+    fn clunk(&self, fid: Fid);
+    /// True when the server refuses every modification (EROFS).
+    fn read_only(&self) -> bool;
+}

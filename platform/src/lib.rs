@@ -1,0 +1,124 @@
+//! The platform runs guest code and hands control back to the Sentry on every
+//! syscall and every fault the guest takes.
+//!
+//! One [`Context`] is one guest thread together with the address space it runs
+//! in. Guest memory is always a window onto the Sentry's memory file: the
+//! Sentry decides what lives where and asks the context to map ranges of the
+//! memory file at guest addresses.
+
+pub mod ptrace;
+
+use std::os::fd::RawFd;
+
+/// The general-purpose registers of a guest thread (x86-64 layout).
+pub type Regs = libc::user_regs_struct;
+
+/// Why the guest stopped running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The guest executed `syscall`. The number is in `orig_rax`, the
+    /// arguments in rdi, rsi, rdx, r10, r8, r9; rip already points past the
+    /// instruction. The Sentry writes the result into `rax`.
+    Syscall,
+    /// A synchronous fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP) with the
+    /// kernel's si_code and fault address.
+    Fault { signo: i32, code: i32, addr: u64 },
+    /// The context was kicked by [`Interrupter::interrupt`] or an external
+    /// signal; nothing happened in the guest.
+    Interrupted,
+}
+
+/// Errors of the platform itself (never of the guest).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{op} failed: {source}")]
+    Host {
+        op: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("stub process {pid} died unexpectedly (wait status {status:#x})")]
+    StubDied { pid: i32, status: i32 },
+    #[error("stub process {pid} stopped unexpectedly (wait status {status:#x})")]
+    UnexpectedStop { pid: i32, status: i32 },
+    #[error("injected {syscall} in the stub failed with errno {errno}")]
+    Injected { syscall: &'static str, errno: i32 },
+}
+
+impl Error {
+    pub(crate) fn last(op: &'static str) -> Self {
+        Error::Host {
+            op,
+            source: std::io::Error::last_os_error(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Which platform implementation to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlatformKind {
+    #[default]
+    Ptrace,
+}
+
+impl std::str::FromStr for PlatformKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "ptrace" => Ok(PlatformKind::Ptrace),
+            other => Err(format!(
+                "unknown platform {other:?} (supported: ptrace; systrap and kvm are not built yet)"
+            )),
+        }
+    }
+}
+
+/// Wakes a context that is running guest code, from any thread.
+pub trait Interrupter: Send + Sync {
+    fn interrupt(&self);
+}
+
+/// One guest thread and its address space.
+///
+/// A context must be used only from the host thread that created it (the
+/// ptrace platform binds a tracee to its tracer thread).
+pub trait Context {
+    /// Loads `regs`, runs the guest until the next event, and stores the
+    /// guest's registers back into `regs`.
+    fn switch(&mut self, regs: &mut Regs) -> Result<Event>;
+
+    /// Maps `len` bytes of the memory file at `file_offset` to guest address
+    /// `addr` (shared, fixed), with `prot` (PROT_* bits).
+    fn map(&mut self, addr: u64, len: u64, prot: i32, file_offset: u64) -> Result<()>;
+
+    /// Removes guest mappings in `[addr, addr+len)`.
+    fn unmap(&mut self, addr: u64, len: u64) -> Result<()>;
+
+    /// Changes the protection of `[addr, addr+len)`.
+    fn protect(&mut self, addr: u64, len: u64, prot: i32) -> Result<()>;
+
+    /// A handle other threads use to kick this context out of the guest.
+    fn interrupter(&self) -> std::sync::Arc<dyn Interrupter>;
+
+    /// The highest guest address (exclusive) the Sentry may hand to the guest.
+    fn max_user_address(&self) -> u64;
+}
+
+/// Creates contexts. One per sandbox.
+pub trait Platform: Send + Sync {
+    /// A new guest thread in a new, empty address space, bound to the
+    /// calling host thread. `memory_file` is the fd guest memory is mapped
+    /// from.
+    fn new_context(&self, memory_file: RawFd) -> Result<Box<dyn Context>>;
+
+    fn name(&self) -> &'static str;
+}
+
+/// Builds the platform of the given kind.
+pub fn new(kind: PlatformKind) -> Result<Box<dyn Platform>> {
+    match kind {
+        PlatformKind::Ptrace => Ok(Box::new(ptrace::PtracePlatform::new()?)),
+    }
+}

@@ -1,0 +1,461 @@
+//! The ptrace platform: each guest thread runs in a stub process traced by
+//! the Sentry thread that runs the task, with PTRACE_SYSEMU so every guest
+//! syscall stops before the host kernel executes it.
+
+mod stub;
+
+use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result};
+use std::os::fd::RawFd;
+use std::sync::{Arc, OnceLock};
+
+const PAGE_SIZE: usize = 4096;
+/// Top of the x86-64 user address space with 4-level paging.
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+
+/// The page every stub runs from, mapped once per Sentry process.
+struct StubPage {
+    addr: u64,
+    len: u64,
+    syscall_addr: u64,
+}
+
+fn stub_page() -> Result<&'static StubPage> {
+    static PAGE: OnceLock<std::result::Result<StubPage, String>> = OnceLock::new();
+    PAGE.get_or_init(|| map_stub_page().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|msg| Error::Host {
+            op: "map stub page",
+            source: std::io::Error::other(msg.clone()),
+        })
+}
+
+fn map_stub_page() -> Result<StubPage> {
+    let code = stub::code();
+    let len = code.len().div_ceil(PAGE_SIZE) * PAGE_SIZE;
+    // SAFETY: a fresh anonymous mapping; no existing memory is touched.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(Error::last("mmap stub page"));
+    }
+    // SAFETY: `ptr` is a new writable mapping of `len >= code.len()` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), ptr.cast::<u8>(), code.len()) };
+    // SAFETY: `ptr`/`len` is exactly the mapping created above.
+    if unsafe { libc::mprotect(ptr, len, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+        return Err(Error::last("mprotect stub page"));
+    }
+    let addr = ptr as u64;
+    Ok(StubPage {
+        addr,
+        len: len as u64,
+        syscall_addr: addr + stub::syscall_offset() as u64,
+    })
+}
+
+/// The ptrace platform.
+pub struct PtracePlatform {
+    _private: (),
+}
+
+impl PtracePlatform {
+    pub fn new() -> Result<Self> {
+        stub_page()?;
+        Ok(PtracePlatform { _private: () })
+    }
+}
+
+impl Platform for PtracePlatform {
+    fn new_context(&self, memory_file: RawFd) -> Result<Box<dyn Context>> {
+        Ok(Box::new(PtraceContext::spawn(memory_file)?))
+    }
+
+    fn name(&self) -> &'static str {
+        "ptrace"
+    }
+}
+
+/// Sends SIGSTOP to a stub so that a running guest returns to the Sentry.
+struct StubKicker {
+    pid: i32,
+}
+
+impl Interrupter for StubKicker {
+    fn interrupt(&self) {
+        // SAFETY: plain syscall; a stale pid at worst signals nothing.
+        unsafe { libc::syscall(libc::SYS_tgkill, self.pid, self.pid, libc::SIGSTOP) };
+    }
+}
+
+/// A stub process traced by the calling thread.
+pub struct PtraceContext {
+    pid: i32,
+    memory_file: RawFd,
+    stub: &'static StubPage,
+    /// Registers captured when the stub first stopped: valid segment
+    /// selectors and flags for this kernel.
+    template: Regs,
+    kicker: Arc<StubKicker>,
+}
+
+/// What a stopped stub reported.
+enum Stop {
+    Syscall,
+    Signal(i32),
+}
+
+impl PtraceContext {
+    fn spawn(memory_file: RawFd) -> Result<Self> {
+        let stub = stub_page()?;
+        // SAFETY: a raw fork (clone with only SIGCHLD). The child runs
+        // `child_main`, which makes only raw syscalls and never returns.
+        let pid =
+            unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
+        if pid < 0 {
+            return Err(Error::last("clone stub"));
+        }
+        if pid == 0 {
+            child_main(stub, memory_file);
+        }
+        let pid = pid as i32;
+        let mut ctx = PtraceContext {
+            pid,
+            memory_file,
+            stub,
+            template: zeroed_regs(),
+            kicker: Arc::new(StubKicker { pid }),
+        };
+        match ctx.wait()? {
+            Stop::Signal(libc::SIGSTOP) => {}
+            Stop::Signal(sig) => {
+                return Err(Error::UnexpectedStop { pid, status: sig });
+            }
+            Stop::Syscall => return Err(Error::UnexpectedStop { pid, status: 0 }),
+        }
+        let options = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
+        // SAFETY: pid is our stopped tracee.
+        if unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, options as libc::c_ulong) } != 0 {
+            return Err(Error::last("PTRACE_SETOPTIONS"));
+        }
+        ctx.template = ctx.get_regs()?;
+        Ok(ctx)
+    }
+
+    /// Waits for the next stop of the stub.
+    fn wait(&self) -> Result<Stop> {
+        loop {
+            let mut status = 0;
+            // SAFETY: plain syscall with a valid out pointer.
+            let r = unsafe { libc::waitpid(self.pid, &mut status, libc::__WALL) };
+            if r < 0 {
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(Error::last("waitpid stub"));
+            }
+            if libc::WIFSTOPPED(status) {
+                let sig = libc::WSTOPSIG(status);
+                if sig == (libc::SIGTRAP | 0x80) {
+                    return Ok(Stop::Syscall);
+                }
+                return Ok(Stop::Signal(sig));
+            }
+            return Err(Error::StubDied {
+                pid: self.pid,
+                status,
+            });
+        }
+    }
+
+    fn get_regs(&self) -> Result<Regs> {
+        let mut regs = zeroed_regs();
+        // SAFETY: pid is a stopped tracee of this thread; regs is a valid out buffer.
+        if unsafe { libc::ptrace(libc::PTRACE_GETREGS, self.pid, 0, &mut regs as *mut Regs) } != 0 {
+            return Err(Error::last("PTRACE_GETREGS"));
+        }
+        Ok(regs)
+    }
+
+    fn set_regs(&self, regs: &Regs) -> Result<()> {
+        // SAFETY: pid is a stopped tracee of this thread; regs is a valid buffer.
+        if unsafe { libc::ptrace(libc::PTRACE_SETREGS, self.pid, 0, regs as *const Regs) } != 0 {
+            return Err(Error::last("PTRACE_SETREGS"));
+        }
+        Ok(())
+    }
+
+    fn resume(&self, request: libc::c_uint) -> Result<()> {
+        // SAFETY: pid is a stopped tracee; signal 0 suppresses any pending stop signal.
+        if unsafe { libc::ptrace(request, self.pid, 0, 0) } != 0 {
+            return Err(Error::last("ptrace resume"));
+        }
+        Ok(())
+    }
+
+    fn siginfo(&self) -> Result<libc::siginfo_t> {
+        // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: pid is stopped in signal-delivery-stop; info is a valid out buffer.
+        if unsafe { libc::ptrace(libc::PTRACE_GETSIGINFO, self.pid, 0, &mut info as *mut _) } != 0 {
+            return Err(Error::last("PTRACE_GETSIGINFO"));
+        }
+        Ok(info)
+    }
+
+    /// Makes the stub execute one real system call and returns its raw result.
+    fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let mut regs = self.template;
+        regs.rax = nr as u64;
+        regs.orig_rax = u64::MAX;
+        regs.rdi = args[0];
+        regs.rsi = args[1];
+        regs.rdx = args[2];
+        regs.r10 = args[3];
+        regs.r8 = args[4];
+        regs.r9 = args[5];
+        regs.rip = self.stub.syscall_addr;
+        self.set_regs(&regs)?;
+        loop {
+            self.resume(libc::PTRACE_CONT)?;
+            match self.wait()? {
+                Stop::Signal(libc::SIGTRAP) => break,
+                Stop::Signal(sig @ (libc::SIGSEGV | libc::SIGBUS | libc::SIGILL)) => {
+                    return Err(Error::UnexpectedStop {
+                        pid: self.pid,
+                        status: sig,
+                    });
+                }
+                // A kick or stray signal: drop it and let the syscall finish.
+                Stop::Signal(_) | Stop::Syscall => continue,
+            }
+        }
+        Ok(self.get_regs()?.rax as i64)
+    }
+
+    fn inject_checked(&mut self, name: &'static str, nr: i64, args: [u64; 6]) -> Result<()> {
+        let r = self.inject(nr, args)?;
+        if (-4095..0).contains(&r) {
+            return Err(Error::Injected {
+                syscall: name,
+                errno: -r as i32,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Context for PtraceContext {
+    fn switch(&mut self, regs: &mut Regs) -> Result<Event> {
+        // The guest cannot choose its segments or privileged flags.
+        regs.cs = self.template.cs;
+        regs.ss = self.template.ss;
+        regs.ds = self.template.ds;
+        regs.es = self.template.es;
+        regs.fs = self.template.fs;
+        regs.gs = self.template.gs;
+        if regs.eflags == 0 {
+            regs.eflags = self.template.eflags;
+        }
+        self.set_regs(regs)?;
+        self.resume(libc::PTRACE_SYSEMU)?;
+        let stop = self.wait()?;
+        *regs = self.get_regs()?;
+        match stop {
+            Stop::Syscall => Ok(Event::Syscall),
+            Stop::Signal(
+                signo
+                @ (libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP),
+            ) => {
+                let info = self.siginfo()?;
+                // SAFETY: for these signals the kernel fills the si_addr union member.
+                let addr = unsafe { info.si_addr() } as u64;
+                Ok(Event::Fault {
+                    signo,
+                    code: info.si_code,
+                    addr,
+                })
+            }
+            Stop::Signal(_) => Ok(Event::Interrupted),
+        }
+    }
+
+    fn map(&mut self, addr: u64, len: u64, prot: i32, file_offset: u64) -> Result<()> {
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let args = [
+            addr,
+            len,
+            prot as u64,
+            flags,
+            self.memory_file as u64,
+            file_offset,
+        ];
+        self.inject_checked("mmap", libc::SYS_mmap, args)
+    }
+
+    fn unmap(&mut self, addr: u64, len: u64) -> Result<()> {
+        self.inject_checked("munmap", libc::SYS_munmap, [addr, len, 0, 0, 0, 0])
+    }
+
+    fn protect(&mut self, addr: u64, len: u64, prot: i32) -> Result<()> {
+        self.inject_checked(
+            "mprotect",
+            libc::SYS_mprotect,
+            [addr, len, prot as u64, 0, 0, 0],
+        )
+    }
+
+    fn interrupter(&self) -> Arc<dyn Interrupter> {
+        self.kicker.clone()
+    }
+
+    fn max_user_address(&self) -> u64 {
+        self.stub.addr
+    }
+}
+
+impl Drop for PtraceContext {
+    fn drop(&mut self) {
+        // SAFETY: pid is our child; kill and reap it so no zombie is left.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+            let mut status = 0;
+            libc::waitpid(self.pid, &mut status, libc::__WALL);
+        }
+    }
+}
+
+fn zeroed_regs() -> Regs {
+    // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// Runs in the freshly forked stub child. Only raw syscalls: the child is a
+/// copy of a multi-threaded process and must not take locks.
+fn child_main(stub: &StubPage, memory_file: RawFd) -> ! {
+    // SAFETY: raw syscalls in the child; none touches shared state. The final
+    // jump enters the stub code, which never returns.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        // Leave the Sentry's session so terminal signals do not reach stubs.
+        libc::setsid();
+        if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
+            libc::_exit(120);
+        }
+        unregister_rseq();
+        // Keep only the memory file.
+        let fd = memory_file as libc::c_uint;
+        if fd > 0 {
+            libc::syscall(libc::SYS_close_range, 0u32, fd - 1, 0u32);
+        }
+        libc::syscall(libc::SYS_close_range, fd + 1, u32::MAX, 0u32);
+        let entry: extern "C" fn(u64, u64, u64) -> ! = std::mem::transmute(stub.addr as usize);
+        entry(stub.addr, stub.addr + stub.len, TASK_SIZE)
+    }
+}
+
+extern "C" {
+    /// Offset of this thread's rseq area from the thread pointer (glibc >= 2.35).
+    static __rseq_offset: isize;
+    /// Size of the rseq area glibc registered, 0 when it registered none.
+    static __rseq_size: u32;
+}
+
+/// glibc registers an rseq area for every thread and fork keeps the
+/// registration. Once the stub unmaps its inherited memory, the kernel would
+/// fault (SIGSEGV, SI_KERNEL) updating the area on the next preemption, so
+/// the child unregisters it first. The kernel insists on the registered
+/// length, which glibc versions choose differently: try the known ones.
+///
+/// # Safety
+/// Call only in a freshly forked, single-threaded child.
+unsafe fn unregister_rseq() {
+    const RSEQ_FLAG_UNREGISTER: i32 = 1;
+    const RSEQ_SIG: u32 = 0x5305_3053;
+    let fs_base: u64;
+    // SAFETY: reading the thread pointer (fs:0 holds its own address on x86-64 glibc).
+    unsafe { std::arch::asm!("mov {}, fs:0", out(reg) fs_base) };
+    // SAFETY: plain reads of two glibc-exported constants.
+    let (offset, size) = unsafe { (__rseq_offset, __rseq_size) };
+    if size == 0 {
+        return;
+    }
+    let area = fs_base.wrapping_add_signed(offset as i64);
+    for len in [32u32, size, 64, 128, 256] {
+        // SAFETY: rseq unregistration only affects this (child) thread.
+        let r = unsafe { libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) };
+        if r == 0 {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memfd(len: u64) -> RawFd {
+        // SAFETY: plain syscalls creating and sizing a new memfd.
+        unsafe {
+            let fd = libc::memfd_create(c"test".as_ptr(), 0);
+            assert!(fd >= 0);
+            assert_eq!(libc::ftruncate(fd, len as i64), 0);
+            fd
+        }
+    }
+
+    /// Writes `code` at the start of the memfd.
+    fn write_code(fd: RawFd, code: &[u8]) {
+        // SAFETY: writing a byte buffer to an fd we own.
+        let n = unsafe { libc::pwrite(fd, code.as_ptr().cast(), code.len(), 0) };
+        assert_eq!(n, code.len() as isize);
+    }
+
+    #[test]
+    fn syscall_is_intercepted_and_emulated() {
+        let fd = memfd(1 << 20);
+        // mov eax, 39 (getpid); syscall; mov rdi, rax; mov eax, 60; syscall
+        let code = [
+            0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x89, 0xc7, 0xb8, 60, 0, 0, 0, 0x0f, 0x05,
+        ];
+        write_code(fd, &code);
+        let mut ctx = PtraceContext::spawn(fd).expect("spawn");
+        let base = 0x40_0000;
+        ctx.map(base, 4096, libc::PROT_READ | libc::PROT_EXEC, 0)
+            .expect("map");
+        let mut regs = zeroed_regs();
+        regs.rip = base;
+        assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+        assert_eq!(regs.orig_rax, 39);
+        regs.rax = 4242;
+        assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+        assert_eq!(regs.orig_rax, 60);
+        assert_eq!(regs.rdi, 4242, "guest saw the emulated getpid result");
+    }
+
+    #[test]
+    fn fault_on_unmapped_memory_is_reported() {
+        let fd = memfd(1 << 20);
+        // mov rax, [0x1000]
+        let code = [0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00];
+        write_code(fd, &code);
+        let mut ctx = PtraceContext::spawn(fd).expect("spawn");
+        ctx.map(0x40_0000, 4096, libc::PROT_READ | libc::PROT_EXEC, 0)
+            .expect("map");
+        let mut regs = zeroed_regs();
+        regs.rip = 0x40_0000;
+        match ctx.switch(&mut regs).expect("switch") {
+            Event::Fault { signo, addr, .. } => {
+                assert_eq!(signo, libc::SIGSEGV);
+                assert_eq!(addr, 0x1000);
+            }
+            other => panic!("expected a fault, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("runsc: not implemented yet");
+    std::process::exit(1);
+}

@@ -1,0 +1,99 @@
+//! The public entry point: build a sandbox from a [`Config`], then run it.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+pub use platform::PlatformKind;
+
+/// Everything the Sentry needs to start a container's init process.
+#[derive(Debug)]
+pub struct Config {
+    /// Host directory that becomes the guest's `/`.
+    pub rootfs: PathBuf,
+    /// Writes to the root fail with EROFS (OCI `root.readonly`).
+    pub root_readonly: bool,
+    /// Writes go to an in-memory layer above the rootfs (the default of
+    /// `runsc do`); the host rootfs is never modified.
+    pub overlay: bool,
+    /// Guest argv; argv[0] is resolved against PATH from `env` when it has no '/'.
+    pub args: Vec<String>,
+    /// Guest environment, `KEY=value`.
+    pub env: Vec<String>,
+    /// Guest working directory (absolute, inside the rootfs).
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub hostname: String,
+    pub platform: PlatformKind,
+    /// Log every guest syscall with decoded arguments and result.
+    pub strace: bool,
+    /// Host fds that become the guest's stdin, stdout and stderr.
+    pub stdio: [OwnedFd; 3],
+}
+
+/// How the container's init process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// The shell convention: the exit code, or 128 + the signal number.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => code & 0xff,
+            ExitStatus::Signaled(sig) => 128 + sig,
+        }
+    }
+}
+
+/// Errors that stop a sandbox from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The init executable could not be found (runc reports exit status 127).
+    #[error("executable {path:?} not found: {errno}")]
+    NotFound { path: String, errno: std::io::Error },
+    /// The init executable exists but cannot be executed (exit status 126).
+    #[error("cannot execute {path:?}: {errno}")]
+    NotExecutable { path: String, errno: std::io::Error },
+    #[error("platform: {0}")]
+    Platform(#[from] platform::Error),
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl Error {
+    /// The exit status runc users expect when the container fails to start.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NotFound { .. } => 127,
+            Error::NotExecutable { .. } => 126,
+            _ => 1,
+        }
+    }
+}
+
+/// A loaded sandbox whose init process has not run yet.
+pub struct Sandbox {
+    _todo: (),
+}
+
+impl Sandbox {
+    /// Builds the kernel, mounts the root and loads the init executable
+    /// (without running it). Fails with [`Error::NotFound`] or
+    /// [`Error::NotExecutable`] as execve(2) would.
+    pub fn new(_config: Config) -> Result<Sandbox, Error> {
+        Err(Error::Setup("sentry not implemented yet".into()))
+    }
+
+    /// Host pid of the process that runs the sandbox (this process).
+    pub fn pid(&self) -> u32 {
+        std::process::id()
+    }
+
+    /// Runs the init process until it exits; returns its status.
+    pub fn run(self) -> Result<ExitStatus, Error> {
+        Err(Error::Setup("sentry not implemented yet".into()))
+    }
+}

@@ -1,7 +1,9 @@
 //! The public entry point: build a sandbox from a [`Config`], then run it.
 
+use crate::boot;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::mpsc;
 
 pub use platform::PlatformKind;
 
@@ -75,16 +77,47 @@ impl Error {
 }
 
 /// A loaded sandbox whose init process has not run yet.
+///
+/// The init task lives on its own host thread from the start: the ptrace
+/// platform binds a guest to the thread that created it.
 pub struct Sandbox {
-    _todo: (),
+    start: mpsc::Sender<()>,
+    done: mpsc::Receiver<Result<ExitStatus, Error>>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Sandbox {
     /// Builds the kernel, mounts the root and loads the init executable
     /// (without running it). Fails with [`Error::NotFound`] or
     /// [`Error::NotExecutable`] as execve(2) would.
-    pub fn new(_config: Config) -> Result<Sandbox, Error> {
-        Err(Error::Setup("sentry not implemented yet".into()))
+    pub fn new(config: Config) -> Result<Sandbox, Error> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), Error>>();
+        let (start_tx, start_rx) = mpsc::channel::<()>();
+        let (done_tx, done_rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("task-1".into())
+            .spawn(move || {
+                let mut task = match boot::init_task(config) {
+                    Ok(task) => {
+                        let _ = ready_tx.send(Ok(()));
+                        task
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                if start_rx.recv().is_err() {
+                    return;
+                }
+                let _ = done_tx.send(task.run().map_err(Error::Platform));
+            })
+            .map_err(|e| Error::Setup(format!("cannot start the task thread: {e}")))?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Sandbox { start: start_tx, done: done_rx, thread }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::Setup("the task thread died while loading".into())),
+        }
     }
 
     /// Host pid of the process that runs the sandbox (this process).
@@ -94,6 +127,14 @@ impl Sandbox {
 
     /// Runs the init process until it exits; returns its status.
     pub fn run(self) -> Result<ExitStatus, Error> {
-        Err(Error::Setup("sentry not implemented yet".into()))
+        self.start
+            .send(())
+            .map_err(|_| Error::Setup("the task thread is gone".into()))?;
+        let result = self
+            .done
+            .recv()
+            .map_err(|_| Error::Setup("the task thread died".into()))?;
+        let _ = self.thread.join();
+        result
     }
 }

@@ -1,0 +1,487 @@
+//! Host files, served by the gofer.
+//!
+//! A [`HostInode`] holds one fid of a [`FileServer`]: lookups walk one
+//! component, stat asks the server, and opening a file makes the server
+//! donate a host fd that [`HostFile`] then reads and writes directly. The
+//! server is read-only for now (the protocol has no create, unlink or
+//! rename yet), so every change to the namespace or to metadata is EROFS.
+
+use super::{open_dir_or_path, wants_write};
+use crate::errno::{Errno, Result};
+use crate::vfs::{CreateAttr, DirEntry, FileOps, Inode, SetAttr, Stat};
+use gofer::{Fid, FileServer, ROOT_FID};
+use std::any::Any;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
+
+/// statfs(2) f_type reported for host files.
+pub const EXT4_SUPER_MAGIC: u64 = 0xEF53;
+
+/// The open flags the server accepts. O_APPEND is deliberately missing:
+/// the VFS turns appends into writes at the end, and a host fd opened with
+/// O_APPEND would ignore a later fcntl(F_SETFL) that clears it.
+const SERVER_OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_TRUNC
+    | libc::O_DIRECTORY
+    | libc::O_NONBLOCK
+    | libc::O_LARGEFILE
+    | libc::O_NOATIME;
+
+/// A file, directory or symlink of the host, held as a gofer fid.
+pub struct HostInode {
+    server: Arc<dyn FileServer>,
+    fid: Fid,
+    /// S_IFMT bits; a host inode never changes type.
+    kind: u32,
+    /// The last stat the server returned.
+    cached: Mutex<Stat>,
+}
+
+impl HostInode {
+    /// The root directory the server serves.
+    pub fn root(server: Arc<dyn FileServer>) -> Arc<dyn Inode> {
+        let stat = match server.stat(ROOT_FID) {
+            Ok(st) => Stat::from(st),
+            Err(e) => {
+                tracing::warn!("stat of the gofer root: errno {}", e.0);
+                Stat {
+                    mode: libc::S_IFDIR | 0o755,
+                    ..Stat::default()
+                }
+            }
+        };
+        Arc::new(HostInode::new(server, ROOT_FID, stat))
+    }
+
+    fn new(server: Arc<dyn FileServer>, fid: Fid, stat: Stat) -> HostInode {
+        HostInode {
+            server,
+            fid,
+            kind: stat.file_type(),
+            cached: Mutex::new(stat),
+        }
+    }
+
+    /// The stat from the last walk or stat, without asking the server.
+    pub fn cached_stat(&self) -> Result<Stat> {
+        Ok(*super::lock(&self.cached)?)
+    }
+
+    fn is_dir(&self) -> bool {
+        self.kind == libc::S_IFDIR
+    }
+
+    fn walk(&self, name: &[u8]) -> Result<HostInode> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let (fid, st) = self.server.walk(self.fid, name)?;
+        Ok(HostInode::new(Arc::clone(&self.server), fid, st.into()))
+    }
+
+    /// The error for creating `name` here: like Linux on a read-only
+    /// mount, an existing name is EEXIST rather than EROFS (mkdir(2),
+    /// open(2) O_CREAT|O_EXCL).
+    fn create_error(&self, name: &[u8]) -> Errno {
+        if !self.is_dir() {
+            return Errno::ENOTDIR;
+        }
+        match self.walk(name) {
+            Ok(_) => Errno::EEXIST,
+            Err(_) => Errno::EROFS,
+        }
+    }
+
+    /// The error for removing or renaming an entry: Linux asks for write
+    /// access to the mount before looking the name up, so EROFS wins over
+    /// ENOENT (unlink(2), rename(2) on a read-only filesystem).
+    fn remove_error(&self) -> Errno {
+        if self.is_dir() {
+            Errno::EROFS
+        } else {
+            Errno::ENOTDIR
+        }
+    }
+}
+
+impl Drop for HostInode {
+    fn drop(&mut self) {
+        if self.fid != ROOT_FID {
+            self.server.clunk(self.fid);
+        }
+    }
+}
+
+impl Inode for HostInode {
+    fn stat(&self) -> Result<Stat> {
+        let st = Stat::from(self.server.stat(self.fid)?);
+        *super::lock(&self.cached)? = st;
+        Ok(st)
+    }
+
+    fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>> {
+        if let Some(ops) = open_dir_or_path(flags, self.is_dir())? {
+            return Ok(ops);
+        }
+        if self.kind == libc::S_IFLNK {
+            return Err(Errno::ELOOP);
+        }
+        let mut host_flags = flags & SERVER_OPEN_FLAGS;
+        if self.kind != libc::S_IFREG {
+            // may_open ignores O_TRUNC on devices and FIFOs.
+            host_flags &= !libc::O_TRUNC;
+        }
+        if self.server.read_only() && (wants_write(flags) || host_flags & libc::O_TRUNC != 0) {
+            return Err(Errno::EROFS);
+        }
+        let fd = self.server.open(self.fid, host_flags)?;
+        Ok(Arc::new(HostFile {
+            file: File::from(fd),
+            seekable: matches!(self.kind, libc::S_IFREG | libc::S_IFBLK),
+        }))
+    }
+
+    fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
+        Ok(Arc::new(self.walk(name)?))
+    }
+
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let entries = self.server.readdir(self.fid)?;
+        Ok(entries
+            .into_iter()
+            .map(|e| DirEntry {
+                name: e.name,
+                ino: e.ino,
+                kind: e.kind,
+            })
+            .collect())
+    }
+
+    fn readlink(&self) -> Result<Vec<u8>> {
+        if self.kind != libc::S_IFLNK {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.server.readlink(self.fid)?)
+    }
+
+    fn create(&self, name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
+        Err(self.create_error(name))
+    }
+    fn mkdir(&self, name: &[u8], _attr: CreateAttr) -> Result<()> {
+        Err(self.create_error(name))
+    }
+    fn mknod(&self, name: &[u8], _attr: CreateAttr, _rdev: u64) -> Result<()> {
+        Err(self.create_error(name))
+    }
+    fn symlink(&self, name: &[u8], _target: &[u8], _attr: CreateAttr) -> Result<()> {
+        Err(self.create_error(name))
+    }
+    fn link(&self, name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
+        Err(self.create_error(name))
+    }
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
+        Err(self.remove_error())
+    }
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
+        Err(self.remove_error())
+    }
+    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
+        Err(self.remove_error())
+    }
+    fn setattr(&self, _attr: SetAttr) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+
+    fn fs_magic(&self) -> u64 {
+        EXT4_SUPER_MAGIC
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// An open host file: the fd the gofer donated. Regular files and block
+/// devices use pread/pwrite at the VFS's offset; character devices and
+/// FIFOs are streams.
+pub struct HostFile {
+    file: File,
+    seekable: bool,
+}
+
+impl FileOps for HostFile {
+    fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let res = if self.seekable {
+            self.file.read_at(buf, offset)
+        } else {
+            (&self.file).read(buf)
+        };
+        Ok(res?)
+    }
+
+    fn write(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        let res = if self.seekable {
+            self.file.write_at(buf, offset)
+        } else {
+            (&self.file).write(buf)
+        };
+        Ok(res?)
+    }
+
+    fn seekable(&self) -> bool {
+        self.seekable
+    }
+
+    fn size(&self) -> Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn fsync(&self) -> Result<()> {
+        Ok(self.file.sync_all()?)
+    }
+
+    fn host_fd(&self) -> Option<RawFd> {
+        Some(self.file.as_raw_fd())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gofer::LocalServer;
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A server that counts walks and clunks of the real one.
+    struct Counting {
+        inner: LocalServer,
+        walks: AtomicUsize,
+        clunks: AtomicUsize,
+    }
+
+    impl FileServer for Counting {
+        fn walk(&self, dir: Fid, name: &[u8]) -> gofer::Result<(Fid, gofer::Stat)> {
+            let r = self.inner.walk(dir, name);
+            if r.is_ok() {
+                self.walks.fetch_add(1, Ordering::SeqCst);
+            }
+            r
+        }
+        fn stat(&self, fid: Fid) -> gofer::Result<gofer::Stat> {
+            self.inner.stat(fid)
+        }
+        fn open(&self, fid: Fid, flags: i32) -> gofer::Result<std::os::fd::OwnedFd> {
+            self.inner.open(fid, flags)
+        }
+        fn readdir(&self, fid: Fid) -> gofer::Result<Vec<gofer::DirEntry>> {
+            self.inner.readdir(fid)
+        }
+        fn readlink(&self, fid: Fid) -> gofer::Result<Vec<u8>> {
+            self.inner.readlink(fid)
+        }
+        fn clunk(&self, fid: Fid) {
+            self.clunks.fetch_add(1, Ordering::SeqCst);
+            self.inner.clunk(fid)
+        }
+        fn read_only(&self) -> bool {
+            self.inner.read_only()
+        }
+    }
+
+    fn host_tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("file"), b"hello host").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/inner"), b"x").unwrap();
+        std::os::unix::fs::symlink("file", dir.path().join("link")).unwrap();
+        dir
+    }
+
+    fn root_of(dir: &tempfile::TempDir, read_only: bool) -> Arc<dyn Inode> {
+        HostInode::root(Arc::new(LocalServer::new(dir.path(), read_only).unwrap()))
+    }
+
+    const ATTR: CreateAttr = CreateAttr {
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+    };
+
+    #[test]
+    fn lookup_stat_readdir_readlink() {
+        let dir = host_tree();
+        let root = root_of(&dir, true);
+        assert!(root.stat().unwrap().is_dir());
+        let file = root.lookup(b"file").unwrap();
+        let st = file.stat().unwrap();
+        assert!(st.is_regular());
+        assert_eq!(st.size, 10);
+        let cached = file
+            .as_any()
+            .downcast_ref::<HostInode>()
+            .unwrap()
+            .cached_stat()
+            .unwrap();
+        assert_eq!(cached.ino, st.ino);
+        let mut names: Vec<_> = root
+            .readdir()
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.kind))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                (b"file".to_vec(), libc::DT_REG),
+                (b"link".to_vec(), libc::DT_LNK),
+                (b"sub".to_vec(), libc::DT_DIR)
+            ]
+        );
+        assert_eq!(root.lookup(b"link").unwrap().readlink().unwrap(), b"file");
+        assert_eq!(file.readlink().err(), Some(Errno::EINVAL));
+        assert_eq!(root.lookup(b"missing").err(), Some(Errno::ENOENT));
+        assert_eq!(file.lookup(b"x").err(), Some(Errno::ENOTDIR));
+        assert_eq!(file.readdir().err(), Some(Errno::ENOTDIR));
+        assert_eq!(root.fs_magic(), EXT4_SUPER_MAGIC);
+    }
+
+    #[test]
+    fn read_at_offsets_and_guest_only_flags() {
+        let dir = host_tree();
+        let root = root_of(&dir, true);
+        let file = root.lookup(b"file").unwrap();
+        let flags =
+            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_CREAT | libc::O_APPEND;
+        let ops = file.open(flags).unwrap();
+        assert!(ops.seekable());
+        assert_eq!(ops.size().unwrap(), 10);
+        assert!(ops.host_fd().is_some());
+        let mut buf = [0u8; 4];
+        assert_eq!(ops.read(&mut buf, 6).unwrap(), 4);
+        assert_eq!(&buf, b"host");
+        assert_eq!(ops.read(&mut buf, 0).unwrap(), 4);
+        assert_eq!(&buf, b"hell");
+        assert_eq!(ops.read(&mut buf, 100).unwrap(), 0);
+        ops.fsync().unwrap();
+    }
+
+    #[test]
+    fn read_only_server_refuses_every_change() {
+        let dir = host_tree();
+        let root = root_of(&dir, true);
+        let file = root.lookup(b"file").unwrap();
+        assert_eq!(file.open(libc::O_WRONLY).err(), Some(Errno::EROFS));
+        assert_eq!(file.open(libc::O_RDWR).err(), Some(Errno::EROFS));
+        assert_eq!(
+            file.open(libc::O_RDONLY | libc::O_TRUNC).err(),
+            Some(Errno::EROFS)
+        );
+        assert_eq!(root.create(b"new", ATTR).err(), Some(Errno::EROFS));
+        assert_eq!(root.mkdir(b"new", ATTR).err(), Some(Errno::EROFS));
+        assert_eq!(root.symlink(b"new", b"t", ATTR).err(), Some(Errno::EROFS));
+        assert_eq!(root.mknod(b"new", ATTR, 0).err(), Some(Errno::EROFS));
+        assert_eq!(root.link(b"new", &file).err(), Some(Errno::EROFS));
+        assert_eq!(root.mkdir(b"sub", ATTR).err(), Some(Errno::EEXIST));
+        assert_eq!(root.unlink(b"file").err(), Some(Errno::EROFS));
+        assert_eq!(root.unlink(b"missing").err(), Some(Errno::EROFS));
+        assert_eq!(root.rmdir(b"sub").err(), Some(Errno::EROFS));
+        assert_eq!(root.rename(b"file", &root, b"f2").err(), Some(Errno::EROFS));
+        assert_eq!(file.setattr(SetAttr::default()).err(), Some(Errno::EROFS));
+        assert_eq!(file.mkdir(b"x", ATTR).err(), Some(Errno::ENOTDIR));
+        assert_eq!(
+            std::fs::read(dir.path().join("file")).unwrap(),
+            b"hello host"
+        );
+    }
+
+    #[test]
+    fn directories_and_symlinks_open_rules() {
+        let dir = host_tree();
+        let root = root_of(&dir, true);
+        let sub = root.lookup(b"sub").unwrap();
+        let ops = sub.open(libc::O_RDONLY | libc::O_DIRECTORY).unwrap();
+        assert_eq!(ops.read(&mut [0u8; 8], 0).err(), Some(Errno::EISDIR));
+        assert_eq!(sub.open(libc::O_WRONLY).err(), Some(Errno::EISDIR));
+        let link = root.lookup(b"link").unwrap();
+        assert_eq!(link.open(libc::O_RDONLY).err(), Some(Errno::ELOOP));
+        assert!(link.open(libc::O_PATH | libc::O_NOFOLLOW).is_ok());
+        let file = root.lookup(b"file").unwrap();
+        assert_eq!(
+            file.open(libc::O_RDONLY | libc::O_DIRECTORY).err(),
+            Some(Errno::ENOTDIR)
+        );
+    }
+
+    #[test]
+    fn writable_server_writes_at_offsets() {
+        let dir = host_tree();
+        let root = root_of(&dir, false);
+        let file = root.lookup(b"file").unwrap();
+        let ops = file.open(libc::O_RDWR).unwrap();
+        assert_eq!(ops.write(b"HOST", 6).unwrap(), 4);
+        assert_eq!(ops.write(b"!", 12).unwrap(), 1);
+        assert_eq!(ops.size().unwrap(), 13);
+        assert_eq!(
+            std::fs::read(dir.path().join("file")).unwrap(),
+            b"hello HOST\0\0!"
+        );
+        file.open(libc::O_WRONLY | libc::O_TRUNC).unwrap();
+        assert_eq!(file.stat().unwrap().size, 0);
+        // Namespace changes are not in the protocol yet.
+        assert_eq!(root.create(b"new", ATTR).err(), Some(Errno::EROFS));
+    }
+
+    #[test]
+    fn fifos_are_streams() {
+        let dir = host_tree();
+        let path = std::ffi::CString::new(dir.path().join("fifo").as_os_str().as_bytes()).unwrap();
+        // SAFETY: `path` is a valid NUL-terminated string.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+        let root = root_of(&dir, false);
+        let fifo = root.lookup(b"fifo").unwrap();
+        // O_RDWR on a FIFO does not wait for a peer on Linux (fifo(7)).
+        let ops = fifo
+            .open(libc::O_RDWR | libc::O_NONBLOCK | libc::O_TRUNC)
+            .unwrap();
+        assert!(!ops.seekable());
+        assert_eq!(ops.write(b"abc", 1000).unwrap(), 3);
+        let mut buf = [0u8; 8];
+        assert_eq!(ops.read(&mut buf, 1000).unwrap(), 3);
+        assert_eq!(&buf[..3], b"abc");
+    }
+
+    #[test]
+    fn fids_are_clunked_on_drop() {
+        let dir = host_tree();
+        let server = Arc::new(Counting {
+            inner: LocalServer::new(dir.path(), true).unwrap(),
+            walks: AtomicUsize::new(0),
+            clunks: AtomicUsize::new(0),
+        });
+        let root = HostInode::root(server.clone());
+        let sub = root.lookup(b"sub").unwrap();
+        let inner = sub.lookup(b"inner").unwrap();
+        let _ = root.mkdir(b"file", ATTR);
+        assert_eq!(server.walks.load(Ordering::SeqCst), 3);
+        assert_eq!(
+            server.clunks.load(Ordering::SeqCst),
+            1,
+            "the existence probe"
+        );
+        drop((sub, inner));
+        assert_eq!(server.clunks.load(Ordering::SeqCst), 3);
+        drop(root);
+        assert_eq!(
+            server.clunks.load(Ordering::SeqCst),
+            3,
+            "the root fid stays"
+        );
+    }
+}

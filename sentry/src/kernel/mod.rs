@@ -1,0 +1,63 @@
+//! The kernel proper: global sandbox state, tasks and their run loop, execve.
+
+pub mod loader;
+pub mod procinfo;
+pub mod process;
+pub mod stdio;
+pub mod task;
+
+pub use task::Task;
+
+use crate::mm::MemoryFile;
+use crate::vfs::MountTable;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What every task of a sandbox shares.
+pub struct Kernel {
+    pub memfile: Arc<MemoryFile>,
+    pub platform: Box<dyn platform::Platform>,
+    pub mounts: Arc<MountTable>,
+    pub hostname: Mutex<Vec<u8>>,
+    pub domainname: Mutex<Vec<u8>>,
+    pub strace: bool,
+    pub boot_time: Instant,
+    next_pid: AtomicI32,
+    /// Parents, children and zombies.
+    pub processes: process::ProcessTable,
+    /// Processes, for /proc.
+    pub procs: procinfo::Registry,
+    /// Syscall numbers already reported as unimplemented.
+    reported_missing: Mutex<HashSet<u64>>,
+}
+
+impl Kernel {
+    pub fn new(platform: Box<dyn platform::Platform>, memfile: Arc<MemoryFile>, mounts: Arc<MountTable>, hostname: &str, strace: bool) -> Kernel {
+        Kernel {
+            memfile,
+            platform,
+            mounts,
+            hostname: Mutex::new(hostname.as_bytes().to_vec()),
+            domainname: Mutex::new(b"(none)".to_vec()),
+            strace,
+            boot_time: Instant::now(),
+            next_pid: AtomicI32::new(1),
+            procs: Default::default(),
+            processes: Default::default(),
+            reported_missing: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// A fresh pid in the sandbox's pid namespace (the first is 1).
+    pub fn alloc_pid(&self) -> i32 {
+        self.next_pid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// True the first time `nr` is reported, so each missing syscall is
+    /// logged once.
+    pub fn first_report(&self, nr: u64) -> bool {
+        self.reported_missing.lock().map(|mut s| s.insert(nr)).unwrap_or(false)
+    }
+}

@@ -1,0 +1,120 @@
+//! The process table of a sandbox's pid namespace: parents, children,
+//! zombies and wait(2).
+
+use crate::errno::{Errno, Result};
+use crate::sandbox::ExitStatus;
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex};
+
+/// The container's init process.
+pub const INIT_PID: i32 = 1;
+
+struct Process {
+    ppid: i32,
+    pgid: i32,
+    /// Some once the process has exited and until it is reaped.
+    zombie: Option<ExitStatus>,
+}
+
+/// Which children a wait call accepts (wait4(2) `pid` argument).
+#[derive(Debug, Clone, Copy)]
+pub enum WaitTarget {
+    Any,
+    Pid(i32),
+    Group(i32),
+}
+
+#[derive(Default)]
+pub struct ProcessTable {
+    procs: Mutex<BTreeMap<i32, Process>>,
+    changed: Condvar,
+}
+
+impl ProcessTable {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<i32, Process>>> {
+        self.procs.lock().map_err(|_| Errno::EIO)
+    }
+
+    pub fn add(&self, pid: i32, ppid: i32, pgid: i32) -> Result<()> {
+        self.lock()?.insert(pid, Process { ppid, pgid, zombie: None });
+        Ok(())
+    }
+
+    pub fn set_pgid(&self, pid: i32, pgid: i32) -> Result<()> {
+        if let Some(p) = self.lock()?.get_mut(&pid) {
+            p.pgid = pgid;
+        }
+        Ok(())
+    }
+
+    /// Number of live (not yet exited) processes.
+    pub fn live_count(&self) -> usize {
+        self.lock().map(|p| p.values().filter(|p| p.zombie.is_none()).count()).unwrap_or(0)
+    }
+
+    /// Marks `pid` as exited; its children are reparented to init
+    /// (PR_SET_CHILD_SUBREAPER is not modelled yet).
+    pub fn exit(&self, pid: i32, status: ExitStatus) {
+        let Ok(mut procs) = self.lock() else { return };
+        if let Some(p) = procs.get_mut(&pid) {
+            p.zombie = Some(status);
+        }
+        for p in procs.values_mut() {
+            if p.ppid == pid {
+                p.ppid = INIT_PID;
+            }
+        }
+        drop(procs);
+        self.changed.notify_all();
+    }
+
+    /// wait4(2): reaps a matching zombie child of `parent`; with `nohang`
+    /// returns Ok(None) when children exist but none has exited.
+    pub fn wait(&self, parent: i32, target: WaitTarget, nohang: bool) -> Result<Option<(i32, ExitStatus)>> {
+        let mut procs = self.lock()?;
+        loop {
+            let matches = |pid: i32, p: &Process| {
+                p.ppid == parent
+                    && match target {
+                        WaitTarget::Any => true,
+                        WaitTarget::Pid(want) => pid == want,
+                        WaitTarget::Group(pgid) => p.pgid == pgid,
+                    }
+            };
+            let mut any_child = false;
+            let mut found = None;
+            for (&pid, p) in procs.iter() {
+                if matches(pid, p) {
+                    any_child = true;
+                    if let Some(status) = p.zombie {
+                        found = Some((pid, status));
+                        break;
+                    }
+                }
+            }
+            if let Some((pid, status)) = found {
+                procs.remove(&pid);
+                return Ok(Some((pid, status)));
+            }
+            if !any_child {
+                return Err(Errno::ECHILD);
+            }
+            if nohang {
+                return Ok(None);
+            }
+            procs = self.changed.wait(procs).map_err(|_| Errno::EIO)?;
+        }
+    }
+
+    pub fn pgid_of(&self, pid: i32) -> Option<i32> {
+        self.lock().ok()?.get(&pid).map(|p| p.pgid)
+    }
+}
+
+/// The wait status word of wait(2) for an exit status.
+pub fn wait_status(status: ExitStatus) -> i32 {
+    match status {
+        ExitStatus::Exited(code) => (code & 0xff) << 8,
+        ExitStatus::Signaled(sig) => sig & 0x7f,
+    }
+}

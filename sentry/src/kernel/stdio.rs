@@ -1,0 +1,152 @@
+//! Host fds handed to the guest as-is (the container's stdio: pipes, FIFOs
+//! or a pty from the OCI runtime's caller). Reads and writes go straight to
+//! the host fd, sharing its host file offset as the guest's parent would.
+
+use crate::errno::{Errno, Result};
+use crate::mm::{UserMemory, UserMemoryExt};
+use crate::vfs::{FileOps, Inode, Stat, Timespec};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+
+pub struct HostStream {
+    fd: OwnedFd,
+}
+
+/// Size of the kernel's struct termios (not glibc's larger one).
+const KERNEL_TERMIOS_SIZE: usize = 36;
+
+impl HostStream {
+    pub fn new(fd: OwnedFd) -> Arc<HostStream> {
+        Arc::new(HostStream { fd })
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    fn host_stat(&self) -> Result<libc::stat> {
+        // SAFETY: all-zero is a valid stat; fstat fills it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: valid fd and out pointer.
+        if unsafe { libc::fstat(self.raw(), &mut st) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(st)
+    }
+
+    /// Forwards an ioctl whose argument is a `size`-byte struct copied out
+    /// to the guest.
+    fn ioctl_out(&self, cmd: u32, arg: u64, size: usize, mem: &dyn UserMemory) -> Result<u64> {
+        let mut buf = [0u8; 64];
+        // SAFETY: the host kernel writes at most `size` <= 64 bytes for these requests.
+        if unsafe { libc::ioctl(self.raw(), cmd as _, buf.as_mut_ptr()) } != 0 {
+            return Err(Errno::last());
+        }
+        mem.write(arg, &buf[..size])?;
+        Ok(0)
+    }
+
+    /// Forwards an ioctl whose argument is a `size`-byte struct copied in
+    /// from the guest.
+    fn ioctl_in(&self, cmd: u32, arg: u64, size: usize, mem: &dyn UserMemory) -> Result<u64> {
+        let mut buf = [0u8; 64];
+        mem.read(arg, &mut buf[..size])?;
+        // SAFETY: the host kernel reads at most `size` <= 64 bytes for these requests.
+        if unsafe { libc::ioctl(self.raw(), cmd as _, buf.as_ptr()) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(0)
+    }
+}
+
+impl FileOps for HostStream {
+    fn read(&self, buf: &mut [u8], _offset: u64) -> Result<usize> {
+        loop {
+            // SAFETY: valid fd, buffer and length.
+            let n = unsafe { libc::read(self.raw(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = Errno::last();
+            if e != Errno::EINTR {
+                return Err(e);
+            }
+        }
+    }
+
+    fn write(&self, buf: &[u8], _offset: u64) -> Result<usize> {
+        loop {
+            // SAFETY: valid fd, buffer and length.
+            let n = unsafe { libc::write(self.raw(), buf.as_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = Errno::last();
+            if e != Errno::EINTR {
+                return Err(e);
+            }
+        }
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
+        match cmd as u64 {
+            libc::TCGETS => self.ioctl_out(cmd, arg, KERNEL_TERMIOS_SIZE, mem),
+            libc::TCSETS | libc::TCSETSW | libc::TCSETSF => self.ioctl_in(cmd, arg, KERNEL_TERMIOS_SIZE, mem),
+            libc::TIOCGWINSZ => self.ioctl_out(cmd, arg, 8, mem),
+            libc::TIOCSWINSZ => self.ioctl_in(cmd, arg, 8, mem),
+            libc::FIONREAD => {
+                let mut n: i32 = 0;
+                // SAFETY: FIONREAD writes one int.
+                if unsafe { libc::ioctl(self.raw(), libc::FIONREAD, &mut n) } != 0 {
+                    return Err(Errno::last());
+                }
+                mem.write_val(arg, &n)?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn host_fd(&self) -> Option<RawFd> {
+        Some(self.raw())
+    }
+}
+
+/// The inode behind a host stream: what fstat on the guest's stdio reports.
+pub struct HostStreamInode {
+    pub stream: Arc<HostStream>,
+}
+
+impl Inode for HostStreamInode {
+    fn stat(&self) -> Result<Stat> {
+        let st = self.stream.host_stat()?;
+        let ts = |sec: i64, nsec: i64| Timespec { sec, nsec };
+        Ok(Stat {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            mode: st.st_mode,
+            nlink: st.st_nlink,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            rdev: st.st_rdev,
+            size: st.st_size as u64,
+            blksize: st.st_blksize as u64,
+            blocks: st.st_blocks as u64,
+            atime: ts(st.st_atime, st.st_atime_nsec),
+            mtime: ts(st.st_mtime, st.st_mtime_nsec),
+            ctime: ts(st.st_ctime, st.st_ctime_nsec),
+        })
+    }
+
+    fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
+        Ok(self.stream.clone())
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

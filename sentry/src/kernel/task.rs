@@ -1,0 +1,400 @@
+//! A task: one guest thread, with its registers, address space, files and
+//! credentials, and the loop that runs it.
+
+use super::loader;
+use super::Kernel;
+use crate::errno::{Errno, Result};
+use crate::mm::{MemoryManager, UserMemoryExt};
+use crate::sandbox::ExitStatus;
+use crate::syscalls;
+use crate::vfs::resolve::FsContext;
+use crate::vfs::{Dentry, FdTable};
+use platform::{Context, Event, Regs};
+use std::sync::Arc;
+
+/// User and group ids (credentials(7)).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Credentials {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+}
+
+/// Resource limits as (soft, hard), indexed by RLIMIT_*.
+pub type Rlimits = [(u64, u64); 16];
+
+pub fn default_rlimits() -> Rlimits {
+    let inf = u64::MAX;
+    let mut r = [(inf, inf); 16];
+    r[libc::RLIMIT_STACK as usize] = (loader::STACK_SIZE, inf);
+    r[libc::RLIMIT_NOFILE as usize] = (1024, 1024 * 1024);
+    r[libc::RLIMIT_CORE as usize] = (0, inf);
+    r[libc::RLIMIT_NPROC as usize] = (65536, 65536);
+    r[libc::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
+    r[libc::RLIMIT_SIGPENDING as usize] = (65536, 65536);
+    r[libc::RLIMIT_MSGQUEUE as usize] = (819200, 819200);
+    r
+}
+
+/// One rt_sigaction(2) entry (the kernel's struct sigaction).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// Signal state recorded for the guest; delivery comes with the signals work.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalState {
+    pub actions: [SigAction; 64],
+    pub mask: u64,
+    /// sigaltstack: (ss_sp, ss_flags, ss_size).
+    pub altstack: (u64, i32, u64),
+}
+
+impl Default for SignalState {
+    fn default() -> Self {
+        SignalState {
+            actions: [SigAction::default(); 64],
+            mask: 0,
+            altstack: (0, libc::SS_DISABLE, 0),
+        }
+    }
+}
+
+pub struct Task {
+    pub kernel: Arc<Kernel>,
+    pub tid: i32,
+    pub tgid: i32,
+    pub ppid: i32,
+    pub ctx: Box<dyn Context>,
+    pub regs: Regs,
+    pub mm: Arc<MemoryManager>,
+    pub fds: Arc<FdTable>,
+    pub fs: FsContext,
+    pub creds: Credentials,
+    pub rlimits: Rlimits,
+    /// The executable, for /proc/self/exe.
+    pub exe: Option<Arc<Dentry>>,
+    pub argv: Vec<Vec<u8>>,
+    pub envp: Vec<Vec<u8>>,
+    /// set_tid_address(2).
+    pub clear_child_tid: u64,
+    /// set_robust_list(2): (head, len).
+    pub robust_list: (u64, u64),
+    pub signals: SignalState,
+    pub pgid: i32,
+    pub sid: i32,
+    /// Set by exit/exit_group: the loop stops after the current syscall.
+    pub exit_status: Option<ExitStatus>,
+    /// Set by execve: registers were replaced, do not store a return value.
+    pub regs_replaced: bool,
+    /// For a vfork child: dropped at exec or exit, which resumes the parent.
+    pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// What clone(2) asked for, as far as a new process is concerned.
+pub struct CloneRequest {
+    pub flags: u64,
+    pub stack: u64,
+    pub parent_tid: u64,
+    pub child_tid: u64,
+    pub tls: u64,
+}
+
+impl Task {
+    /// Builds the first task of a sandbox with an empty address space bound
+    /// to the calling thread.
+    pub fn new_init(kernel: Arc<Kernel>, fs: FsContext, fds: FdTable, creds: Credentials) -> Result<Task> {
+        let ctx = kernel.platform.new_context(kernel.memfile.fd()).map_err(|e| {
+            tracing::error!("cannot create a guest context: {e}");
+            Errno::ENOMEM
+        })?;
+        let mm = Arc::new(MemoryManager::new(kernel.memfile.clone(), ctx.max_user_address()));
+        let pid = kernel.alloc_pid();
+        kernel.processes.add(pid, 0, pid)?;
+        Ok(Task {
+            kernel,
+            tid: pid,
+            tgid: pid,
+            ppid: 0,
+            ctx,
+            // SAFETY: user_regs_struct is plain integers; zero is valid.
+            regs: unsafe { std::mem::zeroed() },
+            mm,
+            fds: Arc::new(fds),
+            fs,
+            creds,
+            rlimits: default_rlimits(),
+            exe: None,
+            argv: Vec::new(),
+            envp: Vec::new(),
+            clear_child_tid: 0,
+            robust_list: (0, 0),
+            signals: SignalState::default(),
+            pgid: pid,
+            sid: pid,
+            exit_status: None,
+            regs_replaced: false,
+            vfork_done: None,
+        })
+    }
+
+    /// execve(2): loads `path` into a brand-new address space and, on
+    /// success, replaces the current one. On failure the task is unchanged.
+    pub fn exec(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<()> {
+        let mut ctx = self.kernel.platform.new_context(self.kernel.memfile.fd()).map_err(|e| {
+            tracing::error!("cannot create a guest context: {e}");
+            Errno::ENOMEM
+        })?;
+        let mm = Arc::new(MemoryManager::new(self.kernel.memfile.clone(), ctx.max_user_address()));
+        let loaded = loader::load(&mm, ctx.as_mut(), &self.fs, path, argv, &envp, (self.creds.euid, self.creds.egid))?;
+        // Point of no return.
+        self.ctx = ctx;
+        self.mm = mm;
+        self.fds.close_on_exec()?;
+        // SAFETY: plain integers; zero is valid.
+        self.regs = unsafe { std::mem::zeroed() };
+        self.regs.rip = loaded.entry;
+        self.regs.rsp = loaded.stack_pointer;
+        self.exe = Some(loaded.exe);
+        self.argv = loaded.argv;
+        self.envp = envp;
+        self.clear_child_tid = 0;
+        self.robust_list = (0, 0);
+        self.reset_signal_handlers_for_exec();
+        self.regs_replaced = true;
+        self.vfork_done = None;
+        self.publish();
+        Ok(())
+    }
+
+    /// execve(2): caught signals revert to the default action; ignored
+    /// ones stay ignored; the mask and pending signals are kept; the
+    /// alternate stack is cleared.
+    fn reset_signal_handlers_for_exec(&mut self) {
+        for action in self.signals.actions.iter_mut() {
+            if action.handler != libc::SIG_IGN as u64 {
+                *action = SigAction::default();
+            }
+        }
+        self.signals.altstack = (0, libc::SS_DISABLE, 0);
+    }
+
+    /// clone(2) of a new process (not a thread): fork, vfork, or a
+    /// CLONE_VM|CLONE_VFORK child as posix_spawn makes. The child runs on
+    /// its own host thread, which becomes its tracer. Returns the child pid.
+    pub fn clone_process(&mut self, req: CloneRequest) -> Result<i32> {
+        let share_vm = req.flags & libc::CLONE_VM as u64 != 0;
+        let vfork = req.flags & libc::CLONE_VFORK as u64 != 0;
+        let pid = self.kernel.alloc_pid();
+        self.kernel.processes.add(pid, self.tgid, self.pgid)?;
+        let mut child = ChildTemplate::from_parent(self, pid, &req);
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
+        let (vfork_tx, vfork_rx) = std::sync::mpsc::channel::<()>();
+        if vfork {
+            child.vfork_done = Some(vfork_tx);
+        }
+        let parent_mm = self.mm.clone();
+        let kernel = self.kernel.clone();
+        let spawned = std::thread::Builder::new().name(format!("task-{pid}")).spawn(move || {
+            let mut task = match child.build(parent_mm, share_vm) {
+                Ok(task) => task,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            let status = task.run().unwrap_or_else(|e| {
+                tracing::warn!("task {pid}: platform failure: {e}");
+                ExitStatus::Signaled(libc::SIGKILL)
+            });
+            drop(task);
+            kernel.processes.exit(pid, status);
+        });
+        let started = match spawned {
+            Ok(_) => ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)),
+            Err(_) => Err(Errno::EAGAIN),
+        };
+        if let Err(e) = started {
+            self.kernel.processes.exit(pid, ExitStatus::Exited(0));
+            let _ = self.kernel.processes.wait(self.tgid, super::process::WaitTarget::Pid(pid), true);
+            return Err(e);
+        }
+        if req.flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+            self.mm.write_val(req.parent_tid, &pid)?;
+        }
+        if vfork {
+            // Returns when the child execs or exits (its sender is dropped).
+            let _ = vfork_rx.recv();
+        }
+        Ok(pid)
+    }
+
+    /// Publishes what /proc shows about this process.
+    pub fn publish(&self) {
+        let entry = super::procinfo::ProcEntry {
+            ppid: self.ppid,
+            exe: self.exe.as_ref().map(|d| d.path.clone()).unwrap_or_default(),
+            cwd: self.fs.cwd.path.clone(),
+            argv: self.argv.clone(),
+            envp: self.envp.clone(),
+            fds: self.fds.clone(),
+            mm: self.mm.clone(),
+            uid: self.creds.uid,
+            gid: self.creds.gid,
+        };
+        if let Ok(mut procs) = self.kernel.procs.lock() {
+            procs.insert(self.tgid, entry);
+        }
+    }
+
+    pub fn unpublish(&self) {
+        if let Ok(mut procs) = self.kernel.procs.lock() {
+            procs.remove(&self.tgid);
+        }
+    }
+
+    /// Runs the task until it exits.
+    pub fn run(&mut self) -> std::result::Result<ExitStatus, platform::Error> {
+        super::procinfo::set_current_pid(self.tgid);
+        let status = self.run_loop();
+        self.unpublish();
+        status
+    }
+
+    fn run_loop(&mut self) -> std::result::Result<ExitStatus, platform::Error> {
+        loop {
+            match self.ctx.switch(&mut self.regs)? {
+                Event::Syscall => {
+                    self.regs_replaced = false;
+                    let result = syscalls::dispatch(self);
+                    if let Some(status) = self.exit_status {
+                        return Ok(status);
+                    }
+                    if !self.regs_replaced {
+                        self.regs.rax = match result {
+                            Ok(v) => v,
+                            Err(e) => (-(e.0 as i64)) as u64,
+                        };
+                    }
+                }
+                Event::Fault { signo, addr, .. } => {
+                    // Signal handlers arrive with the signals issue; until
+                    // then a fault kills the process as its default action.
+                    tracing::debug!("guest fault: signal {signo} at {addr:#x}, rip {:#x}", self.regs.rip);
+                    return Ok(ExitStatus::Signaled(signo));
+                }
+                Event::Interrupted => {}
+            }
+        }
+    }
+}
+
+/// Everything a clone child inherits, sent to the child's thread.
+struct ChildTemplate {
+    kernel: Arc<Kernel>,
+    pid: i32,
+    ppid: i32,
+    regs: Regs,
+    fds: Arc<FdTable>,
+    fs: FsContext,
+    creds: Credentials,
+    rlimits: Rlimits,
+    exe: Option<Arc<Dentry>>,
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    signals: SignalState,
+    pgid: i32,
+    sid: i32,
+    set_child_tid: Option<u64>,
+    clear_child_tid: u64,
+    vfork_done: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl ChildTemplate {
+    fn from_parent(parent: &Task, pid: i32, req: &CloneRequest) -> ChildTemplate {
+        let mut regs = parent.regs;
+        regs.rax = 0;
+        if req.stack != 0 {
+            regs.rsp = req.stack;
+        }
+        if req.flags & libc::CLONE_SETTLS as u64 != 0 {
+            regs.fs_base = req.tls;
+        }
+        let fds = if req.flags & libc::CLONE_FILES as u64 != 0 {
+            parent.fds.clone()
+        } else {
+            Arc::new(parent.fds.fork().unwrap_or_default())
+        };
+        let has = |flag: i32| req.flags & flag as u64 != 0;
+        ChildTemplate {
+            kernel: parent.kernel.clone(),
+            pid,
+            ppid: parent.tgid,
+            regs,
+            fds,
+            fs: parent.fs.clone(),
+            creds: parent.creds,
+            rlimits: parent.rlimits,
+            exe: parent.exe.clone(),
+            argv: parent.argv.clone(),
+            envp: parent.envp.clone(),
+            signals: parent.signals,
+            pgid: parent.pgid,
+            sid: parent.sid,
+            set_child_tid: has(libc::CLONE_CHILD_SETTID).then_some(req.child_tid),
+            clear_child_tid: if has(libc::CLONE_CHILD_CLEARTID) { req.child_tid } else { 0 },
+            vfork_done: None,
+        }
+    }
+
+    /// Runs on the child's thread: creates its context and address space.
+    fn build(self, parent_mm: Arc<MemoryManager>, share_vm: bool) -> Result<Task> {
+        let mut ctx = self.kernel.platform.new_context(self.kernel.memfile.fd()).map_err(|e| {
+            tracing::error!("cannot create a guest context: {e}");
+            Errno::EAGAIN
+        })?;
+        let mm = if share_vm {
+            parent_mm.attach(ctx.as_mut())?;
+            parent_mm
+        } else {
+            Arc::new(parent_mm.fork(ctx.as_mut())?)
+        };
+        if let Some(addr) = self.set_child_tid {
+            mm.write_val(addr, &self.pid)?;
+        }
+        let task = Task {
+            kernel: self.kernel,
+            tid: self.pid,
+            tgid: self.pid,
+            ppid: self.ppid,
+            ctx,
+            regs: self.regs,
+            mm,
+            fds: self.fds,
+            fs: self.fs,
+            creds: self.creds,
+            rlimits: self.rlimits,
+            exe: self.exe,
+            argv: self.argv,
+            envp: self.envp,
+            clear_child_tid: self.clear_child_tid,
+            robust_list: (0, 0),
+            signals: self.signals,
+            pgid: self.pgid,
+            sid: self.sid,
+            exit_status: None,
+            regs_replaced: false,
+            vfork_done: self.vfork_done,
+        };
+        task.publish();
+        Ok(task)
+    }
+}

@@ -1,0 +1,590 @@
+//! Guest address spaces: VMAs over the memory file.
+//!
+//! Every guest mapping is backed by a contiguous range of the memory file,
+//! filled when the mapping is made (zeros for anonymous memory, a copy of the
+//! file for file mappings) and mapped into the guest by the platform. The
+//! Sentry reads and writes guest memory through its own mapping of the file
+//! after translating the address through the VMAs, so a bad guest pointer is
+//! EFAULT, never a Sentry fault.
+
+pub mod memfile;
+
+pub use memfile::{MemoryFile, PAGE_SIZE};
+
+use crate::errno::{Errno, Result};
+use platform::Context;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Guest memory as the syscall layer sees it.
+pub trait UserMemory {
+    /// Copies guest memory at `addr` into `buf` (EFAULT if any byte is not
+    /// readable).
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()>;
+    /// Copies `buf` to guest memory at `addr` (EFAULT if not writable).
+    fn write(&self, addr: u64, buf: &[u8]) -> Result<()>;
+}
+
+/// Helpers on top of [`UserMemory`].
+pub trait UserMemoryExt: UserMemory {
+    fn read_vec(&self, addr: u64, len: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0; len];
+        self.read(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Reads a plain-old-data value.
+    fn read_val<T: Pod>(&self, addr: u64) -> Result<T> {
+        let mut val = T::default();
+        self.read(addr, val.as_bytes_mut())?;
+        Ok(val)
+    }
+
+    fn write_val<T: Pod>(&self, addr: u64, val: &T) -> Result<()> {
+        self.write(addr, val.as_bytes())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the
+    /// NUL); ENAMETOOLONG when longer.
+    fn read_cstring(&self, addr: u64, max: usize) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut cur = addr;
+        loop {
+            // Read up to the end of the page so we never cross into an
+            // unmapped page we do not need.
+            let chunk = (PAGE_SIZE - cur % PAGE_SIZE) as usize;
+            let mut buf = vec![0u8; chunk];
+            self.read(cur, &mut buf)?;
+            if let Some(nul) = buf.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&buf[..nul]);
+                if out.len() > max {
+                    return Err(Errno::ENAMETOOLONG);
+                }
+                return Ok(out);
+            }
+            out.extend_from_slice(&buf);
+            if out.len() > max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            cur = cur.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
+        }
+    }
+}
+
+impl<T: UserMemory + ?Sized> UserMemoryExt for T {}
+
+/// Plain-old-data types that may be copied to and from guest memory as raw
+/// bytes.
+///
+/// # Safety
+/// Implementors must be `repr(C)` types with no padding-sensitive invariants
+/// for which every byte pattern is a valid value.
+pub unsafe trait Pod: Default + Copy {
+    fn as_bytes(&self) -> &[u8] {
+        // SAFETY: Pod guarantees the value is plain bytes.
+        unsafe { std::slice::from_raw_parts((self as *const Self).cast(), std::mem::size_of::<Self>()) }
+    }
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: Pod guarantees any byte pattern is a valid value.
+        unsafe { std::slice::from_raw_parts_mut((self as *mut Self).cast(), std::mem::size_of::<Self>()) }
+    }
+}
+
+// SAFETY: integers accept every bit pattern.
+unsafe impl Pod for u8 {}
+// SAFETY: as above.
+unsafe impl Pod for u32 {}
+// SAFETY: as above.
+unsafe impl Pod for i32 {}
+// SAFETY: as above.
+unsafe impl Pod for u64 {}
+// SAFETY: as above.
+unsafe impl Pod for i64 {}
+// SAFETY: arrays of Pod are Pod.
+unsafe impl<T: Pod, const N: usize> Pod for [T; N] where [T; N]: Default {}
+
+/// What a VMA shows in /proc/self/maps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmaName {
+    Anonymous,
+    Heap,
+    Stack,
+    /// A file mapping: the file's path and the file offset of the VMA start.
+    File { path: Vec<u8>, offset: u64, dev: u64, ino: u64 },
+}
+
+#[derive(Debug, Clone)]
+struct Vma {
+    end: u64,
+    prot: i32,
+    shared: bool,
+    /// Memory-file offset of the VMA's first byte.
+    mem_offset: u64,
+    name: VmaName,
+}
+
+/// Where a new mapping's contents come from.
+pub enum Backing<'a> {
+    Anonymous,
+    /// Copy `len` bytes starting at file `offset` (a private file mapping);
+    /// bytes past EOF read as zero.
+    File {
+        read_at: &'a dyn Fn(&mut [u8], u64) -> Result<usize>,
+        offset: u64,
+        name: VmaName,
+    },
+}
+
+struct State {
+    /// VMAs by start address; they never overlap.
+    vmas: BTreeMap<u64, Vma>,
+    brk_start: u64,
+    brk: u64,
+    /// New mappings are placed top-down below this address.
+    mmap_top: u64,
+    /// Lowest address the guest may map.
+    min_addr: u64,
+    /// One past the highest address the guest may map.
+    max_addr: u64,
+}
+
+/// One guest address space.
+pub struct MemoryManager {
+    memfile: Arc<MemoryFile>,
+    state: Mutex<State>,
+}
+
+/// Lowest mappable address (Linux's default vm.mmap_min_addr).
+const MIN_ADDR: u64 = 0x10000;
+/// Room left between the stack and the mmap area.
+const STACK_GAP: u64 = 256 << 20;
+
+pub fn page_up(x: u64) -> Option<u64> {
+    x.checked_add(PAGE_SIZE - 1).map(|v| v & !(PAGE_SIZE - 1))
+}
+
+pub fn page_down(x: u64) -> u64 {
+    x & !(PAGE_SIZE - 1)
+}
+
+impl MemoryManager {
+    /// An empty address space whose highest usable address is `max_addr`.
+    pub fn new(memfile: Arc<MemoryFile>, max_addr: u64) -> MemoryManager {
+        let max_addr = page_down(max_addr);
+        MemoryManager {
+            memfile,
+            state: Mutex::new(State {
+                vmas: BTreeMap::new(),
+                brk_start: 0,
+                brk: 0,
+                mmap_top: max_addr.saturating_sub(STACK_GAP),
+                min_addr: MIN_ADDR,
+                max_addr,
+            }),
+        }
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>> {
+        self.state.lock().map_err(|_| Errno::EFAULT)
+    }
+
+    pub fn max_addr(&self) -> u64 {
+        self.lock().map(|s| s.max_addr).unwrap_or(0)
+    }
+
+    /// Sets the initial program break (just after the loaded executable).
+    pub fn set_brk_start(&self, addr: u64) -> Result<()> {
+        let mut s = self.lock()?;
+        let start = page_up(addr).ok_or(Errno::ENOMEM)?;
+        s.brk_start = start;
+        s.brk = start;
+        Ok(())
+    }
+
+    /// mmap(2). `addr` is a hint unless `fixed`; `fixed_noreplace` fails
+    /// with EEXIST on overlap. Returns the mapped address.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mmap(
+        &self,
+        ctx: &mut dyn Context,
+        addr: u64,
+        len: u64,
+        prot: i32,
+        shared: bool,
+        fixed: bool,
+        fixed_noreplace: bool,
+        backing: Backing<'_>,
+    ) -> Result<u64> {
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let mut s = self.lock()?;
+        let start = if fixed || fixed_noreplace {
+            if addr % PAGE_SIZE != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if addr < s.min_addr || end > s.max_addr {
+                return Err(if fixed_noreplace { Errno::EEXIST } else { Errno::ENOMEM });
+            }
+            if fixed_noreplace && s.overlaps(addr, end) {
+                return Err(Errno::EEXIST);
+            }
+            addr
+        } else {
+            s.find_free(page_down(addr), len).ok_or(Errno::ENOMEM)?
+        };
+        let mem_offset = self.memfile.allocate(len)?;
+        let name = match &backing {
+            Backing::Anonymous => VmaName::Anonymous,
+            Backing::File { name, .. } => name.clone(),
+        };
+        if let Backing::File { read_at, offset, .. } = backing {
+            if let Err(e) = self.fill_from_file(mem_offset, len, read_at, offset) {
+                self.memfile.free(mem_offset, len);
+                return Err(e);
+            }
+        }
+        // Replace whatever was there (MAP_FIXED semantics).
+        self.unmap_locked(&mut s, ctx, start, len)?;
+        if let Err(e) = ctx.map(start, len, prot, mem_offset) {
+            self.memfile.free(mem_offset, len);
+            tracing::warn!("platform map failed: {e}");
+            return Err(Errno::ENOMEM);
+        }
+        s.vmas.insert(start, Vma { end: start + len, prot, shared, mem_offset, name });
+        Ok(start)
+    }
+
+    fn fill_from_file(
+        &self,
+        mem_offset: u64,
+        len: u64,
+        read_at: &dyn Fn(&mut [u8], u64) -> Result<usize>,
+        offset: u64,
+    ) -> Result<()> {
+        self.memfile.with_slice(mem_offset, len, |buf| {
+            let mut done = 0;
+            while done < buf.len() {
+                let n = read_at(&mut buf[done..], offset + done as u64)?;
+                if n == 0 {
+                    break;
+                }
+                done += n;
+            }
+            Ok(())
+        })?
+    }
+
+    /// munmap(2).
+    pub fn munmap(&self, ctx: &mut dyn Context, addr: u64, len: u64) -> Result<()> {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::EINVAL)?;
+        addr.checked_add(len).ok_or(Errno::EINVAL)?;
+        let mut s = self.lock()?;
+        self.unmap_locked(&mut s, ctx, addr, len)
+    }
+
+    fn unmap_locked(&self, s: &mut State, ctx: &mut dyn Context, addr: u64, len: u64) -> Result<()> {
+        let end = addr + len;
+        s.split_at(addr);
+        s.split_at(end);
+        let doomed: Vec<u64> = s.vmas.range(addr..end).map(|(&k, _)| k).collect();
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        for start in doomed {
+            if let Some(vma) = s.vmas.remove(&start) {
+                // Shared pages may still be mapped by a forked process; they
+                // are kept until reference counting arrives with COW.
+                if !vma.shared {
+                    self.memfile.free(vma.mem_offset, vma.end - start);
+                }
+            }
+        }
+        ctx.unmap(addr, len).map_err(|e| {
+            tracing::warn!("platform unmap failed: {e}");
+            Errno::ENOMEM
+        })
+    }
+
+    /// mprotect(2): ENOMEM if any page in the range is unmapped.
+    pub fn mprotect(&self, ctx: &mut dyn Context, addr: u64, len: u64, prot: i32) -> Result<()> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if prot & !(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        let mut s = self.lock()?;
+        if !s.fully_mapped(addr, end) {
+            return Err(Errno::ENOMEM);
+        }
+        s.split_at(addr);
+        s.split_at(end);
+        for (_, vma) in s.vmas.range_mut(addr..end) {
+            vma.prot = prot;
+        }
+        ctx.protect(addr, len, prot).map_err(|_| Errno::ENOMEM)
+    }
+
+    /// brk(2): returns the new break, or the old one if the request fails.
+    pub fn brk(&self, ctx: &mut dyn Context, addr: u64) -> Result<u64> {
+        let (start, old) = {
+            let s = self.lock()?;
+            (s.brk_start, s.brk)
+        };
+        if addr < start {
+            return Ok(old);
+        }
+        let (Some(old_top), Some(new_top)) = (page_up(old), page_up(addr)) else {
+            return Ok(old);
+        };
+        if new_top > old_top {
+            let grown = self.mmap(ctx, old_top, new_top - old_top, libc::PROT_READ | libc::PROT_WRITE, false, false, true, Backing::Anonymous);
+            if grown.is_err() {
+                return Ok(old);
+            }
+            self.rename(old_top, VmaName::Heap)?;
+        } else if new_top < old_top {
+            self.munmap(ctx, new_top, old_top - new_top)?;
+        }
+        self.lock()?.brk = addr;
+        Ok(addr)
+    }
+
+    fn rename(&self, addr: u64, name: VmaName) -> Result<()> {
+        let mut s = self.lock()?;
+        if let Some(vma) = s.vmas.get_mut(&addr) {
+            vma.name = name;
+        }
+        Ok(())
+    }
+
+    /// Maps the initial stack: `size` bytes ending at the top of the usable
+    /// address space. Returns the stack top.
+    pub fn map_stack(&self, ctx: &mut dyn Context, size: u64) -> Result<u64> {
+        let top = self.max_addr() - PAGE_SIZE;
+        let base = top - size;
+        self.mmap(ctx, base, size, libc::PROT_READ | libc::PROT_WRITE, false, true, false, Backing::Anonymous)?;
+        self.rename(base, VmaName::Stack)?;
+        Ok(top)
+    }
+
+    /// mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED.
+    pub fn mremap(&self, ctx: &mut dyn Context, old: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64) -> Result<u64> {
+        let may_move = flags & libc::MREMAP_MAYMOVE != 0;
+        let fixed = flags & libc::MREMAP_FIXED != 0;
+        if old % PAGE_SIZE != 0 || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0 || (fixed && !may_move) || new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
+        let (prot, shared) = {
+            let s = self.lock()?;
+            // The old range must lie inside one VMA (EFAULT otherwise).
+            let (&vstart, vma) = s.vmas.range(..=old).next_back().ok_or(Errno::EFAULT)?;
+            if vstart > old || vma.end < old_end {
+                return Err(Errno::EFAULT);
+            }
+            (vma.prot, vma.shared)
+        };
+        if !fixed && new_len <= old_len {
+            if new_len < old_len {
+                self.munmap(ctx, old + new_len, old_len - new_len)?;
+            }
+            return Ok(old);
+        }
+        // Grow in place when the range after the mapping is free.
+        if !fixed {
+            let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+            let free = {
+                let s = self.lock()?;
+                grow_end <= s.max_addr && !s.overlaps(old_end, grow_end)
+            };
+            if free {
+                self.mmap(ctx, old_end, new_len - old_len, prot, shared, false, true, Backing::Anonymous)?;
+                return Ok(old);
+            }
+            if !may_move {
+                return Err(Errno::ENOMEM);
+            }
+        }
+        // Move: new mapping, copy the bytes, drop the old one.
+        let target = if fixed { new_addr } else { 0 };
+        if fixed && (new_addr % PAGE_SIZE != 0 || ranges_overlap(new_addr, new_len, old, old_len)) {
+            return Err(Errno::EINVAL);
+        }
+        let dest = self.mmap(ctx, target, new_len, prot, shared, fixed, false, Backing::Anonymous)?;
+        let copy_len = old_len.min(new_len);
+        let (src_off, dst_off) = {
+            let s = self.lock()?;
+            (s.mem_offset_of(old).ok_or(Errno::EFAULT)?, s.mem_offset_of(dest).ok_or(Errno::EFAULT)?)
+        };
+        self.memfile.copy(src_off, dst_off, copy_len)?;
+        self.munmap(ctx, old, old_len)?;
+        Ok(dest)
+    }
+
+    /// fork(2): a copy of this address space mapped into `ctx`. Private
+    /// memory is copied (only pages that were ever touched); shared memory
+    /// is mapped from the same memory-file pages.
+    pub fn fork(&self, ctx: &mut dyn Context) -> Result<MemoryManager> {
+        let s = self.lock()?;
+        let mut vmas = BTreeMap::new();
+        for (&start, vma) in &s.vmas {
+            let len = vma.end - start;
+            let mut copy = vma.clone();
+            if !vma.shared {
+                copy.mem_offset = self.memfile.allocate(len)?;
+                self.memfile.copy_populated(vma.mem_offset, copy.mem_offset, len)?;
+            }
+            ctx.map(start, len, vma.prot, copy.mem_offset).map_err(|_| Errno::ENOMEM)?;
+            vmas.insert(start, copy);
+        }
+        Ok(MemoryManager {
+            memfile: self.memfile.clone(),
+            state: Mutex::new(State {
+                vmas,
+                brk_start: s.brk_start,
+                brk: s.brk,
+                mmap_top: s.mmap_top,
+                min_addr: s.min_addr,
+                max_addr: s.max_addr,
+            }),
+        })
+    }
+
+    /// Maps this address space, as it is, into another context (a
+    /// CLONE_VM child): both see the same memory-file pages.
+    pub fn attach(&self, ctx: &mut dyn Context) -> Result<()> {
+        let s = self.lock()?;
+        for (&start, vma) in &s.vmas {
+            ctx.map(start, vma.end - start, vma.prot, vma.mem_offset).map_err(|_| Errno::ENOMEM)?;
+        }
+        Ok(())
+    }
+
+    /// Lines for /proc/self/maps.
+    pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
+        match self.lock() {
+            Ok(s) => s.vmas.iter().map(|(&start, v)| (start, v.end, v.prot, v.shared, v.name.clone())).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Visits the memory-file pieces backing `[addr, addr+len)`, checking
+    /// that each page has `need` protection.
+    fn for_each_piece(&self, addr: u64, len: usize, need: i32, mut f: impl FnMut(u64, usize, usize) -> Result<()>) -> Result<()> {
+        let s = self.lock()?;
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut cur = addr;
+        while cur < end {
+            let (&vstart, vma) = s.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
+            if vma.end <= cur || vma.prot & need != need {
+                return Err(Errno::EFAULT);
+            }
+            let piece_end = vma.end.min(end);
+            let done = (cur - addr) as usize;
+            f(vma.mem_offset + (cur - vstart), done, (piece_end - cur) as usize)?;
+            cur = piece_end;
+        }
+        Ok(())
+    }
+}
+
+impl UserMemory for MemoryManager {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
+        self.for_each_piece(addr, buf.len(), libc::PROT_READ, |off, done, n| self.memfile.read(off, &mut buf[done..done + n]))
+    }
+
+    fn write(&self, addr: u64, buf: &[u8]) -> Result<()> {
+        self.for_each_piece(addr, buf.len(), libc::PROT_WRITE, |off, done, n| self.memfile.write(off, &buf[done..done + n]))
+    }
+}
+
+impl MemoryManager {
+    /// Writes into guest memory regardless of protection (the ELF loader
+    /// filling read-only segments and the initial stack).
+    pub fn write_force(&self, addr: u64, buf: &[u8]) -> Result<()> {
+        self.for_each_piece(addr, buf.len(), 0, |off, done, n| self.memfile.write(off, &buf[done..done + n]))
+    }
+}
+
+fn ranges_overlap(a: u64, alen: u64, b: u64, blen: u64) -> bool {
+    a < b.saturating_add(blen) && b < a.saturating_add(alen)
+}
+
+impl State {
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        if let Some((_, vma)) = self.vmas.range(..start).next_back() {
+            if vma.end > start {
+                return true;
+            }
+        }
+        self.vmas.range(start..end).next().is_some()
+    }
+
+    fn fully_mapped(&self, start: u64, end: u64) -> bool {
+        let mut cur = start;
+        while cur < end {
+            match self.vmas.range(..=cur).next_back() {
+                Some((_, vma)) if vma.end > cur => cur = vma.end,
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    /// Splits the VMA containing `addr` (if any) so that one starts at `addr`.
+    fn split_at(&mut self, addr: u64) {
+        let Some((&start, vma)) = self.vmas.range(..addr).next_back() else { return };
+        if vma.end <= addr {
+            return;
+        }
+        let mut tail = vma.clone();
+        tail.mem_offset += addr - start;
+        if let VmaName::File { offset, .. } = &mut tail.name {
+            *offset += addr - start;
+        }
+        if let Some(head) = self.vmas.get_mut(&start) {
+            head.end = addr;
+        }
+        self.vmas.insert(addr, tail);
+    }
+
+    fn mem_offset_of(&self, addr: u64) -> Option<u64> {
+        let (&start, vma) = self.vmas.range(..=addr).next_back()?;
+        (vma.end > addr).then(|| vma.mem_offset + (addr - start))
+    }
+
+    /// A free range of `len` bytes: at `hint` if possible, else the highest
+    /// gap below `mmap_top`.
+    fn find_free(&self, hint: u64, len: u64) -> Option<u64> {
+        if hint >= self.min_addr {
+            if let Some(end) = hint.checked_add(len) {
+                if end <= self.max_addr && !self.overlaps(hint, end) {
+                    return Some(hint);
+                }
+            }
+        }
+        let mut top = self.mmap_top;
+        // Walk VMAs downward from the top, looking at the gap above each.
+        for (&start, vma) in self.vmas.range(..self.mmap_top).rev() {
+            if vma.end <= top && top - vma.end >= len {
+                return Some(top - len);
+            }
+            top = top.min(start);
+        }
+        (top >= self.min_addr + len).then(|| top - len)
+    }
+}

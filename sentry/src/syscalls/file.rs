@@ -1,0 +1,764 @@
+//! File and path syscalls: open/close, read/write, stat, directories,
+//! links, fd table operations.
+
+use super::Args;
+use crate::errno::{Errno, Result};
+use crate::kernel::Task;
+use crate::mm::{UserMemory, UserMemoryExt};
+use crate::vfs::{CreateAttr, Dentry, FileOps, OpenFile, Stat};
+use std::sync::Arc;
+
+const PATH_MAX: usize = 4096;
+/// Largest single read or write (Linux's MAX_RW_COUNT).
+const MAX_RW: usize = 0x7fff_f000;
+/// Bytes moved per step of a large read or write.
+const CHUNK: usize = 1 << 20;
+const IOV_MAX: usize = 1024;
+
+pub(super) fn path_arg(task: &Task, addr: u64) -> Result<Vec<u8>> {
+    task.mm.read_cstring(addr, PATH_MAX - 1)
+}
+
+fn file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
+    task.fds.get(fd)
+}
+
+/// The directory a relative path starts from: the cwd for AT_FDCWD, else
+/// the directory open at `dirfd`.
+fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
+    if path.first() == Some(&b'/') {
+        return Ok(task.fs.root.clone());
+    }
+    if dirfd == libc::AT_FDCWD {
+        return Ok(task.fs.cwd.clone());
+    }
+    let dir = file_of(task, dirfd)?.dentry.clone();
+    if !dir.inode.stat()?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(dir)
+}
+
+/// Resolves (dirfd, path) honouring AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW.
+fn resolve_at(task: &Task, dirfd: i32, path: &[u8], flags: i32) -> Result<Arc<Dentry>> {
+    if path.is_empty() {
+        if flags & libc::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        if dirfd == libc::AT_FDCWD {
+            return Ok(task.fs.cwd.clone());
+        }
+        return Ok(file_of(task, dirfd)?.dentry.clone());
+    }
+    let start = start_dir(task, dirfd, path)?;
+    task.fs.resolve(&start, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)
+}
+
+/// Permission check of access(2)/open(2) against the mode bits; root may
+/// read and write anything and execute anything with an x bit.
+fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) -> Result<()> {
+    let (uid, gid) = if use_real_ids {
+        (task.creds.uid, task.creds.gid)
+    } else {
+        (task.creds.euid, task.creds.egid)
+    };
+    if uid == 0 {
+        if want & 1 != 0 && !st.is_dir() && st.mode & 0o111 == 0 {
+            return Err(Errno::EACCES);
+        }
+        return Ok(());
+    }
+    let bits = if st.uid == uid {
+        (st.mode >> 6) & 7
+    } else if st.gid == gid {
+        (st.mode >> 3) & 7
+    } else {
+        st.mode & 7
+    };
+    if bits & want == want {
+        Ok(())
+    } else {
+        Err(Errno::EACCES)
+    }
+}
+
+/// An O_PATH file: only fd-level operations work.
+struct PathOnly;
+
+impl FileOps for PathOnly {
+    fn read(&self, _buf: &mut [u8], _offset: u64) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+    fn write(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
+        Err(Errno::EBADF)
+    }
+}
+
+/// openat(2). Unknown flags are ignored, as open(2) does (only openat2
+/// rejects them).
+fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Result<u64> {
+    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let start = start_dir(task, dirfd, path)?;
+    let follow = flags & libc::O_NOFOLLOW == 0;
+    let dentry = if flags & libc::O_CREAT != 0 {
+        open_creat(task, &start, path, flags, mode)?
+    } else {
+        task.fs.resolve(&start, path, follow)?
+    };
+    let st = dentry.inode.stat()?;
+    let ops: Arc<dyn FileOps> = if flags & libc::O_PATH != 0 {
+        if flags & libc::O_DIRECTORY != 0 && !st.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Arc::new(PathOnly)
+    } else {
+        if st.is_symlink() {
+            return Err(Errno::ELOOP);
+        }
+        if flags & libc::O_DIRECTORY != 0 && !st.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let acc = flags & libc::O_ACCMODE;
+        let writing = acc == libc::O_WRONLY || acc == libc::O_RDWR;
+        if st.is_dir() && (writing || flags & libc::O_TRUNC != 0 && writing) {
+            return Err(Errno::EISDIR);
+        }
+        let want = match acc {
+            libc::O_RDONLY => 4,
+            libc::O_WRONLY => 2,
+            _ => 6,
+        };
+        may_access(task, &st, want, false)?;
+        dentry.inode.open(flags)?
+    };
+    let file = OpenFile::new(dentry, ops, flags);
+    let fd = task.fds.insert(file, flags & libc::O_CLOEXEC != 0)?;
+    Ok(fd as u64)
+}
+
+/// The O_CREAT half of open: create the last component if it is missing.
+fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u32) -> Result<Arc<Dentry>> {
+    if path.last() == Some(&b'/') {
+        return Err(Errno::EISDIR);
+    }
+    let (parent, name) = task.fs.resolve_parent(start, path)?;
+    if name == b"." || name == b".." {
+        return Err(Errno::EISDIR);
+    }
+    match task.fs.lookup_child(&parent, &name) {
+        Ok(child) => {
+            if flags & libc::O_EXCL != 0 {
+                return Err(Errno::EEXIST);
+            }
+            if child.inode.stat()?.is_symlink() {
+                if flags & libc::O_NOFOLLOW != 0 {
+                    return Err(Errno::ELOOP);
+                }
+                return task.fs.resolve(start, path, true);
+            }
+            Ok(child)
+        }
+        Err(Errno::ENOENT) => {
+            let attr = CreateAttr {
+                mode: mode & 0o7777 & !task.fs.umask,
+                uid: task.creds.euid,
+                gid: task.creds.egid,
+            };
+            let inode = parent.inode.create(&name, attr)?;
+            Ok(Arc::new(Dentry {
+                path: parent.child_path(&name),
+                parent: Some(parent.clone()),
+                inode,
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn open(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    do_open(task, libc::AT_FDCWD, &path, a.i32(1), a.u32(2))
+}
+
+pub fn openat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(1))?;
+    do_open(task, a.fd(0), &path, a.i32(2), a.u32(3))
+}
+
+pub fn close(task: &mut Task, a: Args) -> Result<u64> {
+    task.fds.remove(a.fd(0))?;
+    Ok(0)
+}
+
+/// Moves up to `count` bytes from `file` into guest memory at `addr`.
+fn read_into(task: &Task, file: &OpenFile, addr: u64, count: usize, mut read: impl FnMut(&mut [u8], u64) -> Result<usize>) -> Result<usize> {
+    let count = count.min(MAX_RW);
+    let mut done = 0;
+    let mut buf = vec![0u8; count.min(CHUNK)];
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        let n = match read(&mut buf[..want], done as u64) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        task.mm.write(addr + done as u64, &buf[..n])?;
+        done += n;
+        if n < want || !file.ops.seekable() {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+/// Moves up to `count` bytes from guest memory at `addr` into `file`.
+fn write_from(task: &Task, addr: u64, count: usize, mut write: impl FnMut(&[u8], u64) -> Result<usize>) -> Result<usize> {
+    let count = count.min(MAX_RW);
+    let mut done = 0;
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        let buf = match task.mm.read_vec(addr + done as u64, want) {
+            Ok(b) => b,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        let n = match write(&buf, done as u64) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += n;
+        if n < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+pub fn read(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    if file.dentry.inode.stat()?.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    let n = read_into(task, &file, a.u64(1), a.usize(2), |buf, _| file.read(buf))?;
+    Ok(n as u64)
+}
+
+pub fn write(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf))?;
+    Ok(n as u64)
+}
+
+pub fn pread64(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    let offset = a.u64(3) as i64;
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if file.dentry.inode.stat()?.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    let n = read_into(task, &file, a.u64(1), a.usize(2), |buf, done| file.pread(buf, offset as u64 + done))?;
+    Ok(n as u64)
+}
+
+pub fn pwrite64(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    let offset = a.u64(3) as i64;
+    if offset < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let n = write_from(task, a.u64(1), a.usize(2), |buf, done| file.pwrite(buf, offset as u64 + done))?;
+    Ok(n as u64)
+}
+
+/// Reads a struct iovec array.
+fn read_iovecs(task: &Task, addr: u64, count: usize) -> Result<Vec<(u64, usize)>> {
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let raw = task.mm.read_vec(addr, count * 16)?;
+    let mut total: usize = 0;
+    let mut iovs = Vec::with_capacity(count);
+    for iov in raw.chunks_exact(16) {
+        let base = u64::from_le_bytes(iov[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = u64::from_le_bytes(iov[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if len > isize::MAX as u64 {
+            return Err(Errno::EINVAL);
+        }
+        total = total.checked_add(len as usize).ok_or(Errno::EINVAL)?;
+        iovs.push((base, len as usize));
+    }
+    if total > isize::MAX as usize {
+        return Err(Errno::EINVAL);
+    }
+    Ok(iovs)
+}
+
+pub fn readv(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
+    let mut total = 0;
+    for (base, len) in iovs {
+        let n = match read_into(task, &file, base, len, |buf, _| file.read(buf)) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n;
+        if n < len {
+            break;
+        }
+    }
+    Ok(total as u64)
+}
+
+pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
+    // Gather first so that one writev is one write to the file (atomic for
+    // pipes and O_APPEND, as on Linux).
+    let mut data = Vec::new();
+    for (base, len) in iovs {
+        match task.mm.read_vec(base, len) {
+            Ok(b) => data.extend_from_slice(&b),
+            Err(e) if data.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    if data.is_empty() {
+        return Ok(0);
+    }
+    Ok(file.write(&data)? as u64)
+}
+
+pub fn lseek(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    file.seek(a.u64(1) as i64, a.i32(2))
+}
+
+/// Fills a struct stat (x86-64 layout, 144 bytes).
+pub(super) fn encode_stat(st: &Stat) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, st.dev);
+    put(8, st.ino);
+    put(16, st.nlink);
+    put(40, st.rdev);
+    put(48, st.size);
+    put(56, st.blksize);
+    put(64, st.blocks);
+    put(72, st.atime.sec as u64);
+    put(80, st.atime.nsec as u64);
+    put(88, st.mtime.sec as u64);
+    put(96, st.mtime.nsec as u64);
+    put(104, st.ctime.sec as u64);
+    put(112, st.ctime.nsec as u64);
+    b[24..28].copy_from_slice(&st.mode.to_le_bytes());
+    b[28..32].copy_from_slice(&st.uid.to_le_bytes());
+    b[32..36].copy_from_slice(&st.gid.to_le_bytes());
+    b
+}
+
+fn write_stat(task: &Task, addr: u64, st: &Stat) -> Result<u64> {
+    task.mm.write(addr, &encode_stat(st))?;
+    Ok(0)
+}
+
+pub fn stat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    let d = resolve_at(task, libc::AT_FDCWD, &path, 0)?;
+    write_stat(task, a.u64(1), &d.inode.stat()?)
+}
+
+pub fn lstat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    let d = resolve_at(task, libc::AT_FDCWD, &path, libc::AT_SYMLINK_NOFOLLOW)?;
+    write_stat(task, a.u64(1), &d.inode.stat()?)
+}
+
+pub fn fstat(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    write_stat(task, a.u64(1), &file.dentry.inode.stat()?)
+}
+
+pub fn newfstatat(task: &mut Task, a: Args) -> Result<u64> {
+    let flags = a.i32(3);
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(task, a.u64(1))?;
+    let d = resolve_at(task, a.fd(0), &path, flags)?;
+    write_stat(task, a.u64(2), &d.inode.stat()?)
+}
+
+fn dev_major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+fn dev_minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
+/// Fills a struct statx (256 bytes) with the basic stats.
+fn encode_statx(st: &Stat) -> [u8; 256] {
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    let mut b = [0u8; 256];
+    let mut put32 = |off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    put32(0, STATX_BASIC_STATS);
+    put32(4, st.blksize as u32);
+    put32(16, st.nlink as u32);
+    put32(20, st.uid);
+    put32(24, st.gid);
+    put32(128, dev_major(st.rdev));
+    put32(132, dev_minor(st.rdev));
+    put32(136, dev_major(st.dev));
+    put32(140, dev_minor(st.dev));
+    b[28..30].copy_from_slice(&(st.mode as u16).to_le_bytes());
+    let mut put64 = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put64(32, st.ino);
+    put64(40, st.size);
+    put64(48, st.blocks);
+    for (off, ts) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
+        put64(off, ts.sec as u64);
+        put64(off + 8, ts.nsec as u32 as u64);
+    }
+    b
+}
+
+pub fn statx(task: &mut Task, a: Args) -> Result<u64> {
+    const AT_STATX_SYNC_TYPE: i32 = 0x6000;
+    const STATX_RESERVED: u32 = 0x8000_0000;
+    let flags = a.i32(2);
+    let valid = libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH | libc::AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE;
+    if flags & !valid != 0 || flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE || a.u32(3) & STATX_RESERVED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(task, a.u64(1))?;
+    let d = resolve_at(task, a.fd(0), &path, flags)?;
+    task.mm.write(a.u64(4), &encode_statx(&d.inode.stat()?))?;
+    Ok(0)
+}
+
+pub fn getdents64(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    if !file.dentry.inode.stat()?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let cap = a.usize(2).min(CHUNK);
+    let mut out = Vec::with_capacity(cap);
+    let mut too_small = false;
+    file.next_dirents(&mut |entries| {
+        let mut taken = 0;
+        for (i, e) in entries.iter().enumerate() {
+            let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
+            if out.len() + reclen > cap {
+                too_small = out.is_empty();
+                break;
+            }
+            out.extend_from_slice(&e.ino.to_le_bytes());
+            // d_off: the offset of the next entry, as an index.
+            out.extend_from_slice(&((i + 1) as i64).to_le_bytes());
+            out.extend_from_slice(&(reclen as u16).to_le_bytes());
+            out.push(e.kind);
+            out.extend_from_slice(&e.name);
+            out.resize(out.len() + reclen - 19 - e.name.len(), 0);
+            taken += 1;
+        }
+        Ok(taken)
+    })?;
+    if too_small {
+        return Err(Errno::EINVAL);
+    }
+    task.mm.write(a.u64(1), &out)?;
+    Ok(out.len() as u64)
+}
+
+pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
+    let fd = a.fd(0);
+    let file = file_of(task, fd)?;
+    match a.u64(1) {
+        libc::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
+        libc::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
+        libc::FIONBIO => {
+            let on: i32 = task.mm.read_val(a.u64(2))?;
+            let flags = file.flags();
+            file.set_status_flags(if on != 0 { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK });
+            Ok(0)
+        }
+        cmd => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+    }
+}
+
+pub fn fcntl(task: &mut Task, a: Args) -> Result<u64> {
+    let fd = a.fd(0);
+    let entry = task.fds.entry(fd)?;
+    match a.i32(1) {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let min = a.i32(2);
+            if min < 0 || min as u64 >= task.fds.limit() {
+                return Err(Errno::EINVAL);
+            }
+            let cloexec = a.i32(1) == libc::F_DUPFD_CLOEXEC;
+            Ok(task.fds.insert_from(min, entry.file, cloexec)? as u64)
+        }
+        libc::F_GETFD => Ok(if entry.cloexec { libc::FD_CLOEXEC as u64 } else { 0 }),
+        libc::F_SETFD => task.fds.set_cloexec(fd, a.i32(2) & libc::FD_CLOEXEC != 0).map(|_| 0),
+        libc::F_GETFL => Ok(entry.file.flags() as u64),
+        libc::F_SETFL => {
+            entry.file.set_status_flags(a.i32(2));
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn dup(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    Ok(task.fds.insert(file, false)? as u64)
+}
+
+pub fn dup2(task: &mut Task, a: Args) -> Result<u64> {
+    let (old, new) = (a.fd(0), a.fd(1));
+    let file = file_of(task, old)?;
+    if old == new {
+        return Ok(new as u64);
+    }
+    task.fds.insert_at(new, file, false)?;
+    Ok(new as u64)
+}
+
+pub fn dup3(task: &mut Task, a: Args) -> Result<u64> {
+    let (old, new, flags) = (a.fd(0), a.fd(1), a.i32(2));
+    if flags & !libc::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    let file = file_of(task, old)?;
+    task.fds.insert_at(new, file, flags & libc::O_CLOEXEC != 0)?;
+    Ok(new as u64)
+}
+
+pub fn fsync(task: &mut Task, a: Args) -> Result<u64> {
+    file_of(task, a.fd(0))?.ops.fsync()?;
+    Ok(0)
+}
+
+pub fn fadvise64(task: &mut Task, a: Args) -> Result<u64> {
+    let file = file_of(task, a.fd(0))?;
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if a.u64(3) > 5 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+pub fn getcwd(task: &mut Task, a: Args) -> Result<u64> {
+    let mut path = task.fs.cwd.path.clone();
+    path.push(0);
+    if a.usize(1) < path.len() {
+        return Err(Errno::ERANGE);
+    }
+    task.mm.write(a.u64(0), &path)?;
+    Ok(path.len() as u64)
+}
+
+fn set_cwd(task: &mut Task, dir: Arc<Dentry>) -> Result<u64> {
+    let st = dir.inode.stat()?;
+    if !st.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    may_access(task, &st, 1, false)?;
+    task.fs.cwd = dir;
+    task.publish();
+    Ok(0)
+}
+
+pub fn chdir(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    let dir = resolve_at(task, libc::AT_FDCWD, &path, 0)?;
+    set_cwd(task, dir)
+}
+
+pub fn fchdir(task: &mut Task, a: Args) -> Result<u64> {
+    let dir = file_of(task, a.fd(0))?.dentry.clone();
+    set_cwd(task, dir)
+}
+
+fn do_mkdir(task: &Task, dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
+    let start = start_dir(task, dirfd, path)?;
+    let (parent, name) = task.fs.resolve_parent(&start, path)?;
+    if name == b"." || name == b".." || task.fs.lookup_child(&parent, &name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let attr = CreateAttr {
+        mode: mode & 0o7777 & !task.fs.umask,
+        uid: task.creds.euid,
+        gid: task.creds.egid,
+    };
+    parent.inode.mkdir(&name, attr)?;
+    Ok(0)
+}
+
+pub fn mkdir(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    do_mkdir(task, libc::AT_FDCWD, &path, a.u32(1))
+}
+
+pub fn mkdirat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(1))?;
+    do_mkdir(task, a.fd(0), &path, a.u32(2))
+}
+
+fn do_unlink(task: &Task, dirfd: i32, path: &[u8], remove_dir: bool) -> Result<u64> {
+    let start = start_dir(task, dirfd, path)?;
+    let (parent, name) = task.fs.resolve_parent(&start, path)?;
+    if remove_dir {
+        match name.as_slice() {
+            b"." => return Err(Errno::EINVAL),
+            b".." => return Err(Errno::ENOTEMPTY),
+            _ => {}
+        }
+        let child = task.fs.lookup_child(&parent, &name)?;
+        if task.fs.mounts.at(&child.path).is_some() {
+            return Err(Errno::EBUSY);
+        }
+        parent.inode.rmdir(&name)?;
+    } else {
+        if path.last() == Some(&b'/') {
+            let child = task.fs.lookup_child(&parent, &name)?;
+            return Err(if child.inode.stat()?.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+        }
+        parent.inode.unlink(&name)?;
+    }
+    Ok(0)
+}
+
+pub fn unlink(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    do_unlink(task, libc::AT_FDCWD, &path, false)
+}
+
+pub fn rmdir(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    do_unlink(task, libc::AT_FDCWD, &path, true)
+}
+
+pub fn unlinkat(task: &mut Task, a: Args) -> Result<u64> {
+    let flags = a.i32(2);
+    if flags & !libc::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(task, a.u64(1))?;
+    do_unlink(task, a.fd(0), &path, flags & libc::AT_REMOVEDIR != 0)
+}
+
+fn do_readlink(task: &Task, dirfd: i32, path: &[u8], buf: u64, size: i32) -> Result<u64> {
+    if size <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = resolve_at(task, dirfd, path, libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH)?;
+    let target = d.inode.readlink()?;
+    let n = target.len().min(size as usize);
+    task.mm.write(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+pub fn readlink(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    do_readlink(task, libc::AT_FDCWD, &path, a.u64(1), a.i32(2))
+}
+
+pub fn readlinkat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(1))?;
+    do_readlink(task, a.fd(0), &path, a.u64(2), a.i32(3))
+}
+
+fn do_access(task: &Task, dirfd: i32, path: &[u8], mode: i32, flags: i32) -> Result<u64> {
+    if mode & !(libc::F_OK | libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let d = resolve_at(task, dirfd, path, flags)?;
+    let st = d.inode.stat()?;
+    if mode & libc::W_OK != 0 && task.fs.mounts.mount_of(&d.path).is_some_and(|m| m.read_only) {
+        return Err(Errno::EROFS);
+    }
+    may_access(task, &st, mode as u32 & 7, flags & libc::AT_EACCESS == 0)?;
+    Ok(0)
+}
+
+pub fn access(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    do_access(task, libc::AT_FDCWD, &path, a.i32(1), 0)
+}
+
+pub fn faccessat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(1))?;
+    do_access(task, a.fd(0), &path, a.i32(2), 0)
+}
+
+pub fn faccessat2(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(1))?;
+    do_access(task, a.fd(0), &path, a.i32(2), a.i32(3))
+}
+
+pub fn umask(task: &mut Task, a: Args) -> Result<u64> {
+    let old = task.fs.umask;
+    task.fs.umask = a.u32(0) & 0o777;
+    Ok(old as u64)
+}
+
+fn do_pipe(task: &Task, addr: u64, flags: i32) -> Result<u64> {
+    if flags & !(libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (inode, reader, writer) = crate::fs::pipe::new_pipe();
+    let ino = inode.stat()?.ino;
+    let dentry = Arc::new(Dentry { path: format!("pipe:[{ino}]").into_bytes(), parent: None, inode });
+    let status = flags & libc::O_NONBLOCK;
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let rfd = task.fds.insert(OpenFile::new(dentry.clone(), reader, libc::O_RDONLY | status), cloexec)?;
+    let wfd = match task.fds.insert(OpenFile::new(dentry, writer, libc::O_WRONLY | status), cloexec) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = task.fds.remove(rfd);
+            return Err(e);
+        }
+    };
+    if let Err(e) = task.mm.write_val(addr, &[rfd, wfd]) {
+        let _ = task.fds.remove(rfd);
+        let _ = task.fds.remove(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+pub fn pipe(task: &mut Task, a: Args) -> Result<u64> {
+    do_pipe(task, a.u64(0), 0)
+}
+
+pub fn pipe2(task: &mut Task, a: Args) -> Result<u64> {
+    do_pipe(task, a.u64(0), a.i32(1))
+}

@@ -1,0 +1,106 @@
+//! Memory syscalls: mmap, munmap, mprotect, brk, mremap, madvise.
+
+use super::Args;
+use crate::errno::{Errno, Result};
+use crate::kernel::Task;
+use crate::mm::{page_up, Backing, VmaName, PAGE_SIZE};
+
+pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
+    let (addr, len, prot, flags, fd, offset) = (a.u64(0), a.u64(1), a.i32(2), a.i32(3), a.fd(4), a.u64(5));
+    let kind = flags & libc::MAP_TYPE;
+    if kind != libc::MAP_PRIVATE && kind != libc::MAP_SHARED && kind != libc::MAP_SHARED_VALIDATE {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 || offset % PAGE_SIZE != 0 || page_up(len).is_none() {
+        return Err(Errno::EINVAL);
+    }
+    if prot & !(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & libc::MAP_HUGETLB != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let shared = kind != libc::MAP_PRIVATE;
+    let fixed = flags & libc::MAP_FIXED != 0;
+    let noreplace = flags & libc::MAP_FIXED_NOREPLACE != 0;
+    let prot = prot & (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
+    let mm = task.mm.clone();
+    if flags & libc::MAP_ANONYMOUS != 0 {
+        return mm.mmap(task.ctx.as_mut(), addr, len, prot, shared, fixed, noreplace, Backing::Anonymous);
+    }
+    let file = task.fds.get(fd)?;
+    // mmap(2): the fd must be open for reading; a shared writable mapping
+    // also needs write access.
+    if !file.readable() || (shared && prot & libc::PROT_WRITE != 0 && !file.writable()) {
+        return Err(Errno::EACCES);
+    }
+    let st = file.dentry.inode.stat()?;
+    if st.is_dir() || !(st.is_regular() || st.file_type() == libc::S_IFCHR) {
+        return Err(Errno::ENODEV);
+    }
+    if shared && prot & libc::PROT_WRITE != 0 {
+        // Writes would not reach the file: refuse rather than lose data.
+        return Err(Errno::ENODEV);
+    }
+    let ops = file.ops.clone();
+    let read_at = move |buf: &mut [u8], off: u64| ops.read(buf, off);
+    let name = VmaName::File { path: file.dentry.path.clone(), offset, dev: st.dev, ino: st.ino };
+    mm.mmap(task.ctx.as_mut(), addr, len, prot, shared, fixed, noreplace, Backing::File { read_at: &read_at, offset, name })
+}
+
+pub fn munmap(task: &mut Task, a: Args) -> Result<u64> {
+    let mm = task.mm.clone();
+    mm.munmap(task.ctx.as_mut(), a.u64(0), a.u64(1)).map(|_| 0)
+}
+
+pub fn mprotect(task: &mut Task, a: Args) -> Result<u64> {
+    let mm = task.mm.clone();
+    let prot = a.i32(2) & !(libc::PROT_GROWSDOWN | libc::PROT_GROWSUP);
+    mm.mprotect(task.ctx.as_mut(), a.u64(0), a.u64(1), prot).map(|_| 0)
+}
+
+pub fn brk(task: &mut Task, a: Args) -> Result<u64> {
+    let mm = task.mm.clone();
+    mm.brk(task.ctx.as_mut(), a.u64(0))
+}
+
+pub fn mremap(task: &mut Task, a: Args) -> Result<u64> {
+    let mm = task.mm.clone();
+    mm.mremap(task.ctx.as_mut(), a.u64(0), a.u64(1), a.u64(2), a.i32(3), a.u64(4))
+}
+
+pub fn madvise(task: &mut Task, a: Args) -> Result<u64> {
+    let (addr, len, advice) = (a.u64(0), a.u64(1), a.i32(2));
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = page_up(len).ok_or(Errno::EINVAL)?;
+    match advice {
+        libc::MADV_DONTNEED | libc::MADV_FREE => {
+            // Private anonymous pages read back as zeros afterwards.
+            let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+            for (s, e, _, shared, name) in task.mm.maps() {
+                let anonymous = matches!(name, VmaName::Anonymous | VmaName::Heap | VmaName::Stack);
+                if shared || !anonymous || e <= addr || s >= end {
+                    continue;
+                }
+                let (from, to) = (s.max(addr), e.min(end));
+                task.mm.write_force(from, &vec![0u8; (to - from) as usize])?;
+            }
+            Ok(0)
+        }
+        libc::MADV_NORMAL
+        | libc::MADV_RANDOM
+        | libc::MADV_SEQUENTIAL
+        | libc::MADV_WILLNEED
+        | libc::MADV_DONTFORK
+        | libc::MADV_DOFORK
+        | libc::MADV_MERGEABLE
+        | libc::MADV_UNMERGEABLE
+        | libc::MADV_HUGEPAGE
+        | libc::MADV_NOHUGEPAGE
+        | libc::MADV_DONTDUMP
+        | libc::MADV_DODUMP => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

@@ -1,0 +1,421 @@
+//! Process and system information syscalls: ids, exit, execve, limits,
+//! uname, sysinfo, getrandom, affinity, arch_prctl, futex.
+
+use super::file::path_arg;
+use super::Args;
+use crate::errno::{Errno, Result};
+use crate::kernel::Task;
+use crate::mm::{UserMemory, UserMemoryExt};
+use crate::kernel::process::{wait_status, WaitTarget};
+use crate::kernel::task::CloneRequest;
+use crate::sandbox::ExitStatus;
+
+/// What uname(2) reports: a recent Linux.
+pub const KERNEL_RELEASE: &str = "6.6.0";
+pub const KERNEL_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC runsc-rs";
+/// Upper bound on argv + envp bytes (like Linux's ARG_MAX with an 8 MiB stack).
+const ARG_MAX: usize = 2 << 20;
+
+pub fn getpid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.tgid as u64)
+}
+pub fn gettid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.tid as u64)
+}
+pub fn getppid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.ppid as u64)
+}
+pub fn getuid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.creds.uid as u64)
+}
+pub fn geteuid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.creds.euid as u64)
+}
+pub fn getgid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.creds.gid as u64)
+}
+pub fn getegid(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.creds.egid as u64)
+}
+
+pub fn getgroups(task: &mut Task, a: Args) -> Result<u64> {
+    let size = a.i32(0);
+    if size < 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Supplementary groups are not modelled yet: the list is empty.
+    let _ = task;
+    Ok(0)
+}
+
+pub fn getpgrp(task: &mut Task, _: Args) -> Result<u64> {
+    Ok(task.pgid as u64)
+}
+
+/// Only the calling process exists: pid 0 or our own pid.
+fn only_self(task: &Task, pid: i32) -> Result<()> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0 && pid != task.tgid {
+        return Err(Errno::ESRCH);
+    }
+    Ok(())
+}
+
+pub fn getpgid(task: &mut Task, a: Args) -> Result<u64> {
+    only_self(task, a.i32(0))?;
+    Ok(task.pgid as u64)
+}
+
+pub fn getsid(task: &mut Task, a: Args) -> Result<u64> {
+    only_self(task, a.i32(0))?;
+    Ok(task.sid as u64)
+}
+
+pub fn setpgid(task: &mut Task, a: Args) -> Result<u64> {
+    if a.i32(0) != 0 && a.i32(0) != task.tgid {
+        // Moving a child into a group: children are their own processes
+        // in the table; only allowed before they exec (not tracked yet).
+        let pid = a.i32(0);
+        let pgid = if a.i32(1) == 0 { pid } else { a.i32(1) };
+        task.kernel.processes.pgid_of(pid).ok_or(Errno::ESRCH)?;
+        task.kernel.processes.set_pgid(pid, pgid)?;
+        return Ok(0);
+    }
+    let pgid = a.i32(1);
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    // A session leader cannot change its process group (setpgid(2) EPERM).
+    if task.sid == task.tgid {
+        return if pgid == 0 || pgid == task.pgid { Ok(0) } else { Err(Errno::EPERM) };
+    }
+    task.pgid = if pgid == 0 { task.tgid } else { pgid };
+    task.kernel.processes.set_pgid(task.tgid, task.pgid)?;
+    Ok(0)
+}
+
+pub fn exit(task: &mut Task, a: Args) -> Result<u64> {
+    // set_tid_address(2): the kernel clears the tid word at exit (the futex
+    // wake has nobody to wake while processes are single-threaded).
+    if task.clear_child_tid != 0 {
+        let _ = task.mm.write_val(task.clear_child_tid, &0u32);
+    }
+    task.exit_status = Some(ExitStatus::Exited(a.i32(0) & 0xff));
+    Ok(0)
+}
+
+pub fn exit_group(task: &mut Task, a: Args) -> Result<u64> {
+    task.exit_status = Some(ExitStatus::Exited(a.i32(0) & 0xff));
+    Ok(0)
+}
+
+pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
+    const VALID: i32 = libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WNOTHREAD | libc::__WALL | libc::__WCLONE;
+    let (pid, status_addr, options, rusage) = (a.i32(0), a.u64(1), a.i32(2), a.u64(3));
+    if options & !VALID != 0 || pid == i32::MIN {
+        return Err(Errno::EINVAL);
+    }
+    let target = match pid {
+        -1 => WaitTarget::Any,
+        0 => WaitTarget::Group(task.pgid),
+        p if p < 0 => WaitTarget::Group(-p),
+        p => WaitTarget::Pid(p),
+    };
+    let Some((child, status)) = task.kernel.processes.wait(task.tgid, target, options & libc::WNOHANG != 0)? else {
+        return Ok(0);
+    };
+    if status_addr != 0 {
+        task.mm.write_val(status_addr, &wait_status(status))?;
+    }
+    if rusage != 0 {
+        // struct rusage: per-child accounting is not kept yet.
+        task.mm.write(rusage, &[0u8; 144])?;
+    }
+    Ok(child as u64)
+}
+
+/// clone(2) flags this kernel accepts for a new process.
+const PROCESS_CLONE_FLAGS: u64 = (libc::CSIGNAL
+    | libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_VFORK
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_CHILD_SETTID
+    | libc::CLONE_CHILD_CLEARTID
+    | libc::CLONE_SETTLS
+    | libc::CLONE_SYSVSEM) as u64;
+
+fn do_clone(task: &mut Task, req: CloneRequest) -> Result<u64> {
+    let f = req.flags;
+    let has = |flag: i32| f & flag as u64 != 0;
+    // clone(2) EINVAL rules.
+    if (has(libc::CLONE_THREAD) && !has(libc::CLONE_SIGHAND)) || (has(libc::CLONE_SIGHAND) && !has(libc::CLONE_VM)) {
+        return Err(Errno::EINVAL);
+    }
+    let namespaces = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNET | libc::CLONE_NEWCGROUP;
+    if f & namespaces as u64 != 0 {
+        return Err(Errno::EPERM);
+    }
+    // Threads, and a shared address space without vfork, need multi-thread
+    // address spaces in the platform: not yet.
+    if f & !PROCESS_CLONE_FLAGS != 0 || (has(libc::CLONE_VM) && !has(libc::CLONE_VFORK)) {
+        if task.kernel.first_report(u64::MAX - f) {
+            tracing::warn!("clone with flags {f:#x} is not supported yet: ENOSYS");
+        }
+        return Err(Errno::ENOSYS);
+    }
+    Ok(task.clone_process(req)? as u64)
+}
+
+pub fn clone(task: &mut Task, a: Args) -> Result<u64> {
+    let req = CloneRequest { flags: a.u64(0), stack: a.u64(1), parent_tid: a.u64(2), child_tid: a.u64(3), tls: a.u64(4) };
+    do_clone(task, req)
+}
+
+pub fn fork(task: &mut Task, _: Args) -> Result<u64> {
+    do_clone(task, CloneRequest { flags: libc::SIGCHLD as u64, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+}
+
+pub fn vfork(task: &mut Task, _: Args) -> Result<u64> {
+    let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64;
+    do_clone(task, CloneRequest { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+}
+
+/// Reads a NULL-terminated array of string pointers (argv or envp).
+fn read_string_array(task: &Task, addr: u64) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let mut total = 0;
+    for i in 0.. {
+        let ptr: u64 = task.mm.read_val(addr + i * 8)?;
+        if ptr == 0 {
+            break;
+        }
+        let s = task.mm.read_cstring(ptr, ARG_MAX)?;
+        total += s.len() + 1;
+        if total > ARG_MAX {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+pub fn execve(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(0))?;
+    let argv = read_string_array(task, a.u64(1))?;
+    let envp = read_string_array(task, a.u64(2))?;
+    task.exec(&path, argv, envp)?;
+    Ok(0)
+}
+
+/// Fills a struct utsname field (65 bytes, NUL-padded).
+fn uts_field(s: &[u8]) -> [u8; 65] {
+    let mut f = [0u8; 65];
+    let n = s.len().min(64);
+    f[..n].copy_from_slice(&s[..n]);
+    f
+}
+
+pub fn uname(task: &mut Task, a: Args) -> Result<u64> {
+    let lock = |m: &std::sync::Mutex<Vec<u8>>| m.lock().map(|v| v.clone()).unwrap_or_default();
+    let hostname = lock(&task.kernel.hostname);
+    let domain = lock(&task.kernel.domainname);
+    let mut buf = Vec::with_capacity(65 * 6);
+    for field in [b"Linux".as_slice(), &hostname, KERNEL_RELEASE.as_bytes(), KERNEL_VERSION.as_bytes(), b"x86_64", &domain] {
+        buf.extend_from_slice(&uts_field(field));
+    }
+    task.mm.write(a.u64(0), &buf)?;
+    Ok(0)
+}
+
+pub fn sysinfo(task: &mut Task, a: Args) -> Result<u64> {
+    // SAFETY: all-zero is valid for struct sysinfo; the host fills it.
+    let mut host: libc::sysinfo = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out pointer.
+    unsafe { libc::sysinfo(&mut host) };
+    let mut b = [0u8; 112];
+    let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    put(0, task.kernel.boot_time.elapsed().as_secs());
+    put(32, host.totalram);
+    put(40, host.freeram);
+    put(48, host.sharedram);
+    put(56, host.bufferram);
+    b[80..82].copy_from_slice(&1u16.to_le_bytes());
+    b[104..108].copy_from_slice(&host.mem_unit.to_le_bytes());
+    task.mm.write(a.u64(0), &b)?;
+    Ok(0)
+}
+
+pub fn getrandom(task: &mut Task, a: Args) -> Result<u64> {
+    let (addr, len, flags) = (a.u64(0), a.usize(1), a.u32(2));
+    if flags & !(libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(1 << 25);
+    let mut buf = vec![0u8; len];
+    // SAFETY: fills our own buffer.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), len, 0) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    task.mm.write(addr, &buf[..n as usize])?;
+    Ok(n as u64)
+}
+
+pub fn sched_yield(_task: &mut Task, _: Args) -> Result<u64> {
+    std::thread::yield_now();
+    Ok(0)
+}
+
+pub fn sched_getaffinity(task: &mut Task, a: Args) -> Result<u64> {
+    only_self(task, a.i32(0))?;
+    let size = a.usize(1);
+    // The kernel's cpumask size on this machine, rounded to longs.
+    let ncpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let needed = ncpus.div_ceil(64) * 8;
+    if size < needed || size % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut mask = vec![0u8; needed];
+    for cpu in 0..ncpus {
+        mask[cpu / 8] |= 1 << (cpu % 8);
+    }
+    task.mm.write(a.u64(2), &mask)?;
+    Ok(needed as u64)
+}
+
+pub fn set_tid_address(task: &mut Task, a: Args) -> Result<u64> {
+    task.clear_child_tid = a.u64(0);
+    Ok(task.tid as u64)
+}
+
+pub fn set_robust_list(task: &mut Task, a: Args) -> Result<u64> {
+    // sizeof(struct robust_list_head) on x86-64.
+    if a.u64(1) != 24 {
+        return Err(Errno::EINVAL);
+    }
+    task.robust_list = (a.u64(0), a.u64(1));
+    Ok(0)
+}
+
+pub fn arch_prctl(task: &mut Task, a: Args) -> Result<u64> {
+    const ARCH_SET_GS: i32 = 0x1001;
+    const ARCH_SET_FS: i32 = 0x1002;
+    const ARCH_GET_FS: i32 = 0x1003;
+    const ARCH_GET_GS: i32 = 0x1004;
+    let addr = a.u64(1);
+    match a.i32(0) {
+        ARCH_SET_FS | ARCH_SET_GS if addr >= task.mm.max_addr() => Err(Errno::EPERM),
+        ARCH_SET_FS => {
+            task.regs.fs_base = addr;
+            Ok(0)
+        }
+        ARCH_SET_GS => {
+            task.regs.gs_base = addr;
+            Ok(0)
+        }
+        ARCH_GET_FS => task.mm.write_val(addr, &task.regs.fs_base).map(|_| 0),
+        ARCH_GET_GS => task.mm.write_val(addr, &task.regs.gs_base).map(|_| 0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn check_resource(resource: u32) -> Result<usize> {
+    if resource as usize >= 16 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(resource as usize)
+}
+
+fn set_limit(task: &mut Task, idx: usize, new: (u64, u64)) -> Result<()> {
+    if new.0 > new.1 {
+        return Err(Errno::EINVAL);
+    }
+    let old = task.rlimits[idx];
+    // Raising the hard limit needs CAP_SYS_RESOURCE (setrlimit(2)); the
+    // sandbox has none for its guest.
+    if new.1 > old.1 {
+        return Err(Errno::EPERM);
+    }
+    if idx == libc::RLIMIT_NOFILE as usize {
+        if new.1 > 1024 * 1024 {
+            return Err(Errno::EPERM);
+        }
+        task.fds.set_limit(new.0);
+    }
+    task.rlimits[idx] = new;
+    Ok(())
+}
+
+pub fn getrlimit(task: &mut Task, a: Args) -> Result<u64> {
+    let idx = check_resource(a.u32(0))?;
+    let (soft, hard) = task.rlimits[idx];
+    task.mm.write_val(a.u64(1), &[soft, hard])?;
+    Ok(0)
+}
+
+pub fn setrlimit(task: &mut Task, a: Args) -> Result<u64> {
+    let idx = check_resource(a.u32(0))?;
+    let new: [u64; 2] = task.mm.read_val(a.u64(1))?;
+    set_limit(task, idx, (new[0], new[1]))?;
+    Ok(0)
+}
+
+pub fn prlimit64(task: &mut Task, a: Args) -> Result<u64> {
+    only_self(task, a.i32(0))?;
+    let idx = check_resource(a.u32(1))?;
+    let new = if a.u64(2) != 0 { Some(task.mm.read_val::<[u64; 2]>(a.u64(2))?) } else { None };
+    let (soft, hard) = task.rlimits[idx];
+    if a.u64(3) != 0 {
+        task.mm.write_val(a.u64(3), &[soft, hard])?;
+    }
+    if let Some(new) = new {
+        set_limit(task, idx, (new[0], new[1]))?;
+    }
+    Ok(0)
+}
+
+pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
+    const FUTEX_CMD_MASK: i32 = !(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME);
+    let (addr, op, val, timeout) = (a.u64(0), a.i32(1), a.u32(2), a.u64(3));
+    if addr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match op & FUTEX_CMD_MASK {
+        libc::FUTEX_WAKE | libc::FUTEX_WAKE_BITSET => {
+            task.mm.read_val::<u32>(addr)?;
+            // One thread per process for now: nobody else can be waiting.
+            Ok(0)
+        }
+        libc::FUTEX_WAIT | libc::FUTEX_WAIT_BITSET => {
+            let cur: u32 = task.mm.read_val(addr)?;
+            if cur != val {
+                return Err(Errno::EAGAIN);
+            }
+            if timeout == 0 {
+                // No other thread can ever wake us; like Linux, wait forever.
+                loop {
+                    std::thread::park();
+                }
+            }
+            let ts: [i64; 2] = task.mm.read_val(timeout)?;
+            if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+                return Err(Errno::EINVAL);
+            }
+            let wait = if op & FUTEX_CMD_MASK == libc::FUTEX_WAIT {
+                std::time::Duration::new(ts[0] as u64, ts[1] as u32)
+            } else {
+                super::time::until_absolute(op & libc::FUTEX_CLOCK_REALTIME != 0, ts)?
+            };
+            std::thread::sleep(wait);
+            Err(Errno(libc::ETIMEDOUT))
+        }
+        _ => Err(Errno::ENOSYS),
+    }
+}

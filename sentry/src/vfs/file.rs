@@ -1,0 +1,185 @@
+//! Open file descriptions (open(2) "file description"): the file, its
+//! status flags and its offset, shared by every fd dup'ed from it.
+
+use super::{Dentry, DirEntry, FileOps};
+use crate::errno::{Errno, Result};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Status flags that fcntl(F_SETFL) may change (fcntl(2)).
+pub const SETFL_MASK: i32 = libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
+
+pub struct OpenFile {
+    pub dentry: Arc<Dentry>,
+    pub ops: Arc<dyn FileOps>,
+    /// O_* status and access-mode flags.
+    flags: AtomicI32,
+    offset: Mutex<u64>,
+    /// Directory listing snapshot taken by the first getdents64 call.
+    dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
+}
+
+impl OpenFile {
+    pub fn new(dentry: Arc<Dentry>, ops: Arc<dyn FileOps>, flags: i32) -> Arc<OpenFile> {
+        Arc::new(OpenFile {
+            dentry,
+            ops,
+            flags: AtomicI32::new(flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY)),
+            offset: Mutex::new(0),
+            dir_snapshot: Mutex::new(None),
+        })
+    }
+
+    pub fn flags(&self) -> i32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// fcntl(F_SETFL): only SETFL_MASK bits change.
+    pub fn set_status_flags(&self, flags: i32) {
+        let old = self.flags();
+        self.flags.store((old & !SETFL_MASK) | (flags & SETFL_MASK), Ordering::Relaxed);
+    }
+
+    fn is_path_only(&self) -> bool {
+        self.flags() & libc::O_PATH != 0
+    }
+
+    pub fn readable(&self) -> bool {
+        !self.is_path_only() && matches!(self.flags() & libc::O_ACCMODE, libc::O_RDONLY | libc::O_RDWR)
+    }
+
+    pub fn writable(&self) -> bool {
+        !self.is_path_only() && matches!(self.flags() & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR)
+    }
+
+    fn lock_offset(&self) -> Result<std::sync::MutexGuard<'_, u64>> {
+        self.offset.lock().map_err(|_| Errno::EIO)
+    }
+
+    /// read(2): at the file offset, which advances.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return self.ops.read_with_flags(buf, 0, self.flags());
+        }
+        let mut offset = self.lock_offset()?;
+        let n = self.ops.read(buf, *offset)?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    /// write(2): at the offset (or the end with O_APPEND), which advances.
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return self.ops.write_with_flags(buf, 0, self.flags());
+        }
+        let mut offset = self.lock_offset()?;
+        if self.flags() & libc::O_APPEND != 0 {
+            *offset = self.ops.size()?;
+        }
+        let n = self.ops.write(buf, *offset)?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
+    /// pread64(2): ESPIPE on streams.
+    pub fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        self.ops.read(buf, offset)
+    }
+
+    /// pwrite64(2): ESPIPE on streams. Like Linux, O_APPEND wins over the
+    /// offset (pwrite(2) BUGS).
+    pub fn pwrite(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let offset = if self.flags() & libc::O_APPEND != 0 {
+            self.ops.size()?
+        } else {
+            offset
+        };
+        self.ops.write(buf, offset)
+    }
+
+    /// lseek(2) with SEEK_SET, SEEK_CUR, SEEK_END (SEEK_DATA/HOLE treat the
+    /// file as one data extent).
+    pub fn seek(&self, offset: i64, whence: i32) -> Result<u64> {
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        if !self.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        let mut cur = self.lock_offset()?;
+        let base: i64 = match whence {
+            libc::SEEK_SET => 0,
+            libc::SEEK_CUR => *cur as i64,
+            libc::SEEK_END => self.ops.size()? as i64,
+            libc::SEEK_DATA | libc::SEEK_HOLE => {
+                let size = self.ops.size()? as i64;
+                if offset < 0 || offset >= size {
+                    return Err(Errno::ENXIO);
+                }
+                let pos = if whence == libc::SEEK_DATA { offset } else { size };
+                *cur = pos as u64;
+                return Ok(*cur);
+            }
+            _ => return Err(Errno::EINVAL),
+        };
+        let new = base.checked_add(offset).ok_or(Errno::EOVERFLOW)?;
+        if new < 0 {
+            return Err(Errno::EINVAL);
+        }
+        *cur = new as u64;
+        Ok(*cur)
+    }
+
+    /// The next directory entries for getdents64, starting at the offset
+    /// (an index into a snapshot taken at the first call, or after a rewind).
+    /// `take` decides how many fit and returns that count.
+    pub fn next_dirents(&self, take: &mut dyn FnMut(&[DirEntry]) -> Result<usize>) -> Result<usize> {
+        if self.is_path_only() {
+            return Err(Errno::EBADF);
+        }
+        let mut offset = self.lock_offset()?;
+        let mut snapshot = self.dir_snapshot.lock().map_err(|_| Errno::EIO)?;
+        if snapshot.is_none() || *offset == 0 {
+            *snapshot = Some(self.listing()?);
+        }
+        let entries = snapshot.as_deref().unwrap_or(&[]);
+        let start = (*offset as usize).min(entries.len());
+        let n = take(&entries[start..])?;
+        *offset = (start + n) as u64;
+        Ok(n)
+    }
+
+    /// "." and ".." followed by the directory's entries.
+    fn listing(&self) -> Result<Vec<DirEntry>> {
+        let inode = &self.dentry.inode;
+        let own = inode.stat()?;
+        let parent_ino = match &self.dentry.parent {
+            Some(p) => p.inode.stat().map(|s| s.ino).unwrap_or(own.ino),
+            None => own.ino,
+        };
+        let mut all = vec![
+            DirEntry { name: b".".to_vec(), ino: own.ino, kind: libc::DT_DIR },
+            DirEntry { name: b"..".to_vec(), ino: parent_ino, kind: libc::DT_DIR },
+        ];
+        all.extend(inode.readdir()?);
+        Ok(all)
+    }
+}

@@ -1,0 +1,249 @@
+//! The virtual filesystem: inodes and open files as traits that each
+//! filesystem implements, dentries with their absolute paths, path
+//! resolution, and per-process fd tables.
+//!
+//! A filesystem implements [`Inode`] for its files and directories and
+//! [`FileOps`] for what `open` returns. Everything else (symlink following,
+//! `..`, mount points, fd numbers, offsets) lives here once.
+
+pub mod dentry;
+pub mod fdtable;
+pub mod file;
+pub mod resolve;
+
+pub use dentry::{Dentry, MountTable};
+pub use fdtable::FdTable;
+pub use file::OpenFile;
+
+use crate::errno::{Errno, Result};
+use crate::mm::UserMemory;
+use std::any::Any;
+use std::sync::Arc;
+
+/// Seconds and nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub struct Timespec {
+    pub sec: i64,
+    pub nsec: i64,
+}
+
+impl Timespec {
+    pub fn now() -> Timespec {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timespec {
+            sec: d.as_secs() as i64,
+            nsec: d.subsec_nanos() as i64,
+        }
+    }
+}
+
+/// File metadata, as stat(2) reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    /// File type and permission bits (S_IF* | 0o7777).
+    pub mode: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blksize: u64,
+    pub blocks: u64,
+    pub atime: Timespec,
+    pub mtime: Timespec,
+    pub ctime: Timespec,
+}
+
+impl Stat {
+    pub fn file_type(&self) -> u32 {
+        self.mode & libc::S_IFMT
+    }
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == libc::S_IFDIR
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == libc::S_IFLNK
+    }
+    pub fn is_regular(&self) -> bool {
+        self.file_type() == libc::S_IFREG
+    }
+}
+
+impl From<gofer::Stat> for Stat {
+    fn from(s: gofer::Stat) -> Self {
+        let ts = |(sec, nsec): (i64, i64)| Timespec { sec, nsec };
+        Stat {
+            dev: s.dev,
+            ino: s.ino,
+            mode: s.mode,
+            nlink: s.nlink,
+            uid: s.uid,
+            gid: s.gid,
+            rdev: s.rdev,
+            size: s.size,
+            blksize: s.blksize,
+            blocks: s.blocks,
+            atime: ts(s.atime),
+            mtime: ts(s.mtime),
+            ctime: ts(s.ctime),
+        }
+    }
+}
+
+/// One directory entry (without "." and "..").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: Vec<u8>,
+    pub ino: u64,
+    /// DT_* type.
+    pub kind: u8,
+}
+
+/// DT_* value for an S_IF* mode.
+pub fn dtype_of(mode: u32) -> u8 {
+    (match mode & libc::S_IFMT {
+        libc::S_IFDIR => libc::DT_DIR,
+        libc::S_IFREG => libc::DT_REG,
+        libc::S_IFLNK => libc::DT_LNK,
+        libc::S_IFCHR => libc::DT_CHR,
+        libc::S_IFBLK => libc::DT_BLK,
+        libc::S_IFIFO => libc::DT_FIFO,
+        libc::S_IFSOCK => libc::DT_SOCK,
+        _ => libc::DT_UNKNOWN,
+    }) as u8
+}
+
+/// Attribute changes for chmod, chown, truncate and utimensat. `None`
+/// leaves a field as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<Timespec>,
+    pub mtime: Option<Timespec>,
+}
+
+/// Who is creating a file, and with which permission bits (already masked
+/// by the umask).
+#[derive(Debug, Clone, Copy)]
+pub struct CreateAttr {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// A file, directory, symlink or device in some filesystem.
+///
+/// Directory operations take a single path component (never empty, ".",
+/// "..", never containing '/'); the VFS resolves paths. Defaults return the
+/// errno Linux gives when an operation does not apply.
+pub trait Inode: Send + Sync + Any {
+    fn stat(&self) -> Result<Stat>;
+
+    /// Opens the inode. `flags` are the guest's O_* flags (O_CREAT, O_EXCL
+    /// already handled by the VFS). O_TRUNC is handled here.
+    fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>>;
+
+    fn lookup(&self, _name: &[u8]) -> Result<Arc<dyn Inode>> {
+        Err(Errno::ENOTDIR)
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>> {
+        Err(Errno::ENOTDIR)
+    }
+    fn readlink(&self) -> Result<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+    /// Creates a regular file `name` in this directory (EEXIST if present).
+    fn create(&self, _name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    fn mkdir(&self, _name: &[u8], _attr: CreateAttr) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// Creates a FIFO or device node.
+    fn mknod(&self, _name: &[u8], _attr: CreateAttr, _rdev: u64) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    fn symlink(&self, _name: &[u8], _target: &[u8], _attr: CreateAttr) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// Adds a hard link `name` to `target` (an inode of the same filesystem).
+    fn link(&self, _name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// Removes a non-directory entry.
+    fn unlink(&self, _name: &[u8]) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// Removes an empty directory entry (ENOTEMPTY otherwise).
+    fn rmdir(&self, _name: &[u8]) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// Moves `name` from this directory to `new_dir`/`new_name` (same
+    /// filesystem; EXDEV otherwise), replacing a compatible target as
+    /// rename(2) does.
+    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
+        Err(self.not_dir_or(Errno::EROFS))
+    }
+    fn setattr(&self, _attr: SetAttr) -> Result<()> {
+        Err(Errno::EROFS)
+    }
+    /// statfs(2) f_type of the filesystem.
+    fn fs_magic(&self) -> u64 {
+        0x0102_1994 // TMPFS_MAGIC
+    }
+
+    fn as_any(&self) -> &dyn Any;
+
+    /// ENOTDIR for non-directories, else `e`.
+    fn not_dir_or(&self, e: Errno) -> Errno {
+        match self.stat() {
+            Ok(st) if !st.is_dir() => Errno::ENOTDIR,
+            _ => e,
+        }
+    }
+}
+
+/// What an open file does. Offsets are kept by the VFS ([`OpenFile`]);
+/// seekable files get the offset, streams (pipes, ttys) ignore it.
+pub trait FileOps: Send + Sync {
+    /// Reads at `offset` into `buf`; returns the byte count (0 at EOF).
+    fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize>;
+    /// Writes `buf` at `offset`; returns the byte count.
+    fn write(&self, buf: &[u8], offset: u64) -> Result<usize>;
+    /// read() with the description's status flags (O_NONBLOCK matters to
+    /// pipes, sockets and ttys).
+    fn read_with_flags(&self, buf: &mut [u8], offset: u64, _flags: i32) -> Result<usize> {
+        self.read(buf, offset)
+    }
+    /// write() with the description's status flags.
+    fn write_with_flags(&self, buf: &[u8], offset: u64, _flags: i32) -> Result<usize> {
+        self.write(buf, offset)
+    }
+    /// True for regular files and block devices: the VFS keeps an offset and
+    /// lseek works; false for streams (lseek gives ESPIPE).
+    fn seekable(&self) -> bool {
+        true
+    }
+    /// Current size, for SEEK_END and O_APPEND.
+    fn size(&self) -> Result<u64> {
+        Ok(0)
+    }
+    fn ioctl(&self, _cmd: u32, _arg: u64, _mem: &dyn UserMemory) -> Result<u64> {
+        Err(Errno::ENOTTY)
+    }
+    fn fsync(&self) -> Result<()> {
+        Ok(())
+    }
+    /// The host fd behind this file, if any (regular host files donated by
+    /// the gofer, host ttys): mmap of such files copies from it.
+    fn host_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+}

@@ -1,0 +1,151 @@
+//! Path resolution (path_resolution(7)): components are looked up one at a
+//! time; `..` never climbs above the task's root; symlinks are followed up
+//! to 40 times (ELOOP after); mount points switch to the mounted root.
+
+use super::{Dentry, MountTable};
+use crate::errno::{Errno, Result};
+use std::sync::Arc;
+
+/// Linux's limit on symlinks followed during one resolution.
+const MAX_SYMLINKS: u32 = 40;
+const NAME_MAX: usize = 255;
+const PATH_MAX: usize = 4096;
+
+/// The filesystem view of a process: its root, cwd and the mount table.
+#[derive(Clone)]
+pub struct FsContext {
+    pub root: Arc<Dentry>,
+    pub cwd: Arc<Dentry>,
+    pub mounts: Arc<MountTable>,
+    pub umask: u32,
+}
+
+impl FsContext {
+    /// Resolves `path` relative to `start` (ignored for absolute paths).
+    /// With `follow_last`, a final symlink is followed too.
+    pub fn resolve(&self, start: &Arc<Dentry>, path: &[u8], follow_last: bool) -> Result<Arc<Dentry>> {
+        check_path(path)?;
+        let mut links = 0;
+        self.walk(start.clone(), path, follow_last, &mut links)
+    }
+
+    /// Resolves all but the last component; returns the parent directory and
+    /// the last name. A path ending in "/" keeps the slash out of the name
+    /// (callers that need a directory check that themselves). "." and ".."
+    /// as the last component are returned as-is for the caller to reject.
+    pub fn resolve_parent(&self, start: &Arc<Dentry>, path: &[u8]) -> Result<(Arc<Dentry>, Vec<u8>)> {
+        check_path(path)?;
+        let trimmed = trim_trailing_slashes(path);
+        let (dir_part, name) = match trimmed.iter().rposition(|&c| c == b'/') {
+            Some(i) => (&trimmed[..=i], &trimmed[i + 1..]),
+            None => (&b""[..], trimmed),
+        };
+        let parent = if dir_part.is_empty() {
+            start.clone()
+        } else {
+            let mut links = 0;
+            self.walk(start.clone(), dir_part, true, &mut links)?
+        };
+        if !parent.inode.stat()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if name.is_empty() {
+            // The path was "/" (or only slashes).
+            return Ok((parent, b".".to_vec()));
+        }
+        Ok((parent, name.to_vec()))
+    }
+
+    /// Looks up one component in `dir`, crossing mount points.
+    pub fn lookup_child(&self, dir: &Arc<Dentry>, name: &[u8]) -> Result<Arc<Dentry>> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if !dir.inode.stat()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let path = dir.child_path(name);
+        let inode = match self.mounts.at(&path) {
+            Some(mount) => mount.root,
+            None => dir.inode.lookup(name)?,
+        };
+        Ok(Arc::new(Dentry {
+            path,
+            parent: Some(dir.clone()),
+            inode,
+        }))
+    }
+
+    fn parent_of(&self, dir: &Arc<Dentry>) -> Arc<Dentry> {
+        if Arc::ptr_eq(dir, &self.root) || dir.path == self.root.path {
+            return self.root.clone();
+        }
+        dir.parent.clone().unwrap_or_else(|| self.root.clone())
+    }
+
+    fn walk(&self, start: Arc<Dentry>, path: &[u8], follow_last: bool, links: &mut u32) -> Result<Arc<Dentry>> {
+        let mut cur = if path.first() == Some(&b'/') {
+            self.root.clone()
+        } else {
+            start
+        };
+        // A trailing slash means the last component must be a directory,
+        // so a symlink there is followed.
+        let follow_last = follow_last || path.last() == Some(&b'/');
+        let components: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+        for (i, name) in components.iter().enumerate() {
+            let last = i + 1 == components.len();
+            match *name {
+                b"." => {
+                    if !cur.inode.stat()?.is_dir() {
+                        return Err(Errno::ENOTDIR);
+                    }
+                }
+                b".." => {
+                    if !cur.inode.stat()?.is_dir() {
+                        return Err(Errno::ENOTDIR);
+                    }
+                    cur = self.parent_of(&cur);
+                }
+                _ => {
+                    let child = self.lookup_child(&cur, name)?;
+                    if (!last || follow_last) && child.inode.stat()?.is_symlink() {
+                        *links += 1;
+                        if *links > MAX_SYMLINKS {
+                            return Err(Errno::ELOOP);
+                        }
+                        let target = child.inode.readlink()?;
+                        if target.is_empty() {
+                            return Err(Errno::ENOENT);
+                        }
+                        cur = self.walk(cur, &target, true, links)?;
+                    } else {
+                        cur = child;
+                    }
+                }
+            }
+        }
+        if path.last() == Some(&b'/') && !cur.inode.stat()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(cur)
+    }
+}
+
+fn check_path(path: &[u8]) -> Result<()> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    if path.len() >= PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    Ok(())
+}
+
+fn trim_trailing_slashes(path: &[u8]) -> &[u8] {
+    let mut end = path.len();
+    while end > 1 && path[end - 1] == b'/' {
+        end -= 1;
+    }
+    &path[..end]
+}

@@ -145,11 +145,7 @@ impl LocalServer {
 
     /// A copy of the node for `fid`, so no system call runs under the lock.
     fn node(&self, fid: Fid) -> Result<Node> {
-        self.lock()?
-            .nodes
-            .get(&fid.0)
-            .cloned()
-            .ok_or(Errno(libc::EBADF))
+        self.lock()?.nodes.get(&fid.0).cloned().ok_or(Errno(libc::EBADF))
     }
 }
 
@@ -235,11 +231,7 @@ impl FileServer for LocalServer {
 }
 
 fn last_errno() -> Errno {
-    Errno(
-        std::io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EIO),
-    )
+    Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// `openat(dir, name, flags)`, retried on EINTR.
@@ -336,14 +328,7 @@ fn getdents64(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
     loop {
         // SAFETY: `fd` is a live directory fd and `buf` is writable for
         // `buf.len()` bytes, which is what the kernel is told.
-        let n = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                fd.as_raw_fd(),
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
+        let n = unsafe { libc::syscall(libc::SYS_getdents64, fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
         if let Ok(n) = usize::try_from(n) {
             return Ok(n);
         }
@@ -392,10 +377,7 @@ fn read_all_entries(dir: BorrowedFd<'_>) -> Result<Vec<DirEntry>> {
             }
             let record = data.get(..reclen).ok_or(Errno(libc::EIO))?;
             let name_field = &record[NAME_OFFSET..];
-            let name_len = name_field
-                .iter()
-                .position(|&b| b == 0)
-                .unwrap_or(name_field.len());
+            let name_len = name_field.iter().position(|&b| b == 0).unwrap_or(name_field.len());
             let name = &name_field[..name_len];
             data = &data[reclen..];
             if name == b"." || name == b".." {
@@ -481,10 +463,7 @@ mod tests {
         let (_tmp, s) = setup();
         let mut entries = s.readdir(ROOT_FID).unwrap();
         entries.sort_by(|a, b| a.name.cmp(&b.name));
-        let got: Vec<(&[u8], u8)> = entries
-            .iter()
-            .map(|e| (e.name.as_slice(), e.kind))
-            .collect();
+        let got: Vec<(&[u8], u8)> = entries.iter().map(|e| (e.name.as_slice(), e.kind)).collect();
         assert_eq!(
             got,
             vec![
@@ -544,9 +523,7 @@ mod tests {
     #[test]
     fn open_directory_and_root() {
         let (_tmp, s) = setup();
-        let fd = s
-            .open(ROOT_FID, libc::O_RDONLY | libc::O_DIRECTORY)
-            .unwrap();
+        let fd = s.open(ROOT_FID, libc::O_RDONLY | libc::O_DIRECTORY).unwrap();
         let st = fstat_nofollow(fd.as_fd()).unwrap();
         assert_eq!(to_stat(&st).ino, s.stat(ROOT_FID).unwrap().ino);
         let (d, _) = s.walk(ROOT_FID, b"dir").unwrap();
@@ -570,11 +547,7 @@ mod tests {
             libc::O_RDONLY | libc::O_TMPFILE,
             libc::O_ACCMODE,
         ] {
-            assert_eq!(
-                s.open(f, flags).err(),
-                Some(Errno(libc::EINVAL)),
-                "{flags:#o}"
-            );
+            assert_eq!(s.open(f, flags).err(), Some(Errno(libc::EINVAL)), "{flags:#o}");
         }
         assert!(s.open(f, libc::O_RDONLY | libc::O_NONBLOCK).is_ok());
     }
@@ -627,16 +600,7 @@ mod tests {
     fn bad_names_are_einval() {
         let (_tmp, s) = setup();
         let (d, _) = s.walk(ROOT_FID, b"dir").unwrap();
-        for name in [
-            &b".."[..],
-            b".",
-            b"a/b",
-            b"",
-            b"/",
-            b"dir/",
-            b"/etc",
-            b"a\0b",
-        ] {
+        for name in [&b".."[..], b".", b"a/b", b"", b"/", b"dir/", b"/etc", b"a\0b"] {
             assert_eq!(s.walk(ROOT_FID, name), Err(Errno(libc::EINVAL)));
             assert_eq!(s.walk(d, name), Err(Errno(libc::EINVAL)));
         }
@@ -654,17 +618,10 @@ mod tests {
             libc::O_RDONLY | libc::O_TRUNC,
             libc::O_WRONLY | libc::O_APPEND,
         ] {
-            assert_eq!(
-                s.open(f, flags).err(),
-                Some(Errno(libc::EROFS)),
-                "{flags:#o}"
-            );
+            assert_eq!(s.open(f, flags).err(), Some(Errno(libc::EROFS)), "{flags:#o}");
         }
         assert_eq!(read_fd(s.open(f, libc::O_RDONLY).unwrap()), b"hello gofer");
-        assert_eq!(
-            fs::read(tmp.path().join("root/file")).unwrap(),
-            b"hello gofer"
-        );
+        assert_eq!(fs::read(tmp.path().join("root/file")).unwrap(), b"hello gofer");
         assert!(!setup().1.read_only());
     }
 
@@ -719,10 +676,7 @@ mod tests {
         let names: Vec<Vec<u8>> = s.readdir(d).unwrap().into_iter().map(|e| e.name).collect();
         assert_eq!(names, vec![b"inner".to_vec()]);
         let fd = s.open(d, libc::O_RDONLY | libc::O_DIRECTORY).unwrap();
-        assert_eq!(
-            to_stat(&fstat_nofollow(fd.as_fd()).unwrap()).ino,
-            before.ino
-        );
+        assert_eq!(to_stat(&fstat_nofollow(fd.as_fd()).unwrap()).ino, before.ino);
         // A fid walked before the swap still opens its own file.
         assert_eq!(read_fd(s.open(inner, libc::O_RDONLY).unwrap()), b"inner");
 
@@ -785,10 +739,7 @@ mod tests {
                 })
             })
             .collect();
-        let mut all: Vec<Fid> = handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect();
+        let mut all: Vec<Fid> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
         all.sort();
         all.dedup();
         assert_eq!(all.len(), 400);

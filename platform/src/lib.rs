@@ -99,6 +99,12 @@ pub trait Context {
     /// Changes the protection of `[addr, addr+len)`.
     fn protect(&mut self, addr: u64, len: u64, prot: i32) -> Result<()>;
 
+    /// Reads the guest's x87/SSE state (the 512-byte FXSAVE image).
+    fn get_fp_state(&mut self, buf: &mut [u8; 512]) -> Result<()>;
+
+    /// Replaces the guest's x87/SSE state with an FXSAVE image.
+    fn set_fp_state(&mut self, buf: &[u8; 512]) -> Result<()>;
+
     /// A handle other threads use to kick this context out of the guest.
     fn interrupter(&self) -> std::sync::Arc<dyn Interrupter>;
 

@@ -3,9 +3,9 @@
 
 use crate::errno::Errno;
 use crate::fs::{dev::Devfs, host::HostInode, overlay::Overlay, tmpfs::Tmpfs};
+use crate::kernel::procinfo::KernelProc;
 use crate::kernel::stdio::{HostStream, HostStreamInode};
 use crate::kernel::task::Credentials;
-use crate::kernel::procinfo::KernelProc;
 use crate::kernel::{Kernel, Task};
 use crate::mm::MemoryFile;
 use crate::sandbox::{Config, Error};
@@ -21,22 +21,57 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
     let memfile = Arc::new(MemoryFile::new().map_err(|e| Error::Setup(format!("memory file: {e}")))?);
     let mounts = Arc::new(MountTable::default());
     let root_inode = root_filesystem(&config)?;
-    mounts.mount(b"/", Mount { root: root_inode.clone(), fs_type: if config.overlay { "overlay" } else { "9p" }.into(), read_only: config.root_readonly });
+    mounts.mount(
+        b"/",
+        Mount {
+            root: root_inode.clone(),
+            fs_type: if config.overlay { "overlay" } else { "9p" }.into(),
+            read_only: config.root_readonly,
+        },
+    );
     mount_pseudo_filesystems(&mounts);
-    let kernel = Arc::new(Kernel::new(platform, memfile, mounts.clone(), &config.hostname, config.strace));
+    let kernel = Arc::new(Kernel::new(
+        platform,
+        memfile,
+        mounts.clone(),
+        &config.hostname,
+        config.strace,
+    ));
     let proc_source = Arc::new(KernelProc(Arc::downgrade(&kernel)));
-    mounts.mount(b"/proc", Mount { root: crate::fs::proc::new(proc_source), fs_type: "proc".into(), read_only: false });
+    mounts.mount(
+        b"/proc",
+        Mount {
+            root: crate::fs::proc::new(proc_source),
+            fs_type: "proc".into(),
+            read_only: false,
+        },
+    );
     let root = Dentry::root(root_inode);
-    let mut fs = FsContext { root: root.clone(), cwd: root.clone(), mounts, umask: 0o022 };
+    let mut fs = FsContext {
+        root: root.clone(),
+        cwd: root.clone(),
+        mounts,
+        umask: 0o022,
+    };
     fs.cwd = fs
         .resolve(&root, config.cwd.as_bytes(), true)
         .map_err(|e| Error::Setup(format!("working directory {:?}: {e}", config.cwd)))?;
     let fds = stdio_table(config.stdio).map_err(|e| Error::Setup(format!("stdio: {e}")))?;
-    let creds = Credentials { uid: config.uid, euid: config.uid, suid: config.uid, gid: config.gid, egid: config.gid, sgid: config.gid };
+    let creds = Credentials {
+        uid: config.uid,
+        euid: config.uid,
+        suid: config.uid,
+        gid: config.gid,
+        egid: config.gid,
+        sgid: config.gid,
+    };
     let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
     let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
-    let first = config.args.first().ok_or_else(|| Error::Setup("process.args is empty".into()))?;
+    let first = config
+        .args
+        .first()
+        .ok_or_else(|| Error::Setup("process.args is empty".into()))?;
     let path = find_executable(&task.fs, first, &config.env).ok_or_else(|| Error::NotFound {
         path: first.clone(),
         errno: std::io::Error::from_raw_os_error(libc::ENOENT),
@@ -48,8 +83,14 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
 fn exec_error(path: &str, e: Errno) -> Error {
     let errno = std::io::Error::from_raw_os_error(e.0);
     match e {
-        Errno::ENOENT | Errno::ENOTDIR => Error::NotFound { path: path.into(), errno },
-        _ => Error::NotExecutable { path: path.into(), errno },
+        Errno::ENOENT | Errno::ENOTDIR => Error::NotFound {
+            path: path.into(),
+            errno,
+        },
+        _ => Error::NotExecutable {
+            path: path.into(),
+            errno,
+        },
     }
 }
 
@@ -66,8 +107,22 @@ fn root_filesystem(config: &Config) -> Result<Arc<dyn Inode>, Error> {
 
 /// /dev and friends: the sandbox's own, never the host's.
 fn mount_pseudo_filesystems(mounts: &MountTable) {
-    mounts.mount(b"/dev", Mount { root: Devfs::new(), fs_type: "tmpfs".into(), read_only: false });
-    mounts.mount(b"/dev/shm", Mount { root: Tmpfs::new(None, 0o1777), fs_type: "tmpfs".into(), read_only: false });
+    mounts.mount(
+        b"/dev",
+        Mount {
+            root: Devfs::new(),
+            fs_type: "tmpfs".into(),
+            read_only: false,
+        },
+    );
+    mounts.mount(
+        b"/dev/shm",
+        Mount {
+            root: Tmpfs::new(None, 0o1777),
+            fs_type: "tmpfs".into(),
+            read_only: false,
+        },
+    );
 }
 
 /// fds 0, 1, 2 from the host fds the runtime handed us.
@@ -76,10 +131,18 @@ fn stdio_table(stdio: [OwnedFd; 3]) -> Result<FdTable, Errno> {
     for (guest_fd, host) in stdio.into_iter().enumerate() {
         // SAFETY: F_GETFL on an fd we own.
         let flags = unsafe { libc::fcntl(host.as_raw_fd(), libc::F_GETFL) };
-        let flags = if flags < 0 { libc::O_RDWR } else { flags & (libc::O_ACCMODE | libc::O_APPEND) };
+        let flags = if flags < 0 {
+            libc::O_RDWR
+        } else {
+            flags & (libc::O_ACCMODE | libc::O_APPEND)
+        };
         let stream = HostStream::new(host);
         let inode = Arc::new(HostStreamInode { stream: stream.clone() });
-        let dentry = Arc::new(Dentry { path: format!("host:[{guest_fd}]").into_bytes(), parent: None, inode });
+        let dentry = Arc::new(Dentry {
+            path: format!("host:[{guest_fd}]").into_bytes(),
+            parent: None,
+            inode,
+        });
         fds.insert_at(guest_fd as i32, OpenFile::new(dentry, stream, flags), false)?;
     }
     Ok(fds)

@@ -8,12 +8,12 @@
 
 pub mod errno;
 pub mod fs;
-pub mod mm;
 pub mod kernel;
+pub mod mm;
 pub mod syscalls;
 pub mod vfs;
 
 mod boot;
 pub mod sandbox;
 
-pub use sandbox::{Config, Error, ExitStatus, Sandbox};
+pub use sandbox::{Config, Error, ExitStatus, Sandbox, Signaller};

@@ -1,9 +1,13 @@
 //! The public entry point: build a sandbox from a [`Config`], then run it.
 
 use crate::boot;
+use crate::kernel::process::INIT_PID;
+use crate::kernel::signals::SigInfo;
+use crate::kernel::Kernel;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::mpsc;
+use std::sync::{Arc, Weak};
 
 pub use platform::PlatformKind;
 
@@ -76,11 +80,35 @@ impl Error {
     }
 }
 
+/// Sends signals from outside the sandbox to its init process.
+#[derive(Clone)]
+pub struct Signaller {
+    kernel: Weak<Kernel>,
+}
+
+impl Signaller {
+    /// Queues `signal` for the init process. Like a signal from the parent
+    /// pid namespace, it carries si_pid 0 and its default action applies
+    /// even to init. Returns false once the sandbox is gone.
+    pub fn send(&self, signal: i32) -> bool {
+        let Some(kernel) = self.kernel.upgrade() else {
+            return false;
+        };
+        let info = SigInfo {
+            signo: signal,
+            code: 0,
+            ..Default::default()
+        };
+        kernel.post_signal(INIT_PID, info).is_ok()
+    }
+}
+
 /// A loaded sandbox whose init process has not run yet.
 ///
 /// The init task lives on its own host thread from the start: the ptrace
 /// platform binds a guest to the thread that created it.
 pub struct Sandbox {
+    kernel: Arc<Kernel>,
     start: mpsc::Sender<()>,
     done: mpsc::Receiver<Result<ExitStatus, Error>>,
     thread: std::thread::JoinHandle<()>,
@@ -91,7 +119,7 @@ impl Sandbox {
     /// (without running it). Fails with [`Error::NotFound`] or
     /// [`Error::NotExecutable`] as execve(2) would.
     pub fn new(config: Config) -> Result<Sandbox, Error> {
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), Error>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<Arc<Kernel>, Error>>();
         let (start_tx, start_rx) = mpsc::channel::<()>();
         let (done_tx, done_rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -99,7 +127,7 @@ impl Sandbox {
             .spawn(move || {
                 let mut task = match boot::init_task(config) {
                     Ok(task) => {
-                        let _ = ready_tx.send(Ok(()));
+                        let _ = ready_tx.send(Ok(task.kernel.clone()));
                         task
                     }
                     Err(e) => {
@@ -114,9 +142,22 @@ impl Sandbox {
             })
             .map_err(|e| Error::Setup(format!("cannot start the task thread: {e}")))?;
         match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Sandbox { start: start_tx, done: done_rx, thread }),
+            Ok(Ok(kernel)) => Ok(Sandbox {
+                kernel,
+                start: start_tx,
+                done: done_rx,
+                thread,
+            }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Setup("the task thread died while loading".into())),
+        }
+    }
+
+    /// A handle that delivers host signals to the container's init, as
+    /// `runsc kill` expects.
+    pub fn signaller(&self) -> Signaller {
+        Signaller {
+            kernel: Arc::downgrade(&self.kernel),
         }
     }
 

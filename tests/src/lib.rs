@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use oci_spec::runtime::{
-    LinuxBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, ProcessBuilder,
-    RootBuilder, Spec, SpecBuilder, UserBuilder,
+    LinuxBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, Mount, MountBuilder, ProcessBuilder, RootBuilder, Spec,
+    SpecBuilder, UserBuilder,
 };
 use tempfile::TempDir;
 
@@ -186,14 +186,9 @@ pub fn compile(name: &str, link: Link) -> PathBuf {
     let res = run(cmd, Duration::from_secs(120));
     if !res.success() {
         let _ = fs::remove_file(&tmp);
-        panic!(
-            "compiling {} ({}) failed:\n{res}",
-            src.display(),
-            link.suffix()
-        );
+        panic!("compiling {} ({}) failed:\n{res}", src.display(), link.suffix());
     }
-    fs::rename(&tmp, &out)
-        .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), out.display()));
+    fs::rename(&tmp, &out).unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), out.display()));
     out
 }
 
@@ -351,9 +346,7 @@ pub fn spawn(mut cmd: Command) -> Running {
         .stderr(Stdio::from(stderr_file.try_clone().expect("dup")))
         .process_group(0);
     let command = describe(&cmd);
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start `{command}`: {e}"));
     Running {
         command,
         child,
@@ -455,10 +448,7 @@ pub fn assert_clean_failure(out: &Output, what: &str) {
         "{what}: expected a non-zero exit status\n{out}"
     );
     let err = out.stderr_str();
-    assert!(
-        !err.trim().is_empty(),
-        "{what}: no error message on stderr\n{out}"
-    );
+    assert!(!err.trim().is_empty(), "{what}: no error message on stderr\n{out}");
     assert_no_panic(out, what);
 }
 
@@ -597,9 +587,7 @@ impl Drop for Runsc {
         let ids = std::mem::take(&mut *self.ids.lock().unwrap_or_else(|e| e.into_inner()));
         for id in ids {
             let mut cmd = self.command(["delete", "--force", id.as_str()]);
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
+            cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
             let _ = run(cmd, Duration::from_secs(10));
         }
     }
@@ -666,10 +654,7 @@ impl BundleBuilder {
 
     /// Writes a file at absolute path `path` inside the rootfs with the given mode.
     pub fn file(mut self, path: &str, content: impl Into<Vec<u8>>, mode: u32) -> Self {
-        assert!(
-            path.starts_with('/'),
-            "rootfs path must be absolute: {path}"
-        );
+        assert!(path.starts_with('/'), "rootfs path must be absolute: {path}");
         self.files.push((path.to_string(), content.into(), mode));
         self
     }
@@ -706,8 +691,7 @@ impl BundleBuilder {
         for d in ["bin", "dev", "etc", "proc", "sys", "tmp"] {
             fs::create_dir_all(rootfs.join(d)).expect("mkdir rootfs dir");
         }
-        fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))
-            .expect("chmod rootfs/tmp");
+        fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).expect("chmod rootfs/tmp");
 
         for exe in &self.binaries {
             let name = exe
@@ -732,8 +716,7 @@ impl BundleBuilder {
         }
 
         let spec = self.spec();
-        spec.save(dir.path().join("config.json"))
-            .expect("write config.json");
+        spec.save(dir.path().join("config.json")).expect("write config.json");
         Bundle { dir }
     }
 
@@ -767,17 +750,9 @@ impl BundleBuilder {
             LinuxNamespaceType::Mount,
         ]
         .into_iter()
-        .map(|typ| {
-            LinuxNamespaceBuilder::default()
-                .typ(typ)
-                .build()
-                .expect("namespace")
-        })
+        .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().expect("namespace"))
         .collect::<Vec<_>>();
-        let linux = LinuxBuilder::default()
-            .namespaces(namespaces)
-            .build()
-            .expect("linux");
+        let linux = LinuxBuilder::default().namespaces(namespaces).build().expect("linux");
         let mounts: Vec<Mount> = if self.no_default_mounts {
             Vec::new()
         } else {
@@ -815,8 +790,7 @@ fn copy_into(src: &Path, dest: &Path) {
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
     }
-    fs::copy(src, dest)
-        .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dest.display()));
+    fs::copy(src, dest).unwrap_or_else(|e| panic!("copy {} -> {}: {e}", src.display(), dest.display()));
 }
 
 /// The file name of `p` as a string (for `process.args`).
@@ -858,14 +832,14 @@ pub fn first_difference(a: &str, b: &str) -> Option<(usize, String, String)> {
 /// stdout, byte for byte, and exited the same way.
 pub fn assert_same_as_native(native: &Output, sandboxed: &Output, what: &str) {
     assert!(!native.timed_out, "{what}: native run timed out\n{native}");
-    assert!(
-        !sandboxed.timed_out,
-        "{what}: sandboxed run timed out\n{sandboxed}"
-    );
+    assert!(!sandboxed.timed_out, "{what}: sandboxed run timed out\n{sandboxed}");
     assert_no_panic(sandboxed, what);
     if native.stdout != sandboxed.stdout {
-        let (n, a, b) = first_difference(&native.stdout_str(), &sandboxed.stdout_str())
-            .unwrap_or((0, "<binary>".into(), "<binary>".into()));
+        let (n, a, b) = first_difference(&native.stdout_str(), &sandboxed.stdout_str()).unwrap_or((
+            0,
+            "<binary>".into(),
+            "<binary>".into(),
+        ));
         panic!(
             "{what}: stdout differs from native at line {n}\n  native:    {a:?}\n  sandboxed: {b:?}\n\
              === native ===\n{native}\n=== sandboxed ===\n{sandboxed}"

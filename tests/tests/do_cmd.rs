@@ -166,11 +166,7 @@ fn root_ro_refuses_writes() {
         out.stderr_str().contains("Read-only file system"),
         "the shell should report EROFS\n{out}"
     );
-    assert!(
-        !leaked_target,
-        "{} was written to the host",
-        target.display()
-    );
+    assert!(!leaked_target, "{} was written to the host", target.display());
 
     // Reading still works.
     let dir = tempfile::tempdir().expect("tempdir");

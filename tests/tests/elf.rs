@@ -4,9 +4,7 @@
 
 use std::path::Path;
 
-use runsc_tests::{
-    assert_same_as_native, compile, guest_path, native, Bundle, Link, Runsc, BASICS_DATA,
-};
+use runsc_tests::{assert_same_as_native, compile, guest_path, native, Bundle, Link, Runsc, BASICS_DATA};
 
 fn hello_matches_native(link: Link) {
     let hello = compile("hello", link);

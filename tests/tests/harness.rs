@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use oci_spec::runtime::Spec;
 use runsc_tests::{
-    compile, default_timeout, guest_path, native, run, shared_libraries, Bundle, Link, Output,
-    BASICS_DATA,
+    compile, default_timeout, guest_path, native, run, shared_libraries, Bundle, Link, Output, BASICS_DATA,
 };
 
 const PROGRAMS: [&str; 6] = ["hello", "true", "segv", "pause", "getpid_bench", "basics"];
@@ -41,8 +40,7 @@ fn guests_compile_in_every_link_mode() {
                 Link::Dynamic => {
                     assert_eq!(elf_type(&exe), 3, "{} should be ET_DYN", exe.display());
                     assert!(
-                        libs.iter()
-                            .any(|l| l.to_string_lossy().contains("ld-linux")),
+                        libs.iter().any(|l| l.to_string_lossy().contains("ld-linux")),
                         "{} has no interpreter: {libs:?}",
                         exe.display()
                     );
@@ -63,21 +61,13 @@ fn compiled_guests_are_cached() {
     let mtime = fs::metadata(&first).and_then(|m| m.modified()).unwrap();
     let second = compile("true", Link::Static);
     assert_eq!(first, second);
-    assert_eq!(
-        fs::metadata(&second).and_then(|m| m.modified()).unwrap(),
-        mtime
-    );
+    assert_eq!(fs::metadata(&second).and_then(|m| m.modified()).unwrap(), mtime);
 }
 
 fn twice(exe: &Path, args: &[&str]) -> Output {
     let a = native(exe, args, Path::new("/"));
     let b = native(exe, args, Path::new("/"));
-    assert_eq!(
-        a.stdout,
-        b.stdout,
-        "{} is not deterministic\n{a}\n{b}",
-        exe.display()
-    );
+    assert_eq!(a.stdout, b.stdout, "{} is not deterministic\n{a}\n{b}", exe.display());
     assert_eq!(a.code(), b.code(), "{}\n{a}\n{b}", exe.display());
     a
 }
@@ -107,10 +97,7 @@ fn guests_are_deterministic_natively() {
         assert!(basics.success(), "{basics}");
         let text = basics.stdout_str();
         assert!(text.ends_with("failures: 0\ndone\n"), "{basics}");
-        assert!(
-            text.contains("read: 21 \"hello runsc\\nline two\\n\"\n"),
-            "{basics}"
-        );
+        assert!(text.contains("read: 21 \"hello runsc\\nline two\\n\"\n"), "{basics}");
         assert!(text.contains("write.bad_pointer: EFAULT\n"), "{basics}");
         assert!(text.contains("write.badfd: EBADF\n"), "{basics}");
         assert!(text.contains("open.missing: ENOENT\n"), "{basics}");
@@ -123,10 +110,7 @@ fn guests_are_deterministic_natively() {
             .strip_prefix("getpid: 1000 calls, ")
             .and_then(|s| s.strip_suffix(" ns/call\n"))
             .and_then(|s| s.parse::<f64>().ok());
-        assert!(
-            ns.is_some_and(|v| v > 0.0),
-            "unexpected bench output {line:?}"
-        );
+        assert!(ns.is_some_and(|v| v > 0.0), "unexpected bench output {line:?}");
     }
 }
 
@@ -177,10 +161,7 @@ fn bundle_has_a_valid_spec_and_rootfs() {
     let rootfs = bundle.rootfs();
     let inside = rootfs.join(guest_path(&exe).trim_start_matches('/'));
     assert_eq!(fs::read(&inside).unwrap(), fs::read(&exe).unwrap());
-    assert_eq!(
-        fs::read_to_string(rootfs.join("data.txt")).unwrap(),
-        BASICS_DATA
-    );
+    assert_eq!(fs::read_to_string(rootfs.join("data.txt")).unwrap(), BASICS_DATA);
     for lib in shared_libraries(&exe) {
         let copy = rootfs.join(lib.strip_prefix("/").unwrap());
         assert!(copy.is_file(), "{} missing from the rootfs", lib.display());
@@ -260,10 +241,7 @@ fn output_of_processes_that_outlive_the_command_is_readable() {
     assert_eq!(out.stdout_str(), "early\n");
     let start = Instant::now();
     while String::from_utf8_lossy(&out.stdout_now()) != "early\nlate\n" {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "never saw the late output"
-        );
+        assert!(start.elapsed() < Duration::from_secs(20), "never saw the late output");
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -6,8 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use runsc_tests::{
-    assert_clean_failure, assert_no_panic, compile, guest_path, native, pid_alive, Bundle, Link,
-    Output, Running, Runsc,
+    assert_clean_failure, assert_no_panic, compile, guest_path, native, pid_alive, Bundle, Link, Output, Running, Runsc,
 };
 
 const HELLO: &str = "hello from the guest\n";
@@ -21,10 +20,7 @@ fn hello_bundle(args: &[&str]) -> Bundle {
 
 fn pause_bundle() -> Bundle {
     let pause = compile("pause", Link::Static);
-    Bundle::builder()
-        .binary(&pause)
-        .args([guest_path(&pause)])
-        .build()
+    Bundle::builder().binary(&pause).args([guest_path(&pause)]).build()
 }
 
 fn canonical(p: &Path) -> String {
@@ -46,9 +42,7 @@ fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
 /// Waits until a container's stdout (captured from `runsc run` or `runsc create`)
 /// contains `needle`.
 fn wait_for_output(what: &str, timeout: Duration, mut read: impl FnMut() -> Vec<u8>, needle: &str) {
-    wait_until(timeout, what, || {
-        String::from_utf8_lossy(&read()).contains(needle)
-    });
+    wait_until(timeout, what, || String::from_utf8_lossy(&read()).contains(needle));
 }
 
 fn create(runsc: &Runsc, bundle: &Bundle, id: &str, pid_file: Option<&Path>) -> Output {
@@ -105,23 +99,13 @@ fn create_start_state_delete() {
     );
     let pid = state["pid"].as_i64().unwrap_or(0);
     assert!(pid > 0, "pid of a created container: {state}");
-    assert!(
-        pid_alive(pid),
-        "pid {pid} of the created container is not alive"
-    );
+    assert!(pid_alive(pid), "pid {pid} of the created container is not alive");
     let pid_text = fs::read_to_string(&pid_file).expect("--pid-file written by create");
-    assert_eq!(
-        pid_text.trim().parse::<i64>().ok(),
-        Some(pid),
-        "--pid-file vs state"
-    );
+    assert_eq!(pid_text.trim().parse::<i64>().ok(), Some(pid), "--pid-file vs state");
 
     let list = runsc.run(["list"]);
     assert!(list.success(), "runsc list\n{list}");
-    assert!(
-        list.stdout_str().contains(&id),
-        "list does not show {id}\n{list}"
-    );
+    assert!(list.stdout_str().contains(&id), "list does not show {id}\n{list}");
 
     // Created means loaded but not run: the guest has printed nothing yet.
     std::thread::sleep(Duration::from_millis(200));
@@ -149,24 +133,16 @@ fn create_start_state_delete() {
     );
     assert_eq!(String::from_utf8_lossy(&created.stdout_now()), HELLO);
     // The init process (whose exit is the container's exit) is gone.
-    wait_until(Duration::from_secs(10), "the init pid to exit", || {
-        !pid_alive(pid)
-    });
+    wait_until(Duration::from_secs(10), "the init pid to exit", || !pid_alive(pid));
 
     let deleted = runsc.run(["delete", id.as_str()]);
     assert!(deleted.success(), "runsc delete\n{deleted}");
     let state = runsc.run(["state", id.as_str()]);
     assert_clean_failure(&state, "state after delete");
-    assert!(
-        state.stderr_str().contains(&id),
-        "error should name {id}\n{state}"
-    );
+    assert!(state.stderr_str().contains(&id), "error should name {id}\n{state}");
     let list = runsc.run(["list"]);
     assert!(list.success(), "runsc list\n{list}");
-    assert!(
-        !list.stdout_str().contains(&id),
-        "{id} still listed\n{list}"
-    );
+    assert!(!list.stdout_str().contains(&id), "{id} still listed\n{list}");
 }
 
 #[test]
@@ -175,14 +151,8 @@ fn state_of_unknown_id_fails_clearly() {
     let id = runsc_tests::unique_name("no-such-container");
     let out = runsc.run(["state", id.as_str()]);
     assert_clean_failure(&out, "state of an unknown id");
-    assert!(
-        out.stderr_str().contains(&id),
-        "error should name {id}\n{out}"
-    );
-    assert!(
-        out.stdout.is_empty(),
-        "no state JSON for an unknown id\n{out}"
-    );
+    assert!(out.stderr_str().contains(&id), "error should name {id}\n{out}");
+    assert!(out.stdout.is_empty(), "no state JSON for an unknown id\n{out}");
 }
 
 #[test]
@@ -208,11 +178,7 @@ fn missing_bundle_fails_clearly() {
 fn invalid_config_fails_clearly() {
     let runsc = Runsc::new();
     let bundle = hello_bundle(&[]);
-    fs::write(
-        bundle.config_path(),
-        "{ \"ociVersion\": \"1.0.2\", this is not json",
-    )
-    .unwrap();
+    fs::write(bundle.config_path(), "{ \"ociVersion\": \"1.0.2\", this is not json").unwrap();
     let id = runsc.new_id("badcfg");
     let out = create(&runsc, &bundle, &id, None);
     assert_clean_failure(&out, "create with an invalid config.json");
@@ -235,10 +201,7 @@ fn duplicate_id_fails_clearly() {
 
     let out = create(&runsc, &second, &id, None);
     assert_clean_failure(&out, "create with a duplicate id");
-    assert!(
-        out.stderr_str().contains(&id),
-        "error should name {id}\n{out}"
-    );
+    assert!(out.stderr_str().contains(&id), "error should name {id}\n{out}");
 
     // The first container is untouched.
     let state = runsc.state(&id);
@@ -318,17 +281,10 @@ fn non_executable_file_exits_126() {
 fn segfault_exits_139() {
     let segv = compile("segv", Link::Static);
     let nat = native(&segv, std::iter::empty::<&str>(), Path::new("/"));
-    assert_eq!(
-        nat.signal,
-        Some(11),
-        "native run must die of SIGSEGV\n{nat}"
-    );
+    assert_eq!(nat.signal, Some(11), "native run must die of SIGSEGV\n{nat}");
 
     let runsc = Runsc::new();
-    let bundle = Bundle::builder()
-        .binary(&segv)
-        .args([guest_path(&segv)])
-        .build();
+    let bundle = Bundle::builder().binary(&segv).args([guest_path(&segv)]).build();
     let id = runsc.new_id("segv");
     let out = runsc.run_bundle(&bundle, &id);
     assert_eq!(out.code(), Some(139), "128 + SIGSEGV\n{out}");
@@ -410,7 +366,5 @@ fn delete_of_a_running_container_needs_force() {
     assert!(out.success(), "delete --force\n{out}");
     let state = runsc.run(["state", id.as_str()]);
     assert_clean_failure(&state, "state after delete --force");
-    wait_until(Duration::from_secs(10), "the init pid to exit", || {
-        !pid_alive(pid)
-    });
+    wait_until(Duration::from_secs(10), "the init pid to exit", || !pid_alive(pid));
 }

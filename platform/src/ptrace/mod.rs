@@ -116,8 +116,7 @@ impl PtraceContext {
         let stub = stub_page()?;
         // SAFETY: a raw fork (clone with only SIGCHLD). The child runs
         // `child_main`, which makes only raw syscalls and never returns.
-        let pid =
-            unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
+        let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
         if pid < 0 {
             return Err(Error::last("clone stub"));
         }
@@ -167,10 +166,7 @@ impl PtraceContext {
                 }
                 return Ok(Stop::Signal(sig));
             }
-            return Err(Error::StubDied {
-                pid: self.pid,
-                status,
-            });
+            return Err(Error::StubDied { pid: self.pid, status });
         }
     }
 
@@ -269,10 +265,7 @@ impl Context for PtraceContext {
         *regs = self.get_regs()?;
         match stop {
             Stop::Syscall => Ok(Event::Syscall),
-            Stop::Signal(
-                signo
-                @ (libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP),
-            ) => {
+            Stop::Signal(signo @ (libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP)) => {
                 let info = self.siginfo()?;
                 // SAFETY: for these signals the kernel fills the si_addr union member.
                 let addr = unsafe { info.si_addr() } as u64;
@@ -288,14 +281,7 @@ impl Context for PtraceContext {
 
     fn map(&mut self, addr: u64, len: u64, prot: i32, file_offset: u64) -> Result<()> {
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let args = [
-            addr,
-            len,
-            prot as u64,
-            flags,
-            self.memory_file as u64,
-            file_offset,
-        ];
+        let args = [addr, len, prot as u64, flags, self.memory_file as u64, file_offset];
         self.inject_checked("mmap", libc::SYS_mmap, args)
     }
 
@@ -304,11 +290,25 @@ impl Context for PtraceContext {
     }
 
     fn protect(&mut self, addr: u64, len: u64, prot: i32) -> Result<()> {
-        self.inject_checked(
-            "mprotect",
-            libc::SYS_mprotect,
-            [addr, len, prot as u64, 0, 0, 0],
-        )
+        self.inject_checked("mprotect", libc::SYS_mprotect, [addr, len, prot as u64, 0, 0, 0])
+    }
+
+    fn get_fp_state(&mut self, buf: &mut [u8; 512]) -> Result<()> {
+        // SAFETY: pid is a stopped tracee; PTRACE_GETFPREGS writes exactly
+        // 512 bytes (user_fpregs_struct) into buf.
+        if unsafe { libc::ptrace(libc::PTRACE_GETFPREGS, self.pid, 0, buf.as_mut_ptr()) } != 0 {
+            return Err(Error::last("PTRACE_GETFPREGS"));
+        }
+        Ok(())
+    }
+
+    fn set_fp_state(&mut self, buf: &[u8; 512]) -> Result<()> {
+        // SAFETY: pid is a stopped tracee; the kernel reads 512 bytes and
+        // sanitizes MXCSR itself.
+        if unsafe { libc::ptrace(libc::PTRACE_SETFPREGS, self.pid, 0, buf.as_ptr()) } != 0 {
+            return Err(Error::last("PTRACE_SETFPREGS"));
+        }
+        Ok(())
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {
@@ -427,8 +427,7 @@ mod tests {
         write_code(fd, &code);
         let mut ctx = PtraceContext::spawn(fd).expect("spawn");
         let base = 0x40_0000;
-        ctx.map(base, 4096, libc::PROT_READ | libc::PROT_EXEC, 0)
-            .expect("map");
+        ctx.map(base, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
         let mut regs = zeroed_regs();
         regs.rip = base;
         assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);

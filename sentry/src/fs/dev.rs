@@ -256,10 +256,7 @@ mod tests {
         let dev = Devfs::new();
         assert_eq!(open(&dev, b"tty").err(), Some(Errno::ENXIO));
         assert_eq!(open_char_device(makedev(42, 0)).err(), Some(Errno::ENXIO));
-        assert_eq!(
-            open_node(libc::S_IFBLK, makedev(1, 3), 0).err(),
-            Some(Errno::ENXIO)
-        );
+        assert_eq!(open_node(libc::S_IFBLK, makedev(1, 3), 0).err(), Some(Errno::ENXIO));
         // A node made anywhere with null's number is null.
         let attr = CreateAttr {
             mode: libc::S_IFCHR | 0o666,
@@ -271,9 +268,6 @@ mod tests {
             .mknod(b"mynull", attr, makedev(1, 3))
             .unwrap();
         let mine = dev.lookup(b"shm").unwrap().lookup(b"mynull").unwrap();
-        assert_eq!(
-            mine.open(libc::O_WRONLY).unwrap().write(b"x", 0).unwrap(),
-            1
-        );
+        assert_eq!(mine.open(libc::O_WRONLY).unwrap().write(b"x", 0).unwrap(), 1);
     }
 }

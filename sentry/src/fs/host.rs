@@ -23,12 +23,8 @@ pub const EXT4_SUPER_MAGIC: u64 = 0xEF53;
 /// The open flags the server accepts. O_APPEND is deliberately missing:
 /// the VFS turns appends into writes at the end, and a host fd opened with
 /// O_APPEND would ignore a later fcntl(F_SETFL) that clears it.
-const SERVER_OPEN_FLAGS: i32 = libc::O_ACCMODE
-    | libc::O_TRUNC
-    | libc::O_DIRECTORY
-    | libc::O_NONBLOCK
-    | libc::O_LARGEFILE
-    | libc::O_NOATIME;
+const SERVER_OPEN_FLAGS: i32 =
+    libc::O_ACCMODE | libc::O_TRUNC | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_LARGEFILE | libc::O_NOATIME;
 
 /// A file, directory or symlink of the host, held as a gofer fid.
 pub struct HostInode {
@@ -329,12 +325,7 @@ mod tests {
             .cached_stat()
             .unwrap();
         assert_eq!(cached.ino, st.ino);
-        let mut names: Vec<_> = root
-            .readdir()
-            .unwrap()
-            .into_iter()
-            .map(|e| (e.name, e.kind))
-            .collect();
+        let mut names: Vec<_> = root.readdir().unwrap().into_iter().map(|e| (e.name, e.kind)).collect();
         names.sort();
         assert_eq!(
             names,
@@ -357,8 +348,7 @@ mod tests {
         let dir = host_tree();
         let root = root_of(&dir, true);
         let file = root.lookup(b"file").unwrap();
-        let flags =
-            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_CREAT | libc::O_APPEND;
+        let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_CREAT | libc::O_APPEND;
         let ops = file.open(flags).unwrap();
         assert!(ops.seekable());
         assert_eq!(ops.size().unwrap(), 10);
@@ -379,10 +369,7 @@ mod tests {
         let file = root.lookup(b"file").unwrap();
         assert_eq!(file.open(libc::O_WRONLY).err(), Some(Errno::EROFS));
         assert_eq!(file.open(libc::O_RDWR).err(), Some(Errno::EROFS));
-        assert_eq!(
-            file.open(libc::O_RDONLY | libc::O_TRUNC).err(),
-            Some(Errno::EROFS)
-        );
+        assert_eq!(file.open(libc::O_RDONLY | libc::O_TRUNC).err(), Some(Errno::EROFS));
         assert_eq!(root.create(b"new", ATTR).err(), Some(Errno::EROFS));
         assert_eq!(root.mkdir(b"new", ATTR).err(), Some(Errno::EROFS));
         assert_eq!(root.symlink(b"new", b"t", ATTR).err(), Some(Errno::EROFS));
@@ -395,10 +382,7 @@ mod tests {
         assert_eq!(root.rename(b"file", &root, b"f2").err(), Some(Errno::EROFS));
         assert_eq!(file.setattr(SetAttr::default()).err(), Some(Errno::EROFS));
         assert_eq!(file.mkdir(b"x", ATTR).err(), Some(Errno::ENOTDIR));
-        assert_eq!(
-            std::fs::read(dir.path().join("file")).unwrap(),
-            b"hello host"
-        );
+        assert_eq!(std::fs::read(dir.path().join("file")).unwrap(), b"hello host");
     }
 
     #[test]
@@ -428,10 +412,7 @@ mod tests {
         assert_eq!(ops.write(b"HOST", 6).unwrap(), 4);
         assert_eq!(ops.write(b"!", 12).unwrap(), 1);
         assert_eq!(ops.size().unwrap(), 13);
-        assert_eq!(
-            std::fs::read(dir.path().join("file")).unwrap(),
-            b"hello HOST\0\0!"
-        );
+        assert_eq!(std::fs::read(dir.path().join("file")).unwrap(), b"hello HOST\0\0!");
         file.open(libc::O_WRONLY | libc::O_TRUNC).unwrap();
         assert_eq!(file.stat().unwrap().size, 0);
         // Namespace changes are not in the protocol yet.
@@ -447,9 +428,7 @@ mod tests {
         let root = root_of(&dir, false);
         let fifo = root.lookup(b"fifo").unwrap();
         // O_RDWR on a FIFO does not wait for a peer on Linux (fifo(7)).
-        let ops = fifo
-            .open(libc::O_RDWR | libc::O_NONBLOCK | libc::O_TRUNC)
-            .unwrap();
+        let ops = fifo.open(libc::O_RDWR | libc::O_NONBLOCK | libc::O_TRUNC).unwrap();
         assert!(!ops.seekable());
         assert_eq!(ops.write(b"abc", 1000).unwrap(), 3);
         let mut buf = [0u8; 8];
@@ -470,18 +449,10 @@ mod tests {
         let inner = sub.lookup(b"inner").unwrap();
         let _ = root.mkdir(b"file", ATTR);
         assert_eq!(server.walks.load(Ordering::SeqCst), 3);
-        assert_eq!(
-            server.clunks.load(Ordering::SeqCst),
-            1,
-            "the existence probe"
-        );
+        assert_eq!(server.clunks.load(Ordering::SeqCst), 1, "the existence probe");
         drop((sub, inner));
         assert_eq!(server.clunks.load(Ordering::SeqCst), 3);
         drop(root);
-        assert_eq!(
-            server.clunks.load(Ordering::SeqCst),
-            3,
-            "the root fid stays"
-        );
+        assert_eq!(server.clunks.load(Ordering::SeqCst), 3, "the root fid stays");
     }
 }

@@ -146,14 +146,8 @@ mod tests {
 
     #[test]
     fn directory_open_rules() {
-        assert!(matches!(
-            open_dir_or_path(libc::O_RDONLY, true),
-            Ok(Some(_))
-        ));
-        assert_eq!(
-            open_dir_or_path(libc::O_WRONLY, true).err(),
-            Some(Errno::EISDIR)
-        );
+        assert!(matches!(open_dir_or_path(libc::O_RDONLY, true), Ok(Some(_))));
+        assert_eq!(open_dir_or_path(libc::O_WRONLY, true).err(), Some(Errno::EISDIR));
         assert_eq!(
             open_dir_or_path(libc::O_RDONLY | libc::O_TRUNC, true).err(),
             Some(Errno::EISDIR)

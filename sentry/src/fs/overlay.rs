@@ -26,7 +26,7 @@ use crate::errno::{Errno, Result};
 use crate::vfs::{CreateAttr, DirEntry, FileOps, Inode, SetAttr, Stat};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// statfs(2) f_type of an overlay.
@@ -63,6 +63,7 @@ impl Overlay {
             dev: alloc_anon_dev(),
             ns: Mutex::new(()),
             state: Mutex::new(OvlState::default()),
+            generation: AtomicU64::new(0),
         });
         let lower = match Layer::with_stat(lower) {
             Ok((layer, st)) => {
@@ -109,6 +110,9 @@ struct OvlFs {
     /// Serializes namespace changes and copy-ups.
     ns: Mutex<()>,
     state: Mutex<OvlState>,
+    /// Bumped by every removal or rename, so a lookup that raced with one
+    /// does not cache what it built from the old state.
+    generation: AtomicU64,
 }
 
 #[derive(Default)]
@@ -270,20 +274,12 @@ impl OverlayInode {
             return Ok(false);
         }
         let key = self.key()?;
-        Ok(self
-            .state()?
-            .whiteouts
-            .get(&key)
-            .is_some_and(|w| w.contains(name)))
+        Ok(self.state()?.whiteouts.get(&key).is_some_and(|w| w.contains(name)))
     }
 
     fn add_whiteout(&self, name: &[u8]) -> Result<()> {
         let key = self.key()?;
-        self.state()?
-            .whiteouts
-            .entry(key)
-            .or_default()
-            .insert(name.to_vec());
+        self.state()?.whiteouts.entry(key).or_default().insert(name.to_vec());
         Ok(())
     }
 
@@ -304,10 +300,15 @@ impl OverlayInode {
         if let Some(child) = lock(&self.children)?.get(name).and_then(Weak::upgrade) {
             return Ok(child);
         }
+        let generation = self.fs.generation.load(Ordering::SeqCst);
         let child = self.build_child(name)?;
         let mut children = lock(&self.children)?;
         if let Some(raced) = children.get(name).and_then(Weak::upgrade) {
             return Ok(raced);
+        }
+        if self.fs.generation.load(Ordering::SeqCst) != generation {
+            // A removal or rename ran meanwhile: answer, but do not cache.
+            return Ok(child);
         }
         if children.len() % SWEEP_EVERY == SWEEP_EVERY - 1 {
             children.retain(|_, w| w.strong_count() > 0);
@@ -356,12 +357,47 @@ impl OverlayInode {
         if let Some(upper) = self.upper_inode()? {
             return Ok(upper);
         }
+        if self.removed.load(Ordering::Acquire) {
+            return Err(Errno::ENOENT);
+        }
         let lower = self.lower.as_ref().ok_or(Errno::EIO)?;
         let (parent, name) = lock(&self.parent)?.clone().ok_or(Errno::EIO)?;
         let dir = parent.copy_up(ns, true)?;
+        let upper = match self.copied_by_other(&dir, &name)? {
+            Some(upper) => upper,
+            None => self.copy_up_into(&dir, &name, lower, with_data)?,
+        };
+        let (layer, _) = Layer::with_stat(upper)?;
+        if !self.is_dir() {
+            self.state()?.origin.insert(layer.ino, lower.ino);
+        }
+        *lock(&self.upper)? = Some(layer.clone());
+        Ok(layer.inode)
+    }
+
+    /// The upper entry another inode of this same file (built by a lookup
+    /// that raced with a rename or removal) already copied up, if any.
+    fn copied_by_other(&self, dir: &Arc<dyn Inode>, name: &[u8]) -> Result<Option<Arc<dyn Inode>>> {
+        let Some(existing) = absent_ok(dir.lookup(name))? else {
+            return Ok(None);
+        };
+        if existing.stat()?.file_type() != self.kind {
+            return Err(Errno::ESTALE);
+        }
+        Ok(Some(existing))
+    }
+
+    /// Copies the lower inode to `name` in the upper directory `dir`.
+    fn copy_up_into(
+        &self,
+        dir: &Arc<dyn Inode>,
+        name: &[u8],
+        lower: &Layer,
+        with_data: bool,
+    ) -> Result<Arc<dyn Inode>> {
         let dir_before = dir.stat()?;
         let st = lower.inode.stat()?;
-        let upper = copy_node(&lower.inode, &st, &dir, &name, with_data)?;
+        let upper = copy_node(&lower.inode, &st, dir, name, with_data)?;
         // Copy-up is invisible: the parent keeps its times, as overlayfs
         // does.
         dir.setattr(SetAttr {
@@ -369,12 +405,11 @@ impl OverlayInode {
             mtime: Some(dir_before.mtime),
             ..SetAttr::default()
         })?;
-        let (layer, _) = Layer::with_stat(upper)?;
-        if !self.is_dir() {
-            self.state()?.origin.insert(layer.ino, lower.ino);
-        }
-        *lock(&self.upper)? = Some(layer.clone());
-        Ok(layer.inode)
+        Ok(upper)
+    }
+
+    fn bump_generation(&self) {
+        self.fs.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// EEXIST when `name` is in the merged directory.
@@ -409,6 +444,7 @@ impl OverlayInode {
             self.add_whiteout(name)?;
         }
         child.forget()?;
+        self.bump_generation();
         lock(&self.children)?.remove(name);
         Ok(())
     }
@@ -427,12 +463,29 @@ impl OverlayInode {
         Ok(self.readdir()?.is_empty())
     }
 
+    /// True when both are the same file: the same upper inode, or the same
+    /// lower inode not copied up (a copy-up breaks lower hard links).
+    fn same_file(&self, other: &OverlayInode) -> Result<bool> {
+        if std::ptr::eq(self, other) {
+            return Ok(true);
+        }
+        let same = |a: &Layer, b: &Layer| (a.dev, a.ino) == (b.dev, b.ino);
+        Ok(match (self.upper()?, other.upper()?) {
+            (Some(a), Some(b)) => same(&a, &b),
+            (None, None) => match (&self.lower, &other.lower) {
+                (Some(a), Some(b)) => same(a, b),
+                _ => false,
+            },
+            _ => false,
+        })
+    }
+
     /// The checks of rename(2), in Linux's order (the VFS's before
     /// overlayfs's). `Ok(false)`: source and target are the same file,
     /// nothing to do.
     fn check_rename(src: &OverlayInode, dst: Option<&Arc<OverlayInode>>) -> Result<bool> {
         if let Some(dst) = dst {
-            if std::ptr::eq(src, Arc::as_ptr(dst)) || src.ino()? == dst.ino()? {
+            if src.same_file(dst)? {
                 return Ok(false);
             }
             match (src.is_dir(), dst.is_dir()) {
@@ -473,6 +526,7 @@ impl OverlayInode {
         if let Some(dst) = dst {
             dst.forget()?;
         }
+        self.bump_generation();
         lock(&self.children)?.remove(name);
         lock(&new_dir.children)?.insert(new_name.to_vec(), Arc::downgrade(src));
         *lock(&src.parent)? = Some((Arc::clone(new_dir), new_name.to_vec()));
@@ -490,11 +544,7 @@ impl OverlayInode {
             Some(l) => l.inode.readdir()?,
             None => Vec::new(),
         };
-        let key = if self.lower.is_some() {
-            Some(self.key()?)
-        } else {
-            None
-        };
+        let key = if self.lower.is_some() { Some(self.key()?) } else { None };
         let state = self.state()?;
         let whiteouts = key.and_then(|k| state.whiteouts.get(&k));
         let visible: HashMap<&[u8], &DirEntry> = lower
@@ -514,9 +564,7 @@ impl OverlayInode {
         out.extend(
             lower
                 .iter()
-                .filter(|e| {
-                    visible.contains_key(e.name.as_slice()) && !in_upper.contains(e.name.as_slice())
-                })
+                .filter(|e| visible.contains_key(e.name.as_slice()) && !in_upper.contains(e.name.as_slice()))
                 .cloned(),
         );
         Ok(out)
@@ -574,11 +622,8 @@ fn copy_node(
         })
     });
     if let Err(e) = exact {
-        let _ = if st.is_dir() {
-            dir.rmdir(name)
-        } else {
-            dir.unlink(name)
-        };
+        // Best effort: the copy-up's own error is what the guest sees.
+        let _ = if st.is_dir() { dir.rmdir(name) } else { dir.unlink(name) };
         return Err(e);
     }
     Ok(upper)
@@ -843,10 +888,7 @@ mod tests {
         let fx = fixture();
         let a = fx.root.lookup(b"a").unwrap();
         let ops = a.open(libc::O_RDONLY).unwrap();
-        assert!(
-            ops.host_fd().is_some(),
-            "lower files are read from the host"
-        );
+        assert!(ops.host_fd().is_some(), "lower files are read from the host");
         assert_eq!(read_all(&a), b"lower a");
         let st = a.stat().unwrap();
         let meta = std::fs::metadata(fx.host("a")).unwrap();
@@ -941,10 +983,7 @@ mod tests {
         assert_eq!(fx.root.lookup(b"a").err(), Some(Errno::ENOENT));
         assert_eq!(fx.root.unlink(b"a").err(), Some(Errno::ENOENT));
         assert_eq!(names(&fx.root), ["c", "d", "l"]);
-        assert!(
-            fx.upper.lookup(b"a").is_err(),
-            "no whiteout marker in the upper layer"
-        );
+        assert!(fx.upper.lookup(b"a").is_err(), "no whiteout marker in the upper layer");
         assert!(names(&fx.upper).is_empty());
         assert_eq!(host_bytes(&fx.host("a")), b"lower a");
         // A new file by that name starts empty and is a different file.
@@ -972,11 +1011,7 @@ mod tests {
         assert!(names(&d).is_empty());
         fx.root.rmdir(b"d").unwrap();
         assert_eq!(fx.root.lookup(b"d").err(), Some(Errno::ENOENT));
-        assert_eq!(
-            d.create(b"z", ATTR).err(),
-            Some(Errno::ENOENT),
-            "removed directory"
-        );
+        assert_eq!(d.create(b"z", ATTR).err(), Some(Errno::ENOENT), "removed directory");
         // A new directory by that name does not show the old lower content.
         fx.root.mkdir(b"d", ATTR).unwrap();
         let d2 = fx.root.lookup(b"d").unwrap();
@@ -996,12 +1031,7 @@ mod tests {
         let c2 = d.lookup(b"c2").unwrap();
         assert_eq!(read_all(&c2), b"lower c");
         assert_eq!(c2.stat().unwrap().ino, c_ino, "st_ino survives rename");
-        let d_entry = d
-            .readdir()
-            .unwrap()
-            .into_iter()
-            .find(|e| e.name == b"c2")
-            .unwrap();
+        let d_entry = d.readdir().unwrap().into_iter().find(|e| e.name == b"c2").unwrap();
         assert_eq!(d_entry.ino, c_ino);
         // Over an existing lower file.
         d.rename(b"c2", &fx.root, b"a").unwrap();
@@ -1020,19 +1050,10 @@ mod tests {
     fn rename_rules() {
         let fx = fixture();
         let d = fx.root.lookup(b"d").unwrap();
-        assert_eq!(
-            fx.root.rename(b"d", &fx.root, b"d2").err(),
-            Some(Errno::EXDEV)
-        );
-        assert_eq!(
-            fx.root.rename(b"a", &fx.root, b"d").err(),
-            Some(Errno::EISDIR)
-        );
+        assert_eq!(fx.root.rename(b"d", &fx.root, b"d2").err(), Some(Errno::EXDEV));
+        assert_eq!(fx.root.rename(b"a", &fx.root, b"d").err(), Some(Errno::EISDIR));
         assert_eq!(d.rename(b"sub", &fx.root, b"a").err(), Some(Errno::ENOTDIR));
-        assert_eq!(
-            fx.root.rename(b"nope", &fx.root, b"x").err(),
-            Some(Errno::ENOENT)
-        );
+        assert_eq!(fx.root.rename(b"nope", &fx.root, b"x").err(), Some(Errno::ENOENT));
         let tmp = Tmpfs::new(None, 0o755);
         assert_eq!(fx.root.rename(b"a", &tmp, b"x").err(), Some(Errno::EXDEV));
         fx.root.rename(b"a", &fx.root, b"a").unwrap();
@@ -1041,24 +1062,11 @@ mod tests {
         let n = fx.root.lookup(b"n").unwrap();
         n.mkdir(b"inner", ATTR).unwrap();
         let inner = n.lookup(b"inner").unwrap();
-        assert_eq!(
-            fx.root.rename(b"n", &inner, b"x").err(),
-            Some(Errno::EINVAL)
-        );
-        assert_eq!(
-            fx.root.rename(b"n", &fx.root, b"a").err(),
-            Some(Errno::ENOTDIR)
-        );
-        assert_eq!(
-            fx.root.rename(b"n", &fx.root, b"d").err(),
-            Some(Errno::ENOTEMPTY)
-        );
+        assert_eq!(fx.root.rename(b"n", &inner, b"x").err(), Some(Errno::EINVAL));
+        assert_eq!(fx.root.rename(b"n", &fx.root, b"a").err(), Some(Errno::ENOTDIR));
+        assert_eq!(fx.root.rename(b"n", &fx.root, b"d").err(), Some(Errno::ENOTEMPTY));
         fx.root.rename(b"n", &d, b"moved").unwrap();
-        assert!(walk(&fx.root, "d/moved/inner")
-            .unwrap()
-            .stat()
-            .unwrap()
-            .is_dir());
+        assert!(walk(&fx.root, "d/moved/inner").unwrap().stat().unwrap().is_dir());
         assert_eq!(names(&d), ["moved", "sub", "x"]);
         // Hard links of one file: nothing to do.
         fx.root.link(b"a2", &fx.root.lookup(b"a").unwrap()).unwrap();
@@ -1098,13 +1106,8 @@ mod tests {
             ..ATTR
         };
         d.mknod(b"p", fifo, 0).unwrap();
-        assert_eq!(
-            d.lookup(b"p").unwrap().stat().unwrap().mode,
-            libc::S_IFIFO | 0o600
-        );
-        assert!(
-            !fx.host("s").exists() && !fx.host("d/p").exists() && !fx.host("d/a-link").exists()
-        );
+        assert_eq!(d.lookup(b"p").unwrap().stat().unwrap().mode, libc::S_IFIFO | 0o600);
+        assert!(!fx.host("s").exists() && !fx.host("d/p").exists() && !fx.host("d/a-link").exists());
         let readdir_ino = d
             .readdir()
             .unwrap()
@@ -1160,11 +1163,57 @@ mod tests {
                 nsec: host.mtime_nsec()
             }
         );
-        assert_eq!(
-            fx.root.lookup(b"a").unwrap().lookup(b"x").err(),
-            Some(Errno::ENOTDIR)
-        );
+        assert_eq!(fx.root.lookup(b"a").unwrap().lookup(b"x").err(), Some(Errno::ENOTDIR));
         assert_eq!(fx.root.open(libc::O_WRONLY).err(), Some(Errno::EISDIR));
+    }
+
+    #[test]
+    fn duplicate_inodes_of_one_file_converge_on_copy_up() {
+        let fx = fixture();
+        let root = fx.root.as_any().downcast_ref::<OverlayInode>().unwrap();
+        let cached = root.lookup_child(b"a").unwrap();
+        // What a lookup that raced with a rename builds: not in the cache.
+        let stray = root.build_child(b"a").unwrap();
+        assert!(!Arc::ptr_eq(&cached, &stray));
+        let write = |i: &Arc<OverlayInode>, data: &[u8]| {
+            let ops = i.open(libc::O_RDWR).unwrap();
+            ops.write(data, 0).unwrap();
+        };
+        write(&cached, b"1");
+        write(&stray, b"2");
+        let cached: Arc<dyn Inode> = cached;
+        assert_eq!(read_all(&cached), b"2ower a");
+        assert_eq!(names(&fx.upper), ["a"]);
+    }
+
+    #[test]
+    fn concurrent_changes_do_not_deadlock() {
+        let fx = fixture();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let root = Arc::clone(&fx.root);
+                std::thread::spawn(move || {
+                    let d = root.lookup(b"d").unwrap();
+                    for i in 0..50 {
+                        let name = format!("f{t}-{i}");
+                        let f = d.create(name.as_bytes(), ATTR).unwrap();
+                        f.open(libc::O_WRONLY).unwrap().write(b"x", 0).unwrap();
+                        let moved = format!("g{t}-{i}");
+                        d.rename(name.as_bytes(), &root, moved.as_bytes()).unwrap();
+                        assert_eq!(read_all(&root.lookup(b"c").unwrap()), b"lower c");
+                        root.unlink(moved.as_bytes()).unwrap();
+                        let x = d.lookup(b"x").unwrap();
+                        let _ = x.open(libc::O_RDWR).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(names(&fx.root), ["a", "c", "d", "l"]);
+        assert_eq!(names(&fx.root.lookup(b"d").unwrap()), ["sub", "x"]);
+        assert_eq!(host_bytes(&fx.host("d/x")), b"x data");
     }
 
     #[test]

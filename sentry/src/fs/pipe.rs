@@ -164,13 +164,20 @@ impl Inode for PipeInode {
 pub fn new_pipe() -> (Arc<dyn Inode>, Arc<PipeEnd>, Arc<PipeEnd>) {
     static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     let pipe = Arc::new(Pipe {
-        state: Mutex::new(State { buf: VecDeque::new(), readers: 1, writers: 1 }),
+        state: Mutex::new(State {
+            buf: VecDeque::new(),
+            readers: 1,
+            writers: 1,
+        }),
         changed: Condvar::new(),
         ino: NEXT_INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         created: Timespec::now(),
     });
     let inode: Arc<dyn Inode> = Arc::new(PipeInode(pipe.clone()));
-    let reader = Arc::new(PipeEnd { pipe: pipe.clone(), write_end: false });
+    let reader = Arc::new(PipeEnd {
+        pipe: pipe.clone(),
+        write_end: false,
+    });
     let writer = Arc::new(PipeEnd { pipe, write_end: true });
     (inode, reader, writer)
 }

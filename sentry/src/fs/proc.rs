@@ -178,20 +178,14 @@ impl Inode for SynthDir {
     }
 }
 
-fn file(
-    parts: &[&[u8]],
-    render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static,
-) -> Arc<dyn Inode> {
+fn file(parts: &[&[u8]], render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> Arc<dyn Inode> {
     Arc::new(SynthFile {
         ino: ino_of(parts),
         render: Arc::new(render),
     })
 }
 
-fn link(
-    parts: &[&[u8]],
-    target: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static,
-) -> Arc<dyn Inode> {
+fn link(parts: &[&[u8]], target: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> Arc<dyn Inode> {
     Arc::new(SynthLink {
         ino: ino_of(parts),
         target: Arc::new(target),
@@ -222,9 +216,7 @@ fn root_entries(src: &Arc<dyn ProcSource>) -> Vec<(Vec<u8>, Arc<dyn Inode>)> {
     let s = src.clone();
     out.push((
         b"self".to_vec(),
-        link(&[b"self"], move || {
-            Ok(s.current_pid().to_string().into_bytes())
-        }),
+        link(&[b"self"], move || Ok(s.current_pid().to_string().into_bytes())),
     ));
     let s = src.clone();
     out.push((
@@ -238,25 +230,16 @@ fn root_entries(src: &Arc<dyn ProcSource>) -> Vec<(Vec<u8>, Arc<dyn Inode>)> {
         b"mounts".to_vec(),
         file(&[b"mounts"], move || Ok(s.mounts().into_bytes())),
     ));
-    out.push((
-        b"version".to_vec(),
-        file(&[b"version"], || Ok(version().into_bytes())),
-    ));
+    out.push((b"version".to_vec(), file(&[b"version"], || Ok(version().into_bytes()))));
     out.push((
         b"loadavg".to_vec(),
         file(&[b"loadavg"], || Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec())),
     ));
-    out.push((
-        b"meminfo".to_vec(),
-        file(&[b"meminfo"], || Ok(meminfo().into_bytes())),
-    ));
+    out.push((b"meminfo".to_vec(), file(&[b"meminfo"], || Ok(meminfo().into_bytes()))));
     out.push((
         b"filesystems".to_vec(),
         file(&[b"filesystems"], || {
-            Ok(
-                b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevpts\nnodev\toverlay\n"
-                    .to_vec(),
-            )
+            Ok(b"nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevpts\nnodev\toverlay\n".to_vec())
         }),
     ));
     out
@@ -306,16 +289,12 @@ fn pid_dir(src: Arc<dyn ProcSource>, pid: i32) -> Arc<dyn Inode> {
         let s = src.clone();
         out.push((
             b"cmdline".to_vec(),
-            file(&entry("cmdline"), move || {
-                s.cmdline(pid).ok_or(Errno::ESRCH)
-            }),
+            file(&entry("cmdline"), move || s.cmdline(pid).ok_or(Errno::ESRCH)),
         ));
         let s = src.clone();
         out.push((
             b"environ".to_vec(),
-            file(&entry("environ"), move || {
-                s.environ(pid).ok_or(Errno::ESRCH)
-            }),
+            file(&entry("environ"), move || s.environ(pid).ok_or(Errno::ESRCH)),
         ));
         let s = src.clone();
         out.push((

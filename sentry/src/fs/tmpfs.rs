@@ -48,12 +48,7 @@ impl Tmpfs {
     }
 
     /// Like [`Tmpfs::new`], with the root owned by `uid`:`gid`.
-    pub fn new_root(
-        size_limit_bytes: Option<u64>,
-        root_mode: u32,
-        uid: u32,
-        gid: u32,
-    ) -> Arc<TmpfsInode> {
+    pub fn new_root(size_limit_bytes: Option<u64>, root_mode: u32, uid: u32, gid: u32) -> Arc<TmpfsInode> {
         let fs = Arc::new(FsState {
             dev: alloc_anon_dev(),
             next_ino: AtomicU64::new(1),
@@ -156,14 +151,7 @@ pub struct TmpfsInode {
 }
 
 impl TmpfsInode {
-    fn new(
-        fs: &Arc<FsState>,
-        mode: u32,
-        uid: u32,
-        gid: u32,
-        rdev: u64,
-        body: Body,
-    ) -> Arc<TmpfsInode> {
+    fn new(fs: &Arc<FsState>, mode: u32, uid: u32, gid: u32, rdev: u64, body: Body) -> Arc<TmpfsInode> {
         let now = Timespec::now();
         let kind = mode & libc::S_IFMT;
         let meta = Meta {
@@ -255,11 +243,7 @@ impl TmpfsInode {
 
     /// The entry `name` of this directory.
     fn child(&self, name: &[u8]) -> Result<Arc<TmpfsInode>> {
-        lock(self.dir()?)?
-            .entries
-            .get(name)
-            .cloned()
-            .ok_or(Errno::ENOENT)
+        lock(self.dir()?)?.entries.get(name).cloned().ok_or(Errno::ENOENT)
     }
 
     /// Mode, uid and gid of a new entry: a set-group-ID directory passes
@@ -280,11 +264,7 @@ impl TmpfsInode {
 
     /// Adds the entry `name` made by `make` (run with the directory locked,
     /// after the name was found free).
-    fn add_entry(
-        &self,
-        name: &[u8],
-        make: impl FnOnce() -> Result<Arc<TmpfsInode>>,
-    ) -> Result<Arc<TmpfsInode>> {
+    fn add_entry(&self, name: &[u8], make: impl FnOnce() -> Result<Arc<TmpfsInode>>) -> Result<Arc<TmpfsInode>> {
         check_name(name)?;
         let _ns = lock(&self.fs.ns)?;
         let mut dir = lock(self.dir()?)?;
@@ -306,13 +286,7 @@ impl TmpfsInode {
         Ok(child)
     }
 
-    fn new_child(
-        &self,
-        attr: CreateAttr,
-        kind: u32,
-        rdev: u64,
-        body: Body,
-    ) -> Result<Arc<TmpfsInode>> {
+    fn new_child(&self, attr: CreateAttr, kind: u32, rdev: u64, body: Body) -> Result<Arc<TmpfsInode>> {
         let (mode, uid, gid) = self.new_owner(attr, kind)?;
         Ok(TmpfsInode::new(&self.fs, mode, uid, gid, rdev, body))
     }
@@ -411,11 +385,7 @@ impl TmpfsInode {
 
     /// The checks of rename(2) once the source `src` is known, in Linux's
     /// order. `Ok(false)` means there is nothing to do (same file).
-    fn rename_check(
-        src: &Arc<TmpfsInode>,
-        new_dir: &Arc<TmpfsInode>,
-        new_name: &[u8],
-    ) -> Result<bool> {
+    fn rename_check(src: &Arc<TmpfsInode>, new_dir: &Arc<TmpfsInode>, new_name: &[u8]) -> Result<bool> {
         if new_dir.meta()?.nlink == 0 {
             // The target directory was removed.
             return Err(Errno::ENOENT);
@@ -522,8 +492,7 @@ impl Drop for TmpfsInode {
 /// Names arrive checked by the VFS; refuse anything that could corrupt the
 /// tree anyway.
 fn check_name(name: &[u8]) -> Result<()> {
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
-    {
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
         return Err(Errno::EINVAL);
     }
     if name.len() > NAME_MAX {
@@ -634,10 +603,7 @@ impl Inode for TmpfsInode {
         if target.is_empty() {
             return Err(Errno::ENOENT);
         }
-        let attr = CreateAttr {
-            mode: 0o777,
-            ..attr
-        };
+        let attr = CreateAttr { mode: 0o777, ..attr };
         let body = Body::Symlink(target.to_vec());
         self.add_entry(name, || self.new_child(attr, libc::S_IFLNK, 0, body))?;
         Ok(())
@@ -942,10 +908,7 @@ mod tests {
         let b = root.lookup(b"b").unwrap();
         b.mkdir(b"c", ROOT).unwrap();
         // Moving a directory moves its ".." link.
-        root.lookup(b"b")
-            .unwrap()
-            .rename(b"c", &root, b"c")
-            .unwrap();
+        root.lookup(b"b").unwrap().rename(b"c", &root, b"c").unwrap();
         assert_eq!((nlink(&root), nlink(&b)), (4, 2));
         let kinds: Vec<u8> = root.readdir().unwrap().iter().map(|e| e.kind).collect();
         assert_eq!(kinds, [libc::DT_DIR, libc::DT_DIR, libc::DT_REG]);
@@ -959,23 +922,10 @@ mod tests {
         assert_eq!(root.mkdir(b"f", ROOT).err(), Some(Errno::EEXIST));
         let f = root.lookup(b"f").unwrap();
         assert_eq!(f.create(b"x", ROOT).err(), Some(Errno::ENOTDIR));
-        assert_eq!(
-            root.create(&[b'n'; 256], ROOT).err(),
-            Some(Errno::ENAMETOOLONG)
-        );
+        assert_eq!(root.create(&[b'n'; 256], ROOT).err(), Some(Errno::ENAMETOOLONG));
         assert_eq!(root.symlink(b"l", b"", ROOT).err(), Some(Errno::ENOENT));
-        root.mkdir(
-            b"d",
-            CreateAttr {
-                mode: 0o7777,
-                ..ROOT
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            root.lookup(b"d").unwrap().stat().unwrap().mode,
-            libc::S_IFDIR | 0o1777
-        );
+        root.mkdir(b"d", CreateAttr { mode: 0o7777, ..ROOT }).unwrap();
+        assert_eq!(root.lookup(b"d").unwrap().stat().unwrap().mode, libc::S_IFDIR | 0o1777);
         assert_eq!(
             root.mknod(
                 b"dd",
@@ -1000,15 +950,7 @@ mod tests {
         let p = root.lookup(b"p").unwrap();
         assert_eq!(p.stat().unwrap().mode, libc::S_IFIFO | 0o600);
         assert_eq!(p.open(libc::O_RDONLY).err(), Some(Errno::ENXIO));
-        root.mknod(
-            b"r",
-            CreateAttr {
-                mode: 0o600,
-                ..ROOT
-            },
-            0,
-        )
-        .unwrap();
+        root.mknod(b"r", CreateAttr { mode: 0o600, ..ROOT }, 0).unwrap();
         assert!(root.lookup(b"r").unwrap().stat().unwrap().is_regular());
     }
 
@@ -1121,10 +1063,7 @@ mod tests {
         root.rename(b"d", &root, b"d").unwrap();
         assert_eq!(d.rename(b"e", &root, b"f").err(), Some(Errno::ENOTDIR));
         assert_eq!(root.rename(b"f", &root, b"d").err(), Some(Errno::EISDIR));
-        assert_eq!(
-            root.rename(b"empty", &root, b"d").err(),
-            Some(Errno::ENOTEMPTY)
-        );
+        assert_eq!(root.rename(b"empty", &root, b"d").err(), Some(Errno::ENOTEMPTY));
         assert_eq!(root.rename(b"nope", &root, b"x").err(), Some(Errno::ENOENT));
         assert_eq!(root.rename(b"f", &new_fs(), b"x").err(), Some(Errno::EXDEV));
         // Replacing an empty directory and a file.
@@ -1139,21 +1078,13 @@ mod tests {
         let g = root.lookup(b"g").unwrap();
         root.rename(b"f", &root, b"g").unwrap();
         assert_eq!(nlink(&g), 0);
-        assert_eq!(
-            names(&root),
-            [b"d".to_vec(), b"empty".to_vec(), b"g".to_vec()]
-        );
+        assert_eq!(names(&root), [b"d".to_vec(), b"empty".to_vec(), b"g".to_vec()]);
         // Hard links to the same file: nothing happens.
         root.link(b"h", &root.lookup(b"g").unwrap()).unwrap();
         root.rename(b"g", &root, b"h").unwrap();
         assert_eq!(
             names(&root),
-            [
-                b"d".to_vec(),
-                b"empty".to_vec(),
-                b"g".to_vec(),
-                b"h".to_vec()
-            ]
+            [b"d".to_vec(), b"empty".to_vec(), b"g".to_vec(), b"h".to_vec()]
         );
         // A moved directory can no longer be moved below its new parent's
         // old position... but can be moved below its new parent's sibling.
@@ -1164,15 +1095,7 @@ mod tests {
     #[test]
     fn setattr_rules() {
         let root = new_fs();
-        let f = root
-            .create(
-                b"f",
-                CreateAttr {
-                    mode: 0o6755,
-                    ..ROOT
-                },
-            )
-            .unwrap();
+        let f = root.create(b"f", CreateAttr { mode: 0o6755, ..ROOT }).unwrap();
         f.setattr(SetAttr {
             mode: Some(0o6755),
             ..Default::default()

@@ -187,12 +187,24 @@ fn load_elf(mm: &MemoryManager, ctx: &mut dyn Context, exe: &Exe, is_interp: boo
         }
         hi = hi.max(p.vaddr.checked_add(p.memsz).ok_or(Errno::ENOEXEC)?);
     }
-    let span = page_up(hi).ok_or(Errno::ENOEXEC)?.checked_sub(lo).ok_or(Errno::ENOEXEC)?;
+    let span = page_up(hi)
+        .ok_or(Errno::ENOEXEC)?
+        .checked_sub(lo)
+        .ok_or(Errno::ENOEXEC)?;
     // Reserve the whole span first so the segments land where the ELF
     // expects them relative to each other.
     let bias = if header.kind == ET_DYN {
         let hint = if is_interp { 0 } else { DYN_EXEC_BASE };
-        let base = mm.mmap(ctx, hint, span, libc::PROT_NONE, false, false, false, Backing::Anonymous)?;
+        let base = mm.mmap(
+            ctx,
+            hint,
+            span,
+            libc::PROT_NONE,
+            false,
+            false,
+            false,
+            Backing::Anonymous,
+        )?;
         base - lo
     } else {
         mm.mmap(ctx, lo, span, libc::PROT_NONE, false, true, false, Backing::Anonymous)?;
@@ -215,7 +227,13 @@ fn load_elf(mm: &MemoryManager, ctx: &mut dyn Context, exe: &Exe, is_interp: boo
             containing.vaddr + (header.phoff - containing.offset) + bias
         }
     };
-    Ok(Image { bias, header, phdr_addr, end: hi + bias, interp })
+    Ok(Image {
+        bias,
+        header,
+        phdr_addr,
+        end: hi + bias,
+        interp,
+    })
 }
 
 /// Maps one PT_LOAD segment: file bytes up to p_filesz, zeros after (the
@@ -234,8 +252,26 @@ fn map_segment(mm: &MemoryManager, ctx: &mut dyn Context, exe: &Exe, p: &Program
         let want = buf.len().min((file_end - off) as usize);
         exe.file.read(&mut buf[..want], off)
     };
-    let name = VmaName::File { path: exe.dentry.path.clone(), offset: file_start, dev: stat.dev, ino: stat.ino };
-    mm.mmap(ctx, start, mem_end - start, prot, false, true, false, Backing::File { read_at: &read_at, offset: file_start, name })?;
+    let name = VmaName::File {
+        path: exe.dentry.path.clone(),
+        offset: file_start,
+        dev: stat.dev,
+        ino: stat.ino,
+    };
+    mm.mmap(
+        ctx,
+        start,
+        mem_end - start,
+        prot,
+        false,
+        true,
+        false,
+        Backing::File {
+            read_at: &read_at,
+            offset: file_start,
+            name,
+        },
+    )?;
     Ok(())
 }
 
@@ -261,14 +297,11 @@ fn parse_shebang(head: &[u8]) -> Option<(Vec<u8>, Option<Vec<u8>>)> {
     let line = &line[start..];
     let end = line.iter().position(is_space).unwrap_or(line.len());
     let interp = line[..end].to_vec();
-    let arg = line[end..]
-        .iter()
-        .position(|c| !is_space(c))
-        .map(|s| {
-            let a = &line[end + s..];
-            let e = a.iter().rposition(|c| !is_space(c)).map_or(0, |e| e + 1);
-            a[..e].to_vec()
-        });
+    let arg = line[end..].iter().position(|c| !is_space(c)).map(|s| {
+        let a = &line[end + s..];
+        let e = a.iter().rposition(|c| !is_space(c)).map_or(0, |e| e + 1);
+        a[..e].to_vec()
+    });
     Some((interp, arg))
 }
 
@@ -294,7 +327,9 @@ pub fn load(
     for depth in 0.. {
         let mut head = [0u8; MAX_SHEBANG + 2];
         let n = exe.read_head(&mut head)?;
-        let Some((interp, arg)) = parse_shebang(&head[..n]) else { break };
+        let Some((interp, arg)) = parse_shebang(&head[..n]) else {
+            break;
+        };
         if depth >= MAX_INTERP_DEPTH {
             return Err(Errno::ELOOP);
         }
@@ -326,7 +361,12 @@ pub fn load(
         gid: creds.1 as u64,
     };
     let sp = build_stack(mm, stack_top, &path, &argv, envp, &auxv)?;
-    Ok(Loaded { entry, stack_pointer: sp, exe: exe.dentry, argv })
+    Ok(Loaded {
+        entry,
+        stack_pointer: sp,
+        exe: exe.dentry,
+        argv,
+    })
 }
 
 struct Auxv {
@@ -360,7 +400,14 @@ const AT_EXECFN: u64 = 31;
 
 /// Writes strings, then the pointer block, downward from `top`; returns
 /// the initial rsp (pointing at argc, 16-byte aligned).
-fn build_stack(mm: &MemoryManager, top: u64, execfn: &[u8], argv: &[Vec<u8>], envp: &[Vec<u8>], aux: &Auxv) -> Result<u64> {
+fn build_stack(
+    mm: &MemoryManager,
+    top: u64,
+    execfn: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    aux: &Auxv,
+) -> Result<u64> {
     let mut sp = top;
     let mut push_bytes = |bytes: &[u8]| -> Result<u64> {
         sp = sp.checked_sub(bytes.len() as u64).ok_or(Errno::E2BIG)?;
@@ -433,8 +480,14 @@ mod tests {
     #[test]
     fn shebang_forms() {
         assert_eq!(parse_shebang(b"#!/bin/sh\necho"), Some((b"/bin/sh".to_vec(), None)));
-        assert_eq!(parse_shebang(b"#! /usr/bin/env  python3 \n"), Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec()))));
-        assert_eq!(parse_shebang(b"#!/bin/sh -e -x\n"), Some((b"/bin/sh".to_vec(), Some(b"-e -x".to_vec()))));
+        assert_eq!(
+            parse_shebang(b"#! /usr/bin/env  python3 \n"),
+            Some((b"/usr/bin/env".to_vec(), Some(b"python3".to_vec())))
+        );
+        assert_eq!(
+            parse_shebang(b"#!/bin/sh -e -x\n"),
+            Some((b"/bin/sh".to_vec(), Some(b"-e -x".to_vec())))
+        );
         assert_eq!(parse_shebang(b"#!\n"), None);
         assert_eq!(parse_shebang(b"\x7fELF"), None);
     }

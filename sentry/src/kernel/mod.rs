@@ -1,8 +1,9 @@
 //! The kernel proper: global sandbox state, tasks and their run loop, execve.
 
 pub mod loader;
-pub mod procinfo;
 pub mod process;
+pub mod procinfo;
+pub mod signals;
 pub mod stdio;
 pub mod task;
 
@@ -27,6 +28,8 @@ pub struct Kernel {
     next_pid: AtomicI32,
     /// Parents, children and zombies.
     pub processes: process::ProcessTable,
+    /// Pending-signal queues by pid, for kill(2).
+    pub signal_queues: Mutex<std::collections::HashMap<i32, Arc<signals::SignalQueue>>>,
     /// Processes, for /proc.
     pub procs: procinfo::Registry,
     /// Syscall numbers already reported as unimplemented.
@@ -34,7 +37,13 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    pub fn new(platform: Box<dyn platform::Platform>, memfile: Arc<MemoryFile>, mounts: Arc<MountTable>, hostname: &str, strace: bool) -> Kernel {
+    pub fn new(
+        platform: Box<dyn platform::Platform>,
+        memfile: Arc<MemoryFile>,
+        mounts: Arc<MountTable>,
+        hostname: &str,
+        strace: bool,
+    ) -> Kernel {
         Kernel {
             memfile,
             platform,
@@ -46,6 +55,7 @@ impl Kernel {
             next_pid: AtomicI32::new(1),
             procs: Default::default(),
             processes: Default::default(),
+            signal_queues: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
         }
     }
@@ -53,6 +63,20 @@ impl Kernel {
     /// A fresh pid in the sandbox's pid namespace (the first is 1).
     pub fn alloc_pid(&self) -> i32 {
         self.next_pid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Posts a signal to process `pid`; ESRCH if it does not exist.
+    pub fn post_signal(&self, pid: i32, info: signals::SigInfo) -> crate::errno::Result<()> {
+        let queue = self
+            .signal_queues
+            .lock()
+            .ok()
+            .and_then(|q| q.get(&pid).cloned())
+            .ok_or(crate::errno::Errno::ESRCH)?;
+        if info.signo != 0 {
+            queue.post(info);
+        }
+        Ok(())
     }
 
     /// True the first time `nr` is reported, so each missing syscall is

@@ -36,7 +36,14 @@ impl ProcessTable {
     }
 
     pub fn add(&self, pid: i32, ppid: i32, pgid: i32) -> Result<()> {
-        self.lock()?.insert(pid, Process { ppid, pgid, zombie: None });
+        self.lock()?.insert(
+            pid,
+            Process {
+                ppid,
+                pgid,
+                zombie: None,
+            },
+        );
         Ok(())
     }
 
@@ -49,15 +56,31 @@ impl ProcessTable {
 
     /// Number of live (not yet exited) processes.
     pub fn live_count(&self) -> usize {
-        self.lock().map(|p| p.values().filter(|p| p.zombie.is_none()).count()).unwrap_or(0)
+        self.lock()
+            .map(|p| p.values().filter(|p| p.zombie.is_none()).count())
+            .unwrap_or(0)
     }
 
-    /// Marks `pid` as exited; its children are reparented to init
-    /// (PR_SET_CHILD_SUBREAPER is not modelled yet).
-    pub fn exit(&self, pid: i32, status: ExitStatus) {
-        let Ok(mut procs) = self.lock() else { return };
+    /// Live processes in process group `pgid` (or all, for None).
+    pub fn live_pids(&self, pgid: Option<i32>) -> Vec<i32> {
+        self.lock()
+            .map(|p| {
+                p.iter()
+                    .filter(|(_, p)| p.zombie.is_none() && pgid.is_none_or(|g| p.pgid == g))
+                    .map(|(&pid, _)| pid)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Marks `pid` as exited and returns its parent; its children are
+    /// reparented to init (PR_SET_CHILD_SUBREAPER is not modelled yet).
+    pub fn exit(&self, pid: i32, status: ExitStatus) -> Option<i32> {
+        let Ok(mut procs) = self.lock() else { return None };
+        let mut parent = None;
         if let Some(p) = procs.get_mut(&pid) {
             p.zombie = Some(status);
+            parent = Some(p.ppid);
         }
         for p in procs.values_mut() {
             if p.ppid == pid {
@@ -66,6 +89,7 @@ impl ProcessTable {
         }
         drop(procs);
         self.changed.notify_all();
+        parent
     }
 
     /// wait4(2): reaps a matching zombie child of `parent`; with `nohang`

@@ -50,12 +50,21 @@ fn nul_joined(items: &[Vec<u8>]) -> Vec<u8> {
 
 fn prot_string(prot: i32, shared: bool) -> String {
     let bit = |b: i32, c: char| if prot & b != 0 { c } else { '-' };
-    format!("{}{}{}{}", bit(libc::PROT_READ, 'r'), bit(libc::PROT_WRITE, 'w'), bit(libc::PROT_EXEC, 'x'), if shared { 's' } else { 'p' })
+    format!(
+        "{}{}{}{}",
+        bit(libc::PROT_READ, 'r'),
+        bit(libc::PROT_WRITE, 'w'),
+        bit(libc::PROT_EXEC, 'x'),
+        if shared { 's' } else { 'p' }
+    )
 }
 
 impl ProcSource for KernelProc {
     fn pids(&self) -> Vec<i32> {
-        self.0.upgrade().and_then(|k| k.procs.lock().ok().map(|p| p.keys().copied().collect())).unwrap_or_default()
+        self.0
+            .upgrade()
+            .and_then(|k| k.procs.lock().ok().map(|p| p.keys().copied().collect()))
+            .unwrap_or_default()
     }
     fn current_pid(&self) -> i32 {
         CURRENT_PID.with(|c| c.get())
@@ -74,7 +83,13 @@ impl ProcSource for KernelProc {
     }
     fn fds(&self, pid: i32) -> Option<Vec<(i32, Vec<u8>)>> {
         let e = self.entry(pid)?;
-        Some(e.fds.fds().into_iter().filter_map(|fd| Some((fd, e.fds.get(fd).ok()?.dentry.path.clone()))).collect())
+        Some(
+            e.fds
+                .fds()
+                .into_iter()
+                .filter_map(|fd| Some((fd, e.fds.get(fd).ok()?.dentry.path.clone())))
+                .collect(),
+        )
     }
     fn maps(&self, pid: i32) -> Option<String> {
         let e = self.entry(pid)?;
@@ -84,16 +99,27 @@ impl ProcSource for KernelProc {
                 VmaName::Anonymous => (0, 0, 0, String::new()),
                 VmaName::Heap => (0, 0, 0, "[heap]".into()),
                 VmaName::Stack => (0, 0, 0, "[stack]".into()),
-                VmaName::File { path, offset, dev, ino } => (offset, dev, ino, String::from_utf8_lossy(&path).into_owned()),
+                VmaName::File { path, offset, dev, ino } => {
+                    (offset, dev, ino, String::from_utf8_lossy(&path).into_owned())
+                }
             };
             let (major, minor) = (crate::fs::major(dev), crate::fs::minor(dev));
-            let _ = writeln!(out, "{start:08x}-{end:08x} {} {offset:08x} {major:02x}:{minor:02x} {ino:<10} {label}", prot_string(prot, shared));
+            let _ = writeln!(
+                out,
+                "{start:08x}-{end:08x} {} {offset:08x} {major:02x}:{minor:02x} {ino:<10} {label}",
+                prot_string(prot, shared)
+            );
         }
         Some(out)
     }
     fn status(&self, pid: i32) -> Option<String> {
         let e = self.entry(pid)?;
-        let name = e.exe.rsplit(|&c| c == b'/').next().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let name = e
+            .exe
+            .rsplit(|&c| c == b'/')
+            .next()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
         Some(format!(
             "Name:\t{name}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nThreads:\t1\n",
             e.ppid,
@@ -103,7 +129,12 @@ impl ProcSource for KernelProc {
     }
     fn stat(&self, pid: i32) -> Option<String> {
         let e = self.entry(pid)?;
-        let name = e.exe.rsplit(|&c| c == b'/').next().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+        let name = e
+            .exe
+            .rsplit(|&c| c == b'/')
+            .next()
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .unwrap_or_default();
         let mut fields = vec!["0".to_string(); 49];
         fields[0] = e.ppid.to_string();
         fields[1] = pid.to_string();
@@ -112,14 +143,26 @@ impl ProcSource for KernelProc {
         Some(format!("{pid} ({name}) R {}\n", fields.join(" ")))
     }
     fn mounts(&self) -> String {
-        let Some(k) = self.0.upgrade() else { return String::new() };
+        let Some(k) = self.0.upgrade() else {
+            return String::new();
+        };
         let mut out = String::new();
         for (path, m) in k.mounts.list() {
-            let _ = writeln!(out, "{} {} {} {} 0 0", m.fs_type, String::from_utf8_lossy(&path), m.fs_type, if m.read_only { "ro" } else { "rw" });
+            let _ = writeln!(
+                out,
+                "{} {} {} {} 0 0",
+                m.fs_type,
+                String::from_utf8_lossy(&path),
+                m.fs_type,
+                if m.read_only { "ro" } else { "rw" }
+            );
         }
         out
     }
     fn uptime(&self) -> f64 {
-        self.0.upgrade().map(|k| k.boot_time.elapsed().as_secs_f64()).unwrap_or(0.0)
+        self.0
+            .upgrade()
+            .map(|k| k.boot_time.elapsed().as_secs_f64())
+            .unwrap_or(0.0)
     }
 }

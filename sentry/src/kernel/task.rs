@@ -94,6 +94,10 @@ pub struct Task {
     pub exit_status: Option<ExitStatus>,
     /// Set by execve: registers were replaced, do not store a return value.
     pub regs_replaced: bool,
+    /// Signals posted to this process and not yet delivered.
+    pub signal_queue: Arc<super::signals::SignalQueue>,
+    /// rt_sigsuspend: the mask to restore after the handler runs.
+    pub saved_mask: Option<u64>,
     /// For a vfork child: dropped at exec or exit, which resumes the parent.
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
 }
@@ -118,7 +122,13 @@ impl Task {
         let mm = Arc::new(MemoryManager::new(kernel.memfile.clone(), ctx.max_user_address()));
         let pid = kernel.alloc_pid();
         kernel.processes.add(pid, 0, pid)?;
+        let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
+        if let Ok(mut q) = kernel.signal_queues.lock() {
+            q.insert(pid, signal_queue.clone());
+        }
         Ok(Task {
+            signal_queue,
+            saved_mask: None,
             kernel,
             tid: pid,
             tgid: pid,
@@ -148,13 +158,26 @@ impl Task {
     /// execve(2): loads `path` into a brand-new address space and, on
     /// success, replaces the current one. On failure the task is unchanged.
     pub fn exec(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<()> {
-        let mut ctx = self.kernel.platform.new_context(self.kernel.memfile.fd()).map_err(|e| {
-            tracing::error!("cannot create a guest context: {e}");
-            Errno::ENOMEM
-        })?;
+        let mut ctx = self
+            .kernel
+            .platform
+            .new_context(self.kernel.memfile.fd())
+            .map_err(|e| {
+                tracing::error!("cannot create a guest context: {e}");
+                Errno::ENOMEM
+            })?;
         let mm = Arc::new(MemoryManager::new(self.kernel.memfile.clone(), ctx.max_user_address()));
-        let loaded = loader::load(&mm, ctx.as_mut(), &self.fs, path, argv, &envp, (self.creds.euid, self.creds.egid))?;
+        let loaded = loader::load(
+            &mm,
+            ctx.as_mut(),
+            &self.fs,
+            path,
+            argv,
+            &envp,
+            (self.creds.euid, self.creds.egid),
+        )?;
         // Point of no return.
+        self.signal_queue.set_interrupter(ctx.interrupter());
         self.ctx = ctx;
         self.mm = mm;
         self.fds.close_on_exec()?;
@@ -216,7 +239,20 @@ impl Task {
                 ExitStatus::Signaled(libc::SIGKILL)
             });
             drop(task);
-            kernel.processes.exit(pid, status);
+            if let Some(parent) = kernel.processes.exit(pid, status) {
+                let (code, value) = match status {
+                    ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
+                    ExitStatus::Signaled(s) => (2, s), // CLD_KILLED
+                };
+                let info = super::signals::SigInfo {
+                    signo: libc::SIGCHLD,
+                    code,
+                    pid_or_addr: pid as u64,
+                    status: value,
+                    ..Default::default()
+                };
+                let _ = kernel.post_signal(parent, info);
+            }
         });
         let started = match spawned {
             Ok(_) => ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)),
@@ -224,7 +260,10 @@ impl Task {
         };
         if let Err(e) = started {
             self.kernel.processes.exit(pid, ExitStatus::Exited(0));
-            let _ = self.kernel.processes.wait(self.tgid, super::process::WaitTarget::Pid(pid), true);
+            let _ = self
+                .kernel
+                .processes
+                .wait(self.tgid, super::process::WaitTarget::Pid(pid), true);
             return Err(e);
         }
         if req.flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
@@ -266,6 +305,9 @@ impl Task {
         super::procinfo::set_current_pid(self.tgid);
         let status = self.run_loop();
         self.unpublish();
+        if let Ok(mut q) = self.kernel.signal_queues.lock() {
+            q.remove(&self.tgid);
+        }
         status
     }
 
@@ -285,13 +327,23 @@ impl Task {
                         };
                     }
                 }
-                Event::Fault { signo, addr, .. } => {
-                    // Signal handlers arrive with the signals issue; until
-                    // then a fault kills the process as its default action.
+                Event::Fault { signo, code, addr } => {
                     tracing::debug!("guest fault: signal {signo} at {addr:#x}, rip {:#x}", self.regs.rip);
-                    return Ok(ExitStatus::Signaled(signo));
+                    let info = super::signals::SigInfo {
+                        signo,
+                        code,
+                        pid_or_addr: addr,
+                        is_fault: true,
+                        ..Default::default()
+                    };
+                    if let Some(status) = self.deliver_fault(info) {
+                        return Ok(status);
+                    }
                 }
                 Event::Interrupted => {}
+            }
+            if let Some(status) = self.deliver_pending() {
+                return Ok(status);
             }
         }
     }
@@ -316,10 +368,13 @@ struct ChildTemplate {
     set_child_tid: Option<u64>,
     clear_child_tid: u64,
     vfork_done: Option<std::sync::mpsc::Sender<()>>,
+    fp_state: Option<[u8; 512]>,
 }
 
 impl ChildTemplate {
-    fn from_parent(parent: &Task, pid: i32, req: &CloneRequest) -> ChildTemplate {
+    fn from_parent(parent: &mut Task, pid: i32, req: &CloneRequest) -> ChildTemplate {
+        let mut fp = [0u8; 512];
+        let fp_state = parent.ctx.get_fp_state(&mut fp).ok().map(|_| fp);
         let mut regs = parent.regs;
         regs.rax = 0;
         if req.stack != 0 {
@@ -350,17 +405,26 @@ impl ChildTemplate {
             pgid: parent.pgid,
             sid: parent.sid,
             set_child_tid: has(libc::CLONE_CHILD_SETTID).then_some(req.child_tid),
-            clear_child_tid: if has(libc::CLONE_CHILD_CLEARTID) { req.child_tid } else { 0 },
+            clear_child_tid: if has(libc::CLONE_CHILD_CLEARTID) {
+                req.child_tid
+            } else {
+                0
+            },
             vfork_done: None,
+            fp_state,
         }
     }
 
     /// Runs on the child's thread: creates its context and address space.
     fn build(self, parent_mm: Arc<MemoryManager>, share_vm: bool) -> Result<Task> {
-        let mut ctx = self.kernel.platform.new_context(self.kernel.memfile.fd()).map_err(|e| {
-            tracing::error!("cannot create a guest context: {e}");
-            Errno::EAGAIN
-        })?;
+        let mut ctx = self
+            .kernel
+            .platform
+            .new_context(self.kernel.memfile.fd())
+            .map_err(|e| {
+                tracing::error!("cannot create a guest context: {e}");
+                Errno::EAGAIN
+            })?;
         let mm = if share_vm {
             parent_mm.attach(ctx.as_mut())?;
             parent_mm
@@ -370,6 +434,10 @@ impl ChildTemplate {
         if let Some(addr) = self.set_child_tid {
             mm.write_val(addr, &self.pid)?;
         }
+        if let Some(fp) = &self.fp_state {
+            ctx.set_fp_state(fp).map_err(|_| Errno::EAGAIN)?;
+        }
+        let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
         let task = Task {
             kernel: self.kernel,
             tid: self.pid,
@@ -393,7 +461,12 @@ impl ChildTemplate {
             exit_status: None,
             regs_replaced: false,
             vfork_done: self.vfork_done,
+            signal_queue,
+            saved_mask: None,
         };
+        if let Ok(mut q) = task.kernel.signal_queues.lock() {
+            q.insert(task.tgid, task.signal_queue.clone());
+        }
         task.publish();
         Ok(task)
     }

@@ -167,7 +167,9 @@ impl MemoryFile {
         let end = from + len;
         let mut pos = from;
         while pos < end {
-            let Some(data) = self.seek(pos, libc::SEEK_DATA) else { break };
+            let Some(data) = self.seek(pos, libc::SEEK_DATA) else {
+                break;
+            };
             if data >= end {
                 break;
             }

@@ -110,7 +110,12 @@ pub enum VmaName {
     Heap,
     Stack,
     /// A file mapping: the file's path and the file offset of the VMA start.
-    File { path: Vec<u8>, offset: u64, dev: u64, ino: u64 },
+    File {
+        path: Vec<u8>,
+        offset: u64,
+        dev: u64,
+        ino: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -221,7 +226,7 @@ impl MemoryManager {
         let len = page_up(len).ok_or(Errno::ENOMEM)?;
         let mut s = self.lock()?;
         let start = if fixed || fixed_noreplace {
-            if addr % PAGE_SIZE != 0 {
+            if !addr.is_multiple_of(PAGE_SIZE) {
                 return Err(Errno::EINVAL);
             }
             let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
@@ -253,7 +258,16 @@ impl MemoryManager {
             tracing::warn!("platform map failed: {e}");
             return Err(Errno::ENOMEM);
         }
-        s.vmas.insert(start, Vma { end: start + len, prot, shared, mem_offset, name });
+        s.vmas.insert(
+            start,
+            Vma {
+                end: start + len,
+                prot,
+                shared,
+                mem_offset,
+                name,
+            },
+        );
         Ok(start)
     }
 
@@ -279,7 +293,7 @@ impl MemoryManager {
 
     /// munmap(2).
     pub fn munmap(&self, ctx: &mut dyn Context, addr: u64, len: u64) -> Result<()> {
-        if addr % PAGE_SIZE != 0 || len == 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) || len == 0 {
             return Err(Errno::EINVAL);
         }
         let len = page_up(len).ok_or(Errno::EINVAL)?;
@@ -313,7 +327,7 @@ impl MemoryManager {
 
     /// mprotect(2): ENOMEM if any page in the range is unmapped.
     pub fn mprotect(&self, ctx: &mut dyn Context, addr: u64, len: u64, prot: i32) -> Result<()> {
-        if addr % PAGE_SIZE != 0 {
+        if !addr.is_multiple_of(PAGE_SIZE) {
             return Err(Errno::EINVAL);
         }
         if prot & !(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) != 0 {
@@ -349,7 +363,16 @@ impl MemoryManager {
             return Ok(old);
         };
         if new_top > old_top {
-            let grown = self.mmap(ctx, old_top, new_top - old_top, libc::PROT_READ | libc::PROT_WRITE, false, false, true, Backing::Anonymous);
+            let grown = self.mmap(
+                ctx,
+                old_top,
+                new_top - old_top,
+                libc::PROT_READ | libc::PROT_WRITE,
+                false,
+                false,
+                true,
+                Backing::Anonymous,
+            );
             if grown.is_err() {
                 return Ok(old);
             }
@@ -374,16 +397,37 @@ impl MemoryManager {
     pub fn map_stack(&self, ctx: &mut dyn Context, size: u64) -> Result<u64> {
         let top = self.max_addr() - PAGE_SIZE;
         let base = top - size;
-        self.mmap(ctx, base, size, libc::PROT_READ | libc::PROT_WRITE, false, true, false, Backing::Anonymous)?;
+        self.mmap(
+            ctx,
+            base,
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            false,
+            true,
+            false,
+            Backing::Anonymous,
+        )?;
         self.rename(base, VmaName::Stack)?;
         Ok(top)
     }
 
     /// mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED.
-    pub fn mremap(&self, ctx: &mut dyn Context, old: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64) -> Result<u64> {
+    pub fn mremap(
+        &self,
+        ctx: &mut dyn Context,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: i32,
+        new_addr: u64,
+    ) -> Result<u64> {
         let may_move = flags & libc::MREMAP_MAYMOVE != 0;
         let fixed = flags & libc::MREMAP_FIXED != 0;
-        if old % PAGE_SIZE != 0 || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0 || (fixed && !may_move) || new_len == 0 {
+        if !old.is_multiple_of(PAGE_SIZE)
+            || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0
+            || (fixed && !may_move)
+            || new_len == 0
+        {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
@@ -391,12 +435,9 @@ impl MemoryManager {
         let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
         let (prot, shared) = {
             let s = self.lock()?;
-            // The old range must lie inside one VMA (EFAULT otherwise).
-            let (&vstart, vma) = s.vmas.range(..=old).next_back().ok_or(Errno::EFAULT)?;
-            if vstart > old || vma.end < old_end {
-                return Err(Errno::EFAULT);
-            }
-            (vma.prot, vma.shared)
+            // The old range must be one mapping (Linux merges neighbours
+            // with equal attributes, so contiguous equal VMAs count as one).
+            s.uniform_range(old, old_end).ok_or(Errno::EFAULT)?
         };
         if !fixed && new_len <= old_len {
             if new_len < old_len {
@@ -412,7 +453,16 @@ impl MemoryManager {
                 grow_end <= s.max_addr && !s.overlaps(old_end, grow_end)
             };
             if free {
-                self.mmap(ctx, old_end, new_len - old_len, prot, shared, false, true, Backing::Anonymous)?;
+                self.mmap(
+                    ctx,
+                    old_end,
+                    new_len - old_len,
+                    prot,
+                    shared,
+                    false,
+                    true,
+                    Backing::Anonymous,
+                )?;
                 return Ok(old);
             }
             if !may_move {
@@ -421,16 +471,15 @@ impl MemoryManager {
         }
         // Move: new mapping, copy the bytes, drop the old one.
         let target = if fixed { new_addr } else { 0 };
-        if fixed && (new_addr % PAGE_SIZE != 0 || ranges_overlap(new_addr, new_len, old, old_len)) {
+        if fixed && (!new_addr.is_multiple_of(PAGE_SIZE) || ranges_overlap(new_addr, new_len, old, old_len)) {
             return Err(Errno::EINVAL);
         }
         let dest = self.mmap(ctx, target, new_len, prot, shared, fixed, false, Backing::Anonymous)?;
         let copy_len = old_len.min(new_len);
-        let (src_off, dst_off) = {
-            let s = self.lock()?;
-            (s.mem_offset_of(old).ok_or(Errno::EFAULT)?, s.mem_offset_of(dest).ok_or(Errno::EFAULT)?)
-        };
-        self.memfile.copy(src_off, dst_off, copy_len)?;
+        let dst_off = self.lock()?.mem_offset_of(dest).ok_or(Errno::EFAULT)?;
+        self.for_each_piece(old, copy_len as usize, 0, |src_off, done, n| {
+            self.memfile.copy(src_off, dst_off + done as u64, n as u64)
+        })?;
         self.munmap(ctx, old, old_len)?;
         Ok(dest)
     }
@@ -448,7 +497,8 @@ impl MemoryManager {
                 copy.mem_offset = self.memfile.allocate(len)?;
                 self.memfile.copy_populated(vma.mem_offset, copy.mem_offset, len)?;
             }
-            ctx.map(start, len, vma.prot, copy.mem_offset).map_err(|_| Errno::ENOMEM)?;
+            ctx.map(start, len, vma.prot, copy.mem_offset)
+                .map_err(|_| Errno::ENOMEM)?;
             vmas.insert(start, copy);
         }
         Ok(MemoryManager {
@@ -469,7 +519,8 @@ impl MemoryManager {
     pub fn attach(&self, ctx: &mut dyn Context) -> Result<()> {
         let s = self.lock()?;
         for (&start, vma) in &s.vmas {
-            ctx.map(start, vma.end - start, vma.prot, vma.mem_offset).map_err(|_| Errno::ENOMEM)?;
+            ctx.map(start, vma.end - start, vma.prot, vma.mem_offset)
+                .map_err(|_| Errno::ENOMEM)?;
         }
         Ok(())
     }
@@ -477,14 +528,24 @@ impl MemoryManager {
     /// Lines for /proc/self/maps.
     pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
         match self.lock() {
-            Ok(s) => s.vmas.iter().map(|(&start, v)| (start, v.end, v.prot, v.shared, v.name.clone())).collect(),
+            Ok(s) => s
+                .vmas
+                .iter()
+                .map(|(&start, v)| (start, v.end, v.prot, v.shared, v.name.clone()))
+                .collect(),
             Err(_) => Vec::new(),
         }
     }
 
     /// Visits the memory-file pieces backing `[addr, addr+len)`, checking
     /// that each page has `need` protection.
-    fn for_each_piece(&self, addr: u64, len: usize, need: i32, mut f: impl FnMut(u64, usize, usize) -> Result<()>) -> Result<()> {
+    fn for_each_piece(
+        &self,
+        addr: u64,
+        len: usize,
+        need: i32,
+        mut f: impl FnMut(u64, usize, usize) -> Result<()>,
+    ) -> Result<()> {
         let s = self.lock()?;
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         let mut cur = addr;
@@ -504,11 +565,15 @@ impl MemoryManager {
 
 impl UserMemory for MemoryManager {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<()> {
-        self.for_each_piece(addr, buf.len(), libc::PROT_READ, |off, done, n| self.memfile.read(off, &mut buf[done..done + n]))
+        self.for_each_piece(addr, buf.len(), libc::PROT_READ, |off, done, n| {
+            self.memfile.read(off, &mut buf[done..done + n])
+        })
     }
 
     fn write(&self, addr: u64, buf: &[u8]) -> Result<()> {
-        self.for_each_piece(addr, buf.len(), libc::PROT_WRITE, |off, done, n| self.memfile.write(off, &buf[done..done + n]))
+        self.for_each_piece(addr, buf.len(), libc::PROT_WRITE, |off, done, n| {
+            self.memfile.write(off, &buf[done..done + n])
+        })
     }
 }
 
@@ -516,7 +581,9 @@ impl MemoryManager {
     /// Writes into guest memory regardless of protection (the ELF loader
     /// filling read-only segments and the initial stack).
     pub fn write_force(&self, addr: u64, buf: &[u8]) -> Result<()> {
-        self.for_each_piece(addr, buf.len(), 0, |off, done, n| self.memfile.write(off, &buf[done..done + n]))
+        self.for_each_piece(addr, buf.len(), 0, |off, done, n| {
+            self.memfile.write(off, &buf[done..done + n])
+        })
     }
 }
 
@@ -534,6 +601,21 @@ impl State {
         self.vmas.range(start..end).next().is_some()
     }
 
+    /// (prot, shared) when `[start, end)` is fully mapped by VMAs that all
+    /// share them.
+    fn uniform_range(&self, start: u64, end: u64) -> Option<(i32, bool)> {
+        let (&first_start, first) = self.vmas.range(..=start).next_back()?;
+        if first_start > start || first.end <= start || !self.fully_mapped(start, end) {
+            return None;
+        }
+        let (prot, shared) = (first.prot, first.shared);
+        let uniform = self
+            .vmas
+            .range(first_start..end)
+            .all(|(_, v)| v.prot == prot && v.shared == shared);
+        uniform.then_some((prot, shared))
+    }
+
     fn fully_mapped(&self, start: u64, end: u64) -> bool {
         let mut cur = start;
         while cur < end {
@@ -547,7 +629,9 @@ impl State {
 
     /// Splits the VMA containing `addr` (if any) so that one starts at `addr`.
     fn split_at(&mut self, addr: u64) {
-        let Some((&start, vma)) = self.vmas.range(..addr).next_back() else { return };
+        let Some((&start, vma)) = self.vmas.range(..addr).next_back() else {
+            return;
+        };
         if vma.end <= addr {
             return;
         }

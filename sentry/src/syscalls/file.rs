@@ -122,7 +122,7 @@ fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Resul
         }
         let acc = flags & libc::O_ACCMODE;
         let writing = acc == libc::O_WRONLY || acc == libc::O_RDWR;
-        if st.is_dir() && (writing || flags & libc::O_TRUNC != 0 && writing) {
+        if st.is_dir() && (writing || flags & libc::O_TRUNC != 0) {
             return Err(Errno::EISDIR);
         }
         let want = match acc {
@@ -193,7 +193,13 @@ pub fn close(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 /// Moves up to `count` bytes from `file` into guest memory at `addr`.
-fn read_into(task: &Task, file: &OpenFile, addr: u64, count: usize, mut read: impl FnMut(&mut [u8], u64) -> Result<usize>) -> Result<usize> {
+fn read_into(
+    task: &Task,
+    file: &OpenFile,
+    addr: u64,
+    count: usize,
+    mut read: impl FnMut(&mut [u8], u64) -> Result<usize>,
+) -> Result<usize> {
     let count = count.min(MAX_RW);
     let mut done = 0;
     let mut buf = vec![0u8; count.min(CHUNK)];
@@ -214,7 +220,12 @@ fn read_into(task: &Task, file: &OpenFile, addr: u64, count: usize, mut read: im
 }
 
 /// Moves up to `count` bytes from guest memory at `addr` into `file`.
-fn write_from(task: &Task, addr: u64, count: usize, mut write: impl FnMut(&[u8], u64) -> Result<usize>) -> Result<usize> {
+fn write_from(
+    task: &Task,
+    addr: u64,
+    count: usize,
+    mut write: impl FnMut(&[u8], u64) -> Result<usize>,
+) -> Result<usize> {
     let count = count.min(MAX_RW);
     let mut done = 0;
     while done < count {
@@ -267,7 +278,9 @@ pub fn pread64(task: &mut Task, a: Args) -> Result<u64> {
     if file.dentry.inode.stat()?.is_dir() {
         return Err(Errno::EISDIR);
     }
-    let n = read_into(task, &file, a.u64(1), a.usize(2), |buf, done| file.pread(buf, offset as u64 + done))?;
+    let n = read_into(task, &file, a.u64(1), a.usize(2), |buf, done| {
+        file.pread(buf, offset as u64 + done)
+    })?;
     Ok(n as u64)
 }
 
@@ -280,7 +293,9 @@ pub fn pwrite64(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    let n = write_from(task, a.u64(1), a.usize(2), |buf, done| file.pwrite(buf, offset as u64 + done))?;
+    let n = write_from(task, a.u64(1), a.usize(2), |buf, done| {
+        file.pwrite(buf, offset as u64 + done)
+    })?;
     Ok(n as u64)
 }
 
@@ -501,7 +516,11 @@ pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
         libc::FIONBIO => {
             let on: i32 = task.mm.read_val(a.u64(2))?;
             let flags = file.flags();
-            file.set_status_flags(if on != 0 { flags | libc::O_NONBLOCK } else { flags & !libc::O_NONBLOCK });
+            file.set_status_flags(if on != 0 {
+                flags | libc::O_NONBLOCK
+            } else {
+                flags & !libc::O_NONBLOCK
+            });
             Ok(0)
         }
         cmd => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
@@ -646,7 +665,11 @@ fn do_unlink(task: &Task, dirfd: i32, path: &[u8], remove_dir: bool) -> Result<u
     } else {
         if path.last() == Some(&b'/') {
             let child = task.fs.lookup_child(&parent, &name)?;
-            return Err(if child.inode.stat()?.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+            return Err(if child.inode.stat()?.is_dir() {
+                Errno::EISDIR
+            } else {
+                Errno::ENOTDIR
+            });
         }
         parent.inode.unlink(&name)?;
     }
@@ -736,11 +759,20 @@ fn do_pipe(task: &Task, addr: u64, flags: i32) -> Result<u64> {
     }
     let (inode, reader, writer) = crate::fs::pipe::new_pipe();
     let ino = inode.stat()?.ino;
-    let dentry = Arc::new(Dentry { path: format!("pipe:[{ino}]").into_bytes(), parent: None, inode });
+    let dentry = Arc::new(Dentry {
+        path: format!("pipe:[{ino}]").into_bytes(),
+        parent: None,
+        inode,
+    });
     let status = flags & libc::O_NONBLOCK;
     let cloexec = flags & libc::O_CLOEXEC != 0;
-    let rfd = task.fds.insert(OpenFile::new(dentry.clone(), reader, libc::O_RDONLY | status), cloexec)?;
-    let wfd = match task.fds.insert(OpenFile::new(dentry, writer, libc::O_WRONLY | status), cloexec) {
+    let rfd = task
+        .fds
+        .insert(OpenFile::new(dentry.clone(), reader, libc::O_RDONLY | status), cloexec)?;
+    let wfd = match task
+        .fds
+        .insert(OpenFile::new(dentry, writer, libc::O_WRONLY | status), cloexec)
+    {
         Ok(fd) => fd,
         Err(e) => {
             let _ = task.fds.remove(rfd);

@@ -26,7 +26,16 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     let prot = prot & (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC);
     let mm = task.mm.clone();
     if flags & libc::MAP_ANONYMOUS != 0 {
-        return mm.mmap(task.ctx.as_mut(), addr, len, prot, shared, fixed, noreplace, Backing::Anonymous);
+        return mm.mmap(
+            task.ctx.as_mut(),
+            addr,
+            len,
+            prot,
+            shared,
+            fixed,
+            noreplace,
+            Backing::Anonymous,
+        );
     }
     let file = task.fds.get(fd)?;
     // mmap(2): the fd must be open for reading; a shared writable mapping
@@ -44,8 +53,26 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     }
     let ops = file.ops.clone();
     let read_at = move |buf: &mut [u8], off: u64| ops.read(buf, off);
-    let name = VmaName::File { path: file.dentry.path.clone(), offset, dev: st.dev, ino: st.ino };
-    mm.mmap(task.ctx.as_mut(), addr, len, prot, shared, fixed, noreplace, Backing::File { read_at: &read_at, offset, name })
+    let name = VmaName::File {
+        path: file.dentry.path.clone(),
+        offset,
+        dev: st.dev,
+        ino: st.ino,
+    };
+    mm.mmap(
+        task.ctx.as_mut(),
+        addr,
+        len,
+        prot,
+        shared,
+        fixed,
+        noreplace,
+        Backing::File {
+            read_at: &read_at,
+            offset,
+            name,
+        },
+    )
 }
 
 pub fn munmap(task: &mut Task, a: Args) -> Result<u64> {

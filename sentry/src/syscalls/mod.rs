@@ -1,14 +1,16 @@
 //! The syscall layer: one table indexed by syscall number naming each
 //! handler and its support level, dispatch, and `--strace` output.
 
+mod compat;
 mod file;
 mod mem;
+mod names;
 mod process;
 mod signal;
-mod names;
 mod table;
 mod time;
 
+pub use compat::compatibility_markdown;
 pub use names::NAMES;
 pub use process::{KERNEL_RELEASE, KERNEL_VERSION};
 pub use table::{name_of, Entry, Support, TABLE};
@@ -88,7 +90,10 @@ pub fn dispatch(task: &mut Task) -> Result<u64> {
 /// "name(arg, arg, ...)" with paths and strings decoded.
 fn describe_call(task: &Task, nr: u64, entry: Option<&Entry>, args: Args) -> String {
     let Some(entry) = entry else {
-        return format!("syscall_{nr}({:#x}, {:#x}, {:#x}, ...)", args.0[0], args.0[1], args.0[2]);
+        return format!(
+            "syscall_{nr}({:#x}, {:#x}, {:#x}, ...)",
+            args.0[0], args.0[1], args.0[2]
+        );
     };
     let shown: Vec<String> = entry
         .args

@@ -4,10 +4,10 @@
 use super::file::path_arg;
 use super::Args;
 use crate::errno::{Errno, Result};
-use crate::kernel::Task;
-use crate::mm::{UserMemory, UserMemoryExt};
 use crate::kernel::process::{wait_status, WaitTarget};
 use crate::kernel::task::CloneRequest;
+use crate::kernel::Task;
+use crate::mm::{UserMemory, UserMemoryExt};
 use crate::sandbox::ExitStatus;
 
 /// What uname(2) reports: a recent Linux.
@@ -89,7 +89,11 @@ pub fn setpgid(task: &mut Task, a: Args) -> Result<u64> {
     }
     // A session leader cannot change its process group (setpgid(2) EPERM).
     if task.sid == task.tgid {
-        return if pgid == 0 || pgid == task.pgid { Ok(0) } else { Err(Errno::EPERM) };
+        return if pgid == 0 || pgid == task.pgid {
+            Ok(0)
+        } else {
+            Err(Errno::EPERM)
+        };
     }
     task.pgid = if pgid == 0 { task.tgid } else { pgid };
     task.kernel.processes.set_pgid(task.tgid, task.pgid)?;
@@ -112,7 +116,8 @@ pub fn exit_group(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
-    const VALID: i32 = libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WNOTHREAD | libc::__WALL | libc::__WCLONE;
+    const VALID: i32 =
+        libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WNOTHREAD | libc::__WALL | libc::__WCLONE;
     let (pid, status_addr, options, rusage) = (a.i32(0), a.u64(1), a.i32(2), a.u64(3));
     if options & !VALID != 0 || pid == i32::MIN {
         return Err(Errno::EINVAL);
@@ -123,7 +128,11 @@ pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
         p if p < 0 => WaitTarget::Group(-p),
         p => WaitTarget::Pid(p),
     };
-    let Some((child, status)) = task.kernel.processes.wait(task.tgid, target, options & libc::WNOHANG != 0)? else {
+    let Some((child, status)) = task
+        .kernel
+        .processes
+        .wait(task.tgid, target, options & libc::WNOHANG != 0)?
+    else {
         return Ok(0);
     };
     if status_addr != 0 {
@@ -155,7 +164,13 @@ fn do_clone(task: &mut Task, req: CloneRequest) -> Result<u64> {
     if (has(libc::CLONE_THREAD) && !has(libc::CLONE_SIGHAND)) || (has(libc::CLONE_SIGHAND) && !has(libc::CLONE_VM)) {
         return Err(Errno::EINVAL);
     }
-    let namespaces = libc::CLONE_NEWNS | libc::CLONE_NEWUTS | libc::CLONE_NEWIPC | libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNET | libc::CLONE_NEWCGROUP;
+    let namespaces = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWCGROUP;
     if f & namespaces as u64 != 0 {
         return Err(Errno::EPERM);
     }
@@ -171,17 +186,41 @@ fn do_clone(task: &mut Task, req: CloneRequest) -> Result<u64> {
 }
 
 pub fn clone(task: &mut Task, a: Args) -> Result<u64> {
-    let req = CloneRequest { flags: a.u64(0), stack: a.u64(1), parent_tid: a.u64(2), child_tid: a.u64(3), tls: a.u64(4) };
+    let req = CloneRequest {
+        flags: a.u64(0),
+        stack: a.u64(1),
+        parent_tid: a.u64(2),
+        child_tid: a.u64(3),
+        tls: a.u64(4),
+    };
     do_clone(task, req)
 }
 
 pub fn fork(task: &mut Task, _: Args) -> Result<u64> {
-    do_clone(task, CloneRequest { flags: libc::SIGCHLD as u64, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+    do_clone(
+        task,
+        CloneRequest {
+            flags: libc::SIGCHLD as u64,
+            stack: 0,
+            parent_tid: 0,
+            child_tid: 0,
+            tls: 0,
+        },
+    )
 }
 
 pub fn vfork(task: &mut Task, _: Args) -> Result<u64> {
     let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64;
-    do_clone(task, CloneRequest { flags, stack: 0, parent_tid: 0, child_tid: 0, tls: 0 })
+    do_clone(
+        task,
+        CloneRequest {
+            flags,
+            stack: 0,
+            parent_tid: 0,
+            child_tid: 0,
+            tls: 0,
+        },
+    )
 }
 
 /// Reads a NULL-terminated array of string pointers (argv or envp).
@@ -227,7 +266,14 @@ pub fn uname(task: &mut Task, a: Args) -> Result<u64> {
     let hostname = lock(&task.kernel.hostname);
     let domain = lock(&task.kernel.domainname);
     let mut buf = Vec::with_capacity(65 * 6);
-    for field in [b"Linux".as_slice(), &hostname, KERNEL_RELEASE.as_bytes(), KERNEL_VERSION.as_bytes(), b"x86_64", &domain] {
+    for field in [
+        b"Linux".as_slice(),
+        &hostname,
+        KERNEL_RELEASE.as_bytes(),
+        KERNEL_VERSION.as_bytes(),
+        b"x86_64",
+        &domain,
+    ] {
         buf.extend_from_slice(&uts_field(field));
     }
     task.mm.write(a.u64(0), &buf)?;
@@ -279,7 +325,7 @@ pub fn sched_getaffinity(task: &mut Task, a: Args) -> Result<u64> {
     // The kernel's cpumask size on this machine, rounded to longs.
     let ncpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let needed = ncpus.div_ceil(64) * 8;
-    if size < needed || size % 8 != 0 {
+    if size < needed || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let mut mask = vec![0u8; needed];
@@ -370,7 +416,11 @@ pub fn setrlimit(task: &mut Task, a: Args) -> Result<u64> {
 pub fn prlimit64(task: &mut Task, a: Args) -> Result<u64> {
     only_self(task, a.i32(0))?;
     let idx = check_resource(a.u32(1))?;
-    let new = if a.u64(2) != 0 { Some(task.mm.read_val::<[u64; 2]>(a.u64(2))?) } else { None };
+    let new = if a.u64(2) != 0 {
+        Some(task.mm.read_val::<[u64; 2]>(a.u64(2))?)
+    } else {
+        None
+    };
     let (soft, hard) = task.rlimits[idx];
     if a.u64(3) != 0 {
         task.mm.write_val(a.u64(3), &[soft, hard])?;

@@ -1,9 +1,10 @@
-//! Signal syscalls. Actions, the mask and the alternate stack are recorded
-//! faithfully; delivering signals to guest handlers is future work, and the
-//! table says so.
+//! Signal syscalls: actions, masks, the alternate stack, sending, waiting
+//! and returning from handlers. Delivery itself is in kernel::signals.
 
 use super::Args;
 use crate::errno::{Errno, Result};
+use crate::kernel::process::INIT_PID;
+use crate::kernel::signals::SigInfo;
 use crate::kernel::task::SigAction;
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
@@ -31,13 +32,19 @@ pub fn rt_sigaction(task: &mut Task, a: Args) -> Result<u64> {
             return Err(Errno::EINVAL);
         }
         let raw: [u64; 4] = task.mm.read_val(new)?;
-        Some(SigAction { handler: raw[0], flags: raw[1], restorer: raw[2], mask: raw[3] & !UNBLOCKABLE })
+        Some(SigAction {
+            handler: raw[0],
+            flags: raw[1],
+            restorer: raw[2],
+            mask: raw[3] & !UNBLOCKABLE,
+        })
     } else {
         None
     };
     if old != 0 {
         let cur = task.signals.actions[idx];
-        task.mm.write_val(old, &[cur.handler, cur.flags, cur.restorer, cur.mask])?;
+        task.mm
+            .write_val(old, &[cur.handler, cur.flags, cur.restorer, cur.mask])?;
     }
     if let Some(action) = new_action {
         task.signals.actions[idx] = action;
@@ -48,7 +55,11 @@ pub fn rt_sigaction(task: &mut Task, a: Args) -> Result<u64> {
 pub fn rt_sigprocmask(task: &mut Task, a: Args) -> Result<u64> {
     let (how, set, old) = (a.i32(0), a.u64(1), a.u64(2));
     sigset_size_ok(a.u64(3))?;
-    let new_set = if set != 0 { Some(task.mm.read_val::<u64>(set)?) } else { None };
+    let new_set = if set != 0 {
+        Some(task.mm.read_val::<u64>(set)?)
+    } else {
+        None
+    };
     if old != 0 {
         task.mm.write_val(old, &task.signals.mask)?;
     }
@@ -83,10 +94,124 @@ pub fn sigaltstack(task: &mut Task, a: Args) -> Result<u64> {
     };
     if old != 0 {
         let (sp, flags, size) = task.signals.altstack;
-        task.mm.write(old, &[sp.to_le_bytes(), (flags as u64).to_le_bytes(), size.to_le_bytes()].concat())?;
+        task.mm.write(
+            old,
+            &[sp.to_le_bytes(), (flags as u64).to_le_bytes(), size.to_le_bytes()].concat(),
+        )?;
     }
     if let Some(stack) = new_stack {
         task.signals.altstack = stack;
     }
+    Ok(0)
+}
+
+pub fn rt_sigreturn(task: &mut Task, _: Args) -> Result<u64> {
+    task.sigreturn()?;
+    Ok(0)
+}
+
+pub fn rt_sigpending(task: &mut Task, a: Args) -> Result<u64> {
+    sigset_size_ok(a.u64(1))?;
+    let pending = task.signal_queue.pending_set() & task.signals.mask;
+    task.mm.write_val(a.u64(0), &pending)?;
+    Ok(0)
+}
+
+/// Waits until a signal that `mask` does not block is pending; the caller
+/// returns EINTR and the run loop delivers it.
+fn suspend(task: &mut Task, mask: u64) -> Result<u64> {
+    task.saved_mask = Some(task.signals.mask);
+    task.signals.mask = mask & !UNBLOCKABLE;
+    loop {
+        if task
+            .signal_queue
+            .sleep(std::time::Duration::from_secs(3600), task.signals.mask)
+            .is_err()
+        {
+            return Err(Errno::EINTR);
+        }
+    }
+}
+
+pub fn rt_sigsuspend(task: &mut Task, a: Args) -> Result<u64> {
+    sigset_size_ok(a.u64(1))?;
+    let mask: u64 = task.mm.read_val(a.u64(0))?;
+    suspend(task, mask)
+}
+
+pub fn pause(task: &mut Task, _: Args) -> Result<u64> {
+    let mask = task.signals.mask;
+    let r = suspend(task, mask);
+    task.saved_mask = None;
+    r
+}
+
+fn check_signal(sig: i32) -> Result<()> {
+    if !(0..=NSIG as i32).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+fn user_signal(task: &Task, sig: i32) -> SigInfo {
+    const SI_USER: i32 = 0;
+    SigInfo {
+        signo: sig,
+        code: SI_USER,
+        pid_or_addr: task.tgid as u64,
+        uid: task.creds.uid,
+        ..Default::default()
+    }
+}
+
+pub fn kill(task: &mut Task, a: Args) -> Result<u64> {
+    let (pid, sig) = (a.i32(0), a.i32(1));
+    check_signal(sig)?;
+    let targets = match pid {
+        p if p > 0 => vec![p],
+        0 => task.kernel.processes.live_pids(Some(task.pgid)),
+        -1 => task
+            .kernel
+            .processes
+            .live_pids(None)
+            .into_iter()
+            .filter(|&p| p != INIT_PID)
+            .collect(),
+        p if p == i32::MIN => return Err(Errno::ESRCH),
+        p => task.kernel.processes.live_pids(Some(-p)),
+    };
+    let info = user_signal(task, sig);
+    let mut delivered = false;
+    for target in targets {
+        delivered |= task.kernel.post_signal(target, info).is_ok();
+    }
+    if delivered {
+        Ok(0)
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+pub fn tgkill(task: &mut Task, a: Args) -> Result<u64> {
+    let (tgid, tid, sig) = (a.i32(0), a.i32(1), a.i32(2));
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    check_signal(sig)?;
+    // Processes are single-threaded: the thread is the process.
+    if tgid != tid {
+        return Err(Errno::ESRCH);
+    }
+    task.kernel.post_signal(tid, user_signal(task, sig))?;
+    Ok(0)
+}
+
+pub fn tkill(task: &mut Task, a: Args) -> Result<u64> {
+    let (tid, sig) = (a.i32(0), a.i32(1));
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    check_signal(sig)?;
+    task.kernel.post_signal(tid, user_signal(task, sig))?;
     Ok(0)
 }

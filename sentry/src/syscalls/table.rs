@@ -47,8 +47,9 @@ table! {
     10 mprotect mem::mprotect, Full, "xdx";
     11 munmap mem::munmap, Full, "xd";
     12 brk mem::brk, Full, "x";
-    13 rt_sigaction signal::rt_sigaction, Partial("actions are recorded; signal delivery is not implemented yet"), "dxxd";
-    14 rt_sigprocmask signal::rt_sigprocmask, Partial("the mask is recorded; signal delivery is not implemented yet"), "dxxd";
+    13 rt_sigaction signal::rt_sigaction, Full, "dxxd";
+    14 rt_sigprocmask signal::rt_sigprocmask, Full, "dxxd";
+    15 rt_sigreturn signal::rt_sigreturn, Partial("x87/SSE state only (no AVX upper halves)"), "";
     16 ioctl file::ioctl, Partial("TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD on host ttys; FIOCLEX, FIONCLEX, FIONBIO"), "fxx";
     17 pread64 file::pread64, Full, "fxdd";
     18 pwrite64 file::pwrite64, Full, "fxdd";
@@ -61,7 +62,8 @@ table! {
     28 madvise mem::madvise, Partial("MADV_DONTNEED and MADV_FREE zero anonymous pages; other advice is accepted and ignored"), "xdd";
     32 dup file::dup, Full, "f";
     33 dup2 file::dup2, Full, "ff";
-    35 nanosleep time::nanosleep, Partial("not interruptible by signals yet"), "xx";
+    34 pause signal::pause, Full, "";
+    35 nanosleep time::nanosleep, Partial("EINTR does not write the remaining time"), "xx";
     39 getpid process::getpid, Full, "";
     56 clone process::clone, Partial("processes only (fork, vfork, posix_spawn); CLONE_THREAD is ENOSYS; fork copies touched pages eagerly"), "xxxxx";
     57 fork process::fork, Partial("copies touched pages eagerly (no copy-on-write yet)"), "";
@@ -69,6 +71,7 @@ table! {
     59 execve process::execve, Full, "sxx";
     60 exit process::exit, Partial("single-threaded processes only"), "d";
     61 wait4 process::wait4, Partial("no stopped or continued children; rusage is zero"), "dxxx";
+    62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
     63 uname process::uname, Full, "x";
     72 fcntl file::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks"), "fdx";
     74 fsync file::fsync, Full, "f";
@@ -95,10 +98,13 @@ table! {
     115 getgroups process::getgroups, Full, "dx";
     121 getpgid process::getpgid, Full, "d";
     124 getsid process::getsid, Full, "d";
-    131 sigaltstack signal::sigaltstack, Partial("recorded; no delivery yet"), "xx";
+    127 rt_sigpending signal::rt_sigpending, Full, "xd";
+    130 rt_sigsuspend signal::rt_sigsuspend, Full, "xd";
+    131 sigaltstack signal::sigaltstack, Full, "xx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
     186 gettid process::gettid, Full, "";
+    200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
     202 futex process::futex, Partial("single-threaded: WAKE wakes nobody, WAIT checks the value and sleeps until the timeout"), "xdxxxx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
@@ -107,8 +113,9 @@ table! {
     221 fadvise64 file::fadvise64, Full, "fddd";
     228 clock_gettime time::clock_gettime, Partial("CPU-time clocks report the Sentry thread"), "dx";
     229 clock_getres time::clock_getres, Full, "dx";
-    230 clock_nanosleep time::clock_nanosleep, Partial("not interruptible by signals yet"), "ddxx";
+    230 clock_nanosleep time::clock_nanosleep, Partial("EINTR does not write the remaining time"), "ddxx";
     231 exit_group process::exit_group, Full, "d";
+    234 tgkill signal::tgkill, Full, "ddd";
     257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
     262 newfstatat file::newfstatat, Full, "fsxx";

@@ -75,7 +75,8 @@ pub fn times(task: &mut Task, a: Args) -> Result<u64> {
     // SAFETY: valid out pointer.
     let ticks = unsafe { libc::times(&mut tms) };
     if a.u64(0) != 0 {
-        task.mm.write_val(a.u64(0), &[tms.tms_utime as i64, tms.tms_stime as i64, 0, 0])?;
+        task.mm
+            .write_val(a.u64(0), &[tms.tms_utime as i64, tms.tms_stime as i64, 0, 0])?;
     }
     Ok(ticks as u64)
 }
@@ -90,7 +91,11 @@ fn read_timespec(task: &Task, addr: u64) -> Result<[i64; 2]> {
 
 /// Time left until the absolute time `ts` on the realtime or monotonic clock.
 pub(super) fn until_absolute(realtime: bool, ts: [i64; 2]) -> Result<Duration> {
-    let cur = now(if realtime { libc::CLOCK_REALTIME } else { libc::CLOCK_MONOTONIC })?;
+    let cur = now(if realtime {
+        libc::CLOCK_REALTIME
+    } else {
+        libc::CLOCK_MONOTONIC
+    })?;
     let target = ts[0] as i128 * 1_000_000_000 + ts[1] as i128;
     let current = cur.tv_sec as i128 * 1_000_000_000 + cur.tv_nsec as i128;
     Ok(Duration::from_nanos((target - current).max(0) as u64))
@@ -98,8 +103,7 @@ pub(super) fn until_absolute(realtime: bool, ts: [i64; 2]) -> Result<Duration> {
 
 pub fn nanosleep(task: &mut Task, a: Args) -> Result<u64> {
     let ts = read_timespec(task, a.u64(0))?;
-    std::thread::sleep(Duration::new(ts[0] as u64, ts[1] as u32));
-    Ok(0)
+    sleep(task, Duration::new(ts[0] as u64, ts[1] as u32))
 }
 
 pub fn clock_nanosleep(task: &mut Task, a: Args) -> Result<u64> {
@@ -115,6 +119,12 @@ pub fn clock_nanosleep(task: &mut Task, a: Args) -> Result<u64> {
     } else {
         Duration::new(ts[0] as u64, ts[1] as u32)
     };
-    std::thread::sleep(wait);
+    sleep(task, wait)
+}
+
+/// Sleeps; a signal the task does not block ends the sleep with EINTR
+/// (nanosleep(2): never restarted by SA_RESTART; `rem` is not written).
+fn sleep(task: &Task, dur: Duration) -> Result<u64> {
+    task.signal_queue.sleep(dur, task.signals.mask)?;
     Ok(0)
 }

@@ -82,7 +82,10 @@ impl FdTable {
     }
 
     pub fn set_cloexec(&self, fd: i32, cloexec: bool) -> Result<()> {
-        self.lock()?.get_mut(&fd).map(|e| e.cloexec = cloexec).ok_or(Errno::EBADF)
+        self.lock()?
+            .get_mut(&fd)
+            .map(|e| e.cloexec = cloexec)
+            .ok_or(Errno::EBADF)
     }
 
     /// Closes every fd marked close-on-exec (execve(2)).

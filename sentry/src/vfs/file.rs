@@ -24,7 +24,9 @@ impl OpenFile {
         Arc::new(OpenFile {
             dentry,
             ops,
-            flags: AtomicI32::new(flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY)),
+            flags: AtomicI32::new(
+                flags & !(libc::O_CREAT | libc::O_EXCL | libc::O_TRUNC | libc::O_CLOEXEC | libc::O_NOCTTY),
+            ),
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
         })
@@ -37,7 +39,8 @@ impl OpenFile {
     /// fcntl(F_SETFL): only SETFL_MASK bits change.
     pub fn set_status_flags(&self, flags: i32) {
         let old = self.flags();
-        self.flags.store((old & !SETFL_MASK) | (flags & SETFL_MASK), Ordering::Relaxed);
+        self.flags
+            .store((old & !SETFL_MASK) | (flags & SETFL_MASK), Ordering::Relaxed);
     }
 
     fn is_path_only(&self) -> bool {
@@ -176,8 +179,16 @@ impl OpenFile {
             None => own.ino,
         };
         let mut all = vec![
-            DirEntry { name: b".".to_vec(), ino: own.ino, kind: libc::DT_DIR },
-            DirEntry { name: b"..".to_vec(), ino: parent_ino, kind: libc::DT_DIR },
+            DirEntry {
+                name: b".".to_vec(),
+                ino: own.ino,
+                kind: libc::DT_DIR,
+            },
+            DirEntry {
+                name: b"..".to_vec(),
+                ino: parent_ino,
+                kind: libc::DT_DIR,
+            },
         ];
         all.extend(inode.readdir()?);
         Ok(all)

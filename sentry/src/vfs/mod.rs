@@ -105,7 +105,7 @@ pub struct DirEntry {
 
 /// DT_* value for an S_IF* mode.
 pub fn dtype_of(mode: u32) -> u8 {
-    (match mode & libc::S_IFMT {
+    match mode & libc::S_IFMT {
         libc::S_IFDIR => libc::DT_DIR,
         libc::S_IFREG => libc::DT_REG,
         libc::S_IFLNK => libc::DT_LNK,
@@ -114,7 +114,7 @@ pub fn dtype_of(mode: u32) -> u8 {
         libc::S_IFIFO => libc::DT_FIFO,
         libc::S_IFSOCK => libc::DT_SOCK,
         _ => libc::DT_UNKNOWN,
-    }) as u8
+    }
 }
 
 /// Attribute changes for chmod, chown, truncate and utimensat. `None`

@@ -343,8 +343,12 @@ fn child_main(stub: &StubPage, memory_file: RawFd) -> ! {
     // jump enters the stub code, which never returns.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        // Leave the Sentry's session so terminal signals do not reach stubs.
+        // Leave the Sentry's session so terminal signals do not reach stubs,
+        // and drop any signal mask inherited from the Sentry thread.
         libc::setsid();
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
             libc::_exit(120);
         }

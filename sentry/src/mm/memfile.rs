@@ -94,13 +94,10 @@ impl MemoryFile {
         Ok(start)
     }
 
-    /// Returns a range to the allocator and releases its pages.
-    pub fn free(&self, offset: u64, len: u64) {
-        if len == 0 {
-            return;
-        }
-        // SAFETY: punching a hole in our own memfd; the range was allocated
-        // by us and no longer mapped by any guest.
+    /// Releases the pages of a range; it reads back as zeros.
+    pub fn punch(&self, offset: u64, len: u64) {
+        // SAFETY: punching a hole in our own memfd only changes the bytes
+        // of that range to zero; both mappings stay valid.
         unsafe {
             libc::fallocate(
                 self.fd.as_raw_fd(),
@@ -109,6 +106,14 @@ impl MemoryFile {
                 len as i64,
             );
         }
+    }
+
+    /// Returns a range to the allocator and releases its pages.
+    pub fn free(&self, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        self.punch(offset, len);
         let Ok(mut a) = self.alloc.lock() else { return };
         let mut start = offset;
         let mut length = len;

@@ -525,6 +525,21 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// madvise(MADV_DONTNEED) on private anonymous memory in
+    /// `[start, end)`: the pages are released and read back as zeros.
+    pub fn discard(&self, start: u64, end: u64) -> Result<()> {
+        let s = self.lock()?;
+        for (&vstart, vma) in s.vmas.range(..end) {
+            let anonymous = matches!(vma.name, VmaName::Anonymous | VmaName::Heap | VmaName::Stack);
+            if vma.shared || !anonymous || vma.end <= start {
+                continue;
+            }
+            let (from, to) = (vstart.max(start), vma.end.min(end));
+            self.memfile.punch(vma.mem_offset + (from - vstart), to - from);
+        }
+        Ok(())
+    }
+
     /// Lines for /proc/self/maps.
     pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
         match self.lock() {

@@ -14,6 +14,8 @@ const MAX_RW: usize = 0x7fff_f000;
 /// Bytes moved per step of a large read or write.
 const CHUNK: usize = 1 << 20;
 const IOV_MAX: usize = 1024;
+/// writev gathers at most this much into one write.
+const ATOMIC_GATHER: usize = 64 << 10;
 
 pub(super) fn path_arg(task: &Task, addr: u64) -> Result<Vec<u8>> {
     task.mm.read_cstring(addr, PATH_MAX - 1)
@@ -349,20 +351,37 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EBADF);
     }
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
-    // Gather first so that one writev is one write to the file (atomic for
-    // pipes and O_APPEND, as on Linux).
-    let mut data = Vec::new();
+    let total: usize = iovs.iter().map(|&(_, len)| len).sum();
+    if total <= ATOMIC_GATHER {
+        // Small vectors become one write, so a writev to a pipe or an
+        // O_APPEND file is as atomic as Linux makes it.
+        let mut data = Vec::with_capacity(total);
+        for (base, len) in iovs {
+            match task.mm.read_vec(base, len) {
+                Ok(b) => data.extend_from_slice(&b),
+                Err(e) if data.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        return if data.is_empty() {
+            Ok(0)
+        } else {
+            Ok(file.write(&data)? as u64)
+        };
+    }
+    let mut done = 0;
     for (base, len) in iovs {
-        match task.mm.read_vec(base, len) {
-            Ok(b) => data.extend_from_slice(&b),
-            Err(e) if data.is_empty() => return Err(e),
+        let n = match write_from(task, base, len, |buf, _| file.write(buf)) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
             Err(_) => break,
+        };
+        done += n;
+        if n < len {
+            break;
         }
     }
-    if data.is_empty() {
-        return Ok(0);
-    }
-    Ok(file.write(&data)? as u64)
+    Ok(done as u64)
 }
 
 pub fn lseek(task: &mut Task, a: Args) -> Result<u64> {

@@ -106,14 +106,7 @@ pub fn madvise(task: &mut Task, a: Args) -> Result<u64> {
         libc::MADV_DONTNEED | libc::MADV_FREE => {
             // Private anonymous pages read back as zeros afterwards.
             let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
-            for (s, e, _, shared, name) in task.mm.maps() {
-                let anonymous = matches!(name, VmaName::Anonymous | VmaName::Heap | VmaName::Stack);
-                if shared || !anonymous || e <= addr || s >= end {
-                    continue;
-                }
-                let (from, to) = (s.max(addr), e.min(end));
-                task.mm.write_force(from, &vec![0u8; (to - from) as usize])?;
-            }
+            task.mm.discard(addr, end)?;
             Ok(0)
         }
         libc::MADV_NORMAL

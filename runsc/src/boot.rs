@@ -1,0 +1,156 @@
+//! `runsc boot`: the sandbox process. `create` re-executes the runsc binary
+//! as this hidden subcommand; its pid is the container's pid and its exit
+//! status is the container init's.
+//!
+//! 1. load the init process in a new [`sentry::Sandbox`] over the bundle;
+//! 2. tell `create` over the inherited status pipe whether that worked;
+//! 3. wait for `start` by opening `exec.fifo` for writing;
+//! 4. run the sandbox and exit with the init's status.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+
+use anyhow::Context;
+use nix::sys::signal::{SigSet, Signal};
+use sentry::Sandbox;
+
+use crate::cli::{BootArgs, GlobalOpts};
+use crate::report::{BootFailure, Report, StatusWriter};
+use crate::spec::{self, RuntimeOptions};
+use crate::state::Root;
+
+/// Runs the sandbox; returns the process exit code.
+pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
+    let mut status = StatusWriter::from_inherited_fd(args.status_fd)?;
+    // Outlive `create` and leave its process group and session.
+    if let Err(e) = nix::unistd::setsid() {
+        tracing::debug!("setsid: {e}");
+    }
+    let fifo = Root::new(&global.root).open(&args.id)?.fifo_path();
+
+    // Block the signals meant for the container before the Sentry starts
+    // any thread, so that only the forwarder below ever receives them.
+    let forwarded = forwarded_signals();
+    forwarded.thread_block().context("blocking forwarded signals")?;
+    let sandbox = match load(global, args) {
+        Ok(sandbox) => sandbox,
+        Err(failure) => {
+            tracing::error!("{failure}");
+            send(&mut status, &failure.report());
+            return Ok(failure.exit_code);
+        }
+    };
+    status.send(&Report::Ready).context("reporting readiness to create")?;
+
+    spawn_forwarder(forwarded, sandbox.signaller());
+    tracing::debug!(fifo = %fifo.display(), "waiting for start");
+    wait_for_start(&fifo).with_context(|| format!("waiting for start on {}", fifo.display()))?;
+    tracing::debug!("started");
+
+    match sandbox.run() {
+        Ok(exit) => {
+            tracing::debug!(code = exit.code(), "init exited: {exit:?}");
+            Ok(exit.code())
+        }
+        Err(err) => {
+            let failure = BootFailure::from_sentry(&err);
+            tracing::error!("running the sandbox: {failure}");
+            // Whoever still listens (a foreground `run`) prints it.
+            send(&mut status, &failure.report());
+            Ok(failure.exit_code)
+        }
+    }
+}
+
+/// Every catchable signal except those the boot process itself depends on:
+/// SIGCHLD (its stubs), SIGPIPE (ignored, so writes fail with EPIPE) and
+/// the synchronous faults of a Sentry bug.
+fn forwarded_signals() -> SigSet {
+    let mut set = SigSet::all();
+    for sig in [
+        Signal::SIGKILL,
+        Signal::SIGSTOP,
+        Signal::SIGCHLD,
+        Signal::SIGPIPE,
+        Signal::SIGSEGV,
+        Signal::SIGBUS,
+        Signal::SIGILL,
+        Signal::SIGFPE,
+        Signal::SIGTRAP,
+        Signal::SIGSYS,
+    ] {
+        set.remove(sig);
+    }
+    set
+}
+
+/// Delivers host signals sent to the sandbox (by `runsc kill`, the shim or
+/// a terminal) to the container's init, as runc's init would get them.
+fn spawn_forwarder(set: SigSet, signaller: sentry::Signaller) {
+    let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || loop {
+        match set.wait() {
+            Ok(sig) => {
+                tracing::debug!("forwarding {sig} to the container init");
+                if !signaller.send(sig as i32) {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("sigwait: {e}");
+                return;
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the signal forwarder: {e}");
+    }
+}
+
+fn send(status: &mut StatusWriter, report: &Report) {
+    if let Err(e) = status.send(report) {
+        // create may be gone already (EPIPE); the log has the message.
+        tracing::debug!("sending {report:?}: {e}");
+    }
+}
+
+fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
+    let bundle = spec::load(&args.bundle).map_err(|e| BootFailure::new(e.to_string(), 1))?;
+    let stdio = take_stdio().map_err(|e| BootFailure::new(format!("taking stdio: {e}"), 1))?;
+    let opts = RuntimeOptions {
+        platform: global.platform,
+        strace: global.strace,
+    };
+    let config = bundle.sentry_config(&args.id, &opts, stdio);
+    tracing::debug!(
+        rootfs = %config.rootfs.display(),
+        args = ?config.args,
+        cwd = %config.cwd,
+        "loading the sandbox"
+    );
+    Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))
+}
+
+/// Hands copies of fds 0-2 to the guest and points our own 0-2 at
+/// /dev/null, so that once the guest closes its stdio nothing of ours keeps
+/// the caller's pipes (or pty) open.
+fn take_stdio() -> io::Result<[OwnedFd; 3]> {
+    let stdio = [
+        io::stdin().as_fd().try_clone_to_owned()?,
+        io::stdout().as_fd().try_clone_to_owned()?,
+        io::stderr().as_fd().try_clone_to_owned()?,
+    ];
+    let null = OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    for fd in 0..=2 {
+        nix::unistd::dup2(null.as_raw_fd(), fd)?;
+    }
+    Ok(stdio)
+}
+
+/// Blocks until `start` opens the fifo for reading, then tells it we are
+/// going (one byte) and closes our end.
+fn wait_for_start(fifo: &Path) -> io::Result<()> {
+    let mut file: File = OpenOptions::new().write(true).open(fifo)?;
+    file.write_all(b"0")
+}

@@ -1,0 +1,602 @@
+//! The command line, spelled the way runc spells it so that containerd's
+//! runc shim, Docker and Podman can drive `runsc` unchanged.
+//!
+//! Global flags come before the subcommand (that is what every client sends);
+//! subcommand options may come before or after the container id.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use platform::PlatformKind;
+
+use crate::signals::Sig;
+
+/// Where container state lives unless `--root` says otherwise.
+pub const DEFAULT_ROOT: &str = "/var/run/runsc";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "runsc",
+    version,
+    about = "An OCI runtime that runs containers on the Sentry, a userspace kernel"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags that apply to every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Directory that holds the state of every container.
+    #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_ROOT)]
+    pub root: PathBuf,
+
+    /// How guest code is run.
+    #[arg(long, global = true, value_name = "NAME", default_value = "ptrace")]
+    pub platform: PlatformKind,
+
+    /// Write debug logs to this file (or, for a directory, to a file in it
+    /// named after the command and pid).
+    #[arg(long = "debug-log", global = true, value_name = "FILE")]
+    pub debug_log: Option<PathBuf>,
+
+    /// Log at debug level.
+    #[arg(long, global = true)]
+    pub debug: bool,
+
+    /// Log every guest syscall.
+    #[arg(long, global = true)]
+    pub strace: bool,
+
+    /// Write the runtime log to this file (containerd reads its last error).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Format of the `--log` file.
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Accepted for runc compatibility; the sandbox does not use systemd.
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+
+    /// Accepted for runc compatibility (`--rootless` or `--rootless=true|false|auto`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "true|false|auto",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub rootless: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl GlobalOpts {
+    /// The same flags as argv, for re-executing ourselves as `boot`.
+    /// Paths are made absolute because the child runs in `/`.
+    pub fn to_args(&self) -> std::io::Result<Vec<OsString>> {
+        let mut args: Vec<OsString> = vec![
+            "--root".into(),
+            absolute(&self.root)?.into(),
+            "--platform".into(),
+            platform_name(self.platform).into(),
+            "--log-format".into(),
+            match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            }
+            .into(),
+        ];
+        if let Some(path) = &self.log {
+            args.push("--log".into());
+            args.push(absolute(path)?.into());
+        }
+        if let Some(path) = &self.debug_log {
+            args.push("--debug-log".into());
+            args.push(absolute(path)?.into());
+        }
+        if self.debug {
+            args.push("--debug".into());
+        }
+        if self.strace {
+            args.push("--strace".into());
+        }
+        Ok(args)
+    }
+}
+
+/// The name `PlatformKind::from_str` accepts for `kind`.
+pub fn platform_name(kind: PlatformKind) -> String {
+    format!("{kind:?}").to_lowercase()
+}
+
+fn absolute(path: &Path) -> std::io::Result<PathBuf> {
+    if path.is_absolute() {
+        Ok(path.to_path_buf())
+    } else {
+        Ok(std::env::current_dir()?.join(path))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a container: load its init process without running it.
+    Create(CreateArgs),
+    /// Run the init process of a created container.
+    Start(IdArgs),
+    /// Print the OCI state of a container as JSON.
+    State(IdArgs),
+    /// Send a signal to a container's init process.
+    Kill(KillArgs),
+    /// Remove a container's state (kill it first with --force).
+    Delete(DeleteArgs),
+    /// Create and start a container, then wait for it unless --detach.
+    Run(RunArgs),
+    /// List containers.
+    List(ListArgs),
+    /// Write a default config.json into a bundle.
+    Spec(SpecArgs),
+    /// Run a command in a sandbox over the host's root (no bundle needed).
+    Do(DoArgs),
+    /// Internal: the sandbox process started by `create`.
+    #[command(hide = true)]
+    Boot(BootArgs),
+}
+
+impl Command {
+    /// The subcommand's name, for log file names and log lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Create(_) => "create",
+            Command::Start(_) => "start",
+            Command::State(_) => "state",
+            Command::Kill(_) => "kill",
+            Command::Delete(_) => "delete",
+            Command::Run(_) => "run",
+            Command::List(_) => "list",
+            Command::Spec(_) => "spec",
+            Command::Do(_) => "do",
+            Command::Boot(_) => "boot",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IdArgs {
+    /// Container id.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    /// Bundle directory (holding config.json).
+    #[arg(short = 'b', long, value_name = "DIR", default_value = ".")]
+    pub bundle: PathBuf,
+
+    /// Write the pid of the container's init (the sandbox process) here.
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+
+    /// Unix socket that receives the pty master when process.terminal is set.
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-pivot", hide = true)]
+    pub no_pivot: bool,
+
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "no-new-keyring", hide = true)]
+    pub no_new_keyring: bool,
+
+    /// Accepted for runc compatibility; extra fds are not passed to the guest yet.
+    #[arg(long = "preserve-fds", hide = true, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+
+    /// Container id.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Return once the container is started instead of waiting for it.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// Accepted for runc compatibility: the whole sandbox is signalled anyway;
+    /// also makes killing a stopped container a no-op.
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Container id.
+    pub id: String,
+
+    /// Signal as a number, `TERM` or `SIGTERM`.
+    #[arg(default_value = "SIGTERM", value_parser = crate::signals::parse)]
+    pub signal: Sig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeleteArgs {
+    /// Kill a running container first; succeed if it does not exist.
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Container id.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// Output format.
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+
+    /// Print only the container ids.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SpecArgs {
+    /// Directory to write config.json into (default: the current directory).
+    #[arg(short = 'b', long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DoArgs {
+    /// Make the root read-only instead of giving it an in-memory overlay.
+    #[arg(long = "root-ro")]
+    pub root_ro: bool,
+
+    /// Working directory of the command (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+
+    /// Add or override an environment variable (repeatable).
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<String>,
+
+    /// The command and its arguments (after `--`).
+    #[arg(
+        value_name = "CMD",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+fn parse_env(s: &str) -> Result<String, String> {
+    match s.split_once('=') {
+        Some((key, _)) if !key.is_empty() => Ok(s.to_string()),
+        _ => Err(format!("{s:?} is not of the form KEY=VALUE")),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BootArgs {
+    /// Absolute bundle directory.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+
+    /// Inherited pipe on which to report readiness to `create`.
+    #[arg(long = "status-fd", value_name = "FD")]
+    pub status_fd: i32,
+
+    /// Container id.
+    pub id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        let argv = std::iter::once("runsc").chain(args.iter().copied());
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => cli,
+            Err(e) => panic!("{args:?} did not parse: {e}"),
+        }
+    }
+
+    fn parse_err(args: &[&str]) -> String {
+        let argv = std::iter::once("runsc").chain(args.iter().copied());
+        match Cli::try_parse_from(argv) {
+            Ok(cli) => panic!("{args:?} parsed unexpectedly: {cli:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn containerd_shim_create() {
+        let cli = parse(&[
+            "--root",
+            "/run/containerd/runc/default",
+            "--log",
+            "/b/log.json",
+            "--log-format",
+            "json",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/b/init.pid",
+            "id1",
+        ]);
+        assert_eq!(cli.global.root, Path::new("/run/containerd/runc/default"));
+        assert_eq!(cli.global.log.as_deref(), Some(Path::new("/b/log.json")));
+        assert_eq!(cli.global.log_format, LogFormat::Json);
+        let Command::Create(c) = cli.command else {
+            panic!("not create")
+        };
+        assert_eq!(c.bundle, Path::new("/b"));
+        assert_eq!(c.pid_file.as_deref(), Some(Path::new("/b/init.pid")));
+        assert_eq!(c.console_socket, None);
+        assert_eq!(c.id, "id1");
+    }
+
+    #[test]
+    fn create_with_console_socket_and_options_after_id() {
+        let cli = parse(&[
+            "create",
+            "id1",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/b/init.pid",
+            "--console-socket",
+            "/tmp/pty1/pty.sock",
+        ]);
+        let Command::Create(c) = cli.command else {
+            panic!("not create")
+        };
+        assert_eq!(c.id, "id1");
+        assert_eq!(c.bundle, Path::new("/b"));
+        assert_eq!(c.console_socket.as_deref(), Some(Path::new("/tmp/pty1/pty.sock")));
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = parse(&["state", "x"]);
+        assert_eq!(cli.global.root, Path::new(DEFAULT_ROOT));
+        assert_eq!(cli.global.platform, PlatformKind::Ptrace);
+        assert_eq!(cli.global.log_format, LogFormat::Text);
+        assert!(!cli.global.debug && !cli.global.strace && !cli.global.systemd_cgroup);
+        let cli = parse(&["create", "x"]);
+        let Command::Create(c) = cli.command else {
+            panic!("not create")
+        };
+        assert_eq!(c.bundle, Path::new("."));
+    }
+
+    #[test]
+    fn docker_and_podman_extras_are_accepted() {
+        let cli = parse(&[
+            "--root",
+            "/run/docker/runtime-runc/moby",
+            "--log",
+            "/l.json",
+            "--log-format",
+            "json",
+            "--systemd-cgroup",
+            "--rootless",
+            "create",
+            "--bundle",
+            "/b",
+            "--pid-file",
+            "/p",
+            "--no-pivot",
+            "--no-new-keyring",
+            "--preserve-fds",
+            "2",
+            "id",
+        ]);
+        assert!(cli.global.systemd_cgroup);
+        assert_eq!(cli.global.rootless.as_deref(), Some("true"));
+        let cli = parse(&["--rootless=auto", "list"]);
+        assert_eq!(cli.global.rootless.as_deref(), Some("auto"));
+    }
+
+    #[test]
+    fn global_flags() {
+        let cli = parse(&[
+            "--platform",
+            "ptrace",
+            "--debug-log",
+            "/tmp/d.log",
+            "--debug",
+            "--strace",
+            "list",
+        ]);
+        assert!(cli.global.debug && cli.global.strace);
+        assert_eq!(cli.global.debug_log.as_deref(), Some(Path::new("/tmp/d.log")));
+        let err = parse_err(&["--platform", "nope", "list"]);
+        assert!(err.contains("unknown platform"), "{err}");
+        let err = parse_err(&["--log-format", "xml", "list"]);
+        assert!(err.contains("xml"), "{err}");
+    }
+
+    #[test]
+    fn shim_kill_forms() {
+        for (argv, all, sig) in [
+            (&["kill", "id1", "15"][..], false, 15),
+            (&["kill", "id1", "9"][..], false, 9),
+            (&["kill", "--all", "id1", "9"][..], true, 9),
+            (&["kill", "id1", "KILL", "--all"][..], true, 9),
+            (&["kill", "id1"][..], false, 15),
+            (&["kill", "-a", "id1", "SIGHUP"][..], true, 1),
+        ] {
+            let Command::Kill(k) = parse(argv).command else {
+                panic!("not kill")
+            };
+            assert_eq!(k.id, "id1");
+            assert_eq!(k.all, all, "{argv:?}");
+            assert_eq!(k.signal.number(), sig, "{argv:?}");
+        }
+        let err = parse_err(&["kill", "id1", "SIGNOPE"]);
+        assert!(err.contains("SIGNOPE"), "{err}");
+    }
+
+    #[test]
+    fn delete_start_state() {
+        let Command::Delete(d) = parse(&["delete", "id1"]).command else {
+            panic!("not delete")
+        };
+        assert!(!d.force);
+        let Command::Delete(d) = parse(&["delete", "id1", "--force"]).command else {
+            panic!("not delete")
+        };
+        assert!(d.force && d.id == "id1");
+        let Command::Delete(d) = parse(&["delete", "-f", "id1"]).command else {
+            panic!("not delete")
+        };
+        assert!(d.force);
+        let Command::Start(s) = parse(&["--root", "/r", "start", "id1"]).command else {
+            panic!("not start")
+        };
+        assert_eq!(s.id, "id1");
+        let err = parse_err(&["state"]);
+        assert!(err.contains("<ID>"), "{err}");
+    }
+
+    #[test]
+    fn run_and_list() {
+        let Command::Run(r) = parse(&["run", "-d", "--bundle", "/b", "id1"]).command else {
+            panic!("not run")
+        };
+        assert!(r.detach);
+        assert_eq!(r.create.bundle, Path::new("/b"));
+        assert_eq!(r.create.id, "id1");
+        let Command::Run(r) = parse(&["run", "id1", "--bundle", "/b", "--detach"]).command else {
+            panic!("not run")
+        };
+        assert!(r.detach && r.create.id == "id1");
+        let Command::List(l) = parse(&["list", "--format", "json", "-q"]).command else {
+            panic!("not list")
+        };
+        assert_eq!(l.format, ListFormat::Json);
+        assert!(l.quiet);
+        let Command::Spec(s) = parse(&["spec", "--bundle", "/b"]).command else {
+            panic!("not spec")
+        };
+        assert_eq!(s.bundle.as_deref(), Some(Path::new("/b")));
+    }
+
+    #[test]
+    fn do_command_line() {
+        let Command::Do(d) = parse(&[
+            "do",
+            "--root-ro",
+            "--cwd",
+            "/tmp",
+            "--env",
+            "A=1",
+            "--env",
+            "B=",
+            "--",
+            "/bin/ls",
+            "-l",
+            "--all",
+        ])
+        .command
+        else {
+            panic!("not do")
+        };
+        assert!(d.root_ro);
+        assert_eq!(d.cwd.as_deref(), Some("/tmp"));
+        assert_eq!(d.env, ["A=1", "B="]);
+        assert_eq!(d.command, ["/bin/ls", "-l", "--all"]);
+
+        let Command::Do(d) = parse(&["do", "echo", "-n", "hi"]).command else {
+            panic!("not do")
+        };
+        assert!(!d.root_ro);
+        assert_eq!(d.command, ["echo", "-n", "hi"]);
+
+        assert!(parse_err(&["do"]).contains("CMD"));
+        assert!(parse_err(&["do", "--env", "NOEQUALS", "--", "x"]).contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn boot_is_hidden_but_parses() {
+        let Command::Boot(b) = parse(&["boot", "--bundle", "/b", "--status-fd", "3", "id1"]).command else {
+            panic!("not boot")
+        };
+        assert_eq!((b.status_fd, b.id.as_str()), (3, "id1"));
+        let mut help = Vec::new();
+        <Cli as clap::CommandFactory>::command()
+            .write_long_help(&mut help)
+            .unwrap();
+        let help = String::from_utf8(help).unwrap();
+        assert!(!help.contains("boot"), "{help}");
+        assert!(help.contains("create"));
+    }
+
+    #[test]
+    fn global_args_round_trip_for_boot() {
+        let cli = parse(&[
+            "--root",
+            "/r",
+            "--log",
+            "/l.json",
+            "--log-format",
+            "json",
+            "--debug-log",
+            "/d.log",
+            "--debug",
+            "--strace",
+            "list",
+        ]);
+        let mut argv: Vec<OsString> = vec!["runsc".into()];
+        argv.extend(cli.global.to_args().unwrap());
+        argv.extend(["state".into(), "x".into()]);
+        let again = Cli::try_parse_from(argv).unwrap();
+        let g = again.global;
+        assert_eq!(g.root, Path::new("/r"));
+        assert_eq!(g.log.as_deref(), Some(Path::new("/l.json")));
+        assert_eq!(g.log_format, LogFormat::Json);
+        assert_eq!(g.debug_log.as_deref(), Some(Path::new("/d.log")));
+        assert!(g.debug && g.strace);
+        assert_eq!(g.platform, PlatformKind::Ptrace);
+    }
+
+    #[test]
+    fn relative_root_becomes_absolute() {
+        let cli = parse(&["--root", "rel/state", "list"]);
+        let args = cli.global.to_args().unwrap();
+        let root = PathBuf::from(&args[1]);
+        assert!(root.is_absolute() && root.ends_with("rel/state"), "{root:?}");
+    }
+
+    #[test]
+    fn platform_names_round_trip() {
+        let kind = PlatformKind::default();
+        assert_eq!(platform_name(kind).parse::<PlatformKind>(), Ok(kind));
+    }
+}

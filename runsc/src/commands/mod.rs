@@ -1,0 +1,12 @@
+//! One module per subcommand; `launch` is the part `create` and `run` share.
+
+pub mod create;
+pub mod delete;
+pub mod do_cmd;
+pub mod kill;
+pub mod launch;
+pub mod list;
+pub mod run;
+pub mod spec;
+pub mod start;
+pub mod state;

@@ -105,6 +105,11 @@ pub trait Context {
     /// Replaces the guest's x87/SSE state with an FXSAVE image.
     fn set_fp_state(&mut self, buf: &[u8; 512]) -> Result<()>;
 
+    /// Creates a new guest thread in this context's address space (clone
+    /// with CLONE_THREAD). The returned seed is adopted with
+    /// [`Platform::adopt_thread`] on the host thread that will run it.
+    fn spawn_thread(&mut self) -> Result<ThreadSeed>;
+
     /// A handle other threads use to kick this context out of the guest.
     fn interrupter(&self) -> std::sync::Arc<dyn Interrupter>;
 
@@ -119,7 +124,21 @@ pub trait Platform: Send + Sync {
     /// from.
     fn new_context(&self, memory_file: RawFd) -> Result<Box<dyn Context>>;
 
+    /// Takes over a thread made by [`Context::spawn_thread`]; must be
+    /// called on the host thread that will run it.
+    fn adopt_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>>;
+
     fn name(&self) -> &'static str;
+}
+
+/// A guest thread created but not yet bound to the host thread that will
+/// run it.
+#[derive(Debug)]
+pub struct ThreadSeed {
+    pub(crate) tid: i32,
+    pub(crate) tgid: i32,
+    pub(crate) memory_file: RawFd,
+    pub(crate) shared: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Builds the platform of the given kind.

@@ -110,7 +110,7 @@ impl Signaller {
 pub struct Sandbox {
     kernel: Arc<Kernel>,
     start: mpsc::Sender<()>,
-    done: mpsc::Receiver<Result<ExitStatus, Error>>,
+    done: mpsc::Receiver<ExitStatus>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -127,6 +127,9 @@ impl Sandbox {
             .spawn(move || {
                 let mut task = match boot::init_task(config) {
                     Ok(task) => {
+                        if let Ok(mut slot) = task.kernel.init_exit.lock() {
+                            *slot = Some(done_tx);
+                        }
                         let _ = ready_tx.send(Ok(task.kernel.clone()));
                         task
                     }
@@ -138,7 +141,7 @@ impl Sandbox {
                 if start_rx.recv().is_err() {
                     return;
                 }
-                let _ = done_tx.send(task.run().map_err(Error::Platform));
+                task.run();
             })
             .map_err(|e| Error::Setup(format!("cannot start the task thread: {e}")))?;
         match ready_rx.recv() {
@@ -171,11 +174,13 @@ impl Sandbox {
         self.start
             .send(())
             .map_err(|_| Error::Setup("the task thread is gone".into()))?;
-        let result = self
+        let status = self
             .done
             .recv()
-            .map_err(|_| Error::Setup("the task thread died".into()))?;
-        let _ = self.thread.join();
-        result
+            .map_err(|_| Error::Setup("the sandbox ended without an init exit status".into()))?;
+        // The init's host thread may still be waiting for sibling threads;
+        // the process exit tears everything down.
+        drop(self.thread);
+        Ok(status)
     }
 }

@@ -4,7 +4,7 @@
 
 mod stub;
 
-use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result};
+use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result, ThreadSeed};
 use std::os::fd::RawFd;
 use std::sync::{Arc, OnceLock};
 
@@ -77,26 +77,45 @@ impl Platform for PtracePlatform {
         Ok(Box::new(PtraceContext::spawn(memory_file)?))
     }
 
+    fn adopt_thread(&self, seed: ThreadSeed) -> Result<Box<dyn Context>> {
+        Ok(Box::new(PtraceContext::adopt(seed)?))
+    }
+
     fn name(&self) -> &'static str {
         "ptrace"
     }
 }
 
-/// Sends SIGSTOP to a stub so that a running guest returns to the Sentry.
+/// Sends SIGSTOP to one stub thread so that a running guest returns to the
+/// Sentry (the tracer suppresses it, so it never stops the thread group).
 struct StubKicker {
-    pid: i32,
+    tgid: i32,
+    tid: i32,
 }
 
 impl Interrupter for StubKicker {
     fn interrupt(&self) {
-        // SAFETY: plain syscall; a stale pid at worst signals nothing.
-        unsafe { libc::syscall(libc::SYS_tgkill, self.pid, self.pid, libc::SIGSTOP) };
+        // SAFETY: plain syscall; a stale id at worst signals nothing.
+        unsafe { libc::syscall(libc::SYS_tgkill, self.tgid, self.tid, libc::SIGSTOP) };
     }
 }
 
-/// A stub process traced by the calling thread.
+const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACECLONE;
+const THREAD_CLONE_FLAGS: libc::c_int = libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SYSVSEM;
+
+/// One stub thread traced by the calling thread.
 pub struct PtraceContext {
+    /// The traced stub thread.
     pid: i32,
+    /// Its thread group (the stub process).
+    tgid: i32,
+    /// Contexts alive in this stub process; the last one kills it.
+    shared: Arc<std::sync::atomic::AtomicUsize>,
     memory_file: RawFd,
     stub: &'static StubPage,
     /// Registers captured when the stub first stopped: valid segment
@@ -109,6 +128,8 @@ pub struct PtraceContext {
 enum Stop {
     Syscall,
     Signal(i32),
+    /// A PTRACE_EVENT_* stop.
+    Event(i32),
 }
 
 impl PtraceContext {
@@ -126,25 +147,78 @@ impl PtraceContext {
         let pid = pid as i32;
         let mut ctx = PtraceContext {
             pid,
+            tgid: pid,
+            shared: Arc::new(std::sync::atomic::AtomicUsize::new(1)),
             memory_file,
             stub,
             template: zeroed_regs(),
-            kicker: Arc::new(StubKicker { pid }),
+            kicker: Arc::new(StubKicker { tgid: pid, tid: pid }),
         };
         match ctx.wait()? {
             Stop::Signal(libc::SIGSTOP) => {}
-            Stop::Signal(sig) => {
+            Stop::Signal(sig) | Stop::Event(sig) => {
                 return Err(Error::UnexpectedStop { pid, status: sig });
             }
             Stop::Syscall => return Err(Error::UnexpectedStop { pid, status: 0 }),
         }
-        let options = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL;
         // SAFETY: pid is our stopped tracee.
-        if unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, options as libc::c_ulong) } != 0 {
+        if unsafe { libc::ptrace(libc::PTRACE_SETOPTIONS, pid, 0, TRACE_OPTIONS as libc::c_ulong) } != 0 {
             return Err(Error::last("PTRACE_SETOPTIONS"));
         }
         ctx.template = ctx.get_regs()?;
         Ok(ctx)
+    }
+
+    /// Seizes a parked stub thread made by spawn_thread on another host
+    /// thread and stops it, so that this thread becomes its tracer.
+    fn adopt(seed: ThreadSeed) -> Result<Self> {
+        let stub = stub_page()?;
+        let tid = seed.tid;
+        // SAFETY: seizing a thread of our own stub process; no signal is sent.
+        if unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0, TRACE_OPTIONS as libc::c_ulong) } != 0 {
+            return Err(Error::last("PTRACE_SEIZE"));
+        }
+        // SAFETY: tid is now our tracee.
+        if unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0, 0) } != 0 {
+            return Err(Error::last("PTRACE_INTERRUPT"));
+        }
+        let mut ctx = PtraceContext {
+            pid: tid,
+            tgid: seed.tgid,
+            shared: seed.shared,
+            memory_file: seed.memory_file,
+            stub,
+            template: zeroed_regs(),
+            kicker: Arc::new(StubKicker { tgid: seed.tgid, tid }),
+        };
+        loop {
+            match ctx.wait()? {
+                Stop::Event(_) => break,
+                // A stray signal that reached the parked thread: drop it.
+                Stop::Signal(_) | Stop::Syscall => ctx.resume(libc::PTRACE_CONT)?,
+            }
+        }
+        ctx.template = ctx.get_regs()?;
+        ctx.template.orig_rax = u64::MAX;
+        Ok(ctx)
+    }
+
+    /// Makes the stub thread exit on its own (SYS_exit ends one thread).
+    fn exit_thread(&mut self) {
+        let mut regs = self.template;
+        regs.rax = libc::SYS_exit as u64;
+        regs.orig_rax = u64::MAX;
+        regs.rdi = 0;
+        regs.rip = self.stub.syscall_addr;
+        if self.set_regs(&regs).is_err() || self.resume(libc::PTRACE_CONT).is_err() {
+            return;
+        }
+        // Reap the thread's exit (wait fails once it is gone).
+        while self.wait().is_ok() {
+            if self.resume(libc::PTRACE_CONT).is_err() {
+                return;
+            }
+        }
     }
 
     /// Waits for the next stop of the stub.
@@ -163,6 +237,9 @@ impl PtraceContext {
                 let sig = libc::WSTOPSIG(status);
                 if sig == (libc::SIGTRAP | 0x80) {
                     return Ok(Stop::Syscall);
+                }
+                if status >> 16 != 0 {
+                    return Ok(Stop::Event(status >> 16));
                 }
                 return Ok(Stop::Signal(sig));
             }
@@ -229,10 +306,35 @@ impl PtraceContext {
                     });
                 }
                 // A kick or stray signal: drop it and let the syscall finish.
-                Stop::Signal(_) | Stop::Syscall => continue,
+                Stop::Signal(_) | Stop::Syscall | Stop::Event(_) => continue,
             }
         }
         Ok(self.get_regs()?.rax as i64)
+    }
+
+    /// The new thread was auto-attached to us (PTRACE_O_TRACECLONE) and
+    /// starts stopped: point it at the park loop and let it go, so that its
+    /// own host thread can seize it.
+    fn park_new_thread(&self, tid: i32) -> Result<()> {
+        let mut status = 0;
+        // SAFETY: waiting for our new tracee's first stop; valid out pointer.
+        while unsafe { libc::waitpid(tid, &mut status, libc::__WALL) } < 0 {
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+                return Err(Error::last("waitpid new stub thread"));
+            }
+        }
+        let mut regs = self.template;
+        regs.rip = self.stub.addr + stub::park_offset() as u64;
+        regs.orig_rax = u64::MAX;
+        // SAFETY: tid is our stopped tracee; regs is a valid buffer.
+        if unsafe { libc::ptrace(libc::PTRACE_SETREGS, tid, 0, &regs as *const Regs) } != 0 {
+            return Err(Error::last("PTRACE_SETREGS new thread"));
+        }
+        // SAFETY: detaching our tracee with no signal; it runs the park loop.
+        if unsafe { libc::ptrace(libc::PTRACE_DETACH, tid, 0, 0) } != 0 {
+            return Err(Error::last("PTRACE_DETACH new thread"));
+        }
+        Ok(())
     }
 
     fn inject_checked(&mut self, name: &'static str, nr: i64, args: [u64; 6]) -> Result<()> {
@@ -275,8 +377,57 @@ impl Context for PtraceContext {
                     addr,
                 })
             }
-            Stop::Signal(_) => Ok(Event::Interrupted),
+            Stop::Signal(_) | Stop::Event(_) => Ok(Event::Interrupted),
         }
+    }
+
+    fn spawn_thread(&mut self) -> Result<ThreadSeed> {
+        let mut regs = self.template;
+        regs.rax = libc::SYS_clone as u64;
+        regs.orig_rax = u64::MAX;
+        // clone(flags, stack = 0: the stub code never touches the stack).
+        regs.rdi = THREAD_CLONE_FLAGS as u64;
+        regs.rsi = 0;
+        regs.rdx = 0;
+        regs.r10 = 0;
+        regs.r8 = 0;
+        regs.rip = self.stub.syscall_addr;
+        self.set_regs(&regs)?;
+        self.resume(libc::PTRACE_CONT)?;
+        let mut new_tid = None;
+        loop {
+            match self.wait()? {
+                Stop::Event(libc::PTRACE_EVENT_CLONE) => {
+                    let mut msg: libc::c_ulong = 0;
+                    // SAFETY: we are stopped at a clone event; msg receives the new tid.
+                    if unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, self.pid, 0, &mut msg) } != 0 {
+                        return Err(Error::last("PTRACE_GETEVENTMSG"));
+                    }
+                    new_tid = Some(msg as i32);
+                    self.resume(libc::PTRACE_CONT)?;
+                }
+                Stop::Signal(libc::SIGTRAP) => break,
+                Stop::Signal(_) | Stop::Syscall | Stop::Event(_) => self.resume(libc::PTRACE_CONT)?,
+            }
+        }
+        let result = self.get_regs()?.rax as i64;
+        let tid = match new_tid {
+            Some(tid) if result > 0 => tid,
+            _ => {
+                return Err(Error::Injected {
+                    syscall: "clone",
+                    errno: (-result) as i32,
+                })
+            }
+        };
+        self.park_new_thread(tid)?;
+        self.shared.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(ThreadSeed {
+            tid,
+            tgid: self.tgid,
+            memory_file: self.memory_file,
+            shared: self.shared.clone(),
+        })
     }
 
     fn map(&mut self, addr: u64, len: u64, prot: i32, file_offset: u64) -> Result<()> {
@@ -322,9 +473,16 @@ impl Context for PtraceContext {
 
 impl Drop for PtraceContext {
     fn drop(&mut self) {
-        // SAFETY: pid is our child; kill and reap it so no zombie is left.
+        let others = self.shared.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1;
+        if others > 0 {
+            // Other guest threads still run in this stub process.
+            self.exit_thread();
+            return;
+        }
+        // SAFETY: the last context of the stub process kills it and reaps
+        // the thread it traces, so no zombie is left.
         unsafe {
-            libc::kill(self.pid, libc::SIGKILL);
+            libc::kill(self.tgid, libc::SIGKILL);
             let mut status = 0;
             libc::waitpid(self.pid, &mut status, libc::__WALL);
         }
@@ -440,6 +598,29 @@ mod tests {
         assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
         assert_eq!(regs.orig_rax, 60);
         assert_eq!(regs.rdi, 4242, "guest saw the emulated getpid result");
+    }
+
+    #[test]
+    fn thread_runs_in_the_same_address_space_on_another_tracer() {
+        let fd = memfd(1 << 20);
+        // mov eax, 39; syscall (getpid), twice.
+        write_code(fd, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+        let mut main = PtraceContext::spawn(fd).expect("spawn");
+        main.map(0x40_0000, 4096, libc::PROT_READ | libc::PROT_EXEC, 0)
+            .expect("map");
+        let seed = main.spawn_thread().expect("spawn thread");
+        let handle = std::thread::spawn(move || {
+            let mut ctx = PtraceContext::adopt(seed).expect("adopt");
+            let mut regs = zeroed_regs();
+            regs.rip = 0x40_0000;
+            let event = ctx.switch(&mut regs).expect("switch");
+            (event, regs.orig_rax)
+        });
+        assert_eq!(handle.join().expect("thread"), (Event::Syscall, 39));
+        // The main thread still runs guest code after its sibling exited.
+        let mut regs = zeroed_regs();
+        regs.rip = 0x40_0000;
+        assert_eq!(main.switch(&mut regs).expect("switch"), Event::Syscall);
     }
 
     #[test]

@@ -16,6 +16,7 @@ global_asm!(
     ".pushsection .text.runsc_stub,\"ax\",@progbits",
     ".globl runsc_stub_start",
     ".globl runsc_stub_syscall",
+    ".globl runsc_stub_park",
     ".globl runsc_stub_end",
     ".p2align 12",
     "runsc_stub_start:",
@@ -44,6 +45,11 @@ global_asm!(
     "    syscall",
     "    int3",
     "    jmp runsc_stub_syscall",
+    // A new stub thread waits here, untraced, until its own tracer seizes it.
+    "runsc_stub_park:",
+    "    mov eax, 34",
+    "    syscall",
+    "    jmp runsc_stub_park",
     "runsc_stub_end:",
     ".popsection",
 );
@@ -51,6 +57,7 @@ global_asm!(
 extern "C" {
     static runsc_stub_start: u8;
     static runsc_stub_syscall: u8;
+    static runsc_stub_park: u8;
     static runsc_stub_end: u8;
 }
 
@@ -69,4 +76,9 @@ pub(crate) fn code() -> &'static [u8] {
 /// Offset of the `syscall; int3` pair inside the stub code.
 pub(crate) fn syscall_offset() -> usize {
     std::ptr::addr_of!(runsc_stub_syscall) as usize - std::ptr::addr_of!(runsc_stub_start) as usize
+}
+
+/// Offset of the park loop (pause forever) inside the stub code.
+pub(crate) fn park_offset() -> usize {
+    std::ptr::addr_of!(runsc_stub_park) as usize - std::ptr::addr_of!(runsc_stub_start) as usize
 }

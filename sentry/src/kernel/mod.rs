@@ -1,11 +1,13 @@
 //! The kernel proper: global sandbox state, tasks and their run loop, execve.
 
+pub mod futex;
 pub mod loader;
 pub mod process;
 pub mod procinfo;
 pub mod signals;
 pub mod stdio;
 pub mod task;
+pub mod thread_group;
 
 pub use task::Task;
 
@@ -26,6 +28,10 @@ pub struct Kernel {
     pub strace: bool,
     pub boot_time: Instant,
     next_pid: AtomicI32,
+    /// Futex wait queues.
+    pub futexes: futex::Futexes,
+    /// Told the init process's exit status when it exits.
+    pub init_exit: Mutex<Option<std::sync::mpsc::Sender<crate::sandbox::ExitStatus>>>,
     /// Parents, children and zombies.
     pub processes: process::ProcessTable,
     /// Pending-signal queues by pid, for kill(2).
@@ -55,6 +61,8 @@ impl Kernel {
             next_pid: AtomicI32::new(1),
             procs: Default::default(),
             processes: Default::default(),
+            futexes: Default::default(),
+            init_exit: Mutex::new(None),
             signal_queues: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
         }

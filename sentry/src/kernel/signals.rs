@@ -139,6 +139,43 @@ impl SignalQueue {
         self.pending_set() & !blocked != 0
     }
 
+    /// Wakes a task blocked in [`wait_for`](Self::wait_for) so that it
+    /// re-checks its condition.
+    pub fn notify(&self) {
+        // Taking the lock orders this after a waiter's check of `done`.
+        drop(self.pending.lock());
+        self.posted.notify_all();
+    }
+
+    /// Blocks until `done()` holds (Ok(true)), the deadline passes
+    /// (Ok(false)) or a signal outside `blocked` is pending (EINTR).
+    pub fn wait_for(
+        &self,
+        deadline: Option<std::time::Instant>,
+        blocked: u64,
+        done: &dyn Fn() -> bool,
+    ) -> Result<bool> {
+        let mut p = self.pending.lock().map_err(|_| Errno::EIO)?;
+        loop {
+            if done() {
+                return Ok(true);
+            }
+            if p.iter().any(|s| blocked & bit(s.signo) == 0) {
+                return Err(Errno::EINTR);
+            }
+            p = match deadline {
+                None => self.posted.wait(p).map_err(|_| Errno::EIO)?,
+                Some(deadline) => {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        return Ok(false);
+                    }
+                    self.posted.wait_timeout(p, deadline - now).map_err(|_| Errno::EIO)?.0
+                }
+            };
+        }
+    }
+
     /// Sleeps for `dur` unless an unblocked signal arrives first (then EINTR).
     pub fn sleep(&self, dur: Duration, blocked: u64) -> Result<()> {
         let deadline = std::time::Instant::now() + dur;
@@ -213,6 +250,7 @@ impl Task {
             return Outcome::Ignored;
         }
         if sig == libc::SIGKILL {
+            self.killed_by_group = info.code == super::thread_group::SI_KERNEL;
             return Outcome::Exit(ExitStatus::Signaled(sig));
         }
         match action.handler {

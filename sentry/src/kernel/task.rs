@@ -94,7 +94,13 @@ pub struct Task {
     pub exit_status: Option<ExitStatus>,
     /// Set by execve: registers were replaced, do not store a return value.
     pub regs_replaced: bool,
-    /// Signals posted to this process and not yet delivered.
+    /// The process this thread belongs to.
+    pub group: Arc<super::thread_group::ThreadGroup>,
+    /// exit(2) ends only this thread; anything else ends the process.
+    pub thread_exit_only: bool,
+    /// Killed by its own thread group (exit_group or exec elsewhere).
+    pub killed_by_group: bool,
+    /// Signals posted to this thread and not yet delivered.
     pub signal_queue: Arc<super::signals::SignalQueue>,
     /// rt_sigsuspend: the mask to restore after the handler runs.
     pub saved_mask: Option<u64>,
@@ -127,6 +133,9 @@ impl Task {
             q.insert(pid, signal_queue.clone());
         }
         Ok(Task {
+            group: super::thread_group::ThreadGroup::new(pid, signal_queue.clone()),
+            thread_exit_only: false,
+            killed_by_group: false,
             signal_queue,
             saved_mask: None,
             kernel,
@@ -158,6 +167,11 @@ impl Task {
     /// execve(2): loads `path` into a brand-new address space and, on
     /// success, replaces the current one. On failure the task is unchanged.
     pub fn exec(&mut self, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> Result<()> {
+        if self.group.thread_count() > 1 {
+            // execve(2): all other threads are destroyed.
+            self.group
+                .kill_others_and_wait(self.tid, std::time::Duration::from_secs(2));
+        }
         let mut ctx = self
             .kernel
             .platform
@@ -223,41 +237,12 @@ impl Task {
         if vfork {
             child.vfork_done = Some(vfork_tx);
         }
-        let parent_mm = self.mm.clone();
-        let kernel = self.kernel.clone();
-        let spawned = std::thread::Builder::new().name(format!("task-{pid}")).spawn(move || {
-            let mut task = match child.build(parent_mm, share_vm) {
-                Ok(task) => task,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                    return;
-                }
-            };
-            let _ = ready_tx.send(Ok(()));
-            let status = task.run().unwrap_or_else(|e| {
-                tracing::warn!("task {pid}: platform failure: {e}");
-                ExitStatus::Signaled(libc::SIGKILL)
-            });
-            drop(task);
-            if let Some(parent) = kernel.processes.exit(pid, status) {
-                let (code, value) = match status {
-                    ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
-                    ExitStatus::Signaled(s) => (2, s), // CLD_KILLED
-                };
-                let info = super::signals::SigInfo {
-                    signo: libc::SIGCHLD,
-                    code,
-                    pid_or_addr: pid as u64,
-                    status: value,
-                    ..Default::default()
-                };
-                let _ = kernel.post_signal(parent, info);
-            }
-        });
-        let started = match spawned {
-            Ok(_) => ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)),
-            Err(_) => Err(Errno::EAGAIN),
+        let space = if share_vm {
+            Space::Share(self.mm.clone())
+        } else {
+            Space::Fork(self.mm.clone())
         };
+        let started = spawn_task(child, space, ready_tx).and_then(|_| ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)));
         if let Err(e) = started {
             self.kernel.processes.exit(pid, ExitStatus::Exited(0));
             let _ = self
@@ -274,6 +259,27 @@ impl Task {
             let _ = vfork_rx.recv();
         }
         Ok(pid)
+    }
+
+    /// clone(2) with CLONE_THREAD: a new thread of this process, in the
+    /// same stub process, run by a new host thread. Returns its tid.
+    pub fn clone_thread(&mut self, req: CloneRequest) -> Result<i32> {
+        let seed = self.ctx.spawn_thread().map_err(|e| {
+            tracing::warn!("cannot create a guest thread: {e}");
+            Errno::EAGAIN
+        })?;
+        let tid = self.kernel.alloc_pid();
+        let mut child = ChildTemplate::from_parent(self, tid, &req);
+        child.tgid = self.tgid;
+        child.ppid = self.ppid;
+        child.group = Some(self.group.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
+        spawn_task(child, Space::Thread(seed, self.mm.clone()), ready_tx)?;
+        ready_rx.recv().unwrap_or(Err(Errno::EAGAIN))?;
+        if req.flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+            self.mm.write_val(req.parent_tid, &tid)?;
+        }
+        Ok(tid)
     }
 
     /// Publishes what /proc shows about this process.
@@ -301,14 +307,66 @@ impl Task {
     }
 
     /// Runs the task until it exits.
-    pub fn run(&mut self) -> std::result::Result<ExitStatus, platform::Error> {
+    pub fn run(&mut self) {
         super::procinfo::set_current_pid(self.tgid);
-        let status = self.run_loop();
+        let status = self.run_loop().unwrap_or_else(|e| {
+            tracing::warn!("task {}: platform failure: {e}", self.tid);
+            ExitStatus::Signaled(libc::SIGKILL)
+        });
+        self.finish(status);
+    }
+
+    /// The end of a thread: wakes its joiner (CLONE_CHILD_CLEARTID), and if
+    /// it was the process's last thread, makes the process a zombie and
+    /// tells its parent.
+    fn finish(&mut self, status: ExitStatus) {
+        if !self.thread_exit_only && !self.killed_by_group {
+            self.group.begin_group_exit(status, self.tid);
+        }
+        if self.clear_child_tid != 0 {
+            let addr = self.clear_child_tid;
+            if self.mm.write_val(addr, &0u32).is_ok() {
+                let _ = self.kernel.futexes.wake(&self.mm, addr, 1, u32::MAX);
+            }
+        }
+        self.vfork_done = None;
+        if let Ok(mut q) = self.kernel.signal_queues.lock() {
+            q.remove(&self.tid);
+            if self.tid == self.tgid {
+                if let Some(next) = self.group.main_queue().filter(|_| self.group.thread_count() > 1) {
+                    q.insert(self.tgid, next);
+                }
+            }
+        }
+        if let Some(final_status) = self.group.thread_exited(self.tid, status) {
+            self.process_exited(final_status);
+        }
+    }
+
+    fn process_exited(&self, status: ExitStatus) {
         self.unpublish();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
             q.remove(&self.tgid);
         }
-        status
+        if let Some(parent) = self.kernel.processes.exit(self.tgid, status) {
+            let (code, value) = match status {
+                ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
+                ExitStatus::Signaled(s) => (2, s), // CLD_KILLED
+            };
+            let info = super::signals::SigInfo {
+                signo: libc::SIGCHLD,
+                code,
+                pid_or_addr: self.tgid as u64,
+                status: value,
+                ..Default::default()
+            };
+            let _ = self.kernel.post_signal(parent, info);
+        }
+        if self.tgid == super::process::INIT_PID {
+            if let Some(tx) = self.kernel.init_exit.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(status);
+            }
+        }
     }
 
     fn run_loop(&mut self) -> std::result::Result<ExitStatus, platform::Error> {
@@ -353,6 +411,8 @@ impl Task {
 struct ChildTemplate {
     kernel: Arc<Kernel>,
     pid: i32,
+    tgid: i32,
+    group: Option<Arc<super::thread_group::ThreadGroup>>,
     ppid: i32,
     regs: Regs,
     fds: Arc<FdTable>,
@@ -392,6 +452,8 @@ impl ChildTemplate {
         ChildTemplate {
             kernel: parent.kernel.clone(),
             pid,
+            tgid: pid,
+            group: None,
             ppid: parent.tgid,
             regs,
             fds,
@@ -416,20 +478,32 @@ impl ChildTemplate {
     }
 
     /// Runs on the child's thread: creates its context and address space.
-    fn build(self, parent_mm: Arc<MemoryManager>, share_vm: bool) -> Result<Task> {
-        let mut ctx = self
-            .kernel
-            .platform
-            .new_context(self.kernel.memfile.fd())
-            .map_err(|e| {
+    fn build(self, space: Space) -> Result<Task> {
+        let platform = &self.kernel.platform;
+        let new_context = || {
+            platform.new_context(self.kernel.memfile.fd()).map_err(|e| {
                 tracing::error!("cannot create a guest context: {e}");
                 Errno::EAGAIN
-            })?;
-        let mm = if share_vm {
-            parent_mm.attach(ctx.as_mut())?;
-            parent_mm
-        } else {
-            Arc::new(parent_mm.fork(ctx.as_mut())?)
+            })
+        };
+        let (mut ctx, mm) = match space {
+            Space::Fork(parent_mm) => {
+                let mut ctx = new_context()?;
+                let mm = Arc::new(parent_mm.fork(ctx.as_mut())?);
+                (ctx, mm)
+            }
+            Space::Share(parent_mm) => {
+                let mut ctx = new_context()?;
+                parent_mm.attach(ctx.as_mut())?;
+                (ctx, parent_mm)
+            }
+            Space::Thread(seed, parent_mm) => {
+                let ctx = platform.adopt_thread(seed).map_err(|e| {
+                    tracing::error!("cannot adopt a guest thread: {e}");
+                    Errno::EAGAIN
+                })?;
+                (ctx, parent_mm)
+            }
         };
         if let Some(addr) = self.set_child_tid {
             mm.write_val(addr, &self.pid)?;
@@ -438,10 +512,20 @@ impl ChildTemplate {
             ctx.set_fp_state(fp).map_err(|_| Errno::EAGAIN)?;
         }
         let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
+        let group = match self.group {
+            Some(group) => {
+                group.add(self.pid, signal_queue.clone())?;
+                group
+            }
+            None => super::thread_group::ThreadGroup::new(self.pid, signal_queue.clone()),
+        };
         let task = Task {
             kernel: self.kernel,
             tid: self.pid,
-            tgid: self.pid,
+            tgid: self.tgid,
+            group,
+            thread_exit_only: false,
+            killed_by_group: false,
             ppid: self.ppid,
             ctx,
             regs: self.regs,
@@ -470,4 +554,35 @@ impl ChildTemplate {
         task.publish();
         Ok(task)
     }
+}
+
+/// Where a clone child's address space comes from.
+enum Space {
+    /// fork: a copy.
+    Fork(Arc<MemoryManager>),
+    /// CLONE_VM|CLONE_VFORK: the same pages, in a new stub process.
+    Share(Arc<MemoryManager>),
+    /// CLONE_THREAD: the same stub process.
+    Thread(platform::ThreadSeed, Arc<MemoryManager>),
+}
+
+/// Starts a clone child on its own host thread; it reports on `ready`
+/// once its context exists.
+fn spawn_task(child: ChildTemplate, space: Space, ready: std::sync::mpsc::Sender<Result<()>>) -> Result<()> {
+    let name = format!("task-{}", child.pid);
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let mut task = match child.build(space) {
+                Ok(task) => task,
+                Err(e) => {
+                    let _ = ready.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready.send(Ok(()));
+            task.run();
+        })
+        .map(|_| ())
+        .map_err(|_| Errno::EAGAIN)
 }

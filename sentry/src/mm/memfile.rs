@@ -201,6 +201,18 @@ impl MemoryFile {
         Ok(f(slice))
     }
 
+    /// The 32-bit word at `offset`, for futexes: guest threads change it
+    /// concurrently, so it is only ever touched atomically.
+    pub fn atomic_u32(&self, offset: u64) -> Result<&std::sync::atomic::AtomicU32> {
+        if !offset.is_multiple_of(4) {
+            return Err(Errno::EINVAL);
+        }
+        self.check(offset, 4)?;
+        // SAFETY: the word is inside our mapping (checked), 4-byte aligned,
+        // and the mapping outlives `self`; AtomicU32 has u32's layout.
+        Ok(unsafe { &*(self.base.add(offset as usize) as *const std::sync::atomic::AtomicU32) })
+    }
+
     fn check(&self, offset: u64, len: usize) -> Result<()> {
         match offset.checked_add(len as u64) {
             Some(end) if end <= self.size => Ok(()),

@@ -540,6 +540,23 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// The memory-file offset behind a readable guest address: the identity
+    /// of a futex word, the same for every process that maps the page.
+    pub fn futex_key(&self, addr: u64) -> Result<u64> {
+        let mut key = None;
+        self.for_each_piece(addr, 4, libc::PROT_READ, |off, done, _| {
+            if done == 0 {
+                key = Some(off);
+            }
+            Ok(())
+        })?;
+        key.ok_or(Errno::EFAULT)
+    }
+
+    pub fn memfile(&self) -> &Arc<MemoryFile> {
+        &self.memfile
+    }
+
     /// Lines for /proc/self/maps.
     pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
         match self.lock() {

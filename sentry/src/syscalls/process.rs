@@ -4,6 +4,7 @@
 use super::file::path_arg;
 use super::Args;
 use crate::errno::{Errno, Result};
+use crate::kernel::futex::WaitRequest;
 use crate::kernel::process::{wait_status, WaitTarget};
 use crate::kernel::task::CloneRequest;
 use crate::kernel::Task;
@@ -101,17 +102,15 @@ pub fn setpgid(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn exit(task: &mut Task, a: Args) -> Result<u64> {
-    // set_tid_address(2): the kernel clears the tid word at exit (the futex
-    // wake has nobody to wake while processes are single-threaded).
-    if task.clear_child_tid != 0 {
-        let _ = task.mm.write_val(task.clear_child_tid, &0u32);
-    }
+    task.thread_exit_only = true;
     task.exit_status = Some(ExitStatus::Exited(a.i32(0) & 0xff));
     Ok(0)
 }
 
 pub fn exit_group(task: &mut Task, a: Args) -> Result<u64> {
-    task.exit_status = Some(ExitStatus::Exited(a.i32(0) & 0xff));
+    let status = ExitStatus::Exited(a.i32(0) & 0xff);
+    task.group.begin_group_exit(status, task.tid);
+    task.exit_status = Some(status);
     Ok(0)
 }
 
@@ -157,6 +156,16 @@ const PROCESS_CLONE_FLAGS: u64 = (libc::CSIGNAL
     | libc::CLONE_SETTLS
     | libc::CLONE_SYSVSEM) as u64;
 
+/// Extra flags a thread clone may carry.
+const THREAD_CLONE_FLAGS: u64 = (libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
+
+fn unsupported_clone(task: &Task, f: u64) -> Result<u64> {
+    if task.kernel.first_report(u64::MAX - f) {
+        tracing::warn!("clone with flags {f:#x} is not supported yet: ENOSYS");
+    }
+    Err(Errno::ENOSYS)
+}
+
 fn do_clone(task: &mut Task, req: CloneRequest) -> Result<u64> {
     let f = req.flags;
     let has = |flag: i32| f & flag as u64 != 0;
@@ -174,8 +183,14 @@ fn do_clone(task: &mut Task, req: CloneRequest) -> Result<u64> {
     if f & namespaces as u64 != 0 {
         return Err(Errno::EPERM);
     }
-    // Threads, and a shared address space without vfork, need multi-thread
-    // address spaces in the platform: not yet.
+    if has(libc::CLONE_THREAD) {
+        if f & !(PROCESS_CLONE_FLAGS | THREAD_CLONE_FLAGS) != 0 || !has(libc::CLONE_FILES) {
+            return unsupported_clone(task, f);
+        }
+        return Ok(task.clone_thread(req)? as u64);
+    }
+    // A shared address space without vfork or threads (a second process
+    // sharing memory) needs shared address-space updates: not yet.
     if f & !PROCESS_CLONE_FLAGS != 0 || (has(libc::CLONE_VM) && !has(libc::CLONE_VFORK)) {
         if task.kernel.first_report(u64::MAX - f) {
             tracing::warn!("clone with flags {f:#x} is not supported yet: ENOSYS");
@@ -433,39 +448,49 @@ pub fn prlimit64(task: &mut Task, a: Args) -> Result<u64> {
 
 pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
     const FUTEX_CMD_MASK: i32 = !(libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME);
-    let (addr, op, val, timeout) = (a.u64(0), a.i32(1), a.u32(2), a.u64(3));
+    let (addr, op, val, timeout, addr2, val3) = (a.u64(0), a.i32(1), a.u32(2), a.u64(3), a.u64(4), a.u32(5));
     if addr % 4 != 0 {
         return Err(Errno::EINVAL);
     }
-    match op & FUTEX_CMD_MASK {
-        libc::FUTEX_WAKE | libc::FUTEX_WAKE_BITSET => {
-            task.mm.read_val::<u32>(addr)?;
-            // One thread per process for now: nobody else can be waiting.
+    let cmd = op & FUTEX_CMD_MASK;
+    let futexes = &task.kernel.futexes;
+    match cmd {
+        libc::FUTEX_WAIT | libc::FUTEX_WAIT_BITSET => {
+            let bitset = if cmd == libc::FUTEX_WAIT { u32::MAX } else { val3 };
+            let deadline = futex_deadline(task, cmd, op, timeout)?;
+            let req = WaitRequest {
+                addr,
+                val,
+                bitset,
+                deadline,
+            };
+            futexes.wait(&task.mm, &task.signal_queue, task.signals.mask, req)?;
             Ok(0)
         }
-        libc::FUTEX_WAIT | libc::FUTEX_WAIT_BITSET => {
-            let cur: u32 = task.mm.read_val(addr)?;
-            if cur != val {
-                return Err(Errno::EAGAIN);
-            }
-            if timeout == 0 {
-                // No other thread can ever wake us; like Linux, wait forever.
-                loop {
-                    std::thread::park();
-                }
-            }
-            let ts: [i64; 2] = task.mm.read_val(timeout)?;
-            if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
-                return Err(Errno::EINVAL);
-            }
-            let wait = if op & FUTEX_CMD_MASK == libc::FUTEX_WAIT {
-                std::time::Duration::new(ts[0] as u64, ts[1] as u32)
-            } else {
-                super::time::until_absolute(op & libc::FUTEX_CLOCK_REALTIME != 0, ts)?
-            };
-            std::thread::sleep(wait);
-            Err(Errno(libc::ETIMEDOUT))
-        }
+        libc::FUTEX_WAKE => futexes.wake(&task.mm, addr, val, u32::MAX),
+        libc::FUTEX_WAKE_BITSET => futexes.wake(&task.mm, addr, val, val3),
+        // For the requeue operations the "timeout" argument is val2.
+        libc::FUTEX_REQUEUE => futexes.requeue(&task.mm, addr, addr2, val, timeout as u32, None),
+        libc::FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, addr, addr2, val, timeout as u32, Some(val3)),
+        libc::FUTEX_WAKE_OP => futexes.wake_op(&task.mm, addr, addr2, val, timeout as u32, val3),
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// FUTEX_WAIT takes a relative timeout; FUTEX_WAIT_BITSET an absolute one
+/// on CLOCK_MONOTONIC, or CLOCK_REALTIME with FUTEX_CLOCK_REALTIME.
+fn futex_deadline(task: &Task, cmd: i32, op: i32, timeout: u64) -> Result<Option<std::time::Instant>> {
+    if timeout == 0 {
+        return Ok(None);
+    }
+    let ts: [i64; 2] = task.mm.read_val(timeout)?;
+    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+        return Err(Errno::EINVAL);
+    }
+    let wait = if cmd == libc::FUTEX_WAIT {
+        std::time::Duration::new(ts[0] as u64, ts[1] as u32)
+    } else {
+        super::time::until_absolute(op & libc::FUTEX_CLOCK_REALTIME != 0, ts)?
+    };
+    Ok(Some(std::time::Instant::now() + wait))
 }

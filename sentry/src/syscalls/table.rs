@@ -65,11 +65,11 @@ table! {
     34 pause signal::pause, Full, "";
     35 nanosleep time::nanosleep, Partial("EINTR does not write the remaining time"), "xx";
     39 getpid process::getpid, Full, "";
-    56 clone process::clone, Partial("processes only (fork, vfork, posix_spawn); CLONE_THREAD is ENOSYS; fork copies touched pages eagerly"), "xxxxx";
+    56 clone process::clone, Partial("threads share fds and memory but copy cwd and signal actions; no namespaces (EPERM); fork copies touched pages eagerly"), "xxxxx";
     57 fork process::fork, Partial("copies touched pages eagerly (no copy-on-write yet)"), "";
     58 vfork process::vfork, Full, "";
     59 execve process::execve, Full, "sxx";
-    60 exit process::exit, Partial("single-threaded processes only"), "d";
+    60 exit process::exit, Full, "d";
     61 wait4 process::wait4, Partial("no stopped or continued children; rusage is zero"), "dxxx";
     62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
     63 uname process::uname, Full, "x";
@@ -106,7 +106,7 @@ table! {
     186 gettid process::gettid, Full, "";
     200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
-    202 futex process::futex, Partial("single-threaded: WAKE wakes nobody, WAIT checks the value and sleeps until the timeout"), "xdxxxx";
+    202 futex process::futex, Partial("no PI futexes (ENOSYS)"), "xdxxxx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
     217 getdents64 file::getdents64, Full, "fxd";
     218 set_tid_address process::set_tid_address, Full, "x";

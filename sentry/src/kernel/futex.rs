@@ -1,0 +1,202 @@
+//! Futexes (futex(2)): wait queues keyed by the memory-file offset of the
+//! futex word, so private and shared futexes alike match across the
+//! threads and processes that map the page.
+
+use super::signals::SignalQueue;
+use crate::errno::{Errno, Result};
+use crate::mm::MemoryManager;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+struct Waiter {
+    woken: AtomicBool,
+    bitset: u32,
+    queue: Arc<SignalQueue>,
+}
+
+/// What FUTEX_WAIT(_BITSET) waits for.
+pub struct WaitRequest {
+    pub addr: u64,
+    /// Sleep only while the word still holds this value.
+    pub val: u32,
+    pub bitset: u32,
+    pub deadline: Option<Instant>,
+}
+
+#[derive(Default)]
+pub struct Futexes {
+    queues: Mutex<HashMap<u64, Vec<Arc<Waiter>>>>,
+}
+
+impl Futexes {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<u64, Vec<Arc<Waiter>>>>> {
+        self.queues.lock().map_err(|_| Errno::EIO)
+    }
+
+    /// FUTEX_WAIT(_BITSET): sleeps while the word at `addr` equals `val`.
+    pub fn wait(&self, mm: &MemoryManager, queue: &Arc<SignalQueue>, blocked: u64, req: WaitRequest) -> Result<()> {
+        let WaitRequest {
+            addr,
+            val,
+            bitset,
+            deadline,
+        } = req;
+        if bitset == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let key = mm.futex_key(addr)?;
+        let word = mm.memfile().atomic_u32(key)?;
+        let waiter = Arc::new(Waiter {
+            woken: AtomicBool::new(false),
+            bitset,
+            queue: queue.clone(),
+        });
+        {
+            let mut queues = self.lock()?;
+            // Checked under the table lock, so a waker that changed the
+            // word and then called wake cannot be missed.
+            if word.load(Ordering::SeqCst) != val {
+                return Err(Errno::EAGAIN);
+            }
+            queues.entry(key).or_default().push(waiter.clone());
+        }
+        let outcome = queue.wait_for(deadline, blocked, &|| waiter.woken.load(Ordering::SeqCst));
+        if matches!(outcome, Ok(true)) {
+            return Ok(());
+        }
+        let mut queues = self.lock()?;
+        if waiter.woken.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        remove(&mut queues, key, &waiter);
+        match outcome {
+            Err(e) => Err(e),
+            _ => Err(Errno(libc::ETIMEDOUT)),
+        }
+    }
+
+    /// FUTEX_WAKE(_BITSET): wakes up to `n` waiters; returns how many.
+    pub fn wake(&self, mm: &MemoryManager, addr: u64, n: u32, bitset: u32) -> Result<u64> {
+        if bitset == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let key = mm.futex_key(addr)?;
+        let mut queues = self.lock()?;
+        Ok(wake_locked(&mut queues, key, n, bitset))
+    }
+
+    /// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE: wakes `n_wake` waiters on `addr`
+    /// and moves up to `n_move` of the rest to `addr2`.
+    pub fn requeue(
+        &self,
+        mm: &MemoryManager,
+        addr: u64,
+        addr2: u64,
+        n_wake: u32,
+        n_move: u32,
+        expect: Option<u32>,
+    ) -> Result<u64> {
+        let key = mm.futex_key(addr)?;
+        let key2 = mm.futex_key(addr2)?;
+        let mut queues = self.lock()?;
+        if let Some(expect) = expect {
+            if mm.memfile().atomic_u32(key)?.load(Ordering::SeqCst) != expect {
+                return Err(Errno::EAGAIN);
+            }
+        }
+        let woken = wake_locked(&mut queues, key, n_wake, u32::MAX);
+        let mut moved = Vec::new();
+        if let Some(q) = queues.get_mut(&key) {
+            let n = (n_move as usize).min(q.len());
+            moved.extend(q.drain(..n));
+        }
+        let count = moved.len() as u64;
+        if !moved.is_empty() {
+            queues.entry(key2).or_default().extend(moved);
+        }
+        queues.retain(|_, q| !q.is_empty());
+        Ok(woken + count)
+    }
+
+    /// FUTEX_WAKE_OP: atomically updates the word at `addr2`, wakes `n`
+    /// waiters on `addr`, and `n2` on `addr2` if the old value passes the
+    /// comparison encoded in `op` (futex(2)).
+    pub fn wake_op(&self, mm: &MemoryManager, addr: u64, addr2: u64, n: u32, n2: u32, op: u32) -> Result<u64> {
+        let key = mm.futex_key(addr)?;
+        let key2 = mm.futex_key(addr2)?;
+        let word2 = mm.memfile().atomic_u32(key2)?;
+        let (kind, cmp) = ((op >> 28) & 0xf, (op >> 24) & 0xf);
+        let (mut oparg, cmparg) = ((op >> 12) & 0xfff, op & 0xfff);
+        if kind & 8 != 0 {
+            // FUTEX_OP_OPARG_SHIFT
+            if oparg > 31 {
+                return Err(Errno::EINVAL);
+            }
+            oparg = 1 << oparg;
+        }
+        let apply = |old: u32| match kind & 7 {
+            0 => Some(oparg),
+            1 => Some(old.wrapping_add(oparg)),
+            2 => Some(old | oparg),
+            3 => Some(old & !oparg),
+            4 => Some(old ^ oparg),
+            _ => None,
+        };
+        if apply(0).is_none() {
+            return Err(Errno::ENOSYS);
+        }
+        let mut queues = self.lock()?;
+        let old = word2
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, apply)
+            .map_err(|_| Errno::ENOSYS)?;
+        let mut woken = wake_locked(&mut queues, key, n, u32::MAX);
+        let (old_s, arg_s) = (old as i32, sign_extend_12(cmparg));
+        let pass = match cmp {
+            0 => old_s == arg_s,
+            1 => old_s != arg_s,
+            2 => old_s < arg_s,
+            3 => old_s <= arg_s,
+            4 => old_s > arg_s,
+            5 => old_s >= arg_s,
+            _ => return Err(Errno::ENOSYS),
+        };
+        if pass {
+            woken += wake_locked(&mut queues, key2, n2, u32::MAX);
+        }
+        Ok(woken)
+    }
+}
+
+fn sign_extend_12(v: u32) -> i32 {
+    ((v << 20) as i32) >> 20
+}
+
+fn wake_locked(queues: &mut HashMap<u64, Vec<Arc<Waiter>>>, key: u64, n: u32, bitset: u32) -> u64 {
+    let Some(q) = queues.get_mut(&key) else { return 0 };
+    let mut woken = 0;
+    q.retain(|w| {
+        if woken < n as u64 && w.bitset & bitset != 0 {
+            w.woken.store(true, Ordering::SeqCst);
+            w.queue.notify();
+            woken += 1;
+            false
+        } else {
+            true
+        }
+    });
+    if q.is_empty() {
+        queues.remove(&key);
+    }
+    woken
+}
+
+fn remove(queues: &mut HashMap<u64, Vec<Arc<Waiter>>>, key: u64, waiter: &Arc<Waiter>) {
+    if let Some(q) = queues.get_mut(&key) {
+        q.retain(|w| !Arc::ptr_eq(w, waiter));
+        if q.is_empty() {
+            queues.remove(&key);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Processes, threads and signals as programs use them: pthreads contending on a
+//! mutex and condition variable, and shell scripts with pipelines, subshells, command
+//! substitution, traps, background jobs and `kill`, each compared with a native run.
+
+use std::path::Path;
+use std::process::Command;
+
+use runsc_tests::{assert_same_as_native, compile, default_timeout, run, Link, Output, Runsc};
+
+fn runsc_do(runsc: &Runsc, args: &[&str]) -> Output {
+    let mut argv = vec!["do", "--"];
+    argv.extend_from_slice(args);
+    runsc.run(argv)
+}
+
+fn native_cmd(args: &[&str]) -> Output {
+    let mut cmd = Command::new(args[0]);
+    cmd.args(&args[1..]).current_dir("/");
+    run(cmd, default_timeout())
+}
+
+fn threads_match_native(link: Link) {
+    let exe = compile("threads", link);
+    let exe = exe.to_str().expect("utf-8 path");
+    let args = [exe, "100000"];
+    let nat = native_cmd(&args);
+    assert!(nat.success(), "threads fails natively\n{nat}");
+    let out = runsc_do(&Runsc::new(), &args);
+    assert_same_as_native(&nat, &out, &format!("threads ({})", link.suffix()));
+}
+
+#[test]
+fn pthreads_contend_on_mutex_and_condvar_static() {
+    threads_match_native(Link::Static);
+}
+
+#[test]
+fn pthreads_contend_on_mutex_and_condvar_dynamic() {
+    threads_match_native(Link::Dynamic);
+}
+
+/// A script exercising what shells need from processes and signals. Its output
+/// must not depend on timing or pids.
+const SCRIPT: &str = r#"
+set -e
+echo start
+echo piped | tr a-z A-Z | cat
+x=$(echo substituted; echo twice)
+echo "$x" | wc -l
+( echo in-subshell; exit 3 ) || echo "subshell status $?"
+trap 'echo trapped USR1' USR1
+kill -USR1 $$
+sleep 0.05 &
+bg=$!
+wait $bg
+echo "background status $?"
+sleep 5 &
+victim=$!
+kill -TERM $victim
+wait $victim || echo "killed status $?"
+for i in 1 2 3; do echo "loop $i"; done | sort -r
+false || echo "false failed as it should"
+sh -c 'exit 7' || echo "child status $?"
+echo end
+"#;
+
+fn shell_matches_native(shell: &[&str]) {
+    if !Path::new(shell[0]).exists() {
+        panic!("{} is missing: .ci/run installs it (busybox-static)", shell[0]);
+    }
+    let args: Vec<&str> = shell.iter().copied().chain(["-c", SCRIPT]).collect();
+    let shell = shell.join(" ");
+    let nat = native_cmd(&args);
+    assert!(nat.success(), "the script fails natively under {shell}\n{nat}");
+    let out = runsc_do(&Runsc::new(), &args);
+    assert_same_as_native(&nat, &out, &format!("shell script under {shell}"));
+}
+
+#[test]
+fn dash_script_matches_native() {
+    shell_matches_native(&["/bin/sh"]);
+}
+
+#[test]
+fn busybox_script_matches_native() {
+    shell_matches_native(&["/bin/busybox", "sh"]);
+}
+
+#[test]
+fn fork_and_exec_many_children() {
+    // 200 sequential fork+exec+wait cycles, all reaped.
+    let script = "i=0; while [ $i -lt 200 ]; do /bin/true || exit 1; i=$((i+1)); done; echo $i";
+    let out = runsc_do(&Runsc::new(), &["/bin/sh", "-c", script]);
+    assert!(out.success() && out.stdout_str() == "200\n", "{out}");
+}

@@ -53,6 +53,7 @@ runsc=$(cd "$(dirname "$runsc")" && pwd)/$(basename "$runsc")
 
 gcc -O2 -static -o "$work/getpid_bench" tests/c/getpid_bench.c
 gcc -O2 -static -o "$work/true" tests/c/true.c
+gcc -O2 -static -o "$work/forkexec_bench" tests/c/forkexec_bench.c
 mkdir -p "$work/root"
 
 # A bundle whose rootfs holds only the static true.
@@ -144,6 +145,19 @@ log "getpid under runsc do ($runsc_calls calls)..."
 rsc_getpid=$(getpid_ns "$runsc" --root "$work/root" --platform "$platform" do -- \
     "$work/getpid_bench" "$runsc_calls") || rsc_getpid=""
 
+# Prints runs/second from forkexec_bench's "forkexec: N runs, X per second", or fails.
+forkexec_rate() {
+    local out
+    out=$("$@" 2>"$work/err") || { log "failed: $* :: $(head -n3 "$work/err")"; return 1; }
+    sed -n 's/^forkexec: [0-9]* runs, \([0-9.]*\) per second$/\1/p' <<<"$out" | grep . \
+        || { log "unexpected output from $*: $out"; return 1; }
+}
+forkexec_runs=${FORKEXEC_RUNS:-300}
+log "fork+exec+wait of a static true natively and under runsc do ($forkexec_runs runs)..."
+nat_fork=$(forkexec_rate "$work/forkexec_bench" "$forkexec_runs" "$work/true") || nat_fork=""
+rsc_fork=$(forkexec_rate "$runsc" --root "$work/root" --platform "$platform" do -- \
+    "$work/forkexec_bench" "$forkexec_runs" "$work/true") || rsc_fork=""
+
 timer=$(command -v hyperfine >/dev/null 2>&1 && echo hyperfine || echo "date loop")
 log "start-up, $runs runs each ($timer)..."
 nat_true=$(mean_ms "$work/native-true") || nat_true=""
@@ -164,6 +178,7 @@ echo "|---|---|---|---|"
 echo "| getpid round trip (ns/call) | $(cell "$nat_getpid") | $(cell "$rsc_getpid") | $(ratio "$nat_getpid" "$rsc_getpid") |"
 echo "| \`runsc run\` of a static true (ms) | $(cell "$nat_true") | $(cell "$rsc_run") | $(ratio "$nat_true" "$rsc_run") |"
 echo "| \`runsc do\` of a static true (ms) | $(cell "$nat_true") | $(cell "$rsc_do") | $(ratio "$nat_true" "$rsc_do") |"
+echo "| fork+exec+wait of a static true (per second, higher is better) | $(cell "$nat_fork") | $(cell "$rsc_fork") | $(ratio "$rsc_fork" "$nat_fork") slower |"
 if command -v runc >/dev/null 2>&1; then
     echo
     echo "runc run of the same bundle: $(cell "$runc_run") ms; runsc run / runc run: $(ratio "$runc_run" "$rsc_run")"

@@ -60,6 +60,41 @@ fn map_stub_page() -> Result<StubPage> {
     })
 }
 
+/// Every ptrace stop is a hand-off between the stub thread and its tracer.
+/// Across cores that costs a cross-CPU wake-up (tens of microseconds on
+/// virtual machines); on one core it is a plain context switch. So each
+/// tracer and its stub thread share a core, and successive contexts are
+/// spread over the CPUs this process may use.
+fn pin_pair(stub_tid: i32) {
+    static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let allowed = ALLOWED.get_or_init(|| {
+        // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: valid out pointer of the right size.
+        if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0 {
+            return Vec::new();
+        }
+        // SAFETY: CPU_ISSET only reads the set.
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+            .collect()
+    });
+    if allowed.len() < 2 {
+        return;
+    }
+    let cpu = allowed[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % allowed.len()];
+    // SAFETY: cpu_set_t is plain data.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: cpu < CPU_SETSIZE (it came from the set above).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    for tid in [0, stub_tid] {
+        // SAFETY: setting the affinity of this thread (0) and of our stub
+        // thread; failure only costs speed.
+        unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    }
+}
+
 /// The ptrace platform.
 pub struct PtracePlatform {
     _private: (),
@@ -166,6 +201,7 @@ impl PtraceContext {
             return Err(Error::last("PTRACE_SETOPTIONS"));
         }
         ctx.template = ctx.get_regs()?;
+        pin_pair(pid);
         Ok(ctx)
     }
 
@@ -200,6 +236,7 @@ impl PtraceContext {
         }
         ctx.template = ctx.get_regs()?;
         ctx.template.orig_rax = u64::MAX;
+        pin_pair(tid);
         Ok(ctx)
     }
 

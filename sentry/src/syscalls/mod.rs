@@ -78,8 +78,8 @@ pub fn dispatch(task: &mut Task) -> Result<u64> {
     };
     if let Some(call) = before {
         let shown = match result {
-            Ok(v) if task.regs_replaced => format!("{v}"),
-            Ok(v) => format!("{:#x}", v),
+            Ok(v) if task.regs_replaced || v < 0x10000 => format!("{v}"),
+            Ok(v) => format!("{v:#x}"),
             Err(e) => format!("-1 {}", e.name()),
         };
         tracing::info!(target: "strace", "[{}] {call} = {shown}", task.tid);

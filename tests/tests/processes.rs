@@ -93,3 +93,19 @@ fn fork_and_exec_many_children() {
     let out = runsc_do(&Runsc::new(), &["/bin/sh", "-c", script]);
     assert!(out.success() && out.stdout_str() == "200\n", "{out}");
 }
+
+fn restart_matches_native(link: Link) {
+    let exe = compile("restart", link);
+    let exe = exe.to_str().expect("utf-8 path");
+    let nat = native_cmd(&[exe]);
+    assert!(nat.success(), "restart fails natively\n{nat}");
+    let out = runsc_do(&Runsc::new(), &[exe]);
+    assert_same_as_native(&nat, &out, &format!("restart ({})", link.suffix()));
+}
+
+/// A read blocked on a pipe and interrupted by a signal: restarted with
+/// SA_RESTART, EINTR without (signal(7)).
+#[test]
+fn blocked_pipe_read_is_restarted_or_interrupted_like_linux() {
+    restart_matches_native(Link::Dynamic);
+}

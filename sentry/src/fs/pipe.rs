@@ -28,8 +28,15 @@ impl Pipe {
         self.state.lock().map_err(|_| Errno::EIO)
     }
 
+    /// Waits for a change; ERESTARTSYS when the reader or writer gets a
+    /// signal it must act on.
     fn wait<'a>(&self, guard: MutexGuard<'a, State>) -> Result<MutexGuard<'a, State>> {
-        self.changed.wait(guard).map_err(|_| Errno::EIO)
+        crate::kernel::interrupt::check()?;
+        let (guard, _) = self
+            .changed
+            .wait_timeout(guard, std::time::Duration::from_millis(20))
+            .map_err(|_| Errno::EIO)?;
+        Ok(guard)
     }
 
     fn read(&self, out: &mut [u8], nonblock: bool) -> Result<usize> {
@@ -71,7 +78,12 @@ impl Pipe {
                 if nonblock {
                     return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
                 }
-                s = self.wait(s)?;
+                // Interrupted after a partial write: report what was written.
+                s = match self.wait(s) {
+                    Ok(s) => s,
+                    Err(_) if done > 0 => return Ok(done),
+                    Err(e) => return Err(e),
+                };
                 continue;
             }
             let n = left.min(room);

@@ -1,6 +1,7 @@
 //! The kernel proper: global sandbox state, tasks and their run loop, execve.
 
 pub mod futex;
+pub mod interrupt;
 pub mod loader;
 pub mod process;
 pub mod procinfo;

@@ -126,7 +126,12 @@ impl ProcessTable {
             if nohang {
                 return Ok(None);
             }
-            procs = self.changed.wait(procs).map_err(|_| Errno::EIO)?;
+            super::interrupt::check()?;
+            procs = self
+                .changed
+                .wait_timeout(procs, std::time::Duration::from_millis(20))
+                .map_err(|_| Errno::EIO)?
+                .0;
         }
     }
 

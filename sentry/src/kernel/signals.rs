@@ -14,6 +14,7 @@ pub const SA_NODEFER: u64 = 0x4000_0000;
 pub const SA_RESETHAND: u64 = 0x8000_0000;
 pub const SA_ONSTACK: u64 = 0x0800_0000;
 pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
 
 pub fn bit(sig: i32) -> u64 {
     1u64 << (sig - 1)
@@ -83,6 +84,11 @@ impl SigInfo {
 /// here; the owning task takes them between guest runs.
 pub struct SignalQueue {
     pending: Mutex<Vec<SigInfo>>,
+    /// Mirror of the task's blocked mask.
+    blocked: std::sync::atomic::AtomicU64,
+    /// Signals whose action is to ignore them: discarded when posted
+    /// unless blocked (signal(7)).
+    ignored: std::sync::atomic::AtomicU64,
     posted: Condvar,
     interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
 }
@@ -91,6 +97,8 @@ impl SignalQueue {
     pub fn new(interrupter: Arc<dyn Interrupter>) -> Arc<SignalQueue> {
         Arc::new(SignalQueue {
             pending: Mutex::new(Vec::new()),
+            blocked: Default::default(),
+            ignored: Default::default(),
             posted: Condvar::new(),
             interrupter: Mutex::new(Some(interrupter)),
         })
@@ -106,6 +114,11 @@ impl SignalQueue {
     /// Queues a signal and kicks the task out of the guest. Standard
     /// signals are not queued twice (signal(7)); real-time ones are.
     pub fn post(&self, info: SigInfo) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let b = bit(info.signo);
+        if self.ignored.load(Relaxed) & b != 0 && self.blocked.load(Relaxed) & b == 0 {
+            return;
+        }
         if let Ok(mut p) = self.pending.lock() {
             if info.signo >= libc::SIGRTMIN() || !p.iter().any(|s| s.signo == info.signo) {
                 p.push(info);
@@ -132,6 +145,18 @@ impl SignalQueue {
             .lock()
             .map(|p| p.iter().fold(0, |acc, s| acc | bit(s.signo)))
             .unwrap_or(0)
+    }
+
+    /// Records the task's blocked mask and ignored set.
+    pub fn set_masks(&self, blocked: u64, ignored: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.blocked.store(blocked, Relaxed);
+        self.ignored.store(ignored, Relaxed);
+    }
+
+    /// True when a pending signal is not blocked (it will be acted on).
+    pub fn has_actionable(&self) -> bool {
+        self.has_unblocked(self.blocked.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// True when a signal outside `blocked` is pending.
@@ -212,7 +237,8 @@ pub enum Outcome {
 
 impl Task {
     /// Delivers pending unblocked signals. Returns the exit status if one
-    /// of them killed the process.
+    /// of them killed the process. A syscall interrupted with ERESTARTSYS
+    /// is restarted unless a handler without SA_RESTART ran.
     pub fn deliver_pending(&mut self) -> Option<ExitStatus> {
         while let Some(info) = self.signal_queue.take(self.signals.mask) {
             match self.deliver(info) {
@@ -221,7 +247,33 @@ impl Task {
                 Outcome::Ignored => {}
             }
         }
+        if self.restart_syscall {
+            self.restart_syscall = false;
+            self.rewind_syscall();
+        }
+        self.sync_signal_masks();
         None
+    }
+
+    /// Makes the guest execute the interrupted syscall again.
+    fn rewind_syscall(&mut self) {
+        self.regs.rip -= 2; // the length of `syscall`
+        self.regs.rax = self.regs.orig_rax;
+    }
+
+    /// Mirrors the blocked mask and the ignored set into the queue, which
+    /// filters and wakes with them.
+    pub fn sync_signal_masks(&self) {
+        let mut ignored = 0;
+        for (i, action) in self.signals.actions.iter().enumerate() {
+            let sig = i as i32 + 1;
+            let ignore = action.handler == libc::SIG_IGN as u64
+                || (action.handler == libc::SIG_DFL as u64 && default_action(sig) == DefaultAction::Ignore);
+            if ignore {
+                ignored |= bit(sig);
+            }
+        }
+        self.signal_queue.set_masks(self.signals.mask, ignored);
     }
 
     /// A synchronous fault: delivered at once; if blocked or ignored the
@@ -271,6 +323,14 @@ impl Task {
     /// Builds an rt_sigframe on the user (or alternate) stack and points
     /// the registers at the handler.
     fn push_frame(&mut self, info: &SigInfo, action: SigAction) -> Result<()> {
+        if self.restart_syscall {
+            self.restart_syscall = false;
+            if action.flags & SA_RESTART != 0 {
+                self.rewind_syscall();
+            } else {
+                self.regs.rax = (-libc::EINTR as i64) as u64;
+            }
+        }
         let regs = self.regs;
         let (alt_sp, alt_flags, alt_size) = self.signals.altstack;
         let on_alt = alt_flags & libc::SS_DISABLE == 0 && regs.rsp > alt_sp && regs.rsp <= alt_sp + alt_size;

@@ -59,7 +59,44 @@ impl HostStream {
     }
 }
 
+impl HostStream {
+    /// Waits until the host fd is ready for `events`, giving up with
+    /// EAGAIN (non-blocking) or ERESTARTSYS (a signal for the task).
+    fn wait_ready(&self, events: i16, nonblock: bool) -> Result<()> {
+        loop {
+            let mut pfd = libc::pollfd {
+                fd: self.raw(),
+                events,
+                revents: 0,
+            };
+            let timeout = if nonblock { 0 } else { 20 };
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(&mut pfd, 1, timeout) };
+            if n > 0 {
+                return Ok(());
+            }
+            if n < 0 && Errno::last() != Errno::EINTR {
+                return Err(Errno::last());
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            crate::kernel::interrupt::check()?;
+        }
+    }
+}
+
 impl FileOps for HostStream {
+    fn read_with_flags(&self, buf: &mut [u8], offset: u64, flags: i32) -> Result<usize> {
+        self.wait_ready(libc::POLLIN, flags & libc::O_NONBLOCK != 0)?;
+        self.read(buf, offset)
+    }
+
+    fn write_with_flags(&self, buf: &[u8], offset: u64, flags: i32) -> Result<usize> {
+        self.wait_ready(libc::POLLOUT, flags & libc::O_NONBLOCK != 0)?;
+        self.write(buf, offset)
+    }
+
     fn read(&self, buf: &mut [u8], _offset: u64) -> Result<usize> {
         loop {
             // SAFETY: valid fd, buffer and length.

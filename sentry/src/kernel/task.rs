@@ -102,6 +102,9 @@ pub struct Task {
     pub killed_by_group: bool,
     /// Signals posted to this thread and not yet delivered.
     pub signal_queue: Arc<super::signals::SignalQueue>,
+    /// The last syscall returned ERESTARTSYS: restart or EINTR once the
+    /// signal is delivered.
+    pub restart_syscall: bool,
     /// rt_sigsuspend: the mask to restore after the handler runs.
     pub saved_mask: Option<u64>,
     /// For a vfork child: dropped at exec or exit, which resumes the parent.
@@ -137,6 +140,7 @@ impl Task {
             thread_exit_only: false,
             killed_by_group: false,
             signal_queue,
+            restart_syscall: false,
             saved_mask: None,
             kernel,
             tid: pid,
@@ -370,6 +374,8 @@ impl Task {
     }
 
     fn run_loop(&mut self) -> std::result::Result<ExitStatus, platform::Error> {
+        super::interrupt::set_current(self.signal_queue.clone());
+        self.sync_signal_masks();
         loop {
             match self.ctx.switch(&mut self.regs)? {
                 Event::Syscall => {
@@ -381,6 +387,10 @@ impl Task {
                     if !self.regs_replaced {
                         self.regs.rax = match result {
                             Ok(v) => v,
+                            Err(super::interrupt::ERESTARTSYS) => {
+                                self.restart_syscall = true;
+                                (-libc::EINTR as i64) as u64
+                            }
                             Err(e) => (-(e.0 as i64)) as u64,
                         };
                     }
@@ -546,6 +556,7 @@ impl ChildTemplate {
             regs_replaced: false,
             vfork_done: self.vfork_done,
             signal_queue,
+            restart_syscall: false,
             saved_mask: None,
         };
         if let Ok(mut q) = task.kernel.signal_queues.lock() {

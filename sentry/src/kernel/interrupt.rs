@@ -1,0 +1,52 @@
+//! Interrupting blocked syscalls (signal(7), "Interruption of system calls
+//! and library functions by signal handlers").
+//!
+//! A syscall that blocks returns [`ERESTARTSYS`] when a signal the task
+//! will act on arrives. After the signal is delivered the run loop either
+//! restarts the syscall (the handler has SA_RESTART, or no handler ran) or
+//! makes it fail with EINTR.
+
+use super::signals::SignalQueue;
+use crate::errno::{Errno, Result};
+use std::cell::RefCell;
+use std::sync::{Arc, Condvar, MutexGuard};
+use std::time::Duration;
+
+/// Internal: "interrupted, restart if the signal allows". Never seen by the guest.
+pub const ERESTARTSYS: Errno = Errno(512);
+
+/// How often a blocked wait looks for signals.
+const POLL: Duration = Duration::from_millis(20);
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<SignalQueue>>> = const { RefCell::new(None) };
+}
+
+/// Binds the calling host thread to a task's signal queue.
+pub fn set_current(queue: Arc<SignalQueue>) {
+    CURRENT.with(|c| *c.borrow_mut() = Some(queue));
+}
+
+/// ERESTARTSYS if the current task has a signal to act on.
+pub fn check() -> Result<()> {
+    let pending = CURRENT.with(|c| c.borrow().as_ref().is_some_and(|q| q.has_actionable()));
+    if pending {
+        Err(ERESTARTSYS)
+    } else {
+        Ok(())
+    }
+}
+
+/// Waits on `cv` until `done` holds, giving up with ERESTARTSYS when the
+/// current task gets a signal.
+pub fn wait_while<'a, T>(
+    cv: &Condvar,
+    mut guard: MutexGuard<'a, T>,
+    mut blocked: impl FnMut(&mut T) -> bool,
+) -> Result<MutexGuard<'a, T>> {
+    while blocked(&mut guard) {
+        check()?;
+        guard = cv.wait_timeout(guard, POLL).map_err(|_| Errno::EIO)?.0;
+    }
+    Ok(guard)
+}

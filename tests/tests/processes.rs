@@ -109,3 +109,19 @@ fn restart_matches_native(link: Link) {
 fn blocked_pipe_read_is_restarted_or_interrupted_like_linux() {
     restart_matches_native(Link::Dynamic);
 }
+
+/// fork shares a 64 MiB heap copy-on-write: writes on either side, including
+/// the kernel's own (read into a buffer), stay on that side; MAP_SHARED stays
+/// shared.
+#[test]
+fn fork_is_copy_on_write_like_linux() {
+    let exe = compile("cow", Link::Dynamic);
+    let exe = exe.to_str().expect("utf-8 path");
+    let nat = native_cmd(&[exe]);
+    assert!(
+        nat.success() && !nat.stdout_str().contains(": no"),
+        "cow fails natively\n{nat}"
+    );
+    let out = runsc_do(&Runsc::new(), &[exe]);
+    assert_same_as_native(&nat, &out, "cow");
+}

@@ -4,7 +4,7 @@
 
 use super::signals::SignalQueue;
 use crate::errno::{Errno, Result};
-use crate::mm::MemoryManager;
+use crate::mm::{FutexKey, MemoryManager, UserMemoryExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +19,8 @@ struct Waiter {
 /// What FUTEX_WAIT(_BITSET) waits for.
 pub struct WaitRequest {
     pub addr: u64,
+    /// FUTEX_PRIVATE_FLAG: the word is private to this address space.
+    pub private: bool,
     /// Sleep only while the word still holds this value.
     pub val: u32,
     pub bitset: u32,
@@ -27,11 +29,11 @@ pub struct WaitRequest {
 
 #[derive(Default)]
 pub struct Futexes {
-    queues: Mutex<HashMap<u64, Vec<Arc<Waiter>>>>,
+    queues: Mutex<HashMap<FutexKey, Vec<Arc<Waiter>>>>,
 }
 
 impl Futexes {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<u64, Vec<Arc<Waiter>>>>> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<FutexKey, Vec<Arc<Waiter>>>>> {
         self.queues.lock().map_err(|_| Errno::EIO)
     }
 
@@ -39,6 +41,7 @@ impl Futexes {
     pub fn wait(&self, mm: &MemoryManager, queue: &Arc<SignalQueue>, blocked: u64, req: WaitRequest) -> Result<()> {
         let WaitRequest {
             addr,
+            private,
             val,
             bitset,
             deadline,
@@ -46,8 +49,7 @@ impl Futexes {
         if bitset == 0 {
             return Err(Errno::EINVAL);
         }
-        let key = mm.futex_key(addr)?;
-        let word = mm.memfile().atomic_u32(key)?;
+        let key = mm.futex_key(addr, private)?;
         let waiter = Arc::new(Waiter {
             woken: AtomicBool::new(false),
             bitset,
@@ -57,7 +59,7 @@ impl Futexes {
             let mut queues = self.lock()?;
             // Checked under the table lock, so a waker that changed the
             // word and then called wake cannot be missed.
-            if word.load(Ordering::SeqCst) != val {
+            if mm.read_val::<u32>(addr)? != val {
                 return Err(Errno::EAGAIN);
             }
             queues.entry(key).or_default().push(waiter.clone());
@@ -78,31 +80,33 @@ impl Futexes {
     }
 
     /// FUTEX_WAKE(_BITSET): wakes up to `n` waiters; returns how many.
-    pub fn wake(&self, mm: &MemoryManager, addr: u64, n: u32, bitset: u32) -> Result<u64> {
+    pub fn wake(&self, mm: &MemoryManager, private: bool, addr: u64, n: u32, bitset: u32) -> Result<u64> {
         if bitset == 0 {
             return Err(Errno::EINVAL);
         }
-        let key = mm.futex_key(addr)?;
+        let key = mm.futex_key(addr, private)?;
         let mut queues = self.lock()?;
         Ok(wake_locked(&mut queues, key, n, bitset))
     }
 
     /// FUTEX_REQUEUE / FUTEX_CMP_REQUEUE: wakes `n_wake` waiters on `addr`
     /// and moves up to `n_move` of the rest to `addr2`.
+    #[allow(clippy::too_many_arguments)]
     pub fn requeue(
         &self,
         mm: &MemoryManager,
+        private: bool,
         addr: u64,
         addr2: u64,
         n_wake: u32,
         n_move: u32,
         expect: Option<u32>,
     ) -> Result<u64> {
-        let key = mm.futex_key(addr)?;
-        let key2 = mm.futex_key(addr2)?;
+        let key = mm.futex_key(addr, private)?;
+        let key2 = mm.futex_key(addr2, private)?;
         let mut queues = self.lock()?;
         if let Some(expect) = expect {
-            if mm.memfile().atomic_u32(key)?.load(Ordering::SeqCst) != expect {
+            if mm.read_val::<u32>(addr)? != expect {
                 return Err(Errno::EAGAIN);
             }
         }
@@ -123,10 +127,20 @@ impl Futexes {
     /// FUTEX_WAKE_OP: atomically updates the word at `addr2`, wakes `n`
     /// waiters on `addr`, and `n2` on `addr2` if the old value passes the
     /// comparison encoded in `op` (futex(2)).
-    pub fn wake_op(&self, mm: &MemoryManager, addr: u64, addr2: u64, n: u32, n2: u32, op: u32) -> Result<u64> {
-        let key = mm.futex_key(addr)?;
-        let key2 = mm.futex_key(addr2)?;
-        let word2 = mm.memfile().atomic_u32(key2)?;
+    #[allow(clippy::too_many_arguments)]
+    pub fn wake_op(
+        &self,
+        mm: &MemoryManager,
+        private: bool,
+        addr: u64,
+        addr2: u64,
+        n: u32,
+        n2: u32,
+        op: u32,
+    ) -> Result<u64> {
+        let key = mm.futex_key(addr, private)?;
+        let key2 = mm.futex_key(addr2, private)?;
+        let word2 = mm.memfile().atomic_u32(mm.futex_word_offset(addr2)?)?;
         let (kind, cmp) = ((op >> 28) & 0xf, (op >> 24) & 0xf);
         let (mut oparg, cmparg) = ((op >> 12) & 0xfff, op & 0xfff);
         if kind & 8 != 0 {
@@ -173,7 +187,7 @@ fn sign_extend_12(v: u32) -> i32 {
     ((v << 20) as i32) >> 20
 }
 
-fn wake_locked(queues: &mut HashMap<u64, Vec<Arc<Waiter>>>, key: u64, n: u32, bitset: u32) -> u64 {
+fn wake_locked(queues: &mut HashMap<FutexKey, Vec<Arc<Waiter>>>, key: FutexKey, n: u32, bitset: u32) -> u64 {
     let Some(q) = queues.get_mut(&key) else { return 0 };
     let mut woken = 0;
     q.retain(|w| {
@@ -192,7 +206,7 @@ fn wake_locked(queues: &mut HashMap<u64, Vec<Arc<Waiter>>>, key: u64, n: u32, bi
     woken
 }
 
-fn remove(queues: &mut HashMap<u64, Vec<Arc<Waiter>>>, key: u64, waiter: &Arc<Waiter>) {
+fn remove(queues: &mut HashMap<FutexKey, Vec<Arc<Waiter>>>, key: FutexKey, waiter: &Arc<Waiter>) {
     if let Some(q) = queues.get_mut(&key) {
         q.retain(|w| !Arc::ptr_eq(w, waiter));
         if q.is_empty() {

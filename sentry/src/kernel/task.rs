@@ -12,6 +12,9 @@ use crate::vfs::{Dentry, FdTable};
 use platform::{Context, Event, Regs};
 use std::sync::Arc;
 
+/// si_code of a fault on a page whose protection forbids the access.
+const SEGV_ACCERR: i32 = 2;
+
 /// User and group ids (credentials(7)).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Credentials {
@@ -128,8 +131,8 @@ impl Task {
             tracing::error!("cannot create a guest context: {e}");
             Errno::ENOMEM
         })?;
-        let mm = Arc::new(MemoryManager::new(kernel.memfile.clone(), ctx.max_user_address()));
         let pid = kernel.alloc_pid();
+        let mm = Arc::new(MemoryManager::new(kernel.memfile.clone(), ctx.max_user_address(), pid));
         kernel.processes.add(pid, 0, pid)?;
         let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
         if let Ok(mut q) = kernel.signal_queues.lock() {
@@ -184,7 +187,11 @@ impl Task {
                 tracing::error!("cannot create a guest context: {e}");
                 Errno::ENOMEM
             })?;
-        let mm = Arc::new(MemoryManager::new(self.kernel.memfile.clone(), ctx.max_user_address()));
+        let mm = Arc::new(MemoryManager::new(
+            self.kernel.memfile.clone(),
+            ctx.max_user_address(),
+            self.tgid,
+        ));
         let loaded = loader::load(
             &mm,
             ctx.as_mut(),
@@ -195,6 +202,7 @@ impl Task {
             (self.creds.euid, self.creds.egid),
         )?;
         // Point of no return.
+        self.mm.detach(self.tgid);
         self.signal_queue.set_interrupter(ctx.interrupter());
         self.ctx = ctx;
         self.mm = mm;
@@ -330,7 +338,9 @@ impl Task {
         if self.clear_child_tid != 0 {
             let addr = self.clear_child_tid;
             if self.mm.write_val(addr, &0u32).is_ok() {
-                let _ = self.kernel.futexes.wake(&self.mm, addr, 1, u32::MAX);
+                // Linux wakes a shared futex here (kernel/fork.c); for a
+                // private mapping that is the same key as a private one.
+                let _ = self.kernel.futexes.wake(&self.mm, false, addr, 1, u32::MAX);
             }
         }
         self.vfork_done = None;
@@ -348,6 +358,7 @@ impl Task {
     }
 
     fn process_exited(&self, status: ExitStatus) {
+        self.mm.detach(self.tgid);
         self.unpublish();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
             q.remove(&self.tgid);
@@ -377,6 +388,7 @@ impl Task {
         super::interrupt::set_current(self.signal_queue.clone());
         self.sync_signal_masks();
         loop {
+            self.mm.apply_remaps(self.tgid, self.ctx.as_mut());
             match self.ctx.switch(&mut self.regs)? {
                 Event::Syscall => {
                     self.regs_replaced = false;
@@ -395,6 +407,11 @@ impl Task {
                         };
                     }
                 }
+                Event::Fault {
+                    signo: libc::SIGSEGV,
+                    code: SEGV_ACCERR,
+                    addr,
+                } if self.mm.handle_cow_fault(self.ctx.as_mut(), self.tgid, addr) => {}
                 Event::Fault { signo, code, addr } => {
                     tracing::debug!("guest fault: signal {signo} at {addr:#x}, rip {:#x}", self.regs.rip);
                     let info = super::signals::SigInfo {
@@ -499,12 +516,12 @@ impl ChildTemplate {
         let (mut ctx, mm) = match space {
             Space::Fork(parent_mm) => {
                 let mut ctx = new_context()?;
-                let mm = Arc::new(parent_mm.fork(ctx.as_mut())?);
+                let mm = Arc::new(parent_mm.fork(ctx.as_mut(), self.tgid)?);
                 (ctx, mm)
             }
             Space::Share(parent_mm) => {
                 let mut ctx = new_context()?;
-                parent_mm.attach(ctx.as_mut())?;
+                parent_mm.attach(ctx.as_mut(), self.tgid)?;
                 (ctx, parent_mm)
             }
             Space::Thread(seed, parent_mm) => {

@@ -227,3 +227,28 @@ impl Drop for MemoryFile {
         unsafe { libc::munmap(self.base.cast(), self.size as usize) };
     }
 }
+
+/// A range of the memory file, freed when the last VMA using it goes.
+/// Forked address spaces share chunks until a write copies a piece.
+pub struct Chunk {
+    memfile: std::sync::Arc<MemoryFile>,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl Chunk {
+    pub fn allocate(memfile: &std::sync::Arc<MemoryFile>, len: u64) -> Result<std::sync::Arc<Chunk>> {
+        let offset = memfile.allocate(len)?;
+        Ok(std::sync::Arc::new(Chunk {
+            memfile: memfile.clone(),
+            offset,
+            len,
+        }))
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        self.memfile.free(self.offset, self.len);
+    }
+}

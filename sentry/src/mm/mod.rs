@@ -7,9 +7,11 @@
 //! after translating the address through the VMAs, so a bad guest pointer is
 //! EFAULT, never a Sentry fault.
 
+mod cow;
 pub mod memfile;
 
-pub use memfile::{MemoryFile, PAGE_SIZE};
+pub use cow::FutexKey;
+pub use memfile::{Chunk, MemoryFile, PAGE_SIZE};
 
 use crate::errno::{Errno, Result};
 use platform::Context;
@@ -118,14 +120,35 @@ pub enum VmaName {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Vma {
     end: u64,
     prot: i32,
     shared: bool,
-    /// Memory-file offset of the VMA's first byte.
-    mem_offset: u64,
+    /// The memory the VMA shows, from `chunk_off` in `chunk`.
+    chunk: Arc<Chunk>,
+    chunk_off: u64,
+    /// Shared with a forked address space: mapped read-only in the stub,
+    /// copied on the first write.
+    cow: bool,
     name: VmaName,
+}
+
+impl Vma {
+    /// Memory-file offset of the VMA's first byte.
+    fn mem_offset(&self) -> u64 {
+        self.chunk.offset + self.chunk_off
+    }
+
+    /// The protection the stub maps: COW pages are write-protected so that
+    /// writes fault into the Sentry.
+    fn stub_prot(&self) -> i32 {
+        if self.cow {
+            self.prot & !libc::PROT_WRITE
+        } else {
+            self.prot
+        }
+    }
 }
 
 /// Where a new mapping's contents come from.
@@ -157,6 +180,11 @@ struct State {
 pub struct MemoryManager {
     memfile: Arc<MemoryFile>,
     state: Mutex<State>,
+    /// Unique per address space (private futex keys).
+    id: u64,
+    /// Mapping changes each stub process using this address space still
+    /// has to apply (see cow.rs).
+    remaps: cow::RemapQueues,
 }
 
 /// Lowest mappable address (Linux's default vm.mmap_min_addr).
@@ -173,11 +201,14 @@ pub fn page_down(x: u64) -> u64 {
 }
 
 impl MemoryManager {
-    /// An empty address space whose highest usable address is `max_addr`.
-    pub fn new(memfile: Arc<MemoryFile>, max_addr: u64) -> MemoryManager {
+    /// An empty address space whose highest usable address is `max_addr`,
+    /// used by the stub process of thread group `owner`.
+    pub fn new(memfile: Arc<MemoryFile>, max_addr: u64, owner: i32) -> MemoryManager {
         let max_addr = page_down(max_addr);
         MemoryManager {
             memfile,
+            id: cow::next_mm_id(),
+            remaps: cow::RemapQueues::new(owner),
             state: Mutex::new(State {
                 vmas: BTreeMap::new(),
                 brk_start: 0,
@@ -240,21 +271,17 @@ impl MemoryManager {
         } else {
             s.find_free(page_down(addr), len).ok_or(Errno::ENOMEM)?
         };
-        let mem_offset = self.memfile.allocate(len)?;
+        let chunk = Chunk::allocate(&self.memfile, len)?;
         let name = match &backing {
             Backing::Anonymous => VmaName::Anonymous,
             Backing::File { name, .. } => name.clone(),
         };
         if let Backing::File { read_at, offset, .. } = backing {
-            if let Err(e) = self.fill_from_file(mem_offset, len, read_at, offset) {
-                self.memfile.free(mem_offset, len);
-                return Err(e);
-            }
+            self.fill_from_file(chunk.offset, len, read_at, offset)?;
         }
         // Replace whatever was there (MAP_FIXED semantics).
         self.unmap_locked(&mut s, ctx, start, len)?;
-        if let Err(e) = ctx.map(start, len, prot, mem_offset) {
-            self.memfile.free(mem_offset, len);
+        if let Err(e) = ctx.map(start, len, prot, chunk.offset) {
             tracing::warn!("platform map failed: {e}");
             return Err(Errno::ENOMEM);
         }
@@ -264,7 +291,9 @@ impl MemoryManager {
                 end: start + len,
                 prot,
                 shared,
-                mem_offset,
+                chunk,
+                chunk_off: 0,
+                cow: false,
                 name,
             },
         );
@@ -311,13 +340,9 @@ impl MemoryManager {
             return Ok(());
         }
         for start in doomed {
-            if let Some(vma) = s.vmas.remove(&start) {
-                // Shared pages may still be mapped by a forked process; they
-                // are kept until reference counting arrives with COW.
-                if !vma.shared {
-                    self.memfile.free(vma.mem_offset, vma.end - start);
-                }
-            }
+            // The chunk is freed when its last VMA, here or in a forked
+            // address space, goes.
+            s.vmas.remove(&start);
         }
         ctx.unmap(addr, len).map_err(|e| {
             tracing::warn!("platform unmap failed: {e}");
@@ -344,10 +369,12 @@ impl MemoryManager {
         }
         s.split_at(addr);
         s.split_at(end);
-        for (_, vma) in s.vmas.range_mut(addr..end) {
+        for (&start, vma) in s.vmas.range_mut(addr..end) {
             vma.prot = prot;
+            ctx.protect(start, vma.end - start, vma.stub_prot())
+                .map_err(|_| Errno::ENOMEM)?;
         }
-        ctx.protect(addr, len, prot).map_err(|_| Errno::ENOMEM)
+        Ok(())
     }
 
     /// brk(2): returns the new break, or the old one if the request fails.
@@ -484,75 +511,6 @@ impl MemoryManager {
         Ok(dest)
     }
 
-    /// fork(2): a copy of this address space mapped into `ctx`. Private
-    /// memory is copied (only pages that were ever touched); shared memory
-    /// is mapped from the same memory-file pages.
-    pub fn fork(&self, ctx: &mut dyn Context) -> Result<MemoryManager> {
-        let s = self.lock()?;
-        let mut vmas = BTreeMap::new();
-        for (&start, vma) in &s.vmas {
-            let len = vma.end - start;
-            let mut copy = vma.clone();
-            if !vma.shared {
-                copy.mem_offset = self.memfile.allocate(len)?;
-                self.memfile.copy_populated(vma.mem_offset, copy.mem_offset, len)?;
-            }
-            ctx.map(start, len, vma.prot, copy.mem_offset)
-                .map_err(|_| Errno::ENOMEM)?;
-            vmas.insert(start, copy);
-        }
-        Ok(MemoryManager {
-            memfile: self.memfile.clone(),
-            state: Mutex::new(State {
-                vmas,
-                brk_start: s.brk_start,
-                brk: s.brk,
-                mmap_top: s.mmap_top,
-                min_addr: s.min_addr,
-                max_addr: s.max_addr,
-            }),
-        })
-    }
-
-    /// Maps this address space, as it is, into another context (a
-    /// CLONE_VM child): both see the same memory-file pages.
-    pub fn attach(&self, ctx: &mut dyn Context) -> Result<()> {
-        let s = self.lock()?;
-        for (&start, vma) in &s.vmas {
-            ctx.map(start, vma.end - start, vma.prot, vma.mem_offset)
-                .map_err(|_| Errno::ENOMEM)?;
-        }
-        Ok(())
-    }
-
-    /// madvise(MADV_DONTNEED) on private anonymous memory in
-    /// `[start, end)`: the pages are released and read back as zeros.
-    pub fn discard(&self, start: u64, end: u64) -> Result<()> {
-        let s = self.lock()?;
-        for (&vstart, vma) in s.vmas.range(..end) {
-            let anonymous = matches!(vma.name, VmaName::Anonymous | VmaName::Heap | VmaName::Stack);
-            if vma.shared || !anonymous || vma.end <= start {
-                continue;
-            }
-            let (from, to) = (vstart.max(start), vma.end.min(end));
-            self.memfile.punch(vma.mem_offset + (from - vstart), to - from);
-        }
-        Ok(())
-    }
-
-    /// The memory-file offset behind a readable guest address: the identity
-    /// of a futex word, the same for every process that maps the page.
-    pub fn futex_key(&self, addr: u64) -> Result<u64> {
-        let mut key = None;
-        self.for_each_piece(addr, 4, libc::PROT_READ, |off, done, _| {
-            if done == 0 {
-                key = Some(off);
-            }
-            Ok(())
-        })?;
-        key.ok_or(Errno::EFAULT)
-    }
-
     pub fn memfile(&self) -> &Arc<MemoryFile> {
         &self.memfile
     }
@@ -576,19 +534,31 @@ impl MemoryManager {
         addr: u64,
         len: usize,
         need: i32,
-        mut f: impl FnMut(u64, usize, usize) -> Result<()>,
+        f: impl FnMut(u64, usize, usize) -> Result<()>,
     ) -> Result<()> {
         let s = self.lock()?;
+        s.for_each_piece(addr, len, need, f)
+    }
+}
+
+impl State {
+    fn for_each_piece(
+        &self,
+        addr: u64,
+        len: usize,
+        need: i32,
+        mut f: impl FnMut(u64, usize, usize) -> Result<()>,
+    ) -> Result<()> {
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         let mut cur = addr;
         while cur < end {
-            let (&vstart, vma) = s.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
+            let (&vstart, vma) = self.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
             if vma.end <= cur || vma.prot & need != need {
                 return Err(Errno::EFAULT);
             }
             let piece_end = vma.end.min(end);
             let done = (cur - addr) as usize;
-            f(vma.mem_offset + (cur - vstart), done, (piece_end - cur) as usize)?;
+            f(vma.mem_offset() + (cur - vstart), done, (piece_end - cur) as usize)?;
             cur = piece_end;
         }
         Ok(())
@@ -603,9 +573,7 @@ impl UserMemory for MemoryManager {
     }
 
     fn write(&self, addr: u64, buf: &[u8]) -> Result<()> {
-        self.for_each_piece(addr, buf.len(), libc::PROT_WRITE, |off, done, n| {
-            self.memfile.write(off, &buf[done..done + n])
-        })
+        self.write_checked(addr, buf, libc::PROT_WRITE)
     }
 }
 
@@ -613,7 +581,16 @@ impl MemoryManager {
     /// Writes into guest memory regardless of protection (the ELF loader
     /// filling read-only segments and the initial stack).
     pub fn write_force(&self, addr: u64, buf: &[u8]) -> Result<()> {
-        self.for_each_piece(addr, buf.len(), 0, |off, done, n| {
+        self.write_checked(addr, buf, 0)
+    }
+
+    /// Writes guest memory: COW pages in the range are copied first, so a
+    /// forked address space never sees the write.
+    fn write_checked(&self, addr: u64, buf: &[u8], need: i32) -> Result<()> {
+        let mut s = self.lock()?;
+        s.for_each_piece(addr, buf.len(), need, |_, _, _| Ok(()))?;
+        self.unshare_range(&mut s, addr, buf.len() as u64)?;
+        s.for_each_piece(addr, buf.len(), need, |off, done, n| {
             self.memfile.write(off, &buf[done..done + n])
         })
     }
@@ -668,7 +645,7 @@ impl State {
             return;
         }
         let mut tail = vma.clone();
-        tail.mem_offset += addr - start;
+        tail.chunk_off += addr - start;
         if let VmaName::File { offset, .. } = &mut tail.name {
             *offset += addr - start;
         }
@@ -680,7 +657,7 @@ impl State {
 
     fn mem_offset_of(&self, addr: u64) -> Option<u64> {
         let (&start, vma) = self.vmas.range(..=addr).next_back()?;
-        (vma.end > addr).then(|| vma.mem_offset + (addr - start))
+        (vma.end > addr).then(|| vma.mem_offset() + (addr - start))
     }
 
     /// A free range of `len` bytes: at `hint` if possible, else the highest

@@ -453,6 +453,7 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let cmd = op & FUTEX_CMD_MASK;
+    let private = op & libc::FUTEX_PRIVATE_FLAG != 0;
     let futexes = &task.kernel.futexes;
     match cmd {
         libc::FUTEX_WAIT | libc::FUTEX_WAIT_BITSET => {
@@ -460,6 +461,7 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
             let deadline = futex_deadline(task, cmd, op, timeout)?;
             let req = WaitRequest {
                 addr,
+                private,
                 val,
                 bitset,
                 deadline,
@@ -467,12 +469,12 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
             futexes.wait(&task.mm, &task.signal_queue, task.signals.mask, req)?;
             Ok(0)
         }
-        libc::FUTEX_WAKE => futexes.wake(&task.mm, addr, val, u32::MAX),
-        libc::FUTEX_WAKE_BITSET => futexes.wake(&task.mm, addr, val, val3),
+        libc::FUTEX_WAKE => futexes.wake(&task.mm, private, addr, val, u32::MAX),
+        libc::FUTEX_WAKE_BITSET => futexes.wake(&task.mm, private, addr, val, val3),
         // For the requeue operations the "timeout" argument is val2.
-        libc::FUTEX_REQUEUE => futexes.requeue(&task.mm, addr, addr2, val, timeout as u32, None),
-        libc::FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, addr, addr2, val, timeout as u32, Some(val3)),
-        libc::FUTEX_WAKE_OP => futexes.wake_op(&task.mm, addr, addr2, val, timeout as u32, val3),
+        libc::FUTEX_REQUEUE => futexes.requeue(&task.mm, private, addr, addr2, val, timeout as u32, None),
+        libc::FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, private, addr, addr2, val, timeout as u32, Some(val3)),
+        libc::FUTEX_WAKE_OP => futexes.wake_op(&task.mm, private, addr, addr2, val, timeout as u32, val3),
         _ => Err(Errno::ENOSYS),
     }
 }

@@ -45,6 +45,8 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     status.send(&Report::Ready).context("reporting readiness to create")?;
 
     spawn_forwarder(forwarded, sandbox.signaller());
+    let control = Root::new(&global.root).open(&args.id)?.control_path();
+    crate::control::serve(&control, sandbox.signaller())?;
     tracing::debug!(fifo = %fifo.display(), "waiting for start");
     wait_for_start(&fifo).with_context(|| format!("waiting for start on {}", fifo.display()))?;
     tracing::debug!("started");

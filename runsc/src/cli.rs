@@ -141,6 +141,8 @@ pub enum Command {
     Kill(KillArgs),
     /// Remove a container's state (kill it first with --force).
     Delete(DeleteArgs),
+    /// List the processes running inside a container.
+    Ps(PsArgs),
     /// Create and start a container, then wait for it unless --detach.
     Run(RunArgs),
     /// List containers.
@@ -163,6 +165,7 @@ impl Command {
             Command::State(_) => "state",
             Command::Kill(_) => "kill",
             Command::Delete(_) => "delete",
+            Command::Ps(_) => "ps",
             Command::Run(_) => "run",
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
@@ -216,6 +219,16 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub create: CreateArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PsArgs {
+    /// `table` (default) or `json` (a list of pids, as runc prints).
+    #[arg(short = 'f', long, default_value = "table")]
+    pub format: String,
+
+    /// Container id.
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Args)]

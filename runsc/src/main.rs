@@ -10,6 +10,7 @@ mod boot;
 mod cli;
 mod commands;
 mod console;
+mod control;
 mod logging;
 mod report;
 mod rfc3339;
@@ -65,6 +66,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::State(args) => commands::state::main(g, args),
         Command::Kill(args) => commands::kill::main(g, args),
         Command::Delete(args) => commands::delete::main(g, args),
+        Command::Ps(args) => commands::ps::main(g, args),
         Command::Run(args) => commands::run::main(g, args),
         Command::List(args) => commands::list::main(g, args),
         Command::Spec(args) => commands::spec::main(g, args),

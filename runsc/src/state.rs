@@ -141,6 +141,11 @@ impl ContainerDir {
         self.path.join(EXEC_FIFO)
     }
 
+    /// The unix socket on which the sandbox process answers queries.
+    pub fn control_path(&self) -> PathBuf {
+        self.path.join("control.sock")
+    }
+
     /// Writes state.json atomically (temporary file, then rename).
     pub fn save(&self, state: &ContainerState) -> Result<(), StateError> {
         let tmp = self.path.join(".state.json.tmp");

@@ -57,14 +57,7 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
         .resolve(&root, config.cwd.as_bytes(), true)
         .map_err(|e| Error::Setup(format!("working directory {:?}: {e}", config.cwd)))?;
     let fds = stdio_table(config.stdio).map_err(|e| Error::Setup(format!("stdio: {e}")))?;
-    let creds = Credentials {
-        uid: config.uid,
-        euid: config.uid,
-        suid: config.uid,
-        gid: config.gid,
-        egid: config.gid,
-        sgid: config.gid,
-    };
+    let creds = Credentials::new(config.uid, config.gid);
     let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
     let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();

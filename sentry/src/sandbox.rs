@@ -86,7 +86,41 @@ pub struct Signaller {
     kernel: Weak<Kernel>,
 }
 
+/// One process of a sandbox, as `runsc ps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    pub uid: u32,
+    /// argv joined with spaces.
+    pub cmd: String,
+}
+
 impl Signaller {
+    /// The sandbox's live processes, by pid.
+    pub fn processes(&self) -> Vec<ProcessInfo> {
+        let Some(kernel) = self.kernel.upgrade() else {
+            return Vec::new();
+        };
+        let Ok(procs) = kernel.procs.lock() else {
+            return Vec::new();
+        };
+        procs
+            .iter()
+            .map(|(&pid, p)| ProcessInfo {
+                pid,
+                ppid: p.ppid,
+                uid: p.uid,
+                cmd: p
+                    .argv
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            })
+            .collect()
+    }
+
     /// Queues `signal` for the init process. Like a signal from the parent
     /// pid namespace, it carries si_pid 0 and its default action applies
     /// even to init. Returns false once the sandbox is gone.

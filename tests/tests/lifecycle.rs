@@ -368,3 +368,38 @@ fn delete_of_a_running_container_needs_force() {
     assert_clean_failure(&state, "state after delete --force");
     wait_until(Duration::from_secs(10), "the init pid to exit", || !pid_alive(pid));
 }
+
+#[test]
+fn ps_lists_the_processes_inside_the_sandbox() {
+    let runsc = Runsc::new();
+    let bundle = pause_bundle();
+    let id = runsc.new_id("ps");
+    let running = start_pause(&runsc, &bundle, &id);
+
+    let table = runsc.run(["ps", id.as_str()]);
+    assert!(table.success(), "runsc ps\n{table}");
+    let stdout = table.stdout_str();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.first().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["UID", "PID", "PPID", "CMD"]),
+        "{table}"
+    );
+    assert!(
+        lines
+            .iter()
+            .skip(1)
+            .any(|l| l.split_whitespace().nth(1) == Some("1") && l.contains("pause")),
+        "the init is pid 1 and runs pause\n{table}"
+    );
+    let json = runsc.run(["ps", "--format", "json", id.as_str()]);
+    assert!(json.success(), "runsc ps --format json\n{json}");
+    let pids: Vec<i64> = serde_json::from_str(json.stdout_str().trim()).expect("a JSON list of pids");
+    assert_eq!(pids, vec![1], "{json}");
+
+    let out = runsc.run(["kill", id.as_str(), "KILL"]);
+    assert!(out.success(), "{out}");
+    running.wait(Duration::from_secs(30));
+    let after = runsc.run(["ps", id.as_str()]);
+    assert!(!after.success(), "ps of a stopped container fails\n{after}");
+}

@@ -88,10 +88,19 @@ fn busybox_script_matches_native() {
 
 #[test]
 fn fork_and_exec_many_children() {
-    // 200 sequential fork+exec+wait cycles, all reaped.
+    // A shell loop: 200 sequential fork+exec+wait cycles, all reaped.
     let script = "i=0; while [ $i -lt 200 ]; do /bin/true || exit 1; i=$((i+1)); done; echo $i";
     let out = runsc_do(&Runsc::new(), &["/bin/sh", "-c", script]);
     assert!(out.success() && out.stdout_str() == "200\n", "{out}");
+    // A C program forking and executing 1,000 children, checking each exit status.
+    let bench = compile("forkexec_bench", Link::Static);
+    let truth = compile("true", Link::Static);
+    let (bench, truth) = (bench.to_str().expect("utf-8"), truth.to_str().expect("utf-8"));
+    let out = runsc_do(&Runsc::new(), &[bench, "1000", truth]);
+    assert!(
+        out.success() && out.stdout_str().starts_with("forkexec: 1000 runs"),
+        "{out}"
+    );
 }
 
 fn restart_matches_native(link: Link) {
@@ -124,4 +133,44 @@ fn fork_is_copy_on_write_like_linux() {
     );
     let out = runsc_do(&Runsc::new(), &[exe]);
     assert_same_as_native(&nat, &out, "cow");
+}
+
+/// sigqueue + sigtimedwait, waitid with WNOWAIT, setsid, clone3 threads,
+/// execveat, and a fork bomb stopped by RLIMIT_NPROC (EAGAIN).
+#[test]
+fn assorted_process_calls_match_native() {
+    let exe = compile("process_misc", Link::Dynamic);
+    let exe = exe.to_str().expect("utf-8 path");
+    let nat = native_cmd(&[exe]);
+    assert!(
+        nat.success() && nat.stdout_str().contains("EAGAIN: yes"),
+        "process_misc fails natively\n{nat}"
+    );
+    let out = runsc_do(&Runsc::new(), &[exe]);
+    assert_same_as_native(&nat, &out, "process_misc");
+}
+
+fn matches_native(name: &str) {
+    for link in [Link::Dynamic, Link::Static] {
+        let exe = compile(name, link);
+        let exe = exe.to_str().expect("utf-8 path");
+        let nat = native_cmd(&[exe]);
+        assert!(nat.success(), "{name} fails natively\n{nat}");
+        let out = runsc_do(&Runsc::new(), &[exe]);
+        assert_same_as_native(&nat, &out, &format!("{name} ({})", link.suffix()));
+    }
+}
+
+/// alarm, itimers and POSIX timers with signals; the setuid family,
+/// capabilities and prctl names.
+#[test]
+fn timers_and_credentials_match_native() {
+    matches_native("timers_creds");
+}
+
+/// What exec, fork and exit do to timers, names, nice values and the
+/// parent-death signal.
+#[test]
+fn exec_fork_exit_hooks_match_native() {
+    matches_native("timers_creds_hooks");
 }

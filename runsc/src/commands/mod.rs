@@ -6,6 +6,7 @@ pub mod do_cmd;
 pub mod kill;
 pub mod launch;
 pub mod list;
+pub mod ps;
 pub mod run;
 pub mod spec;
 pub mod start;

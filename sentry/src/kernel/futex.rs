@@ -64,7 +64,7 @@ impl Futexes {
             }
             queues.entry(key).or_default().push(waiter.clone());
         }
-        let outcome = queue.wait_for(deadline, blocked, &|| waiter.woken.load(Ordering::SeqCst));
+        let outcome = queue.wait_for(deadline, blocked, &|_| waiter.woken.load(Ordering::SeqCst));
         if matches!(outcome, Ok(true)) {
             return Ok(());
         }

@@ -9,6 +9,7 @@ pub mod signals;
 pub mod stdio;
 pub mod task;
 pub mod thread_group;
+pub mod timers;
 
 pub use task::Task;
 
@@ -39,6 +40,10 @@ pub struct Kernel {
     pub signal_queues: Mutex<std::collections::HashMap<i32, Arc<signals::SignalQueue>>>,
     /// Processes, for /proc.
     pub procs: procinfo::Registry,
+    /// alarm, setitimer and POSIX timers, and the thread that fires them.
+    pub timers: timers::Timers,
+    /// Nice values, scheduling policies, prctl state kept per process.
+    pub proc_attrs: timers::ProcessAttrTable,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -66,6 +71,8 @@ impl Kernel {
             init_exit: Mutex::new(None),
             signal_queues: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
+            timers: Default::default(),
+            proc_attrs: Default::default(),
         }
     }
 

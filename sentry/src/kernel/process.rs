@@ -12,6 +12,8 @@ pub const INIT_PID: i32 = 1;
 struct Process {
     ppid: i32,
     pgid: i32,
+    /// Real uid, for RLIMIT_NPROC.
+    uid: u32,
     /// Some once the process has exited and until it is reaped.
     zombie: Option<ExitStatus>,
 }
@@ -35,16 +37,52 @@ impl ProcessTable {
         self.procs.lock().map_err(|_| Errno::EIO)
     }
 
-    pub fn add(&self, pid: i32, ppid: i32, pgid: i32) -> Result<()> {
+    pub fn add(&self, pid: i32, ppid: i32, pgid: i32, uid: u32) -> Result<()> {
         self.lock()?.insert(
             pid,
             Process {
                 ppid,
                 pgid,
+                uid,
                 zombie: None,
             },
         );
         Ok(())
+    }
+
+    /// Adds a process unless `uid` already has `limit` live processes
+    /// (RLIMIT_NPROC; fork(2) EAGAIN).
+    pub fn add_limited(&self, pid: i32, ppid: i32, pgid: i32, uid: u32, limit: u64) -> Result<()> {
+        let mut procs = self.lock()?;
+        let count = procs.values().filter(|p| p.uid == uid && p.zombie.is_none()).count() as u64;
+        if count >= limit {
+            return Err(Errno::EAGAIN);
+        }
+        procs.insert(
+            pid,
+            Process {
+                ppid,
+                pgid,
+                uid,
+                zombie: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Records a process's new real uid (setuid family).
+    pub fn set_uid(&self, pid: i32, uid: u32) {
+        if let Ok(mut procs) = self.lock() {
+            if let Some(p) = procs.get_mut(&pid) {
+                p.uid = uid;
+            }
+        }
+    }
+
+    /// (ppid, pgid) of a live process.
+    pub fn parent_and_group(&self, pid: i32) -> Option<(i32, i32)> {
+        let procs = self.lock().ok()?;
+        procs.get(&pid).filter(|p| p.zombie.is_none()).map(|p| (p.ppid, p.pgid))
     }
 
     pub fn set_pgid(&self, pid: i32, pgid: i32) -> Result<()> {
@@ -95,6 +133,17 @@ impl ProcessTable {
     /// wait4(2): reaps a matching zombie child of `parent`; with `nohang`
     /// returns Ok(None) when children exist but none has exited.
     pub fn wait(&self, parent: i32, target: WaitTarget, nohang: bool) -> Result<Option<(i32, ExitStatus)>> {
+        self.wait_opts(parent, target, nohang, true)
+    }
+
+    /// wait with WNOWAIT (`reap` false): the zombie stays waitable.
+    pub fn wait_opts(
+        &self,
+        parent: i32,
+        target: WaitTarget,
+        nohang: bool,
+        reap: bool,
+    ) -> Result<Option<(i32, ExitStatus)>> {
         let mut procs = self.lock()?;
         loop {
             let matches = |pid: i32, p: &Process| {
@@ -117,7 +166,9 @@ impl ProcessTable {
                 }
             }
             if let Some((pid, status)) = found {
-                procs.remove(&pid);
+                if reap {
+                    procs.remove(&pid);
+                }
                 return Ok(Some((pid, status)));
             }
             if !any_child {

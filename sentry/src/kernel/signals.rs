@@ -61,11 +61,17 @@ pub struct SigInfo {
     /// For SIGCHLD: si_status.
     pub status: i32,
     pub is_fault: bool,
+    /// A siginfo supplied by the sender (rt_sigqueueinfo), passed on as is.
+    pub raw: Option<[u8; 128]>,
 }
 
 impl SigInfo {
     /// The 128-byte siginfo_t.
-    fn encode(&self) -> [u8; 128] {
+    pub fn encode(&self) -> [u8; 128] {
+        if let Some(mut raw) = self.raw {
+            raw[0..4].copy_from_slice(&self.signo.to_le_bytes());
+            return raw;
+        }
         let mut b = [0u8; 128];
         b[0..4].copy_from_slice(&self.signo.to_le_bytes());
         b[8..12].copy_from_slice(&self.code.to_le_bytes());
@@ -139,6 +145,13 @@ impl SignalQueue {
         Some(p.remove(idx))
     }
 
+    /// Takes the first pending signal that is in `set`.
+    pub fn take_in(&self, set: u64) -> Option<SigInfo> {
+        let mut p = self.pending.lock().ok()?;
+        let idx = p.iter().position(|s| set & bit(s.signo) != 0)?;
+        Some(p.remove(idx))
+    }
+
     /// The set of pending signals (rt_sigpending).
     pub fn pending_set(&self) -> u64 {
         self.pending
@@ -172,17 +185,17 @@ impl SignalQueue {
         self.posted.notify_all();
     }
 
-    /// Blocks until `done()` holds (Ok(true)), the deadline passes
+    /// Blocks until `done` (shown the pending signals, under the queue lock) holds (Ok(true)), the deadline passes
     /// (Ok(false)) or a signal outside `blocked` is pending (EINTR).
     pub fn wait_for(
         &self,
         deadline: Option<std::time::Instant>,
         blocked: u64,
-        done: &dyn Fn() -> bool,
+        done: &dyn Fn(&[SigInfo]) -> bool,
     ) -> Result<bool> {
         let mut p = self.pending.lock().map_err(|_| Errno::EIO)?;
         loop {
-            if done() {
+            if done(&p) {
                 return Ok(true);
             }
             if p.iter().any(|s| blocked & bit(s.signo) == 0) {

@@ -15,8 +15,9 @@ use std::sync::Arc;
 /// si_code of a fault on a page whose protection forbids the access.
 const SEGV_ACCERR: i32 = 2;
 
-/// User and group ids (credentials(7)).
-#[derive(Debug, Clone, Copy, Default)]
+/// User and group ids (credentials(7)) and capability sets
+/// (capabilities(7)); the rules are in syscalls/creds.rs.
+#[derive(Debug, Clone, Default)]
 pub struct Credentials {
     pub uid: u32,
     pub euid: u32,
@@ -24,6 +25,16 @@ pub struct Credentials {
     pub gid: u32,
     pub egid: u32,
     pub sgid: u32,
+    pub fsuid: u32,
+    pub fsgid: u32,
+    /// Supplementary groups, sorted.
+    pub groups: Vec<u32>,
+    pub cap_effective: u64,
+    pub cap_permitted: u64,
+    pub cap_inheritable: u64,
+    pub cap_bounding: u64,
+    /// PR_SET_KEEPCAPS.
+    pub keep_caps: bool,
 }
 
 /// Resource limits as (soft, hard), indexed by RLIMIT_*.
@@ -39,6 +50,10 @@ pub fn default_rlimits() -> Rlimits {
     r[libc::RLIMIT_MEMLOCK as usize] = (8 << 20, 8 << 20);
     r[libc::RLIMIT_SIGPENDING as usize] = (65536, 65536);
     r[libc::RLIMIT_MSGQUEUE as usize] = (819200, 819200);
+    // Linux's defaults: no raising of nice or real-time priority without
+    // privilege.
+    r[libc::RLIMIT_NICE as usize] = (0, 0);
+    r[libc::RLIMIT_RTPRIO as usize] = (0, 0);
     r
 }
 
@@ -112,6 +127,10 @@ pub struct Task {
     pub saved_mask: Option<u64>,
     /// For a vfork child: dropped at exec or exit, which resumes the parent.
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
+    /// PR_SET_NAME: the thread's name, NUL-padded (set at exec).
+    pub comm: [u8; 16],
+    /// PR_SET_NO_NEW_PRIVS.
+    pub no_new_privs: bool,
 }
 
 /// What clone(2) asked for, as far as a new process is concerned.
@@ -133,7 +152,7 @@ impl Task {
         })?;
         let pid = kernel.alloc_pid();
         let mm = Arc::new(MemoryManager::new(kernel.memfile.clone(), ctx.max_user_address(), pid));
-        kernel.processes.add(pid, 0, pid)?;
+        kernel.processes.add(pid, 0, pid, creds.uid)?;
         let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
         if let Ok(mut q) = kernel.signal_queues.lock() {
             q.insert(pid, signal_queue.clone());
@@ -168,6 +187,8 @@ impl Task {
             exit_status: None,
             regs_replaced: false,
             vfork_done: None,
+            comm: [0; 16],
+            no_new_privs: false,
         })
     }
 
@@ -219,6 +240,7 @@ impl Task {
         self.reset_signal_handlers_for_exec();
         self.regs_replaced = true;
         self.vfork_done = None;
+        self.on_exec(path);
         self.publish();
         Ok(())
     }
@@ -242,7 +264,17 @@ impl Task {
         let share_vm = req.flags & libc::CLONE_VM as u64 != 0;
         let vfork = req.flags & libc::CLONE_VFORK as u64 != 0;
         let pid = self.kernel.alloc_pid();
-        self.kernel.processes.add(pid, self.tgid, self.pgid)?;
+        // RLIMIT_NPROC counts the real uid's processes; root is exempt, as
+        // with CAP_SYS_RESOURCE on Linux (fork(2) EAGAIN).
+        let limit = if self.creds.euid == 0 {
+            u64::MAX
+        } else {
+            self.rlimits[libc::RLIMIT_NPROC as usize].0
+        };
+        self.kernel
+            .processes
+            .add_limited(pid, self.tgid, self.pgid, self.creds.uid, limit)?;
+        self.on_fork(pid);
         let mut child = ChildTemplate::from_parent(self, pid, &req);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
         let (vfork_tx, vfork_rx) = std::sync::mpsc::channel::<()>();
@@ -358,6 +390,7 @@ impl Task {
     }
 
     fn process_exited(&self, status: ExitStatus) {
+        self.on_process_exit();
         self.mm.detach(self.tgid);
         self.unpublish();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
@@ -456,6 +489,8 @@ struct ChildTemplate {
     clear_child_tid: u64,
     vfork_done: Option<std::sync::mpsc::Sender<()>>,
     fp_state: Option<[u8; 512]>,
+    comm: [u8; 16],
+    no_new_privs: bool,
 }
 
 impl ChildTemplate {
@@ -485,7 +520,7 @@ impl ChildTemplate {
             regs,
             fds,
             fs: parent.fs.clone(),
-            creds: parent.creds,
+            creds: parent.creds.clone(),
             rlimits: parent.rlimits,
             exe: parent.exe.clone(),
             argv: parent.argv.clone(),
@@ -501,6 +536,8 @@ impl ChildTemplate {
             },
             vfork_done: None,
             fp_state,
+            comm: parent.comm,
+            no_new_privs: parent.no_new_privs,
         }
     }
 
@@ -575,9 +612,12 @@ impl ChildTemplate {
             signal_queue,
             restart_syscall: false,
             saved_mask: None,
+            comm: self.comm,
+            no_new_privs: self.no_new_privs,
         };
         if let Ok(mut q) = task.kernel.signal_queues.lock() {
-            q.insert(task.tgid, task.signal_queue.clone());
+            // By tid: a thread's own queue (the leader's tid is the tgid).
+            q.insert(task.tid, task.signal_queue.clone());
         }
         task.publish();
         Ok(task)

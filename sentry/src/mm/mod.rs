@@ -515,6 +515,13 @@ impl MemoryManager {
         &self.memfile
     }
 
+    /// Bytes mapped in this address space (for RLIMIT_AS).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.lock()
+            .map(|s| s.vmas.iter().map(|(&start, v)| v.end - start).sum())
+            .unwrap_or(0)
+    }
+
     /// Lines for /proc/self/maps.
     pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
         match self.lock() {

@@ -20,6 +20,7 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     if flags & libc::MAP_HUGETLB != 0 {
         return Err(Errno::EINVAL);
     }
+    check_address_space_limit(task, len)?;
     let shared = kind != libc::MAP_PRIVATE;
     let fixed = flags & libc::MAP_FIXED != 0;
     let noreplace = flags & libc::MAP_FIXED_NOREPLACE != 0;
@@ -75,6 +76,16 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     )
 }
 
+/// RLIMIT_AS: a mapping that would take the address space past the limit
+/// fails with ENOMEM (getrlimit(2)).
+fn check_address_space_limit(task: &Task, extra: u64) -> Result<()> {
+    let limit = task.rlimits[libc::RLIMIT_AS as usize].0;
+    if limit != u64::MAX && task.mm.mapped_bytes().saturating_add(extra) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
 pub fn munmap(task: &mut Task, a: Args) -> Result<u64> {
     let mm = task.mm.clone();
     mm.munmap(task.ctx.as_mut(), a.u64(0), a.u64(1)).map(|_| 0)
@@ -88,6 +99,10 @@ pub fn mprotect(task: &mut Task, a: Args) -> Result<u64> {
 
 pub fn brk(task: &mut Task, a: Args) -> Result<u64> {
     let mm = task.mm.clone();
+    let current = mm.brk(task.ctx.as_mut(), 0)?;
+    if a.u64(0) > current && check_address_space_limit(task, a.u64(0) - current).is_err() {
+        return Ok(current);
+    }
     mm.brk(task.ctx.as_mut(), a.u64(0))
 }
 

@@ -2,13 +2,16 @@
 //! handler and its support level, dispatch, and `--strace` output.
 
 mod compat;
+mod creds;
 mod file;
 mod mem;
+mod misc;
 mod names;
 mod process;
 mod signal;
 mod table;
 mod time;
+mod timers;
 
 pub use compat::compatibility_markdown;
 pub use names::NAMES;

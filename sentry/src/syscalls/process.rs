@@ -39,16 +39,6 @@ pub fn getegid(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.creds.egid as u64)
 }
 
-pub fn getgroups(task: &mut Task, a: Args) -> Result<u64> {
-    let size = a.i32(0);
-    if size < 0 {
-        return Err(Errno::EINVAL);
-    }
-    // Supplementary groups are not modelled yet: the list is empty.
-    let _ = task;
-    Ok(0)
-}
-
 pub fn getpgrp(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.pgid as u64)
 }
@@ -65,8 +55,83 @@ fn only_self(task: &Task, pid: i32) -> Result<()> {
 }
 
 pub fn getpgid(task: &mut Task, a: Args) -> Result<u64> {
-    only_self(task, a.i32(0))?;
-    Ok(task.pgid as u64)
+    let pid = a.i32(0);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid == 0 || pid == task.tgid {
+        return Ok(task.pgid as u64);
+    }
+    let (_, pgid) = task.kernel.processes.parent_and_group(pid).ok_or(Errno::ESRCH)?;
+    Ok(pgid as u64)
+}
+
+/// setsid(2): EPERM when a process group with the caller's pid exists
+/// (in particular when the caller leads one).
+pub fn setsid(task: &mut Task, _: Args) -> Result<u64> {
+    if task.pgid == task.tgid || !task.kernel.processes.live_pids(Some(task.tgid)).is_empty() {
+        return Err(Errno::EPERM);
+    }
+    task.sid = task.tgid;
+    task.pgid = task.tgid;
+    task.kernel.processes.set_pgid(task.tgid, task.pgid)?;
+    Ok(task.sid as u64)
+}
+
+/// waitid(2) for P_ALL, P_PID and P_PGID, with WEXITED, WNOHANG and WNOWAIT.
+pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
+    const P_ALL: i32 = 0;
+    const P_PID: i32 = 1;
+    const P_PGID: i32 = 2;
+    let (idtype, id, infop, options) = (a.i32(0), a.i32(1), a.u64(2), a.i32(3));
+    let valid = libc::WNOHANG
+        | libc::WNOWAIT
+        | libc::WEXITED
+        | libc::WSTOPPED
+        | libc::WCONTINUED
+        | libc::__WNOTHREAD
+        | libc::__WALL
+        | libc::__WCLONE;
+    if options & !valid != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = match idtype {
+        P_ALL => WaitTarget::Any,
+        P_PID if id > 0 => WaitTarget::Pid(id),
+        P_PGID if id >= 0 => WaitTarget::Group(if id == 0 { task.pgid } else { id }),
+        _ => return Err(Errno::EINVAL),
+    };
+    if options & libc::WEXITED == 0 {
+        // Only stopped/continued children were asked for: none exist yet.
+        return if options & libc::WNOHANG != 0 {
+            Ok(0)
+        } else {
+            Err(Errno::ECHILD)
+        };
+    }
+    let found = task.kernel.processes.wait_opts(
+        task.tgid,
+        target,
+        options & libc::WNOHANG != 0,
+        options & libc::WNOWAIT == 0,
+    )?;
+    if infop == 0 {
+        return Ok(0);
+    }
+    let mut info = [0u8; 128];
+    if let Some((pid, status)) = found {
+        let (code, value): (i32, i32) = match status {
+            ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
+            ExitStatus::Signaled(s) => (2, s), // CLD_KILLED
+        };
+        info[0..4].copy_from_slice(&libc::SIGCHLD.to_le_bytes());
+        info[8..12].copy_from_slice(&code.to_le_bytes());
+        info[16..20].copy_from_slice(&pid.to_le_bytes());
+        info[20..24].copy_from_slice(&task.creds.uid.to_le_bytes());
+        info[24..28].copy_from_slice(&value.to_le_bytes());
+    }
+    task.mm.write(infop, &info)?;
+    Ok(0)
 }
 
 pub fn getsid(task: &mut Task, a: Args) -> Result<u64> {
@@ -224,6 +289,53 @@ pub fn fork(task: &mut Task, _: Args) -> Result<u64> {
     )
 }
 
+/// clone3(2): struct clone_args, at least the 64-byte first version.
+pub fn clone3(task: &mut Task, a: Args) -> Result<u64> {
+    const CLONE_ARGS_SIZE_VER0: usize = 64;
+    const CLONE_PIDFD: u64 = 0x1000;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let size = a.usize(1);
+    if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let raw = task.mm.read_vec(a.u64(0), size)?;
+    let field = |i: usize| {
+        raw.get(i * 8..i * 8 + 8)
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    };
+    // Fields past those we know must be zero (clone3: E2BIG).
+    if raw.len() > 88 && raw[88..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let (flags, child_tid, parent_tid, exit_signal) = (field(0), field(2), field(3), field(4));
+    let (stack, stack_size, tls, set_tid, set_tid_size) = (field(5), field(6), field(7), field(8), field(9));
+    if flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if set_tid != 0 || set_tid_size != 0 {
+        return Err(Errno::EPERM);
+    }
+    // glibc fills `pidfd` even without CLONE_PIDFD; the kernel ignores it then.
+    if flags & (CLONE_PIDFD | CLONE_INTO_CGROUP) != 0 {
+        return unsupported_clone(task, flags);
+    }
+    let stack_top = if stack == 0 {
+        0
+    } else {
+        stack.checked_add(stack_size).ok_or(Errno::EINVAL)?
+    };
+    do_clone(
+        task,
+        CloneRequest {
+            flags: flags | exit_signal,
+            stack: stack_top,
+            parent_tid,
+            child_tid,
+            tls,
+        },
+    )
+}
+
 pub fn vfork(task: &mut Task, _: Args) -> Result<u64> {
     let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64;
     do_clone(
@@ -258,6 +370,41 @@ fn read_string_array(task: &Task, addr: u64) -> Result<Vec<Vec<u8>>> {
         out.push(s);
     }
     Ok(out)
+}
+
+/// execveat(2): the path is resolved against `dirfd`; AT_EMPTY_PATH runs
+/// the open file itself (fexecve).
+pub fn execveat(task: &mut Task, a: Args) -> Result<u64> {
+    let (dirfd, flags) = (a.fd(0), a.i32(4));
+    if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(task, a.u64(1))?;
+    let full = if path.first() == Some(&b'/') || (dirfd == libc::AT_FDCWD && !path.is_empty()) {
+        path
+    } else if path.is_empty() {
+        if flags & libc::AT_EMPTY_PATH == 0 {
+            return Err(Errno::ENOENT);
+        }
+        task.fds.get(dirfd)?.dentry.path.clone()
+    } else {
+        let dir = if dirfd == libc::AT_FDCWD {
+            task.fs.cwd.clone()
+        } else {
+            task.fds.get(dirfd)?.dentry.clone()
+        };
+        dir.child_path(&path)
+    };
+    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 {
+        let d = task.fs.resolve(&task.fs.root, &full, false)?;
+        if d.inode.stat()?.is_symlink() {
+            return Err(Errno::ELOOP);
+        }
+    }
+    let argv = read_string_array(task, a.u64(2))?;
+    let envp = read_string_array(task, a.u64(3))?;
+    task.exec(&full, argv, envp)?;
+    Ok(0)
 }
 
 pub fn execve(task: &mut Task, a: Args) -> Result<u64> {

@@ -4,7 +4,7 @@
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::process::INIT_PID;
-use crate::kernel::signals::SigInfo;
+use crate::kernel::signals::{bit, SigInfo};
 use crate::kernel::task::SigAction;
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
@@ -213,5 +213,68 @@ pub fn tkill(task: &mut Task, a: Args) -> Result<u64> {
     }
     check_signal(sig)?;
     task.kernel.post_signal(tid, user_signal(task, sig))?;
+    Ok(0)
+}
+
+pub fn rt_sigtimedwait(task: &mut Task, a: Args) -> Result<u64> {
+    sigset_size_ok(a.u64(3))?;
+    let set: u64 = task.mm.read_val::<u64>(a.u64(0))? & !UNBLOCKABLE;
+    let deadline = if a.u64(2) != 0 {
+        let ts: [i64; 2] = task.mm.read_val(a.u64(2))?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Some(std::time::Instant::now() + std::time::Duration::new(ts[0] as u64, ts[1] as u32))
+    } else {
+        None
+    };
+    // Signals in `set` end the wait; any other unblocked one interrupts it.
+    let queue = task.signal_queue.clone();
+    let arrived = queue.wait_for(deadline, task.signals.mask | set, &|pending| {
+        pending.iter().any(|s| set & bit(s.signo) != 0)
+    })?;
+    let info = match arrived.then(|| queue.take_in(set)).flatten() {
+        Some(info) => info,
+        None => return Err(Errno::EAGAIN),
+    };
+    if a.u64(1) != 0 {
+        task.mm.write(a.u64(1), &info.encode())?;
+    }
+    Ok(info.signo as u64)
+}
+
+/// Reads a sender-supplied siginfo; only the kernel may claim si_code >= 0
+/// for another process (rt_sigqueueinfo(2) EPERM).
+fn queued_info(task: &Task, sig: i32, addr: u64, target: i32) -> Result<SigInfo> {
+    let raw: [u8; 128] = task.mm.read_vec(addr, 128)?.try_into().map_err(|_| Errno::EFAULT)?;
+    let code = i32::from_le_bytes([raw[8], raw[9], raw[10], raw[11]]);
+    if (code >= 0 || code == -6) && target != task.tgid {
+        return Err(Errno::EPERM);
+    }
+    Ok(SigInfo {
+        signo: sig,
+        code,
+        pid_or_addr: task.tgid as u64,
+        raw: Some(raw),
+        ..Default::default()
+    })
+}
+
+pub fn rt_sigqueueinfo(task: &mut Task, a: Args) -> Result<u64> {
+    let (pid, sig) = (a.i32(0), a.i32(1));
+    check_signal(sig)?;
+    let info = queued_info(task, sig, a.u64(2), pid)?;
+    task.kernel.post_signal(pid, info)?;
+    Ok(0)
+}
+
+pub fn rt_tgsigqueueinfo(task: &mut Task, a: Args) -> Result<u64> {
+    let (tgid, tid, sig) = (a.i32(0), a.i32(1), a.i32(2));
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    check_signal(sig)?;
+    let info = queued_info(task, sig, a.u64(3), tgid)?;
+    task.kernel.post_signal(tid, info)?;
     Ok(0)
 }

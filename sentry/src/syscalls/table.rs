@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{file, mem, process, signal, time, Handler};
+use super::{creds, file, mem, misc, process, signal, time, timers, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +64,12 @@ table! {
     33 dup2 file::dup2, Full, "ff";
     34 pause signal::pause, Full, "";
     35 nanosleep time::nanosleep, Partial("EINTR does not write the remaining time"), "xx";
+    36 getitimer timers::getitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dx";
+    37 alarm timers::alarm, Full, "d";
+    38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
-    56 clone process::clone, Partial("threads share fds and memory but copy cwd and signal actions; no namespaces (EPERM); fork copies touched pages eagerly"), "xxxxx";
-    57 fork process::fork, Partial("copies touched pages eagerly (no copy-on-write yet)"), "";
+    56 clone process::clone, Partial("threads share fds and memory but copy cwd and signal actions; no namespaces (EPERM)"), "xxxxx";
+    57 fork process::fork, Full, "";
     58 vfork process::vfork, Full, "";
     59 execve process::execve, Full, "sxx";
     60 exit process::exit, Full, "d";
@@ -86,36 +89,69 @@ table! {
     95 umask file::umask, Full, "x";
     96 gettimeofday time::gettimeofday, Full, "xx";
     97 getrlimit process::getrlimit, Full, "dx";
+    98 getrusage misc::getrusage, Partial("times and context switches are the Sentry thread's; ru_maxrss is the peak mapped size; RUSAGE_CHILDREN has only ru_maxrss; other fields are zero"), "dx";
     99 sysinfo process::sysinfo, Full, "x";
     100 times time::times, Partial("CPU times of the Sentry thread"), "x";
     102 getuid process::getuid, Full, "";
     104 getgid process::getgid, Full, "";
+    105 setuid creds::setuid, Full, "d";
+    106 setgid creds::setgid, Full, "d";
     107 geteuid process::geteuid, Full, "";
     108 getegid process::getegid, Full, "";
     109 setpgid process::setpgid, Partial("no check that the target group exists in the session"), "dd";
     110 getppid process::getppid, Full, "";
     111 getpgrp process::getpgrp, Full, "";
-    115 getgroups process::getgroups, Full, "dx";
+    112 setsid process::setsid, Full, "";
+    113 setreuid creds::setreuid, Full, "dd";
+    114 setregid creds::setregid, Full, "dd";
+    115 getgroups creds::getgroups, Full, "dx";
+    116 setgroups creds::setgroups, Full, "dx";
+    117 setresuid creds::setresuid, Full, "ddd";
+    118 getresuid creds::getresuid, Full, "xxx";
+    119 setresgid creds::setresgid, Full, "ddd";
+    120 getresgid creds::getresgid, Full, "xxx";
     121 getpgid process::getpgid, Full, "d";
+    122 setfsuid creds::setfsuid, Partial("recorded; file permission checks use the effective uid"), "d";
+    123 setfsgid creds::setfsgid, Partial("recorded; file permission checks use the effective gid"), "d";
     124 getsid process::getsid, Full, "d";
+    125 capget creds::capget, Partial("another process's sets are those its real uid starts with"), "xx";
+    126 capset creds::capset, Partial("sets are tracked per task and checked by set*id, setgroups, nice and scheduling calls only; no ambient set"), "xx";
     127 rt_sigpending signal::rt_sigpending, Full, "xd";
+    128 rt_sigtimedwait signal::rt_sigtimedwait, Full, "xxxd";
+    129 rt_sigqueueinfo signal::rt_sigqueueinfo, Full, "ddx";
     130 rt_sigsuspend signal::rt_sigsuspend, Full, "xd";
     131 sigaltstack signal::sigaltstack, Full, "xx";
+    140 getpriority misc::getpriority, Partial("nice values are per process"), "dd";
+    141 setpriority misc::setpriority, Partial("nice values are per process and do not affect scheduling"), "ddd";
+    142 sched_setparam misc::sched_setparam, Partial("recorded; does not affect scheduling"), "dx";
+    143 sched_getparam misc::sched_getparam, Full, "dx";
+    144 sched_setscheduler misc::sched_setscheduler, Partial("policies are recorded and do not affect scheduling; SCHED_DEADLINE is EINVAL"), "ddx";
+    145 sched_getscheduler misc::sched_getscheduler, Full, "d";
+    146 sched_get_priority_max misc::sched_get_priority_max, Full, "d";
+    147 sched_get_priority_min misc::sched_get_priority_min, Full, "d";
+    157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
     186 gettid process::gettid, Full, "";
     200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
     202 futex process::futex, Partial("no PI futexes (ENOSYS)"), "xdxxxx";
+    203 sched_setaffinity misc::sched_setaffinity, Partial("the mask is checked, not applied; sched_getaffinity still reports every cpu"), "ddx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
     217 getdents64 file::getdents64, Full, "fxd";
     218 set_tid_address process::set_tid_address, Full, "x";
     221 fadvise64 file::fadvise64, Full, "fddd";
+    222 timer_create timers::timer_create, Partial("CPU-time clocks count elapsed time; SIGEV_THREAD_ID accepts any thread of the sandbox"), "dxx";
+    223 timer_settime timers::timer_settime, Partial("absolute CLOCK_REALTIME times do not follow later wall-clock changes"), "ddxx";
+    224 timer_gettime timers::timer_gettime, Full, "dx";
+    225 timer_getoverrun timers::timer_getoverrun, Partial("overruns are counted while the previous signal is pending and reported with the next one"), "d";
+    226 timer_delete timers::timer_delete, Full, "d";
     228 clock_gettime time::clock_gettime, Partial("CPU-time clocks report the Sentry thread"), "dx";
     229 clock_getres time::clock_getres, Full, "dx";
     230 clock_nanosleep time::clock_nanosleep, Partial("EINTR does not write the remaining time"), "ddxx";
     231 exit_group process::exit_group, Full, "d";
     234 tgkill signal::tgkill, Full, "ddd";
+    247 waitid process::waitid, Partial("no stopped or continued children (job control is not modelled)"), "ddxxx";
     257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
     262 newfstatat file::newfstatat, Full, "fsxx";
@@ -125,9 +161,13 @@ table! {
     273 set_robust_list process::set_robust_list, Partial("recorded; robust futexes are not walked at exit yet"), "xd";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Partial("O_DIRECT (packet mode) is accepted but the pipe stays a byte stream"), "xx";
+    297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
+    309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
     318 getrandom process::getrandom, Full, "xdx";
+    322 execveat process::execveat, Full, "fsxxx";
     332 statx file::statx, Full, "fsxxx";
+    435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     439 faccessat2 file::faccessat2, Full, "fsxx";
 }
 

@@ -1,0 +1,520 @@
+//! prctl(2), resource usage, nice values, scheduling policies and
+//! affinity, getcpu; and the task hooks that keep their state across
+//! fork, exec and exit.
+//!
+//! Nice values and policies are stored and reported but do not change how
+//! the host schedules the Sentry's threads.
+
+use super::creds::{CAP_LAST_CAP, CAP_SETPCAP, CAP_SYS_NICE};
+use super::Args;
+use crate::errno::{Errno, Result};
+use crate::kernel::process::INIT_PID;
+use crate::kernel::signals::SigInfo;
+use crate::kernel::timers::{ProcessAttrs, SCHED_BATCH, SCHED_DEADLINE, SCHED_FIFO, SCHED_IDLE, SCHED_OTHER, SCHED_RR};
+use crate::kernel::Task;
+use crate::mm::{UserMemory, UserMemoryExt};
+
+const PR_SET_PDEATHSIG: i32 = 1;
+const PR_GET_PDEATHSIG: i32 = 2;
+const PR_GET_DUMPABLE: i32 = 3;
+const PR_SET_DUMPABLE: i32 = 4;
+const PR_GET_KEEPCAPS: i32 = 7;
+const PR_SET_KEEPCAPS: i32 = 8;
+const PR_SET_NAME: i32 = 15;
+const PR_GET_NAME: i32 = 16;
+const PR_CAPBSET_READ: i32 = 23;
+const PR_CAPBSET_DROP: i32 = 24;
+const PR_SET_CHILD_SUBREAPER: i32 = 36;
+const PR_GET_CHILD_SUBREAPER: i32 = 37;
+const PR_SET_NO_NEW_PRIVS: i32 = 38;
+const PR_GET_NO_NEW_PRIVS: i32 = 39;
+
+const PRIO_PROCESS: i32 = 0;
+const PRIO_PGRP: i32 = 1;
+const PRIO_USER: i32 = 2;
+
+const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
+const MAX_RT_PRIO: i32 = 99;
+const NSIG: u64 = 64;
+
+/// The comm of a program run as `path`: its last component, cut to 15
+/// bytes and NUL-padded.
+pub fn comm_from_path(path: &[u8]) -> [u8; 16] {
+    let base = path.rsplit(|&c| c == b'/').next().unwrap_or(path);
+    let mut comm = [0u8; 16];
+    let n = base.len().min(15);
+    comm[..n].copy_from_slice(&base[..n]);
+    comm
+}
+
+impl Task {
+    /// Hook for `Task::exec` once the new image is in place: the comm
+    /// becomes the program's name, capabilities are recomputed
+    /// (capabilities(7)), POSIX timers are deleted, the process is
+    /// dumpable again.
+    pub fn on_exec(&mut self, path: &[u8]) {
+        self.comm = comm_from_path(path);
+        self.creds.exec();
+        self.kernel.timers.process_execed(self.tgid);
+        self.kernel.proc_attrs.execed(self.tgid);
+    }
+
+    /// Hook for `Task::clone_process` before the child runs: the child
+    /// inherits its parent's nice value, policy and dumpability.
+    pub fn on_fork(&self, child: i32) {
+        self.kernel.proc_attrs.forked(self.tgid, child);
+    }
+
+    /// Hook for `Task::process_exited`: the process's timers go, its
+    /// children that asked for a parent-death signal get it, its peak RSS
+    /// counts for its parent's RUSAGE_CHILDREN.
+    pub fn on_process_exit(&self) {
+        self.kernel.timers.process_exited(self.tgid);
+        note_rss(self);
+        for (child, signo) in self.kernel.proc_attrs.exited(self.tgid, INIT_PID) {
+            let info = SigInfo {
+                signo,
+                code: 0, // SI_USER
+                pid_or_addr: self.tgid as u64,
+                uid: self.creds.uid,
+                ..Default::default()
+            };
+            let _ = self.kernel.post_signal(child, info);
+        }
+    }
+}
+
+/// Records the task's mapped size as its process's RSS if it is the
+/// largest seen; returns the high-water mark in KiB.
+fn note_rss(task: &Task) -> u64 {
+    let mapped: u64 = task
+        .mm
+        .maps()
+        .iter()
+        .filter(|(_, _, prot, _, _)| *prot != libc::PROT_NONE)
+        .map(|(start, end, _, _, _)| end - start)
+        .sum();
+    let kb = mapped / 1024;
+    task.kernel.proc_attrs.update(task.tgid, |a| {
+        a.maxrss_kb = a.maxrss_kb.max(kb);
+        a.maxrss_kb
+    })
+}
+
+/// Reads prctl(PR_SET_NAME)'s string: up to 15 bytes, stopping at a NUL.
+fn read_name(task: &Task, addr: u64) -> Result<[u8; 16]> {
+    let mut comm = [0u8; 16];
+    for (i, slot) in comm.iter_mut().take(15).enumerate() {
+        let b: u8 = task.mm.read_val(addr.checked_add(i as u64).ok_or(Errno::EFAULT)?)?;
+        if b == 0 {
+            break;
+        }
+        *slot = b;
+    }
+    Ok(comm)
+}
+
+pub fn prctl(task: &mut Task, a: Args) -> Result<u64> {
+    let (option, arg2) = (a.i32(0), a.u64(1));
+    let rest_zero = a.u64(2) == 0 && a.u64(3) == 0 && a.u64(4) == 0;
+    match option {
+        PR_SET_PDEATHSIG => {
+            if arg2 > NSIG {
+                return Err(Errno::EINVAL);
+            }
+            let (tid, tgid, ppid) = (task.tid, task.tgid, task.ppid);
+            task.kernel.proc_attrs.set_pdeathsig(tid, tgid, ppid, arg2 as i32);
+            Ok(0)
+        }
+        PR_GET_PDEATHSIG => {
+            let sig = task.kernel.proc_attrs.pdeathsig(task.tid);
+            task.mm.write_val(arg2, &sig)?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(task.kernel.proc_attrs.get(task.tgid).dumpable as u64),
+        PR_SET_DUMPABLE => {
+            // SUID_DUMP_ROOT (2) may not be set this way.
+            if arg2 > 1 {
+                return Err(Errno::EINVAL);
+            }
+            task.kernel.proc_attrs.update(task.tgid, |p| p.dumpable = arg2 as i32);
+            Ok(0)
+        }
+        PR_GET_KEEPCAPS => Ok(task.creds.keep_caps as u64),
+        PR_SET_KEEPCAPS => {
+            if arg2 > 1 {
+                return Err(Errno::EINVAL);
+            }
+            task.creds.keep_caps = arg2 == 1;
+            Ok(0)
+        }
+        PR_SET_NAME => {
+            task.comm = read_name(task, arg2)?;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            task.mm.write(arg2, &task.comm)?;
+            Ok(0)
+        }
+        PR_CAPBSET_READ => {
+            if arg2 > CAP_LAST_CAP as u64 {
+                return Err(Errno::EINVAL);
+            }
+            Ok((task.creds.cap_bounding >> arg2) & 1)
+        }
+        PR_CAPBSET_DROP => {
+            if !task.creds.capable(CAP_SETPCAP) {
+                return Err(Errno::EPERM);
+            }
+            if arg2 > CAP_LAST_CAP as u64 {
+                return Err(Errno::EINVAL);
+            }
+            task.creds.cap_bounding &= !(1u64 << arg2);
+            Ok(0)
+        }
+        PR_SET_CHILD_SUBREAPER => {
+            task.kernel
+                .proc_attrs
+                .update(task.tgid, |p| p.child_subreaper = arg2 != 0);
+            Ok(0)
+        }
+        PR_GET_CHILD_SUBREAPER => {
+            let v = task.kernel.proc_attrs.get(task.tgid).child_subreaper as i32;
+            task.mm.write_val(arg2, &v)?;
+            Ok(0)
+        }
+        PR_SET_NO_NEW_PRIVS => {
+            if arg2 != 1 || !rest_zero {
+                return Err(Errno::EINVAL);
+            }
+            task.no_new_privs = true;
+            Ok(0)
+        }
+        PR_GET_NO_NEW_PRIVS => {
+            if arg2 != 0 || !rest_zero {
+                return Err(Errno::EINVAL);
+            }
+            Ok(task.no_new_privs as u64)
+        }
+        // Everything else, seccomp included, is what a kernel built
+        // without it answers.
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// struct rusage: two timevals, then fourteen longs.
+fn encode_rusage(utime: (i64, i64), stime: (i64, i64), longs: [i64; 14]) -> [u8; 144] {
+    let mut b = [0u8; 144];
+    let words = [utime.0, utime.1, stime.0, stime.1].into_iter().chain(longs);
+    for (i, w) in words.enumerate() {
+        b[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    b
+}
+
+/// ru_maxrss and the context switch counts sit at these indexes of the
+/// fourteen longs.
+const RU_MAXRSS: usize = 0;
+const RU_NVCSW: usize = 12;
+const RU_NIVCSW: usize = 13;
+
+pub fn getrusage(task: &mut Task, a: Args) -> Result<u64> {
+    const RUSAGE_SELF: i32 = 0;
+    const RUSAGE_CHILDREN: i32 = -1;
+    const RUSAGE_THREAD: i32 = 1;
+    let mut longs = [0i64; 14];
+    let (utime, stime) = match a.i32(0) {
+        RUSAGE_SELF | RUSAGE_THREAD => {
+            // The guest's own CPU time is spent in its stub and is not
+            // visible here; the Sentry thread serving the task is.
+            // SAFETY: all-zero is a valid struct rusage; the host fills it.
+            let mut host: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: valid out pointer.
+            unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut host) };
+            longs[RU_MAXRSS] = note_rss(task) as i64;
+            longs[RU_NVCSW] = host.ru_nvcsw;
+            longs[RU_NIVCSW] = host.ru_nivcsw;
+            (
+                (host.ru_utime.tv_sec, host.ru_utime.tv_usec),
+                (host.ru_stime.tv_sec, host.ru_stime.tv_usec),
+            )
+        }
+        RUSAGE_CHILDREN => {
+            longs[RU_MAXRSS] = task.kernel.proc_attrs.get(task.tgid).children_maxrss_kb as i64;
+            ((0, 0), (0, 0))
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    task.mm.write(a.u64(1), &encode_rusage(utime, stime, longs))?;
+    Ok(0)
+}
+
+/// The processes a PRIO_PROCESS/PGRP/USER argument names.
+fn prio_targets(task: &Task, which: i32, who: i32) -> Result<Vec<i32>> {
+    let k = &task.kernel;
+    Ok(match which {
+        PRIO_PROCESS => {
+            if who == 0 || who == task.tid || who == task.tgid {
+                vec![task.tgid]
+            } else if who > 0 && k.processes.pgid_of(who).is_some() {
+                vec![who]
+            } else {
+                Vec::new()
+            }
+        }
+        PRIO_PGRP => k.processes.live_pids(Some(if who == 0 { task.pgid } else { who })),
+        PRIO_USER => {
+            let uid = if who == 0 { task.creds.uid } else { who as u32 };
+            k.procs
+                .lock()
+                .map(|p| p.iter().filter(|(_, e)| e.uid == uid).map(|(&pid, _)| pid).collect())
+                .unwrap_or_default()
+        }
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+/// The real uid of process `pid` as /proc knows it.
+fn uid_of(task: &Task, pid: i32) -> Option<u32> {
+    if pid == task.tgid {
+        return Some(task.creds.uid);
+    }
+    task.kernel.procs.lock().ok()?.get(&pid).map(|e| e.uid)
+}
+
+/// Whether the caller may change process `pid`'s scheduling: it is the
+/// caller's own or has the caller's effective uid as its uid, or the caller
+/// has CAP_SYS_NICE (setpriority(2), sched_setscheduler(2)).
+fn same_owner_or_nice(task: &Task, pid: i32) -> bool {
+    pid == task.tgid || task.creds.capable(CAP_SYS_NICE) || uid_of(task, pid).is_some_and(|uid| uid == task.creds.euid)
+}
+
+/// can_nice(): lowering the nice value to `nice` needs CAP_SYS_NICE or an
+/// RLIMIT_NICE of at least 20 - nice.
+fn can_nice(task: &Task, nice: i32) -> bool {
+    task.creds.capable(CAP_SYS_NICE) || (20 - nice) as u64 <= task.rlimits[libc::RLIMIT_NICE as usize].0
+}
+
+pub fn getpriority(task: &mut Task, a: Args) -> Result<u64> {
+    let targets = prio_targets(task, a.i32(0), a.i32(1))?;
+    // The highest priority (lowest nice value), as 20 - nice: 1..=40.
+    targets
+        .iter()
+        .map(|&pid| 20 - task.kernel.proc_attrs.get(pid).nice)
+        .max()
+        .map(|v| v as u64)
+        .ok_or(Errno::ESRCH)
+}
+
+pub fn setpriority(task: &mut Task, a: Args) -> Result<u64> {
+    let targets = prio_targets(task, a.i32(0), a.i32(1))?;
+    let nice = a.i32(2).clamp(-20, 19);
+    let mut result = Err(Errno::ESRCH);
+    for pid in targets {
+        if !same_owner_or_nice(task, pid) {
+            result = Err(Errno::EPERM);
+            continue;
+        }
+        let current = task.kernel.proc_attrs.get(pid).nice;
+        if nice < current && !can_nice(task, nice) {
+            result = Err(Errno::EACCES);
+            continue;
+        }
+        task.kernel.proc_attrs.update(pid, |p| p.nice = nice);
+        if result == Err(Errno::ESRCH) {
+            result = Ok(0);
+        }
+    }
+    result
+}
+
+/// The process a sched_* pid argument names.
+fn sched_target(task: &Task, pid: i32) -> Result<i32> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid == 0 || pid == task.tid || pid == task.tgid {
+        return Ok(task.tgid);
+    }
+    task.kernel.processes.pgid_of(pid).map(|_| pid).ok_or(Errno::ESRCH)
+}
+
+fn is_rt(policy: i32) -> bool {
+    matches!(policy, SCHED_FIFO | SCHED_RR)
+}
+
+/// The checks of sched_setscheduler(2) and sched_setparam(2) (`policy`
+/// None), for a new policy and priority of process `pid` whose current
+/// attributes are `cur`. Returns (policy, reset_on_fork).
+fn check_sched(task: &Task, pid: i32, cur: &ProcessAttrs, policy: Option<i32>, prio: i32) -> Result<(i32, bool)> {
+    let (policy, reset) = match policy {
+        None => (cur.policy, cur.reset_on_fork),
+        Some(p) => (p & !SCHED_RESET_ON_FORK, p & SCHED_RESET_ON_FORK != 0),
+    };
+    if !matches!(
+        policy,
+        SCHED_OTHER | SCHED_FIFO | SCHED_RR | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE
+    ) {
+        return Err(Errno::EINVAL);
+    }
+    // SCHED_DEADLINE needs sched_setattr's runtime and deadline; real-time
+    // policies need 1..=99, the others 0.
+    if !(0..=MAX_RT_PRIO).contains(&prio) || policy == SCHED_DEADLINE || is_rt(policy) != (prio != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if !task.creds.capable(CAP_SYS_NICE) {
+        let rtprio = task.rlimits[libc::RLIMIT_RTPRIO as usize].0;
+        if is_rt(policy) {
+            if policy != cur.policy && rtprio == 0 {
+                return Err(Errno::EPERM);
+            }
+            if prio > cur.rt_priority && prio as u64 > rtprio {
+                return Err(Errno::EPERM);
+            }
+        }
+        if cur.policy == SCHED_IDLE && policy != SCHED_IDLE && !can_nice(task, cur.nice) {
+            return Err(Errno::EPERM);
+        }
+        if !same_owner_or_nice(task, pid) || (cur.reset_on_fork && !reset) {
+            return Err(Errno::EPERM);
+        }
+    }
+    Ok((policy, reset))
+}
+
+fn set_sched(task: &Task, pid: i32, policy: Option<i32>, param: u64) -> Result<u64> {
+    if param == 0 || pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let prio: i32 = task.mm.read_val(param)?;
+    let target = sched_target(task, pid)?;
+    let cur = task.kernel.proc_attrs.get(target);
+    let (policy, reset) = check_sched(task, target, &cur, policy, prio)?;
+    task.kernel.proc_attrs.update(target, |p| {
+        p.policy = policy;
+        p.rt_priority = prio;
+        p.reset_on_fork = reset;
+    });
+    Ok(0)
+}
+
+pub fn sched_setscheduler(task: &mut Task, a: Args) -> Result<u64> {
+    let policy = a.i32(1);
+    if policy < 0 {
+        return Err(Errno::EINVAL);
+    }
+    set_sched(task, a.i32(0), Some(policy), a.u64(2))
+}
+
+pub fn sched_setparam(task: &mut Task, a: Args) -> Result<u64> {
+    set_sched(task, a.i32(0), None, a.u64(1))
+}
+
+pub fn sched_getscheduler(task: &mut Task, a: Args) -> Result<u64> {
+    let attrs = task.kernel.proc_attrs.get(sched_target(task, a.i32(0))?);
+    let flag = if attrs.reset_on_fork { SCHED_RESET_ON_FORK } else { 0 };
+    Ok((attrs.policy | flag) as u64)
+}
+
+pub fn sched_getparam(task: &mut Task, a: Args) -> Result<u64> {
+    if a.u64(1) == 0 || a.i32(0) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let attrs = task.kernel.proc_attrs.get(sched_target(task, a.i32(0))?);
+    task.mm.write_val(a.u64(1), &attrs.rt_priority)?;
+    Ok(0)
+}
+
+pub fn sched_get_priority_max(_task: &mut Task, a: Args) -> Result<u64> {
+    match a.i32(0) {
+        SCHED_FIFO | SCHED_RR => Ok(MAX_RT_PRIO as u64),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+pub fn sched_get_priority_min(_task: &mut Task, a: Args) -> Result<u64> {
+    match a.i32(0) {
+        SCHED_FIFO | SCHED_RR => Ok(1),
+        SCHED_OTHER | SCHED_BATCH | SCHED_IDLE | SCHED_DEADLINE => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// CPUs the guest sees (as sched_getaffinity reports them: 0..n).
+fn online_cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Whether a cpu mask names at least one online cpu.
+fn mask_has_online_cpu(mask: &[u8], ncpus: usize) -> bool {
+    (0..ncpus).any(|cpu| mask.get(cpu / 8).is_some_and(|b| b & (1 << (cpu % 8)) != 0))
+}
+
+pub fn sched_setaffinity(task: &mut Task, a: Args) -> Result<u64> {
+    let ncpus = online_cpus();
+    // The kernel's cpumask size: longs enough for every cpu. A shorter
+    // mask is zero-extended, a longer one cut.
+    let len = a.usize(1).min(ncpus.div_ceil(64) * 8);
+    let mask = task.mm.read_vec(a.u64(2), len)?;
+    let pid = a.i32(0);
+    if pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    let target = sched_target(task, pid)?;
+    if !same_owner_or_nice(task, target) {
+        return Err(Errno::EPERM);
+    }
+    if !mask_has_online_cpu(&mask, ncpus) {
+        return Err(Errno::EINVAL);
+    }
+    // Accepted; guest threads still run wherever the host puts them.
+    Ok(0)
+}
+
+pub fn getcpu(task: &mut Task, a: Args) -> Result<u64> {
+    // SAFETY: sched_getcpu has no arguments.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let cpu = (cpu.max(0) as u32).min(online_cpus() as u32 - 1);
+    if a.u64(0) != 0 {
+        task.mm.write_val(a.u64(0), &cpu)?;
+    }
+    if a.u64(1) != 0 {
+        task.mm.write_val(a.u64(1), &0u32)?;
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comm_is_the_basename_cut_to_15_bytes() {
+        assert_eq!(&comm_from_path(b"/usr/bin/env"), b"env\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(&comm_from_path(b"a-very-long-program-name"), b"a-very-long-pro\0");
+        assert_eq!(comm_from_path(b"/"), [0; 16]);
+    }
+
+    #[test]
+    fn rusage_layout() {
+        let mut longs = [0i64; 14];
+        longs[RU_MAXRSS] = 1234;
+        longs[RU_NIVCSW] = 7;
+        let b = encode_rusage((1, 2), (3, 4), longs);
+        let word = |i: usize| i64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+        // ru_utime, ru_stime, then ru_maxrss at offset 32 and ru_nivcsw last.
+        assert_eq!(
+            [word(0), word(1), word(2), word(3), word(4), word(17)],
+            [1, 2, 3, 4, 1234, 7]
+        );
+    }
+
+    #[test]
+    fn cpu_masks() {
+        assert!(mask_has_online_cpu(&[0b1], 1));
+        assert!(!mask_has_online_cpu(&[0b10], 1));
+        assert!(mask_has_online_cpu(&[0, 0b1], 9));
+        assert!(!mask_has_online_cpu(&[], 4));
+    }
+}

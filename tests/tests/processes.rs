@@ -174,3 +174,10 @@ fn timers_and_credentials_match_native() {
 fn exec_fork_exit_hooks_match_native() {
     matches_native("timers_creds_hooks");
 }
+
+/// PR_SET_CHILD_SUBREAPER adopts orphans; a robust mutex whose owner died
+/// comes back with EOWNERDEAD.
+#[test]
+fn subreaper_and_robust_futexes_match_native() {
+    matches_native("reaper_robust");
+}

@@ -111,18 +111,31 @@ impl ProcessTable {
             .unwrap_or_default()
     }
 
-    /// Marks `pid` as exited and returns its parent; its children are
-    /// reparented to init (PR_SET_CHILD_SUBREAPER is not modelled yet).
-    pub fn exit(&self, pid: i32, status: ExitStatus) -> Option<i32> {
+    /// Marks `pid` as exited and returns its parent. Its children go to
+    /// the nearest live ancestor that is a subreaper, else to init
+    /// (prctl(2) PR_SET_CHILD_SUBREAPER).
+    pub fn exit(&self, pid: i32, status: ExitStatus, is_subreaper: &dyn Fn(i32) -> bool) -> Option<i32> {
         let Ok(mut procs) = self.lock() else { return None };
         let mut parent = None;
         if let Some(p) = procs.get_mut(&pid) {
             p.zombie = Some(status);
             parent = Some(p.ppid);
         }
+        let mut heir = INIT_PID;
+        let mut ancestor = parent.unwrap_or(0);
+        while ancestor > 0 && ancestor != INIT_PID {
+            match procs.get(&ancestor) {
+                Some(a) if a.zombie.is_none() && is_subreaper(ancestor) => {
+                    heir = ancestor;
+                    break;
+                }
+                Some(a) => ancestor = a.ppid,
+                None => break,
+            }
+        }
         for p in procs.values_mut() {
             if p.ppid == pid {
-                p.ppid = INIT_PID;
+                p.ppid = heir;
             }
         }
         drop(procs);

@@ -288,7 +288,7 @@ impl Task {
         };
         let started = spawn_task(child, space, ready_tx).and_then(|_| ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)));
         if let Err(e) = started {
-            self.kernel.processes.exit(pid, ExitStatus::Exited(0));
+            self.kernel.processes.exit(pid, ExitStatus::Exited(0), &|_| false);
             let _ = self
                 .kernel
                 .processes
@@ -367,6 +367,7 @@ impl Task {
         if !self.thread_exit_only && !self.killed_by_group {
             self.group.begin_group_exit(status, self.tid);
         }
+        self.release_robust_futexes();
         if self.clear_child_tid != 0 {
             let addr = self.clear_child_tid;
             if self.mm.write_val(addr, &0u32).is_ok() {
@@ -389,6 +390,52 @@ impl Task {
         }
     }
 
+    /// At thread exit, every robust futex the thread still holds gets
+    /// FUTEX_OWNER_DIED and one waiter is woken (set_robust_list(2),
+    /// Documentation/locking/robust-futex-ABI).
+    fn release_robust_futexes(&self) {
+        const FUTEX_WAITERS: u32 = 0x8000_0000;
+        const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        const MAX_ENTRIES: usize = 2048;
+        let head = self.robust_list.0;
+        if head == 0 {
+            return;
+        }
+        let Ok([first, offset, pending]) = self.mm.read_val::<[u64; 3]>(head) else {
+            return;
+        };
+        let release = |entry: u64| {
+            let word_addr = entry.wrapping_add(offset);
+            let Ok(word) = self.mm.read_val::<u32>(word_addr) else {
+                return;
+            };
+            if word & FUTEX_TID_MASK != self.tid as u32 {
+                return;
+            }
+            let new = (word & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+            if self.mm.write_val(word_addr, &new).is_ok() && word & FUTEX_WAITERS != 0 {
+                let _ = self.kernel.futexes.wake(&self.mm, false, word_addr, 1, u32::MAX);
+            }
+        };
+        let mut entry = first;
+        for _ in 0..MAX_ENTRIES {
+            if entry == head || entry == 0 {
+                break;
+            }
+            let Ok(next) = self.mm.read_val::<u64>(entry) else {
+                break;
+            };
+            if entry != pending {
+                release(entry);
+            }
+            entry = next;
+        }
+        if pending != 0 {
+            release(pending);
+        }
+    }
+
     fn process_exited(&self, status: ExitStatus) {
         self.on_process_exit();
         self.mm.detach(self.tgid);
@@ -396,7 +443,9 @@ impl Task {
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
             q.remove(&self.tgid);
         }
-        if let Some(parent) = self.kernel.processes.exit(self.tgid, status) {
+        if let Some(parent) = self.kernel.processes.exit(self.tgid, status, &|pid| {
+            self.kernel.proc_attrs.get(pid).child_subreaper
+        }) {
             let (code, value) = match status {
                 ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
                 ExitStatus::Signaled(s) => (2, s), // CLD_KILLED

@@ -158,7 +158,7 @@ table! {
     263 unlinkat file::unlinkat, Full, "fsx";
     267 readlinkat file::readlinkat, Full, "fsxd";
     269 faccessat file::faccessat, Full, "fsx";
-    273 set_robust_list process::set_robust_list, Partial("recorded; robust futexes are not walked at exit yet"), "xd";
+    273 set_robust_list process::set_robust_list, Full, "xd";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Partial("O_DIRECT (packet mode) is accepted but the pipe stays a byte stream"), "xx";
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";

@@ -149,6 +149,10 @@ impl Bundle {
             cwd: process.cwd().to_string_lossy().into_owned(),
             uid: process.user().uid(),
             gid: process.user().gid(),
+            additional_gids: process.user().additional_gids().clone().unwrap_or_default(),
+            capabilities: process.capabilities().as_ref().map(capability_sets),
+            rlimits: process.rlimits().iter().flatten().filter_map(rlimit).collect(),
+            no_new_privileges: process.no_new_privileges().unwrap_or(false),
             hostname: self
                 .spec
                 .hostname()
@@ -160,6 +164,101 @@ impl Bundle {
             stdio,
         }
     }
+}
+
+/// Capability numbers by name (capabilities(7)), CAP_CHOWN = 0 onwards.
+const CAPABILITY_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// RLIMIT_* numbers by name, RLIMIT_CPU = 0 onwards.
+const RLIMIT_NAMES: [&str; 16] = [
+    "RLIMIT_CPU",
+    "RLIMIT_FSIZE",
+    "RLIMIT_DATA",
+    "RLIMIT_STACK",
+    "RLIMIT_CORE",
+    "RLIMIT_RSS",
+    "RLIMIT_NPROC",
+    "RLIMIT_NOFILE",
+    "RLIMIT_MEMLOCK",
+    "RLIMIT_AS",
+    "RLIMIT_LOCKS",
+    "RLIMIT_SIGPENDING",
+    "RLIMIT_MSGQUEUE",
+    "RLIMIT_NICE",
+    "RLIMIT_RTPRIO",
+    "RLIMIT_RTTIME",
+];
+
+/// The spec's serialized name of a value (its serde rename, e.g. "CAP_KILL").
+fn serde_name<T: serde::Serialize>(value: &T) -> Option<String> {
+    serde_json::to_value(value).ok()?.as_str().map(str::to_owned)
+}
+
+/// A set of capabilities as a bitmask; unknown names are skipped.
+fn capability_mask(set: &Option<oci_spec::runtime::Capabilities>) -> u64 {
+    set.iter()
+        .flatten()
+        .filter_map(serde_name)
+        .filter_map(|name| CAPABILITY_NAMES.iter().position(|n| *n == name))
+        .fold(0, |mask, bit| mask | 1 << bit)
+}
+
+fn capability_sets(caps: &oci_spec::runtime::LinuxCapabilities) -> sentry::CapabilitySets {
+    sentry::CapabilitySets {
+        bounding: capability_mask(caps.bounding()),
+        effective: capability_mask(caps.effective()),
+        permitted: capability_mask(caps.permitted()),
+        inheritable: capability_mask(caps.inheritable()),
+        ambient: capability_mask(caps.ambient()),
+    }
+}
+
+fn rlimit(r: &oci_spec::runtime::PosixRlimit) -> Option<(u32, u64, u64)> {
+    let name = serde_name(&r.typ())?;
+    let number = RLIMIT_NAMES.iter().position(|n| *n == name)?;
+    Some((number as u32, r.soft(), r.hard()))
 }
 
 #[cfg(test)]
@@ -339,5 +438,44 @@ mod tests {
         for v in ["1.0.0", "1.0.2-dev", "1.1.0", "1.2.0", "1.10.3"] {
             assert!(is_v1(v), "{v}");
         }
+    }
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+    use oci_spec::runtime::{Capability, LinuxCapabilitiesBuilder, PosixRlimitBuilder, PosixRlimitType};
+
+    #[test]
+    fn capabilities_become_bitmasks() {
+        let caps = LinuxCapabilitiesBuilder::default()
+            .bounding(
+                [Capability::Chown, Capability::Kill]
+                    .into_iter()
+                    .collect::<oci_spec::runtime::Capabilities>(),
+            )
+            .effective(
+                [Capability::NetBindService]
+                    .into_iter()
+                    .collect::<oci_spec::runtime::Capabilities>(),
+            )
+            .permitted(oci_spec::runtime::Capabilities::new())
+            .build()
+            .expect("capabilities");
+        let sets = capability_sets(&caps);
+        assert_eq!(sets.bounding, 1 << 0 | 1 << 5);
+        assert_eq!(sets.effective, 1 << 10);
+        assert_eq!(sets.permitted, 0);
+    }
+
+    #[test]
+    fn rlimits_map_to_numbers() {
+        let r = PosixRlimitBuilder::default()
+            .typ(PosixRlimitType::RlimitNofile)
+            .soft(100u64)
+            .hard(200u64)
+            .build()
+            .expect("rlimit");
+        assert_eq!(rlimit(&r), Some((7, 100, 200)));
     }
 }

@@ -57,7 +57,14 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
         .resolve(&root, config.cwd.as_bytes(), true)
         .map_err(|e| Error::Setup(format!("working directory {:?}: {e}", config.cwd)))?;
     let fds = stdio_table(config.stdio).map_err(|e| Error::Setup(format!("stdio: {e}")))?;
-    let creds = Credentials::new(config.uid, config.gid);
+    let mut creds = Credentials::new(config.uid, config.gid);
+    creds.groups = config.additional_gids.clone();
+    if let Some(caps) = config.capabilities {
+        creds.cap_bounding = caps.bounding;
+        creds.cap_effective = caps.effective;
+        creds.cap_permitted = caps.permitted;
+        creds.cap_inheritable = caps.inheritable;
+    }
     let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
     let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
@@ -69,6 +76,15 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
         path: first.clone(),
         errno: std::io::Error::from_raw_os_error(libc::ENOENT),
     })?;
+    for &(resource, soft, hard) in &config.rlimits {
+        if let Some(limit) = task.rlimits.get_mut(resource as usize) {
+            *limit = (soft, hard);
+        }
+        if resource == libc::RLIMIT_NOFILE {
+            task.fds.set_limit(soft);
+        }
+    }
+    task.no_new_privs = config.no_new_privileges;
     task.exec(&path, argv, env).map_err(|e| exec_error(first, e))?;
     Ok(task)
 }

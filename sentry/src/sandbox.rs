@@ -29,12 +29,31 @@ pub struct Config {
     pub cwd: String,
     pub uid: u32,
     pub gid: u32,
+    /// Supplementary groups (OCI `process.user.additionalGids`).
+    pub additional_gids: Vec<u32>,
+    /// OCI `process.capabilities` as bitmasks; None gives what the uid
+    /// implies (every capability for root, none otherwise).
+    pub capabilities: Option<CapabilitySets>,
+    /// OCI `process.rlimits`: (RLIMIT_* number, soft, hard).
+    pub rlimits: Vec<(u32, u64, u64)>,
+    /// OCI `process.noNewPrivileges`.
+    pub no_new_privileges: bool,
     pub hostname: String,
     pub platform: PlatformKind,
     /// Log every guest syscall with decoded arguments and result.
     pub strace: bool,
     /// Host fds that become the guest's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+}
+
+/// Capability sets, bit N for capability N (capabilities(7)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapabilitySets {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
 }
 
 /// How the container's init process ended.

@@ -72,7 +72,7 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
         .args
         .first()
         .ok_or_else(|| Error::Setup("process.args is empty".into()))?;
-    let path = find_executable(&task.fs, first, &config.env).ok_or_else(|| Error::NotFound {
+    let path = find_executable(&task.fs(), first, &config.env).ok_or_else(|| Error::NotFound {
         path: first.clone(),
         errno: std::io::Error::from_raw_os_error(libc::ENOENT),
     })?;

@@ -181,3 +181,9 @@ fn exec_fork_exit_hooks_match_native() {
 fn subreaper_and_robust_futexes_match_native() {
     matches_native("reaper_robust");
 }
+
+/// Threads share cwd, umask and signal actions; fork children do not.
+#[test]
+fn threads_share_fs_and_signal_actions_like_linux() {
+    matches_native("thread_sharing");
+}

@@ -278,7 +278,7 @@ impl Task {
     /// filters and wakes with them.
     pub fn sync_signal_masks(&self) {
         let mut ignored = 0;
-        for (i, action) in self.signals.actions.iter().enumerate() {
+        for (i, action) in self.signals.actions.snapshot().iter().enumerate() {
             let sig = i as i32 + 1;
             let ignore = action.handler == libc::SIG_IGN as u64
                 || (action.handler == libc::SIG_DFL as u64 && default_action(sig) == DefaultAction::Ignore);
@@ -292,11 +292,10 @@ impl Task {
     /// A synchronous fault: delivered at once; if blocked or ignored the
     /// process dies, as force_sig does in Linux.
     pub fn deliver_fault(&mut self, info: SigInfo) -> Option<ExitStatus> {
-        let idx = (info.signo - 1) as usize;
-        let action = self.signals.actions[idx];
+        let action = self.signals.actions.get(info.signo);
         let blocked = self.signals.mask & bit(info.signo) != 0;
         if blocked || action.handler == libc::SIG_IGN as u64 {
-            self.signals.actions[idx] = SigAction::default();
+            self.signals.actions.set(info.signo, SigAction::default());
             self.signals.mask &= !bit(info.signo);
         }
         match self.deliver(info) {
@@ -307,7 +306,7 @@ impl Task {
 
     fn deliver(&mut self, info: SigInfo) -> Outcome {
         let sig = info.signo;
-        let action = self.signals.actions[(sig - 1) as usize];
+        let action = self.signals.actions.get(sig);
         // The container's init ignores signals from inside its pid
         // namespace that it has no handler for (pid_namespaces(7)).
         let from_inside = !info.is_fault && info.pid_or_addr != 0;
@@ -413,7 +412,7 @@ impl Task {
 
         let sig = info.signo;
         if action.flags & SA_RESETHAND != 0 {
-            self.signals.actions[(sig - 1) as usize] = SigAction::default();
+            self.signals.actions.set(sig, SigAction::default());
         }
         let mut mask = self.signals.mask | action.mask;
         if action.flags & SA_NODEFER == 0 {

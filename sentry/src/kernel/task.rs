@@ -67,18 +67,71 @@ pub struct SigAction {
 }
 
 /// Signal state recorded for the guest; delivery comes with the signals work.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SignalState {
-    pub actions: [SigAction; 64],
+    /// Shared by the threads of a process (CLONE_SIGHAND).
+    pub actions: SigActions,
     pub mask: u64,
     /// sigaltstack: (ss_sp, ss_flags, ss_size).
     pub altstack: (u64, i32, u64),
 }
 
+/// The signal actions of a process, indexed by signal number - 1.
+#[derive(Debug, Clone)]
+pub struct SigActions(Arc<std::sync::Mutex<[SigAction; 64]>>);
+
+impl Default for SigActions {
+    fn default() -> Self {
+        SigActions(Arc::new(std::sync::Mutex::new([SigAction::default(); 64])))
+    }
+}
+
+impl SigActions {
+    fn with<R>(&self, f: impl FnOnce(&mut [SigAction; 64]) -> R) -> R {
+        match self.0.lock() {
+            Ok(mut a) => f(&mut a),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+
+    /// The action for `sig` (1..=64).
+    pub fn get(&self, sig: i32) -> SigAction {
+        self.with(|a| a.get((sig - 1) as usize).copied().unwrap_or_default())
+    }
+
+    pub fn set(&self, sig: i32, action: SigAction) {
+        self.with(|a| {
+            if let Some(slot) = a.get_mut((sig - 1) as usize) {
+                *slot = action;
+            }
+        })
+    }
+
+    pub fn snapshot(&self) -> [SigAction; 64] {
+        self.with(|a| *a)
+    }
+
+    /// An independent copy (fork without CLONE_SIGHAND, exec).
+    pub fn unshared(&self) -> SigActions {
+        SigActions(Arc::new(std::sync::Mutex::new(self.snapshot())))
+    }
+
+    /// execve(2): caught signals revert to the default action.
+    pub fn reset_handlers(&self) {
+        self.with(|a| {
+            for action in a.iter_mut() {
+                if action.handler != libc::SIG_IGN as u64 {
+                    *action = SigAction::default();
+                }
+            }
+        })
+    }
+}
+
 impl Default for SignalState {
     fn default() -> Self {
         SignalState {
-            actions: [SigAction::default(); 64],
+            actions: SigActions::default(),
             mask: 0,
             altstack: (0, libc::SS_DISABLE, 0),
         }
@@ -94,7 +147,8 @@ pub struct Task {
     pub regs: Regs,
     pub mm: Arc<MemoryManager>,
     pub fds: Arc<FdTable>,
-    pub fs: FsContext,
+    /// Root, cwd and umask; shared by the threads of a process (CLONE_FS).
+    pub fs_shared: Arc<std::sync::Mutex<FsContext>>,
     pub creds: Credentials,
     pub rlimits: Rlimits,
     /// The executable, for /proc/self/exe.
@@ -173,7 +227,7 @@ impl Task {
             regs: unsafe { std::mem::zeroed() },
             mm,
             fds: Arc::new(fds),
-            fs,
+            fs_shared: Arc::new(std::sync::Mutex::new(fs)),
             creds,
             rlimits: default_rlimits(),
             exe: None,
@@ -216,7 +270,7 @@ impl Task {
         let loaded = loader::load(
             &mm,
             ctx.as_mut(),
-            &self.fs,
+            &self.fs(),
             path,
             argv,
             &envp,
@@ -249,11 +303,9 @@ impl Task {
     /// ones stay ignored; the mask and pending signals are kept; the
     /// alternate stack is cleared.
     fn reset_signal_handlers_for_exec(&mut self) {
-        for action in self.signals.actions.iter_mut() {
-            if action.handler != libc::SIG_IGN as u64 {
-                *action = SigAction::default();
-            }
-        }
+        // The other threads are gone: the table stops being shared.
+        self.signals.actions = self.signals.actions.unshared();
+        self.signals.actions.reset_handlers();
         self.signals.altstack = (0, libc::SS_DISABLE, 0);
     }
 
@@ -326,12 +378,35 @@ impl Task {
         Ok(tid)
     }
 
+    /// A snapshot of the task's filesystem view (cheap: a few Arcs).
+    pub fn fs(&self) -> FsContext {
+        match self.fs_shared.lock() {
+            Ok(fs) => fs.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Changes the working directory of every thread sharing it.
+    pub fn set_cwd(&self, cwd: Arc<Dentry>) {
+        if let Ok(mut fs) = self.fs_shared.lock() {
+            fs.cwd = cwd;
+        }
+    }
+
+    /// umask(2): returns the old mask.
+    pub fn swap_umask(&self, mask: u32) -> u32 {
+        match self.fs_shared.lock() {
+            Ok(mut fs) => std::mem::replace(&mut fs.umask, mask),
+            Err(_) => 0o022,
+        }
+    }
+
     /// Publishes what /proc shows about this process.
     pub fn publish(&self) {
         let entry = super::procinfo::ProcEntry {
             ppid: self.ppid,
             exe: self.exe.as_ref().map(|d| d.path.clone()).unwrap_or_default(),
-            cwd: self.fs.cwd.path.clone(),
+            cwd: self.fs().cwd.path.clone(),
             argv: self.argv.clone(),
             envp: self.envp.clone(),
             fds: self.fds.clone(),
@@ -525,7 +600,7 @@ struct ChildTemplate {
     ppid: i32,
     regs: Regs,
     fds: Arc<FdTable>,
-    fs: FsContext,
+    fs: Arc<std::sync::Mutex<FsContext>>,
     creds: Credentials,
     rlimits: Rlimits,
     exe: Option<Arc<Dentry>>,
@@ -568,13 +643,29 @@ impl ChildTemplate {
             ppid: parent.tgid,
             regs,
             fds,
-            fs: parent.fs.clone(),
+            fs: if has(libc::CLONE_FS) {
+                parent.fs_shared.clone()
+            } else {
+                Arc::new(std::sync::Mutex::new(parent.fs()))
+            },
             creds: parent.creds.clone(),
             rlimits: parent.rlimits,
             exe: parent.exe.clone(),
             argv: parent.argv.clone(),
             envp: parent.envp.clone(),
-            signals: parent.signals,
+            signals: SignalState {
+                actions: if has(libc::CLONE_SIGHAND) {
+                    parent.signals.actions.clone()
+                } else {
+                    parent.signals.actions.unshared()
+                },
+                mask: parent.signals.mask,
+                altstack: if has(libc::CLONE_VM) && !has(libc::CLONE_VFORK) {
+                    (0, libc::SS_DISABLE, 0)
+                } else {
+                    parent.signals.altstack
+                },
+            },
             pgid: parent.pgid,
             sid: parent.sid,
             set_child_tid: has(libc::CLONE_CHILD_SETTID).then_some(req.child_tid),
@@ -644,7 +735,7 @@ impl ChildTemplate {
             regs: self.regs,
             mm,
             fds: self.fds,
-            fs: self.fs,
+            fs_shared: self.fs,
             creds: self.creds,
             rlimits: self.rlimits,
             exe: self.exe,

@@ -29,10 +29,10 @@ fn file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
 /// the directory open at `dirfd`.
 fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
     if path.first() == Some(&b'/') {
-        return Ok(task.fs.root.clone());
+        return Ok(task.fs().root.clone());
     }
     if dirfd == libc::AT_FDCWD {
-        return Ok(task.fs.cwd.clone());
+        return Ok(task.fs().cwd.clone());
     }
     let dir = file_of(task, dirfd)?.dentry.clone();
     if !dir.inode.stat()?.is_dir() {
@@ -48,12 +48,12 @@ fn resolve_at(task: &Task, dirfd: i32, path: &[u8], flags: i32) -> Result<Arc<De
             return Err(Errno::ENOENT);
         }
         if dirfd == libc::AT_FDCWD {
-            return Ok(task.fs.cwd.clone());
+            return Ok(task.fs().cwd.clone());
         }
         return Ok(file_of(task, dirfd)?.dentry.clone());
     }
     let start = start_dir(task, dirfd, path)?;
-    task.fs.resolve(&start, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)
+    task.fs().resolve(&start, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)
 }
 
 /// Permission check of access(2)/open(2) against the mode bits; root may
@@ -107,7 +107,7 @@ fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Resul
     let dentry = if flags & libc::O_CREAT != 0 {
         open_creat(task, &start, path, flags, mode)?
     } else {
-        task.fs.resolve(&start, path, follow)?
+        task.fs().resolve(&start, path, follow)?
     };
     let st = dentry.inode.stat()?;
     let ops: Arc<dyn FileOps> = if flags & libc::O_PATH != 0 {
@@ -145,11 +145,11 @@ fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u
     if path.last() == Some(&b'/') {
         return Err(Errno::EISDIR);
     }
-    let (parent, name) = task.fs.resolve_parent(start, path)?;
+    let (parent, name) = task.fs().resolve_parent(start, path)?;
     if name == b"." || name == b".." {
         return Err(Errno::EISDIR);
     }
-    match task.fs.lookup_child(&parent, &name) {
+    match task.fs().lookup_child(&parent, &name) {
         Ok(child) => {
             if flags & libc::O_EXCL != 0 {
                 return Err(Errno::EEXIST);
@@ -158,13 +158,13 @@ fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u
                 if flags & libc::O_NOFOLLOW != 0 {
                     return Err(Errno::ELOOP);
                 }
-                return task.fs.resolve(start, path, true);
+                return task.fs().resolve(start, path, true);
             }
             Ok(child)
         }
         Err(Errno::ENOENT) => {
             let attr = CreateAttr {
-                mode: mode & 0o7777 & !task.fs.umask,
+                mode: mode & 0o7777 & !task.fs().umask,
                 uid: task.creds.euid,
                 gid: task.creds.egid,
             };
@@ -611,7 +611,7 @@ pub fn fadvise64(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn getcwd(task: &mut Task, a: Args) -> Result<u64> {
-    let mut path = task.fs.cwd.path.clone();
+    let mut path = task.fs().cwd.path.clone();
     path.push(0);
     if a.usize(1) < path.len() {
         return Err(Errno::ERANGE);
@@ -626,7 +626,7 @@ fn set_cwd(task: &mut Task, dir: Arc<Dentry>) -> Result<u64> {
         return Err(Errno::ENOTDIR);
     }
     may_access(task, &st, 1, false)?;
-    task.fs.cwd = dir;
+    task.set_cwd(dir);
     task.publish();
     Ok(0)
 }
@@ -644,12 +644,12 @@ pub fn fchdir(task: &mut Task, a: Args) -> Result<u64> {
 
 fn do_mkdir(task: &Task, dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     let start = start_dir(task, dirfd, path)?;
-    let (parent, name) = task.fs.resolve_parent(&start, path)?;
-    if name == b"." || name == b".." || task.fs.lookup_child(&parent, &name).is_ok() {
+    let (parent, name) = task.fs().resolve_parent(&start, path)?;
+    if name == b"." || name == b".." || task.fs().lookup_child(&parent, &name).is_ok() {
         return Err(Errno::EEXIST);
     }
     let attr = CreateAttr {
-        mode: mode & 0o7777 & !task.fs.umask,
+        mode: mode & 0o7777 & !task.fs().umask,
         uid: task.creds.euid,
         gid: task.creds.egid,
     };
@@ -669,21 +669,21 @@ pub fn mkdirat(task: &mut Task, a: Args) -> Result<u64> {
 
 fn do_unlink(task: &Task, dirfd: i32, path: &[u8], remove_dir: bool) -> Result<u64> {
     let start = start_dir(task, dirfd, path)?;
-    let (parent, name) = task.fs.resolve_parent(&start, path)?;
+    let (parent, name) = task.fs().resolve_parent(&start, path)?;
     if remove_dir {
         match name.as_slice() {
             b"." => return Err(Errno::EINVAL),
             b".." => return Err(Errno::ENOTEMPTY),
             _ => {}
         }
-        let child = task.fs.lookup_child(&parent, &name)?;
-        if task.fs.mounts.at(&child.path).is_some() {
+        let child = task.fs().lookup_child(&parent, &name)?;
+        if task.fs().mounts.at(&child.path).is_some() {
             return Err(Errno::EBUSY);
         }
         parent.inode.rmdir(&name)?;
     } else {
         if path.last() == Some(&b'/') {
-            let child = task.fs.lookup_child(&parent, &name)?;
+            let child = task.fs().lookup_child(&parent, &name)?;
             return Err(if child.inode.stat()?.is_dir() {
                 Errno::EISDIR
             } else {
@@ -744,7 +744,7 @@ fn do_access(task: &Task, dirfd: i32, path: &[u8], mode: i32, flags: i32) -> Res
     }
     let d = resolve_at(task, dirfd, path, flags)?;
     let st = d.inode.stat()?;
-    if mode & libc::W_OK != 0 && task.fs.mounts.mount_of(&d.path).is_some_and(|m| m.read_only) {
+    if mode & libc::W_OK != 0 && task.fs().mounts.mount_of(&d.path).is_some_and(|m| m.read_only) {
         return Err(Errno::EROFS);
     }
     may_access(task, &st, mode as u32 & 7, flags & libc::AT_EACCESS == 0)?;
@@ -767,9 +767,7 @@ pub fn faccessat2(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn umask(task: &mut Task, a: Args) -> Result<u64> {
-    let old = task.fs.umask;
-    task.fs.umask = a.u32(0) & 0o777;
-    Ok(old as u64)
+    Ok(task.swap_umask(a.u32(0) & 0o777) as u64)
 }
 
 fn do_pipe(task: &Task, addr: u64, flags: i32) -> Result<u64> {

@@ -389,14 +389,14 @@ pub fn execveat(task: &mut Task, a: Args) -> Result<u64> {
         task.fds.get(dirfd)?.dentry.path.clone()
     } else {
         let dir = if dirfd == libc::AT_FDCWD {
-            task.fs.cwd.clone()
+            task.fs().cwd.clone()
         } else {
             task.fds.get(dirfd)?.dentry.clone()
         };
         dir.child_path(&path)
     };
     if flags & libc::AT_SYMLINK_NOFOLLOW != 0 {
-        let d = task.fs.resolve(&task.fs.root, &full, false)?;
+        let d = task.fs().resolve(&task.fs().root, &full, false)?;
         if d.inode.stat()?.is_symlink() {
             return Err(Errno::ELOOP);
         }

@@ -26,7 +26,6 @@ pub fn rt_sigaction(task: &mut Task, a: Args) -> Result<u64> {
     if sig < 1 || sig as usize > NSIG {
         return Err(Errno::EINVAL);
     }
-    let idx = (sig - 1) as usize;
     let new_action = if new != 0 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             return Err(Errno::EINVAL);
@@ -42,12 +41,12 @@ pub fn rt_sigaction(task: &mut Task, a: Args) -> Result<u64> {
         None
     };
     if old != 0 {
-        let cur = task.signals.actions[idx];
+        let cur = task.signals.actions.get(sig);
         task.mm
             .write_val(old, &[cur.handler, cur.flags, cur.restorer, cur.mask])?;
     }
     if let Some(action) = new_action {
-        task.signals.actions[idx] = action;
+        task.signals.actions.set(sig, action);
     }
     Ok(0)
 }

@@ -68,7 +68,7 @@ table! {
     37 alarm timers::alarm, Full, "d";
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
-    56 clone process::clone, Partial("threads share fds and memory but copy cwd and signal actions; no namespaces (EPERM)"), "xxxxx";
+    56 clone process::clone, Partial("no namespaces (EPERM); a CLONE_VM child without CLONE_VFORK or CLONE_THREAD is ENOSYS"), "xxxxx";
     57 fork process::fork, Full, "";
     58 vfork process::vfork, Full, "";
     59 execve process::execve, Full, "sxx";

@@ -342,7 +342,9 @@ CASE(read_bad_buffer_efault)
 	int fd = ASSERT_OK(open(p, O_RDONLY));
 
 	EXPECT_ERRNO(read(fd, BAD_PTR, 3), EFAULT);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 0);
 	EXPECT_ERRNO(read(fd, h_noaccess_page(), 3), EFAULT);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 0);
 }
 
 CASE(write_bad_buffer_efault)

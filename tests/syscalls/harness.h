@@ -15,21 +15,24 @@
  * Every case runs in its own forked child, which is made the leader of a new
  * process group (so a case that forks can be cleaned up, and a case may change
  * its signal mask, cwd, limits or credentials without affecting the next one).
- * The parent prints exactly one verdict line per case on stdout:
+ * Each case produces verdict lines on stdout:
  *
  *	ok NAME
- *	FAIL NAME: REASON           (one line per failed expectation)
+ *	FAIL NAME: FILE:LINE: DETAIL   (one per failed expectation, or one for a
+ *	                               crash or a timeout)
  *	SKIP NAME: REASON
  *
  * followed by "summary: N passed, N failed, N skipped". The program exits 0
  * only when no case failed. Lines starting with "#" are comments.
  *
  * Usage: PROG [--list] [CASE...]   (no CASE runs them all)
+ *        PROG --helper...          (the file's h_helper(), for exec cases)
  * Environment: HARNESS_CASE_TIMEOUT (seconds per case, default 20),
  * HARNESS_NOFORK=1 (run cases in-process, for debugging one case).
  *
- * Output never contains pids, times or addresses, so that runs on different
- * runtimes can be compared line by line.
+ * The output of a passing run never contains pids, times or addresses, so
+ * runs on different runtimes can be compared line by line; use EXPECT_SAME
+ * for such values so that failures do not print them either.
  */
 #ifndef SYSCALLS_HARNESS_H
 #define SYSCALLS_HARNESS_H
@@ -199,13 +202,13 @@ __attribute__((format(printf, 3, 4))) static void h_fail(const char *file, int l
 	} while (0)
 
 /* EXPECT_*: record a failure and go on. ASSERT_*: record it and stop. */
-#define H_CMP(stop, a, op, b)                                                  \
+#define H_CMP(stop, a, op, b, sa, sb)                                                  \
 	({                                                                     \
 		long long h_a_ = (long long)(a);                               \
 		long long h_b_ = (long long)(b);                               \
 		int h_ok_ = h_a_ op h_b_;                                      \
 		if (!h_ok_) {                                                  \
-			H_FAIL("%s %s %s: expected %s%lld got %s", #a, #op, #b, \
+			H_FAIL("%s %s %s: expected %s%lld got %s", sa, #op, sb, \
 			       #op[0] == '=' ? "" : #op " ", h_b_,              \
 			       h_result(h_a_, errno));                          \
 			if (stop)                                              \
@@ -214,64 +217,81 @@ __attribute__((format(printf, 3, 4))) static void h_fail(const char *file, int l
 		h_ok_;                                                         \
 	})
 
-#define EXPECT_EQ(a, b) H_CMP(0, a, ==, b)
-#define EXPECT_NE(a, b) H_CMP(0, a, !=, b)
-#define EXPECT_LT(a, b) H_CMP(0, a, <, b)
-#define EXPECT_LE(a, b) H_CMP(0, a, <=, b)
-#define EXPECT_GT(a, b) H_CMP(0, a, >, b)
-#define EXPECT_GE(a, b) H_CMP(0, a, >=, b)
-#define ASSERT_EQ(a, b) H_CMP(1, a, ==, b)
-#define ASSERT_NE(a, b) H_CMP(1, a, !=, b)
-#define ASSERT_GE(a, b) H_CMP(1, a, >=, b)
-#define ASSERT_GT(a, b) H_CMP(1, a, >, b)
-#define ASSERT_LE(a, b) H_CMP(1, a, <=, b)
+#define EXPECT_EQ(a, b) H_CMP(0, a, ==, b, #a, #b)
+#define EXPECT_NE(a, b) H_CMP(0, a, !=, b, #a, #b)
+#define EXPECT_LT(a, b) H_CMP(0, a, <, b, #a, #b)
+#define EXPECT_LE(a, b) H_CMP(0, a, <=, b, #a, #b)
+#define EXPECT_GT(a, b) H_CMP(0, a, >, b, #a, #b)
+#define EXPECT_GE(a, b) H_CMP(0, a, >=, b, #a, #b)
+#define ASSERT_EQ(a, b) H_CMP(1, a, ==, b, #a, #b)
+#define ASSERT_NE(a, b) H_CMP(1, a, !=, b, #a, #b)
+#define ASSERT_GE(a, b) H_CMP(1, a, >=, b, #a, #b)
+#define ASSERT_GT(a, b) H_CMP(1, a, >, b, #a, #b)
+#define ASSERT_LE(a, b) H_CMP(1, a, <=, b, #a, #b)
 
-#define H_TRUE(stop, c)                                          \
+/*
+ * EXPECT_SAME(a, b): a == b for values that differ from run to run (pids,
+ * addresses, times): a failure does not print them, only -1/errno if a is -1.
+ */
+#define EXPECT_SAME(a, b)                                                          \
+	({                                                                         \
+		errno = 0;                                                         \
+		long long h_a_ = (long long)(a);                                   \
+		int h_e_ = errno;                                                  \
+		long long h_b_ = (long long)(b);                                   \
+		int h_ok_ = h_a_ == h_b_;                                          \
+		if (!h_ok_)                                                        \
+			H_FAIL("%s == %s: %s", #a, #b,                             \
+			       h_a_ == -1 ? h_result(-1, h_e_) : "values differ"); \
+		h_ok_;                                                             \
+	})
+
+#define H_TRUE(stop, c, sc)                                          \
 	({                                                       \
 		int h_c_ = !!(c);                                \
 		if (!h_c_) {                                     \
-			H_FAIL("expected true: %s", #c);         \
+			H_FAIL("expected true: %s", sc);         \
 			if (stop)                                \
 				h_abort_case();                  \
 		}                                                \
 		h_c_;                                            \
 	})
-#define EXPECT_TRUE(c) H_TRUE(0, c)
-#define ASSERT_TRUE(c) H_TRUE(1, c)
+#define EXPECT_TRUE(c) H_TRUE(0, c, #c)
+#define ASSERT_TRUE(c) H_TRUE(1, c, #c)
 
 /* A syscall-style call that must succeed (>= 0); evaluates to its result. */
-#define H_OK(stop, expr)                                                       \
+#define H_OK(stop, expr, sexpr)                                                       \
 	({                                                                     \
 		errno = 0;                                                     \
 		long long h_r_ = (long long)(expr);                            \
 		if (h_r_ < 0) {                                                \
-			H_FAIL("%s: expected success got %s", #expr,           \
+			H_FAIL("%s: expected success got %s", sexpr,           \
 			       h_result(h_r_, errno));                         \
 			if (stop)                                              \
 				h_abort_case();                                \
 		}                                                              \
 		h_r_;                                                          \
 	})
-#define EXPECT_OK(expr) H_OK(0, expr)
-#define ASSERT_OK(expr) H_OK(1, expr)
+#define EXPECT_OK(expr) H_OK(0, expr, #expr)
+#define ASSERT_OK(expr) H_OK(1, expr, #expr)
 
 /* A syscall-style call that must fail with -1 and errno e. */
-#define H_ERRNO(stop, expr, e)                                                 \
+#define H_ERRNO(stop, expr, e, sexpr)                                                 \
 	({                                                                     \
 		errno = 0;                                                     \
 		long long h_r_ = (long long)(expr);                            \
 		int h_e_ = errno;                                              \
 		int h_ok_ = h_r_ == -1 && h_e_ == (e);                         \
 		if (!h_ok_) {                                                  \
-			H_FAIL("%s: expected -1/%s got %s", #expr, h_errname(e), \
+			H_FAIL("%s: expected -1/%s got %s", sexpr, h_errname(e), \
 			       h_result(h_r_, h_e_));                          \
 			if (stop)                                              \
 				h_abort_case();                                \
 		}                                                              \
 		h_ok_;                                                         \
 	})
-#define EXPECT_ERRNO(expr, e) H_ERRNO(0, expr, e)
-#define ASSERT_ERRNO(expr, e) H_ERRNO(1, expr, e)
+#define EXPECT_ERRNO(expr, e) H_ERRNO(0, expr, e, #expr)
+#define ASSERT_ERRNO(expr, e) H_ERRNO(1, expr, e, #expr)
 
 #define EXPECT_STREQ(a, b)                                                  \
 	({                                                                  \
@@ -301,7 +321,7 @@ static const char *h_tmp(void)
 	if (!h_case_dir[0]) {
 		snprintf(h_case_dir, sizeof(h_case_dir), "%s/%s", h_root, h_current);
 		if (mkdir(h_case_dir, 0700) != 0 && errno != EEXIST)
-			FAILX("mkdir %s: %s", h_case_dir, h_errname(errno));
+			FAILX("mkdir of the case directory: %s", h_errname(errno));
 	}
 	return h_case_dir;
 }
@@ -317,22 +337,41 @@ static const char *h_path(const char *rel)
 	return b;
 }
 
-/* Creates (or truncates) a file with the given contents; stops on error. */
-static void h_write_file(const char *path, const void *data, size_t len)
+/* The last component of a path (for messages that must not show tmp dirs). */
+static const char *h_base(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	const char *s = strrchr(path, '/');
+
+	return s && s[1] ? s + 1 : path;
+}
+
+/*
+ * Creates a file with exactly the given mode (umask is ignored) and
+ * contents, or truncates an existing one; stops the case on error.
+ */
+static void h_write_file_mode(const char *path, const void *data, size_t len, mode_t mode)
+{
+	mode_t old = umask(0);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
 	size_t off = 0;
 
+	umask(old);
 	if (fd < 0)
-		FAILX("create %s: %s", path, h_errname(errno));
+		FAILX("create %s: %s", h_base(path), h_errname(errno));
 	while (off < len) {
 		ssize_t w = write(fd, (const char *)data + off, len - off);
 
 		if (w <= 0)
-			FAILX("write %s: %s", path, h_errname(errno));
+			FAILX("write %s: %s", h_base(path), h_errname(errno));
 		off += w;
 	}
 	close(fd);
+}
+
+/* Same, mode 0644. */
+static void h_write_file(const char *path, const void *data, size_t len)
+{
+	h_write_file_mode(path, data, len, 0644);
 }
 
 /* Reads up to cap-1 bytes of a file, NUL-terminates; returns the length. */
@@ -445,6 +484,15 @@ static int h_rm_one(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
+/* Makes every directory writable and searchable again before removal. */
+static int h_open_up(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)ftw;
+	if (flag == FTW_D || flag == FTW_DNR)
+		chmod(path, (sb->st_mode & 07777) | 0700);
+	return 0;
+}
+
 static double h_timeout(void)
 {
 	const char *t = getenv("HARNESS_CASE_TIMEOUT");
@@ -482,6 +530,8 @@ static int h_run_case(const struct h_case *c)
 		c->fn();
 		_exit(h_case_failures ? H_EXIT_FAILED : 0);
 	}
+	/* Also from this side, so that kill(-pid) below cannot miss the group. */
+	setpgid(pid, pid);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
@@ -551,7 +601,7 @@ static int h_main(int argc, char **argv)
 		for (int j = 0; j < h_ncases; j++)
 			found |= strcmp(argv[i], h_cases[j].name) == 0;
 		if (!found) {
-			h_out("# no case named %s\n", argv[i]);
+			h_out("# no case named %.64s\n", argv[i]);
 			return 2;
 		}
 	}
@@ -560,7 +610,7 @@ static int h_main(int argc, char **argv)
 	umask(022);
 	snprintf(h_root, sizeof(h_root), "/tmp/syscalls-XXXXXX");
 	if (!mkdtemp(h_root)) {
-		h_out("# harness: mkdtemp: %s\n", h_errname(errno));
+		dprintf(2, "harness: cannot create a directory in /tmp: %s\n", h_errname(errno));
 		return 2;
 	}
 	for (int i = 0; i < h_ncases; i++) {
@@ -573,6 +623,7 @@ static int h_main(int argc, char **argv)
 		counts[h_run_case(&h_cases[i])]++;
 		ran++;
 	}
+	nftw(h_root, h_open_up, 16, FTW_PHYS);
 	nftw(h_root, h_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	h_out("summary: %d passed, %d failed, %d skipped\n", counts[0], counts[1], counts[2]);
 	return counts[1] ? 1 : 0;

@@ -187,3 +187,10 @@ fn subreaper_and_robust_futexes_match_native() {
 fn threads_share_fs_and_signal_actions_like_linux() {
     matches_native("thread_sharing");
 }
+
+/// SIGSTOP/SIGCONT with wait(WUNTRACED/WCONTINUED) and SIGCHLD codes; a
+/// handled SIGTSTP does not stop; SIGKILL ends a stopped process.
+#[test]
+fn job_control_matches_native() {
+    matches_native("jobcontrol");
+}

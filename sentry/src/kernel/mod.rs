@@ -36,6 +36,8 @@ pub struct Kernel {
     pub init_exit: Mutex<Option<std::sync::mpsc::Sender<crate::sandbox::ExitStatus>>>,
     /// Parents, children and zombies.
     pub processes: process::ProcessTable,
+    /// Thread groups by tgid, for SIGCONT and stops.
+    pub groups: Mutex<std::collections::HashMap<i32, std::sync::Weak<thread_group::ThreadGroup>>>,
     /// Pending-signal queues by pid, for kill(2).
     pub signal_queues: Mutex<std::collections::HashMap<i32, Arc<signals::SignalQueue>>>,
     /// Processes, for /proc.
@@ -70,6 +72,7 @@ impl Kernel {
             futexes: Default::default(),
             init_exit: Mutex::new(None),
             signal_queues: Default::default(),
+            groups: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),
@@ -89,10 +92,38 @@ impl Kernel {
             .ok()
             .and_then(|q| q.get(&pid).cloned())
             .ok_or(crate::errno::Errno::ESRCH)?;
+        if info.signo == libc::SIGCONT {
+            self.continue_process(pid);
+        }
         if info.signo != 0 {
             queue.post(info);
         }
         Ok(())
+    }
+
+    /// SIGCONT resumes a stopped process when it is sent, not when it is
+    /// delivered (signal(7)); the parent hears CLD_CONTINUED.
+    fn continue_process(&self, pid: i32) {
+        let group = self
+            .groups
+            .lock()
+            .ok()
+            .and_then(|g| g.get(&pid).and_then(|w| w.upgrade()));
+        let Some(group) = group else { return };
+        if !group.resume() {
+            return;
+        }
+        if let Some(parent) = self.processes.job_control(group.tgid, process::WaitEvent::Continued) {
+            const CLD_CONTINUED: i32 = 6;
+            let info = signals::SigInfo {
+                signo: libc::SIGCHLD,
+                code: CLD_CONTINUED,
+                pid_or_addr: group.tgid as u64,
+                status: libc::SIGCONT,
+                ..Default::default()
+            };
+            let _ = self.post_signal(parent, info);
+        }
     }
 
     /// True the first time `nr` is reported, so each missing syscall is

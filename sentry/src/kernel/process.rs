@@ -16,6 +16,27 @@ struct Process {
     uid: u32,
     /// Some once the process has exited and until it is reaped.
     zombie: Option<ExitStatus>,
+    /// A stop or continue not yet reported to a waiting parent.
+    job_event: Option<WaitEvent>,
+}
+
+/// What wait(2) reports about a child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitEvent {
+    Exited(ExitStatus),
+    Stopped(i32),
+    Continued,
+}
+
+/// Which changes a wait call accepts, and whether it reaps.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    pub exited: bool,
+    pub stopped: bool,
+    pub continued: bool,
+    pub nohang: bool,
+    /// False for WNOWAIT: the child stays waitable.
+    pub consume: bool,
 }
 
 /// Which children a wait call accepts (wait4(2) `pid` argument).
@@ -45,6 +66,7 @@ impl ProcessTable {
                 pgid,
                 uid,
                 zombie: None,
+                job_event: None,
             },
         );
         Ok(())
@@ -65,6 +87,7 @@ impl ProcessTable {
                 pgid,
                 uid,
                 zombie: None,
+                job_event: None,
             },
         );
         Ok(())
@@ -143,20 +166,37 @@ impl ProcessTable {
         parent
     }
 
-    /// wait4(2): reaps a matching zombie child of `parent`; with `nohang`
-    /// returns Ok(None) when children exist but none has exited.
-    pub fn wait(&self, parent: i32, target: WaitTarget, nohang: bool) -> Result<Option<(i32, ExitStatus)>> {
-        self.wait_opts(parent, target, nohang, true)
+    /// Records that `pid` stopped or continued, for its parent's wait.
+    pub fn job_control(&self, pid: i32, event: WaitEvent) -> Option<i32> {
+        let mut procs = self.lock().ok()?;
+        let p = procs.get_mut(&pid)?;
+        p.job_event = Some(event);
+        let parent = p.ppid;
+        drop(procs);
+        self.changed.notify_all();
+        Some(parent)
     }
 
-    /// wait with WNOWAIT (`reap` false): the zombie stays waitable.
-    pub fn wait_opts(
-        &self,
-        parent: i32,
-        target: WaitTarget,
-        nohang: bool,
-        reap: bool,
-    ) -> Result<Option<(i32, ExitStatus)>> {
+    /// wait4(2) for exits only, reaping.
+    pub fn wait(&self, parent: i32, target: WaitTarget, nohang: bool) -> Result<Option<(i32, ExitStatus)>> {
+        let opts = WaitOptions {
+            exited: true,
+            stopped: false,
+            continued: false,
+            nohang,
+            consume: true,
+        };
+        Ok(self.wait_opts(parent, target, opts)?.and_then(|(pid, e)| match e {
+            WaitEvent::Exited(status) => Some((pid, status)),
+            _ => None,
+        }))
+    }
+
+    /// wait4(2)/waitid(2): the first matching child of `parent` with an
+    /// event the options accept. Exits are reaped (unless WNOWAIT); stop
+    /// and continue events are reported once. With `nohang`, Ok(None)
+    /// when children exist but none has anything to report.
+    pub fn wait_opts(&self, parent: i32, target: WaitTarget, opts: WaitOptions) -> Result<Option<(i32, WaitEvent)>> {
         let mut procs = self.lock()?;
         loop {
             let matches = |pid: i32, p: &Process| {
@@ -170,24 +210,40 @@ impl ProcessTable {
             let mut any_child = false;
             let mut found = None;
             for (&pid, p) in procs.iter() {
-                if matches(pid, p) {
-                    any_child = true;
-                    if let Some(status) = p.zombie {
-                        found = Some((pid, status));
-                        break;
-                    }
+                if !matches(pid, p) {
+                    continue;
+                }
+                any_child = true;
+                let event = match (p.zombie, p.job_event) {
+                    (Some(status), _) if opts.exited => Some(WaitEvent::Exited(status)),
+                    (None, Some(e @ WaitEvent::Stopped(_))) if opts.stopped => Some(e),
+                    (None, Some(WaitEvent::Continued)) if opts.continued => Some(WaitEvent::Continued),
+                    _ => None,
+                };
+                if let Some(event) = event {
+                    found = Some((pid, event));
+                    break;
                 }
             }
-            if let Some((pid, status)) = found {
-                if reap {
-                    procs.remove(&pid);
+            if let Some((pid, event)) = found {
+                if opts.consume {
+                    match event {
+                        WaitEvent::Exited(_) => {
+                            procs.remove(&pid);
+                        }
+                        _ => {
+                            if let Some(p) = procs.get_mut(&pid) {
+                                p.job_event = None;
+                            }
+                        }
+                    }
                 }
-                return Ok(Some((pid, status)));
+                return Ok(Some((pid, event)));
             }
             if !any_child {
                 return Err(Errno::ECHILD);
             }
-            if nohang {
+            if opts.nohang {
                 return Ok(None);
             }
             super::interrupt::check()?;
@@ -204,10 +260,12 @@ impl ProcessTable {
     }
 }
 
-/// The wait status word of wait(2) for an exit status.
-pub fn wait_status(status: ExitStatus) -> i32 {
-    match status {
-        ExitStatus::Exited(code) => (code & 0xff) << 8,
-        ExitStatus::Signaled(sig) => sig & 0x7f,
+/// The wait status word of wait(2).
+pub fn wait_status(event: WaitEvent) -> i32 {
+    match event {
+        WaitEvent::Exited(ExitStatus::Exited(code)) => (code & 0xff) << 8,
+        WaitEvent::Exited(ExitStatus::Signaled(sig)) => sig & 0x7f,
+        WaitEvent::Stopped(sig) => 0x7f | ((sig & 0xff) << 8),
+        WaitEvent::Continued => 0xffff,
     }
 }

@@ -110,6 +110,16 @@ impl SignalQueue {
         })
     }
 
+    /// Kicks the task out of the guest without posting anything.
+    pub fn kick(&self) {
+        self.posted.notify_all();
+        if let Ok(i) = self.interrupter.lock() {
+            if let Some(i) = i.as_ref() {
+                i.interrupt();
+            }
+        }
+    }
+
     /// A new address space brings a new stub to kick.
     pub fn set_interrupter(&self, interrupter: Arc<dyn Interrupter>) {
         if let Ok(mut i) = self.interrupter.lock() {
@@ -268,6 +278,29 @@ impl Task {
         None
     }
 
+    /// Stops every thread of the process (signal(7) "Stop") and tells the
+    /// parent: SIGCHLD with CLD_STOPPED, and a wait(WUNTRACED) event.
+    fn stop_process(&self, sig: i32) {
+        if !self.group.stop() {
+            return;
+        }
+        if let Some(parent) = self
+            .kernel
+            .processes
+            .job_control(self.tgid, super::process::WaitEvent::Stopped(sig))
+        {
+            const CLD_STOPPED: i32 = 5;
+            let info = SigInfo {
+                signo: libc::SIGCHLD,
+                code: CLD_STOPPED,
+                pid_or_addr: self.tgid as u64,
+                status: sig,
+                ..Default::default()
+            };
+            let _ = self.kernel.post_signal(parent, info);
+        }
+    }
+
     /// Makes the guest execute the interrupted syscall again.
     fn rewind_syscall(&mut self) {
         self.regs.rip -= 2; // the length of `syscall`
@@ -321,8 +354,11 @@ impl Task {
             h if h == libc::SIG_IGN as u64 => Outcome::Ignored,
             h if h == libc::SIG_DFL as u64 => match default_action(sig) {
                 DefaultAction::Terminate | DefaultAction::CoreDump => Outcome::Exit(ExitStatus::Signaled(sig)),
-                // Job control stops are not modelled yet: a stop is ignored.
-                DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => Outcome::Ignored,
+                DefaultAction::Stop => {
+                    self.stop_process(sig);
+                    Outcome::Ignored
+                }
+                DefaultAction::Ignore | DefaultAction::Continue => Outcome::Ignored,
             },
             _ => match self.push_frame(&info, action) {
                 Ok(()) => Outcome::Handled,

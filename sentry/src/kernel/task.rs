@@ -211,8 +211,12 @@ impl Task {
         if let Ok(mut q) = kernel.signal_queues.lock() {
             q.insert(pid, signal_queue.clone());
         }
+        let group = super::thread_group::ThreadGroup::new(pid, signal_queue.clone());
+        if let Ok(mut g) = kernel.groups.lock() {
+            g.insert(pid, Arc::downgrade(&group));
+        }
         Ok(Task {
-            group: super::thread_group::ThreadGroup::new(pid, signal_queue.clone()),
+            group,
             thread_exit_only: false,
             killed_by_group: false,
             signal_queue,
@@ -513,6 +517,9 @@ impl Task {
 
     fn process_exited(&self, status: ExitStatus) {
         self.on_process_exit();
+        if let Ok(mut g) = self.kernel.groups.lock() {
+            g.remove(&self.tgid);
+        }
         self.mm.detach(self.tgid);
         self.unpublish();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
@@ -545,6 +552,10 @@ impl Task {
         super::interrupt::set_current(self.signal_queue.clone());
         self.sync_signal_masks();
         loop {
+            self.group.wait_while_stopped(&self.signal_queue);
+            if let Some(status) = self.deliver_pending() {
+                return Ok(status);
+            }
             self.mm.apply_remaps(self.tgid, self.ctx.as_mut());
             match self.ctx.switch(&mut self.regs)? {
                 Event::Syscall => {
@@ -721,7 +732,13 @@ impl ChildTemplate {
                 group.add(self.pid, signal_queue.clone())?;
                 group
             }
-            None => super::thread_group::ThreadGroup::new(self.pid, signal_queue.clone()),
+            None => {
+                let group = super::thread_group::ThreadGroup::new(self.pid, signal_queue.clone());
+                if let Ok(mut g) = self.kernel.groups.lock() {
+                    g.insert(self.pid, Arc::downgrade(&group));
+                }
+                group
+            }
         };
         let task = Task {
             kernel: self.kernel,

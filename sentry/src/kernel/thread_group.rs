@@ -13,6 +13,8 @@ pub const SI_KERNEL: i32 = 0x80;
 
 struct State {
     threads: Vec<(i32, Arc<SignalQueue>)>,
+    /// Stopped by a job-control signal (SIGSTOP, SIGTSTP, ...).
+    stopped: bool,
     group_exit: Option<ExitStatus>,
     leader_exit: Option<ExitStatus>,
 }
@@ -29,6 +31,7 @@ impl ThreadGroup {
             tgid,
             state: Mutex::new(State {
                 threads: vec![(tgid, leader_queue)],
+                stopped: false,
                 group_exit: None,
                 leader_exit: None,
             }),
@@ -70,6 +73,48 @@ impl ThreadGroup {
         let Ok(s) = self.lock() else { return };
         kill_others(&s.threads, caller);
         let _ = self.changed.wait_timeout_while(s, patience, |s| s.threads.len() > 1);
+    }
+
+    /// A default-action stop signal: every thread stops before re-entering
+    /// the guest. Returns false if the group was already stopped.
+    pub fn stop(&self) -> bool {
+        let Ok(mut s) = self.lock() else { return false };
+        if std::mem::replace(&mut s.stopped, true) {
+            return false;
+        }
+        for (_, queue) in &s.threads {
+            queue.kick();
+        }
+        true
+    }
+
+    /// SIGCONT was sent: the stopped threads run again. Returns whether the
+    /// group was stopped.
+    pub fn resume(&self) -> bool {
+        let Ok(mut s) = self.lock() else { return false };
+        let was = std::mem::replace(&mut s.stopped, false);
+        drop(s);
+        self.changed.notify_all();
+        for queue in self
+            .lock()
+            .map(|s| s.threads.iter().map(|(_, q)| q.clone()).collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
+            queue.notify();
+        }
+        was
+    }
+
+    /// Blocks while the group is stopped; SIGKILL (pending on `queue`) ends
+    /// the wait so it can be delivered.
+    pub fn wait_while_stopped(&self, queue: &SignalQueue) {
+        let Ok(mut s) = self.lock() else { return };
+        while s.stopped && queue.pending_set() & super::signals::bit(libc::SIGKILL) == 0 {
+            s = match self.changed.wait_timeout(s, Duration::from_millis(20)) {
+                Ok((s, _)) => s,
+                Err(_) => return,
+            };
+        }
     }
 
     /// A thread has finished. Returns the process's exit status when it

@@ -5,7 +5,7 @@ use super::file::path_arg;
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::futex::WaitRequest;
-use crate::kernel::process::{wait_status, WaitTarget};
+use crate::kernel::process::{wait_status, WaitEvent, WaitOptions, WaitTarget};
 use crate::kernel::task::CloneRequest;
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
@@ -101,28 +101,24 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
         P_PGID if id >= 0 => WaitTarget::Group(if id == 0 { task.pgid } else { id }),
         _ => return Err(Errno::EINVAL),
     };
-    if options & libc::WEXITED == 0 {
-        // Only stopped/continued children were asked for: none exist yet.
-        return if options & libc::WNOHANG != 0 {
-            Ok(0)
-        } else {
-            Err(Errno::ECHILD)
-        };
-    }
-    let found = task.kernel.processes.wait_opts(
-        task.tgid,
-        target,
-        options & libc::WNOHANG != 0,
-        options & libc::WNOWAIT == 0,
-    )?;
+    let opts = WaitOptions {
+        exited: options & libc::WEXITED != 0,
+        stopped: options & libc::WSTOPPED != 0,
+        continued: options & libc::WCONTINUED != 0,
+        nohang: options & libc::WNOHANG != 0,
+        consume: options & libc::WNOWAIT == 0,
+    };
+    let found = task.kernel.processes.wait_opts(task.tgid, target, opts)?;
     if infop == 0 {
         return Ok(0);
     }
     let mut info = [0u8; 128];
-    if let Some((pid, status)) = found {
-        let (code, value): (i32, i32) = match status {
-            ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
-            ExitStatus::Signaled(s) => (2, s), // CLD_KILLED
+    if let Some((pid, event)) = found {
+        let (code, value): (i32, i32) = match event {
+            WaitEvent::Exited(ExitStatus::Exited(c)) => (1, c),   // CLD_EXITED
+            WaitEvent::Exited(ExitStatus::Signaled(s)) => (2, s), // CLD_KILLED
+            WaitEvent::Stopped(s) => (5, s),                      // CLD_STOPPED
+            WaitEvent::Continued => (6, libc::SIGCONT),           // CLD_CONTINUED
         };
         info[0..4].copy_from_slice(&libc::SIGCHLD.to_le_bytes());
         info[8..12].copy_from_slice(&code.to_le_bytes());
@@ -192,11 +188,14 @@ pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
         p if p < 0 => WaitTarget::Group(-p),
         p => WaitTarget::Pid(p),
     };
-    let Some((child, status)) = task
-        .kernel
-        .processes
-        .wait(task.tgid, target, options & libc::WNOHANG != 0)?
-    else {
+    let opts = WaitOptions {
+        exited: true,
+        stopped: options & libc::WUNTRACED != 0,
+        continued: options & libc::WCONTINUED != 0,
+        nohang: options & libc::WNOHANG != 0,
+        consume: true,
+    };
+    let Some((child, status)) = task.kernel.processes.wait_opts(task.tgid, target, opts)? else {
         return Ok(0);
     };
     if status_addr != 0 {

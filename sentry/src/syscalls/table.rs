@@ -73,7 +73,7 @@ table! {
     58 vfork process::vfork, Full, "";
     59 execve process::execve, Full, "sxx";
     60 exit process::exit, Full, "d";
-    61 wait4 process::wait4, Partial("no stopped or continued children; rusage is zero"), "dxxx";
+    61 wait4 process::wait4, Partial("rusage is zero"), "dxxx";
     62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
     63 uname process::uname, Full, "x";
     72 fcntl file::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks"), "fdx";
@@ -151,7 +151,7 @@ table! {
     230 clock_nanosleep time::clock_nanosleep, Partial("EINTR does not write the remaining time"), "ddxx";
     231 exit_group process::exit_group, Full, "d";
     234 tgkill signal::tgkill, Full, "ddd";
-    247 waitid process::waitid, Partial("no stopped or continued children (job control is not modelled)"), "ddxxx";
+    247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
     257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
     262 newfstatat file::newfstatat, Full, "fsxx";

@@ -101,6 +101,16 @@ impl Kernel {
         Ok(())
     }
 
+    /// True when thread `tid` belongs to process `tgid`.
+    pub fn thread_in_group(&self, tgid: i32, tid: i32) -> bool {
+        let group = self
+            .groups
+            .lock()
+            .ok()
+            .and_then(|g| g.get(&tgid).and_then(|w| w.upgrade()));
+        group.is_some_and(|g| g.has_thread(tid))
+    }
+
     /// SIGCONT resumes a stopped process when it is sent, not when it is
     /// delivered (signal(7)); the parent hears CLD_CONTINUED.
     fn continue_process(&self, pid: i32) {

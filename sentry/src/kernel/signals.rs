@@ -155,6 +155,13 @@ impl SignalQueue {
         Some(p.remove(idx))
     }
 
+    /// Drops every pending instance of `sig`.
+    pub fn discard(&self, sig: i32) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.retain(|s| s.signo != sig);
+        }
+    }
+
     /// Takes the first pending signal that is in `set`.
     pub fn take_in(&self, set: u64) -> Option<SigInfo> {
         let mut p = self.pending.lock().ok()?;

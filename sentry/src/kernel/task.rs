@@ -373,12 +373,15 @@ impl Task {
         child.tgid = self.tgid;
         child.ppid = self.ppid;
         child.group = Some(self.group.clone());
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
-        spawn_task(child, Space::Thread(seed, self.mm.clone()), ready_tx)?;
-        ready_rx.recv().unwrap_or(Err(Errno::EAGAIN))?;
+        // Written before the thread can run, as Linux does: a thread that
+        // exits at once clears this word (CLONE_CHILD_CLEARTID), and a
+        // later write would undo that and hang pthread_join.
         if req.flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
             self.mm.write_val(req.parent_tid, &tid)?;
         }
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
+        spawn_task(child, Space::Thread(seed, self.mm.clone()), ready_tx)?;
+        ready_rx.recv().unwrap_or(Err(Errno::EAGAIN))?;
         Ok(tid)
     }
 
@@ -724,7 +727,10 @@ impl ChildTemplate {
             mm.write_val(addr, &self.pid)?;
         }
         if let Some(fp) = &self.fp_state {
-            ctx.set_fp_state(fp).map_err(|_| Errno::EAGAIN)?;
+            ctx.set_fp_state(fp).map_err(|e| {
+                tracing::warn!("setting a new task's FP state: {e}");
+                Errno::EAGAIN
+            })?;
         }
         let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
         let group = match self.group {
@@ -801,6 +807,7 @@ fn spawn_task(child: ChildTemplate, space: Space, ready: std::sync::mpsc::Sender
             let mut task = match child.build(space) {
                 Ok(task) => task,
                 Err(e) => {
+                    tracing::warn!("starting a cloned task failed: {e}");
                     let _ = ready.send(Err(e));
                     return;
                 }

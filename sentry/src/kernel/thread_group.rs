@@ -48,6 +48,12 @@ impl ThreadGroup {
         Ok(())
     }
 
+    pub fn has_thread(&self, tid: i32) -> bool {
+        self.lock()
+            .map(|s| s.threads.iter().any(|(t, _)| *t == tid))
+            .unwrap_or(false)
+    }
+
     pub fn thread_count(&self) -> usize {
         self.lock().map(|s| s.threads.len()).unwrap_or(0)
     }

@@ -84,6 +84,27 @@ fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) -> Result<(
     }
 }
 
+/// Adding or removing a directory entry needs write and search permission
+/// on the directory (path_resolution(7)).
+fn may_modify_dir(task: &Task, dir: &Dentry) -> Result<()> {
+    may_access(task, &dir.inode.stat()?, 2 | 1, false)
+}
+
+/// In a sticky directory only the owner of the entry or of the directory
+/// (or root) may remove or rename it (inode(7), S_ISVTX).
+fn check_sticky(task: &Task, dir: &Dentry, victim: &Dentry) -> Result<()> {
+    let dir_st = dir.inode.stat()?;
+    if dir_st.mode & libc::S_ISVTX == 0 || task.creds.euid == 0 {
+        return Ok(());
+    }
+    let victim_st = victim.inode.stat()?;
+    if victim_st.uid == task.creds.euid || dir_st.uid == task.creds.euid {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
 /// An O_PATH file: only fd-level operations work.
 struct PathOnly;
 
@@ -168,6 +189,7 @@ fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u
                 uid: task.creds.euid,
                 gid: task.creds.egid,
             };
+            may_modify_dir(task, &parent)?;
             let inode = parent.inode.create(&name, attr)?;
             Ok(Arc::new(Dentry {
                 path: parent.child_path(&name),
@@ -258,8 +280,36 @@ pub fn read(task: &mut Task, a: Args) -> Result<u64> {
     if file.dentry.inode.stat()?.is_dir() {
         return Err(Errno::EISDIR);
     }
-    let n = read_into(task, &file, a.u64(1), a.usize(2), |buf, _| file.read(buf))?;
-    Ok(n as u64)
+    let (addr, count) = (a.u64(1), a.usize(2).min(MAX_RW));
+    let mut done = 0;
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        // The offset only moves by what reached the guest (EFAULT leaves it).
+        let n = match file.read_and_consume(want, &mut |data| task.mm.write(addr + done as u64, data)) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        done += n;
+        if n < want || !file.ops.seekable() {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
+/// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)).
+fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
+    if e == Errno::EPIPE {
+        let info = crate::kernel::signals::SigInfo {
+            signo: libc::SIGPIPE,
+            pid_or_addr: task.tgid as u64,
+            uid: task.creds.uid,
+            ..Default::default()
+        };
+        let _ = task.kernel.post_signal(task.tid, info);
+    }
+    e
 }
 
 pub fn write(task: &mut Task, a: Args) -> Result<u64> {
@@ -267,7 +317,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf))?;
+    let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
 
@@ -653,6 +703,7 @@ fn do_mkdir(task: &Task, dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
         uid: task.creds.euid,
         gid: task.creds.egid,
     };
+    may_modify_dir(task, &parent)?;
     parent.inode.mkdir(&name, attr)?;
     Ok(0)
 }
@@ -680,6 +731,8 @@ fn do_unlink(task: &Task, dirfd: i32, path: &[u8], remove_dir: bool) -> Result<u
         if task.fs().mounts.at(&child.path).is_some() {
             return Err(Errno::EBUSY);
         }
+        may_modify_dir(task, &parent)?;
+        check_sticky(task, &parent, &child)?;
         parent.inode.rmdir(&name)?;
     } else {
         if path.last() == Some(&b'/') {
@@ -690,6 +743,9 @@ fn do_unlink(task: &Task, dirfd: i32, path: &[u8], remove_dir: bool) -> Result<u
                 Errno::ENOTDIR
             });
         }
+        let child = task.fs().lookup_child(&parent, &name)?;
+        may_modify_dir(task, &parent)?;
+        check_sticky(task, &parent, &child)?;
         parent.inode.unlink(&name)?;
     }
     Ok(0)

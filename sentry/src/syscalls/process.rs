@@ -16,6 +16,7 @@ pub const KERNEL_RELEASE: &str = "6.6.0";
 pub const KERNEL_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC runsc-rs";
 /// Upper bound on argv + envp bytes (like Linux's ARG_MAX with an 8 MiB stack).
 const ARG_MAX: usize = 2 << 20;
+const MAX_ARG_STRLEN: usize = 32 * 4096;
 
 pub fn getpid(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.tgid as u64)
@@ -23,8 +24,15 @@ pub fn getpid(task: &mut Task, _: Args) -> Result<u64> {
 pub fn gettid(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.tid as u64)
 }
+/// The parent as the process table knows it: an orphan has been
+/// reparented to a subreaper or init.
 pub fn getppid(task: &mut Task, _: Args) -> Result<u64> {
-    Ok(task.ppid as u64)
+    let ppid = task
+        .kernel
+        .processes
+        .parent_and_group(task.tgid)
+        .map_or(task.ppid, |(ppid, _)| ppid);
+    Ok(ppid as u64)
 }
 pub fn getuid(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.creds.uid as u64)
@@ -362,6 +370,10 @@ fn read_string_array(task: &Task, addr: u64) -> Result<Vec<Vec<u8>>> {
             break;
         }
         let s = task.mm.read_cstring(ptr, ARG_MAX)?;
+        // One string may not exceed MAX_ARG_STRLEN (32 pages) with its NUL.
+        if s.len() + 1 > MAX_ARG_STRLEN {
+            return Err(Errno::E2BIG);
+        }
         total += s.len() + 1;
         if total > ARG_MAX {
             return Err(Errno::E2BIG);
@@ -461,7 +473,8 @@ pub fn sysinfo(task: &mut Task, a: Args) -> Result<u64> {
 
 pub fn getrandom(task: &mut Task, a: Args) -> Result<u64> {
     let (addr, len, flags) = (a.u64(0), a.usize(1), a.u32(2));
-    if flags & !(libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE) != 0 {
+    let both = libc::GRND_RANDOM | libc::GRND_INSECURE;
+    if flags & !(libc::GRND_NONBLOCK | both) != 0 || flags & both == both {
         return Err(Errno::EINVAL);
     }
     let len = len.min(1 << 25);

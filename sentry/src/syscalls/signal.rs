@@ -47,6 +47,14 @@ pub fn rt_sigaction(task: &mut Task, a: Args) -> Result<u64> {
     }
     if let Some(action) = new_action {
         task.signals.actions.set(sig, action);
+        // Setting a disposition to ignore discards the pending signal
+        // (POSIX, sigaction(2)).
+        let ignored = action.handler == libc::SIG_IGN as u64
+            || (action.handler == libc::SIG_DFL as u64
+                && crate::kernel::signals::default_action(sig) == crate::kernel::signals::DefaultAction::Ignore);
+        if ignored {
+            task.signal_queue.discard(sig);
+        }
     }
     Ok(0)
 }
@@ -62,6 +70,7 @@ pub fn rt_sigprocmask(task: &mut Task, a: Args) -> Result<u64> {
     if old != 0 {
         task.mm.write_val(old, &task.signals.mask)?;
     }
+    // With no new set, `how` is not looked at (rt_sigprocmask(2)).
     if let Some(set) = new_set {
         let mask = task.signals.mask;
         task.signals.mask = match how {
@@ -70,14 +79,15 @@ pub fn rt_sigprocmask(task: &mut Task, a: Args) -> Result<u64> {
             libc::SIG_SETMASK => set,
             _ => return Err(Errno::EINVAL),
         } & !UNBLOCKABLE;
-    } else if !matches!(how, libc::SIG_BLOCK | libc::SIG_UNBLOCK | libc::SIG_SETMASK) {
-        return Err(Errno::EINVAL);
     }
     Ok(0)
 }
 
 pub fn sigaltstack(task: &mut Task, a: Args) -> Result<u64> {
     let (new, old) = (a.u64(0), a.u64(1));
+    let (cur_sp, cur_flags, cur_size) = task.signals.altstack;
+    let rsp = task.regs.rsp;
+    let on_stack = cur_flags & libc::SS_DISABLE == 0 && rsp > cur_sp && rsp <= cur_sp.saturating_add(cur_size);
     let new_stack = if new != 0 {
         let raw: [u64; 3] = task.mm.read_val(new)?;
         let flags = raw[1] as i32;
@@ -92,13 +102,22 @@ pub fn sigaltstack(task: &mut Task, a: Args) -> Result<u64> {
         None
     };
     if old != 0 {
-        let (sp, flags, size) = task.signals.altstack;
+        let flags = if on_stack { libc::SS_ONSTACK } else { cur_flags };
         task.mm.write(
             old,
-            &[sp.to_le_bytes(), (flags as u64).to_le_bytes(), size.to_le_bytes()].concat(),
+            &[
+                cur_sp.to_le_bytes(),
+                (flags as u64).to_le_bytes(),
+                cur_size.to_le_bytes(),
+            ]
+            .concat(),
         )?;
     }
     if let Some(stack) = new_stack {
+        // The stack in use cannot be changed (sigaltstack(2) EPERM).
+        if on_stack {
+            return Err(Errno::EPERM);
+        }
         task.signals.altstack = stack;
     }
     Ok(0)
@@ -191,17 +210,25 @@ pub fn kill(task: &mut Task, a: Args) -> Result<u64> {
     }
 }
 
+/// The siginfo of tkill/tgkill: si_code SI_TKILL.
+fn tkill_signal(task: &Task, sig: i32) -> SigInfo {
+    const SI_TKILL: i32 = -6;
+    SigInfo {
+        code: SI_TKILL,
+        ..user_signal(task, sig)
+    }
+}
+
 pub fn tgkill(task: &mut Task, a: Args) -> Result<u64> {
     let (tgid, tid, sig) = (a.i32(0), a.i32(1), a.i32(2));
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
     check_signal(sig)?;
-    // Processes are single-threaded: the thread is the process.
-    if tgid != tid {
+    if !task.kernel.thread_in_group(tgid, tid) {
         return Err(Errno::ESRCH);
     }
-    task.kernel.post_signal(tid, user_signal(task, sig))?;
+    task.kernel.post_signal(tid, tkill_signal(task, sig))?;
     Ok(0)
 }
 
@@ -211,7 +238,7 @@ pub fn tkill(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     check_signal(sig)?;
-    task.kernel.post_signal(tid, user_signal(task, sig))?;
+    task.kernel.post_signal(tid, tkill_signal(task, sig))?;
     Ok(0)
 }
 

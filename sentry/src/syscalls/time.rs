@@ -110,8 +110,7 @@ pub fn clock_nanosleep(task: &mut Task, a: Args) -> Result<u64> {
     let (clock, flags) = (a.i32(0), a.i32(1));
     match clock {
         libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI => {}
-        libc::CLOCK_THREAD_CPUTIME_ID => return Err(Errno::EINVAL),
-        _ => return Err(Errno::EOPNOTSUPP),
+        _ => return Err(Errno::EINVAL),
     }
     let ts = read_timespec(task, a.u64(2))?;
     let wait = if flags & libc::TIMER_ABSTIME != 0 {

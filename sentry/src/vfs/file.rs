@@ -73,6 +73,25 @@ impl OpenFile {
         Ok(n)
     }
 
+    /// read(2) of up to `max` bytes handed to `consume` (the copy to the
+    /// guest); the offset advances only if `consume` succeeds.
+    pub fn read_and_consume(&self, max: usize, consume: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<usize> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        let mut buf = vec![0u8; max];
+        if !self.ops.seekable() {
+            let n = self.ops.read_with_flags(&mut buf, 0, self.flags())?;
+            consume(&buf[..n])?;
+            return Ok(n);
+        }
+        let mut offset = self.lock_offset()?;
+        let n = self.ops.read(&mut buf, *offset)?;
+        consume(&buf[..n])?;
+        *offset += n as u64;
+        Ok(n)
+    }
+
     /// write(2): at the offset (or the end with O_APPEND), which advances.
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
         if !self.writable() {

@@ -101,6 +101,16 @@ impl Kernel {
         Ok(())
     }
 
+    /// True when process `pid` has SIGCHLD ignored (or SA_NOCLDWAIT).
+    pub fn parent_ignores_children(&self, pid: i32) -> bool {
+        let group = self
+            .groups
+            .lock()
+            .ok()
+            .and_then(|g| g.get(&pid).and_then(|w| w.upgrade()));
+        group.is_some_and(|g| g.reaps_children.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// True when thread `tid` belongs to process `tgid`.
     pub fn thread_in_group(&self, tgid: i32, tid: i32) -> bool {
         let group = self

@@ -14,6 +14,10 @@ struct Process {
     pgid: i32,
     /// Real uid, for RLIMIT_NPROC.
     uid: u32,
+    /// Session id (getsid(2) of another process).
+    sid: i32,
+    /// Has called execve since fork (setpgid(2) EACCES).
+    execed: bool,
     /// Some once the process has exited and until it is reaped.
     zombie: Option<ExitStatus>,
     /// A stop or continue not yet reported to a waiting parent.
@@ -67,6 +71,8 @@ impl ProcessTable {
                 uid,
                 zombie: None,
                 job_event: None,
+                sid: pgid,
+                execed: false,
             },
         );
         Ok(())
@@ -88,6 +94,8 @@ impl ProcessTable {
                 uid,
                 zombie: None,
                 job_event: None,
+                sid: pgid,
+                execed: false,
             },
         );
         Ok(())
@@ -100,6 +108,44 @@ impl ProcessTable {
                 p.uid = uid;
             }
         }
+    }
+
+    /// Records the session and exec state of a process.
+    pub fn set_session(&self, pid: i32, sid: i32) {
+        if let Ok(mut procs) = self.lock() {
+            if let Some(p) = procs.get_mut(&pid) {
+                p.sid = sid;
+            }
+        }
+    }
+
+    pub fn mark_execed(&self, pid: i32) {
+        if let Ok(mut procs) = self.lock() {
+            if let Some(p) = procs.get_mut(&pid) {
+                p.execed = true;
+            }
+        }
+    }
+
+    /// (session, has exec'd) of a live or zombie process.
+    pub fn session_of(&self, pid: i32) -> Option<(i32, bool)> {
+        let procs = self.lock().ok()?;
+        procs.get(&pid).map(|p| (p.sid, p.execed))
+    }
+
+    /// True while `pid` exists, zombie or not (kill(2) with signal 0).
+    pub fn exists(&self, pid: i32) -> bool {
+        self.lock().map(|p| p.contains_key(&pid)).unwrap_or(false)
+    }
+
+    /// Removes a zombie nobody will wait for (the parent ignores SIGCHLD).
+    pub fn reap(&self, pid: i32) {
+        if let Ok(mut procs) = self.lock() {
+            if procs.get(&pid).is_some_and(|p| p.zombie.is_some()) {
+                procs.remove(&pid);
+            }
+        }
+        self.changed.notify_all();
     }
 
     /// (ppid, pgid) of a live process.

@@ -327,6 +327,12 @@ impl Task {
             }
         }
         self.signal_queue.set_masks(self.signals.mask, ignored);
+        const SA_NOCLDWAIT: u64 = 2;
+        let chld = self.signals.actions.get(libc::SIGCHLD);
+        let reaps = chld.handler == libc::SIG_IGN as u64 || chld.flags & SA_NOCLDWAIT != 0;
+        self.group
+            .reaps_children
+            .store(reaps, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A synchronous fault: delivered at once; if blocked or ignored the

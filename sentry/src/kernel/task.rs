@@ -298,6 +298,7 @@ impl Task {
         self.reset_signal_handlers_for_exec();
         self.regs_replaced = true;
         self.vfork_done = None;
+        self.kernel.processes.mark_execed(self.tgid);
         self.on_exec(path);
         self.publish();
         Ok(())
@@ -330,6 +331,7 @@ impl Task {
         self.kernel
             .processes
             .add_limited(pid, self.tgid, self.pgid, self.creds.uid, limit)?;
+        self.kernel.processes.set_session(pid, self.sid);
         self.on_fork(pid);
         let mut child = ChildTemplate::from_parent(self, pid, &req);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
@@ -531,6 +533,11 @@ impl Task {
         if let Some(parent) = self.kernel.processes.exit(self.tgid, status, &|pid| {
             self.kernel.proc_attrs.get(pid).child_subreaper
         }) {
+            // A parent that set SIGCHLD to SIG_IGN (or SA_NOCLDWAIT) gets
+            // no zombie to wait for (wait(2) NOTES).
+            if self.kernel.parent_ignores_children(parent) {
+                self.kernel.processes.reap(self.tgid);
+            }
             let (code, value) = match status {
                 ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
                 ExitStatus::Signaled(s) => (2, s), // CLD_KILLED

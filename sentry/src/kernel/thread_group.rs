@@ -21,6 +21,8 @@ struct State {
 
 pub struct ThreadGroup {
     pub tgid: i32,
+    /// SIGCHLD is SIG_IGN or has SA_NOCLDWAIT: children are reaped at exit.
+    pub reaps_children: std::sync::atomic::AtomicBool,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -29,6 +31,7 @@ impl ThreadGroup {
     pub fn new(tgid: i32, leader_queue: Arc<SignalQueue>) -> Arc<ThreadGroup> {
         Arc::new(ThreadGroup {
             tgid,
+            reaps_children: Default::default(),
             state: Mutex::new(State {
                 threads: vec![(tgid, leader_queue)],
                 stopped: false,

@@ -83,6 +83,7 @@ pub fn setsid(task: &mut Task, _: Args) -> Result<u64> {
     task.sid = task.tgid;
     task.pgid = task.tgid;
     task.kernel.processes.set_pgid(task.tgid, task.pgid)?;
+    task.kernel.processes.set_session(task.tgid, task.sid);
     Ok(task.sid as u64)
 }
 
@@ -139,8 +140,15 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn getsid(task: &mut Task, a: Args) -> Result<u64> {
-    only_self(task, a.i32(0))?;
-    Ok(task.sid as u64)
+    let pid = a.i32(0);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid == 0 || pid == task.tgid {
+        return Ok(task.sid as u64);
+    }
+    let (sid, _) = task.kernel.processes.session_of(pid).ok_or(Errno::ESRCH)?;
+    Ok(sid as u64)
 }
 
 pub fn setpgid(task: &mut Task, a: Args) -> Result<u64> {
@@ -150,6 +158,10 @@ pub fn setpgid(task: &mut Task, a: Args) -> Result<u64> {
         let pid = a.i32(0);
         let pgid = if a.i32(1) == 0 { pid } else { a.i32(1) };
         task.kernel.processes.pgid_of(pid).ok_or(Errno::ESRCH)?;
+        // A child that has exec'd can no longer be moved (setpgid(2) EACCES).
+        if task.kernel.processes.session_of(pid).is_some_and(|(_, execed)| execed) {
+            return Err(Errno::EACCES);
+        }
         task.kernel.processes.set_pgid(pid, pgid)?;
         return Ok(0);
     }
@@ -494,7 +506,13 @@ pub fn sched_yield(_task: &mut Task, _: Args) -> Result<u64> {
 }
 
 pub fn sched_getaffinity(task: &mut Task, a: Args) -> Result<u64> {
-    only_self(task, a.i32(0))?;
+    let pid = a.i32(0);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pid != 0 && pid != task.tgid && pid != task.tid && task.kernel.processes.parent_and_group(pid).is_none() {
+        return Err(Errno::ESRCH);
+    }
     let size = a.usize(1);
     // The kernel's cpumask size on this machine, rounded to longs.
     let ncpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -201,7 +201,8 @@ pub fn kill(task: &mut Task, a: Args) -> Result<u64> {
     let info = user_signal(task, sig);
     let mut delivered = false;
     for target in targets {
-        delivered |= task.kernel.post_signal(target, info).is_ok();
+        // A zombie still exists: signalling it succeeds and does nothing.
+        delivered |= task.kernel.post_signal(target, info).is_ok() || task.kernel.processes.exists(target);
     }
     if delivered {
         Ok(0)

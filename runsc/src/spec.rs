@@ -153,6 +153,13 @@ impl Bundle {
             capabilities: process.capabilities().as_ref().map(capability_sets),
             rlimits: process.rlimits().iter().flatten().filter_map(rlimit).collect(),
             no_new_privileges: process.no_new_privileges().unwrap_or(false),
+            mounts: self
+                .spec
+                .mounts()
+                .iter()
+                .flatten()
+                .filter_map(|m| mount_config(m, &self.dir))
+                .collect(),
             hostname: self
                 .spec
                 .hostname()
@@ -164,6 +171,65 @@ impl Bundle {
             stdio,
         }
     }
+}
+
+/// One OCI mount as the Sentry serves it; mounts it has no filesystem for
+/// (cgroup, mqueue, ...) are skipped with a debug line.
+fn mount_config(m: &oci_spec::runtime::Mount, bundle: &std::path::Path) -> Option<sentry::MountConfig> {
+    let options = m.options().clone().unwrap_or_default();
+    let has = |o: &str| options.iter().any(|x| x == o);
+    let destination = m.destination().to_string_lossy().into_owned();
+    let kind = m.typ().clone().unwrap_or_default();
+    let read_only = has("ro");
+    let kind = if kind == "bind" || has("bind") || has("rbind") {
+        let source = m.source().clone()?;
+        let source = if source.is_absolute() {
+            source
+        } else {
+            bundle.join(source)
+        };
+        sentry::MountKind::Bind { source }
+    } else {
+        match kind.as_str() {
+            "proc" => sentry::MountKind::Proc,
+            "tmpfs" if destination == "/dev" => sentry::MountKind::Dev,
+            "tmpfs" => sentry::MountKind::Tmpfs {
+                size: tmpfs_size(&options),
+                mode: tmpfs_mode(&options),
+            },
+            "sysfs" => sentry::MountKind::Sysfs,
+            other => {
+                tracing::debug!("mount {destination}: type {other:?} is not served by the sandbox; skipped");
+                return None;
+            }
+        }
+    };
+    Some(sentry::MountConfig {
+        destination,
+        kind,
+        read_only,
+    })
+}
+
+/// tmpfs "size=N[kmg]" in bytes.
+fn tmpfs_size(options: &[String]) -> Option<u64> {
+    let v = options.iter().find_map(|o| o.strip_prefix("size="))?;
+    let (digits, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let n: u64 = digits.parse().ok()?;
+    let mult = match unit {
+        "" => 1,
+        "k" | "K" => 1 << 10,
+        "m" | "M" => 1 << 20,
+        "g" | "G" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(mult)
+}
+
+/// tmpfs "mode=OCTAL".
+fn tmpfs_mode(options: &[String]) -> Option<u32> {
+    let v = options.iter().find_map(|o| o.strip_prefix("mode="))?;
+    u32::from_str_radix(v, 8).ok()
 }
 
 /// Capability numbers by name (capabilities(7)), CAP_CHOWN = 0 onwards.

@@ -37,11 +37,12 @@ pub fn init_task(config: Config) -> Result<Task, Error> {
         &config.hostname,
         config.strace,
     ));
-    let proc_source = Arc::new(KernelProc(Arc::downgrade(&kernel)));
+    let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));
+    apply_mounts(&mounts, &config.mounts, &proc_source)?;
     mounts.mount(
         b"/proc",
         Mount {
-            root: crate::fs::proc::new(proc_source),
+            root: crate::fs::proc::new(proc_source.clone()),
             fs_type: "proc".into(),
             read_only: false,
         },
@@ -132,6 +133,71 @@ fn mount_pseudo_filesystems(mounts: &MountTable) {
             read_only: false,
         },
     );
+}
+
+/// The OCI spec's mounts, in order, over the defaults.
+fn apply_mounts(
+    table: &MountTable,
+    mounts: &[crate::sandbox::MountConfig],
+    proc_source: &Arc<dyn crate::fs::proc::ProcSource>,
+) -> Result<(), Error> {
+    use crate::sandbox::MountKind;
+    for m in mounts {
+        let (root, fs_type): (Arc<dyn Inode>, &str) = match &m.kind {
+            MountKind::Tmpfs { size, mode } => (Tmpfs::new(*size, mode.unwrap_or(0o1777)), "tmpfs"),
+            MountKind::Proc => (crate::fs::proc::new(proc_source.clone()), "proc"),
+            MountKind::Dev => (Devfs::new(), "tmpfs"),
+            MountKind::Sysfs => (Tmpfs::new(Some(0), 0o555), "sysfs"),
+            MountKind::Bind { source } => (bind_source(source, m.read_only)?, "bind"),
+        };
+        let path = normalize_mount_path(&m.destination)
+            .ok_or_else(|| Error::Setup(format!("mount destination {:?} is not absolute", m.destination)))?;
+        table.mount(
+            &path,
+            Mount {
+                root,
+                fs_type: fs_type.into(),
+                read_only: m.read_only,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// "/a//b/" -> "/a/b"; None for relative paths.
+fn normalize_mount_path(dest: &str) -> Option<Vec<u8>> {
+    if !dest.starts_with('/') {
+        return None;
+    }
+    let parts: Vec<&str> = dest.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    if parts.contains(&"..") {
+        return None;
+    }
+    Some(format!("/{}", parts.join("/")).into_bytes())
+}
+
+/// A host directory or file, served by its own confined file server.
+fn bind_source(source: &std::path::Path, read_only: bool) -> Result<Arc<dyn Inode>, Error> {
+    let err = |e: std::io::Error| Error::Setup(format!("bind mount source {}: {e}", source.display()));
+    if source.is_dir() {
+        let server = gofer::LocalServer::new(source, read_only).map_err(err)?;
+        return Ok(HostInode::root(Arc::new(server)));
+    }
+    // A single file: serve its directory and look the file up in it.
+    let (dir, name) = match (source.parent(), source.file_name()) {
+        (Some(dir), Some(name)) => (dir, name),
+        _ => {
+            return Err(Error::Setup(format!(
+                "bind mount source {} is not a file or directory",
+                source.display()
+            )))
+        }
+    };
+    let server = gofer::LocalServer::new(dir, read_only).map_err(err)?;
+    use std::os::unix::ffi::OsStrExt;
+    HostInode::root(Arc::new(server))
+        .lookup(name.as_bytes())
+        .map_err(|e| Error::Setup(format!("bind mount source {}: {e}", source.display())))
 }
 
 /// fds 0, 1, 2 from the host fds the runtime handed us.

@@ -16,4 +16,4 @@ pub mod vfs;
 mod boot;
 pub mod sandbox;
 
-pub use sandbox::{CapabilitySets, Config, Error, ExitStatus, ProcessInfo, Sandbox, Signaller};
+pub use sandbox::{CapabilitySets, Config, Error, ExitStatus, MountConfig, MountKind, ProcessInfo, Sandbox, Signaller};

@@ -39,11 +39,43 @@ pub struct Config {
     /// OCI `process.noNewPrivileges`.
     pub no_new_privileges: bool,
     pub hostname: String,
+    /// Filesystems mounted over the root, in order (OCI `mounts`).
+    pub mounts: Vec<MountConfig>,
     pub platform: PlatformKind,
     /// Log every guest syscall with decoded arguments and result.
     pub strace: bool,
     /// Host fds that become the guest's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+}
+
+/// One mount of the container (OCI `mounts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountConfig {
+    /// Absolute path inside the container.
+    pub destination: String,
+    pub kind: MountKind,
+    pub read_only: bool,
+}
+
+/// What is mounted. The Sentry serves every kind itself except binds,
+/// which go through a file server confined to the bind source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// An in-memory filesystem, with an optional size limit in bytes and
+    /// root mode.
+    Tmpfs {
+        size: Option<u64>,
+        mode: Option<u32>,
+    },
+    /// A host file or directory.
+    Bind {
+        source: PathBuf,
+    },
+    Proc,
+    /// The sandbox's /dev (null, zero, tty, pts, shm ...).
+    Dev,
+    /// A minimal read-only sysfs (empty for now).
+    Sysfs,
 }
 
 /// Capability sets, bit N for capability N (capabilities(7)).

@@ -403,3 +403,37 @@ fn ps_lists_the_processes_inside_the_sandbox() {
     let after = runsc.run(["ps", id.as_str()]);
     assert!(!after.success(), "ps of a stopped container fails\n{after}");
 }
+
+#[test]
+fn spec_mounts_tmpfs_and_read_only_bind() {
+    let runsc = Runsc::new();
+    let host_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
+    let script = "echo in-tmpfs > /tmp/x && cat /tmp/x && cat /data/f && \
+                  if echo no > /data/g; then echo wrote; else echo refused; fi";
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let mut spec = bundle.spec();
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    mounts.push(
+        oci_spec::runtime::MountBuilder::default()
+            .destination("/data")
+            .typ("bind")
+            .source(host_dir.path())
+            .options(vec!["rbind".to_string(), "ro".to_string()])
+            .build()
+            .expect("mount"),
+    );
+    spec.set_mounts(Some(mounts));
+    bundle.save_spec(&spec);
+    let id = runsc.new_id("mounts");
+    let out = runsc.run_bundle(&bundle, &id);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout_str(), "in-tmpfs\nfrom the host\nrefused\n", "{out}");
+    assert!(
+        !host_dir.path().join("g").exists(),
+        "the read-only bind mount was written through"
+    );
+}

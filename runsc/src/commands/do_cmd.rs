@@ -50,6 +50,7 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         capabilities: None,
         rlimits: Vec::new(),
         no_new_privileges: false,
+        mounts: Vec::new(),
         hostname,
         platform: global.platform,
         strace: global.strace,

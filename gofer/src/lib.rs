@@ -7,8 +7,11 @@
 //! name inside a directory it already holds, never following a symlink, so
 //! no request can reach a host file outside the root it was given.
 
+pub mod protocol;
+pub mod remote;
 pub mod server;
 
+pub use remote::{serve, RemoteServer};
 pub use server::LocalServer;
 
 use std::os::fd::OwnedFd;

@@ -124,7 +124,10 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         platform: global.platform,
         strace: global.strace,
     };
-    let config = bundle.sentry_config(&args.id, &opts, stdio);
+    let mut config = bundle.sentry_config(&args.id, &opts, stdio);
+    let gofer = crate::gofer_proc::spawn(&config.rootfs, config.root_readonly)
+        .map_err(|e| BootFailure::new(format!("{e:#}"), 1))?;
+    config.gofer = Some(gofer);
     tracing::debug!(
         rootfs = %config.rootfs.display(),
         args = ?config.args,

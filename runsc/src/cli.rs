@@ -154,6 +154,9 @@ pub enum Command {
     /// Internal: the sandbox process started by `create`.
     #[command(hide = true)]
     Boot(BootArgs),
+    /// Internal: the file server of a sandbox.
+    #[command(hide = true)]
+    Gofer(GoferArgs),
 }
 
 impl Command {
@@ -171,6 +174,7 @@ impl Command {
             Command::Spec(_) => "spec",
             Command::Do(_) => "do",
             Command::Boot(_) => "boot",
+            Command::Gofer(_) => "gofer",
         }
     }
 }
@@ -219,6 +223,19 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub create: CreateArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GoferArgs {
+    /// The directory to serve (the container's rootfs).
+    #[arg(long)]
+    pub root: PathBuf,
+    /// Refuse every modification (EROFS).
+    #[arg(long)]
+    pub read_only: bool,
+    /// The inherited connection to the Sentry.
+    #[arg(long)]
+    pub fd: i32,
 }
 
 #[derive(Debug, Clone, Args)]

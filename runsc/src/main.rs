@@ -11,6 +11,7 @@ mod cli;
 mod commands;
 mod console;
 mod control;
+mod gofer_proc;
 mod logging;
 mod report;
 mod rfc3339;
@@ -72,6 +73,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Spec(args) => commands::spec::main(g, args),
         Command::Do(args) => commands::do_cmd::main(g, args),
         Command::Boot(args) => boot::main(g, args),
+        Command::Gofer(args) => gofer_proc::main(args),
     }
 }
 

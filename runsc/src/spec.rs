@@ -169,6 +169,7 @@ impl Bundle {
             platform: opts.platform,
             strace: opts.strace,
             stdio,
+            gofer: None,
         }
     }
 }

@@ -16,11 +16,11 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 /// Creates the kernel and the init task, and loads its executable.
-pub fn init_task(config: Config) -> Result<Task, Error> {
+pub fn init_task(mut config: Config) -> Result<Task, Error> {
     let platform = platform::new(config.platform)?;
     let memfile = Arc::new(MemoryFile::new().map_err(|e| Error::Setup(format!("memory file: {e}")))?);
     let mounts = Arc::new(MountTable::default());
-    let root_inode = root_filesystem(&config)?;
+    let root_inode = root_filesystem(&mut config)?;
     mounts.mount(
         b"/",
         Mount {
@@ -104,11 +104,24 @@ fn exec_error(path: &str, e: Errno) -> Error {
     }
 }
 
-fn root_filesystem(config: &Config) -> Result<Arc<dyn Inode>, Error> {
+fn root_filesystem(config: &mut Config) -> Result<Arc<dyn Inode>, Error> {
     let read_only = config.root_readonly || config.overlay;
-    let server = gofer::LocalServer::new(&config.rootfs, read_only)
-        .map_err(|e| Error::Setup(format!("rootfs {}: {e}", config.rootfs.display())))?;
-    let lower = HostInode::root(Arc::new(server));
+    let server: Arc<dyn gofer::FileServer> = match config.gofer.take() {
+        Some(fd) => Arc::new(
+            gofer::RemoteServer::new(std::os::unix::net::UnixStream::from(fd))
+                .map_err(|e| Error::Setup(format!("gofer connection: {e}")))?,
+        ),
+        None => Arc::new(
+            gofer::LocalServer::new(&config.rootfs, read_only)
+                .map_err(|e| Error::Setup(format!("rootfs {}: {e}", config.rootfs.display())))?,
+        ),
+    };
+    if read_only && !server.read_only() {
+        return Err(Error::Setup(
+            "the gofer serves the root writable but it must be read-only".into(),
+        ));
+    }
+    let lower = HostInode::root(server);
     if config.overlay && !config.root_readonly {
         return Ok(Overlay::new(lower, Tmpfs::new(None, 0o755)));
     }

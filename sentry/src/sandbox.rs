@@ -46,6 +46,10 @@ pub struct Config {
     pub strace: bool,
     /// Host fds that become the guest's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+    /// A connection to a gofer process serving `rootfs` (runsc starts one
+    /// per sandbox). None serves the rootfs from this process, which only
+    /// tests and tools should do.
+    pub gofer: Option<OwnedFd>,
 }
 
 /// One mount of the container (OCI `mounts`).

@@ -51,6 +51,7 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         rlimits: Vec::new(),
         no_new_privileges: false,
         mounts: Vec::new(),
+        gofer: Some(crate::gofer_proc::spawn(std::path::Path::new("/"), true)?),
         hostname,
         platform: global.platform,
         strace: global.strace,

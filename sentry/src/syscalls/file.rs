@@ -21,13 +21,13 @@ pub(super) fn path_arg(task: &Task, addr: u64) -> Result<Vec<u8>> {
     task.mm.read_cstring(addr, PATH_MAX - 1)
 }
 
-fn file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
+pub(super) fn file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
     task.fds.get(fd)
 }
 
 /// The directory a relative path starts from: the cwd for AT_FDCWD, else
 /// the directory open at `dirfd`.
-fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
+pub(super) fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
     if path.first() == Some(&b'/') {
         return Ok(task.fs().root.clone());
     }
@@ -42,7 +42,7 @@ fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
 }
 
 /// Resolves (dirfd, path) honouring AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW.
-fn resolve_at(task: &Task, dirfd: i32, path: &[u8], flags: i32) -> Result<Arc<Dentry>> {
+pub(super) fn resolve_at(task: &Task, dirfd: i32, path: &[u8], flags: i32) -> Result<Arc<Dentry>> {
     if path.is_empty() {
         if flags & libc::AT_EMPTY_PATH == 0 {
             return Err(Errno::ENOENT);
@@ -58,7 +58,7 @@ fn resolve_at(task: &Task, dirfd: i32, path: &[u8], flags: i32) -> Result<Arc<De
 
 /// Permission check of access(2)/open(2) against the mode bits; root may
 /// read and write anything and execute anything with an x bit.
-fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) -> Result<()> {
+pub(super) fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) -> Result<()> {
     let (uid, gid) = if use_real_ids {
         (task.creds.uid, task.creds.gid)
     } else {
@@ -86,13 +86,13 @@ fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) -> Result<(
 
 /// Adding or removing a directory entry needs write and search permission
 /// on the directory (path_resolution(7)).
-fn may_modify_dir(task: &Task, dir: &Dentry) -> Result<()> {
+pub(super) fn may_modify_dir(task: &Task, dir: &Dentry) -> Result<()> {
     may_access(task, &dir.inode.stat()?, 2 | 1, false)
 }
 
 /// In a sticky directory only the owner of the entry or of the directory
 /// (or root) may remove or rename it (inode(7), S_ISVTX).
-fn check_sticky(task: &Task, dir: &Dentry, victim: &Dentry) -> Result<()> {
+pub(super) fn check_sticky(task: &Task, dir: &Dentry, victim: &Dentry) -> Result<()> {
     let dir_st = dir.inode.stat()?;
     if dir_st.mode & libc::S_ISVTX == 0 || task.creds.euid == 0 {
         return Ok(());
@@ -119,7 +119,7 @@ impl FileOps for PathOnly {
 
 /// openat(2). Unknown flags are ignored, as open(2) does (only openat2
 /// rejects them).
-fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Result<u64> {
+pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Result<u64> {
     if flags & libc::O_TMPFILE == libc::O_TMPFILE {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -217,7 +217,7 @@ pub fn close(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 /// Moves up to `count` bytes from `file` into guest memory at `addr`.
-fn read_into(
+pub(super) fn read_into(
     task: &Task,
     file: &OpenFile,
     addr: u64,
@@ -244,7 +244,7 @@ fn read_into(
 }
 
 /// Moves up to `count` bytes from guest memory at `addr` into `file`.
-fn write_from(
+pub(super) fn write_from(
     task: &Task,
     addr: u64,
     count: usize,
@@ -299,7 +299,7 @@ pub fn read(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 /// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)).
-fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
+pub(super) fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
     if e == Errno::EPIPE {
         let info = crate::kernel::signals::SigInfo {
             signo: libc::SIGPIPE,
@@ -352,7 +352,7 @@ pub fn pwrite64(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 /// Reads a struct iovec array.
-fn read_iovecs(task: &Task, addr: u64, count: usize) -> Result<Vec<(u64, usize)>> {
+pub(super) fn read_iovecs(task: &Task, addr: u64, count: usize) -> Result<Vec<(u64, usize)>> {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }

@@ -4,6 +4,7 @@
 mod compat;
 mod creds;
 mod file;
+mod fileattr;
 mod mem;
 mod misc;
 mod names;

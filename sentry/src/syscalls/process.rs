@@ -151,34 +151,46 @@ pub fn getsid(task: &mut Task, a: Args) -> Result<u64> {
     Ok(sid as u64)
 }
 
+/// setpgid(2): the caller or one of its children, into a new group or an
+/// existing group of the caller's session.
 pub fn setpgid(task: &mut Task, a: Args) -> Result<u64> {
-    if a.i32(0) != 0 && a.i32(0) != task.tgid {
-        // Moving a child into a group: children are their own processes
-        // in the table; only allowed before they exec (not tracked yet).
-        let pid = a.i32(0);
-        let pgid = if a.i32(1) == 0 { pid } else { a.i32(1) };
-        task.kernel.processes.pgid_of(pid).ok_or(Errno::ESRCH)?;
-        // A child that has exec'd can no longer be moved (setpgid(2) EACCES).
-        if task.kernel.processes.session_of(pid).is_some_and(|(_, execed)| execed) {
-            return Err(Errno::EACCES);
-        }
-        task.kernel.processes.set_pgid(pid, pgid)?;
-        return Ok(0);
-    }
-    let pgid = a.i32(1);
-    if pgid < 0 {
+    let (pid, pgid) = (a.i32(0), a.i32(1));
+    if pgid < 0 || pid < 0 {
         return Err(Errno::EINVAL);
     }
-    // A session leader cannot change its process group (setpgid(2) EPERM).
-    if task.sid == task.tgid {
-        return if pgid == 0 || pgid == task.pgid {
-            Ok(0)
-        } else {
-            Err(Errno::EPERM)
-        };
+    let table = &task.kernel.processes;
+    let target = if pid == 0 { task.tgid } else { pid };
+    let (target_sid, execed) = table.session_of(target).ok_or(Errno::ESRCH)?;
+    if target != task.tgid {
+        let (ppid, _) = table.parent_and_group(target).ok_or(Errno::ESRCH)?;
+        if ppid != task.tgid {
+            return Err(Errno::ESRCH);
+        }
+        if target_sid != task.sid {
+            return Err(Errno::EPERM);
+        }
+        if execed {
+            return Err(Errno::EACCES);
+        }
     }
-    task.pgid = if pgid == 0 { task.tgid } else { pgid };
-    task.kernel.processes.set_pgid(task.tgid, task.pgid)?;
+    // A session leader cannot change its process group.
+    if target_sid == target {
+        return Err(Errno::EPERM);
+    }
+    let pgid = if pgid == 0 { target } else { pgid };
+    if pgid != target {
+        let group_in_session = table
+            .live_pids(Some(pgid))
+            .into_iter()
+            .any(|p| table.session_of(p).is_some_and(|(sid, _)| sid == task.sid));
+        if !group_in_session {
+            return Err(Errno::EPERM);
+        }
+    }
+    table.set_pgid(target, pgid)?;
+    if target == task.tgid {
+        task.pgid = pgid;
+    }
     Ok(0)
 }
 

@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, mem, misc, process, signal, time, timers, Handler};
+use super::{creds, file, fileattr, mem, misc, process, signal, time, timers, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +63,7 @@ table! {
     32 dup file::dup, Full, "f";
     33 dup2 file::dup2, Full, "ff";
     34 pause signal::pause, Full, "";
-    35 nanosleep time::nanosleep, Partial("EINTR does not write the remaining time"), "xx";
+    35 nanosleep time::nanosleep, Full, "xx";
     36 getitimer timers::getitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dx";
     37 alarm timers::alarm, Full, "d";
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
@@ -79,13 +79,24 @@ table! {
     72 fcntl file::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks"), "fdx";
     74 fsync file::fsync, Full, "f";
     75 fdatasync file::fsync, Full, "f";
+    76 truncate fileattr::truncate, Full, "sd";
+    77 ftruncate fileattr::ftruncate, Full, "fd";
     79 getcwd file::getcwd, Full, "xd";
     80 chdir file::chdir, Full, "s";
     81 fchdir file::fchdir, Full, "f";
+    82 rename fileattr::rename, Full, "ss";
     83 mkdir file::mkdir, Full, "sx";
     84 rmdir file::rmdir, Full, "s";
+    85 creat fileattr::creat, Full, "sx";
+    86 link fileattr::link, Full, "ss";
     87 unlink file::unlink, Full, "s";
+    88 symlink fileattr::symlink, Full, "ss";
     89 readlink file::readlink, Full, "sxd";
+    90 chmod fileattr::chmod, Full, "sx";
+    91 fchmod fileattr::fchmod, Full, "fx";
+    92 chown fileattr::chown, Full, "sdd";
+    93 fchown fileattr::fchown, Full, "fdd";
+    94 lchown fileattr::lchown, Full, "sdd";
     95 umask file::umask, Full, "x";
     96 gettimeofday time::gettimeofday, Full, "xx";
     97 getrlimit process::getrlimit, Full, "dx";
@@ -98,7 +109,7 @@ table! {
     106 setgid creds::setgid, Full, "d";
     107 geteuid process::geteuid, Full, "";
     108 getegid process::getegid, Full, "";
-    109 setpgid process::setpgid, Partial("no check that the target group exists in the session"), "dd";
+    109 setpgid process::setpgid, Full, "dd";
     110 getppid process::getppid, Full, "";
     111 getpgrp process::getpgrp, Full, "";
     112 setsid process::setsid, Full, "";
@@ -121,6 +132,10 @@ table! {
     129 rt_sigqueueinfo signal::rt_sigqueueinfo, Full, "ddx";
     130 rt_sigsuspend signal::rt_sigsuspend, Full, "xd";
     131 sigaltstack signal::sigaltstack, Full, "xx";
+    132 utime fileattr::utime, Full, "sx";
+    133 mknod fileattr::mknod, Partial("regular files, FIFOs and sockets; device nodes need uid 0"), "sxx";
+    137 statfs fileattr::statfs, Partial("block and inode counts are nominal"), "sx";
+    138 fstatfs fileattr::fstatfs, Partial("block and inode counts are nominal"), "fx";
     140 getpriority misc::getpriority, Partial("nice values are per process"), "dd";
     141 setpriority misc::setpriority, Partial("nice values are per process and do not affect scheduling"), "ddd";
     142 sched_setparam misc::sched_setparam, Partial("recorded; does not affect scheduling"), "dx";
@@ -148,24 +163,37 @@ table! {
     226 timer_delete timers::timer_delete, Full, "d";
     228 clock_gettime time::clock_gettime, Partial("CPU-time clocks report the Sentry thread"), "dx";
     229 clock_getres time::clock_getres, Full, "dx";
-    230 clock_nanosleep time::clock_nanosleep, Partial("EINTR does not write the remaining time"), "ddxx";
+    230 clock_nanosleep time::clock_nanosleep, Full, "ddxx";
     231 exit_group process::exit_group, Full, "d";
     234 tgkill signal::tgkill, Full, "ddd";
+    235 utimes fileattr::utimes, Full, "sx";
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
     257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
+    259 mknodat fileattr::mknodat, Partial("regular files, FIFOs and sockets; device nodes need uid 0"), "fsxx";
+    260 fchownat fileattr::fchownat, Full, "fsddx";
     262 newfstatat file::newfstatat, Full, "fsxx";
     263 unlinkat file::unlinkat, Full, "fsx";
+    264 renameat fileattr::renameat, Full, "fsfs";
+    265 linkat fileattr::linkat, Full, "fsfsx";
+    266 symlinkat fileattr::symlinkat, Full, "sfs";
     267 readlinkat file::readlinkat, Full, "fsxd";
+    268 fchmodat fileattr::fchmodat, Full, "fsx";
     269 faccessat file::faccessat, Full, "fsx";
     273 set_robust_list process::set_robust_list, Full, "xd";
+    280 utimensat fileattr::utimensat, Full, "fsxx";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Partial("O_DIRECT (packet mode) is accepted but the pipe stays a byte stream"), "xx";
+    295 preadv fileattr::preadv, Full, "fxdd";
+    296 pwritev fileattr::pwritev, Full, "fxdd";
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
+    316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     322 execveat process::execveat, Full, "fsxxx";
+    327 preadv2 fileattr::preadv2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
+    328 pwritev2 fileattr::pwritev2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
     332 statx file::statx, Full, "fsxxx";
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     439 faccessat2 file::faccessat2, Full, "fsxx";

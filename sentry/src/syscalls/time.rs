@@ -6,6 +6,11 @@ use crate::kernel::Task;
 use crate::mm::UserMemoryExt;
 use std::time::Duration;
 
+thread_local! {
+    /// The calling task's tgid, for per-process CPU clock ids.
+    pub(crate) static CURRENT_TGID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
 /// Clocks the guest may read (clock_gettime(2)).
 fn host_clock(id: i32) -> Result<libc::clockid_t> {
     match id {
@@ -19,6 +24,17 @@ fn host_clock(id: i32) -> Result<libc::clockid_t> {
         // The guest's CPU time is spent in its stub; until tasks account it,
         // report the Sentry thread's.
         libc::CLOCK_PROCESS_CPUTIME_ID | libc::CLOCK_THREAD_CPUTIME_ID => Ok(libc::CLOCK_THREAD_CPUTIME_ID),
+        // clock_getcpuclockid(3): ((~pid) << 3) | CPUCLOCK_SCHED for a
+        // process (pid 0 is the caller); only the caller's is known here.
+        id if id < 0 && id & 7 == 2 => {
+            let pid = !(id >> 3);
+            let own = CURRENT_TGID.with(|t| t.get());
+            if pid == 0 || pid == own {
+                Ok(libc::CLOCK_THREAD_CPUTIME_ID)
+            } else {
+                Err(Errno::EINVAL)
+            }
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -33,12 +49,14 @@ fn now(clock: libc::clockid_t) -> Result<libc::timespec> {
 }
 
 pub fn clock_gettime(task: &mut Task, a: Args) -> Result<u64> {
+    CURRENT_TGID.with(|t| t.set(task.tgid));
     let ts = now(host_clock(a.i32(0))?)?;
     task.mm.write_val(a.u64(1), &[ts.tv_sec, ts.tv_nsec])?;
     Ok(0)
 }
 
 pub fn clock_getres(task: &mut Task, a: Args) -> Result<u64> {
+    CURRENT_TGID.with(|t| t.set(task.tgid));
     let clock = host_clock(a.i32(0))?;
     if a.u64(1) != 0 {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -103,7 +121,24 @@ pub(super) fn until_absolute(realtime: bool, ts: [i64; 2]) -> Result<Duration> {
 
 pub fn nanosleep(task: &mut Task, a: Args) -> Result<u64> {
     let ts = read_timespec(task, a.u64(0))?;
-    sleep(task, Duration::new(ts[0] as u64, ts[1] as u32))
+    sleep_reporting_rest(task, Duration::new(ts[0] as u64, ts[1] as u32), a.u64(1))
+}
+
+/// A relative sleep; when a signal ends it early, the time left goes to
+/// `rem` if given (nanosleep(2)). Never restarted by SA_RESTART.
+fn sleep_reporting_rest(task: &Task, dur: Duration, rem: u64) -> Result<u64> {
+    let start = std::time::Instant::now();
+    match task.signal_queue.sleep(dur, task.signals.mask) {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            if rem != 0 {
+                let left = dur.saturating_sub(start.elapsed());
+                task.mm
+                    .write_val(rem, &[left.as_secs() as i64, left.subsec_nanos() as i64])?;
+            }
+            Err(e)
+        }
+    }
 }
 
 pub fn clock_nanosleep(task: &mut Task, a: Args) -> Result<u64> {
@@ -113,12 +148,12 @@ pub fn clock_nanosleep(task: &mut Task, a: Args) -> Result<u64> {
         _ => return Err(Errno::EINVAL),
     }
     let ts = read_timespec(task, a.u64(2))?;
-    let wait = if flags & libc::TIMER_ABSTIME != 0 {
-        until_absolute(clock == libc::CLOCK_REALTIME || clock == libc::CLOCK_TAI, ts)?
-    } else {
-        Duration::new(ts[0] as u64, ts[1] as u32)
-    };
-    sleep(task, wait)
+    if flags & libc::TIMER_ABSTIME != 0 {
+        // An absolute sleep has no remaining time to report.
+        let wait = until_absolute(clock == libc::CLOCK_REALTIME || clock == libc::CLOCK_TAI, ts)?;
+        return sleep(task, wait);
+    }
+    sleep_reporting_rest(task, Duration::new(ts[0] as u64, ts[1] as u32), a.u64(3))
 }
 
 /// Sleeps; a signal the task does not block ends the sleep with EINTR

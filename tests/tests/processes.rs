@@ -194,3 +194,21 @@ fn threads_share_fs_and_signal_actions_like_linux() {
 fn job_control_matches_native() {
     matches_native("jobcontrol");
 }
+
+/// poll, ppoll, select and pselect on pipes: readiness, hang-up, bad fds,
+/// timeouts and EINTR.
+#[test]
+fn poll_and_select_match_native() {
+    matches_native("poll");
+}
+
+/// A real program that polls its children's pipes (Python's subprocess).
+#[test]
+fn python_subprocess_runs() {
+    if !Path::new("/usr/bin/python3").exists() && !Path::new("/usr/local/bin/python3").exists() {
+        panic!("python3 is missing");
+    }
+    let code = "import subprocess; r = subprocess.run(['echo', 'hi'], capture_output=True); print(r.stdout.decode().strip(), r.returncode)";
+    let out = runsc_do(&Runsc::new(), &["python3", "-c", code]);
+    assert!(out.success() && out.stdout_str() == "hi 0\n", "{out}");
+}

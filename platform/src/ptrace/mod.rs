@@ -126,11 +126,31 @@ impl Platform for PtracePlatform {
 struct StubKicker {
     tgid: i32,
     tid: i32,
+    /// Cleared once the stub is known dead or released: its ids may then
+    /// belong to an unrelated host process and must never be signalled.
+    alive: std::sync::atomic::AtomicBool,
+}
+
+impl StubKicker {
+    fn new(tgid: i32, tid: i32) -> Arc<StubKicker> {
+        Arc::new(StubKicker {
+            tgid,
+            tid,
+            alive: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    fn retire(&self) {
+        self.alive.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Interrupter for StubKicker {
     fn interrupt(&self) {
-        // SAFETY: plain syscall; a stale id at worst signals nothing.
+        if !self.alive.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        // SAFETY: plain syscall to our own live stub thread.
         unsafe { libc::syscall(libc::SYS_tgkill, self.tgid, self.tid, libc::SIGSTOP) };
     }
 }
@@ -187,7 +207,7 @@ impl PtraceContext {
             memory_file,
             stub,
             template: zeroed_regs(),
-            kicker: Arc::new(StubKicker { tgid: pid, tid: pid }),
+            kicker: StubKicker::new(pid, pid),
         };
         match ctx.wait()? {
             Stop::Signal(libc::SIGSTOP) => {}
@@ -225,7 +245,7 @@ impl PtraceContext {
             memory_file: seed.memory_file,
             stub,
             template: zeroed_regs(),
-            kicker: Arc::new(StubKicker { tgid: seed.tgid, tid }),
+            kicker: StubKicker::new(seed.tgid, tid),
         };
         loop {
             match ctx.wait()? {
@@ -280,6 +300,8 @@ impl PtraceContext {
                 }
                 return Ok(Stop::Signal(sig));
             }
+            // Reaped: from now on the pid may be reused by anyone.
+            self.kicker.retire();
             return Err(Error::StubDied { pid: self.pid, status });
         }
     }
@@ -510,7 +532,13 @@ impl Context for PtraceContext {
 
 impl Drop for PtraceContext {
     fn drop(&mut self) {
+        let dead = !self.kicker.alive.load(std::sync::atomic::Ordering::SeqCst);
+        self.kicker.retire();
         let others = self.shared.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1;
+        if dead {
+            // Already reaped: signalling its pid could hit another process.
+            return;
+        }
         if others > 0 {
             // Other guest threads still run in this stub process.
             self.exit_thread();

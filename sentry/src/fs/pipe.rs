@@ -136,6 +136,25 @@ impl FileOps for PipeEnd {
     fn seekable(&self) -> bool {
         false
     }
+    fn poll(&self, events: i16) -> i16 {
+        let Ok(s) = self.pipe.lock() else { return libc::POLLERR };
+        let mut ready = 0;
+        if self.write_end {
+            if s.readers == 0 {
+                ready |= libc::POLLERR;
+            } else if CAPACITY - s.buf.len() >= PIPE_BUF {
+                ready |= events & (libc::POLLOUT | libc::POLLWRNORM);
+            }
+        } else {
+            if !s.buf.is_empty() {
+                ready |= events & (libc::POLLIN | libc::POLLRDNORM);
+            }
+            if s.writers == 0 {
+                ready |= libc::POLLHUP;
+            }
+        }
+        ready
+    }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn crate::mm::UserMemory) -> Result<u64> {
         if cmd as u64 == libc::FIONREAD {
             let n = self.pipe.lock()?.buf.len() as i32;

@@ -129,6 +129,19 @@ impl FileOps for HostStream {
         false
     }
 
+    fn poll(&self, events: i16) -> i16 {
+        let mut pfd = libc::pollfd {
+            fd: self.raw(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no waiting.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } < 0 {
+            return libc::POLLERR;
+        }
+        pfd.revents
+    }
+
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
         match cmd as u64 {
             libc::TCGETS => self.ioctl_out(cmd, arg, KERNEL_TERMIOS_SIZE, mem),

@@ -8,11 +8,13 @@ mod fileattr;
 mod mem;
 mod misc;
 mod names;
+mod poll;
 mod process;
 mod signal;
 mod table;
 mod time;
 mod timers;
+mod xattr;
 
 pub use compat::compatibility_markdown;
 pub use names::NAMES;

@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, fileattr, mem, misc, process, signal, time, timers, Handler};
+use super::{creds, file, fileattr, mem, misc, poll, process, signal, time, timers, xattr, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,7 @@ table! {
     4 stat file::stat, Full, "sx";
     5 fstat file::fstat, Full, "fx";
     6 lstat file::lstat, Full, "sx";
+    7 poll poll::poll, Partial("readiness is re-checked every 10 ms while waiting"), "xdd";
     8 lseek file::lseek, Full, "fdd";
     9 mmap mem::mmap, Partial("MAP_SHARED file mappings are private copies; no MAP_HUGETLB"), "xdxxfx";
     10 mprotect mem::mprotect, Full, "xdx";
@@ -57,6 +58,7 @@ table! {
     20 writev file::writev, Full, "fxd";
     21 access file::access, Full, "sx";
     22 pipe file::pipe, Full, "x";
+    23 select poll::select, Partial("readiness is re-checked every 10 ms while waiting"), "dxxxx";
     24 sched_yield process::sched_yield, Full, "";
     25 mremap mem::mremap, Full, "xddxx";
     28 madvise mem::madvise, Partial("MADV_DONTNEED and MADV_FREE zero anonymous pages; other advice is accepted and ignored"), "xdd";
@@ -148,6 +150,18 @@ table! {
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
     186 gettid process::gettid, Full, "";
+    188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
+    189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
+    190 fsetxattr xattr::fsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "fsxdd";
+    191 getxattr xattr::getxattr, Partial("no filesystem stores xattrs: ENODATA"), "ssxd";
+    192 lgetxattr xattr::lgetxattr, Partial("no filesystem stores xattrs: ENODATA"), "ssxd";
+    193 fgetxattr xattr::fgetxattr, Partial("no filesystem stores xattrs: ENODATA"), "fsxd";
+    194 listxattr xattr::listxattr, Partial("always an empty list"), "sxd";
+    195 llistxattr xattr::llistxattr, Partial("always an empty list"), "sxd";
+    196 flistxattr xattr::flistxattr, Partial("always an empty list"), "fxd";
+    197 removexattr xattr::removexattr, Partial("no filesystem stores xattrs: ENODATA"), "ss";
+    198 lremovexattr xattr::lremovexattr, Partial("no filesystem stores xattrs: ENODATA"), "ss";
+    199 fremovexattr xattr::fremovexattr, Partial("no filesystem stores xattrs: ENODATA"), "fs";
     200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
     202 futex process::futex, Partial("no PI futexes (ENOSYS)"), "xdxxxx";
@@ -180,6 +194,8 @@ table! {
     267 readlinkat file::readlinkat, Full, "fsxd";
     268 fchmodat fileattr::fchmodat, Full, "fsx";
     269 faccessat file::faccessat, Full, "fsx";
+    270 pselect6 poll::pselect6, Partial("readiness is re-checked every 10 ms while waiting"), "dxxxxx";
+    271 ppoll poll::ppoll, Partial("readiness is re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
     280 utimensat fileattr::utimensat, Full, "fsxx";
     292 dup3 file::dup3, Full, "ffx";

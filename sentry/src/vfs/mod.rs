@@ -226,6 +226,12 @@ pub trait FileOps: Send + Sync {
     fn write_with_flags(&self, buf: &[u8], offset: u64, _flags: i32) -> Result<usize> {
         self.write(buf, offset)
     }
+    /// Readiness for poll(2): the subset of `events` (POLLIN, POLLOUT, ...)
+    /// that would not block now, plus POLLHUP/POLLERR. Regular files are
+    /// always ready.
+    fn poll(&self, events: i16) -> i16 {
+        events & (libc::POLLIN | libc::POLLOUT | libc::POLLRDNORM | libc::POLLWRNORM)
+    }
     /// True for regular files and block devices: the VFS keeps an offset and
     /// lseek works; false for streams (lseek gives ESPIPE).
     fn seekable(&self) -> bool {

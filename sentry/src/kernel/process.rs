@@ -63,41 +63,28 @@ impl ProcessTable {
     }
 
     pub fn add(&self, pid: i32, ppid: i32, pgid: i32, uid: u32) -> Result<()> {
-        self.lock()?.insert(
-            pid,
-            Process {
-                ppid,
-                pgid,
-                uid,
-                zombie: None,
-                job_event: None,
-                sid: pgid,
-                execed: false,
-            },
-        );
-        Ok(())
+        self.add_limited(pid, ppid, pgid, uid, u64::MAX)
     }
 
     /// Adds a process unless `uid` already has `limit` live processes
-    /// (RLIMIT_NPROC; fork(2) EAGAIN).
+    /// (RLIMIT_NPROC; fork(2) EAGAIN). A new process starts in its
+    /// parent's group and session.
     pub fn add_limited(&self, pid: i32, ppid: i32, pgid: i32, uid: u32, limit: u64) -> Result<()> {
         let mut procs = self.lock()?;
         let count = procs.values().filter(|p| p.uid == uid && p.zombie.is_none()).count() as u64;
         if count >= limit {
             return Err(Errno::EAGAIN);
         }
-        procs.insert(
-            pid,
-            Process {
-                ppid,
-                pgid,
-                uid,
-                zombie: None,
-                job_event: None,
-                sid: pgid,
-                execed: false,
-            },
-        );
+        let process = Process {
+            ppid,
+            pgid,
+            uid,
+            zombie: None,
+            job_event: None,
+            sid: pgid,
+            execed: false,
+        };
+        procs.insert(pid, process);
         Ok(())
     }
 

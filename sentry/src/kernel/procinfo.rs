@@ -38,6 +38,14 @@ pub fn set_current_pid(pid: i32) {
 /// The kernel as procfs sees it.
 pub struct KernelProc(pub Weak<Kernel>);
 
+impl ProcEntry {
+    /// The executable's file name (what /proc shows as the process name).
+    fn name(&self) -> String {
+        let base = self.exe.rsplit(|&c| c == b'/').next().unwrap_or_default();
+        String::from_utf8_lossy(base).into_owned()
+    }
+}
+
 impl KernelProc {
     fn entry(&self, pid: i32) -> Option<ProcEntry> {
         self.0.upgrade()?.procs.lock().ok()?.get(&pid).cloned()
@@ -114,12 +122,7 @@ impl ProcSource for KernelProc {
     }
     fn status(&self, pid: i32) -> Option<String> {
         let e = self.entry(pid)?;
-        let name = e
-            .exe
-            .rsplit(|&c| c == b'/')
-            .next()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .unwrap_or_default();
+        let name = e.name();
         Some(format!(
             "Name:\t{name}\nState:\tR (running)\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t{}\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nThreads:\t1\n",
             e.ppid,
@@ -129,12 +132,7 @@ impl ProcSource for KernelProc {
     }
     fn stat(&self, pid: i32) -> Option<String> {
         let e = self.entry(pid)?;
-        let name = e
-            .exe
-            .rsplit(|&c| c == b'/')
-            .next()
-            .map(|n| String::from_utf8_lossy(n).into_owned())
-            .unwrap_or_default();
+        let name = e.name();
         let mut fields = vec!["0".to_string(); 49];
         fields[0] = e.ppid.to_string();
         fields[1] = pid.to_string();

@@ -77,4 +77,41 @@ pub trait FileServer: Send + Sync {
     fn clunk(&self, fid: Fid);
     /// True when the server refuses every modification (EROFS).
     fn read_only(&self) -> bool;
+
+    /// Creates the regular file `name` in `dir` (EEXIST if the name exists)
+    /// owned by `uid:gid`, and returns it as if walked.
+    fn create(&self, _dir: Fid, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> Result<(Fid, Stat)> {
+        Err(Errno(libc::EROFS))
+    }
+    fn mkdir(&self, _dir: Fid, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
+    fn symlink(&self, _dir: Fid, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
+    /// Removes `name` from `dir`: an empty directory when `is_dir`
+    /// (rmdir), else a non-directory (unlink).
+    fn unlink(&self, _dir: Fid, _name: &[u8], _is_dir: bool) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
+    /// Moves `dir/name` to `new_dir/new_name` (rename(2) rules).
+    fn rename(&self, _dir: Fid, _name: &[u8], _new_dir: Fid, _new_name: &[u8]) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
+    /// chmod, chown, truncate and utimes of a held file.
+    fn setattr(&self, _fid: Fid, _attr: &SetAttr) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
+}
+
+/// Attribute changes for [`FileServer::setattr`]; None leaves a field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    /// (seconds, nanoseconds).
+    pub atime: Option<(i64, i64)>,
+    pub mtime: Option<(i64, i64)>,
 }

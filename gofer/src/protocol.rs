@@ -5,7 +5,7 @@
 //! Frame: u32 length (of what follows), u8 code, payload; integers are
 //! little-endian. A reply's code is 0 for success, else an errno.
 
-use crate::{DirEntry, Errno, Fid, Result, Stat};
+use crate::{DirEntry, Errno, Fid, Result, SetAttr, Stat};
 
 pub const WALK: u8 = 1;
 pub const STAT: u8 = 2;
@@ -14,6 +14,12 @@ pub const READDIR: u8 = 4;
 pub const READLINK: u8 = 5;
 pub const CLUNK: u8 = 6;
 pub const READ_ONLY: u8 = 7;
+pub const CREATE: u8 = 8;
+pub const MKDIR: u8 = 9;
+pub const SYMLINK: u8 = 10;
+pub const UNLINK: u8 = 11;
+pub const RENAME: u8 = 12;
+pub const SETATTR: u8 = 13;
 
 /// Largest frame either side accepts (a big directory listing fits).
 pub const MAX_FRAME: usize = 16 << 20;
@@ -129,6 +135,64 @@ impl Reader<'_> {
             out.push(DirEntry { name, ino, kind });
         }
         Ok(out)
+    }
+}
+
+/// SetAttr: a presence bitmask, then the present fields in order.
+pub fn write_setattr(w: &mut Writer, a: &SetAttr) {
+    let bits = [
+        a.mode.is_some(),
+        a.uid.is_some(),
+        a.gid.is_some(),
+        a.size.is_some(),
+        a.atime.is_some(),
+        a.mtime.is_some(),
+    ]
+    .iter()
+    .enumerate()
+    .fold(0u8, |acc, (i, &b)| acc | (u8::from(b) << i));
+    w.u8(bits);
+    if let Some(v) = a.mode {
+        w.u32(v);
+    }
+    if let Some(v) = a.uid {
+        w.u32(v);
+    }
+    if let Some(v) = a.gid {
+        w.u32(v);
+    }
+    if let Some(v) = a.size {
+        w.u64(v);
+    }
+    for t in [a.atime, a.mtime].into_iter().flatten() {
+        w.u64(t.0 as u64).u64(t.1 as u64);
+    }
+}
+
+impl Reader<'_> {
+    pub fn setattr(&mut self) -> Result<SetAttr> {
+        let bits = self.u8()?;
+        let has = |i: u8| bits & (1 << i) != 0;
+        let mut a = SetAttr::default();
+        if has(0) {
+            a.mode = Some(self.u32()?);
+        }
+        if has(1) {
+            a.uid = Some(self.u32()?);
+        }
+        if has(2) {
+            a.gid = Some(self.u32()?);
+        }
+        if has(3) {
+            a.size = Some(self.u64()?);
+        }
+        if has(4) {
+            a.atime = Some((self.u64()? as i64, self.u64()? as i64));
+        }
+        if has(5) {
+            a.mtime = Some((self.u64()? as i64, self.u64()? as i64));
+        }
+        Ok(a)
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`FileServer`] by asking.
 
 use crate::protocol::{self, Reader, Writer, MAX_FRAME};
-use crate::{DirEntry, Errno, Fid, FileServer, Result, Stat};
+use crate::{DirEntry, Errno, Fid, FileServer, Result, SetAttr, Stat};
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
@@ -130,6 +130,32 @@ fn answer(server: &dyn FileServer, code: u8, payload: &[u8]) -> Result<(Writer, 
         protocol::READ_ONLY => {
             w.u8(server.read_only() as u8);
         }
+        protocol::CREATE => {
+            let (dir, name) = (r.fid()?, r.bytes()?);
+            let (mode, uid, gid) = (r.u32()?, r.u32()?, r.u32()?);
+            let (fid, stat) = server.create(dir, &name, mode, uid, gid)?;
+            w.u64(fid.0).stat(&stat);
+        }
+        protocol::MKDIR => {
+            let (dir, name) = (r.fid()?, r.bytes()?);
+            server.mkdir(dir, &name, r.u32()?, r.u32()?, r.u32()?)?;
+        }
+        protocol::SYMLINK => {
+            let (dir, name, target) = (r.fid()?, r.bytes()?, r.bytes()?);
+            server.symlink(dir, &name, &target, r.u32()?, r.u32()?)?;
+        }
+        protocol::UNLINK => {
+            let (dir, name) = (r.fid()?, r.bytes()?);
+            server.unlink(dir, &name, r.u8()? != 0)?;
+        }
+        protocol::RENAME => {
+            let (dir, name, new_dir, new_name) = (r.fid()?, r.bytes()?, r.fid()?, r.bytes()?);
+            server.rename(dir, &name, new_dir, &new_name)?;
+        }
+        protocol::SETATTR => {
+            let fid = r.fid()?;
+            server.setattr(fid, &r.setattr()?)?;
+        }
         _ => return Err(Errno(libc::ENOSYS)),
     }
     Ok((w, None))
@@ -195,6 +221,39 @@ impl FileServer for RemoteServer {
     fn read_only(&self) -> bool {
         self.read_only
     }
+    fn create(&self, dir: Fid, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<(Fid, Stat)> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).u32(mode).u32(uid).u32(gid);
+        let (reply, _) = self.call(protocol::CREATE, &w.0)?;
+        let mut r = Reader(&reply);
+        Ok((r.fid()?, r.stat()?))
+    }
+    fn mkdir(&self, dir: Fid, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).u32(mode).u32(uid).u32(gid);
+        self.call(protocol::MKDIR, &w.0).map(|_| ())
+    }
+    fn symlink(&self, dir: Fid, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).bytes(target).u32(uid).u32(gid);
+        self.call(protocol::SYMLINK, &w.0).map(|_| ())
+    }
+    fn unlink(&self, dir: Fid, name: &[u8], is_dir: bool) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).u8(u8::from(is_dir));
+        self.call(protocol::UNLINK, &w.0).map(|_| ())
+    }
+    fn rename(&self, dir: Fid, name: &[u8], new_dir: Fid, new_name: &[u8]) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).u64(new_dir.0).bytes(new_name);
+        self.call(protocol::RENAME, &w.0).map(|_| ())
+    }
+    fn setattr(&self, fid: Fid, attr: &SetAttr) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(fid.0);
+        protocol::write_setattr(&mut w, attr);
+        self.call(protocol::SETATTR, &w.0).map(|_| ())
+    }
 }
 
 #[cfg(test)]
@@ -233,5 +292,66 @@ mod tests {
         assert!(names.contains(&b"f".to_vec()) && names.contains(&b"escape".to_vec()));
         drop(remote);
         assert!(gofer.join().expect("gofer thread").is_ok(), "serve ends cleanly at EOF");
+    }
+
+    #[test]
+    fn remote_changes_stay_inside_the_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).expect("symlink");
+        let local = LocalServer::new(dir.path(), false).expect("server");
+        let (a, b) = UnixStream::pair().expect("socketpair");
+        std::thread::spawn(move || serve(b, &local));
+        let remote = RemoteServer::new(a).expect("remote");
+        let (fid, _) = remote.create(ROOT_FID, b"new", 0o640, 0, 0).expect("create");
+        assert_eq!(
+            remote.create(ROOT_FID, b"new", 0o640, 0, 0).err(),
+            Some(Errno(libc::EEXIST))
+        );
+        remote
+            .setattr(
+                fid,
+                &SetAttr {
+                    mode: Some(0o600),
+                    size: Some(3),
+                    ..SetAttr::default()
+                },
+            )
+            .expect("setattr");
+        let meta = std::fs::metadata(dir.path().join("new")).expect("created on the host");
+        assert_eq!(
+            (
+                meta.len(),
+                std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777
+            ),
+            (3, 0o600)
+        );
+        remote.mkdir(ROOT_FID, b"d", 0o755, 0, 0).expect("mkdir");
+        remote.rename(ROOT_FID, b"new", ROOT_FID, b"renamed").expect("rename");
+        remote.symlink(ROOT_FID, b"l", b"/etc/passwd", 0, 0).expect("symlink");
+        remote.unlink(ROOT_FID, b"d", true).expect("rmdir");
+        // A symlink out of the root is an entry, never a way out.
+        assert_eq!(
+            remote.create(ROOT_FID, b"out/x", 0o644, 0, 0).err(),
+            Some(Errno(libc::EINVAL))
+        );
+        let (link, _) = remote.walk(ROOT_FID, b"out").expect("walk the link");
+        assert_eq!(
+            remote
+                .setattr(
+                    link,
+                    &SetAttr {
+                        mode: Some(0o777),
+                        ..SetAttr::default()
+                    }
+                )
+                .err(),
+            Some(Errno(libc::EOPNOTSUPP))
+        );
+        assert!(
+            std::fs::read_dir(outside.path()).expect("outside").next().is_none(),
+            "nothing written outside"
+        );
+        assert!(dir.path().join("renamed").exists() && dir.path().join("l").symlink_metadata().is_ok());
     }
 }

@@ -23,7 +23,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::{DirEntry, Errno, Fid, FileServer, Result, Stat, ROOT_FID};
+use crate::{DirEntry, Errno, Fid, FileServer, Result, SetAttr, Stat, ROOT_FID};
 
 /// Flags a client may pass to [`FileServer::open`]; `O_CLOEXEC` and
 /// `O_NOFOLLOW` are always added by the server.
@@ -149,7 +149,156 @@ impl LocalServer {
     }
 }
 
+/// One plain component: not empty, ".", "..", and without '/' or NUL.
+fn component(name: &[u8]) -> Result<CString> {
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
+        return Err(Errno(libc::EINVAL));
+    }
+    CString::new(name).map_err(|_| Errno(libc::EINVAL))
+}
+
+/// Maps a libc return value to the errno of the call.
+fn check(r: libc::c_int) -> Result<()> {
+    if r < 0 {
+        Err(last_errno())
+    } else {
+        Ok(())
+    }
+}
+
+impl LocalServer {
+    /// The directory node a change happens in, refusing changes when
+    /// read-only.
+    fn writable_dir(&self, dir: Fid) -> Result<Node> {
+        if self.read_only {
+            return Err(Errno(libc::EROFS));
+        }
+        let node = self.node(dir)?;
+        if !node.is_dir() {
+            return Err(Errno(libc::ENOTDIR));
+        }
+        Ok(node)
+    }
+
+    fn chown_entry(dir: &Node, name: &CStr, uid: u32, gid: u32) -> Result<()> {
+        // SAFETY: a single validated name inside a directory fd we hold;
+        // AT_SYMLINK_NOFOLLOW changes the entry itself, never a target.
+        check(unsafe { libc::fchownat(dir.fd.as_raw_fd(), name.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) })
+    }
+}
+
 impl FileServer for LocalServer {
+    fn create(&self, dir: Fid, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<(Fid, Stat)> {
+        let cname = component(name)?;
+        let parent = self.writable_dir(dir)?;
+        let flags = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: openat on a directory fd we hold with a single validated
+        // name; O_EXCL|O_NOFOLLOW never follows an existing symlink.
+        let raw = unsafe { libc::openat(parent.fd.as_raw_fd(), cname.as_ptr(), flags, mode & 0o7777) };
+        if raw < 0 {
+            return Err(last_errno());
+        }
+        // SAFETY: openat just returned this fd; we own it.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: fchown on the fd we just created.
+        check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) })?;
+        drop(fd);
+        self.walk(dir, name)
+    }
+
+    fn mkdir(&self, dir: Fid, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
+        let cname = component(name)?;
+        let parent = self.writable_dir(dir)?;
+        // SAFETY: mkdirat in a directory fd we hold with a validated name.
+        check(unsafe { libc::mkdirat(parent.fd.as_raw_fd(), cname.as_ptr(), mode & 0o7777) })?;
+        Self::chown_entry(&parent, &cname, uid, gid)
+    }
+
+    fn symlink(&self, dir: Fid, name: &[u8], target: &[u8], uid: u32, gid: u32) -> Result<()> {
+        let cname = component(name)?;
+        let ctarget = CString::new(target).map_err(|_| Errno(libc::EINVAL))?;
+        let parent = self.writable_dir(dir)?;
+        // SAFETY: symlinkat writes a link entry; the target is stored as
+        // text and only the Sentry ever resolves it, inside the sandbox.
+        check(unsafe { libc::symlinkat(ctarget.as_ptr(), parent.fd.as_raw_fd(), cname.as_ptr()) })?;
+        Self::chown_entry(&parent, &cname, uid, gid)
+    }
+
+    fn unlink(&self, dir: Fid, name: &[u8], is_dir: bool) -> Result<()> {
+        let cname = component(name)?;
+        let parent = self.writable_dir(dir)?;
+        let flags = if is_dir { libc::AT_REMOVEDIR } else { 0 };
+        // SAFETY: unlinkat removes one validated entry of a directory we hold.
+        check(unsafe { libc::unlinkat(parent.fd.as_raw_fd(), cname.as_ptr(), flags) })
+    }
+
+    fn rename(&self, dir: Fid, name: &[u8], new_dir: Fid, new_name: &[u8]) -> Result<()> {
+        let (from, to) = (component(name)?, component(new_name)?);
+        let (old, new) = (self.writable_dir(dir)?, self.writable_dir(new_dir)?);
+        // SAFETY: renameat between two directory fds we hold, single names.
+        check(unsafe { libc::renameat(old.fd.as_raw_fd(), from.as_ptr(), new.fd.as_raw_fd(), to.as_ptr()) })
+    }
+
+    fn setattr(&self, fid: Fid, attr: &SetAttr) -> Result<()> {
+        if self.read_only {
+            return Err(Errno(libc::EROFS));
+        }
+        let node = self.node(fid)?;
+        if node.is_symlink() {
+            // Only ownership applies to a link itself (lchown).
+            if attr.mode.is_some() || attr.size.is_some() {
+                return Err(Errno(libc::EOPNOTSUPP));
+            }
+            return match (attr.uid, attr.gid) {
+                (None, None) => Ok(()),
+                (uid, gid) => {
+                    let dir = Node {
+                        fd: Arc::clone(&node.parent),
+                        ..node.clone()
+                    };
+                    Self::chown_entry(&dir, &node.name, uid.unwrap_or(u32::MAX), gid.unwrap_or(u32::MAX))
+                }
+            };
+        }
+        // Everything else goes through a re-opened fd of the very inode the
+        // client holds (O_NOFOLLOW and an identity check), so a name
+        // swapped for a symlink cannot redirect the change.
+        let writing = attr.size.is_some();
+        if writing && node.is_dir() {
+            return Err(Errno(libc::EISDIR));
+        }
+        let fd = node.reopen(if writing { libc::O_WRONLY } else { libc::O_RDONLY })?;
+        let raw = fd.as_raw_fd();
+        if let Some(mode) = attr.mode {
+            // SAFETY: fchmod on an fd we own.
+            check(unsafe { libc::fchmod(raw, mode & 0o7777) })?;
+        }
+        if attr.uid.is_some() || attr.gid.is_some() {
+            // SAFETY: fchown on an fd we own; -1 keeps a field.
+            check(unsafe { libc::fchown(raw, attr.uid.unwrap_or(u32::MAX), attr.gid.unwrap_or(u32::MAX)) })?;
+        }
+        if let Some(size) = attr.size {
+            // SAFETY: ftruncate on an fd we own, opened for writing.
+            check(unsafe { libc::ftruncate(raw, i64::try_from(size).map_err(|_| Errno(libc::EFBIG))?) })?;
+        }
+        if attr.atime.is_some() || attr.mtime.is_some() {
+            let ts = |t: Option<(i64, i64)>| match t {
+                Some((sec, nsec)) => libc::timespec {
+                    tv_sec: sec,
+                    tv_nsec: nsec,
+                },
+                None => libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: libc::UTIME_OMIT,
+                },
+            };
+            let times = [ts(attr.atime), ts(attr.mtime)];
+            // SAFETY: futimens on an fd we own with two valid timespecs.
+            check(unsafe { libc::futimens(raw, times.as_ptr()) })?;
+        }
+        Ok(())
+    }
+
     fn walk(&self, dir: Fid, name: &[u8]) -> Result<(Fid, Stat)> {
         if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
             return Err(Errno(libc::EINVAL));

@@ -437,3 +437,42 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
         "the read-only bind mount was written through"
     );
 }
+
+#[test]
+fn writes_to_a_writable_root_reach_the_host_and_a_read_only_root_refuses_them() {
+    let runsc = Runsc::new();
+    let script = "echo data > /newfile && mkdir /newdir && mv /newfile /newdir/f && chmod 600 /newdir/f \
+                  && ln -s f /newdir/link && cat /newdir/link";
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let mut spec = bundle.spec();
+    let mut root = spec.root().clone().expect("root");
+    root.set_readonly(Some(false));
+    spec.set_root(Some(root));
+    bundle.save_spec(&spec);
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("rw"));
+    assert!(out.success() && out.stdout_str() == "data\n", "{out}");
+    let f = bundle.rootfs().join("newdir/f");
+    assert_eq!(fs::read_to_string(&f).expect("written through the gofer"), "data\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(fs::metadata(&f).expect("meta").permissions().mode() & 0o777, 0o600);
+    assert!(!bundle.rootfs().join("newfile").exists(), "renamed away");
+
+    let ro = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", "echo x > /y"])
+        .build();
+    let mut spec = ro.spec();
+    let mut root = spec.root().clone().expect("root");
+    root.set_readonly(Some(true));
+    spec.set_root(Some(root));
+    ro.save_spec(&spec);
+    let out = runsc.run_bundle(&ro, &runsc.new_id("ro"));
+    assert!(
+        !out.success() && out.stderr_str().contains("Read-only file system"),
+        "{out}"
+    );
+    assert!(!ro.rootfs().join("y").exists());
+}

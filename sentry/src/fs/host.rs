@@ -78,6 +78,14 @@ impl HostInode {
         Ok(HostInode::new(Arc::clone(&self.server), fid, st.into()))
     }
 
+    fn check_dir(&self) -> Result<()> {
+        if self.is_dir() {
+            Ok(())
+        } else {
+            Err(Errno::ENOTDIR)
+        }
+    }
+
     /// The error for creating `name` here: like Linux on a read-only
     /// mount, an existing name is EEXIST rather than EROFS (mkdir(2),
     /// open(2) O_CREAT|O_EXCL).
@@ -166,32 +174,84 @@ impl Inode for HostInode {
         Ok(self.server.readlink(self.fid)?)
     }
 
-    fn create(&self, name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
-        Err(self.create_error(name))
+    fn create(&self, name: &[u8], attr: CreateAttr) -> Result<Arc<dyn Inode>> {
+        if self.server.read_only() {
+            return Err(self.create_error(name));
+        }
+        self.check_dir()?;
+        let (fid, st) = self.server.create(self.fid, name, attr.mode, attr.uid, attr.gid)?;
+        Ok(Arc::new(HostInode::new(Arc::clone(&self.server), fid, st.into())))
     }
-    fn mkdir(&self, name: &[u8], _attr: CreateAttr) -> Result<()> {
-        Err(self.create_error(name))
+    fn mkdir(&self, name: &[u8], attr: CreateAttr) -> Result<()> {
+        if self.server.read_only() {
+            return Err(self.create_error(name));
+        }
+        self.check_dir()?;
+        Ok(self.server.mkdir(self.fid, name, attr.mode, attr.uid, attr.gid)?)
     }
     fn mknod(&self, name: &[u8], _attr: CreateAttr, _rdev: u64) -> Result<()> {
-        Err(self.create_error(name))
+        // Device nodes and FIFOs on host filesystems are not served yet.
+        if self.server.read_only() {
+            return Err(self.create_error(name));
+        }
+        Err(Errno::EPERM)
     }
-    fn symlink(&self, name: &[u8], _target: &[u8], _attr: CreateAttr) -> Result<()> {
-        Err(self.create_error(name))
+    fn symlink(&self, name: &[u8], target: &[u8], attr: CreateAttr) -> Result<()> {
+        if self.server.read_only() {
+            return Err(self.create_error(name));
+        }
+        self.check_dir()?;
+        Ok(self.server.symlink(self.fid, name, target, attr.uid, attr.gid)?)
     }
     fn link(&self, name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
-        Err(self.create_error(name))
+        if self.server.read_only() {
+            return Err(self.create_error(name));
+        }
+        // Hard links on host filesystems are not served yet.
+        Err(Errno::EPERM)
     }
-    fn unlink(&self, _name: &[u8]) -> Result<()> {
-        Err(self.remove_error())
+    fn unlink(&self, name: &[u8]) -> Result<()> {
+        if self.server.read_only() {
+            return Err(self.remove_error());
+        }
+        self.check_dir()?;
+        Ok(self.server.unlink(self.fid, name, false)?)
     }
-    fn rmdir(&self, _name: &[u8]) -> Result<()> {
-        Err(self.remove_error())
+    fn rmdir(&self, name: &[u8]) -> Result<()> {
+        if self.server.read_only() {
+            return Err(self.remove_error());
+        }
+        self.check_dir()?;
+        Ok(self.server.unlink(self.fid, name, true)?)
     }
-    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
-        Err(self.remove_error())
+    fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
+        if self.server.read_only() {
+            return Err(self.remove_error());
+        }
+        self.check_dir()?;
+        // Only within the same file server (rename(2) EXDEV otherwise).
+        let Some(target) = new_dir.as_any().downcast_ref::<HostInode>() else {
+            return Err(Errno::EXDEV);
+        };
+        if !Arc::ptr_eq(&self.server, &target.server) {
+            return Err(Errno::EXDEV);
+        }
+        Ok(self.server.rename(self.fid, name, target.fid, new_name)?)
     }
-    fn setattr(&self, _attr: SetAttr) -> Result<()> {
-        Err(Errno::EROFS)
+    fn setattr(&self, attr: SetAttr) -> Result<()> {
+        if self.server.read_only() {
+            return Err(Errno::EROFS);
+        }
+        let ts = |t: Option<crate::vfs::Timespec>| t.map(|t| (t.sec, t.nsec));
+        let req = gofer::SetAttr {
+            mode: attr.mode,
+            uid: attr.uid,
+            gid: attr.gid,
+            size: attr.size,
+            atime: ts(attr.atime),
+            mtime: ts(attr.mtime),
+        };
+        Ok(self.server.setattr(self.fid, &req)?)
     }
 
     fn fs_magic(&self) -> u64 {
@@ -415,8 +475,10 @@ mod tests {
         assert_eq!(std::fs::read(dir.path().join("file")).unwrap(), b"hello HOST\0\0!");
         file.open(libc::O_WRONLY | libc::O_TRUNC).unwrap();
         assert_eq!(file.stat().unwrap().size, 0);
-        // Namespace changes are not in the protocol yet.
-        assert_eq!(root.create(b"new", ATTR).err(), Some(Errno::EROFS));
+        // A writable server creates on the host; an existing name is EEXIST.
+        root.create(b"new", ATTR).unwrap();
+        assert!(dir.path().join("new").exists());
+        assert_eq!(root.create(b"new", ATTR).err(), Some(Errno::EEXIST));
     }
 
     #[test]

@@ -9,14 +9,10 @@
 use super::signals::SignalQueue;
 use crate::errno::{Errno, Result};
 use std::cell::RefCell;
-use std::sync::{Arc, Condvar, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// Internal: "interrupted, restart if the signal allows". Never seen by the guest.
 pub const ERESTARTSYS: Errno = Errno(512);
-
-/// How often a blocked wait looks for signals.
-const POLL: Duration = Duration::from_millis(20);
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<SignalQueue>>> = const { RefCell::new(None) };
@@ -35,18 +31,4 @@ pub fn check() -> Result<()> {
     } else {
         Ok(())
     }
-}
-
-/// Waits on `cv` until `done` holds, giving up with ERESTARTSYS when the
-/// current task gets a signal.
-pub fn wait_while<'a, T>(
-    cv: &Condvar,
-    mut guard: MutexGuard<'a, T>,
-    mut blocked: impl FnMut(&mut T) -> bool,
-) -> Result<MutexGuard<'a, T>> {
-    while blocked(&mut guard) {
-        check()?;
-        guard = cv.wait_timeout(guard, POLL).map_err(|_| Errno::EIO)?.0;
-    }
-    Ok(guard)
 }

@@ -134,15 +134,10 @@ impl Kernel {
             return;
         }
         if let Some(parent) = self.processes.job_control(group.tgid, process::WaitEvent::Continued) {
-            const CLD_CONTINUED: i32 = 6;
-            let info = signals::SigInfo {
-                signo: libc::SIGCHLD,
-                code: CLD_CONTINUED,
-                pid_or_addr: group.tgid as u64,
-                status: libc::SIGCONT,
-                ..Default::default()
-            };
-            let _ = self.post_signal(parent, info);
+            let _ = self.post_signal(
+                parent,
+                signals::SigInfo::child(group.tgid, process::WaitEvent::Continued),
+            );
         }
     }
 

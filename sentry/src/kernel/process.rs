@@ -32,6 +32,22 @@ pub enum WaitEvent {
     Continued,
 }
 
+impl WaitEvent {
+    /// (si_code, si_status) of the SIGCHLD or waitid(2) siginfo for it.
+    pub fn sigchld_code(self) -> (i32, i32) {
+        const CLD_EXITED: i32 = 1;
+        const CLD_KILLED: i32 = 2;
+        const CLD_STOPPED: i32 = 5;
+        const CLD_CONTINUED: i32 = 6;
+        match self {
+            WaitEvent::Exited(ExitStatus::Exited(code)) => (CLD_EXITED, code),
+            WaitEvent::Exited(ExitStatus::Signaled(sig)) => (CLD_KILLED, sig),
+            WaitEvent::Stopped(sig) => (CLD_STOPPED, sig),
+            WaitEvent::Continued => (CLD_CONTINUED, libc::SIGCONT),
+        }
+    }
+}
+
 /// Which changes a wait call accepts, and whether it reaps.
 #[derive(Debug, Clone, Copy)]
 pub struct WaitOptions {

@@ -66,6 +66,18 @@ pub struct SigInfo {
 }
 
 impl SigInfo {
+    /// The SIGCHLD a parent gets about `event` of child `pid`.
+    pub fn child(pid: i32, event: super::process::WaitEvent) -> SigInfo {
+        let (code, status) = event.sigchld_code();
+        SigInfo {
+            signo: libc::SIGCHLD,
+            code,
+            pid_or_addr: pid as u64,
+            status,
+            ..Default::default()
+        }
+    }
+
     /// The 128-byte siginfo_t.
     pub fn encode(&self) -> [u8; 128] {
         if let Some(mut raw) = self.raw {
@@ -233,18 +245,8 @@ impl SignalQueue {
 
     /// Sleeps for `dur` unless an unblocked signal arrives first (then EINTR).
     pub fn sleep(&self, dur: Duration, blocked: u64) -> Result<()> {
-        let deadline = std::time::Instant::now() + dur;
-        let mut p = self.pending.lock().map_err(|_| Errno::EIO)?;
-        loop {
-            if p.iter().any(|s| blocked & bit(s.signo) == 0) {
-                return Err(Errno::EINTR);
-            }
-            let now = std::time::Instant::now();
-            if now >= deadline {
-                return Ok(());
-            }
-            p = self.posted.wait_timeout(p, deadline - now).map_err(|_| Errno::EIO)?.0;
-        }
+        self.wait_for(Some(std::time::Instant::now() + dur), blocked, &|_| false)
+            .map(|_| ())
     }
 }
 
@@ -296,14 +298,7 @@ impl Task {
             .processes
             .job_control(self.tgid, super::process::WaitEvent::Stopped(sig))
         {
-            const CLD_STOPPED: i32 = 5;
-            let info = SigInfo {
-                signo: libc::SIGCHLD,
-                code: CLD_STOPPED,
-                pid_or_addr: self.tgid as u64,
-                status: sig,
-                ..Default::default()
-            };
+            let info = SigInfo::child(self.tgid, super::process::WaitEvent::Stopped(sig));
             let _ = self.kernel.post_signal(parent, info);
         }
     }

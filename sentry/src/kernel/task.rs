@@ -538,17 +538,7 @@ impl Task {
             if self.kernel.parent_ignores_children(parent) {
                 self.kernel.processes.reap(self.tgid);
             }
-            let (code, value) = match status {
-                ExitStatus::Exited(c) => (1, c),   // CLD_EXITED
-                ExitStatus::Signaled(s) => (2, s), // CLD_KILLED
-            };
-            let info = super::signals::SigInfo {
-                signo: libc::SIGCHLD,
-                code,
-                pid_or_addr: self.tgid as u64,
-                status: value,
-                ..Default::default()
-            };
+            let info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));
             let _ = self.kernel.post_signal(parent, info);
         }
         if self.tgid == super::process::INIT_PID {

@@ -164,34 +164,6 @@ impl MemoryFile {
         Ok(())
     }
 
-    /// Like [`copy`](Self::copy) into a fresh (all-hole) range, but skips
-    /// the holes of the source, so untouched pages cost nothing.
-    pub fn copy_populated(&self, from: u64, to: u64, len: u64) -> Result<()> {
-        self.check(from, len as usize)?;
-        self.check(to, len as usize)?;
-        let end = from + len;
-        let mut pos = from;
-        while pos < end {
-            let Some(data) = self.seek(pos, libc::SEEK_DATA) else {
-                break;
-            };
-            if data >= end {
-                break;
-            }
-            let hole = self.seek(data, libc::SEEK_HOLE).unwrap_or(end).min(end);
-            self.copy(data, to + (data - from), hole - data)?;
-            pos = hole;
-        }
-        Ok(())
-    }
-
-    fn seek(&self, offset: u64, whence: i32) -> Option<u64> {
-        // SAFETY: lseek on our own fd; the file offset is not used elsewhere
-        // (all I/O goes through the mapping).
-        let r = unsafe { libc::lseek(self.fd.as_raw_fd(), offset as i64, whence) };
-        (r >= 0).then_some(r as u64)
-    }
-
     /// A mutable view of a range, for filling it from a host fd.
     pub fn with_slice<R>(&self, offset: u64, len: u64, f: impl FnOnce(&mut [u8]) -> R) -> Result<R> {
         self.check(offset, len as usize)?;

@@ -5,7 +5,7 @@ use super::file::path_arg;
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::futex::WaitRequest;
-use crate::kernel::process::{wait_status, WaitEvent, WaitOptions, WaitTarget};
+use crate::kernel::process::{wait_status, WaitOptions, WaitTarget};
 use crate::kernel::task::CloneRequest;
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
@@ -123,12 +123,7 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
     }
     let mut info = [0u8; 128];
     if let Some((pid, event)) = found {
-        let (code, value): (i32, i32) = match event {
-            WaitEvent::Exited(ExitStatus::Exited(c)) => (1, c),   // CLD_EXITED
-            WaitEvent::Exited(ExitStatus::Signaled(s)) => (2, s), // CLD_KILLED
-            WaitEvent::Stopped(s) => (5, s),                      // CLD_STOPPED
-            WaitEvent::Continued => (6, libc::SIGCONT),           // CLD_CONTINUED
-        };
+        let (code, value) = event.sigchld_code();
         info[0..4].copy_from_slice(&libc::SIGCHLD.to_le_bytes());
         info[8..12].copy_from_slice(&code.to_le_bytes());
         info[16..20].copy_from_slice(&pid.to_le_bytes());

@@ -23,6 +23,10 @@ pub struct Fid(pub u64);
 /// The root of the tree a server serves; always valid.
 pub const ROOT_FID: Fid = Fid(0);
 
+/// A bind mount of a single file is exported as a directory holding only
+/// that file, under this name.
+pub const SINGLE_FILE_NAME: &str = "file";
+
 /// File metadata, as the host's stat reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stat {

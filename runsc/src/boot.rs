@@ -125,9 +125,12 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         strace: global.strace,
     };
     let mut config = bundle.sentry_config(&args.id, &opts, stdio);
-    let gofer = crate::gofer_proc::spawn(&config.rootfs, config.root_readonly)
-        .map_err(|e| BootFailure::new(format!("{e:#}"), 1))?;
-    config.gofer = Some(gofer);
+    let exports = gofer_exports(&config);
+    let mut conns = crate::gofer_proc::spawn(&exports)
+        .map_err(|e| BootFailure::new(format!("{e:#}"), 1))?
+        .into_iter();
+    config.gofer = conns.next();
+    config.bind_gofers = conns.collect();
     tracing::debug!(
         rootfs = %config.rootfs.display(),
         args = ?config.args,
@@ -135,6 +138,31 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         "loading the sandbox"
     );
     Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))
+}
+
+/// What the gofer serves: the rootfs (with the mounts below it, as runc's
+/// rbind of the root), then every bind mount in order.
+fn gofer_exports(config: &sentry::Config) -> Vec<crate::gofer_proc::Export> {
+    let root = crate::gofer_proc::Export {
+        source: config.rootfs.clone(),
+        read_only: config.root_readonly,
+        recursive: true,
+        file: false,
+    };
+    let binds = config.mounts.iter().filter_map(|m| match &m.kind {
+        sentry::MountKind::Bind {
+            source,
+            file,
+            recursive,
+        } => Some(crate::gofer_proc::Export {
+            source: source.clone(),
+            read_only: m.read_only,
+            recursive: *recursive,
+            file: *file,
+        }),
+        _ => None,
+    });
+    std::iter::once(root).chain(binds).collect()
 }
 
 /// Hands copies of fds 0-2 to the guest and points our own 0-2 at

@@ -227,15 +227,15 @@ pub struct RunArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct GoferArgs {
-    /// The directory to serve (the container's rootfs).
+    /// An empty host directory the gofer builds its root in (then leaves).
     #[arg(long)]
-    pub root: PathBuf,
-    /// Refuse every modification (EROFS).
+    pub staging: PathBuf,
+    /// The fd on which the gofer reports "ok" or its set-up error.
     #[arg(long)]
-    pub read_only: bool,
-    /// The inherited connection to the Sentry.
+    pub ready_fd: i32,
+    /// JSON list of exports: connection fd, source, read_only, recursive, file.
     #[arg(long)]
-    pub fd: i32,
+    pub exports: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -170,6 +170,7 @@ impl Bundle {
             strace: opts.strace,
             stdio,
             gofer: None,
+            bind_gofers: Vec::new(),
         }
     }
 }
@@ -189,7 +190,12 @@ fn mount_config(m: &oci_spec::runtime::Mount, bundle: &std::path::Path) -> Optio
         } else {
             bundle.join(source)
         };
-        sentry::MountKind::Bind { source }
+        sentry::MountKind::Bind {
+            // Like runc, a symlink as source is followed.
+            file: !source.is_dir(),
+            source,
+            recursive: has("rbind"),
+        }
     } else {
         match kind.as_str() {
             "proc" => sentry::MountKind::Proc,

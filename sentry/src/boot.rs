@@ -38,7 +38,8 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         config.strace,
     ));
     let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));
-    apply_mounts(&mounts, &config.mounts, &proc_source)?;
+    let bind_gofers = std::mem::take(&mut config.bind_gofers);
+    apply_mounts(&mounts, &config.mounts, bind_gofers, &proc_source)?;
     mounts.mount(
         b"/proc",
         Mount {
@@ -152,16 +153,24 @@ fn mount_pseudo_filesystems(mounts: &MountTable) {
 fn apply_mounts(
     table: &MountTable,
     mounts: &[crate::sandbox::MountConfig],
+    bind_gofers: Vec<std::os::fd::OwnedFd>,
     proc_source: &Arc<dyn crate::fs::proc::ProcSource>,
 ) -> Result<(), Error> {
     use crate::sandbox::MountKind;
+    let mut bind_gofers = bind_gofers.into_iter();
     for m in mounts {
         let (root, fs_type): (Arc<dyn Inode>, &str) = match &m.kind {
             MountKind::Tmpfs { size, mode } => (Tmpfs::new(*size, mode.unwrap_or(0o1777)), "tmpfs"),
             MountKind::Proc => (crate::fs::proc::new(proc_source.clone()), "proc"),
             MountKind::Dev => (Devfs::new(), "tmpfs"),
             MountKind::Sysfs => (Tmpfs::new(Some(0), 0o555), "sysfs"),
-            MountKind::Bind { source } => (bind_source(source, m.read_only)?, "bind"),
+            MountKind::Bind { source, file, .. } => {
+                let root = match bind_gofers.next() {
+                    Some(conn) => remote_bind(conn, source, *file, m.read_only)?,
+                    None => bind_source(source, m.read_only)?,
+                };
+                (root, "bind")
+            }
         };
         let path = normalize_mount_path(&m.destination)
             .ok_or_else(|| Error::Setup(format!("mount destination {:?} is not absolute", m.destination)))?;
@@ -189,7 +198,25 @@ fn normalize_mount_path(dest: &str) -> Option<Vec<u8>> {
     Some(format!("/{}", parts.join("/")).into_bytes())
 }
 
-/// A host directory or file, served by its own confined file server.
+/// A bind mount served by the gofer on `conn` (a directory holding only
+/// [`gofer::SINGLE_FILE_NAME`] when the source is a file).
+fn remote_bind(conn: OwnedFd, source: &std::path::Path, file: bool, read_only: bool) -> Result<Arc<dyn Inode>, Error> {
+    let err = |e: String| Error::Setup(format!("bind mount source {}: {e}", source.display()));
+    let server =
+        gofer::RemoteServer::new(std::os::unix::net::UnixStream::from(conn)).map_err(|e| err(e.to_string()))?;
+    if read_only && !gofer::FileServer::read_only(&server) {
+        return Err(err("the gofer serves it writable but it must be read-only".into()));
+    }
+    let root = HostInode::root(Arc::new(server));
+    if !file {
+        return Ok(root);
+    }
+    root.lookup(gofer::SINGLE_FILE_NAME.as_bytes())
+        .map_err(|e| err(e.to_string()))
+}
+
+/// A host directory or file, served from this process (tests and tools
+/// without a gofer).
 fn bind_source(source: &std::path::Path, read_only: bool) -> Result<Arc<dyn Inode>, Error> {
     let err = |e: std::io::Error| Error::Setup(format!("bind mount source {}: {e}", source.display()));
     if source.is_dir() {
@@ -224,16 +251,34 @@ fn stdio_table(stdio: [OwnedFd; 3]) -> Result<FdTable, Errno> {
         } else {
             flags & (libc::O_ACCMODE | libc::O_APPEND)
         };
+        let name = host_stdio_name(&host, guest_fd);
         let stream = HostStream::new(host);
         let inode = Arc::new(HostStreamInode { stream: stream.clone() });
         let dentry = Arc::new(Dentry {
-            path: format!("host:[{guest_fd}]").into_bytes(),
+            path: name.into_bytes(),
             parent: None,
             inode,
         });
         fds.insert_at(guest_fd as i32, OpenFile::new(dentry, stream, flags), false)?;
     }
     Ok(fds)
+}
+
+/// What /proc/PID/fd/N shows for a host stdio fd: Linux's names for pipes,
+/// sockets and /dev/null (which the sandbox's /dev has too); `host:[N]` else.
+fn host_stdio_name(host: &OwnedFd, guest_fd: usize) -> String {
+    // SAFETY: all-zero is a valid stat; fstat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and out pointer.
+    if unsafe { libc::fstat(host.as_raw_fd(), &mut st) } != 0 {
+        return format!("host:[{guest_fd}]");
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => format!("pipe:[{}]", st.st_ino),
+        libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),
+        libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => "/dev/null".to_string(),
+        _ => format!("host:[{guest_fd}]"),
+    }
 }
 
 /// execvp(3)'s search: a name without '/' is looked up in $PATH.

@@ -50,6 +50,9 @@ pub struct Config {
     /// per sandbox). None serves the rootfs from this process, which only
     /// tests and tools should do.
     pub gofer: Option<OwnedFd>,
+    /// Connections to the gofer serving each bind mount, in the order of
+    /// the bind mounts in `mounts`. Empty serves them from this process.
+    pub bind_gofers: Vec<OwnedFd>,
 }
 
 /// One mount of the container (OCI `mounts`).
@@ -74,6 +77,10 @@ pub enum MountKind {
     /// A host file or directory.
     Bind {
         source: PathBuf,
+        /// The source is a single file, not a directory.
+        file: bool,
+        /// `rbind`: the mounts below the source come too.
+        recursive: bool,
     },
     Proc,
     /// The sandbox's /dev (null, zero, tty, pts, shm ...).

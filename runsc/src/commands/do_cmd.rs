@@ -51,7 +51,8 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         rlimits: Vec::new(),
         no_new_privileges: false,
         mounts: Vec::new(),
-        gofer: Some(crate::gofer_proc::spawn(std::path::Path::new("/"), true)?),
+        gofer: Some(root_gofer()?),
+        bind_gofers: Vec::new(),
         hostname,
         platform: global.platform,
         strace: global.strace,
@@ -61,6 +62,18 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
             stderr.context("duplicating stderr")?,
         ],
     })
+}
+
+/// A gofer serving the host's root (with the mounts below it), read-only.
+fn root_gofer() -> anyhow::Result<std::os::fd::OwnedFd> {
+    let root = crate::gofer_proc::Export {
+        source: "/".into(),
+        read_only: true,
+        recursive: true,
+        file: false,
+    };
+    let mut conns = crate::gofer_proc::spawn(&[root])?;
+    conns.pop().context("the gofer gave no connection")
 }
 
 /// Our environment as `KEY=value`, leaving out anything not UTF-8.

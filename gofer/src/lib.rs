@@ -93,6 +93,15 @@ pub trait FileServer: Send + Sync {
     fn symlink(&self, _dir: Fid, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> Result<()> {
         Err(Errno(libc::EROFS))
     }
+    /// mknod(2) of a regular file, FIFO or socket (`mode` carries the type);
+    /// device nodes are never made on the host (EPERM).
+    fn mknod(&self, _dir: Fid, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
+    /// A new name `dir/name` for the held non-directory `target` (link(2)).
+    fn link(&self, _target: Fid, _dir: Fid, _name: &[u8]) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
     /// Removes `name` from `dir`: an empty directory when `is_dir`
     /// (rmdir), else a non-directory (unlink).
     fn unlink(&self, _dir: Fid, _name: &[u8], _is_dir: bool) -> Result<()> {

@@ -20,6 +20,8 @@ pub const SYMLINK: u8 = 10;
 pub const UNLINK: u8 = 11;
 pub const RENAME: u8 = 12;
 pub const SETATTR: u8 = 13;
+pub const MKNOD: u8 = 14;
+pub const LINK: u8 = 15;
 
 /// Largest frame either side accepts (a big directory listing fits).
 pub const MAX_FRAME: usize = 16 << 20;

@@ -144,6 +144,14 @@ fn answer(server: &dyn FileServer, code: u8, payload: &[u8]) -> Result<(Writer, 
             let (dir, name, target) = (r.fid()?, r.bytes()?, r.bytes()?);
             server.symlink(dir, &name, &target, r.u32()?, r.u32()?)?;
         }
+        protocol::MKNOD => {
+            let (dir, name) = (r.fid()?, r.bytes()?);
+            server.mknod(dir, &name, r.u32()?, r.u32()?, r.u32()?)?;
+        }
+        protocol::LINK => {
+            let (target, dir, name) = (r.fid()?, r.fid()?, r.bytes()?);
+            server.link(target, dir, &name)?;
+        }
         protocol::UNLINK => {
             let (dir, name) = (r.fid()?, r.bytes()?);
             server.unlink(dir, &name, r.u8()? != 0)?;
@@ -237,6 +245,16 @@ impl FileServer for RemoteServer {
         let mut w = Writer::default();
         w.u64(dir.0).bytes(name).bytes(target).u32(uid).u32(gid);
         self.call(protocol::SYMLINK, &w.0).map(|_| ())
+    }
+    fn mknod(&self, dir: Fid, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).u32(mode).u32(uid).u32(gid);
+        self.call(protocol::MKNOD, &w.0).map(|_| ())
+    }
+    fn link(&self, target: Fid, dir: Fid, name: &[u8]) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(target.0).u64(dir.0).bytes(name);
+        self.call(protocol::LINK, &w.0).map(|_| ())
     }
     fn unlink(&self, dir: Fid, name: &[u8], is_dir: bool) -> Result<()> {
         let mut w = Writer::default();

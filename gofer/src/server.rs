@@ -224,6 +224,42 @@ impl FileServer for LocalServer {
         Self::chown_entry(&parent, &cname, uid, gid)
     }
 
+    fn mknod(&self, dir: Fid, name: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()> {
+        let cname = component(name)?;
+        let kind = mode & libc::S_IFMT;
+        if ![0, libc::S_IFREG, libc::S_IFIFO, libc::S_IFSOCK].contains(&kind) {
+            // Never a device node on the host, whatever the guest's capabilities.
+            return Err(Errno(libc::EPERM));
+        }
+        let parent = self.writable_dir(dir)?;
+        let kind = if kind == 0 { libc::S_IFREG } else { kind };
+        // SAFETY: mknodat of a validated name in a directory fd we hold; no
+        // device number is passed for these types.
+        check(unsafe { libc::mknodat(parent.fd.as_raw_fd(), cname.as_ptr(), kind | (mode & 0o7777), 0) })?;
+        Self::chown_entry(&parent, &cname, uid, gid)
+    }
+
+    fn link(&self, target: Fid, dir: Fid, name: &[u8]) -> Result<()> {
+        let cname = component(name)?;
+        let parent = self.writable_dir(dir)?;
+        let node = self.node(target)?;
+        if node.is_dir() {
+            return Err(Errno(libc::EPERM));
+        }
+        // SAFETY: linkat from the held inode's own O_PATH fd (AT_EMPTY_PATH
+        // names exactly the walked file, never a path) into a directory fd
+        // we hold with a validated name.
+        check(unsafe {
+            libc::linkat(
+                node.fd.as_raw_fd(),
+                c"".as_ptr(),
+                parent.fd.as_raw_fd(),
+                cname.as_ptr(),
+                libc::AT_EMPTY_PATH,
+            )
+        })
+    }
+
     fn unlink(&self, dir: Fid, name: &[u8], is_dir: bool) -> Result<()> {
         let cname = component(name)?;
         let parent = self.writable_dir(dir)?;

@@ -40,6 +40,8 @@ fn writable_directory_and_single_file_binds() {
     fs::write(dir.path().join("single"), "one file\n").expect("write");
     fs::write(dir.path().join("sibling"), "secret\n").expect("write");
     let script = "cat /rw/old && echo new > /rw/new && mkdir /rw/sub && mv /rw/old /rw/sub/moved && \
+                  ln /rw/new /rw/hard && mkfifo /rw/fifo && \
+                  if mknod /rw/null c 1 3 2>/dev/null; then echo made-device; fi && \
                   cat /etc/single && echo appended >> /etc/single && \
                   if cat /etc/sibling 2>/dev/null; then echo leaked; else echo no-sibling; fi";
     let bundle = busybox_bundle(

@@ -189,12 +189,14 @@ impl Inode for HostInode {
         self.check_dir()?;
         Ok(self.server.mkdir(self.fid, name, attr.mode, attr.uid, attr.gid)?)
     }
-    fn mknod(&self, name: &[u8], _attr: CreateAttr, _rdev: u64) -> Result<()> {
-        // Device nodes and FIFOs on host filesystems are not served yet.
+    /// Regular files, FIFOs and sockets; the gofer never makes a device
+    /// node on the host (EPERM).
+    fn mknod(&self, name: &[u8], attr: CreateAttr, _rdev: u64) -> Result<()> {
         if self.server.read_only() {
             return Err(self.create_error(name));
         }
-        Err(Errno::EPERM)
+        self.check_dir()?;
+        Ok(self.server.mknod(self.fid, name, attr.mode, attr.uid, attr.gid)?)
     }
     fn symlink(&self, name: &[u8], target: &[u8], attr: CreateAttr) -> Result<()> {
         if self.server.read_only() {
@@ -203,12 +205,19 @@ impl Inode for HostInode {
         self.check_dir()?;
         Ok(self.server.symlink(self.fid, name, target, attr.uid, attr.gid)?)
     }
-    fn link(&self, name: &[u8], _target: &Arc<dyn Inode>) -> Result<()> {
+    fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<()> {
         if self.server.read_only() {
             return Err(self.create_error(name));
         }
-        // Hard links on host filesystems are not served yet.
-        Err(Errno::EPERM)
+        self.check_dir()?;
+        // Only within the same file server (link(2) EXDEV otherwise).
+        let Some(target) = target.as_any().downcast_ref::<HostInode>() else {
+            return Err(Errno::EXDEV);
+        };
+        if !Arc::ptr_eq(&self.server, &target.server) {
+            return Err(Errno::EXDEV);
+        }
+        Ok(self.server.link(target.fid, self.fid, name)?)
     }
     fn unlink(&self, name: &[u8]) -> Result<()> {
         if self.server.read_only() {

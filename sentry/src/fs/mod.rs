@@ -18,6 +18,7 @@
 //! directories and `O_PATH` descriptors.
 
 pub mod dev;
+pub mod fifo;
 pub mod host;
 pub mod overlay;
 pub mod pipe;

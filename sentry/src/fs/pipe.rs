@@ -14,6 +14,10 @@ struct State {
     buf: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// Opens of each end so far: a FIFO opener waiting for a peer is
+    /// released by a peer that came and went (fifo(7)).
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 pub struct Pipe {
@@ -199,6 +203,8 @@ pub fn new_pipe() -> (Arc<dyn Inode>, Arc<PipeEnd>, Arc<PipeEnd>) {
             buf: VecDeque::new(),
             readers: 1,
             writers: 1,
+            reader_opens: 1,
+            writer_opens: 1,
         }),
         changed: Condvar::new(),
         ino: NEXT_INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -211,6 +217,71 @@ pub fn new_pipe() -> (Arc<dyn Inode>, Arc<PipeEnd>, Arc<PipeEnd>) {
     });
     let writer = Arc::new(PipeEnd { pipe, write_end: true });
     (inode, reader, writer)
+}
+
+/// Named pipes: the pipe behind a FIFO inode starts with no ends; every
+/// open adds one (see `fs::fifo`).
+impl Pipe {
+    pub fn new_fifo() -> Arc<Pipe> {
+        static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
+        Arc::new(Pipe {
+            state: Mutex::new(State {
+                buf: VecDeque::new(),
+                readers: 0,
+                writers: 0,
+                reader_opens: 0,
+                writer_opens: 0,
+            }),
+            changed: Condvar::new(),
+            ino: NEXT_INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            created: Timespec::now(),
+        })
+    }
+
+    /// A new end, and how many times the other end had been opened so far
+    /// (for [`Pipe::wait_for_peer`]).
+    pub fn open_end(self: &Arc<Self>, write_end: bool) -> Result<(Arc<PipeEnd>, u64)> {
+        let mut s = self.lock()?;
+        let peer_opens = if write_end {
+            s.writers += 1;
+            s.writer_opens += 1;
+            s.reader_opens
+        } else {
+            s.readers += 1;
+            s.reader_opens += 1;
+            s.writer_opens
+        };
+        drop(s);
+        self.changed.notify_all();
+        let end = Arc::new(PipeEnd {
+            pipe: Arc::clone(self),
+            write_end,
+        });
+        Ok((end, peer_opens))
+    }
+
+    /// Blocks until the other end of `write_end`'s is open, or has been
+    /// opened since it had been opened `peer_opens` times; ERESTARTSYS on a
+    /// signal.
+    pub fn wait_for_peer(&self, write_end: bool, peer_opens: u64) -> Result<()> {
+        let mut s = self.lock()?;
+        loop {
+            let (open, opens) = if write_end {
+                (s.readers, s.reader_opens)
+            } else {
+                (s.writers, s.writer_opens)
+            };
+            if open > 0 || opens != peer_opens {
+                return Ok(());
+            }
+            s = self.wait(s)?;
+        }
+    }
+
+    /// Whether any read end is open.
+    pub fn has_readers(&self) -> Result<bool> {
+        Ok(self.lock()?.readers > 0)
+    }
 }
 
 #[cfg(test)]

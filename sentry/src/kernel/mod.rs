@@ -46,6 +46,8 @@ pub struct Kernel {
     pub timers: timers::Timers,
     /// Nice values, scheduling policies, prctl state kept per process.
     pub proc_attrs: timers::ProcessAttrTable,
+    /// The pipes behind named FIFOs that are open.
+    pub fifos: crate::fs::fifo::FifoTable,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -73,6 +75,7 @@ impl Kernel {
             init_exit: Mutex::new(None),
             signal_queues: Default::default(),
             groups: Default::default(),
+            fifos: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),

@@ -154,7 +154,11 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
             _ => 6,
         };
         may_access(task, &st, want, false)?;
-        dentry.inode.open(flags)?
+        if st.is_fifo() {
+            crate::fs::fifo::open(&task.kernel.fifos, &st, flags)?
+        } else {
+            dentry.inode.open(flags)?
+        }
     };
     let file = OpenFile::new(dentry, ops, flags);
     let fd = task.fds.insert(file, flags & libc::O_CLOEXEC != 0)?;

@@ -135,7 +135,7 @@ table! {
     130 rt_sigsuspend signal::rt_sigsuspend, Full, "xd";
     131 sigaltstack signal::sigaltstack, Full, "xx";
     132 utime fileattr::utime, Full, "sx";
-    133 mknod fileattr::mknod, Partial("regular files, FIFOs and sockets; device nodes need uid 0"), "sxx";
+    133 mknod fileattr::mknod, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "sxx";
     137 statfs fileattr::statfs, Partial("block and inode counts are nominal"), "sx";
     138 fstatfs fileattr::fstatfs, Partial("block and inode counts are nominal"), "fx";
     140 getpriority misc::getpriority, Partial("nice values are per process"), "dd";
@@ -184,7 +184,7 @@ table! {
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
     257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
-    259 mknodat fileattr::mknodat, Partial("regular files, FIFOs and sockets; device nodes need uid 0"), "fsxx";
+    259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "fsxx";
     260 fchownat fileattr::fchownat, Full, "fsddx";
     262 newfstatat file::newfstatat, Full, "fsxx";
     263 unlinkat file::unlinkat, Full, "fsx";

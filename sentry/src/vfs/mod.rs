@@ -65,6 +65,9 @@ impl Stat {
     pub fn is_dir(&self) -> bool {
         self.file_type() == libc::S_IFDIR
     }
+    pub fn is_fifo(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFIFO
+    }
     pub fn is_symlink(&self) -> bool {
         self.file_type() == libc::S_IFLNK
     }

@@ -1,0 +1,194 @@
+//! Escape attempts through the file system: each tries to read a host file
+//! outside the container's root and bind mounts, and must fail.
+//!
+//! The secret lives in a host temporary directory that is never mounted
+//! into the container; its content is a random-looking token that must
+//! never appear in the guest's output.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runsc_tests::{unique_name, Bundle, Output, Runsc};
+
+/// A host file the guest must never read.
+struct Secret {
+    dir: tempfile::TempDir,
+    token: String,
+}
+
+impl Secret {
+    fn new() -> Secret {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = unique_name("host-secret");
+        fs::write(dir.path().join("secret"), &token).expect("write secret");
+        Secret { dir, token }
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir().join("secret")
+    }
+
+    fn assert_not_leaked(&self, out: &Output) {
+        assert!(
+            !out.stdout_str().contains(&self.token) && !out.stderr_str().contains(&self.token),
+            "the host secret leaked into the sandbox\n{out}"
+        );
+    }
+}
+
+fn bind(destination: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
+    oci_spec::runtime::MountBuilder::default()
+        .destination(destination)
+        .typ("bind")
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .expect("mount")
+}
+
+fn busybox_bundle(script: &str, mounts: Vec<oci_spec::runtime::Mount>) -> Bundle {
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let mut spec = bundle.spec();
+    let mut all = spec.mounts().clone().unwrap_or_default();
+    all.extend(mounts);
+    spec.set_mounts(Some(all));
+    bundle.save_spec(&spec);
+    bundle
+}
+
+#[test]
+fn absolute_paths_dotdot_chains_and_proc_root_stay_inside() {
+    let secret = Secret::new();
+    let path = secret.path().display().to_string();
+    let script = format!(
+        "cat {path}; cat /../../../..{path}; cat /proc/self/root{path}; cat /proc/1/root{path}; \
+         cd /proc/self/cwd/../../..; cat .{path}; echo done"
+    );
+    let bundle = busybox_bundle(&script, Vec::new());
+    let runsc = Runsc::new();
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("paths"));
+    secret.assert_not_leaked(&out);
+    assert!(out.stdout_str().ends_with("done\n"), "{out}");
+}
+
+#[test]
+fn symlinks_in_a_bind_mount_resolve_inside_the_sandbox() {
+    let secret = Secret::new();
+    let shared = tempfile::tempdir().expect("tempdir");
+    // Made by the host: an absolute link and a relative `..` chain out of the bind source.
+    symlink(secret.path(), shared.path().join("host-abs")).expect("symlink");
+    let up = "../".repeat(shared.path().components().count());
+    symlink(
+        format!("{up}{}", secret.path().display()),
+        shared.path().join("host-rel"),
+    )
+    .expect("symlink");
+    let path = secret.path().display().to_string();
+    let script = format!(
+        "cat /rw/host-abs; cat /rw/host-rel; ln -s {path} /rw/guest-abs; cat /rw/guest-abs; \
+         ln -s {dir} /rw/guest-dir; cat /rw/guest-dir/secret; echo done",
+        dir = secret.dir().display()
+    );
+    let bundle = busybox_bundle(&script, vec![bind("/rw", shared.path(), &["rbind", "rw"])]);
+    let runsc = Runsc::new();
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("links"));
+    secret.assert_not_leaked(&out);
+    assert!(out.stdout_str().ends_with("done\n"), "{out}");
+    // The guest's links exist on the host, as text the host may follow:
+    // what matters is that the sandbox never followed them on the host side.
+    assert!(shared.path().join("guest-abs").is_symlink());
+}
+
+/// renameat2(RENAME_EXCHANGE) of two names in `dir`.
+fn exchange(dir: &Path, a: &str, b: &str) -> bool {
+    use nix::fcntl::{renameat2, RenameFlags};
+    renameat2(None, &dir.join(a), None, &dir.join(b), RenameFlags::RENAME_EXCHANGE).is_ok()
+}
+
+#[test]
+fn a_directory_swapped_for_a_symlink_mid_walk_never_leads_out() {
+    let secret = Secret::new();
+    let shared = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(shared.path().join("d")).expect("mkdir");
+    fs::write(shared.path().join("d/secret"), "inside\n").expect("write");
+    symlink(secret.dir(), shared.path().join("swap")).expect("symlink");
+
+    // The host flips d between the real directory and a symlink to the
+    // secret's directory as fast as it can while the guest reads d/secret.
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let (stop, dir) = (stop.clone(), shared.path().to_path_buf());
+        std::thread::spawn(move || {
+            let mut flips = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                flips += u64::from(exchange(&dir, "d", "swap"));
+            }
+            flips
+        })
+    };
+    let script = "i=0; while [ $i -lt 800 ]; do cat /rw/d/secret 2>/dev/null; i=$((i+1)); done; echo done";
+    let bundle = busybox_bundle(script, vec![bind("/rw", shared.path(), &["rbind", "rw"])]);
+    let runsc = Runsc::new();
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("race"));
+    stop.store(true, Ordering::Relaxed);
+    let flips = flipper.join().expect("flipper");
+    secret.assert_not_leaked(&out);
+    assert!(out.stdout_str().ends_with("done\n"), "{out}");
+    assert!(
+        out.stdout_str().contains("inside"),
+        "the real file was read sometimes\n{out}"
+    );
+    assert!(flips > 100, "the race ran ({flips} flips)");
+}
+
+#[test]
+fn a_bind_source_replaced_after_create_is_not_followed() {
+    let secret = Secret::new();
+    let parent = tempfile::tempdir().expect("tempdir");
+    let source = parent.path().join("data");
+    fs::create_dir(&source).expect("mkdir");
+    fs::write(source.join("mine"), "mine\n").expect("write");
+    let bundle = busybox_bundle(
+        "ls /data; cat /data/secret; echo done",
+        vec![bind("/data", &source, &["rbind", "ro"])],
+    );
+    let runsc = Runsc::new();
+    let id = runsc.new_id("swap");
+    let created = runsc.run(["create", "--bundle", &bundle.path().to_string_lossy(), &id]);
+    assert!(created.success(), "{created}");
+
+    fs::rename(&source, parent.path().join("data.old")).expect("move the source away");
+    symlink(secret.dir(), &source).expect("symlink in its place");
+
+    let state = runsc.wait_for_status(&id, "created", Duration::from_secs(10));
+    let pid = state["pid"].as_i64().expect("pid");
+    let started = runsc.run(["start", &id]);
+    assert!(started.success(), "{started}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while runsc_tests::pid_alive(pid) {
+        assert!(Instant::now() < deadline, "the container did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deleted = runsc.run(["delete", &id]);
+    assert!(deleted.success(), "{deleted}");
+    // The container's stdout went to the create command's capture files.
+    secret.assert_not_leaked(&created);
+    let listing = created.stdout_now();
+    let listing = String::from_utf8_lossy(&listing);
+    assert!(!listing.contains(&secret.token), "the host secret leaked\n{listing}");
+    assert!(
+        listing.starts_with("mine\n") && listing.ends_with("done\n"),
+        "{listing}"
+    );
+}

@@ -122,7 +122,8 @@ fn root_filesystem(config: &mut Config) -> Result<Arc<dyn Inode>, Error> {
             "the gofer serves the root writable but it must be read-only".into(),
         ));
     }
-    let lower = HostInode::root(server);
+    // The container owns its rootfs: cache lookups and stats.
+    let lower = HostInode::root_exclusive(server);
     if config.overlay && !config.root_readonly {
         return Ok(Overlay::new(lower, Tmpfs::new(None, 0o755)));
     }

@@ -15,7 +15,10 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use super::host_cache::LookupCache;
 
 /// statfs(2) f_type reported for host files.
 pub const EXT4_SUPER_MAGIC: u64 = 0xEF53;
@@ -34,11 +37,27 @@ pub struct HostInode {
     kind: u32,
     /// The last stat the server returned.
     cached: Mutex<Stat>,
+    /// Lookups and stats are cached when only the sandbox changes the tree
+    /// (see `host_cache`); None asks the server every time.
+    cache: Option<Arc<LookupCache>>,
+    /// The cache generation `cached` was taken in.
+    stat_generation: AtomicU64,
 }
 
 impl HostInode {
-    /// The root directory the server serves.
+    /// The root directory the server serves, for a tree the host may
+    /// change at any time (bind mounts): nothing is cached.
     pub fn root(server: Arc<dyn FileServer>) -> Arc<dyn Inode> {
+        Self::root_with_cache(server, None)
+    }
+
+    /// The root directory the server serves, for a tree only this sandbox
+    /// changes (the rootfs): lookups and stats are cached.
+    pub fn root_exclusive(server: Arc<dyn FileServer>) -> Arc<dyn Inode> {
+        Self::root_with_cache(server, Some(Arc::new(LookupCache::default())))
+    }
+
+    fn root_with_cache(server: Arc<dyn FileServer>, cache: Option<Arc<LookupCache>>) -> Arc<dyn Inode> {
         let stat = match server.stat(ROOT_FID) {
             Ok(st) => Stat::from(st),
             Err(e) => {
@@ -49,15 +68,48 @@ impl HostInode {
                 }
             }
         };
-        Arc::new(HostInode::new(server, ROOT_FID, stat))
+        let generation = cache.as_ref().map_or(0, |c| c.generation());
+        Arc::new(HostInode::new(server, cache, ROOT_FID, stat, generation))
     }
 
-    fn new(server: Arc<dyn FileServer>, fid: Fid, stat: Stat) -> HostInode {
+    fn new(
+        server: Arc<dyn FileServer>,
+        cache: Option<Arc<LookupCache>>,
+        fid: Fid,
+        stat: Stat,
+        generation: u64,
+    ) -> HostInode {
         HostInode {
             server,
             fid,
             kind: stat.file_type(),
             cached: Mutex::new(stat),
+            cache,
+            stat_generation: AtomicU64::new(generation),
+        }
+    }
+
+    /// A child inode from a walk or create that returned `(fid, st)` and
+    /// started in cache generation `generation`.
+    fn child(&self, fid: Fid, st: gofer::Stat, generation: u64) -> HostInode {
+        HostInode::new(Arc::clone(&self.server), self.cache.clone(), fid, st.into(), generation)
+    }
+
+    fn generation(&self) -> u64 {
+        self.cache.as_ref().map_or(0, |c| c.generation())
+    }
+
+    /// Forgets the cached lookup of `name` here after changing it.
+    fn forget(&self, name: &[u8]) {
+        if let Some(cache) = &self.cache {
+            cache.forget(self.fid.0, name);
+        }
+    }
+
+    /// Marks every cached stat of the tree out of date.
+    fn changed(&self) {
+        if let Some(cache) = &self.cache {
+            cache.changed();
         }
     }
 
@@ -74,8 +126,36 @@ impl HostInode {
         if !self.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        let generation = self.generation();
         let (fid, st) = self.server.walk(self.fid, name)?;
-        Ok(HostInode::new(Arc::clone(&self.server), fid, st.into()))
+        Ok(self.child(fid, st, generation))
+    }
+
+    /// A walk through the cache, when there is one.
+    fn cached_walk(&self, name: &[u8]) -> Result<Arc<HostInode>> {
+        let Some(cache) = &self.cache else {
+            return Ok(Arc::new(self.walk(name)?));
+        };
+        if !self.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        match cache.get(self.fid.0, name) {
+            Some(Some(inode)) => return Ok(inode),
+            Some(None) => return Err(Errno::ENOENT),
+            None => {}
+        }
+        match self.walk(name) {
+            Ok(inode) => {
+                let inode = Arc::new(inode);
+                cache.put(self.fid.0, name, Some(Arc::clone(&inode)));
+                Ok(inode)
+            }
+            Err(Errno::ENOENT) => {
+                cache.put(self.fid.0, name, None);
+                Err(Errno::ENOENT)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn check_dir(&self) -> Result<()> {
@@ -121,8 +201,13 @@ impl Drop for HostInode {
 
 impl Inode for HostInode {
     fn stat(&self) -> Result<Stat> {
+        let generation = self.generation();
+        if self.cache.is_some() && self.stat_generation.load(Ordering::Acquire) == generation {
+            return self.cached_stat();
+        }
         let st = Stat::from(self.server.stat(self.fid)?);
         *super::lock(&self.cached)? = st;
+        self.stat_generation.store(generation, Ordering::Release);
         Ok(st)
     }
 
@@ -142,14 +227,18 @@ impl Inode for HostInode {
             return Err(Errno::EROFS);
         }
         let fd = self.server.open(self.fid, host_flags)?;
+        if host_flags & libc::O_TRUNC != 0 {
+            self.changed();
+        }
         Ok(Arc::new(HostFile {
             file: File::from(fd),
             seekable: matches!(self.kind, libc::S_IFREG | libc::S_IFBLK),
+            cache: self.cache.clone(),
         }))
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
-        Ok(Arc::new(self.walk(name)?))
+        Ok(self.cached_walk(name)?)
     }
 
     fn readdir(&self) -> Result<Vec<DirEntry>> {
@@ -179,15 +268,19 @@ impl Inode for HostInode {
             return Err(self.create_error(name));
         }
         self.check_dir()?;
+        let generation = self.generation();
         let (fid, st) = self.server.create(self.fid, name, attr.mode, attr.uid, attr.gid)?;
-        Ok(Arc::new(HostInode::new(Arc::clone(&self.server), fid, st.into())))
+        self.forget(name);
+        Ok(Arc::new(self.child(fid, st, generation)))
     }
     fn mkdir(&self, name: &[u8], attr: CreateAttr) -> Result<()> {
         if self.server.read_only() {
             return Err(self.create_error(name));
         }
         self.check_dir()?;
-        Ok(self.server.mkdir(self.fid, name, attr.mode, attr.uid, attr.gid)?)
+        self.server.mkdir(self.fid, name, attr.mode, attr.uid, attr.gid)?;
+        self.forget(name);
+        Ok(())
     }
     /// Regular files, FIFOs and sockets; the gofer never makes a device
     /// node on the host (EPERM).
@@ -196,14 +289,18 @@ impl Inode for HostInode {
             return Err(self.create_error(name));
         }
         self.check_dir()?;
-        Ok(self.server.mknod(self.fid, name, attr.mode, attr.uid, attr.gid)?)
+        self.server.mknod(self.fid, name, attr.mode, attr.uid, attr.gid)?;
+        self.forget(name);
+        Ok(())
     }
     fn symlink(&self, name: &[u8], target: &[u8], attr: CreateAttr) -> Result<()> {
         if self.server.read_only() {
             return Err(self.create_error(name));
         }
         self.check_dir()?;
-        Ok(self.server.symlink(self.fid, name, target, attr.uid, attr.gid)?)
+        self.server.symlink(self.fid, name, target, attr.uid, attr.gid)?;
+        self.forget(name);
+        Ok(())
     }
     fn link(&self, name: &[u8], target: &Arc<dyn Inode>) -> Result<()> {
         if self.server.read_only() {
@@ -217,21 +314,27 @@ impl Inode for HostInode {
         if !Arc::ptr_eq(&self.server, &target.server) {
             return Err(Errno::EXDEV);
         }
-        Ok(self.server.link(target.fid, self.fid, name)?)
+        self.server.link(target.fid, self.fid, name)?;
+        self.forget(name);
+        Ok(())
     }
     fn unlink(&self, name: &[u8]) -> Result<()> {
         if self.server.read_only() {
             return Err(self.remove_error());
         }
         self.check_dir()?;
-        Ok(self.server.unlink(self.fid, name, false)?)
+        let res = self.server.unlink(self.fid, name, false);
+        self.forget(name);
+        Ok(res?)
     }
     fn rmdir(&self, name: &[u8]) -> Result<()> {
         if self.server.read_only() {
             return Err(self.remove_error());
         }
         self.check_dir()?;
-        Ok(self.server.unlink(self.fid, name, true)?)
+        let res = self.server.unlink(self.fid, name, true);
+        self.forget(name);
+        Ok(res?)
     }
     fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
         if self.server.read_only() {
@@ -245,7 +348,10 @@ impl Inode for HostInode {
         if !Arc::ptr_eq(&self.server, &target.server) {
             return Err(Errno::EXDEV);
         }
-        Ok(self.server.rename(self.fid, name, target.fid, new_name)?)
+        let res = self.server.rename(self.fid, name, target.fid, new_name);
+        self.forget(name);
+        target.forget(new_name);
+        Ok(res?)
     }
     fn setattr(&self, attr: SetAttr) -> Result<()> {
         if self.server.read_only() {
@@ -260,7 +366,9 @@ impl Inode for HostInode {
             atime: ts(attr.atime),
             mtime: ts(attr.mtime),
         };
-        Ok(self.server.setattr(self.fid, &req)?)
+        let res = self.server.setattr(self.fid, &req);
+        self.changed();
+        Ok(res?)
     }
 
     fn fs_magic(&self) -> u64 {
@@ -278,6 +386,8 @@ impl Inode for HostInode {
 pub struct HostFile {
     file: File,
     seekable: bool,
+    /// The tree's cache, told about every write.
+    cache: Option<Arc<LookupCache>>,
 }
 
 impl FileOps for HostFile {
@@ -291,6 +401,9 @@ impl FileOps for HostFile {
     }
 
     fn write(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        if let Some(cache) = &self.cache {
+            cache.changed();
+        }
         let res = if self.seekable {
             self.file.write_at(buf, offset)
         } else {

@@ -20,6 +20,7 @@
 pub mod dev;
 pub mod fifo;
 pub mod host;
+pub mod host_cache;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;

@@ -11,13 +11,15 @@ use crate::cli::{DoArgs, GlobalOpts};
 use crate::report::BootFailure;
 
 pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
-    let config = config(global, args)?;
+    let mut config = config(global, args)?;
+    config.gofer = Some(root_gofer()?);
     tracing::debug!(args = ?config.args, cwd = %config.cwd, overlay = config.overlay, "do");
     let sandbox = Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))?;
     let status = sandbox.run().map_err(|e| BootFailure::from_sentry(&e))?;
     Ok(status.code())
 }
 
+/// The sandbox's configuration, without its gofer.
 fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> {
     let cwd = match &args.cwd {
         Some(cwd) => cwd.clone(),
@@ -51,7 +53,7 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         rlimits: Vec::new(),
         no_new_privileges: false,
         mounts: Vec::new(),
-        gofer: Some(root_gofer()?),
+        gofer: None,
         bind_gofers: Vec::new(),
         hostname,
         platform: global.platform,

@@ -78,7 +78,7 @@ table! {
     61 wait4 process::wait4, Partial("rusage is zero"), "dxxx";
     62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
     63 uname process::uname, Full, "x";
-    72 fcntl file::fcntl, Partial("no leases (F_SETLEASE), F_NOTIFY, F_SETOWN/F_SETSIG, seals or F_SETPIPE_SZ user quotas"), "fdx";
+    72 fcntl file::fcntl, Partial("fd flags, status flags, record and OFD locks, pipe sizes; F_SETOWN/F_GETOWN(_EX), F_SETSIG, leases, F_NOTIFY, seals and RW hints are EINVAL; no pipe-user-pages quotas"), "fdx";
     73 flock locks::flock, Full, "fd";
     74 fsync file::fsync, Full, "f";
     75 fdatasync file::fsync, Full, "f";

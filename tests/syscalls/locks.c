@@ -523,6 +523,24 @@ CASE(ofd_lpid_must_be_zero)
 	EXPECT_OK(fcntl(fd, F_OFD_SETLK, &fl));
 }
 
+CASE(ofd_getlk_unlck_reports_own_lock)
+{
+	int a = lockfile(O_RDWR);
+	int b = reopen(O_RDWR);
+	struct flock fl = {.l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+
+	EXPECT_OK(fcntl(a, F_OFD_GETLK, &fl));
+	EXPECT_EQ(fl.l_type, F_UNLCK);
+	ASSERT_OK(rec(a, F_OFD_SETLK, F_RDLCK, SEEK_SET, 4, 2));
+	ASSERT_OK(rec(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 10, 2));
+	/* F_UNLCK asks which locks this very description holds. */
+	EXPECT_OK(fcntl(a, F_OFD_GETLK, &fl));
+	EXPECT_EQ(fl.l_type, F_RDLCK);
+	EXPECT_EQ(fl.l_start, 4);
+	EXPECT_EQ(fl.l_len, 2);
+	EXPECT_EQ(fl.l_pid, -1);
+}
+
 CASE(ofd_lock_lives_until_last_fd_of_description_closes)
 {
 	int a = lockfile(O_RDWR);
@@ -713,6 +731,7 @@ CASE(flock_argument_errors)
 	EXPECT_ERRNO(flock(-1, 0), EINVAL);
 	EXPECT_ERRNO(flock(-1, LOCK_SH), EBADF);
 	EXPECT_ERRNO(flock(path, LOCK_SH), EBADF);
+	EXPECT_ERRNO(flock(path, LOCK_UN), EBADF);
 }
 
 CASE(flock_works_on_directories_and_write_only_files)

@@ -124,22 +124,31 @@ fn owner_of(task: &Task, file: &OpenFile, ofd: bool) -> (Owner, i32) {
 /// fcntl F_GETLK / F_OFD_GETLK.
 pub(super) fn get_lock(task: &Task, file: &OpenFile, addr: u64, ofd: bool) -> Result<u64> {
     let mut fl = Flock::read(task.mm.as_ref(), addr)?;
-    let Some(kind) = fl.kind()? else {
-        return Err(Errno::EINVAL);
-    };
-    if ofd && fl.l_pid != 0 {
+    let kind = fl.kind()?;
+    if kind.is_none() && !ofd {
         return Err(Errno::EINVAL);
     }
     let (start, end) = fl.range(file)?;
+    if ofd && fl.l_pid != 0 {
+        return Err(Errno::EINVAL);
+    }
     let (owner, pid) = owner_of(task, file, ofd);
-    let probe = RecordLock {
-        owner,
-        kind,
-        start,
-        end,
-        pid,
+    let key = file.inode_key()?;
+    let found = match kind {
+        Some(kind) => {
+            let probe = RecordLock {
+                owner,
+                kind,
+                start,
+                end,
+                pid,
+            };
+            lock::manager().test_record(key, &probe)?
+        }
+        // F_OFD_GETLK with F_UNLCK reports the description's own lock.
+        None => lock::manager().find_own_record(key, owner, start, end)?,
     };
-    match lock::manager().test_record(file.inode_key()?, &probe)? {
+    match found {
         Some(held) => fl = Flock::describe(&held),
         None => fl.l_type = libc::F_UNLCK as i16,
     }
@@ -191,10 +200,14 @@ pub fn flock(task: &mut Task, a: Args) -> Result<u64> {
         _ => return Err(Errno::EINVAL),
     };
     let file = task.fds.get(a.fd(0))?;
+    // flock ignores O_PATH fds entirely; locking (not unlocking) also
+    // needs read or write access (open mode 3 has neither).
+    if file.is_path_only() || (exclusive.is_some() && !file.readable() && !file.writable()) {
+        return Err(Errno::EBADF);
+    }
     let locks = lock::manager();
     match exclusive {
         None => locks.funlock(file.inode_key()?, file.lock_id())?,
-        Some(_) if file.is_path_only() => return Err(Errno::EBADF),
         Some(exclusive) => {
             let key = file.lock_key_for_locking()?;
             locks.flock(key, file.lock_id(), exclusive, op & libc::LOCK_NB == 0)?;

@@ -238,6 +238,18 @@ impl LockManager {
         Ok(state.inodes.get(&key).and_then(|l| l.first_record_conflict(probe)))
     }
 
+    /// F_OFD_GETLK with F_UNLCK: the first lock of `owner` itself that
+    /// overlaps `start..=end` (Linux 6.6's "F_UNLCK extension").
+    pub fn find_own_record(&self, key: InodeKey, owner: Owner, start: i64, end: i64) -> Result<Option<RecordLock>> {
+        let state = self.lock()?;
+        Ok(state.inodes.get(&key).and_then(|l| {
+            l.records
+                .iter()
+                .find(|r| r.owner == owner && r.overlaps(start, end))
+                .copied()
+        }))
+    }
+
     /// F_SETLK / F_SETLKW and their OFD forms. With `wait`, sleeps until
     /// the range is free (interruptible); fails with EDEADLK when a POSIX
     /// owner would wait in a cycle.

@@ -188,6 +188,34 @@ impl State {
         }
     }
 
+    /// Grants `req` if nothing of another owner is in the way; otherwise
+    /// returns the first lock that is.
+    fn try_record(&mut self, key: InodeKey, req: &RecordRequest) -> Option<RecordLock> {
+        let locks = self.inode(key);
+        if let Some(kind) = req.kind {
+            let probe = RecordLock {
+                owner: req.owner,
+                kind,
+                start: req.start,
+                end: req.end,
+                pid: req.pid,
+            };
+            if let Some(blocker) = locks.first_record_conflict(&probe) {
+                return Some(blocker);
+            }
+        }
+        locks.apply_record(req);
+        None
+    }
+
+    /// A request of `owner` on `key` is over (granted, refused or interrupted).
+    fn stop_waiting(&mut self, key: InodeKey, owner: Owner) {
+        if let Owner::Posix(me) = owner {
+            self.waiting.remove(&me);
+        }
+        self.forget_if_empty(key);
+    }
+
     /// fcntl(2) EDEADLK: would `owner` waiting for `blocker` close a cycle
     /// of POSIX owners each waiting for the next?
     fn would_deadlock(&self, owner: u64, blocker: u64) -> bool {
@@ -256,19 +284,7 @@ impl LockManager {
     pub fn set_record(&self, key: InodeKey, req: &RecordRequest, wait: bool) -> Result<()> {
         let mut state = self.lock()?;
         let result = loop {
-            let Some(kind) = req.kind else {
-                state.inode(key).apply_record(req);
-                break Ok(());
-            };
-            let probe = RecordLock {
-                owner: req.owner,
-                kind,
-                start: req.start,
-                end: req.end,
-                pid: req.pid,
-            };
-            let Some(blocker) = state.inode(key).first_record_conflict(&probe) else {
-                state.inode(key).apply_record(req);
+            let Some(blocker) = state.try_record(key, req) else {
                 break Ok(());
             };
             if !wait {
@@ -284,19 +300,12 @@ impl LockManager {
             state = match self.wait(state) {
                 Ok(s) => s,
                 Err(e) => {
-                    let mut s = self.lock()?;
-                    if let Owner::Posix(me) = req.owner {
-                        s.waiting.remove(&me);
-                    }
-                    s.forget_if_empty(key);
+                    self.lock()?.stop_waiting(key, req.owner);
                     return Err(e);
                 }
             };
         };
-        if let Owner::Posix(me) = req.owner {
-            state.waiting.remove(&me);
-        }
-        state.forget_if_empty(key);
+        state.stop_waiting(key, req.owner);
         drop(state);
         self.released.notify_all();
         result

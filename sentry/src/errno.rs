@@ -57,6 +57,7 @@ errnos!(
     EMLINK,
     EPIPE,
     ERANGE,
+    EDEADLK,
     ENAMETOOLONG,
     ENOSYS,
     ENOTEMPTY,

@@ -1,9 +1,11 @@
 /*
  * Descriptor table: dup, dup2, dup3, fcntl (F_DUPFD*, F_GETFD/F_SETFD,
- * F_GETFL/F_SETFL, record locks), flock, close_range.
+ * F_GETFL/F_SETFL, record locks), flock, close_range. More lock cases are
+ * in locks.c.
  */
 #include "harness.h"
 
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <linux/close_range.h>
@@ -389,6 +391,93 @@ CASE(close_range_closes_span)
 	EXPECT_OK(syscall(SYS_close_range, 83, 83, CLOSE_RANGE_CLOEXEC));
 	EXPECT_EQ(fcntl(83, F_GETFD), FD_CLOEXEC);
 	EXPECT_ERRNO(syscall(SYS_close_range, 10, 5, 0), EINVAL);
+}
+
+CASE(close_range_bad_flags_einval)
+{
+	int fd = tmpfd(O_RDONLY);
+
+	ASSERT_EQ(dup2(fd, 80), 80);
+	EXPECT_ERRNO(syscall(SYS_close_range, 80, 80, 1), EINVAL);
+	EXPECT_ERRNO(syscall(SYS_close_range, 80, 80, 8), EINVAL);
+	EXPECT_EQ(fcntl(80, F_GETFD), 0);
+}
+
+CASE(close_range_to_uint_max_closes_everything_above)
+{
+	int fd = tmpfd(O_RDONLY);
+
+	ASSERT_EQ(dup2(fd, 90), 90);
+	ASSERT_EQ(dup2(fd, 500), 500);
+	EXPECT_OK(syscall(SYS_close_range, 90, ~0U, 0));
+	EXPECT_ERRNO(fcntl(90, F_GETFD), EBADF);
+	EXPECT_ERRNO(fcntl(500, F_GETFD), EBADF);
+	EXPECT_EQ(fcntl(fd, F_GETFD), 0);
+	/* Nothing open in the range is fine too. */
+	EXPECT_OK(syscall(SYS_close_range, 600, 700, 0));
+}
+
+CASE(close_range_cloexec_marks_without_closing)
+{
+	int fd = tmpfd(O_RDONLY);
+
+	ASSERT_EQ(dup2(fd, 70), 70);
+	ASSERT_EQ(dup2(fd, 72), 72);
+	EXPECT_OK(syscall(SYS_close_range, 70, ~0U, CLOSE_RANGE_CLOEXEC));
+	EXPECT_EQ(fcntl(70, F_GETFD), FD_CLOEXEC);
+	EXPECT_EQ(fcntl(72, F_GETFD), FD_CLOEXEC);
+	EXPECT_EQ(fcntl(fd, F_GETFD), 0);
+}
+
+CASE(close_range_releases_posix_locks)
+{
+	int fd = tmpfd(O_RDWR);
+	pid_t pid;
+
+	ASSERT_OK(lock(fd, F_SETLK, F_WRLCK, 0, 0));
+	ASSERT_EQ(dup2(fd, 60), 60);
+	ASSERT_OK(syscall(SYS_close_range, 60, 60, 0));
+	pid = ASSERT_OK(fork());
+	if (pid == 0)
+		_exit(lock(fd, F_SETLK, F_WRLCK, 0, 0) == 0 ? 0 : 1);
+	EXPECT_EXITED(h_wait(pid), 0);
+}
+
+/* A child sharing the fd table (clone CLONE_FILES) runs fn and exits. */
+static int in_files_sharing_child(int (*fn)(void))
+{
+	pid_t pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+
+	if (pid < 0)
+		FAILX("clone: %s", h_errname(errno));
+	if (pid == 0)
+		_exit(fn());
+	return h_wait(pid);
+}
+
+static int close_fd_50(void)
+{
+	return close(50) == 0 ? 0 : 1;
+}
+
+static int unshare_and_close_fd_50(void)
+{
+	if (syscall(SYS_close_range, 50, 50, CLOSE_RANGE_UNSHARE) != 0)
+		return 1;
+	return fcntl(50, F_GETFD) == -1 && errno == EBADF ? 0 : 2;
+}
+
+CASE(close_range_unshare_leaves_the_shared_table_alone)
+{
+	int fd = tmpfd(O_RDONLY);
+
+	ASSERT_EQ(dup2(fd, 50), 50);
+	/* Without CLOSE_RANGE_UNSHARE a close in the child closes ours. */
+	EXPECT_EXITED(in_files_sharing_child(close_fd_50), 0);
+	EXPECT_ERRNO(fcntl(50, F_GETFD), EBADF);
+	ASSERT_EQ(dup2(fd, 50), 50);
+	EXPECT_EXITED(in_files_sharing_child(unshare_and_close_fd_50), 0);
+	EXPECT_EQ(fcntl(50, F_GETFD), 0);
 }
 
 HARNESS_MAIN

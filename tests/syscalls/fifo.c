@@ -318,6 +318,19 @@ CASE(fionread_counts_buffered_bytes)
 	EXPECT_EQ(n, 5);
 }
 
+CASE(fifo_pipe_size_is_shared_by_every_open)
+{
+	const char *p = fifo();
+	int a = open(p, O_RDWR);
+	int b = open(p, O_RDONLY | O_NONBLOCK);
+
+	ASSERT_GE(a, 0);
+	ASSERT_GE(b, 0);
+	EXPECT_EQ(fcntl(a, F_GETPIPE_SZ), 65536);
+	EXPECT_EQ(fcntl(a, F_SETPIPE_SZ, 8192), 8192);
+	EXPECT_EQ(fcntl(b, F_GETPIPE_SZ), 8192);
+}
+
 CASE(o_trunc_on_fifo_is_ignored)
 {
 	int fd = open(fifo(), O_RDWR | O_TRUNC);

@@ -5,6 +5,7 @@
  */
 #include "harness.h"
 
+#include <grp.h>
 #include <limits.h>
 #include <sys/ioctl.h>
 
@@ -451,6 +452,119 @@ CASE(pipe_packet_mode_keeps_boundaries)
 	ASSERT_EQ(write(p[1], "defg", 4), 4);
 	EXPECT_EQ(read(p[0], buf, sizeof(buf)), 3);
 	EXPECT_EQ(read(p[0], buf, sizeof(buf)), 4);
+}
+
+CASE(pipe_packet_mode_truncates_to_read_size)
+{
+	int p[2];
+	char buf[64];
+
+	ASSERT_OK(pipe2(p, O_DIRECT | O_NONBLOCK));
+	EXPECT_TRUE(fcntl(p[1], F_GETFL) & O_DIRECT);
+	ASSERT_EQ(write(p[1], "abcdefghij", 10), 10);
+	ASSERT_EQ(write(p[1], "kl", 2), 2);
+	/* A short read takes part of one packet and drops the rest. */
+	EXPECT_EQ(read(p[0], buf, 4), 4);
+	EXPECT_MEMEQ(buf, "abcd", 4);
+	EXPECT_EQ(read(p[0], buf, sizeof(buf)), 2);
+	EXPECT_MEMEQ(buf, "kl", 2);
+	EXPECT_ERRNO(read(p[0], buf, sizeof(buf)), EAGAIN);
+}
+
+CASE(pipe_packet_mode_splits_writes_into_pages)
+{
+	static char big[5000];
+	static char buf[8192];
+	int p[2];
+
+	ASSERT_OK(pipe2(p, O_DIRECT | O_NONBLOCK));
+	ASSERT_EQ(write(p[1], big, sizeof(big)), (ssize_t)sizeof(big));
+	EXPECT_EQ(read(p[0], buf, sizeof(buf)), 4096);
+	EXPECT_EQ(read(p[0], buf, sizeof(buf)), 5000 - 4096);
+}
+
+CASE(pipe_packet_mode_each_packet_takes_a_page)
+{
+	int p[2], n = 0;
+
+	ASSERT_OK(pipe2(p, O_DIRECT | O_NONBLOCK));
+	ASSERT_EQ(fcntl(p[1], F_SETPIPE_SZ, 4 * 4096), 4 * 4096);
+	while (write(p[1], "x", 1) == 1 && n < 100)
+		n++;
+	EXPECT_EQ(n, 4);
+	EXPECT_EQ(errno, EAGAIN);
+}
+
+CASE(pipe_small_writes_share_a_page)
+{
+	static char buf[4096];
+	int p[2];
+
+	ASSERT_OK(pipe2(p, O_NONBLOCK));
+	ASSERT_EQ(fcntl(p[1], F_SETPIPE_SZ, 4096), 4096);
+	ASSERT_EQ(write(p[1], buf, 100), 100);
+	ASSERT_EQ(write(p[1], buf, 100), 100);
+	EXPECT_EQ(write(p[1], buf, 4096 - 200), 4096 - 200);
+	EXPECT_ERRNO(write(p[1], buf, 1), EAGAIN);
+}
+
+CASE(pipe_setpipe_sz_grows_capacity)
+{
+	int p[2];
+
+	ASSERT_OK(pipe(p));
+	EXPECT_EQ(fcntl(p[1], F_SETPIPE_SZ, 100000), 131072);
+	EXPECT_EQ(fcntl(p[0], F_GETPIPE_SZ), 131072);
+	EXPECT_EQ(fill(p[1]), 131072);
+}
+
+CASE(pipe_setpipe_sz_bad_values)
+{
+	int p[2];
+	int fd = ASSERT_OK(open("/", O_RDONLY | O_DIRECTORY));
+
+	ASSERT_OK(pipe(p));
+	/* Above 2^31 bytes the size cannot be rounded: EINVAL. */
+	EXPECT_ERRNO(fcntl(p[0], F_SETPIPE_SZ, (1UL << 31) + 1), EINVAL);
+	EXPECT_ERRNO(fcntl(p[0], F_SETPIPE_SZ, -1), EINVAL);
+	EXPECT_EQ(fcntl(p[0], F_GETPIPE_SZ), 65536);
+	/* Not a pipe. */
+	EXPECT_ERRNO(fcntl(fd, F_GETPIPE_SZ), EBADF);
+	EXPECT_ERRNO(fcntl(fd, F_SETPIPE_SZ, 4096), EBADF);
+}
+
+CASE(pipe_setpipe_sz_above_max_eperm_unprivileged)
+{
+	int p[2];
+	pid_t pid;
+
+	ASSERT_OK(pipe(p));
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		int ok = 1;
+
+		if (geteuid() == 0 && (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(2);
+		/* /proc/sys/fs/pipe-max-size is 1 MiB by default. */
+		ok &= fcntl(p[0], F_SETPIPE_SZ, (1 << 20) + 1) == -1 && errno == EPERM;
+		ok &= fcntl(p[0], F_SETPIPE_SZ, 1 << 20) == 1 << 20;
+		_exit(ok ? 0 : 1);
+	}
+	EXPECT_EXITED(h_wait(pid), 0);
+}
+
+CASE(pipe_setpipe_sz_ebusy_counts_pages_not_bytes)
+{
+	int p[2];
+
+	ASSERT_OK(pipe(p));
+	/* Three one-byte packets fill three pages. */
+	ASSERT_OK(fcntl(p[1], F_SETFL, O_DIRECT));
+	ASSERT_EQ(write(p[1], "a", 1), 1);
+	ASSERT_EQ(write(p[1], "b", 1), 1);
+	ASSERT_EQ(write(p[1], "c", 1), 1);
+	EXPECT_ERRNO(fcntl(p[1], F_SETPIPE_SZ, 8192), EBUSY);
+	EXPECT_EQ(fcntl(p[1], F_SETPIPE_SZ, 16384), 16384);
 }
 
 CASE(pipe_close_on_exec_closes_in_child_exec)

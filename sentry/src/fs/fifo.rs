@@ -77,6 +77,13 @@ struct FifoFile {
     writer: Option<Arc<PipeEnd>>,
 }
 
+impl FifoFile {
+    /// Either end: both reach the same pipe.
+    fn end(&self) -> Result<&Arc<PipeEnd>> {
+        self.reader.as_ref().or(self.writer.as_ref()).ok_or(Errno::EBADF)
+    }
+}
+
 impl FileOps for FifoFile {
     fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         self.read_with_flags(buf, offset, 0)
@@ -114,9 +121,9 @@ impl FileOps for FifoFile {
         ready
     }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
-        match (&self.reader, &self.writer) {
-            (Some(end), _) | (None, Some(end)) => end.ioctl(cmd, arg, mem),
-            (None, None) => Err(Errno::ENOTTY),
-        }
+        self.end()?.ioctl(cmd, arg, mem)
+    }
+    fn pipe_capacity(&self, resize: Option<u64>, privileged: bool) -> Result<u64> {
+        self.end()?.pipe_capacity(resize, privileged)
     }
 }

@@ -1,6 +1,14 @@
-//! Pipes (pipe(7)): a bounded in-memory byte queue with a read end and a
-//! write end. Writes of at most PIPE_BUF bytes are atomic; reading an empty
-//! pipe with no writers gives EOF; writing with no readers gives EPIPE.
+//! Pipes (pipe(7)): a bounded in-memory queue with a read end and a write
+//! end. Reading an empty pipe with no writers gives EOF; writing with no
+//! readers gives EPIPE.
+//!
+//! As on Linux the contents are a ring of page-sized buffers ("slots") and
+//! the capacity is a number of slots (F_SETPIPE_SZ). A write first tops up
+//! the last buffer with the part of it that is not a whole number of pages,
+//! then fills fresh pages, so a write of at most PIPE_BUF bytes lands in
+//! one buffer and is atomic. In packet mode (pipe2 O_DIRECT) every write
+//! makes packets of at most a page that are never merged, and a read
+//! returns at most one packet, dropping what does not fit (pipe(2)).
 
 use crate::errno::{Errno, Result};
 use crate::vfs::{FileOps, Inode, Stat, Timespec};
@@ -8,16 +16,79 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 pub const PIPE_BUF: usize = 4096;
-const CAPACITY: usize = 65536;
+const PAGE_SIZE: usize = 4096;
+/// A new pipe holds 16 pages (pipe(7) "Pipe capacity").
+const DEFAULT_SLOTS: usize = 16;
+/// /proc/sys/fs/pipe-max-size: the most an unprivileged F_SETPIPE_SZ may ask for.
+pub const PIPE_MAX_SIZE: u64 = 1 << 20;
+
+/// One page of pipe data.
+struct Buffer {
+    /// The page's bytes so far; the unread ones are `bytes[read..]`.
+    bytes: Vec<u8>,
+    read: usize,
+    /// Written in packet mode: read alone and never appended to.
+    packet: bool,
+}
+
+impl Buffer {
+    fn unread(&self) -> usize {
+        self.bytes.len() - self.read
+    }
+}
 
 struct State {
-    buf: VecDeque<u8>,
+    buffers: VecDeque<Buffer>,
+    /// Capacity in pages.
+    slots: usize,
     readers: usize,
     writers: usize,
     /// Opens of each end so far: a FIFO opener waiting for a peer is
     /// released by a peer that came and went (fifo(7)).
     reader_opens: u64,
     writer_opens: u64,
+}
+
+impl State {
+    fn is_full(&self) -> bool {
+        self.buffers.len() >= self.slots
+    }
+
+    fn unread(&self) -> usize {
+        self.buffers.iter().map(Buffer::unread).sum()
+    }
+
+    /// Appends to the last buffer when it takes `data` whole (pipe_write's
+    /// merge of the sub-page tail of a write).
+    fn try_merge(&mut self, data: &[u8]) -> bool {
+        match self.buffers.back_mut() {
+            Some(last) if !last.packet && last.bytes.len() + data.len() <= PAGE_SIZE => {
+                last.bytes.extend_from_slice(data);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Copies out of the front buffers; a packet ends the read.
+    fn read_into(&mut self, out: &mut [u8]) -> usize {
+        let mut done = 0;
+        while done < out.len() {
+            let Some(front) = self.buffers.front_mut() else { break };
+            let n = front.unread().min(out.len() - done);
+            out[done..done + n].copy_from_slice(&front.bytes[front.read..front.read + n]);
+            front.read += n;
+            done += n;
+            let packet = front.packet;
+            if packet || front.unread() == 0 {
+                self.buffers.pop_front();
+            }
+            if packet {
+                break;
+            }
+        }
+        done
+    }
 }
 
 pub struct Pipe {
@@ -48,7 +119,7 @@ impl Pipe {
             return Ok(0);
         }
         let mut s = self.lock()?;
-        while s.buf.is_empty() {
+        while s.buffers.is_empty() {
             if s.writers == 0 {
                 return Ok(0);
             }
@@ -57,31 +128,35 @@ impl Pipe {
             }
             s = self.wait(s)?;
         }
-        let n = out.len().min(s.buf.len());
-        for (dst, src) in out.iter_mut().zip(s.buf.drain(..n)) {
-            *dst = src;
-        }
+        let n = s.read_into(out);
         drop(s);
         self.changed.notify_all();
         Ok(n)
     }
 
-    fn write(&self, data: &[u8], nonblock: bool) -> Result<usize> {
+    fn write(&self, data: &[u8], nonblock: bool, packets: bool) -> Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
         let mut s = self.lock()?;
+        if s.readers == 0 {
+            // SIGPIPE is raised by the caller's signal code.
+            return Err(Errno::EPIPE);
+        }
         let mut done = 0;
+        let tail = data.len() % PAGE_SIZE;
+        if !packets && tail != 0 && s.try_merge(&data[..tail]) {
+            done = tail;
+        }
         while done < data.len() {
             if s.readers == 0 {
-                // SIGPIPE is raised by the caller's signal code once signals exist.
                 return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
             }
-            let room = CAPACITY - s.buf.len();
-            let left = data.len() - done;
-            // Small writes go in whole or not at all (pipe(7) PIPE_BUF).
-            let fits = if data.len() <= PIPE_BUF { room >= left } else { room > 0 };
-            if !fits {
+            if s.is_full() {
                 if nonblock {
                     return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
                 }
+                self.changed.notify_all();
                 // Interrupted after a partial write: report what was written.
                 s = match self.wait(s) {
                     Ok(s) => s,
@@ -90,12 +165,43 @@ impl Pipe {
                 };
                 continue;
             }
-            let n = left.min(room);
-            s.buf.extend(&data[done..done + n]);
+            let n = (data.len() - done).min(PAGE_SIZE);
+            s.buffers.push_back(Buffer {
+                bytes: data[done..done + n].to_vec(),
+                read: 0,
+                packet: packets,
+            });
             done += n;
-            self.changed.notify_all();
         }
+        drop(s);
+        self.changed.notify_all();
         Ok(done)
+    }
+
+    /// F_SETPIPE_SZ (fcntl(2) "Changing the capacity of a pipe"): the size
+    /// is rounded up to a power-of-two number of pages; EBUSY if the data
+    /// buffered does not fit; EPERM above pipe-max-size unless privileged.
+    fn resize(&self, size: u64, privileged: bool) -> Result<u64> {
+        if size > 1 << 31 {
+            return Err(Errno::EINVAL);
+        }
+        let pages = (size as usize).div_ceil(PAGE_SIZE).max(1).next_power_of_two();
+        let bytes = (pages * PAGE_SIZE) as u64;
+        let mut s = self.lock()?;
+        if pages > s.slots && bytes > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        if pages < s.buffers.len() {
+            return Err(Errno::EBUSY);
+        }
+        s.slots = pages;
+        drop(s);
+        self.changed.notify_all();
+        Ok(bytes)
+    }
+
+    fn capacity(&self) -> Result<u64> {
+        Ok((self.lock()?.slots * PAGE_SIZE) as u64)
     }
 }
 
@@ -135,7 +241,14 @@ impl FileOps for PipeEnd {
         if !self.write_end {
             return Err(Errno::EBADF);
         }
-        self.pipe.write(buf, flags & libc::O_NONBLOCK != 0)
+        let packets = flags & libc::O_DIRECT != 0;
+        self.pipe.write(buf, flags & libc::O_NONBLOCK != 0, packets)
+    }
+    fn pipe_capacity(&self, resize: Option<u64>, privileged: bool) -> Result<u64> {
+        match resize {
+            Some(size) => self.pipe.resize(size, privileged),
+            None => self.pipe.capacity(),
+        }
     }
     fn seekable(&self) -> bool {
         false
@@ -146,11 +259,11 @@ impl FileOps for PipeEnd {
         if self.write_end {
             if s.readers == 0 {
                 ready |= libc::POLLERR;
-            } else if CAPACITY - s.buf.len() >= PIPE_BUF {
+            } else if !s.is_full() {
                 ready |= events & (libc::POLLOUT | libc::POLLWRNORM);
             }
         } else {
-            if !s.buf.is_empty() {
+            if !s.buffers.is_empty() {
                 ready |= events & (libc::POLLIN | libc::POLLRDNORM);
             }
             if s.writers == 0 {
@@ -161,7 +274,7 @@ impl FileOps for PipeEnd {
     }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn crate::mm::UserMemory) -> Result<u64> {
         if cmd as u64 == libc::FIONREAD {
-            let n = self.pipe.lock()?.buf.len() as i32;
+            let n = self.pipe.lock()?.unread() as i32;
             mem.write(arg, &n.to_le_bytes())?;
             return Ok(0);
         }
@@ -200,7 +313,8 @@ pub fn new_pipe() -> (Arc<dyn Inode>, Arc<PipeEnd>, Arc<PipeEnd>) {
     static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1000);
     let pipe = Arc::new(Pipe {
         state: Mutex::new(State {
-            buf: VecDeque::new(),
+            buffers: VecDeque::new(),
+            slots: DEFAULT_SLOTS,
             readers: 1,
             writers: 1,
             reader_opens: 1,
@@ -226,7 +340,8 @@ impl Pipe {
         static NEXT_INO: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
         Arc::new(Pipe {
             state: Mutex::new(State {
-                buf: VecDeque::new(),
+                buffers: VecDeque::new(),
+                slots: DEFAULT_SLOTS,
                 readers: 0,
                 writers: 0,
                 reader_opens: 0,
@@ -306,9 +421,49 @@ mod tests {
         let (_, r, w) = new_pipe();
         let mut buf = [0u8; 1];
         assert_eq!(r.read_with_flags(&mut buf, 0, libc::O_NONBLOCK), Err(Errno::EAGAIN));
-        let big = vec![0u8; CAPACITY];
-        assert_eq!(w.write_with_flags(&big, 0, libc::O_NONBLOCK), Ok(CAPACITY));
+        let big = vec![0u8; DEFAULT_SLOTS * PAGE_SIZE];
+        assert_eq!(w.write_with_flags(&big, 0, libc::O_NONBLOCK), Ok(big.len()));
         assert_eq!(w.write_with_flags(b"y", 0, libc::O_NONBLOCK), Err(Errno::EAGAIN));
+    }
+
+    #[test]
+    fn packets_keep_their_boundaries_and_truncate() {
+        let (_, r, w) = new_pipe();
+        let packet = libc::O_DIRECT;
+        assert_eq!(w.write_with_flags(b"abc", 0, packet), Ok(3));
+        assert_eq!(w.write_with_flags(b"defgh", 0, packet), Ok(5));
+        let mut buf = [0u8; 16];
+        assert_eq!(r.read(&mut buf, 0), Ok(3));
+        assert_eq!(r.read(&mut buf[..2], 0), Ok(2));
+        assert_eq!(&buf[..2], b"de");
+        // The rest of the packet was dropped.
+        assert_eq!(r.read_with_flags(&mut buf, 0, libc::O_NONBLOCK), Err(Errno::EAGAIN));
+    }
+
+    #[test]
+    fn small_writes_merge_into_one_page() {
+        let (_, r, w) = new_pipe();
+        assert_eq!(w.pipe_capacity(Some(4096), true), Ok(4096));
+        assert_eq!(w.write(b"ab", 0), Ok(2));
+        assert_eq!(w.write(b"cd", 0), Ok(2));
+        assert_eq!(w.pipe_capacity(Some(1), true), Ok(4096));
+        let mut buf = [0u8; 8];
+        assert_eq!(r.read(&mut buf, 0), Ok(4));
+        assert_eq!(&buf[..4], b"abcd");
+    }
+
+    #[test]
+    fn resize_rounds_up_and_refuses_to_drop_data() {
+        let (_, _r, w) = new_pipe();
+        assert_eq!(w.pipe_capacity(Some(5000), false), Ok(8192));
+        assert_eq!(w.pipe_capacity(Some(0), false), Ok(4096));
+        assert_eq!(w.pipe_capacity(Some(PIPE_MAX_SIZE + 1), false), Err(Errno::EPERM));
+        assert_eq!(w.pipe_capacity(Some(PIPE_MAX_SIZE + 1), true), Ok(2 * PIPE_MAX_SIZE));
+        assert_eq!(w.pipe_capacity(Some(u64::MAX), true), Err(Errno::EINVAL));
+        let data = vec![1u8; 3 * PAGE_SIZE];
+        assert_eq!(w.write(&data, 0), Ok(data.len()));
+        assert_eq!(w.pipe_capacity(Some(8192), false), Err(Errno::EBUSY));
+        assert_eq!(w.pipe_capacity(None, false), Ok(2 * PIPE_MAX_SIZE));
     }
 
     #[test]

@@ -461,6 +461,9 @@ impl Task {
             }
         }
         self.vfork_done = None;
+        // Before the parent hears of the exit: the last user of the fd
+        // table closes it, releasing the process's locks.
+        self.fds.remove_user();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
             q.remove(&self.tid);
             if self.tid == self.tgid {
@@ -611,6 +614,9 @@ struct ChildTemplate {
     ppid: i32,
     regs: Regs,
     fds: Arc<FdTable>,
+    /// CLONE_FILES: `fds` is the parent's table, which gains a user once
+    /// the child exists.
+    shares_fds: bool,
     fs: Arc<std::sync::Mutex<FsContext>>,
     creds: Credentials,
     rlimits: Rlimits,
@@ -654,6 +660,7 @@ impl ChildTemplate {
             ppid: parent.tgid,
             regs,
             fds,
+            shares_fds: has(libc::CLONE_FILES),
             fs: if has(libc::CLONE_FS) {
                 parent.fs_shared.clone()
             } else {
@@ -743,6 +750,9 @@ impl ChildTemplate {
                 group
             }
         };
+        if self.shares_fds {
+            self.fds.add_user();
+        }
         let task = Task {
             kernel: self.kernel,
             tid: self.pid,

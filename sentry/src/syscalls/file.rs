@@ -1,7 +1,7 @@
 //! File and path syscalls: open/close, read/write, stat, directories,
 //! links, fd table operations.
 
-use super::Args;
+use super::{locks, Args};
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
@@ -600,10 +600,22 @@ pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
     }
 }
 
+/// fcntl commands that work on an O_PATH fd (open(2) O_PATH).
+fn fcntl_allowed_on_path(cmd: i32) -> bool {
+    matches!(
+        cmd,
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC | libc::F_GETFD | libc::F_SETFD | libc::F_GETFL
+    )
+}
+
 pub fn fcntl(task: &mut Task, a: Args) -> Result<u64> {
     let fd = a.fd(0);
     let entry = task.fds.entry(fd)?;
-    match a.i32(1) {
+    let cmd = a.i32(1);
+    if entry.file.is_path_only() && !fcntl_allowed_on_path(cmd) {
+        return Err(Errno::EBADF);
+    }
+    match cmd {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
             let min = a.i32(2);
             if min < 0 || min as u64 >= task.fds.limit() {
@@ -619,8 +631,40 @@ pub fn fcntl(task: &mut Task, a: Args) -> Result<u64> {
             entry.file.set_status_flags(a.i32(2));
             Ok(0)
         }
+        libc::F_GETLK | libc::F_OFD_GETLK => locks::get_lock(task, &entry.file, a.u64(2), cmd == libc::F_OFD_GETLK),
+        libc::F_SETLK | libc::F_SETLKW => locks::set_lock(task, &entry.file, a.u64(2), false, cmd == libc::F_SETLKW),
+        libc::F_OFD_SETLK | libc::F_OFD_SETLKW => {
+            locks::set_lock(task, &entry.file, a.u64(2), true, cmd == libc::F_OFD_SETLKW)
+        }
+        libc::F_GETPIPE_SZ => entry.file.ops.pipe_capacity(None, true),
+        libc::F_SETPIPE_SZ => {
+            let privileged = task.creds.capable(super::creds::CAP_SYS_RESOURCE);
+            entry.file.ops.pipe_capacity(Some(a.u64(2)), privileged)
+        }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// close_range(2).
+pub fn close_range(task: &mut Task, a: Args) -> Result<u64> {
+    const CLOSE_RANGE_UNSHARE: u32 = 1 << 1;
+    let (first, last, flags) = (a.u32(0), a.u32(1), a.u32(2));
+    if flags & !(CLOSE_RANGE_UNSHARE | libc::CLOSE_RANGE_CLOEXEC) != 0 || first > last {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLOSE_RANGE_UNSHARE != 0 && task.fds.is_shared() {
+        // Like unshare(CLONE_FILES): this task gets a private copy first.
+        let private = Arc::new(task.fds.fork()?);
+        let shared = std::mem::replace(&mut task.fds, private);
+        shared.remove_user();
+        task.publish();
+    }
+    if flags & libc::CLOSE_RANGE_CLOEXEC != 0 {
+        task.fds.set_cloexec_range(first, last)?;
+    } else {
+        task.fds.close_range(first, last)?;
+    }
+    Ok(0)
 }
 
 pub fn dup(task: &mut Task, a: Args) -> Result<u64> {
@@ -841,7 +885,7 @@ fn do_pipe(task: &Task, addr: u64, flags: i32) -> Result<u64> {
         parent: None,
         inode,
     });
-    let status = flags & libc::O_NONBLOCK;
+    let status = flags & (libc::O_NONBLOCK | libc::O_DIRECT);
     let cloexec = flags & libc::O_CLOEXEC != 0;
     let rfd = task
         .fds

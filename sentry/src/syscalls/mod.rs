@@ -5,6 +5,7 @@ mod compat;
 mod creds;
 mod file;
 mod fileattr;
+mod locks;
 mod mem;
 mod misc;
 mod names;

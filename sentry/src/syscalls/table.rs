@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, fileattr, mem, misc, poll, process, signal, time, timers, xattr, Handler};
+use super::{creds, file, fileattr, locks, mem, misc, poll, process, signal, time, timers, xattr, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +78,8 @@ table! {
     61 wait4 process::wait4, Partial("rusage is zero"), "dxxx";
     62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
     63 uname process::uname, Full, "x";
-    72 fcntl file::fcntl, Partial("F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks"), "fdx";
+    72 fcntl file::fcntl, Partial("fd flags, status flags, record and OFD locks, pipe sizes; F_SETOWN/F_GETOWN(_EX), F_SETSIG, leases, F_NOTIFY, seals and RW hints are EINVAL; no pipe-user-pages quotas"), "fdx";
+    73 flock locks::flock, Full, "fd";
     74 fsync file::fsync, Full, "f";
     75 fdatasync file::fsync, Full, "f";
     76 truncate fileattr::truncate, Full, "sd";
@@ -199,7 +200,7 @@ table! {
     273 set_robust_list process::set_robust_list, Full, "xd";
     280 utimensat fileattr::utimensat, Full, "fsxx";
     292 dup3 file::dup3, Full, "ffx";
-    293 pipe2 file::pipe2, Partial("O_DIRECT (packet mode) is accepted but the pipe stays a byte stream"), "xx";
+    293 pipe2 file::pipe2, Full, "xx";
     295 preadv fileattr::preadv, Full, "fxdd";
     296 pwritev fileattr::pwritev, Full, "fxdd";
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
@@ -212,6 +213,7 @@ table! {
     328 pwritev2 fileattr::pwritev2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
     332 statx file::statx, Full, "fsxxx";
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
+    436 close_range file::close_range, Full, "ddx";
     439 faccessat2 file::faccessat2, Full, "fsxx";
 }
 

@@ -1,10 +1,11 @@
 //! Open file descriptions (open(2) "file description"): the file, its
 //! status flags and its offset, shared by every fd dup'ed from it.
 
+use super::lock::{self, InodeKey};
 use super::{Dentry, DirEntry, FileOps};
 use crate::errno::{Errno, Result};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Status flags that fcntl(F_SETFL) may change (fcntl(2)).
 pub const SETFL_MASK: i32 = libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
@@ -17,6 +18,20 @@ pub struct OpenFile {
     offset: Mutex<u64>,
     /// Directory listing snapshot taken by the first getdents64 call.
     dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
+    /// Owner id of this description's OFD and flock locks.
+    lock_id: u64,
+    /// The inode's lock key, set once this description has locked it.
+    locked_inode: OnceLock<InodeKey>,
+}
+
+impl Drop for OpenFile {
+    /// The last reference to the description is gone: its OFD and flock
+    /// locks are released (fcntl(2) "Open file description locks").
+    fn drop(&mut self) {
+        if let Some(key) = self.locked_inode.get() {
+            lock::manager().release_open_file(*key, self.lock_id);
+        }
+    }
 }
 
 impl OpenFile {
@@ -29,7 +44,38 @@ impl OpenFile {
             ),
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
+            lock_id: lock::new_owner_id(),
+            locked_inode: OnceLock::new(),
         })
+    }
+
+    /// The identity locks on this file are keyed by.
+    pub fn inode_key(&self) -> Result<InodeKey> {
+        if let Some(key) = self.locked_inode.get() {
+            return Ok(*key);
+        }
+        let st = self.dentry.inode.stat()?;
+        Ok(InodeKey {
+            dev: st.dev,
+            ino: st.ino,
+        })
+    }
+
+    /// The lock key, remembered so that the locks of this description are
+    /// released when it goes away. Call before taking an OFD or flock lock.
+    pub fn lock_key_for_locking(&self) -> Result<InodeKey> {
+        let key = self.inode_key()?;
+        Ok(*self.locked_inode.get_or_init(|| key))
+    }
+
+    /// The owner id of this description's OFD and flock locks.
+    pub fn lock_id(&self) -> u64 {
+        self.lock_id
+    }
+
+    /// True for O_PATH descriptions, which only allow fd-level operations.
+    pub fn is_path_only(&self) -> bool {
+        self.flags() & libc::O_PATH != 0
     }
 
     pub fn flags(&self) -> i32 {
@@ -41,10 +87,6 @@ impl OpenFile {
         let old = self.flags();
         self.flags
             .store((old & !SETFL_MASK) | (flags & SETFL_MASK), Ordering::Relaxed);
-    }
-
-    fn is_path_only(&self) -> bool {
-        self.flags() & libc::O_PATH != 0
     }
 
     pub fn readable(&self) -> bool {

@@ -9,6 +9,7 @@
 pub mod dentry;
 pub mod fdtable;
 pub mod file;
+pub mod lock;
 pub mod resolve;
 
 pub use dentry::{Dentry, MountTable};
@@ -249,6 +250,12 @@ pub trait FileOps: Send + Sync {
     }
     fn fsync(&self) -> Result<()> {
         Ok(())
+    }
+    /// F_GETPIPE_SZ (`resize` None) or F_SETPIPE_SZ: the pipe's capacity
+    /// in bytes after the call. `privileged` is CAP_SYS_RESOURCE (may go
+    /// above /proc/sys/fs/pipe-max-size). EBADF for anything not a pipe.
+    fn pipe_capacity(&self, _resize: Option<u64>, _privileged: bool) -> Result<u64> {
+        Err(Errno::EBADF)
     }
     /// The host fd behind this file, if any (regular host files donated by
     /// the gofer, host ttys): mmap of such files copies from it.

@@ -1,7 +1,114 @@
-//! `docs/compatibility.md`, generated from the syscall table.
+//! `docs/compatibility.md`, generated from the syscall table and from the
+//! conformance suite's sources (cases per family, expected failures per
+//! platform).
 
 use super::{Support, NAMES, TABLE};
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::Path;
+
+/// The platforms whose expected-failure lists the suite section reports.
+const PLATFORMS: &[&str] = &["ptrace", "systrap"];
+
+/// Case names per test file (family) of the suite in `dir`: every
+/// `CASE(name)` at the start of a line of `dir/*.c`.
+fn suite_cases(dir: &Path) -> BTreeMap<String, Vec<String>> {
+    let mut families = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return families;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "c") {
+            continue;
+        }
+        let (Some(stem), Ok(text)) = (path.file_stem(), std::fs::read_to_string(&path)) else {
+            continue;
+        };
+        let cases = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("CASE(")?.split(')').next())
+            .map(str::to_string)
+            .collect();
+        families.insert(stem.to_string_lossy().into_owned(), cases);
+    }
+    families
+}
+
+/// `FILE:CASE` entries of an expected-failure list.
+fn expected_failures(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The suite section: per family, how many cases pass on each platform.
+/// CI runs the suite and fails on any case that does not behave as its
+/// list says, so these counts are what the runs show.
+fn suite_markdown(dir: &Path) -> String {
+    let families = suite_cases(dir);
+    let lists: Vec<(&str, Vec<String>)> = PLATFORMS
+        .iter()
+        .map(|p| (*p, dir.join(format!("xfail/runsc-{p}.txt"))))
+        .filter(|(_, path)| path.exists())
+        .map(|(p, path)| (p, expected_failures(&path)))
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Conformance suite pass rate
+"
+    );
+    let _ = writeln!(
+        out,
+        "Cases of `tests/syscalls/` per family (test file) that pass under runsc, from the\n\
+         suite's sources and its expected-failure lists (`tests/syscalls/xfail/`). Every case\n\
+         passes natively; CI runs the suite on each platform and fails on any unexpected result.\n"
+    );
+    let mut header = String::from("| family | cases |");
+    let mut rule = String::from("|---|---:|");
+    for (p, _) in &lists {
+        let _ = write!(header, " {p} passing | {p} rate |");
+        rule.push_str("---:|---:|");
+    }
+    let _ = writeln!(
+        out,
+        "{header}
+{rule}"
+    );
+    let mut totals = vec![0usize; lists.len()];
+    let mut all = 0;
+    for (family, cases) in &families {
+        all += cases.len();
+        let mut row = format!("| {family} | {} |", cases.len());
+        for (i, (_, xfail)) in lists.iter().enumerate() {
+            let failing = cases
+                .iter()
+                .filter(|c| xfail.contains(&format!("{family}:{c}")))
+                .count();
+            let passing = cases.len() - failing;
+            totals[i] += passing;
+            let _ = write!(row, " {passing} | {} |", percent(passing, cases.len()));
+        }
+        let _ = writeln!(out, "{row}");
+    }
+    let mut row = format!("| **all {} families** | **{all}** |", families.len());
+    for t in &totals {
+        let _ = write!(row, " **{t}** | **{}** |", percent(*t, all));
+    }
+    let _ = writeln!(out, "{row}");
+    out
+}
+
+fn percent(part: usize, whole: usize) -> String {
+    if whole == 0 {
+        return "n/a".into();
+    }
+    format!("{:.0}%", part as f64 * 100.0 / whole as f64)
+}
 
 /// The compatibility table as Markdown.
 pub fn compatibility_markdown() -> String {
@@ -38,8 +145,15 @@ pub fn compatibility_markdown() -> String {
         "Totals: {full} full, {partial} partial, {missing} missing, of {} syscalls.\n",
         NAMES.len()
     );
+    let _ = writeln!(
+        out,
+        "The pass rate of the conformance suite per family follows the table.\n"
+    );
     let _ = writeln!(out, "| nr | syscall | support | notes |\n|---:|---|---|---|");
     out.push_str(&rows);
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/syscalls");
+    let _ = writeln!(out);
+    out.push_str(&suite_markdown(&suite));
     out
 }
 

@@ -215,6 +215,9 @@ fn mount_config(m: &oci_spec::runtime::Mount, bundle: &std::path::Path) -> Optio
         destination,
         kind,
         read_only,
+        nosuid: has("nosuid"),
+        noexec: has("noexec"),
+        nodev: has("nodev"),
     })
 }
 

@@ -23,11 +23,11 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
     let root_inode = root_filesystem(&mut config)?;
     mounts.mount(
         b"/",
-        Mount {
-            root: root_inode.clone(),
-            fs_type: if config.overlay { "overlay" } else { "9p" }.into(),
-            read_only: config.root_readonly,
-        },
+        Mount::new(
+            root_inode.clone(),
+            if config.overlay { "overlay" } else { "9p" },
+            config.root_readonly,
+        ),
     );
     mount_pseudo_filesystems(&mounts);
     let kernel = Arc::new(Kernel::new(
@@ -43,9 +43,10 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
     mounts.mount(
         b"/proc",
         Mount {
-            root: crate::fs::proc::new(proc_source.clone()),
-            fs_type: "proc".into(),
-            read_only: false,
+            nosuid: true,
+            noexec: true,
+            nodev: true,
+            ..Mount::new(crate::fs::proc::new(proc_source.clone()), "proc", false)
         },
     );
     let root = Dentry::root(root_inode);
@@ -135,17 +136,16 @@ fn mount_pseudo_filesystems(mounts: &MountTable) {
     mounts.mount(
         b"/dev",
         Mount {
-            root: Devfs::new(),
-            fs_type: "tmpfs".into(),
-            read_only: false,
+            nosuid: true,
+            ..Mount::new(Devfs::new(), "tmpfs", false)
         },
     );
     mounts.mount(
         b"/dev/shm",
         Mount {
-            root: Tmpfs::new(None, 0o1777),
-            fs_type: "tmpfs".into(),
-            read_only: false,
+            nosuid: true,
+            nodev: true,
+            ..Mount::new(Tmpfs::new(None, 0o1777), "tmpfs", false)
         },
     );
 }
@@ -178,9 +178,10 @@ fn apply_mounts(
         table.mount(
             &path,
             Mount {
-                root,
-                fs_type: fs_type.into(),
-                read_only: m.read_only,
+                nosuid: m.nosuid,
+                noexec: m.noexec,
+                nodev: m.nodev,
+                ..Mount::new(root, fs_type, m.read_only)
             },
         );
     }

@@ -62,6 +62,9 @@ pub struct MountConfig {
     pub destination: String,
     pub kind: MountKind,
     pub read_only: bool,
+    pub nosuid: bool,
+    pub noexec: bool,
+    pub nodev: bool,
 }
 
 /// What is mounted. The Sentry serves every kind itself except binds,

@@ -148,3 +148,52 @@ fn the_gofer_sees_only_its_exports() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+fn mount_with(destination: &str, typ: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
+    oci_spec::runtime::MountBuilder::default()
+        .destination(destination)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .expect("mount")
+}
+
+#[test]
+fn mount_options_ro_noexec_nodev_are_enforced() {
+    let runsc = Runsc::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    fs::create_dir(dir.path().join("ro")).expect("mkdir");
+    fs::write(dir.path().join("ro/f"), "kept\n").expect("write");
+    fs::create_dir(dir.path().join("exec")).expect("mkdir");
+    fs::copy("/bin/busybox", dir.path().join("exec/busybox")).expect("copy busybox");
+    // Each line prints what Linux does for the same mounts (open(2) EROFS,
+    // mkdir(2) EROFS, execve(2) EACCES on noexec, open(2) EACCES on nodev).
+    let script = "echo x > /ro/f 2>/dev/null || echo write-refused; \
+                  echo x > /ro/g 2>/dev/null || echo create-refused; \
+                  mkdir /ro/d 2>/dev/null || echo mkdir-refused; \
+                  rm /ro/f 2>/dev/null || echo unlink-refused; \
+                  cat /ro/f; \
+                  /noexec/busybox true 2>/dev/null || echo exec-refused; \
+                  /exec/busybox echo exec-allowed; \
+                  mknod /nodev/null c 1 3 && { cat /nodev/null 2>/dev/null || echo nodev-refused; }; \
+                  mknod /dev-ok/null c 1 3 && cat /dev-ok/null && echo dev-allowed";
+    let bundle = busybox_bundle(
+        script,
+        vec![
+            mount_with("/ro", "bind", &dir.path().join("ro"), &["rbind", "ro"]),
+            mount_with("/noexec", "bind", &dir.path().join("exec"), &["rbind", "noexec"]),
+            mount_with("/exec", "bind", &dir.path().join("exec"), &["rbind"]),
+            mount_with("/nodev", "tmpfs", Path::new("tmpfs"), &["nodev"]),
+            mount_with("/dev-ok", "tmpfs", Path::new("tmpfs"), &[]),
+        ],
+    );
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("mountopts"));
+    assert_eq!(
+        out.stdout_str(),
+        "write-refused\ncreate-refused\nmkdir-refused\nunlink-refused\nkept\nexec-refused\nexec-allowed\n\
+         nodev-refused\ndev-allowed\n",
+        "{out}"
+    );
+    assert_eq!(fs::read_to_string(dir.path().join("ro/f")).expect("f"), "kept\n");
+}

@@ -49,6 +49,10 @@ impl Exe {
         if !stat.is_regular() || stat.mode & 0o111 == 0 {
             return Err(Errno::EACCES);
         }
+        // execve(2) EACCES: "the file ... resides on a noexec mount".
+        if fs.mounts.mount_of(&dentry.path).is_some_and(|m| m.noexec) {
+            return Err(Errno::EACCES);
+        }
         let file = dentry.inode.open(libc::O_RDONLY)?;
         Ok(Exe { dentry, file })
     }

@@ -86,8 +86,33 @@ pub(super) fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) 
 
 /// Adding or removing a directory entry needs write and search permission
 /// on the directory (path_resolution(7)).
+/// On a read-only mount that is EROFS first, as mnt_want_write comes
+/// before the permission check.
 pub(super) fn may_modify_dir(task: &Task, dir: &Dentry) -> Result<()> {
+    if task.fs().mounts.mount_of(&dir.path).is_some_and(|m| m.read_only) {
+        return Err(Errno::EROFS);
+    }
     may_access(task, &dir.inode.stat()?, 2 | 1, false)
+}
+
+/// What the mount of `d` forbids for an open with `flags` of a file with
+/// stat `st` (open(2) EROFS and EACCES): writing a file that is not a
+/// device, FIFO or socket on a read-only mount, and any device on a
+/// `nodev` mount.
+fn check_mount_for_open(task: &Task, d: &Dentry, st: &crate::vfs::Stat, flags: i32) -> Result<()> {
+    let Some(mount) = task.fs().mounts.mount_of(&d.path) else {
+        return Ok(());
+    };
+    let kind = st.file_type();
+    let special = matches!(kind, libc::S_IFCHR | libc::S_IFBLK | libc::S_IFIFO | libc::S_IFSOCK);
+    let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+    if mount.read_only && writes && !special {
+        return Err(Errno::EROFS);
+    }
+    if mount.nodev && matches!(kind, libc::S_IFCHR | libc::S_IFBLK) {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
 }
 
 /// In a sticky directory only the owner of the entry or of the directory
@@ -154,6 +179,7 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
             _ => 6,
         };
         may_access(task, &st, want, false)?;
+        check_mount_for_open(task, &dentry, &st, flags)?;
         if st.is_fifo() {
             crate::fs::fifo::open(&task.kernel.fifos, &st, flags)?
         } else {

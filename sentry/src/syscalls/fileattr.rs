@@ -565,7 +565,14 @@ fn encode_statfs(task: &Task, d: &Dentry) -> Result<[u8; 120]> {
     const ST_VALID: u64 = 0x20;
     let magic = d.inode.fs_magic();
     let st = d.inode.stat()?;
-    let read_only = task.fs().mounts.mount_of(&d.path).is_some_and(|m| m.read_only);
+    const ST_NOSUID: u64 = 2;
+    const ST_NODEV: u64 = 4;
+    const ST_NOEXEC: u64 = 8;
+    let mount = task.fs().mounts.mount_of(&d.path);
+    let flag = |on: bool, bit: u64| if on { bit } else { 0 };
+    let mount_flags = mount.map_or(0, |m| {
+        flag(m.read_only, ST_RDONLY) | flag(m.nosuid, ST_NOSUID) | flag(m.nodev, ST_NODEV) | flag(m.noexec, ST_NOEXEC)
+    });
     let mut b = [0u8; 120];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(0, magic);
@@ -579,7 +586,7 @@ fn encode_statfs(task: &Task, d: &Dentry) -> Result<[u8; 120]> {
     put(56, st.dev);
     put(64, 255);
     put(72, BSIZE);
-    put(80, ST_VALID | if read_only { ST_RDONLY } else { 0 });
+    put(80, ST_VALID | mount_flags);
     Ok(b)
 }
 

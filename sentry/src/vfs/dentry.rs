@@ -59,6 +59,27 @@ pub struct Mount {
     /// Filesystem type name, for /proc/mounts.
     pub fs_type: String,
     pub read_only: bool,
+    /// Set-user-ID and set-group-ID bits do not apply (always true in
+    /// effect: exec never changes credentials yet).
+    pub nosuid: bool,
+    /// execve and PROT_EXEC mappings of its files fail.
+    pub noexec: bool,
+    /// Its device nodes cannot be opened.
+    pub nodev: bool,
+}
+
+impl Mount {
+    /// A mount with no flags but `read_only`.
+    pub fn new(root: Arc<dyn Inode>, fs_type: &str, read_only: bool) -> Mount {
+        Mount {
+            root,
+            fs_type: fs_type.into(),
+            read_only,
+            nosuid: false,
+            noexec: false,
+            nodev: false,
+        }
+    }
 }
 
 impl MountTable {

@@ -22,6 +22,7 @@ pub mod host;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;
+pub mod proc_sys;
 pub mod tmpfs;
 
 use crate::errno::{Errno, Result};

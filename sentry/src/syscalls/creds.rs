@@ -478,16 +478,8 @@ pub fn capget(task: &mut Task, a: Args) -> Result<u64> {
             task.creds.cap_inheritable,
         )
     } else {
-        // Another process: its tasks' credentials are not reachable from
-        // here; report what a process with its real uid starts with.
-        let uid = task
-            .kernel
-            .procs
-            .lock()
-            .ok()
-            .and_then(|p| p.get(&pid).map(|e| e.uid))
-            .ok_or(Errno::ESRCH)?;
-        let c = Credentials::new(uid, 0);
+        // Another process: the credentials it last published.
+        let c = task.kernel.procs.creds_of(pid).ok_or(Errno::ESRCH)?;
         (c.cap_effective, c.cap_permitted, c.cap_inheritable)
     };
     let mut out = Vec::with_capacity(12 * count);

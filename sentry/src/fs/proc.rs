@@ -43,6 +43,8 @@ pub trait ProcSource: Send + Sync {
     fn pid_file(&self, pid: i32, tid: i32, name: &str) -> Option<Vec<u8>>;
     /// A write to a writable file of [`PID_FILES`].
     fn write_pid_file(&self, pid: i32, tid: i32, name: &str, data: &[u8]) -> Result<usize>;
+    /// The (euid, egid) that owns process `pid`'s /proc entries.
+    fn owner(&self, pid: i32) -> Option<(u32, u32)>;
     /// A system-wide file rendered from kernel state: "stat", "loadavg",
     /// "uptime", "sys/kernel/hostname", "sys/kernel/domainname".
     fn kernel_file(&self, name: &str) -> Option<Vec<u8>>;
@@ -98,14 +100,19 @@ const PROC_MAGIC: u64 = 0x9fa0;
 
 type Render = Arc<dyn Fn() -> Result<Vec<u8>> + Send + Sync>;
 type Writer = Arc<dyn Fn(&[u8]) -> Result<usize> + Send + Sync>;
+/// Who owns an entry: root, or the process a pid directory shows.
+type Owner = Option<Arc<dyn Fn() -> (u32, u32) + Send + Sync>>;
 type List = Arc<dyn Fn() -> Result<Vec<(Vec<u8>, Arc<dyn Inode>)>> + Send + Sync>;
 
-fn base_stat(ino: u64, mode: u32) -> Stat {
+fn base_stat(ino: u64, mode: u32, owner: &Owner) -> Stat {
     let now = Timespec::now();
+    let (uid, gid) = owner.as_ref().map(|f| f()).unwrap_or((0, 0));
     Stat {
         dev: 0x16,
         ino,
         mode,
+        uid,
+        gid,
         nlink: 1,
         blksize: 1024,
         atime: now,
@@ -142,6 +149,7 @@ enum WritePolicy {
 /// A file whose content is rendered at open.
 struct SynthFile {
     ino: u64,
+    owner: Owner,
     mode: u32,
     render: Render,
     write: WritePolicy,
@@ -179,7 +187,7 @@ fn wants_write(flags: i32) -> bool {
 impl Inode for SynthFile {
     fn stat(&self) -> Result<Stat> {
         // Like Linux, /proc files report size 0: readers must read to EOF.
-        Ok(base_stat(self.ino, libc::S_IFREG | self.mode))
+        Ok(base_stat(self.ino, libc::S_IFREG | self.mode, &self.owner))
     }
     fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>> {
         if let Some(ops) = super::open_dir_or_path(flags, false)? {
@@ -213,12 +221,13 @@ impl Inode for SynthFile {
 /// A symlink whose target is computed when read.
 struct SynthLink {
     ino: u64,
+    owner: Owner,
     target: Render,
 }
 
 impl Inode for SynthLink {
     fn stat(&self) -> Result<Stat> {
-        Ok(base_stat(self.ino, libc::S_IFLNK | 0o777))
+        Ok(base_stat(self.ino, libc::S_IFLNK | 0o777, &self.owner))
     }
     fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
         Err(Errno::ELOOP)
@@ -240,6 +249,7 @@ impl Inode for SynthLink {
 /// A directory whose entries are computed on each lookup.
 struct SynthDir {
     ino: u64,
+    owner: Owner,
     mode: u32,
     list: List,
 }
@@ -274,7 +284,7 @@ impl SynthDir {
 
 impl Inode for SynthDir {
     fn stat(&self) -> Result<Stat> {
-        let mut st = base_stat(self.ino, libc::S_IFDIR | self.mode);
+        let mut st = base_stat(self.ino, libc::S_IFDIR | self.mode, &self.owner);
         st.nlink = 2;
         Ok(st)
     }
@@ -339,12 +349,14 @@ type Entries = Vec<(Vec<u8>, Arc<dyn Inode>)>;
 
 fn file_with(
     parts: &[&[u8]],
+    owner: &Owner,
     mode: u32,
     write: WritePolicy,
     render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static,
 ) -> Arc<dyn Inode> {
     Arc::new(SynthFile {
         ino: ino_of(parts),
+        owner: owner.clone(),
         mode,
         render: Arc::new(render),
         write,
@@ -353,30 +365,41 @@ fn file_with(
 
 /// A read-only system-wide file (0444; write(2) is EIO).
 fn file(parts: &[&[u8]], render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> Arc<dyn Inode> {
-    file_with(parts, 0o444, WritePolicy::FailWrite(Errno::EIO), render)
+    file_with(parts, &None, 0o444, WritePolicy::FailWrite(Errno::EIO), render)
 }
 
 fn link(parts: &[&[u8]], target: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> Arc<dyn Inode> {
+    owned_link(parts, &None, target)
+}
+
+fn owned_link(
+    parts: &[&[u8]],
+    owner: &Owner,
+    target: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static,
+) -> Arc<dyn Inode> {
     Arc::new(SynthLink {
         ino: ino_of(parts),
+        owner: owner.clone(),
         target: Arc::new(target),
     })
 }
 
 fn dir_with_mode(
     parts: &[&[u8]],
+    owner: &Owner,
     mode: u32,
     list: impl Fn() -> Result<Entries> + Send + Sync + 'static,
 ) -> Arc<dyn Inode> {
     Arc::new(SynthDir {
         ino: ino_of(parts),
+        owner: owner.clone(),
         mode,
         list: Arc::new(list),
     })
 }
 
 fn dir(parts: &[&[u8]], list: impl Fn() -> Result<Entries> + Send + Sync + 'static) -> Arc<dyn Inode> {
-    dir_with_mode(parts, 0o555, list)
+    dir_with_mode(parts, &None, 0o555, list)
 }
 
 /// The root of a procfs over `src`.
@@ -474,14 +497,21 @@ fn sysctl_file(src: &Arc<dyn ProcSource>, dir_path: &str, leaf: &str, value: pro
     };
     let src = src.clone();
     let name = full.clone();
-    file_with(&[full.as_bytes()], mode, write, move || match value.render {
+    file_with(&[full.as_bytes()], &None, mode, write, move || match value.render {
         proc_sys::SysRender::Host(f) => Ok(f()),
         proc_sys::SysRender::Kernel => src.kernel_file(&name).ok_or(Errno::EIO),
     })
 }
 
+/// The owner of process `pid`'s entries: its effective ids.
+fn process_owner(src: &Arc<dyn ProcSource>, pid: i32) -> Owner {
+    let s = src.clone();
+    Some(Arc::new(move || s.owner(pid).unwrap_or((0, 0))))
+}
+
 /// The part of a pid directory shared with task/TID directories.
 fn process_files(src: &Arc<dyn ProcSource>, pid: i32, tid: i32, key: &[u8]) -> Entries {
+    let owner = process_owner(src, pid);
     let mut out: Entries = Vec::new();
     for spec in PID_FILES {
         let (s, name) = (src.clone(), spec.name);
@@ -491,7 +521,7 @@ fn process_files(src: &Arc<dyn ProcSource>, pid: i32, tid: i32, key: &[u8]) -> E
         } else {
             WritePolicy::FailWrite(Errno::EINVAL)
         };
-        let inode = file_with(&[key, name.as_bytes()], spec.mode, write, move || {
+        let inode = file_with(&[key, name.as_bytes()], &owner, spec.mode, write, move || {
             s.pid_file(pid, tid, name).ok_or(Errno::ESRCH)
         });
         out.push((name.as_bytes().to_vec(), inode));
@@ -500,18 +530,24 @@ fn process_files(src: &Arc<dyn ProcSource>, pid: i32, tid: i32, key: &[u8]) -> E
         let s = src.clone();
         out.push((
             name.as_bytes().to_vec(),
-            link(&[key, name.as_bytes()], move || s.link(pid, which).ok_or(Errno::ENOENT)),
+            owned_link(&[key, name.as_bytes()], &owner, move || {
+                s.link(pid, which).ok_or(Errno::ENOENT)
+            }),
         ));
     }
-    out.push((b"fd".to_vec(), fd_dir(src.clone(), pid, key)));
-    out.push((b"fdinfo".to_vec(), fdinfo_dir(src.clone(), pid, key)));
-    out.push((b"net".to_vec(), dir(&[key, b"net"], || Ok(Vec::new()))));
+    out.push((b"fd".to_vec(), fd_dir(src.clone(), pid, key, &owner)));
+    out.push((b"fdinfo".to_vec(), fdinfo_dir(src.clone(), pid, key, &owner)));
+    out.push((
+        b"net".to_vec(),
+        dir_with_mode(&[key, b"net"], &owner, 0o555, || Ok(Vec::new())),
+    ));
     out
 }
 
 fn pid_dir(src: Arc<dyn ProcSource>, pid: i32) -> Arc<dyn Inode> {
     let key = pid.to_string().into_bytes();
-    dir(&[&key.clone()], move || {
+    let owner = process_owner(&src, pid);
+    dir_with_mode(&[&key.clone()], &owner, 0o555, move || {
         let mut out = process_files(&src, pid, pid, &key);
         out.push((b"task".to_vec(), task_dir(src.clone(), pid, &key)));
         Ok(out)
@@ -520,7 +556,8 @@ fn pid_dir(src: Arc<dyn ProcSource>, pid: i32) -> Arc<dyn Inode> {
 
 fn task_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8]) -> Arc<dyn Inode> {
     let key = [pid_key, b"/task"].concat();
-    dir(&[&key.clone()], move || {
+    let owner = process_owner(&src, pid);
+    dir_with_mode(&[&key.clone()], &owner.clone(), 0o555, move || {
         let tids = src.tids(pid).ok_or(Errno::ESRCH)?;
         Ok(tids
             .into_iter()
@@ -528,31 +565,35 @@ fn task_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8]) -> Arc<dyn Inode
                 let name = tid.to_string().into_bytes();
                 let tkey = [&key[..], b"/", &name].concat();
                 let s = src.clone();
-                let inode = dir(&[&tkey.clone()], move || Ok(process_files(&s, pid, tid, &tkey)));
+                let inode = dir_with_mode(&[&tkey.clone()], &owner, 0o555, move || {
+                    Ok(process_files(&s, pid, tid, &tkey))
+                });
                 (name, inode)
             })
             .collect())
     })
 }
 
-fn fd_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8]) -> Arc<dyn Inode> {
+fn fd_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8], owner: &Owner) -> Arc<dyn Inode> {
     let key = [pid_key, b"/fd"].concat();
-    dir_with_mode(&[&key.clone()], 0o500, move || {
+    let link_owner = owner.clone();
+    dir_with_mode(&[&key.clone()], owner, 0o500, move || {
         let fds = src.fds(pid).ok_or(Errno::ESRCH)?;
         Ok(fds
             .into_iter()
             .map(|(fd, target)| {
                 let name = fd.to_string().into_bytes();
-                let inode = link(&[&key, &name], move || Ok(target.clone()));
+                let inode = owned_link(&[&key, &name], &link_owner, move || Ok(target.clone()));
                 (name, inode)
             })
             .collect())
     })
 }
 
-fn fdinfo_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8]) -> Arc<dyn Inode> {
+fn fdinfo_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8], owner: &Owner) -> Arc<dyn Inode> {
     let key = [pid_key, b"/fdinfo"].concat();
-    dir_with_mode(&[&key.clone()], 0o500, move || {
+    let file_owner = owner.clone();
+    dir_with_mode(&[&key.clone()], owner, 0o500, move || {
         let fds = src.fds(pid).ok_or(Errno::ESRCH)?;
         Ok(fds
             .into_iter()
@@ -561,6 +602,7 @@ fn fdinfo_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8]) -> Arc<dyn Ino
                 let s = src.clone();
                 let inode = file_with(
                     &[&key, &name],
+                    &file_owner,
                     0o444,
                     WritePolicy::FailWrite(Errno::EINVAL),
                     move || s.fdinfo(pid, fd).ok_or(Errno::ENOENT),

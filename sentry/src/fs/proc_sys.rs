@@ -117,8 +117,16 @@ fn boot_id() -> String {
     ID.get_or_init(new_uuid).clone()
 }
 
-/// CPUs the guest sees (as sched_getaffinity reports them: 0..n).
+/// The host's online CPUs (cpuinfo, the cpu lines of /proc/stat): what
+/// glibc's sysconf(_SC_NPROCESSORS_ONLN) counts.
 pub fn cpu_count() -> usize {
+    // SAFETY: sysconf has no memory effects.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(1)
+}
+
+/// CPUs the guest may run on, as sched_getaffinity reports them (0..n).
+pub fn allowed_cpu_count() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 

@@ -312,6 +312,10 @@ impl ProcSource for KernelProc {
         })
         .unwrap_or(Err(Errno::ESRCH))
     }
+    fn owner(&self, pid: i32) -> Option<(u32, u32)> {
+        let c = self.kernel()?.procs.creds_of(pid)?;
+        Some((c.euid, c.egid))
+    }
     fn kernel_file(&self, name: &str) -> Option<Vec<u8>> {
         let kernel = self.kernel()?;
         let text = match name {

@@ -226,7 +226,7 @@ fn fd_size(v: &View) -> u64 {
 }
 
 fn cpus_allowed() -> (String, String) {
-    let n = crate::fs::proc_sys::cpu_count();
+    let n = crate::fs::proc_sys::allowed_cpu_count();
     let mask = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
     let list = if n == 1 {
         "0".to_string()
@@ -285,7 +285,7 @@ fn status(v: &View) -> String {
         ("VmPTE", 0),
         ("VmSwap", 0),
     ] {
-        let _ = writeln!(s, "{:<8}{:>8} kB", format!("{key}:"), kb(bytes));
+        let _ = writeln!(s, "{key}:\t{:>8} kB", kb(bytes));
     }
     let _ = writeln!(s, "Threads:\t{}", v.proc.group.thread_count());
     let sigpending_limit = v.proc.rlimits[libc::RLIMIT_SIGPENDING as usize].0;

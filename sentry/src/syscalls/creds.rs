@@ -326,15 +326,12 @@ fn commit(task: &mut Task, new: Credentials) {
         task.kernel.proc_attrs.update(task.tgid, |a| a.dumpable = 0);
         task.kernel.proc_attrs.set_pdeathsig(task.tid, task.tgid, task.ppid, 0);
     }
-    let uid_changed = task.creds.uid != new.uid;
-    let republish = uid_changed || task.creds.gid != new.gid;
-    if uid_changed {
+    if task.creds.uid != new.uid {
         task.kernel.processes.set_uid(task.tgid, new.uid);
     }
     task.creds = new;
-    if republish {
-        task.publish();
-    }
+    // /proc shows every id, the groups and the capability sets.
+    task.publish();
 }
 
 fn apply(task: &mut Task, new: Result<Credentials>) -> Result<u64> {

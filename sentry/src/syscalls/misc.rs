@@ -188,6 +188,7 @@ pub fn prctl(task: &mut Task, a: Args) -> Result<u64> {
                 return Err(Errno::EINVAL);
             }
             task.no_new_privs = true;
+            task.publish(); // NoNewPrivs of /proc/PID/status
             Ok(0)
         }
         PR_GET_NO_NEW_PRIVS => {

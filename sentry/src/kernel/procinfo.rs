@@ -312,8 +312,14 @@ impl ProcSource for KernelProc {
         })
         .unwrap_or(Err(Errno::ESRCH))
     }
+    /// proc(5): a process's entries belong to its effective ids, or to
+    /// root while it is not dumpable (PR_SET_DUMPABLE, credential changes).
     fn owner(&self, pid: i32) -> Option<(u32, u32)> {
-        let c = self.kernel()?.procs.creds_of(pid)?;
+        let kernel = self.kernel()?;
+        let c = kernel.procs.creds_of(pid)?;
+        if kernel.proc_attrs.get(pid).dumpable == 0 {
+            return Some((0, 0));
+        }
         Some((c.euid, c.egid))
     }
     fn kernel_file(&self, name: &str) -> Option<Vec<u8>> {

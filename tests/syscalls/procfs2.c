@@ -385,6 +385,48 @@ CASE(status_name_follows_prctl)
 	EXPECT_TRUE(strstr(big, "(renamed-task)") != NULL);
 }
 
+/* ---- maps, smaps ---- */
+
+static int count_lines(const char *prefix)
+{
+	int n = 0;
+
+	for (const char *l = big; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		n += strncmp(l, prefix, strlen(prefix)) == 0;
+	return n;
+}
+
+CASE(maps_path_starts_at_column_74)
+{
+	const char *l = NULL;
+
+	ASSERT_GT(slurp("/proc/self/maps"), 0);
+	for (const char *p = big; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		const char *name = strchr(p, '/');
+		const char *eol = strchr(p, '\n');
+
+		if (name && eol && name < eol && strncmp(name, h_self, strlen(h_self)) == 0) {
+			l = p;
+			break;
+		}
+	}
+	ASSERT_TRUE(l != NULL);
+	EXPECT_EQ(strchr(l, '/') - l, 73);
+}
+
+CASE(smaps_has_one_block_per_mapping)
+{
+	int maps, sizes;
+
+	ASSERT_GT(slurp("/proc/self/maps"), 0);
+	maps = count_lines("");
+	ASSERT_GT(slurp("/proc/self/smaps"), 0);
+	sizes = count_lines("Size:");
+	EXPECT_SAME(sizes, maps);
+	EXPECT_EQ(count_lines("Rss:"), sizes);
+	EXPECT_EQ(count_lines("VmFlags:"), sizes);
+}
+
 /* ---- comm ---- */
 
 CASE(comm_write_sets_prctl_name)

@@ -200,8 +200,14 @@ fn cpuinfo() -> Vec<u8> {
                 "physical id" => "0".to_string(),
                 _ => value.clone(),
             };
+            // Linux pads keys with tabs to two tab stops; "power
+            // management" has no value and no padding.
             let tabs = if key.len() < 8 { "\t\t" } else { "\t" };
-            let _ = writeln!(out, "{key}{tabs}: {value}");
+            if value.is_empty() && key.len() >= 16 {
+                let _ = writeln!(out, "{key}:");
+            } else {
+                let _ = writeln!(out, "{key}{tabs}: {value}");
+            }
         }
         out.push('\n');
     }

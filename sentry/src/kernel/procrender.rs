@@ -21,6 +21,9 @@ const STACK_RESIDENT: u64 = 132 * 1024;
 const O_LARGEFILE: i32 = 0o100000;
 /// SIGCHLD: field 38 of /proc/PID/stat.
 const EXIT_SIGNAL: i32 = libc::SIGCHLD;
+/// The task flags shown (field 9): address-space randomization on, as a
+/// plain user process on Linux shows.
+const PF_RANDOMIZE: u32 = 0x0040_0000;
 /// CAP_SYS_RESOURCE (capabilities(7)).
 const CAP_SYS_RESOURCE: u32 = 24;
 
@@ -129,7 +132,7 @@ fn stat(v: &View) -> String {
         sid.to_string(),
         "0".into(),                    // tty_nr
         "-1".into(),                   // tpgid
-        "4194560".into(),              // flags: PF_RANDOMIZE | PF_FORKNOEXEC-free
+        PF_RANDOMIZE.to_string(),      // flags
         "0".into(),                    // minflt
         "0".into(),                    // cminflt
         "0".into(),                    // majflt
@@ -363,7 +366,7 @@ fn maps(v: &View, detail: bool) -> String {
         if label.is_empty() {
             let _ = writeln!(out, "{head}");
         } else {
-            let _ = writeln!(out, "{head:<73} {label}");
+            let _ = writeln!(out, "{head:<72} {label}");
         }
         if detail {
             let kb = |b: u64| b / 1024;

@@ -201,6 +201,31 @@ CASE(stat_child_state_is_sleeping_or_running)
 	EXPECT_EXITED(h_wait(pid), 0);
 }
 
+CASE(zombie_shows_until_reaped)
+{
+	char path[64];
+	siginfo_t si;
+	struct stat st;
+	pid_t pid = ASSERT_OK(fork());
+
+	if (pid == 0)
+		_exit(0);
+	/* Waits for the exit without reaping. */
+	ASSERT_OK(waitid(P_PID, pid, &si, WEXITED | WNOWAIT));
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	ASSERT_GT(slurp(path), 0);
+	EXPECT_EQ(strrchr(big, ')')[2], 'Z');
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	ASSERT_GT(slurp(path), 0);
+	EXPECT_TRUE(line_with("State:\tZ (zombie)\n") != NULL);
+	EXPECT_TRUE(line_with("VmSize:") == NULL);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	EXPECT_EQ(slurp(path), 0);
+	EXPECT_EXITED(h_wait(pid), 0);
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	EXPECT_ERRNO(stat(path, &st), ENOENT);
+}
+
 /* ---- /proc/PID/status ---- */
 
 CASE(status_umask)

@@ -84,7 +84,8 @@ pub struct ProcEntry {
     /// The auxiliary vector the loader built, as words (pairs, AT_NULL last).
     pub auxv: Arc<[u64]>,
     pub fds: Arc<FdTable>,
-    pub mm: Arc<MemoryManager>,
+    /// None once the process is a zombie.
+    pub mm: Option<Arc<MemoryManager>>,
     /// Root, cwd and umask (live).
     pub fs: Arc<Mutex<FsContext>>,
     pub creds: Credentials,
@@ -93,6 +94,8 @@ pub struct ProcEntry {
     pub group: Arc<ThreadGroup>,
     pub no_new_privs: bool,
     pub live: Arc<ProcLive>,
+    /// Exited and not yet reaped: /proc still shows it, as state Z.
+    pub zombie: bool,
 }
 
 /// One thread for /proc/PID/task/TID.
@@ -155,16 +158,44 @@ impl Registry {
         self.lock().threads.remove(&tid);
     }
 
-    /// Process `tgid` has exited: it and its threads leave /proc.
-    pub fn remove_process(&self, tgid: i32) {
+    /// Process `tgid` has exited: until it is reaped /proc shows it as a
+    /// zombie, with `leader` as its one thread and nothing of its memory,
+    /// files or arguments (which are released now).
+    pub fn mark_zombie(&self, tgid: i32, leader: ThreadEntry) {
         let mut state = self.lock();
-        state.procs.remove(&tgid);
         state.threads.retain(|_, t| t.tgid != tgid);
+        let Some(entry) = state.procs.get_mut(&tgid) else {
+            return;
+        };
+        entry.zombie = true;
+        entry.mm = None;
+        entry.fds = Arc::new(FdTable::default());
+        entry.argv.clear();
+        entry.envp.clear();
+        entry.auxv = Arc::from(Vec::new());
+        state.threads.insert(tgid, leader);
     }
 
-    /// Every process, by pid.
+    /// Drops the zombies that have been reaped (`exists` is false for
+    /// them): wait(2) is what removes a process from /proc.
+    fn prune_reaped(&self, exists: impl Fn(i32) -> bool) {
+        let mut state = self.lock();
+        let before = state.procs.len();
+        state.procs.retain(|&pid, e| !e.zombie || exists(pid));
+        if state.procs.len() != before {
+            let RegistryState { procs, threads } = &mut *state;
+            threads.retain(|_, t| procs.contains_key(&t.tgid));
+        }
+    }
+
+    /// Every live process (not the zombies), by pid.
     pub fn snapshot(&self) -> Vec<(i32, ProcEntry)> {
-        self.lock().procs.iter().map(|(&pid, e)| (pid, e.clone())).collect()
+        self.lock()
+            .procs
+            .iter()
+            .filter(|(_, e)| !e.zombie)
+            .map(|(&pid, e)| (pid, e.clone()))
+            .collect()
     }
 
     /// The credentials process `pid` last published.
@@ -223,8 +254,11 @@ pub struct View<'a> {
 }
 
 impl KernelProc {
+    /// The kernel, with reaped zombies already gone from the registry.
     fn kernel(&self) -> Option<Arc<Kernel>> {
-        self.0.upgrade()
+        let kernel = self.0.upgrade()?;
+        kernel.procs.prune_reaped(|pid| kernel.processes.exists(pid));
+        Some(kernel)
     }
 
     fn entry(&self, pid: i32) -> Option<ProcEntry> {
@@ -265,7 +299,7 @@ impl ProcSource for KernelProc {
         Some(self.entry(pid)?.group.tids())
     }
     fn link(&self, pid: i32, which: PidLink) -> Option<Vec<u8>> {
-        let e = self.entry(pid)?;
+        let e = self.entry(pid).filter(|e| !e.zombie)?;
         let fs = e.fs.lock().ok()?;
         Some(match which {
             PidLink::Exe => e.exe.clone(),

@@ -63,6 +63,11 @@ struct MemUsage {
     lib: u64,
 }
 
+/// The VMAs of the process (none for a zombie).
+fn vmas(v: &View) -> Vec<(u64, u64, i32, bool, VmaName)> {
+    v.proc.mm.as_ref().map(|mm| mm.maps()).unwrap_or_default()
+}
+
 fn vma_resident(start: u64, end: u64, prot: i32, name: &VmaName) -> u64 {
     if prot == libc::PROT_NONE {
         return 0;
@@ -75,7 +80,7 @@ fn vma_resident(start: u64, end: u64, prot: i32, name: &VmaName) -> u64 {
 
 fn mem_usage(v: &View) -> MemUsage {
     let mut u = MemUsage::default();
-    for (start, end, prot, shared, name) in v.proc.mm.maps() {
+    for (start, end, prot, shared, name) in vmas(v) {
         let len = end - start;
         let resident = vma_resident(start, end, prot, &name);
         u.size += len;
@@ -104,7 +109,9 @@ fn mem_usage(v: &View) -> MemUsage {
 
 /// State letter and its name in status.
 fn state(v: &View) -> (char, &'static str) {
-    if v.proc.group.is_stopped() {
+    if v.proc.zombie {
+        ('Z', "zombie")
+    } else if v.proc.group.is_stopped() {
         ('T', "stopped")
     } else if v.is_current {
         ('R', "running")
@@ -271,7 +278,8 @@ fn status(v: &View) -> String {
         "NStgid:\t{}\nNSpid:\t{}\nNSpgid:\t{pgid}\nNSsid:\t{sid}",
         v.pid, v.tid
     );
-    for (key, bytes) in [
+    // A zombie has no memory: Linux prints no Vm lines for it.
+    let vm_lines = [
         ("VmPeak", m.size),
         ("VmSize", m.size),
         ("VmLck", 0),
@@ -287,8 +295,9 @@ fn status(v: &View) -> String {
         ("VmLib", m.lib),
         ("VmPTE", 0),
         ("VmSwap", 0),
-    ] {
-        let _ = writeln!(s, "{key}:\t{:>8} kB", kb(bytes));
+    ];
+    for (key, bytes) in vm_lines.iter().filter(|_| !v.proc.zombie) {
+        let _ = writeln!(s, "{key}:\t{:>8} kB", kb(*bytes));
     }
     let _ = writeln!(s, "Threads:\t{}", v.proc.group.thread_count());
     let sigpending_limit = v.proc.rlimits[libc::RLIMIT_SIGPENDING as usize].0;
@@ -349,7 +358,7 @@ fn vm_flags(prot: i32, shared: bool) -> String {
 /// starting at column 74 as Linux pads it.
 fn maps(v: &View, detail: bool) -> String {
     let mut out = String::new();
-    for (start, end, prot, shared, name) in v.proc.mm.maps() {
+    for (start, end, prot, shared, name) in vmas(v) {
         let (offset, dev, ino, label) = match &name {
             VmaName::Anonymous => (0, 0, 0, String::new()),
             VmaName::Heap => (0, 0, 0, "[heap]".into()),

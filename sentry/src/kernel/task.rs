@@ -432,7 +432,7 @@ impl Task {
                 envp: self.envp.clone(),
                 auxv: self.auxv.clone(),
                 fds: self.fds.clone(),
-                mm: self.mm.clone(),
+                mm: Some(self.mm.clone()),
                 fs: self.fs_shared.clone(),
                 creds: self.creds.clone(),
                 rlimits: self.rlimits,
@@ -440,11 +440,18 @@ impl Task {
                 group: self.group.clone(),
                 no_new_privs: self.no_new_privs,
                 live,
+                zombie: false,
             });
     }
 
+    /// The process has exited: /proc shows a zombie until it is reaped.
     pub fn unpublish(&self) {
-        self.kernel.procs.remove_process(self.tgid);
+        let leader = super::procinfo::ThreadEntry {
+            tgid: self.tgid,
+            comm: self.comm.clone(),
+            queue: self.signal_queue.clone(),
+        };
+        self.kernel.procs.mark_zombie(self.tgid, leader);
     }
 
     /// Runs the task until it exits.

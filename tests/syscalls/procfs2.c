@@ -1003,6 +1003,16 @@ CASE(version_mentions_uname_release)
 	EXPECT_TRUE(strstr(big, "nodev\ttmpfs\n") != NULL);
 }
 
+CASE(vmstat_and_swaps)
+{
+	ASSERT_GT(slurp("/proc/vmstat"), 0);
+	EXPECT_TRUE(line_with("nr_free_pages ") != NULL);
+	EXPECT_TRUE(line_with("pgpgin ") != NULL);
+	EXPECT_TRUE(line_with("pswpout ") != NULL);
+	ASSERT_GT(slurp("/proc/swaps"), 0);
+	EXPECT_EQ(strncmp(big, "Filename\t", 9), 0);
+}
+
 /* ---- /proc/sys ---- */
 
 CASE(sys_kernel_uts_names)

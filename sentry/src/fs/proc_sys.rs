@@ -16,6 +16,8 @@ pub const HOST_FILES: &[(&str, RenderFn)] = &[
     ("version", version),
     ("filesystems", filesystems),
     ("cmdline", cmdline),
+    ("vmstat", vmstat),
+    ("swaps", swaps),
 ];
 
 /// Where a sysctl's value comes from.
@@ -270,6 +272,31 @@ fn meminfo() -> Vec<u8> {
         let _ = writeln!(out, "{:<16}{kb:>8} kB", format!("{key}:"));
     }
     out.into_bytes()
+}
+
+/// /proc/vmstat: free pages from sysinfo; the sandbox does no paging or
+/// swapping of its own, so the event counters are 0.
+fn vmstat() -> Vec<u8> {
+    let (_, free_kb, _, _) = sysinfo_kb();
+    let mut out = format!("nr_free_pages {}\n", free_kb / 4);
+    for key in [
+        "pgpgin",
+        "pgpgout",
+        "pswpin",
+        "pswpout",
+        "pgalloc_normal",
+        "pgfree",
+        "pgfault",
+        "pgmajfault",
+    ] {
+        let _ = writeln!(out, "{key} 0");
+    }
+    out.into_bytes()
+}
+
+/// /proc/swaps: the header only (no swap; SwapTotal is 0).
+fn swaps() -> Vec<u8> {
+    b"Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n".to_vec()
 }
 
 #[cfg(test)]

@@ -506,6 +506,7 @@ struct thread_report {
 	char self_link[64];
 	char stat_head[64];
 	int comm_written;
+	char tid_status[4096];
 	pthread_barrier_t *go, *done;
 };
 
@@ -521,6 +522,12 @@ static void *thread_main(void *arg)
 	fd = open(path, O_RDONLY);
 	if (fd >= 0) {
 		read(fd, r->stat_head, sizeof(r->stat_head) - 1);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", r->tid);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		read(fd, r->tid_status, sizeof(r->tid_status) - 1);
 		close(fd);
 	}
 	fd = open("/proc/thread-self/comm", O_WRONLY);
@@ -563,6 +570,19 @@ CASE(task_dir_and_thread_self)
 	closedir(d);
 	EXPECT_TRUE(saw_main);
 	EXPECT_TRUE(saw_thread);
+
+	/* /proc/TID is found but not listed, and shows the thread's side. */
+	snprintf(want, sizeof(want), "\nPid:\t%d\n", r.tid);
+	EXPECT_TRUE(strstr(r.tid_status, want) != NULL);
+	snprintf(want, sizeof(want), "\nTgid:\t%d\n", getpid());
+	EXPECT_TRUE(strstr(r.tid_status, want) != NULL);
+	saw_thread = 0;
+	d = opendir("/proc");
+	ASSERT_TRUE(d != NULL);
+	while ((e = readdir(d)))
+		saw_thread |= atoi(e->d_name) == r.tid;
+	closedir(d);
+	EXPECT_TRUE(!saw_thread);
 
 	ASSERT_GT(slurp("/proc/self/status"), 0);
 	EXPECT_EQ(status_num("Threads"), 2);

@@ -30,6 +30,8 @@ pub trait ProcSource: Send + Sync {
     fn current_pid(&self) -> i32;
     /// The tid of the calling task (for /proc/thread-self).
     fn current_tid(&self) -> i32;
+    /// The process thread `tid` belongs to.
+    fn tgid_of(&self, tid: i32) -> Option<i32>;
     /// Thread ids of process `pid`.
     fn tids(&self, pid: i32) -> Option<Vec<i32>>;
     /// Where a pid directory's `exe`, `cwd` or `root` points.
@@ -252,14 +254,17 @@ struct SynthDir {
     owner: Owner,
     mode: u32,
     list: List,
+    /// Names that lookup finds but readdir does not list.
+    hidden: Option<Hidden>,
 }
+
+type Hidden = Arc<dyn Fn(&[u8]) -> Option<Arc<dyn Inode>> + Send + Sync>;
 
 impl SynthDir {
     fn find(&self, name: &[u8]) -> Result<Arc<dyn Inode>> {
-        (self.list)()?
-            .into_iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, i)| i)
+        let listed = (self.list)()?.into_iter().find(|(n, _)| n == name).map(|(_, i)| i);
+        listed
+            .or_else(|| self.hidden.as_ref().and_then(|h| h(name)))
             .ok_or(Errno::ENOENT)
     }
 
@@ -395,6 +400,7 @@ fn dir_with_mode(
         owner: owner.clone(),
         mode,
         list: Arc::new(list),
+        hidden: None,
     })
 }
 
@@ -404,7 +410,26 @@ fn dir(parts: &[&[u8]], list: impl Fn() -> Result<Entries> + Send + Sync + 'stat
 
 /// The root of a procfs over `src`.
 pub fn new(src: Arc<dyn ProcSource>) -> Arc<dyn Inode> {
-    dir(&[b"proc"], move || Ok(root_entries(&src)))
+    let threads = src.clone();
+    Arc::new(SynthDir {
+        ino: ino_of(&[b"proc"]),
+        owner: None,
+        mode: 0o555,
+        list: Arc::new(move || Ok(root_entries(&src))),
+        hidden: Some(Arc::new(move |name| thread_as_process_dir(&threads, name))),
+    })
+}
+
+/// /proc/TID for a thread that does not lead its process: not listed, but
+/// found, and showing the process from that thread's side (proc(5)).
+fn thread_as_process_dir(src: &Arc<dyn ProcSource>, name: &[u8]) -> Option<Arc<dyn Inode>> {
+    let text = std::str::from_utf8(name).ok()?;
+    if text.starts_with('0') || text.starts_with('+') {
+        return None;
+    }
+    let tid: i32 = text.parse().ok()?;
+    let pid = src.tgid_of(tid)?;
+    Some(pid_dir_of_thread(src.clone(), pid, tid))
 }
 
 fn root_entries(src: &Arc<dyn ProcSource>) -> Entries {
@@ -545,10 +570,15 @@ fn process_files(src: &Arc<dyn ProcSource>, pid: i32, tid: i32, key: &[u8]) -> E
 }
 
 fn pid_dir(src: Arc<dyn ProcSource>, pid: i32) -> Arc<dyn Inode> {
-    let key = pid.to_string().into_bytes();
+    pid_dir_of_thread(src, pid, pid)
+}
+
+/// A /proc/PID directory seen from thread `tid` of process `pid`.
+fn pid_dir_of_thread(src: Arc<dyn ProcSource>, pid: i32, tid: i32) -> Arc<dyn Inode> {
+    let key = tid.to_string().into_bytes();
     let owner = process_owner(&src, pid);
     dir_with_mode(&[&key.clone()], &owner, 0o555, move || {
-        let mut out = process_files(&src, pid, pid, &key);
+        let mut out = process_files(&src, pid, tid, &key);
         out.push((b"task".to_vec(), task_dir(src.clone(), pid, &key)));
         Ok(out)
     })

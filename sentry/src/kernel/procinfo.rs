@@ -295,6 +295,11 @@ impl ProcSource for KernelProc {
     fn current_tid(&self) -> i32 {
         CURRENT.with(|c| c.get().1)
     }
+    fn tgid_of(&self, tid: i32) -> Option<i32> {
+        let kernel = self.kernel()?;
+        let state = kernel.procs.lock();
+        state.threads.get(&tid).map(|t| t.tgid)
+    }
     fn tids(&self, pid: i32) -> Option<Vec<i32>> {
         Some(self.entry(pid)?.group.tids())
     }

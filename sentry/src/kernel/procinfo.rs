@@ -178,7 +178,7 @@ impl Registry {
 
     /// Drops the zombies that have been reaped (`exists` is false for
     /// them): wait(2) is what removes a process from /proc.
-    fn prune_reaped(&self, exists: impl Fn(i32) -> bool) {
+    pub fn prune_reaped(&self, exists: impl Fn(i32) -> bool) {
         let mut state = self.lock();
         let before = state.procs.len();
         state.procs.retain(|&pid, e| !e.zombie || exists(pid));

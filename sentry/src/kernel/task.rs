@@ -451,7 +451,11 @@ impl Task {
             comm: self.comm.clone(),
             queue: self.signal_queue.clone(),
         };
-        self.kernel.procs.mark_zombie(self.tgid, leader);
+        // Each exit also forgets the zombies reaped since the last one, so
+        // the registry stays bounded even when nobody reads /proc.
+        let kernel = &self.kernel;
+        kernel.procs.prune_reaped(|pid| kernel.processes.exists(pid));
+        kernel.procs.mark_zombie(self.tgid, leader);
     }
 
     /// Runs the task until it exits.

@@ -167,15 +167,14 @@ impl Signaller {
         let Some(kernel) = self.kernel.upgrade() else {
             return Vec::new();
         };
-        let Ok(procs) = kernel.procs.lock() else {
-            return Vec::new();
-        };
-        procs
-            .iter()
-            .map(|(&pid, p)| ProcessInfo {
+        kernel
+            .procs
+            .snapshot()
+            .into_iter()
+            .map(|(pid, p)| ProcessInfo {
                 pid,
                 ppid: p.ppid,
-                uid: p.uid,
+                uid: p.creds.uid,
                 cmd: p
                     .argv
                     .iter()

@@ -177,3 +177,55 @@ fn root_ro_refuses_writes() {
     assert_ok(&out, "runsc do --root-ro -- cat FILE");
     assert_eq!(out.stdout_str(), "still readable\n", "{out}");
 }
+
+const BUSYBOX: &str = "/bin/busybox";
+
+fn require_busybox() {
+    if !Path::new(BUSYBOX).exists() {
+        panic!("{BUSYBOX} is missing: .ci/run installs it (busybox-static)");
+    }
+}
+
+/// `ps` walks /proc: every pid directory's stat and cmdline.
+#[test]
+fn busybox_ps_lists_sandbox_processes() {
+    require_busybox();
+    let runsc = Runsc::new();
+    // Waits (boundedly) for the background child to have exec'd sleep, so
+    // that ps does not catch it still running the shell's image.
+    let script = "/bin/busybox sleep 30 & child=$!; n=0; \
+        while [ \"$(/bin/busybox tr '\\0' ' ' < /proc/$child/cmdline)\" != '/bin/busybox sleep 30 ' ] \
+        && [ $n -lt 1000 ]; do n=$((n+1)); done; \
+        /bin/busybox ps -o pid,ppid,comm,args; kill $child";
+    let out = runsc_do(&runsc, &[BUSYBOX, "sh", "-c", script]);
+    assert_ok(&out, "runsc do -- busybox sh -c 'sleep & ps'");
+    let stdout = out.stdout_str();
+    let rows: Vec<Vec<&str>> = stdout.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    // PID PPID COMMAND ARGS...: the shell is init, sleep and ps its children.
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let row_of = |args: &str| rows.iter().find(|r| r.len() > 3 && r[3..].join(" ") == words(args));
+    let shell = row_of(&format!("{BUSYBOX} sh -c {script}")).unwrap_or_else(|| panic!("no shell row\n{out}"));
+    assert_eq!(shell[..3], ["1", "0", "busybox"], "{out}");
+    let sleep = row_of(&format!("{BUSYBOX} sleep 30")).unwrap_or_else(|| panic!("no sleep row\n{out}"));
+    assert_eq!(sleep[1], "1", "{out}");
+    let ps = row_of(&format!("{BUSYBOX} ps -o pid,ppid,comm,args")).unwrap_or_else(|| panic!("no ps row\n{out}"));
+    assert_eq!(ps[1], "1", "{out}");
+}
+
+/// `top` reads /proc/stat, meminfo, loadavg and each process's stat.
+#[test]
+fn busybox_top_batch_shows_itself() {
+    require_busybox();
+    let runsc = Runsc::new();
+    let out = runsc_do(&runsc, &[BUSYBOX, "top", "-n1", "-b"]);
+    assert_ok(&out, "runsc do -- busybox top -n1 -b");
+    let stdout = out.stdout_str();
+    assert!(stdout.starts_with("Mem: "), "{out}");
+    assert!(stdout.contains("\nLoad average: "), "{out}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("1 ") && l.ends_with("top -n1 -b")),
+        "no row for top itself\n{out}"
+    );
+}

@@ -24,6 +24,7 @@ pub mod host_cache;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;
+pub mod proc_sys;
 pub mod tmpfs;
 
 use crate::errno::{Errno, Result};

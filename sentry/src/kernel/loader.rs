@@ -31,6 +31,8 @@ pub struct Loaded {
     pub exe: Arc<Dentry>,
     /// argv as finally used (after `#!` rewriting).
     pub argv: Vec<Vec<u8>>,
+    /// The auxiliary vector as words, AT_NULL pair last (/proc/PID/auxv).
+    pub auxv: Arc<[u64]>,
 }
 
 /// An opened executable.
@@ -364,12 +366,13 @@ pub fn load(
         uid: creds.0 as u64,
         gid: creds.1 as u64,
     };
-    let sp = build_stack(mm, stack_top, &path, &argv, envp, &auxv)?;
+    let (sp, auxv) = build_stack(mm, stack_top, &path, &argv, envp, &auxv)?;
     Ok(Loaded {
         entry,
         stack_pointer: sp,
         exe: exe.dentry,
         argv,
+        auxv,
     })
 }
 
@@ -403,7 +406,7 @@ const AT_HWCAP2: u64 = 26;
 const AT_EXECFN: u64 = 31;
 
 /// Writes strings, then the pointer block, downward from `top`; returns
-/// the initial rsp (pointing at argc, 16-byte aligned).
+/// the initial rsp (pointing at argc, 16-byte aligned) and the auxv words.
 fn build_stack(
     mm: &MemoryManager,
     top: u64,
@@ -411,7 +414,7 @@ fn build_stack(
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     aux: &Auxv,
-) -> Result<u64> {
+) -> Result<(u64, Arc<[u64]>)> {
     let mut sp = top;
     let mut push_bytes = |bytes: &[u8]| -> Result<u64> {
         sp = sp.checked_sub(bytes.len() as u64).ok_or(Errno::E2BIG)?;
@@ -455,20 +458,18 @@ fn build_stack(
         (AT_EXECFN, execfn_addr),
         (AT_NULL, 0),
     ];
+    let auxv_words: Vec<u64> = auxv.iter().flat_map(|&(k, v)| [k, v]).collect();
     let mut words: Vec<u64> = vec![argv.len() as u64];
     words.extend(&argv_addrs);
     words.push(0);
     words.extend(&envp_addrs);
     words.push(0);
-    for (k, v) in auxv {
-        words.push(k);
-        words.push(v);
-    }
+    words.extend(&auxv_words);
     let block = words.len() as u64 * 8;
     let sp = (sp - block) & !15;
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     mm.write(sp, &bytes)?;
-    Ok(sp)
+    Ok((sp, Arc::from(auxv_words)))
 }
 
 fn getrandom(buf: &mut [u8]) {

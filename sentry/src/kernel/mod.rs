@@ -5,6 +5,7 @@ pub mod interrupt;
 pub mod loader;
 pub mod process;
 pub mod procinfo;
+pub mod procrender;
 pub mod signals;
 pub mod stdio;
 pub mod task;
@@ -85,6 +86,12 @@ impl Kernel {
     /// A fresh pid in the sandbox's pid namespace (the first is 1).
     pub fn alloc_pid(&self) -> i32 {
         self.next_pid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The most recently allocated pid (/proc/loadavg, "processes" of
+    /// /proc/stat: pids are never reused, so this counts forks too).
+    pub fn last_pid(&self) -> i32 {
+        self.next_pid.load(Ordering::Relaxed) - 1
     }
 
     /// Posts a signal to process `pid`; ESRCH if it does not exist.

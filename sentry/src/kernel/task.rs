@@ -181,8 +181,11 @@ pub struct Task {
     pub saved_mask: Option<u64>,
     /// For a vfork child: dropped at exec or exit, which resumes the parent.
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
-    /// PR_SET_NAME: the thread's name, NUL-padded (set at exec).
-    pub comm: [u8; 16],
+    /// PR_SET_NAME: the thread's name, NUL-padded (set at exec); shared
+    /// with /proc/PID/task/TID/comm.
+    pub comm: super::procinfo::Comm,
+    /// The auxiliary vector of the last exec, for /proc/PID/auxv.
+    pub auxv: Arc<[u64]>,
     /// PR_SET_NO_NEW_PRIVS.
     pub no_new_privs: bool,
 }
@@ -245,7 +248,8 @@ impl Task {
             exit_status: None,
             regs_replaced: false,
             vfork_done: None,
-            comm: [0; 16],
+            comm: Default::default(),
+            auxv: Arc::from(Vec::new()),
             no_new_privs: false,
         })
     }
@@ -292,6 +296,7 @@ impl Task {
         self.regs.rsp = loaded.stack_pointer;
         self.exe = Some(loaded.exe);
         self.argv = loaded.argv;
+        self.auxv = loaded.auxv;
         self.envp = envp;
         self.clear_child_tid = 0;
         self.robust_list = (0, 0);
@@ -412,31 +417,50 @@ impl Task {
 
     /// Publishes what /proc shows about this process.
     pub fn publish(&self) {
-        let entry = super::procinfo::ProcEntry {
-            ppid: self.ppid,
-            exe: self.exe.as_ref().map(|d| d.path.clone()).unwrap_or_default(),
-            cwd: self.fs().cwd.path.clone(),
-            argv: self.argv.clone(),
-            envp: self.envp.clone(),
-            fds: self.fds.clone(),
-            mm: self.mm.clone(),
-            uid: self.creds.uid,
-            gid: self.creds.gid,
+        let thread = super::procinfo::ThreadEntry {
+            tgid: self.tgid,
+            comm: self.comm.clone(),
+            queue: self.signal_queue.clone(),
         };
-        if let Ok(mut procs) = self.kernel.procs.lock() {
-            procs.insert(self.tgid, entry);
-        }
+        let now_ticks = self.kernel.boot_time.elapsed().as_millis() as u64 * super::procinfo::CLK_TCK / 1000;
+        self.kernel
+            .procs
+            .publish(self.tid, thread, now_ticks, |live| super::procinfo::ProcEntry {
+                ppid: self.ppid,
+                exe: self.exe.as_ref().map(|d| d.path.clone()).unwrap_or_default(),
+                argv: self.argv.clone(),
+                envp: self.envp.clone(),
+                auxv: self.auxv.clone(),
+                fds: self.fds.clone(),
+                mm: Some(self.mm.clone()),
+                fs: self.fs_shared.clone(),
+                creds: self.creds.clone(),
+                rlimits: self.rlimits,
+                actions: self.signals.actions.clone(),
+                group: self.group.clone(),
+                no_new_privs: self.no_new_privs,
+                live,
+                zombie: false,
+            });
     }
 
+    /// The process has exited: /proc shows a zombie until it is reaped.
     pub fn unpublish(&self) {
-        if let Ok(mut procs) = self.kernel.procs.lock() {
-            procs.remove(&self.tgid);
-        }
+        let leader = super::procinfo::ThreadEntry {
+            tgid: self.tgid,
+            comm: self.comm.clone(),
+            queue: self.signal_queue.clone(),
+        };
+        // Each exit also forgets the zombies reaped since the last one, so
+        // the registry stays bounded even when nobody reads /proc.
+        let kernel = &self.kernel;
+        kernel.procs.prune_reaped(|pid| kernel.processes.exists(pid));
+        kernel.procs.mark_zombie(self.tgid, leader);
     }
 
     /// Runs the task until it exits.
     pub fn run(&mut self) {
-        super::procinfo::set_current_pid(self.tgid);
+        super::procinfo::set_current(self.tgid, self.tid);
         let status = self.run_loop().unwrap_or_else(|e| {
             tracing::warn!("task {}: platform failure: {e}", self.tid);
             ExitStatus::Signaled(libc::SIGKILL)
@@ -472,6 +496,7 @@ impl Task {
                 }
             }
         }
+        self.kernel.procs.remove_thread(self.tid);
         if let Some(final_status) = self.group.thread_exited(self.tid, status) {
             self.process_exited(final_status);
         }
@@ -631,6 +656,7 @@ struct ChildTemplate {
     vfork_done: Option<std::sync::mpsc::Sender<()>>,
     fp_state: Option<[u8; 512]>,
     comm: [u8; 16],
+    auxv: Arc<[u64]>,
     no_new_privs: bool,
 }
 
@@ -694,7 +720,8 @@ impl ChildTemplate {
             },
             vfork_done: None,
             fp_state,
-            comm: parent.comm,
+            comm: parent.comm.get(),
+            auxv: parent.auxv.clone(),
             no_new_privs: parent.no_new_privs,
         }
     }
@@ -782,7 +809,8 @@ impl ChildTemplate {
             signal_queue,
             restart_syscall: false,
             saved_mask: None,
-            comm: self.comm,
+            comm: super::procinfo::Comm::new(self.comm),
+            auxv: self.auxv,
             no_new_privs: self.no_new_privs,
         };
         if let Ok(mut q) = task.kernel.signal_queues.lock() {

@@ -57,6 +57,18 @@ impl ThreadGroup {
             .unwrap_or(false)
     }
 
+    /// The thread ids, leader first (/proc/PID/task).
+    pub fn tids(&self) -> Vec<i32> {
+        self.lock()
+            .map(|s| s.threads.iter().map(|(t, _)| *t).collect())
+            .unwrap_or_default()
+    }
+
+    /// Stopped by a job-control signal (state T in /proc).
+    pub fn is_stopped(&self) -> bool {
+        self.lock().map(|s| s.stopped).unwrap_or(false)
+    }
+
     pub fn thread_count(&self) -> usize {
         self.lock().map(|s| s.threads.len()).unwrap_or(0)
     }

@@ -327,15 +327,12 @@ fn commit(task: &mut Task, new: Credentials) {
         task.kernel.proc_attrs.update(task.tgid, |a| a.dumpable = 0);
         task.kernel.proc_attrs.set_pdeathsig(task.tid, task.tgid, task.ppid, 0);
     }
-    let uid_changed = task.creds.uid != new.uid;
-    let republish = uid_changed || task.creds.gid != new.gid;
-    if uid_changed {
+    if task.creds.uid != new.uid {
         task.kernel.processes.set_uid(task.tgid, new.uid);
     }
     task.creds = new;
-    if republish {
-        task.publish();
-    }
+    // /proc shows every id, the groups and the capability sets.
+    task.publish();
 }
 
 fn apply(task: &mut Task, new: Result<Credentials>) -> Result<u64> {
@@ -479,16 +476,8 @@ pub fn capget(task: &mut Task, a: Args) -> Result<u64> {
             task.creds.cap_inheritable,
         )
     } else {
-        // Another process: its tasks' credentials are not reachable from
-        // here; report what a process with its real uid starts with.
-        let uid = task
-            .kernel
-            .procs
-            .lock()
-            .ok()
-            .and_then(|p| p.get(&pid).map(|e| e.uid))
-            .ok_or(Errno::ESRCH)?;
-        let c = Credentials::new(uid, 0);
+        // Another process: the credentials it last published.
+        let c = task.kernel.procs.creds_of(pid).ok_or(Errno::ESRCH)?;
         (c.cap_effective, c.cap_permitted, c.cap_inheritable)
     };
     let mut out = Vec::with_capacity(12 * count);

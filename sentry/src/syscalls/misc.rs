@@ -53,7 +53,7 @@ impl Task {
     /// (capabilities(7)), POSIX timers are deleted, the process is
     /// dumpable again.
     pub fn on_exec(&mut self, path: &[u8]) {
-        self.comm = comm_from_path(path);
+        self.comm.set(comm_from_path(path));
         self.creds.exec();
         self.kernel.timers.process_execed(self.tgid);
         self.kernel.proc_attrs.execed(self.tgid);
@@ -149,11 +149,11 @@ pub fn prctl(task: &mut Task, a: Args) -> Result<u64> {
             Ok(0)
         }
         PR_SET_NAME => {
-            task.comm = read_name(task, arg2)?;
+            task.comm.set(read_name(task, arg2)?);
             Ok(0)
         }
         PR_GET_NAME => {
-            task.mm.write(arg2, &task.comm)?;
+            task.mm.write(arg2, &task.comm.get())?;
             Ok(0)
         }
         PR_CAPBSET_READ => {
@@ -188,6 +188,7 @@ pub fn prctl(task: &mut Task, a: Args) -> Result<u64> {
                 return Err(Errno::EINVAL);
             }
             task.no_new_privs = true;
+            task.publish(); // NoNewPrivs of /proc/PID/status
             Ok(0)
         }
         PR_GET_NO_NEW_PRIVS => {
@@ -266,9 +267,11 @@ fn prio_targets(task: &Task, which: i32, who: i32) -> Result<Vec<i32>> {
         PRIO_USER => {
             let uid = if who == 0 { task.creds.uid } else { who as u32 };
             k.procs
-                .lock()
-                .map(|p| p.iter().filter(|(_, e)| e.uid == uid).map(|(&pid, _)| pid).collect())
-                .unwrap_or_default()
+                .snapshot()
+                .into_iter()
+                .filter(|(_, e)| e.creds.uid == uid)
+                .map(|(pid, _)| pid)
+                .collect()
         }
         _ => return Err(Errno::EINVAL),
     })
@@ -279,7 +282,7 @@ fn uid_of(task: &Task, pid: i32) -> Option<u32> {
     if pid == task.tgid {
         return Some(task.creds.uid);
     }
-    task.kernel.procs.lock().ok()?.get(&pid).map(|e| e.uid)
+    task.kernel.procs.creds_of(pid).map(|c| c.uid)
 }
 
 /// Whether the caller may change process `pid`'s scheduling: it is the

@@ -18,6 +18,7 @@ mod timers;
 mod xattr;
 
 pub use compat::compatibility_markdown;
+pub use creds::CAP_LAST_CAP;
 pub use names::NAMES;
 pub use process::{KERNEL_RELEASE, KERNEL_VERSION};
 pub use table::{name_of, Entry, Support, TABLE};

@@ -595,6 +595,7 @@ fn set_limit(task: &mut Task, idx: usize, new: (u64, u64)) -> Result<()> {
         task.fds.set_limit(new.0);
     }
     task.rlimits[idx] = new;
+    task.publish(); // /proc/PID/limits
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! and the first execve.
 
 use crate::errno::Errno;
-use crate::fs::{dev::Devfs, host::HostInode, overlay::Overlay, tmpfs::Tmpfs};
+use crate::fs::{dev::Devfs, devpts::Devpts, host::HostInode, overlay::Overlay, tmpfs::Tmpfs};
 use crate::kernel::procinfo::KernelProc;
 use crate::kernel::stdio::{HostStream, HostStreamInode};
 use crate::kernel::task::Credentials;
@@ -67,6 +67,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         creds.cap_inheritable = caps.inheritable;
     }
     let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
+    adopt_host_terminal(&task);
     let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
     let first = config
@@ -139,6 +140,14 @@ fn mount_pseudo_filesystems(mounts: &MountTable) {
         },
     );
     mounts.mount(
+        b"/dev/pts",
+        Mount {
+            root: Devpts::new().root(),
+            fs_type: "devpts".into(),
+            read_only: false,
+        },
+    );
+    mounts.mount(
         b"/dev/shm",
         Mount {
             root: Tmpfs::new(None, 0o1777),
@@ -160,6 +169,7 @@ fn apply_mounts(
             MountKind::Tmpfs { size, mode } => (Tmpfs::new(*size, mode.unwrap_or(0o1777)), "tmpfs"),
             MountKind::Proc => (crate::fs::proc::new(proc_source.clone()), "proc"),
             MountKind::Dev => (Devfs::new(), "tmpfs"),
+            MountKind::Devpts => (Devpts::new().root(), "devpts"),
             MountKind::Sysfs => (Tmpfs::new(Some(0), 0o555), "sysfs"),
             MountKind::Bind { source } => (bind_source(source, m.read_only)?, "bind"),
         };
@@ -211,6 +221,21 @@ fn bind_source(source: &std::path::Path, read_only: bool) -> Result<Arc<dyn Inod
     HostInode::root(Arc::new(server))
         .lookup(name.as_bytes())
         .map_err(|e| Error::Setup(format!("bind mount source {}: {e}", source.display())))
+}
+
+/// When the container's stdio is a host terminal (runsc's console), it is
+/// the init session's controlling terminal: /dev/tty opens it.
+fn adopt_host_terminal(task: &Task) {
+    for fd in 0..3 {
+        let Ok(file) = task.fds.get(fd) else { continue };
+        let Some(host) = file.ops.host_fd() else { continue };
+        // SAFETY: isatty only inspects the fd.
+        if unsafe { libc::isatty(host) } == 1 {
+            let ctty = crate::fs::tty::ctty::Controlling::Host(file.ops.clone());
+            task.kernel.ttys.set(task.sid, ctty);
+            return;
+        }
+    }
 }
 
 /// fds 0, 1, 2 from the host fds the runtime handed us.

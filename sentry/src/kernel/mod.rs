@@ -46,6 +46,8 @@ pub struct Kernel {
     pub timers: timers::Timers,
     /// Nice values, scheduling policies, prctl state kept per process.
     pub proc_attrs: timers::ProcessAttrTable,
+    /// Controlling terminals of sessions.
+    pub ttys: crate::fs::tty::ctty::Sessions,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -76,6 +78,7 @@ impl Kernel {
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),
+            ttys: Default::default(),
         }
     }
 

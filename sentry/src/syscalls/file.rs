@@ -154,11 +154,34 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
             _ => 6,
         };
         may_access(task, &st, want, false)?;
-        dentry.inode.open(flags)?
+        open_inode(task, &dentry, &st, flags)?
     };
+    crate::fs::tty::ctty::acquire_on_open(task, &ops, flags);
     let file = OpenFile::new(dentry, ops, flags);
     let fd = task.fds.insert(file, flags & libc::O_CLOEXEC != 0)?;
     Ok(fd as u64)
+}
+
+/// Opens a resolved file. The terminal devices that depend on the caller
+/// are opened here: /dev/tty (its controlling terminal) and ptmx (a new
+/// master in the devpts next to it, owned by the caller).
+fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Result<Arc<dyn FileOps>> {
+    use crate::fs::devpts;
+    if st.file_type() != libc::S_IFCHR {
+        return dentry.inode.open(flags);
+    }
+    match st.rdev {
+        devpts::TTY_RDEV => crate::fs::tty::ctty::open_dev_tty(task),
+        devpts::PTMX_RDEV => {
+            let fs = devpts::of_ptmx(&dentry.inode).or_else(|| {
+                let pts = dentry.parent.as_ref().map(|p| p.child_path(b"pts"))?;
+                devpts::of_root(&task.kernel.mounts.at(&pts)?.root)
+            });
+            let fs = fs.ok_or(Errno::ENXIO)?;
+            Ok(fs.open_master(task.creds.euid, task.creds.egid)?)
+        }
+        _ => dentry.inode.open(flags),
+    }
 }
 
 /// The O_CREAT half of open: create the last component if it is missing.
@@ -592,7 +615,10 @@ pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
             });
             Ok(0)
         }
-        cmd => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+        cmd => match file.ops.tty() {
+            Some(handle) => crate::fs::tty::ioctl::ioctl(task, &handle, cmd as u32, a.u64(2)),
+            None => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+        },
     }
 }
 

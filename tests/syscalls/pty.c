@@ -1002,11 +1002,12 @@ CASE(fionread_counts_complete_lines_in_canonical_mode)
 	ASSERT_TRUE(readable_within(s, 2000));
 	EXPECT_OK(ioctl(s, FIONREAD, &n));
 	EXPECT_EQ(n, 4);
+	/* The echo of "abc\n". */
+	EXPECT_EQ(read_for(m, (char[8]){0}, 5, 2000), 5);
 	ASSERT_EQ(write(s, "xy", 2), 2);
 	ASSERT_TRUE(readable_within(m, 2000));
 	EXPECT_OK(ioctl(m, FIONREAD, &n));
-	/* "abc\n" echoed as "abc\r\n", then "xy". */
-	EXPECT_EQ(n, 7);
+	EXPECT_EQ(n, 2);
 }
 
 CASE(tcflush_discards_input)
@@ -1091,6 +1092,105 @@ CASE(blocking_slave_read_wakes_on_input)
 	}
 	EXPECT_EQ(read(s, buf, sizeof(buf)), 2);
 	EXPECT_EQ(h_wait(pid), 0);
+}
+
+static int isig_after_tiocsctty_child(void)
+{
+	int m, s, p[2];
+	char c;
+	pid_t pid;
+	struct sigaction sa = {.sa_handler = record};
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) || unlockpt(m) || pipe(p))
+		return 80;
+	pid = fork();
+	if (pid == 0) {
+		if (setsid() < 0)
+			_exit(1);
+		s = open(ptsname(m), O_RDWR | O_NOCTTY);
+		if (s < 0 || ioctl(s, TIOCSCTTY, 0) != 0)
+			_exit(2);
+		sigaction(SIGINT, &sa, NULL);
+		write(p[1], "r", 1);
+		_exit(wait_signal(SIGINT) ? 0 : 3);
+	}
+	if (read(p[0], &c, 1) != 1)
+		return 81;
+	if (write(m, "\003", 1) != 1)
+		return 82;
+	return WEXITSTATUS(h_wait(pid));
+}
+
+CASE(vintr_reaches_a_child_that_did_setsid_and_tiocsctty)
+{
+	EXPECT_EQ(fork_and_run(isig_after_tiocsctty_child), 0);
+}
+
+CASE(tcsetsf_flushes_pending_input)
+{
+	int m, s;
+	char buf[8];
+	struct termios t;
+
+	open_pty(&m, &s, NULL);
+	ASSERT_EQ(write(m, "old\n", 4), 4);
+	ASSERT_TRUE(readable_within(s, 2000));
+	tcgetattr(s, &t);
+	ASSERT_OK(tcsetattr(s, TCSAFLUSH, &t));
+	fcntl(s, F_SETFL, O_NONBLOCK);
+	EXPECT_ERRNO(read(s, buf, sizeof(buf)), EAGAIN);
+}
+
+CASE(raw_mode_vmin_waits_for_that_many)
+{
+	int m, s;
+	char buf[8];
+
+	open_pty(&m, &s, NULL);
+	set_raw(s, 3, 0);
+	ASSERT_EQ(write(m, "ab", 2), 2);
+	usleep(50000);
+	ASSERT_EQ(write(m, "c", 1), 1);
+	EXPECT_EQ(read(s, buf, sizeof(buf)), 3);
+	EXPECT_MEMEQ(buf, "abc", 3);
+}
+
+CASE(vwerase_erases_a_word)
+{
+	int m, s;
+	char buf[32];
+
+	open_pty(&m, &s, NULL);
+	ASSERT_EQ(write(m, "one two\027three\n", 14), 14);
+	EXPECT_EQ(read(s, buf, sizeof(buf)), 10);
+	EXPECT_MEMEQ(buf, "one three\n", 10);
+}
+
+CASE(slave_node_belongs_to_the_opener)
+{
+	int m;
+	struct stat st;
+
+	open_pty(&m, NULL, NULL);
+	ASSERT_OK(stat(ptsname(m), &st));
+	EXPECT_EQ(st.st_uid, geteuid());
+	ASSERT_OK(fstat(m, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+CASE(dup_of_master_keeps_the_node)
+{
+	int m, d;
+	char name[64];
+
+	open_pty(&m, NULL, NULL);
+	snprintf(name, sizeof(name), "%s", ptsname(m));
+	d = ASSERT_OK(dup(m));
+	ASSERT_OK(close(m));
+	EXPECT_OK(access(name, F_OK));
+	ASSERT_OK(close(d));
+	EXPECT_ERRNO(access(name, F_OK), ENOENT);
 }
 
 HARNESS_MAIN

@@ -185,14 +185,14 @@ fn flush(handle: &TtyHandle, arg: u64) -> Result<u64> {
 }
 
 /// TIOCGPTPEER: a new fd on the slave, as if /dev/pts/N were opened with
-/// `flags` (the lock does not apply).
+/// `flags` (the lock does not apply; ptm_open_peer).
 fn open_peer(task: &mut Task, tty: &Arc<Terminal>, flags: i32) -> Result<u64> {
     let allowed = libc::O_ACCMODE | libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC;
     if flags & !allowed != 0 {
         return Err(Errno::EINVAL);
     }
+    // Unlike open(2), this never makes the slave a controlling terminal.
     let ops: Arc<dyn crate::vfs::FileOps> = tty.open_slave(true)?;
-    ctty::acquire_on_open(task, &ops, flags);
     let dentry = crate::fs::devpts::slave_dentry(tty);
     let file = OpenFile::new(dentry, ops, flags);
     Ok(task.fds.insert(file, flags & libc::O_CLOEXEC != 0)? as u64)

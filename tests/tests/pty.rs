@@ -1,6 +1,7 @@
 //! Pseudo-terminals end to end: `ptyrun` (tests/c/ptyrun.c, a tiny
 //! script(1)) runs busybox's shell as a session leader on a new pty inside
-//! the sandbox and copies what the terminal shows to its stdout.
+//! the sandbox, types its stdin into the terminal and copies what the
+//! terminal shows to its stdout.
 
 use std::path::Path;
 
@@ -47,4 +48,30 @@ fn terminal_settings_and_exit_status_come_through() {
     assert_no_panic(&out, "ptyrun busybox sh");
     // ptyrun sets 24x80 on the master before the shell starts.
     assert_eq!(out.stdout_str(), "24 80\r\ninteractive\r\n", "{out}");
+}
+
+#[test]
+fn interactive_shell_job_control_and_ctrl_c() {
+    if !Path::new(BUSYBOX).exists() {
+        eprintln!("skipped: {BUSYBOX} is missing");
+        return;
+    }
+    let exe = compile("ptyrun", Link::Static);
+    // Everything runs in the sandbox: a shell types into ptyrun's terminal,
+    // where an interactive shell (line editing, its own process groups)
+    // runs `sleep 30` in the foreground; ^C must interrupt it.
+    let typist = format!(
+        "(printf 'sleep 30\\n'; sleep 2; printf '\\003'; sleep 1; printf 'echo after $?\\nexit 5\\n') | {} {BUSYBOX} sh -i",
+        exe.to_str().expect("utf-8 path")
+    );
+    let runsc = Runsc::new();
+    let out = runsc.run(["do", "--", BUSYBOX, "sh", "-c", &typist]);
+    assert_no_panic(&out, "interactive shell on a pty");
+    assert_eq!(out.code(), Some(5), "{out}");
+    let stdout = out.stdout_str();
+    assert!(stdout.contains("^C"), "no ^C echoed: {stdout:?}");
+    assert!(
+        stdout.contains("after 130\r\n"),
+        "sleep was not interrupted: {stdout:?}"
+    );
 }

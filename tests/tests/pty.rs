@@ -75,3 +75,22 @@ fn interactive_shell_job_control_and_ctrl_c() {
         "sleep was not interrupted: {stdout:?}"
     );
 }
+
+/// util-linux script(1) itself (a pty, signalfd and poll on both).
+#[test]
+fn util_linux_script_runs_a_command_on_a_pty() {
+    const SCRIPT: &str = "/usr/bin/script";
+    if !Path::new(SCRIPT).exists() || !Path::new(BUSYBOX).exists() {
+        eprintln!("skipped: {SCRIPT} or {BUSYBOX} is missing");
+        return;
+    }
+    let runsc = Runsc::new();
+    let command = format!("{BUSYBOX} tty; echo hi");
+    let out = runsc.run(["do", "--", SCRIPT, "-qec", &command, "/dev/null"]);
+    assert!(out.success(), "script failed\n{out}");
+    assert_no_panic(&out, "script -qec");
+    let stdout = out.stdout_str();
+    let lines: Vec<&str> = stdout.split("\r\n").collect();
+    assert!(is_pts_path(lines[0]), "tty printed {:?}\n{out}", lines[0]);
+    assert_eq!(&lines[1..], ["hi", ""], "{out}");
+}

@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, fileattr, mem, misc, poll, process, signal, time, timers, xattr, Handler};
+use super::{creds, file, fileattr, mem, misc, poll, process, signal, signalfd, time, timers, xattr, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +198,8 @@ table! {
     271 ppoll poll::ppoll, Partial("readiness is re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
     280 utimensat fileattr::utimensat, Full, "fsxx";
+    282 signalfd signalfd::signalfd, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxd";
+    289 signalfd4 signalfd::signalfd4, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxdx";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Partial("O_DIRECT (packet mode) is accepted but the pipe stays a byte stream"), "xx";
     295 preadv fileattr::preadv, Full, "fxdd";

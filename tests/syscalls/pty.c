@@ -1193,4 +1193,111 @@ CASE(dup_of_master_keeps_the_node)
 	EXPECT_ERRNO(access(name, F_OK), ENOENT);
 }
 
+/*
+ * A session leader on a new pty forks `fn` into a background group of its
+ * session and reports how it ended: 'I' or 'O' for a stop by SIGTTIN or
+ * SIGTTOU (then it is killed), or its exit code.
+ */
+static int in_background(int (*fn)(int slave))
+{
+	int m, s, st;
+	pid_t pid;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) || unlockpt(m) || setsid() < 0)
+		return 90;
+	s = open(ptsname(m), O_RDWR);
+	if (s < 0)
+		return 91;
+	pid = fork();
+	if (pid == 0) {
+		setpgid(0, 0);
+		_exit(fn(s));
+	}
+	setpgid(pid, pid);
+	if (waitpid(pid, &st, WUNTRACED) != pid)
+		return 92;
+	if (WIFSTOPPED(st)) {
+		int sig = WSTOPSIG(st);
+
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		return sig == SIGTTIN ? 'I' : sig == SIGTTOU ? 'O' : 'T';
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
+static int bg_read(int s)
+{
+	char c;
+
+	return read(s, &c, 1) < 0 && errno == EIO ? 1 : 2;
+}
+
+static int bg_read_ignoring_sigttin(int s)
+{
+	struct sigaction sa = {.sa_handler = SIG_IGN};
+
+	sigaction(SIGTTIN, &sa, NULL);
+	return bg_read(s);
+}
+
+static int bg_write(int s)
+{
+	return write(s, "x", 1) == 1 ? 3 : 4;
+}
+
+static int bg_write_with_tostop(int s)
+{
+	struct termios t;
+
+	tcgetattr(s, &t);
+	t.c_lflag |= TOSTOP;
+	/* SIGTTOU is ignored while setting TOSTOP from the background. */
+	signal(SIGTTOU, SIG_IGN);
+	if (tcsetattr(s, TCSANOW, &t) != 0)
+		return 5;
+	signal(SIGTTOU, SIG_DFL);
+	return bg_write(s);
+}
+
+static int bg_tcsetattr(int s)
+{
+	struct termios t;
+
+	tcgetattr(s, &t);
+	return tcsetattr(s, TCSANOW, &t) == 0 ? 6 : 7;
+}
+
+static int run_bg_read(void) { return in_background(bg_read); }
+static int run_bg_read_ignored(void) { return in_background(bg_read_ignoring_sigttin); }
+static int run_bg_write(void) { return in_background(bg_write); }
+static int run_bg_write_tostop(void) { return in_background(bg_write_with_tostop); }
+static int run_bg_tcsetattr(void) { return in_background(bg_tcsetattr); }
+
+CASE(background_read_stops_with_sigttin)
+{
+	EXPECT_EQ(fork_and_run(run_bg_read), 'I');
+}
+
+CASE(background_read_with_sigttin_ignored_is_eio)
+{
+	EXPECT_EQ(fork_and_run(run_bg_read_ignored), 1);
+}
+
+CASE(background_write_without_tostop_succeeds)
+{
+	EXPECT_EQ(fork_and_run(run_bg_write), 3);
+}
+
+CASE(background_write_with_tostop_stops_with_sigttou)
+{
+	EXPECT_EQ(fork_and_run(run_bg_write_tostop), 'O');
+}
+
+CASE(background_tcsetattr_stops_with_sigttou)
+{
+	EXPECT_EQ(fork_and_run(run_bg_tcsetattr), 'O');
+}
+
 HARNESS_MAIN

@@ -300,6 +300,7 @@ pub fn read(task: &mut Task, a: Args) -> Result<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_read(task, &file)?;
     if file.dentry.inode.stat()?.is_dir() {
         return Err(Errno::EISDIR);
     }
@@ -340,6 +341,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_write(task, &file)?;
     let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
@@ -402,6 +404,7 @@ pub fn readv(task: &mut Task, a: Args) -> Result<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_read(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
     let mut total = 0;
     for (base, len) in iovs {
@@ -423,6 +426,7 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_write(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
     let total: usize = iovs.iter().map(|&(_, len)| len).sum();
     if total <= ATOMIC_GATHER {

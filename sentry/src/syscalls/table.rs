@@ -51,7 +51,7 @@ table! {
     13 rt_sigaction signal::rt_sigaction, Full, "dxxd";
     14 rt_sigprocmask signal::rt_sigprocmask, Full, "dxxd";
     15 rt_sigreturn signal::rt_sigreturn, Partial("x87/SSE state only (no AVX upper halves)"), "";
-    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; no TIOCPKT, TIOCSTI, termios2, or SIGTTIN/SIGTTOU for background groups"), "fxx";
+    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; SIGTTOU for background groups on TCSETS*, TIOCSPGRP, TCFLSH, TCSBRK*; no TIOCPKT, TIOCSTI or termios2"), "fxx";
     17 pread64 file::pread64, Full, "fxdd";
     18 pwrite64 file::pwrite64, Full, "fxdd";
     19 readv file::readv, Full, "fxd";

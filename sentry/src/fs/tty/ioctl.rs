@@ -13,6 +13,9 @@ use std::sync::Arc;
 /// Handles ioctl `cmd` on an open terminal.
 pub fn ioctl(task: &mut Task, handle: &TtyHandle, cmd: u32, arg: u64) -> Result<u64> {
     let tty = &handle.tty;
+    if changes_terminal(cmd) {
+        super::jobctl::check_change(task, handle)?;
+    }
     let mem: &dyn UserMemory = task.mm.as_ref();
     match cmd as u64 {
         libc::TCGETS => {
@@ -93,6 +96,14 @@ pub fn ioctl(task: &mut Task, handle: &TtyHandle, cmd: u32, arg: u64) -> Result<
         }
         _ => Err(Errno::ENOTTY),
     }
+}
+
+/// Requests a background process may not make without SIGTTOU.
+fn changes_terminal(cmd: u32) -> bool {
+    matches!(
+        cmd as u64,
+        libc::TCSETS | libc::TCSETSW | libc::TCSETSF | libc::TIOCSPGRP | libc::TCFLSH | libc::TCSBRK | libc::TCSBRKP
+    )
 }
 
 fn set_termios(tty: &Terminal, new: Termios, flush: bool) -> Result<u64> {

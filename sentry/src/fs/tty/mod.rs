@@ -10,10 +10,12 @@
 //! - [`termios`]: struct termios and struct winsize;
 //! - [`ldisc`]: input and output processing;
 //! - [`ctty`]: controlling terminals of sessions and `/dev/tty`;
-//! - [`ioctl`]: the terminal ioctls (tty_ioctl(4)).
+//! - [`ioctl`]: the terminal ioctls (tty_ioctl(4));
+//! - [`jobctl`]: SIGTTIN and SIGTTOU for background process groups.
 
 pub mod ctty;
 pub mod ioctl;
+pub mod jobctl;
 pub mod ldisc;
 pub mod termios;
 

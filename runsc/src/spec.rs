@@ -205,6 +205,7 @@ fn mount_config(m: &oci_spec::runtime::Mount, bundle: &std::path::Path) -> Optio
                 mode: tmpfs_mode(&options),
             },
             "sysfs" => sentry::MountKind::Sysfs,
+            "devpts" => sentry::MountKind::Devpts,
             other => {
                 tracing::debug!("mount {destination}: type {other:?} is not served by the sandbox; skipped");
                 return None;

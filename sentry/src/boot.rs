@@ -2,7 +2,7 @@
 //! and the first execve.
 
 use crate::errno::Errno;
-use crate::fs::{dev::Devfs, host::HostInode, overlay::Overlay, tmpfs::Tmpfs};
+use crate::fs::{dev::Devfs, devpts::Devpts, host::HostInode, overlay::Overlay, tmpfs::Tmpfs};
 use crate::kernel::procinfo::KernelProc;
 use crate::kernel::stdio::{HostStream, HostStreamInode};
 use crate::kernel::task::Credentials;
@@ -69,6 +69,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         creds.cap_inheritable = caps.inheritable;
     }
     let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
+    adopt_host_terminal(&task);
     let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
     let first = config
@@ -141,6 +142,14 @@ fn mount_pseudo_filesystems(mounts: &MountTable) {
         },
     );
     mounts.mount(
+        b"/dev/pts",
+        Mount {
+            nosuid: true,
+            noexec: true,
+            ..Mount::new(Devpts::new().root(), "devpts", false)
+        },
+    );
+    mounts.mount(
         b"/dev/shm",
         Mount {
             nosuid: true,
@@ -164,6 +173,7 @@ fn apply_mounts(
             MountKind::Tmpfs { size, mode } => (Tmpfs::new(*size, mode.unwrap_or(0o1777)), "tmpfs"),
             MountKind::Proc => (crate::fs::proc::new(proc_source.clone()), "proc"),
             MountKind::Dev => (Devfs::new(), "tmpfs"),
+            MountKind::Devpts => (Devpts::new().root(), "devpts"),
             MountKind::Sysfs => (Tmpfs::new(Some(0), 0o555), "sysfs"),
             MountKind::Bind { source, file, .. } => {
                 let root = match bind_gofers.next() {
@@ -240,6 +250,21 @@ fn bind_source(source: &std::path::Path, read_only: bool) -> Result<Arc<dyn Inod
     HostInode::root(Arc::new(server))
         .lookup(name.as_bytes())
         .map_err(|e| Error::Setup(format!("bind mount source {}: {e}", source.display())))
+}
+
+/// When the container's stdio is a host terminal (runsc's console), it is
+/// the init session's controlling terminal: /dev/tty opens it.
+fn adopt_host_terminal(task: &Task) {
+    for fd in 0..3 {
+        let Ok(file) = task.fds.get(fd) else { continue };
+        let Some(host) = file.ops.host_fd() else { continue };
+        // SAFETY: isatty only inspects the fd.
+        if unsafe { libc::isatty(host) } == 1 {
+            let ctty = crate::fs::tty::ctty::Controlling::Host(file.ops.clone());
+            task.kernel.ttys.set(task.sid, ctty);
+            return;
+        }
+    }
 }
 
 /// fds 0, 1, 2 from the host fds the runtime handed us.

@@ -86,8 +86,10 @@ pub enum MountKind {
         recursive: bool,
     },
     Proc,
-    /// The sandbox's /dev (null, zero, tty, pts, shm ...).
+    /// The sandbox's /dev (null, zero, tty, ptmx, pts, shm ...).
     Dev,
+    /// A devpts instance (pseudo-terminal slaves and their ptmx).
+    Devpts,
     /// A minimal read-only sysfs (empty for now).
     Sysfs,
 }

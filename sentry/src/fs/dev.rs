@@ -4,8 +4,10 @@
 //! the `/proc/self/fd` symlinks, `shm` and `pts`. A device node does nothing
 //! by itself: opening any character device node, in any filesystem, comes
 //! to [`open_node`], which picks the driver by device number, as Linux does.
-//! Drivers here: null(4), zero(4), full(4), random(4)/urandom(4); /dev/tty
-//! has none yet (ENXIO).
+//! Drivers here: null(4), zero(4), full(4), random(4)/urandom(4). /dev/tty
+//! (5:0) and /dev/ptmx (5:2) depend on the caller (its controlling
+//! terminal; the devpts mounted at `pts` next to it), so the open syscall
+//! handles them (see [`super::devpts`]); reached here they give ENXIO.
 
 use super::{major, makedev, minor, tmpfs::Tmpfs};
 use crate::errno::{Errno, Result};
@@ -13,13 +15,14 @@ use crate::vfs::{CreateAttr, FileOps, Inode};
 use std::sync::Arc;
 
 /// (name, major, minor) of the character devices in `/dev`.
-const DEVICES: [(&[u8], u32, u32); 6] = [
+const DEVICES: [(&[u8], u32, u32); 7] = [
     (b"null", 1, 3),
     (b"zero", 1, 5),
     (b"full", 1, 7),
     (b"random", 1, 8),
     (b"urandom", 1, 9),
     (b"tty", 5, 0),
+    (b"ptmx", 5, 2),
 ];
 
 /// (name, target) of the symlinks in `/dev`.
@@ -194,7 +197,7 @@ mod tests {
         }
         let null = dev.lookup(b"null").unwrap().stat().unwrap().rdev;
         assert_eq!(null, 0x103);
-        assert!(dev.lookup(b"ptmx").is_err());
+        assert!(dev.lookup(b"console").is_err());
     }
 
     #[test]
@@ -255,6 +258,7 @@ mod tests {
     fn tty_and_unknown_devices_are_enxio() {
         let dev = Devfs::new();
         assert_eq!(open(&dev, b"tty").err(), Some(Errno::ENXIO));
+        assert_eq!(open(&dev, b"ptmx").err(), Some(Errno::ENXIO));
         assert_eq!(open_char_device(makedev(42, 0)).err(), Some(Errno::ENXIO));
         assert_eq!(open_node(libc::S_IFBLK, makedev(1, 3), 0).err(), Some(Errno::ENXIO));
         // A node made anywhere with null's number is null.

@@ -11,6 +11,8 @@
 //! - [`dev`]: `/dev` (a tmpfs holding null, zero, full, random, urandom,
 //!   tty) and the character devices themselves, opened by device number from
 //!   any filesystem;
+//! - [`devpts`]: `/dev/pts`, the pseudo-terminal slaves, over the
+//!   terminals of [`tty`];
 //! - [`proc`]: the sandbox's `/proc`.
 //!
 //! This module also holds the few helpers they share: lock helpers that map
@@ -18,6 +20,7 @@
 //! directories and `O_PATH` descriptors.
 
 pub mod dev;
+pub mod devpts;
 pub mod fifo;
 pub mod host;
 pub mod host_cache;
@@ -26,6 +29,7 @@ pub mod pipe;
 pub mod proc;
 pub mod proc_sys;
 pub mod tmpfs;
+pub mod tty;
 
 use crate::errno::{Errno, Result};
 use crate::vfs::FileOps;

@@ -32,3 +32,9 @@ pub fn check() -> Result<()> {
         Ok(())
     }
 }
+
+/// The signal queue of the task the calling host thread runs (for files,
+/// such as signalfd, that act on their reader's signals).
+pub fn current_queue() -> Option<Arc<SignalQueue>> {
+    CURRENT.with(|c| c.borrow().clone())
+}

@@ -49,6 +49,8 @@ pub struct Kernel {
     pub proc_attrs: timers::ProcessAttrTable,
     /// The pipes behind named FIFOs that are open.
     pub fifos: crate::fs::fifo::FifoTable,
+    /// Controlling terminals of sessions.
+    pub ttys: crate::fs::tty::ctty::Sessions,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -80,6 +82,7 @@ impl Kernel {
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),
+            ttys: Default::default(),
         }
     }
 

@@ -550,6 +550,9 @@ impl Task {
 
     fn process_exited(&self, status: ExitStatus) {
         self.on_process_exit();
+        if self.sid == self.tgid {
+            crate::fs::tty::ctty::session_leader_exited(&self.kernel, self.sid);
+        }
         if let Ok(mut g) = self.kernel.groups.lock() {
             g.remove(&self.tgid);
         }

@@ -180,15 +180,37 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
         };
         may_access(task, &st, want, false)?;
         check_mount_for_open(task, &dentry, &st, flags)?;
-        if st.is_fifo() {
-            crate::fs::fifo::open(&task.kernel.fifos, &st, flags)?
-        } else {
-            dentry.inode.open(flags)?
-        }
+        open_inode(task, &dentry, &st, flags)?
     };
+    crate::fs::tty::ctty::acquire_on_open(task, &ops, flags);
     let file = OpenFile::new(dentry, ops, flags);
     let fd = task.fds.insert(file, flags & libc::O_CLOEXEC != 0)?;
     Ok(fd as u64)
+}
+
+/// Opens a resolved file. The terminal devices that depend on the caller
+/// are opened here: /dev/tty (its controlling terminal) and ptmx (a new
+/// master in the devpts next to it, owned by the caller).
+fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Result<Arc<dyn FileOps>> {
+    use crate::fs::devpts;
+    if st.is_fifo() {
+        return crate::fs::fifo::open(&task.kernel.fifos, st, flags);
+    }
+    if st.file_type() != libc::S_IFCHR {
+        return dentry.inode.open(flags);
+    }
+    match st.rdev {
+        devpts::TTY_RDEV => crate::fs::tty::ctty::open_dev_tty(task),
+        devpts::PTMX_RDEV => {
+            let fs = devpts::of_ptmx(&dentry.inode).or_else(|| {
+                let pts = dentry.parent.as_ref().map(|p| p.child_path(b"pts"))?;
+                devpts::of_root(&task.kernel.mounts.at(&pts)?.root)
+            });
+            let fs = fs.ok_or(Errno::ENXIO)?;
+            Ok(fs.open_master(task.creds.euid, task.creds.egid)?)
+        }
+        _ => dentry.inode.open(flags),
+    }
 }
 
 /// The O_CREAT half of open: create the last component if it is missing.
@@ -307,6 +329,7 @@ pub fn read(task: &mut Task, a: Args) -> Result<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_read(task, &file)?;
     if file.dentry.inode.stat()?.is_dir() {
         return Err(Errno::EISDIR);
     }
@@ -347,6 +370,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_write(task, &file)?;
     let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
@@ -409,6 +433,7 @@ pub fn readv(task: &mut Task, a: Args) -> Result<u64> {
     if !file.readable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_read(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
     let mut total = 0;
     for (base, len) in iovs {
@@ -430,6 +455,7 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    crate::fs::tty::jobctl::check_write(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
     let total: usize = iovs.iter().map(|&(_, len)| len).sum();
     if total <= ATOMIC_GATHER {
@@ -622,7 +648,10 @@ pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
             });
             Ok(0)
         }
-        cmd => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+        cmd => match file.ops.tty() {
+            Some(handle) => crate::fs::tty::ioctl::ioctl(task, &handle, cmd as u32, a.u64(2)),
+            None => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, fileattr, locks, mem, misc, poll, process, signal, time, timers, xattr, Handler};
+use super::{creds, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, time, timers, xattr, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ table! {
     13 rt_sigaction signal::rt_sigaction, Full, "dxxd";
     14 rt_sigprocmask signal::rt_sigprocmask, Full, "dxxd";
     15 rt_sigreturn signal::rt_sigreturn, Partial("x87/SSE state only (no AVX upper halves)"), "";
-    16 ioctl file::ioctl, Partial("TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD on host ttys; FIOCLEX, FIONCLEX, FIONBIO"), "fxx";
+    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; SIGTTOU for background groups on TCSETS*, TIOCSPGRP, TCFLSH, TCSBRK*; no TIOCPKT, TIOCSTI or termios2"), "fxx";
     17 pread64 file::pread64, Full, "fxdd";
     18 pwrite64 file::pwrite64, Full, "fxdd";
     19 readv file::readv, Full, "fxd";
@@ -199,6 +199,8 @@ table! {
     271 ppoll poll::ppoll, Partial("readiness is re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
     280 utimensat fileattr::utimensat, Full, "fsxx";
+    282 signalfd signalfd::signalfd, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxd";
+    289 signalfd4 signalfd::signalfd4, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxdx";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Full, "xx";
     295 preadv fileattr::preadv, Full, "fxdd";

@@ -262,4 +262,9 @@ pub trait FileOps: Send + Sync {
     fn host_fd(&self) -> Option<std::os::fd::RawFd> {
         None
     }
+    /// The terminal this file is a side of (pty masters and slaves), whose
+    /// ioctls need the calling task.
+    fn tty(&self) -> Option<crate::fs::tty::TtyHandle> {
+        None
+    }
 }

@@ -1097,4 +1097,26 @@ CASE(sys_fs_vm_net_values)
 	EXPECT_GT(atoi(big), 0);
 }
 
+CASE(proc_fd_link_mode_follows_access_mode)
+{
+	int p[2];
+	char path[64];
+	struct stat st;
+
+	ASSERT_OK(pipe(p));
+	int rw = open("/dev/null", O_RDWR);
+
+	ASSERT_GE(rw, 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+	ASSERT_OK(lstat(path, &st));
+	EXPECT_EQ(st.st_mode, S_IFLNK | 0500);
+	EXPECT_EQ(st.st_size, 64);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p[1]);
+	ASSERT_OK(lstat(path, &st));
+	EXPECT_EQ(st.st_mode, S_IFLNK | 0300);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", rw);
+	ASSERT_OK(lstat(path, &st));
+	EXPECT_EQ(st.st_mode, S_IFLNK | 0700);
+}
+
 HARNESS_MAIN

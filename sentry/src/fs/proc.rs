@@ -37,7 +37,8 @@ pub trait ProcSource: Send + Sync {
     /// Where a pid directory's `exe`, `cwd` or `root` points.
     fn link(&self, pid: i32, which: PidLink) -> Option<Vec<u8>>;
     /// Open fds and what they point to.
-    fn fds(&self, pid: i32) -> Option<Vec<(i32, Vec<u8>)>>;
+    /// Open fds of process `pid`: (fd, what the link names, O_ACCMODE).
+    fn fds(&self, pid: i32) -> Option<Vec<(i32, Vec<u8>, i32)>>;
     /// /proc/PID/fdinfo/FD text.
     fn fdinfo(&self, pid: i32, fd: i32) -> Option<Vec<u8>>;
     /// The content of file `name` (one of [`PID_FILES`]) of thread `tid`
@@ -224,12 +225,19 @@ impl Inode for SynthFile {
 struct SynthLink {
     ino: u64,
     owner: Owner,
+    /// Permission bits: 0777, or for /proc/PID/fd/N the fd's access mode.
+    perms: u32,
     target: Render,
 }
 
 impl Inode for SynthLink {
     fn stat(&self) -> Result<Stat> {
-        Ok(base_stat(self.ino, libc::S_IFLNK | 0o777, &self.owner))
+        let mut st = base_stat(self.ino, libc::S_IFLNK | self.perms, &self.owner);
+        if self.perms != 0o777 {
+            // proc_fd_link's inodes report 64 bytes whatever the target.
+            st.size = 64;
+        }
+        Ok(st)
     }
     fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
         Err(Errno::ELOOP)
@@ -385,7 +393,24 @@ fn owned_link(
     Arc::new(SynthLink {
         ino: ino_of(parts),
         owner: owner.clone(),
+        perms: 0o777,
         target: Arc::new(target),
+    })
+}
+
+/// /proc/PID/fd/N: owner read/write/search bits after the fd's access mode
+/// (lr-x for O_RDONLY, l-wx for O_WRONLY, lrwx for O_RDWR).
+fn fd_link(parts: &[&[u8]], owner: &Owner, access: i32, target: Vec<u8>) -> Arc<dyn Inode> {
+    let perms = match access {
+        libc::O_RDONLY => 0o500,
+        libc::O_WRONLY => 0o300,
+        _ => 0o700,
+    };
+    Arc::new(SynthLink {
+        ino: ino_of(parts),
+        owner: owner.clone(),
+        perms,
+        target: Arc::new(move || Ok(target.clone())),
     })
 }
 
@@ -611,9 +636,9 @@ fn fd_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8], owner: &Owner) -> 
         let fds = src.fds(pid).ok_or(Errno::ESRCH)?;
         Ok(fds
             .into_iter()
-            .map(|(fd, target)| {
+            .map(|(fd, target, access)| {
                 let name = fd.to_string().into_bytes();
-                let inode = owned_link(&[&key, &name], &link_owner, move || Ok(target.clone()));
+                let inode = fd_link(&[&key, &name], &link_owner, access, target);
                 (name, inode)
             })
             .collect())
@@ -627,7 +652,7 @@ fn fdinfo_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8], owner: &Owner)
         let fds = src.fds(pid).ok_or(Errno::ESRCH)?;
         Ok(fds
             .into_iter()
-            .map(|(fd, _)| {
+            .map(|(fd, _, _)| {
                 let name = fd.to_string().into_bytes();
                 let s = src.clone();
                 let inode = file_with(

@@ -312,13 +312,16 @@ impl ProcSource for KernelProc {
             PidLink::Root => fs.root.path.clone(),
         })
     }
-    fn fds(&self, pid: i32) -> Option<Vec<(i32, Vec<u8>)>> {
+    fn fds(&self, pid: i32) -> Option<Vec<(i32, Vec<u8>, i32)>> {
         let e = self.entry(pid)?;
         Some(
             e.fds
                 .fds()
                 .into_iter()
-                .filter_map(|fd| Some((fd, e.fds.get(fd).ok()?.dentry.path.clone())))
+                .filter_map(|fd| {
+                    let file = e.fds.get(fd).ok()?;
+                    Some((fd, file.dentry.path.clone(), file.flags() & libc::O_ACCMODE))
+                })
                 .collect(),
         )
     }

@@ -53,7 +53,7 @@ CASE(sendfile_to_pipe)
 	char buf[8];
 
 	ASSERT_OK(pipe(p));
-	EXPECT_EQ(sendfile(p[1], in, NULL, 6), 6);
+	ASSERT_EQ(sendfile(p[1], in, NULL, 6), 6);
 	EXPECT_EQ(read(p[0], buf, sizeof(buf)), 6);
 	EXPECT_MEMEQ(buf, "abcdef", 6);
 }
@@ -91,7 +91,7 @@ CASE(splice_file_to_pipe_and_back)
 	char buf[16];
 
 	ASSERT_OK(pipe(p));
-	EXPECT_EQ(splice(in, &off, p[1], NULL, 5, 0), 5);
+	ASSERT_EQ(splice(in, &off, p[1], NULL, 5, 0), 5);
 	EXPECT_EQ(off, 11);
 	EXPECT_EQ(lseek(in, 0, SEEK_CUR), 0);
 	EXPECT_EQ(splice(p[0], NULL, out, NULL, 5, 0), 5);
@@ -108,7 +108,7 @@ CASE(splice_pipe_to_pipe)
 	ASSERT_OK(pipe(a));
 	ASSERT_OK(pipe(b));
 	ASSERT_EQ(write(a[1], "xyz", 3), 3);
-	EXPECT_EQ(splice(a[0], NULL, b[1], NULL, 10, 0), 3);
+	ASSERT_EQ(splice(a[0], NULL, b[1], NULL, 10, 0), 3);
 	EXPECT_EQ(read(b[0], buf, sizeof(buf)), 3);
 	EXPECT_MEMEQ(buf, "xyz", 3);
 }
@@ -147,7 +147,7 @@ CASE(tee_duplicates_without_consuming)
 	ASSERT_OK(pipe(a));
 	ASSERT_OK(pipe(b));
 	ASSERT_EQ(write(a[1], "dup", 3), 3);
-	EXPECT_EQ(tee(a[0], b[1], 10, 0), 3);
+	ASSERT_EQ(tee(a[0], b[1], 10, 0), 3);
 	EXPECT_EQ(read(b[0], buf, sizeof(buf)), 3);
 	EXPECT_MEMEQ(buf, "dup", 3);
 	EXPECT_EQ(read(a[0], buf, sizeof(buf)), 3);

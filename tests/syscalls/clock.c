@@ -125,8 +125,13 @@ CASE(cpu_clock_of_child_process)
 		for (;;)
 			x++;
 	}
-	usleep(100000);
-	ASSERT_OK(clock_gettime(process_cpu_clock(pid), &ts));
+	/* wait (up to 5 s) until the child used 10 ms of CPU */
+	for (int i = 0; i < 500; i++) {
+		ASSERT_OK(clock_gettime(process_cpu_clock(pid), &ts));
+		if (ts.tv_sec > 0 || ts.tv_nsec > 10000000)
+			break;
+		usleep(10000);
+	}
 	EXPECT_TRUE(ts.tv_sec > 0 || ts.tv_nsec > 10000000);
 	EXPECT_OK(clock_getres(process_cpu_clock(pid), &res));
 	kill(pid, SIGKILL);
@@ -166,9 +171,13 @@ CASE(pthread_cpu_clock_of_other_thread)
 	struct timespec ts;
 
 	ASSERT_EQ(pthread_create(&t, NULL, spin_thread, NULL), 0);
-	usleep(100000);
 	ASSERT_EQ(pthread_getcpuclockid(t, &c), 0);
-	ASSERT_OK(clock_gettime(c, &ts));
+	for (int i = 0; i < 500; i++) {
+		ASSERT_OK(clock_gettime(c, &ts));
+		if (ts.tv_sec > 0 || ts.tv_nsec > 10000000)
+			break;
+		usleep(10000);
+	}
 	EXPECT_TRUE(ts.tv_sec > 0 || ts.tv_nsec > 10000000);
 }
 

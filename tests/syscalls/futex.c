@@ -17,11 +17,13 @@ static long fx(void *uaddr, int op, uint32_t val, const void *timeout, void *uad
 static _Atomic uint32_t word;
 static _Atomic uint32_t word2;
 static _Atomic int woken;
+static _Atomic int ready;
 
 static void *waiter(void *arg)
 {
 	int op = (int)(intptr_t)arg;
 
+	atomic_fetch_add(&ready, 1);
 	if (fx(&word, op, 0, NULL, NULL, FUTEX_BITSET_MATCH_ANY) == 0)
 		atomic_fetch_add(&woken, 1);
 	return NULL;
@@ -32,11 +34,13 @@ static void noop(int sig)
 	(void)sig;
 }
 
-/* Gives the waiter threads time to block in FUTEX_WAIT. */
-static void settle(void)
+/* Waits until n waiter threads started, then gives them time to block in FUTEX_WAIT. */
+static void settle(int n)
 {
-	struct timespec nap = {0, 50000000};
+	struct timespec nap = {0, 100000000}, tick = {0, 1000000};
 
+	for (int i = 0; i < 5000 && atomic_load(&ready) < n; i++)
+		nanosleep(&tick, NULL);
 	nanosleep(&nap, NULL);
 }
 
@@ -111,9 +115,9 @@ CASE(futex_wake_wakes_requested_count)
 	atomic_store(&word, 0);
 	for (int i = 0; i < 3; i++)
 		ASSERT_EQ(pthread_create(&t[i], NULL, waiter, (void *)(intptr_t)FUTEX_WAIT_PRIVATE), 0);
-	settle();
+	settle(3);
 	EXPECT_EQ(fx(&word, FUTEX_WAKE_PRIVATE, 2, NULL, NULL, 0), 2);
-	settle();
+	settle(0);
 	EXPECT_EQ(atomic_load(&woken), 2);
 	EXPECT_EQ(fx(&word, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0), 1);
 	for (int i = 0; i < 3; i++)
@@ -127,7 +131,7 @@ CASE(futex_wake_bitset_matches_only_overlapping)
 
 	atomic_store(&word, 0);
 	ASSERT_EQ(pthread_create(&t, NULL, waiter, (void *)(intptr_t)FUTEX_WAIT_BITSET_PRIVATE), 0);
-	settle();
+	settle(1);
 	/* a waiter with MATCH_ANY is woken by any nonzero bitset */
 	EXPECT_EQ(fx(&word, FUTEX_WAKE_BITSET_PRIVATE, 1, NULL, NULL, 0x4), 1);
 	pthread_join(t, NULL);
@@ -137,6 +141,7 @@ CASE(futex_wake_bitset_matches_only_overlapping)
 static void *bitset_waiter(void *arg)
 {
 	(void)arg;
+	atomic_fetch_add(&ready, 1);
 	if (fx(&word, FUTEX_WAIT_BITSET_PRIVATE, 0, NULL, NULL, 0x1) == 0)
 		atomic_fetch_add(&woken, 1);
 	return NULL;
@@ -148,7 +153,7 @@ CASE(futex_wake_bitset_skips_disjoint_waiter)
 
 	atomic_store(&word, 0);
 	ASSERT_EQ(pthread_create(&t, NULL, bitset_waiter, NULL), 0);
-	settle();
+	settle(1);
 	EXPECT_EQ(fx(&word, FUTEX_WAKE_BITSET_PRIVATE, 1, NULL, NULL, 0x2), 0);
 	EXPECT_EQ(fx(&word, FUTEX_WAKE_BITSET_PRIVATE, 1, NULL, NULL, 0x3), 1);
 	pthread_join(t, NULL);
@@ -161,7 +166,7 @@ CASE(futex_cmp_requeue_moves_waiters)
 	atomic_store(&word, 0);
 	for (int i = 0; i < 3; i++)
 		ASSERT_EQ(pthread_create(&t[i], NULL, waiter, (void *)(intptr_t)FUTEX_WAIT_PRIVATE), 0);
-	settle();
+	settle(3);
 	EXPECT_ERRNO(fx(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2, &word2, 5), EAGAIN);
 	/* wake 1, move 2 to word2: returns woken + requeued */
 	EXPECT_EQ(fx(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2, &word2, 0), 3);

@@ -60,12 +60,12 @@ CASE(alarm_and_itimer_real_are_one_timer)
 
 CASE(alarm_rounds_partial_seconds_up)
 {
-	struct itimerval v = {{0, 0}, {2, 700000}};
+	struct itimerval v = {{0, 0}, {2, 900000}};
 
 	/* alarm(2) reports the nearest whole second, but never 0 while armed */
 	ASSERT_OK(setitimer(ITIMER_REAL, &v, NULL));
 	EXPECT_EQ(alarm(0), 3);
-	v = (struct itimerval){{0, 0}, {2, 200000}};
+	v = (struct itimerval){{0, 0}, {2, 100000}};
 	ASSERT_OK(setitimer(ITIMER_REAL, &v, NULL));
 	EXPECT_EQ(alarm(0), 2);
 	v = (struct itimerval){{0, 0}, {0, 300000}};

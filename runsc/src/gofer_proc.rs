@@ -78,17 +78,32 @@ pub fn main(args: &GoferArgs) -> anyhow::Result<i32> {
 }
 
 /// Serves every export on its own thread; returns when all are closed.
+/// Every thread first finishes starting (`started`), then the seccomp
+/// filter goes on all of them at once (TSYNC), then they serve
+/// (`filtered`): no request is served unfiltered and no thread starts
+/// after the filter.
 #[allow(unsafe_code)]
 fn serve_all(servers: Vec<::gofer::LocalServer>, exports: &[ExportArg]) -> anyhow::Result<i32> {
+    let started = std::sync::Arc::new(std::sync::Barrier::new(servers.len() + 1));
+    let filtered = std::sync::Arc::new(std::sync::Barrier::new(servers.len() + 1));
     let threads: Vec<_> = servers
         .into_iter()
         .zip(exports)
         .map(|(server, e)| {
             // SAFETY: the parent placed this connection on this fd for us alone.
             let conn = unsafe { UnixStream::from_raw_fd(e.fd) };
-            std::thread::spawn(move || ::gofer::serve(conn, &server))
+            let (started, filtered) = (started.clone(), filtered.clone());
+            std::thread::spawn(move || {
+                started.wait();
+                filtered.wait();
+                ::gofer::serve(conn, &server)
+            })
         })
         .collect();
+    started.wait();
+    let installed = crate::seccomp::install(crate::seccomp::GOFER);
+    filtered.wait();
+    installed.context("the gofer's seccomp filter")?;
     for t in threads {
         match t.join() {
             Ok(Ok(())) => {}

@@ -15,6 +15,7 @@ mod gofer_proc;
 mod logging;
 mod report;
 mod rfc3339;
+mod seccomp;
 mod signals;
 mod spec;
 mod state;

@@ -266,7 +266,7 @@ fn map_segment(mm: &MemoryManager, ctx: &mut dyn Context, exe: &Exe, p: &Program
         false,
         true,
         false,
-        Backing::File {
+        Backing::Image {
             read_at: &read_at,
             offset: file_start,
             name,

@@ -1,19 +1,28 @@
 //! Guest address spaces: VMAs over the memory file.
 //!
-//! Every guest mapping is backed by a contiguous range of the memory file,
-//! filled when the mapping is made (zeros for anonymous memory, a copy of the
-//! file for file mappings) and mapped into the guest by the platform. The
+//! Every guest mapping is backed by ranges of the memory file, filled when
+//! the mapping is made (zeros for anonymous memory, a copy of the file for
+//! private file mappings, the file's shared page cache for `MAP_SHARED`
+//! file mappings) and mapped into the guest by the platform. The
 //! Sentry reads and writes guest memory through its own mapping of the file
 //! after translating the address through the VMAs, so a bad guest pointer is
 //! EFAULT, never a Sentry fault.
 
+mod advice;
 mod cow;
+mod filemap;
 pub mod memfile;
+pub mod pagecache;
 
+pub use advice::Advice;
 pub use cow::FutexKey;
+pub use filemap::FaultOutcome;
 pub use memfile::{Chunk, MemoryFile, PAGE_SIZE};
+pub use pagecache::CacheKey;
 
 use crate::errno::{Errno, Result};
+use crate::vfs::FileOps;
+use pagecache::{PageCache, Piece};
 use platform::Context;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -120,6 +129,17 @@ pub enum VmaName {
     },
 }
 
+/// The file behind a file mapping.
+#[derive(Clone)]
+struct FileRef {
+    ops: Arc<dyn FileOps>,
+    key: CacheKey,
+    /// File offset of the VMA's first byte.
+    offset: u64,
+    /// The shared page cache (MAP_SHARED mappings only).
+    cache: Option<Arc<PageCache>>,
+}
+
 #[derive(Clone)]
 struct Vma {
     end: u64,
@@ -132,6 +152,19 @@ struct Vma {
     /// copied on the first write.
     cow: bool,
     name: VmaName,
+    file: Option<FileRef>,
+    /// Every page lies wholly past the file's EOF: mapped PROT_NONE in the
+    /// stub so that a touch faults into the Sentry, which raises SIGBUS.
+    past_eof: bool,
+    /// A shared mapping of a file not open for writing: PROT_WRITE may
+    /// never be added (Linux's missing VM_MAYWRITE).
+    no_write: bool,
+    /// mlock(2)ed.
+    locked: bool,
+    /// MADV_DONTFORK: not inherited by fork children.
+    dont_fork: bool,
+    /// MADV_WIPEONFORK: fork children get zeros.
+    wipe_on_fork: bool,
 }
 
 impl Vma {
@@ -143,7 +176,9 @@ impl Vma {
     /// The protection the stub maps: COW pages are write-protected so that
     /// writes fault into the Sentry.
     fn stub_prot(&self) -> i32 {
-        if self.cow {
+        if self.past_eof {
+            libc::PROT_NONE
+        } else if self.cow {
             self.prot & !libc::PROT_WRITE
         } else {
             self.prot
@@ -154,13 +189,25 @@ impl Vma {
 /// Where a new mapping's contents come from.
 pub enum Backing<'a> {
     Anonymous,
-    /// Copy `len` bytes starting at file `offset` (a private file mapping);
-    /// bytes past EOF read as zero.
-    File {
+    /// A private copy of what `read_at` gives from `offset` (the ELF
+    /// loader's segments: zeros past the read data, never SIGBUS).
+    Image {
         read_at: &'a dyn Fn(&mut [u8], u64) -> Result<usize>,
         offset: u64,
         name: VmaName,
     },
+    /// A regular file from `offset`: a private copy (bytes past EOF read as
+    /// zero), or the file's shared page cache for a shared mapping.
+    File(FileBacking),
+}
+
+pub struct FileBacking {
+    pub ops: Arc<dyn FileOps>,
+    pub key: CacheKey,
+    pub offset: u64,
+    pub name: VmaName,
+    /// The file is open for writing (a shared mapping may be writable).
+    pub writable: bool,
 }
 
 struct State {
@@ -174,6 +221,8 @@ struct State {
     min_addr: u64,
     /// One past the highest address the guest may map.
     max_addr: u64,
+    /// mlockall(MCL_FUTURE): new mappings start locked.
+    lock_future: bool,
 }
 
 /// One guest address space.
@@ -216,6 +265,7 @@ impl MemoryManager {
                 mmap_top: max_addr.saturating_sub(STACK_GAP),
                 min_addr: MIN_ADDR,
                 max_addr,
+                lock_future: false,
             }),
         }
     }
@@ -271,33 +321,88 @@ impl MemoryManager {
         } else {
             s.find_free(page_down(addr), len).ok_or(Errno::ENOMEM)?
         };
-        let chunk = Chunk::allocate(&self.memfile, len)?;
-        let name = match &backing {
-            Backing::Anonymous => VmaName::Anonymous,
-            Backing::File { name, .. } => name.clone(),
-        };
-        if let Backing::File { read_at, offset, .. } = backing {
-            self.fill_from_file(chunk.offset, len, read_at, offset)?;
-        }
+        let pieces = self.backing_pieces(&backing, shared, prot, len)?;
         // Replace whatever was there (MAP_FIXED semantics).
         self.unmap_locked(&mut s, ctx, start, len)?;
-        if let Err(e) = ctx.map(start, len, prot, chunk.offset) {
-            tracing::warn!("platform map failed: {e}");
-            return Err(Errno::ENOMEM);
+        let (name, file, no_write) = match backing {
+            Backing::Anonymous => (VmaName::Anonymous, None, false),
+            Backing::Image { name, .. } => (name, None, false),
+            Backing::File(fb) => {
+                let cache = pieces.1;
+                let no_write = shared && !fb.writable;
+                let file = FileRef {
+                    ops: fb.ops,
+                    key: fb.key,
+                    offset: fb.offset,
+                    cache,
+                };
+                (fb.name, Some(file), no_write)
+            }
+        };
+        let template = Vma {
+            end: start + len,
+            prot,
+            shared,
+            chunk: pieces.0.first().ok_or(Errno::ENOMEM)?.chunk.clone(),
+            chunk_off: 0,
+            cow: false,
+            name,
+            file,
+            past_eof: false,
+            no_write,
+            locked: s.lock_future,
+            dont_fork: false,
+            wipe_on_fork: false,
+        };
+        s.insert_pieces(start, template, pieces.0);
+        self.mark_past_eof(&mut s, start, start + len)?;
+        for (&vstart, vma) in s.vmas.range(start..start + len) {
+            if let Err(e) = ctx.map(vstart, vma.end - vstart, vma.stub_prot(), vma.mem_offset()) {
+                tracing::warn!("platform map failed: {e}");
+                return Err(Errno::ENOMEM);
+            }
         }
-        s.vmas.insert(
-            start,
-            Vma {
-                end: start + len,
-                prot,
-                shared,
-                chunk,
-                chunk_off: 0,
-                cow: false,
-                name,
-            },
-        );
         Ok(start)
+    }
+
+    /// The memory a new mapping of `len` bytes shows: a fresh chunk, a
+    /// fresh chunk filled from the file, or the file's cached pages (then
+    /// with the cache).
+    fn backing_pieces(
+        &self,
+        backing: &Backing<'_>,
+        shared: bool,
+        prot: i32,
+        len: u64,
+    ) -> Result<(Vec<Piece>, Option<Arc<PageCache>>)> {
+        let fresh = |len| -> Result<Piece> {
+            Ok(Piece {
+                chunk: Chunk::allocate(&self.memfile, len)?,
+                chunk_off: 0,
+                len,
+            })
+        };
+        let fb = match backing {
+            Backing::Anonymous => return Ok((vec![fresh(len)?], None)),
+            Backing::Image { read_at, offset, .. } => {
+                let piece = fresh(len)?;
+                self.fill_from_file(piece.chunk.offset, len, *read_at, *offset)?;
+                return Ok((vec![piece], None));
+            }
+            Backing::File(fb) => fb,
+        };
+        if !shared {
+            let piece = fresh(len)?;
+            let read_at = |buf: &mut [u8], off: u64| fb.ops.read(buf, off);
+            self.fill_from_file(piece.chunk.offset, len, &read_at, fb.offset)?;
+            return Ok((vec![piece], None));
+        }
+        let cache = PageCache::get_or_create(&self.memfile, fb.key, fb.ops.clone())?;
+        if prot & libc::PROT_WRITE != 0 {
+            cache.set_writer(fb.ops.clone())?;
+        }
+        let pieces = cache.pieces(fb.offset, len)?;
+        Ok((pieces, Some(cache)))
     }
 
     fn fill_from_file(
@@ -366,6 +471,9 @@ impl MemoryManager {
         let mut s = self.lock()?;
         if !s.fully_mapped(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        if prot & libc::PROT_WRITE != 0 {
+            self.allow_shared_writes(&s, addr, end)?;
         }
         s.split_at(addr);
         s.split_at(end);
@@ -438,7 +546,9 @@ impl MemoryManager {
         Ok(top)
     }
 
-    /// mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED.
+    /// mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED. A moved mapping
+    /// keeps its pages (shared mappings stay shared); a grown one is
+    /// extended with what the mapping shows there (zeros, the file).
     pub fn mremap(
         &self,
         ctx: &mut dyn Context,
@@ -460,55 +570,108 @@ impl MemoryManager {
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
         let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
-        let (prot, shared) = {
+        if fixed && (!new_addr.is_multiple_of(PAGE_SIZE) || ranges_overlap(new_addr, new_len, old, old_len)) {
+            return Err(Errno::EINVAL);
+        }
+        {
             let s = self.lock()?;
             // The old range must be one mapping (Linux merges neighbours
             // with equal attributes, so contiguous equal VMAs count as one).
-            s.uniform_range(old, old_end).ok_or(Errno::EFAULT)?
-        };
-        if !fixed && new_len <= old_len {
-            if new_len < old_len {
-                self.munmap(ctx, old + new_len, old_len - new_len)?;
+            s.uniform_range(old, old_end).ok_or(Errno::EFAULT)?;
+        }
+        if new_len < old_len {
+            self.munmap(ctx, old + new_len, old_len - new_len)?;
+            if !fixed {
+                return Ok(old);
             }
+        } else if !fixed && new_len == old_len {
             return Ok(old);
         }
-        // Grow in place when the range after the mapping is free.
-        if !fixed {
+        let kept = old_len.min(new_len);
+        let dest = if fixed {
+            new_addr
+        } else {
+            // Grow in place when the range after the mapping is free.
             let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
             let free = {
                 let s = self.lock()?;
                 grow_end <= s.max_addr && !s.overlaps(old_end, grow_end)
             };
             if free {
-                self.mmap(
-                    ctx,
-                    old_end,
-                    new_len - old_len,
-                    prot,
-                    shared,
-                    false,
-                    true,
-                    Backing::Anonymous,
-                )?;
+                self.extend(ctx, old, kept, new_len)?;
                 return Ok(old);
             }
             if !may_move {
                 return Err(Errno::ENOMEM);
             }
+            let s = self.lock()?;
+            s.find_free(0, new_len).ok_or(Errno::ENOMEM)?
+        };
+        self.move_range(ctx, old, kept, dest)?;
+        if new_len > kept {
+            self.extend(ctx, dest, kept, new_len)?;
         }
-        // Move: new mapping, copy the bytes, drop the old one.
-        let target = if fixed { new_addr } else { 0 };
-        if fixed && (!new_addr.is_multiple_of(PAGE_SIZE) || ranges_overlap(new_addr, new_len, old, old_len)) {
-            return Err(Errno::EINVAL);
-        }
-        let dest = self.mmap(ctx, target, new_len, prot, shared, fixed, false, Backing::Anonymous)?;
-        let copy_len = old_len.min(new_len);
-        let dst_off = self.lock()?.mem_offset_of(dest).ok_or(Errno::EFAULT)?;
-        self.for_each_piece(old, copy_len as usize, 0, |src_off, done, n| {
-            self.memfile.copy(src_off, dst_off + done as u64, n as u64)
-        })?;
-        self.munmap(ctx, old, old_len)?;
         Ok(dest)
+    }
+
+    /// Moves the VMAs of `[old, old+len)` to `dest` without copying
+    /// (whatever was at `dest` is unmapped).
+    fn move_range(&self, ctx: &mut dyn Context, old: u64, len: u64, dest: u64) -> Result<()> {
+        let mut s = self.lock()?;
+        let dest_end = dest.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if dest < s.min_addr || dest_end > s.max_addr {
+            return Err(Errno::ENOMEM);
+        }
+        s.split_at(old);
+        s.split_at(old + len);
+        let moving: Vec<(u64, Vma)> = s.vmas.range(old..old + len).map(|(&k, v)| (k, v.clone())).collect();
+        self.unmap_locked(&mut s, ctx, dest, len)?;
+        for (vstart, mut vma) in moving {
+            s.vmas.remove(&vstart);
+            let at = dest + (vstart - old);
+            vma.end = at + (vma.end - vstart);
+            ctx.map(at, vma.end - at, vma.stub_prot(), vma.mem_offset())
+                .map_err(|_| Errno::ENOMEM)?;
+            s.vmas.insert(at, vma);
+        }
+        ctx.unmap(old, len).map_err(|_| Errno::ENOMEM)
+    }
+
+    /// Grows the mapping at `start` from `len` to `new_len` bytes with the
+    /// memory its last VMA would show there.
+    fn extend(&self, ctx: &mut dyn Context, start: u64, len: u64, new_len: u64) -> Result<()> {
+        let last = {
+            let s = self.lock()?;
+            let (vstart, vma) = s.vmas.range(..start + len).next_back().ok_or(Errno::EFAULT)?;
+            (*vstart, vma.clone())
+        };
+        let (vstart, vma) = last;
+        let at = start + len;
+        let backing = match &vma.file {
+            None => Backing::Anonymous,
+            Some(f) => {
+                let offset = f.offset + (at - vstart);
+                let mut name = vma.name.clone();
+                if let VmaName::File { offset: o, .. } = &mut name {
+                    *o = offset;
+                }
+                Backing::File(FileBacking {
+                    ops: f.ops.clone(),
+                    key: f.key,
+                    offset,
+                    name,
+                    writable: !vma.no_write,
+                })
+            }
+        };
+        self.mmap(ctx, at, new_len - len, vma.prot, vma.shared, false, true, backing)?;
+        let mut s = self.lock()?;
+        if let Some(grown) = s.vmas.get_mut(&at) {
+            if matches!(vma.name, VmaName::Heap | VmaName::Stack) {
+                grown.name = vma.name.clone();
+            }
+        }
+        Ok(())
     }
 
     pub fn memfile(&self) -> &Arc<MemoryFile> {
@@ -653,6 +816,9 @@ impl State {
         }
         let mut tail = vma.clone();
         tail.chunk_off += addr - start;
+        if let Some(file) = &mut tail.file {
+            file.offset += addr - start;
+        }
         if let VmaName::File { offset, .. } = &mut tail.name {
             *offset += addr - start;
         }
@@ -660,6 +826,26 @@ impl State {
             head.end = addr;
         }
         self.vmas.insert(addr, tail);
+    }
+
+    /// Inserts one VMA per piece from `start` on, each a copy of
+    /// `template` showing its piece (the file offset advances).
+    fn insert_pieces(&mut self, start: u64, template: Vma, pieces: Vec<Piece>) {
+        let mut at = start;
+        for piece in pieces {
+            let mut vma = template.clone();
+            vma.end = at + piece.len;
+            vma.chunk = piece.chunk;
+            vma.chunk_off = piece.chunk_off;
+            if let Some(file) = &mut vma.file {
+                file.offset += at - start;
+            }
+            if let VmaName::File { offset, .. } = &mut vma.name {
+                *offset += at - start;
+            }
+            self.vmas.insert(at, vma);
+            at += piece.len;
+        }
     }
 
     fn mem_offset_of(&self, addr: u64) -> Option<u64> {

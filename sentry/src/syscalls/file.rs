@@ -154,7 +154,11 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
             _ => 6,
         };
         may_access(task, &st, want, false)?;
-        dentry.inode.open(flags)?
+        let ops = dentry.inode.open(flags)?;
+        if flags & libc::O_TRUNC != 0 && st.is_regular() {
+            super::mem::file_truncated(task, (st.dev, st.ino), 0);
+        }
+        ops
     };
     let file = OpenFile::new(dentry, ops, flags);
     let fd = task.fds.insert(file, flags & libc::O_CLOEXEC != 0)?;
@@ -645,7 +649,9 @@ pub fn dup3(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn fsync(task: &mut Task, a: Args) -> Result<u64> {
-    file_of(task, a.fd(0))?.ops.fsync()?;
+    let file = file_of(task, a.fd(0))?;
+    file.flush_mapped()?;
+    file.ops.fsync()?;
     Ok(0)
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Dentry, DirEntry, FileOps};
 use crate::errno::{Errno, Result};
+use crate::mm::pagecache::{self, CacheKey};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -55,6 +56,32 @@ impl OpenFile {
         !self.is_path_only() && matches!(self.flags() & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR)
     }
 
+    /// The file's page-cache key while any shared file mapping exists
+    /// (mm::pagecache keeps read/write coherent with mappings).
+    fn mapped_key(&self) -> Option<CacheKey> {
+        if !pagecache::any_live() || !self.ops.seekable() {
+            return None;
+        }
+        let st = self.dentry.inode.stat().ok()?;
+        st.is_regular().then_some((st.dev, st.ino))
+    }
+
+    /// Writes what shared mappings changed back to the file, so that a
+    /// read or fsync sees it.
+    pub fn flush_mapped(&self) -> Result<()> {
+        match self.mapped_key() {
+            Some(key) => pagecache::flush_file(key),
+            None => Ok(()),
+        }
+    }
+
+    /// `buf` was written at `offset`: shared mappings show it.
+    fn written(&self, buf: &[u8], offset: u64) {
+        if let Some(key) = self.mapped_key() {
+            pagecache::file_written(key, buf, offset);
+        }
+    }
+
     fn lock_offset(&self) -> Result<std::sync::MutexGuard<'_, u64>> {
         self.offset.lock().map_err(|_| Errno::EIO)
     }
@@ -67,6 +94,7 @@ impl OpenFile {
         if !self.ops.seekable() {
             return self.ops.read_with_flags(buf, 0, self.flags());
         }
+        self.flush_mapped()?;
         let mut offset = self.lock_offset()?;
         let n = self.ops.read(buf, *offset)?;
         *offset += n as u64;
@@ -85,6 +113,7 @@ impl OpenFile {
             consume(&buf[..n])?;
             return Ok(n);
         }
+        self.flush_mapped()?;
         let mut offset = self.lock_offset()?;
         let n = self.ops.read(&mut buf, *offset)?;
         consume(&buf[..n])?;
@@ -105,6 +134,7 @@ impl OpenFile {
             *offset = self.ops.size()?;
         }
         let n = self.ops.write(buf, *offset)?;
+        self.written(&buf[..n], *offset);
         *offset += n as u64;
         Ok(n)
     }
@@ -117,6 +147,7 @@ impl OpenFile {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
+        self.flush_mapped()?;
         self.ops.read(buf, offset)
     }
 
@@ -134,7 +165,9 @@ impl OpenFile {
         } else {
             offset
         };
-        self.ops.write(buf, offset)
+        let n = self.ops.write(buf, offset)?;
+        self.written(&buf[..n], offset);
+        Ok(n)
     }
 
     /// lseek(2) with SEEK_SET, SEEK_CUR, SEEK_END (SEEK_DATA/HOLE treat the

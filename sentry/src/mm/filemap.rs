@@ -1,0 +1,218 @@
+//! File mappings: pages past EOF (SIGBUS), truncation, write permission of
+//! shared mappings, and msync(2).
+//!
+//! mmap(2) "SIGBUS: Attempted access to a page of the buffer that lies
+//! beyond the end of the mapped file". A VMA whose pages lie wholly past
+//! EOF is marked `past_eof` and mapped PROT_NONE in the stub; the access
+//! faults into the Sentry, which looks at the file size again: if the file
+//! grew, the pages are made accessible and the access retried, else the
+//! guest gets SIGBUS (BUS_ADRERR). The partial last page is accessible,
+//! with zeros past EOF.
+
+use super::cow::{vma_at, Remap};
+use super::pagecache::{CacheKey, PageCache};
+use super::{page_up, MemoryManager, State};
+use crate::errno::{Errno, Result};
+use platform::Context;
+use std::sync::Arc;
+
+/// What the Sentry made of a guest fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultOutcome {
+    /// Resolved (a COW copy, a file that grew): run the guest again.
+    Retry,
+    /// A touch of a file page past EOF: SIGBUS with BUS_ADRERR.
+    PastEof,
+    /// A genuine fault: deliver it as it is.
+    Deliver,
+}
+
+/// SEGV_ACCERR: the access was refused by the page protection.
+const SEGV_ACCERR: i32 = 2;
+
+impl MemoryManager {
+    /// A fault with signal `signo`, code `code` at `addr` in thread group
+    /// `tgid`.
+    pub fn handle_fault(&self, ctx: &mut dyn Context, tgid: i32, signo: i32, code: i32, addr: u64) -> FaultOutcome {
+        if signo != libc::SIGSEGV || code != SEGV_ACCERR {
+            return FaultOutcome::Deliver;
+        }
+        let past_eof = match self.lock() {
+            Ok(s) => vma_at(&s, addr).is_some_and(|(_, v)| v.past_eof),
+            Err(_) => false,
+        };
+        if past_eof {
+            return match self.revive_if_grown(ctx, tgid, addr) {
+                Ok(true) => FaultOutcome::Retry,
+                _ => FaultOutcome::PastEof,
+            };
+        }
+        if self.handle_cow_fault(ctx, tgid, addr) {
+            FaultOutcome::Retry
+        } else {
+            FaultOutcome::Deliver
+        }
+    }
+
+    /// The past-EOF page at `addr` was touched: if the file has grown over
+    /// it since, make the pages now inside the file accessible (private
+    /// copies read them from the file) and report true.
+    fn revive_if_grown(&self, ctx: &mut dyn Context, tgid: i32, addr: u64) -> Result<bool> {
+        let mut s = self.lock()?;
+        let (vstart, vma) = vma_at(&s, addr).ok_or(Errno::EFAULT)?;
+        let file = vma.file.clone().ok_or(Errno::EFAULT)?;
+        let size = file_size(&file)?;
+        let page_off = file.offset + (super::page_down(addr) - vstart);
+        if page_off >= size {
+            return Ok(false);
+        }
+        let eof_page = page_up(size).ok_or(Errno::EFAULT)?;
+        let boundary = (vstart + (eof_page - file.offset)).min(vma.end);
+        s.split_at(boundary);
+        let v = s.vmas.get_mut(&vstart).ok_or(Errno::EFAULT)?;
+        if file.cache.is_none() {
+            self.refill_private(v.mem_offset(), boundary - vstart, &file)?;
+        }
+        v.past_eof = false;
+        let remap = Remap::protect(vstart, boundary - vstart, v.stub_prot());
+        remap.apply(ctx);
+        self.remaps.push(remap, Some(tgid));
+        Ok(true)
+    }
+
+    /// Reads the file behind a private mapping into its pages again
+    /// (zeros past EOF).
+    pub(super) fn refill_private(&self, mem_offset: u64, len: u64, file: &super::FileRef) -> Result<()> {
+        self.memfile.punch(mem_offset, len);
+        let read_at = |buf: &mut [u8], off: u64| file.ops.read(buf, off);
+        self.fill_from_file(mem_offset, len, &read_at, file.offset)
+    }
+
+    /// Marks the file VMAs in `[start, end)` whose pages lie wholly past
+    /// EOF (the caller maps or protects them afterwards).
+    pub(super) fn mark_past_eof(&self, s: &mut State, start: u64, end: u64) -> Result<()> {
+        let Some((vstart, vma)) = s.vmas.range(start..end).next().map(|(&k, v)| (k, v.clone())) else {
+            return Ok(());
+        };
+        let Some(file) = &vma.file else { return Ok(()) };
+        let size = file_size(file)?;
+        let eof_page = page_up(size).ok_or(Errno::EOVERFLOW)?;
+        let boundary = if eof_page > file.offset {
+            vstart.saturating_add(eof_page - file.offset).min(end)
+        } else {
+            vstart
+        };
+        if boundary >= end {
+            return Ok(());
+        }
+        s.split_at(boundary);
+        for (_, v) in s.vmas.range_mut(boundary..end) {
+            v.past_eof = true;
+        }
+        Ok(())
+    }
+
+    /// File `key` was truncated to `size` by this process: its mapped
+    /// pages past the new EOF raise SIGBUS from now on (the stubs learn
+    /// through their remap queues). Other address spaces keep seeing the
+    /// zeroed pages.
+    pub fn file_truncated(&self, key: CacheKey, size: u64) -> Result<()> {
+        let eof_page = page_up(size).ok_or(Errno::EOVERFLOW)?;
+        let mut s = self.lock()?;
+        let starts: Vec<u64> = s
+            .vmas
+            .iter()
+            .filter(|(_, v)| v.file.as_ref().is_some_and(|f| f.key == key) && !v.past_eof)
+            .map(|(&k, _)| k)
+            .collect();
+        for vstart in starts {
+            let Some(vma) = s.vmas.get(&vstart) else { continue };
+            let Some(file) = &vma.file else { continue };
+            let boundary = if eof_page > file.offset {
+                vstart.saturating_add(eof_page - file.offset)
+            } else {
+                vstart
+            };
+            if boundary >= vma.end {
+                continue;
+            }
+            s.split_at(boundary);
+            let Some(v) = s.vmas.get_mut(&boundary) else { continue };
+            v.past_eof = true;
+            self.remaps
+                .push(Remap::protect(boundary, v.end - boundary, v.stub_prot()), None);
+        }
+        Ok(())
+    }
+
+    /// mprotect(PROT_WRITE) over `[start, end)`: EACCES on a shared
+    /// mapping of a file not open for writing (mprotect(2) EACCES); the
+    /// caches of the other shared file mappings learn they may be written.
+    pub(super) fn allow_shared_writes(&self, s: &State, start: u64, end: u64) -> Result<()> {
+        let overlapping = || {
+            let first = s.vmas.range(..start).next_back().filter(|(_, v)| v.end > start);
+            first.into_iter().chain(s.vmas.range(start..end))
+        };
+        if overlapping().any(|(_, v)| v.no_write) {
+            return Err(Errno::EACCES);
+        }
+        for (_, v) in overlapping() {
+            if let (true, Some(file)) = (v.shared, &v.file) {
+                if let Some(cache) = &file.cache {
+                    cache.set_writer(file.ops.clone())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// msync(2) over `[addr, addr+len)` (addr page aligned, flags
+    /// checked): writes the shared file mappings in the range back.
+    /// ENOMEM if part of the range is unmapped; EBUSY for MS_INVALIDATE of
+    /// locked memory.
+    pub fn msync(&self, addr: u64, len: u64, flags: i32) -> Result<()> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let caches = {
+            let s = self.lock()?;
+            if !s.fully_mapped(addr, end) {
+                return Err(Errno::ENOMEM);
+            }
+            let first = s.vmas.range(..addr).next_back().filter(|(_, v)| v.end > addr);
+            let vmas: Vec<&super::Vma> = first
+                .into_iter()
+                .chain(s.vmas.range(addr..end))
+                .map(|(_, v)| v)
+                .collect();
+            if flags & libc::MS_INVALIDATE != 0 && vmas.iter().any(|v| v.locked) {
+                return Err(Errno::EBUSY);
+            }
+            let mut caches: Vec<Arc<PageCache>> = Vec::new();
+            for cache in vmas
+                .iter()
+                .filter_map(|v| v.file.as_ref().and_then(|f| f.cache.clone()))
+            {
+                if !caches.iter().any(|c| Arc::ptr_eq(c, &cache)) {
+                    caches.push(cache);
+                }
+            }
+            caches
+        };
+        // MS_ASYNC may start the write-back and return; doing it now is
+        // one valid way. The lock is not held: write-back reads the file.
+        for cache in caches {
+            cache.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn file_size(file: &super::FileRef) -> Result<u64> {
+    match &file.cache {
+        Some(cache) => cache.file_size(),
+        None => file.ops.size(),
+    }
+}

@@ -1,0 +1,303 @@
+//! The shared page cache: the memory-file pages behind `MAP_SHARED` file
+//! mappings.
+//!
+//! The platform can only map ranges of the memory file into a guest, so
+//! every `MAP_SHARED` mapping of one file, in every address space, maps the
+//! same memory-file pages: the file's cache. Its extents are filled from
+//! the file when a range is first mapped (zeros past EOF) and written back
+//! by msync(2), by munmap of the last mapping (the cache is dropped with
+//! its last VMA), and before read(2), fsync(2) and truncation reach the
+//! file; write(2) updates the cached bytes it overwrote. That keeps
+//! read/write and the mappings coherent, as Linux's unified page cache does
+//! (mmap(2) "MAP_SHARED").
+//!
+//! The guest writes cached pages directly, so the cache cannot know which
+//! pages are dirty: once a writable mapping was made, write-back writes
+//! every cached page that lies inside the file.
+
+use super::{Chunk, MemoryFile};
+use crate::errno::{Errno, Result};
+use crate::vfs::FileOps;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+/// A file's identity: (st_dev, st_ino).
+pub type CacheKey = (u64, u64);
+
+/// Bytes moved per write-back copy.
+const FLUSH_BUF: usize = 64 * 1024;
+
+/// Live caches by file, for the read/write hooks. Several Sentries in one
+/// process (tests) each have their own memory file, hence the Vec.
+static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+
+type Registry = HashMap<CacheKey, Vec<Weak<PageCache>>>;
+/// Number of live caches: the read/write hooks do nothing while it is 0.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The part of an extent one mapping shows.
+pub struct Piece {
+    pub chunk: Arc<Chunk>,
+    pub chunk_off: u64,
+    pub len: u64,
+}
+
+pub struct PageCache {
+    memfile: Arc<MemoryFile>,
+    key: CacheKey,
+    /// Fills extents and reports the file size.
+    reader: Arc<dyn FileOps>,
+    /// Set by the first writable mapping; write-back goes through it.
+    writer: Mutex<Option<Arc<dyn FileOps>>>,
+    /// Extents by the file offset of their first byte (page aligned).
+    extents: Mutex<BTreeMap<u64, Arc<Chunk>>>,
+    /// A writable mapping was made: write-back is needed.
+    dirty: AtomicBool,
+}
+
+fn registry() -> Result<MutexGuard<'static, Option<Registry>>> {
+    REGISTRY.lock().map_err(|_| Errno::EIO)
+}
+
+/// True while any cache lives (the hooks' fast path).
+pub fn any_live() -> bool {
+    LIVE.load(Ordering::Acquire) > 0
+}
+
+/// The live caches of file `key` (normally at most one).
+fn caches_of(key: CacheKey) -> Vec<Arc<PageCache>> {
+    let Ok(reg) = registry() else { return Vec::new() };
+    let found: Vec<Arc<PageCache>> = reg
+        .as_ref()
+        .and_then(|m| m.get(&key))
+        .map(|v| v.iter().filter_map(Weak::upgrade).collect())
+        .unwrap_or_default();
+    drop(reg);
+    found
+}
+
+/// Before read(2) or fsync(2) of file `key`: write mapped changes back.
+pub fn flush_file(key: CacheKey) -> Result<()> {
+    for cache in caches_of(key) {
+        cache.flush()?;
+    }
+    Ok(())
+}
+
+/// After write(2) put `buf` at `offset` of file `key`: update the cached
+/// copies of those bytes.
+pub fn file_written(key: CacheKey, buf: &[u8], offset: u64) {
+    for cache in caches_of(key) {
+        cache.update(buf, offset);
+    }
+}
+
+/// After file `key` was truncated to `size`: cached bytes past the new
+/// EOF read as zero (truncate(2); mappings of those pages now fault).
+pub fn file_truncated(key: CacheKey, size: u64) {
+    for cache in caches_of(key) {
+        cache.truncated(size);
+    }
+}
+
+impl PageCache {
+    /// The cache of file `key` in `memfile`, created on first use.
+    pub fn get_or_create(memfile: &Arc<MemoryFile>, key: CacheKey, reader: Arc<dyn FileOps>) -> Result<Arc<PageCache>> {
+        let mut reg = registry()?;
+        let list = reg.get_or_insert_with(HashMap::new).entry(key).or_default();
+        list.retain(|w| w.strong_count() > 0);
+        let existing = list
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|c| Arc::ptr_eq(&c.memfile, memfile));
+        if let Some(cache) = existing {
+            return Ok(cache);
+        }
+        let cache = Arc::new(PageCache {
+            memfile: memfile.clone(),
+            key,
+            reader,
+            writer: Mutex::new(None),
+            extents: Mutex::new(BTreeMap::new()),
+            dirty: AtomicBool::new(false),
+        });
+        list.push(Arc::downgrade(&cache));
+        LIVE.fetch_add(1, Ordering::AcqRel);
+        Ok(cache)
+    }
+
+    pub fn key(&self) -> CacheKey {
+        self.key
+    }
+
+    /// The file's current size.
+    pub fn file_size(&self) -> Result<u64> {
+        self.reader.size()
+    }
+
+    /// A writable mapping is being made through `writer`.
+    pub fn set_writer(&self, writer: Arc<dyn FileOps>) -> Result<()> {
+        let mut w = self.writer.lock().map_err(|_| Errno::EIO)?;
+        if w.is_none() {
+            *w = Some(writer);
+        }
+        self.dirty.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    pub fn has_writer(&self) -> bool {
+        self.writer.lock().map(|w| w.is_some()).unwrap_or(false)
+    }
+
+    fn extents(&self) -> Result<MutexGuard<'_, BTreeMap<u64, Arc<Chunk>>>> {
+        self.extents.lock().map_err(|_| Errno::EIO)
+    }
+
+    /// The cached pages of file range `[offset, offset+len)` (both page
+    /// aligned), in order; missing parts are read from the file first.
+    pub fn pieces(&self, offset: u64, len: u64) -> Result<Vec<Piece>> {
+        let end = offset.checked_add(len).ok_or(Errno::EOVERFLOW)?;
+        let mut extents = self.extents()?;
+        let mut out = Vec::new();
+        let mut cur = offset;
+        while cur < end {
+            let covering = extents
+                .range(..=cur)
+                .next_back()
+                .filter(|(&s, c)| s + c.len > cur)
+                .map(|(&s, c)| (s, c.clone()));
+            if let Some((start, chunk)) = covering {
+                let piece_len = (start + chunk.len).min(end) - cur;
+                out.push(Piece {
+                    chunk,
+                    chunk_off: cur - start,
+                    len: piece_len,
+                });
+                cur += piece_len;
+                continue;
+            }
+            // A hole up to the next extent (or the end): fill a new extent.
+            let hole_end = extents.range(cur..end).next().map(|(&s, _)| s).unwrap_or(end);
+            let chunk = Chunk::allocate(&self.memfile, hole_end - cur)?;
+            self.fill(&chunk, cur)?;
+            extents.insert(cur, chunk.clone());
+            out.push(Piece {
+                chunk,
+                chunk_off: 0,
+                len: hole_end - cur,
+            });
+            cur = hole_end;
+        }
+        Ok(out)
+    }
+
+    /// Reads the file from `offset` into a fresh chunk; past EOF stays zero.
+    fn fill(&self, chunk: &Chunk, offset: u64) -> Result<()> {
+        self.memfile.with_slice(chunk.offset, chunk.len, |buf| {
+            let mut done = 0;
+            while done < buf.len() {
+                let n = self.reader.read(&mut buf[done..], offset + done as u64)?;
+                if n == 0 {
+                    break;
+                }
+                done += n;
+            }
+            Ok(())
+        })?
+    }
+
+    /// Writes every cached page inside the file back to it (msync(2),
+    /// before read(2), on the last munmap).
+    pub fn flush(&self) -> Result<()> {
+        if !self.dirty.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let Some(writer) = self.writer.lock().map_err(|_| Errno::EIO)?.clone() else {
+            return Ok(());
+        };
+        let size = self.reader.size()?;
+        let extents: Vec<(u64, Arc<Chunk>)> = self.extents()?.iter().map(|(&s, c)| (s, c.clone())).collect();
+        let mut buf = vec![0u8; FLUSH_BUF];
+        for (start, chunk) in extents {
+            let end = (start + chunk.len).min(size);
+            let mut cur = start;
+            while cur < end {
+                let n = ((end - cur) as usize).min(FLUSH_BUF);
+                self.memfile.read(chunk.offset + (cur - start), &mut buf[..n])?;
+                write_all(writer.as_ref(), &buf[..n], cur)?;
+                cur += n as u64;
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the bytes write(2) just put at `offset` into cached pages.
+    fn update(&self, buf: &[u8], offset: u64) {
+        let Some(end) = offset.checked_add(buf.len() as u64) else {
+            return;
+        };
+        let Ok(extents) = self.extents() else { return };
+        let first = extents.range(..=offset).next_back().map(|(&s, _)| s).unwrap_or(offset);
+        for (&start, chunk) in extents.range(first..end) {
+            let from = start.max(offset);
+            let to = (start + chunk.len).min(end);
+            if from < to {
+                let src = &buf[(from - offset) as usize..(to - offset) as usize];
+                let _ = self.memfile.write(chunk.offset + (from - start), src);
+            }
+        }
+    }
+
+    /// Zeroes cached bytes at and past `size` (pages past it are punched).
+    fn truncated(&self, size: u64) {
+        let Ok(extents) = self.extents() else { return };
+        for (&start, chunk) in extents.iter() {
+            let end = start + chunk.len;
+            if end <= size {
+                continue;
+            }
+            let from = start.max(size);
+            let page_end = super::page_up(from).unwrap_or(end).min(end);
+            if from < page_end {
+                let zeros = vec![0u8; (page_end - from) as usize];
+                let _ = self.memfile.write(chunk.offset + (from - start), &zeros);
+            }
+            if page_end < end {
+                self.memfile.punch(chunk.offset + (page_end - start), end - page_end);
+            }
+        }
+    }
+}
+
+fn write_all(writer: &dyn FileOps, mut buf: &[u8], mut offset: u64) -> Result<()> {
+    while !buf.is_empty() {
+        let n = writer.write(buf, offset)?;
+        if n == 0 {
+            return Err(Errno::EIO);
+        }
+        buf = &buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+impl Drop for PageCache {
+    /// The last mapping went: write the pages back (munmap(2) of a shared
+    /// mapping, exit, exec).
+    fn drop(&mut self) {
+        if let Err(e) = self.flush() {
+            tracing::warn!("writing back mapped file {:?}: {e:?}", self.key);
+        }
+        if let Ok(mut reg) = registry() {
+            if let Some(list) = reg.as_mut().and_then(|m| m.get_mut(&self.key)) {
+                list.retain(|w| w.strong_count() > 0);
+                let empty = list.is_empty();
+                if let (true, Some(map)) = (empty, reg.as_mut()) {
+                    map.remove(&self.key);
+                }
+            }
+        }
+        LIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -83,6 +83,8 @@ impl MemoryManager {
     /// Reads the file behind a private mapping into its pages again
     /// (zeros past EOF).
     pub(super) fn refill_private(&self, mem_offset: u64, len: u64, file: &super::FileRef) -> Result<()> {
+        // Changes made through shared mappings are part of the file.
+        super::pagecache::flush_file(file.key)?;
         self.memfile.punch(mem_offset, len);
         let read_at = |buf: &mut [u8], off: u64| file.ops.read(buf, off);
         self.fill_from_file(mem_offset, len, &read_at, file.offset)

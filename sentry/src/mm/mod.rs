@@ -392,6 +392,8 @@ impl MemoryManager {
             Backing::File(fb) => fb,
         };
         if !shared {
+            // A private copy starts from the file as shared mappings left it.
+            pagecache::flush_file(fb.key)?;
             let piece = fresh(len)?;
             let read_at = |buf: &mut [u8], off: u64| fb.ops.read(buf, off);
             self.fill_from_file(piece.chunk.offset, len, &read_at, fb.offset)?;

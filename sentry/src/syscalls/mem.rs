@@ -8,8 +8,8 @@ use crate::mm::pagecache::{self, CacheKey};
 use crate::mm::{page_down, page_up, Advice, Backing, FileBacking, UserMemory, VmaName, PAGE_SIZE};
 
 /// Flags MAP_SHARED_VALIDATE accepts for every file (Linux's
-/// LEGACY_MAP_MASK plus MAP_FIXED_NOREPLACE); others, MAP_SYNC among them
-/// (no file here is DAX), are EOPNOTSUPP (mmap(2)).
+/// LEGACY_MAP_MASK); others, MAP_SYNC (no file here is DAX) and, as on
+/// Linux, MAP_FIXED_NOREPLACE among them, are EOPNOTSUPP (mmap(2)).
 const VALIDATED_MAP_FLAGS: i32 = libc::MAP_SHARED
     | libc::MAP_PRIVATE
     | libc::MAP_FIXED
@@ -25,8 +25,7 @@ const VALIDATED_MAP_FLAGS: i32 = libc::MAP_SHARED
     | libc::MAP_STACK
     | libc::MAP_HUGETLB
     | libc::MAP_32BIT
-    | (0x3f << 26) // MAP_HUGE_MASK
-    | libc::MAP_FIXED_NOREPLACE;
+    | (0x3f << 26); // MAP_HUGE_MASK
 
 /// /dev/zero: mapping it gives anonymous memory (shared or private).
 const DEV_ZERO: u64 = crate::fs::makedev(1, 5);
@@ -88,10 +87,12 @@ fn file_backing(task: &Task, fd: i32, flags: i32, prot: i32, offset: u64, len: u
     if !st.is_regular() {
         return Err(Errno::ENODEV);
     }
-    // mmap(2) EOVERFLOW: the page offset of the end does not fit.
-    offset
-        .checked_add(page_up(len).ok_or(Errno::ENOMEM)?)
-        .ok_or(Errno::EOVERFLOW)?;
+    // mmap(2) EOVERFLOW: the mapping would end past the largest file
+    // size (Linux's MAX_LFS_FILESIZE, i64::MAX).
+    let end = offset.checked_add(page_up(len).ok_or(Errno::ENOMEM)?);
+    if end.is_none_or(|end| end > i64::MAX as u64) {
+        return Err(Errno::EOVERFLOW);
+    }
     let name = VmaName::File {
         path: file.dentry.path.clone(),
         offset,

@@ -462,6 +462,33 @@ CASE(ftruncate_shrink_then_touch_sigbus)
 	EXPECT_EQ(byte_at(fd, 0), 'k');
 }
 
+CASE(truncate_by_other_process_sigbus_here)
+{
+	int fd = data_file(2 * PG);
+	char *p = map_shared(fd, 2 * PG, 0);
+	pid_t pid;
+
+	EXPECT_EQ(touch(p + PG, 0, 0), 0);
+	pid = ASSERT_OK(fork());
+	if (pid == 0)
+		_exit(truncate(h_path("file"), PG) == 0 ? 0 : 1);
+	EXPECT_EXITED(h_wait(pid), 0);
+	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(touch(p, 0, 0), 0);
+}
+
+CASE(truncate_makes_written_private_page_sigbus)
+{
+	int fd = data_file(2 * PG);
+	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	ASSERT_MAPPED(p);
+	EXPECT_EQ(touch(p + PG, 1, 'x'), 0);
+	ASSERT_OK(ftruncate(fd, PG));
+	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(touch(p, 0, 0), 0);
+}
+
 CASE(ftruncate_shrink_zeroes_tail_of_last_page)
 {
 	int fd = data_file(PG);

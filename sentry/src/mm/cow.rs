@@ -131,6 +131,7 @@ impl MemoryManager {
     /// Applies the changes queued for thread group `tgid` to `ctx`. Cheap
     /// when nothing is queued.
     pub fn apply_remaps(&self, tgid: i32, ctx: &mut dyn Context) {
+        self.recheck_eof_if_truncated();
         if !self.remaps.pending.load(Ordering::Acquire) {
             return;
         }
@@ -190,6 +191,7 @@ impl MemoryManager {
             memfile: self.memfile.clone(),
             id: next_mm_id(),
             remaps: RemapQueues::new(child),
+            eof_epoch: AtomicU64::new(self.eof_epoch.load(Ordering::Acquire)),
             state: Mutex::new(State {
                 vmas,
                 brk_start: s.brk_start,

@@ -14,6 +14,8 @@ use super::pagecache::{CacheKey, PageCache};
 use super::{page_up, MemoryManager, State};
 use crate::errno::{Errno, Result};
 use platform::Context;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// What the Sentry made of a guest fault.
@@ -114,28 +116,45 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// File `key` was truncated to `size` by this process: its mapped
-    /// pages past the new EOF raise SIGBUS from now on (the stubs learn
-    /// through their remap queues). Other address spaces keep seeing the
-    /// zeroed pages.
-    pub fn file_truncated(&self, key: CacheKey, size: u64) -> Result<()> {
-        let eof_page = page_up(size).ok_or(Errno::EOVERFLOW)?;
+    /// Some file was truncated since this address space last looked:
+    /// mark the mapped pages that now lie wholly past EOF, so that they
+    /// raise SIGBUS (the stubs learn through their remap queues, applied
+    /// right after this before the guest runs again).
+    pub(super) fn recheck_eof_if_truncated(&self) {
+        let epoch = super::pagecache::truncation_epoch();
+        if self.eof_epoch.load(Ordering::Acquire) == epoch {
+            return;
+        }
+        if let Err(e) = self.mark_truncated() {
+            tracing::warn!("marking mappings past EOF: {e:?}");
+        }
+        self.eof_epoch.store(epoch, Ordering::Release);
+    }
+
+    fn mark_truncated(&self) -> Result<()> {
         let mut s = self.lock()?;
+        let mut sizes: HashMap<CacheKey, u64> = HashMap::new();
         let starts: Vec<u64> = s
             .vmas
             .iter()
-            .filter(|(_, v)| v.file.as_ref().is_some_and(|f| f.key == key) && !v.past_eof)
+            .filter(|(_, v)| v.file.is_some() && !v.past_eof)
             .map(|(&k, _)| k)
             .collect();
         for vstart in starts {
-            let Some(vma) = s.vmas.get(&vstart) else { continue };
-            let Some(file) = &vma.file else { continue };
-            let boundary = if eof_page > file.offset {
-                vstart.saturating_add(eof_page - file.offset)
-            } else {
-                vstart
+            let Some(file) = s.vmas.get(&vstart).and_then(|v| v.file.clone()) else {
+                continue;
             };
-            if boundary >= vma.end {
+            let size = match sizes.get(&file.key) {
+                Some(&size) => size,
+                None => {
+                    let size = file_size(&file)?;
+                    sizes.insert(file.key, size);
+                    size
+                }
+            };
+            let eof_page = page_up(size).ok_or(Errno::EOVERFLOW)?;
+            let boundary = vstart.saturating_add(eof_page.saturating_sub(file.offset));
+            if s.vmas.get(&vstart).is_none_or(|v| boundary >= v.end) {
                 continue;
             }
             s.split_at(boundary);

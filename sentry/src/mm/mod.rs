@@ -234,6 +234,9 @@ pub struct MemoryManager {
     /// Mapping changes each stub process using this address space still
     /// has to apply (see cow.rs).
     remaps: cow::RemapQueues,
+    /// The truncation epoch at which the VMAs' EOF marks were last checked
+    /// (see filemap.rs).
+    eof_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Lowest mappable address (Linux's default vm.mmap_min_addr).
@@ -258,6 +261,7 @@ impl MemoryManager {
             memfile,
             id: cow::next_mm_id(),
             remaps: cow::RemapQueues::new(owner),
+            eof_epoch: std::sync::atomic::AtomicU64::new(pagecache::truncation_epoch()),
             state: Mutex::new(State {
                 vmas: BTreeMap::new(),
                 brk_start: 0,

@@ -19,7 +19,7 @@ use super::{Chunk, MemoryFile};
 use crate::errno::{Errno, Result};
 use crate::vfs::FileOps;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// A file's identity: (st_dev, st_ino).
@@ -35,6 +35,9 @@ static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
 type Registry = HashMap<CacheKey, Vec<Weak<PageCache>>>;
 /// Number of live caches: the read/write hooks do nothing while it is 0.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Bumped by every truncation: address spaces then look at the sizes of
+/// their mapped files again before they next run the guest.
+static TRUNCATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// The part of an extent one mapping shows.
 pub struct Piece {
@@ -94,11 +97,18 @@ pub fn file_written(key: CacheKey, buf: &[u8], offset: u64) {
 }
 
 /// After file `key` was truncated to `size`: cached bytes past the new
-/// EOF read as zero (truncate(2); mappings of those pages now fault).
+/// EOF read as zero, and every address space marks its mappings of pages
+/// past EOF before it next runs the guest (truncate(2): they raise SIGBUS).
 pub fn file_truncated(key: CacheKey, size: u64) {
     for cache in caches_of(key) {
         cache.truncated(size);
     }
+    TRUNCATIONS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Changes whenever some file was truncated.
+pub fn truncation_epoch() -> u64 {
+    TRUNCATIONS.load(Ordering::Acquire)
 }
 
 impl PageCache {

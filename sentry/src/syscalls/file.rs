@@ -156,7 +156,7 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
         may_access(task, &st, want, false)?;
         let ops = dentry.inode.open(flags)?;
         if flags & libc::O_TRUNC != 0 && st.is_regular() {
-            super::mem::file_truncated(task, (st.dev, st.ino), 0);
+            crate::mm::pagecache::file_truncated((st.dev, st.ino), 0);
         }
         ops
     };

@@ -512,7 +512,7 @@ fn set_size(task: &Task, d: &Dentry, len: u64) -> Result<u64> {
         size: Some(len),
         ..Default::default()
     })?;
-    super::mem::file_truncated(task, key, len);
+    crate::mm::pagecache::file_truncated(key, len);
     Ok(0)
 }
 

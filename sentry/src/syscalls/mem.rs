@@ -4,7 +4,6 @@
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
-use crate::mm::pagecache::{self, CacheKey};
 use crate::mm::{page_down, page_up, Advice, Backing, FileBacking, UserMemory, VmaName, PAGE_SIZE};
 
 /// Flags MAP_SHARED_VALIDATE accepts for every file (Linux's
@@ -106,16 +105,6 @@ fn file_backing(task: &Task, fd: i32, flags: i32, prot: i32, offset: u64, len: u
         name,
         writable: file.writable(),
     }))
-}
-
-/// File `key` was truncated to `size` (ftruncate, truncate, O_TRUNC):
-/// cached pages past EOF read zeros, and this process's mappings of them
-/// raise SIGBUS.
-pub(super) fn file_truncated(task: &Task, key: CacheKey, size: u64) {
-    pagecache::file_truncated(key, size);
-    if let Err(e) = task.mm.file_truncated(key, size) {
-        tracing::warn!("marking truncated mappings: {e:?}");
-    }
 }
 
 /// RLIMIT_AS: a mapping that would take the address space past the limit

@@ -70,6 +70,9 @@ pub fn any_live() -> bool {
 
 /// The live caches of file `key` (normally at most one).
 fn caches_of(key: CacheKey) -> Vec<Arc<PageCache>> {
+    if !any_live() {
+        return Vec::new();
+    }
     let Ok(reg) = registry() else { return Vec::new() };
     let found: Vec<Arc<PageCache>> = reg
         .as_ref()
@@ -309,5 +312,118 @@ impl Drop for PageCache {
             }
         }
         LIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file in memory.
+    struct MemFile(Mutex<Vec<u8>>);
+
+    impl FileOps for MemFile {
+        fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+            let data = self.0.lock().unwrap();
+            let start = (offset as usize).min(data.len());
+            let n = buf.len().min(data.len() - start);
+            buf[..n].copy_from_slice(&data[start..start + n]);
+            Ok(n)
+        }
+        fn write(&self, buf: &[u8], offset: u64) -> Result<usize> {
+            let mut data = self.0.lock().unwrap();
+            let end = offset as usize + buf.len();
+            if data.len() < end {
+                data.resize(end, 0);
+            }
+            data[offset as usize..end].copy_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn size(&self) -> Result<u64> {
+            Ok(self.0.lock().unwrap().len() as u64)
+        }
+    }
+
+    const PG: u64 = super::super::PAGE_SIZE;
+
+    fn setup(len: usize) -> (Arc<MemoryFile>, Arc<MemFile>) {
+        let data = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        (
+            Arc::new(MemoryFile::new().unwrap()),
+            Arc::new(MemFile(Mutex::new(data))),
+        )
+    }
+
+    fn cached(memfile: &MemoryFile, piece: &Piece, at: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0; len];
+        memfile
+            .read(piece.chunk.offset + piece.chunk_off + at, &mut buf)
+            .unwrap();
+        buf
+    }
+
+    #[test]
+    fn pieces_are_filled_once_and_shared() {
+        let (memfile, file) = setup(100);
+        let cache = PageCache::get_or_create(&memfile, (901, 1), file.clone()).unwrap();
+        let again = PageCache::get_or_create(&memfile, (901, 1), file.clone()).unwrap();
+        assert!(Arc::ptr_eq(&cache, &again));
+        let first = cache.pieces(0, PG).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(cached(&memfile, &first[0], 98, 4), b"uv\0\0");
+        // A wider range reuses the cached page and fills only the rest.
+        let wider = cache.pieces(0, 3 * PG).unwrap();
+        assert_eq!(wider.len(), 2);
+        assert!(Arc::ptr_eq(&wider[0].chunk, &first[0].chunk));
+        assert_eq!((wider[1].chunk_off, wider[1].len), (0, 2 * PG));
+        // Another memory file gets its own cache.
+        let other = Arc::new(MemoryFile::new().unwrap());
+        let separate = PageCache::get_or_create(&other, (901, 1), file).unwrap();
+        assert!(!Arc::ptr_eq(&cache, &separate));
+    }
+
+    #[test]
+    fn writes_update_cache_and_flush_writes_back_inside_the_file() {
+        let (memfile, file) = setup(100);
+        let cache = PageCache::get_or_create(&memfile, (902, 1), file.clone()).unwrap();
+        let piece = cache.pieces(0, PG).unwrap().remove(0);
+        file_written((902, 1), b"XY", 10);
+        assert_eq!(cached(&memfile, &piece, 10, 2), b"XY");
+        memfile.write(piece.chunk.offset + 20, b"mapped").unwrap();
+        memfile.write(piece.chunk.offset + 200, b"past").unwrap();
+        // No writable mapping yet: nothing is written back.
+        flush_file((902, 1)).unwrap();
+        assert_eq!(&file.0.lock().unwrap()[20..26], b"uvwxyz");
+        cache.set_writer(file.clone()).unwrap();
+        flush_file((902, 1)).unwrap();
+        let data = file.0.lock().unwrap().clone();
+        assert_eq!(&data[20..26], b"mapped");
+        assert_eq!(data.len(), 100);
+    }
+
+    #[test]
+    fn truncation_zeroes_cached_bytes_past_eof() {
+        let (memfile, file) = setup(2 * PG as usize);
+        let cache = PageCache::get_or_create(&memfile, (903, 1), file.clone()).unwrap();
+        let piece = cache.pieces(0, 2 * PG).unwrap().remove(0);
+        file.0.lock().unwrap().truncate(10);
+        let before = truncation_epoch();
+        file_truncated((903, 1), 10);
+        assert_ne!(truncation_epoch(), before);
+        assert_eq!(cached(&memfile, &piece, 8, 4), b"ij\0\0");
+        assert_eq!(cached(&memfile, &piece, PG + 1, 2), b"\0\0");
+    }
+
+    #[test]
+    fn last_reference_writes_back_and_leaves_the_registry() {
+        let (memfile, file) = setup(PG as usize);
+        let cache = PageCache::get_or_create(&memfile, (904, 1), file.clone()).unwrap();
+        cache.set_writer(file.clone()).unwrap();
+        let piece = cache.pieces(0, PG).unwrap().remove(0);
+        memfile.write(piece.chunk.offset, b"dropped").unwrap();
+        drop(piece);
+        drop(cache);
+        assert_eq!(&file.0.lock().unwrap()[..7], b"dropped");
+        assert!(caches_of((904, 1)).is_empty());
     }
 }

@@ -5,7 +5,7 @@ use super::{Dentry, DirEntry, FileOps};
 use crate::errno::{Errno, Result};
 use crate::mm::pagecache::{self, CacheKey};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Status flags that fcntl(F_SETFL) may change (fcntl(2)).
 pub const SETFL_MASK: i32 = libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
@@ -18,6 +18,9 @@ pub struct OpenFile {
     offset: Mutex<u64>,
     /// Directory listing snapshot taken by the first getdents64 call.
     dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
+    /// The page-cache key of a regular file (None for others), looked up
+    /// once, when a shared mapping first exists.
+    cache_key: OnceLock<Option<CacheKey>>,
 }
 
 impl OpenFile {
@@ -30,6 +33,7 @@ impl OpenFile {
             ),
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
+            cache_key: OnceLock::new(),
         })
     }
 
@@ -62,8 +66,10 @@ impl OpenFile {
         if !pagecache::any_live() || !self.ops.seekable() {
             return None;
         }
-        let st = self.dentry.inode.stat().ok()?;
-        st.is_regular().then_some((st.dev, st.ino))
+        *self.cache_key.get_or_init(|| {
+            let st = self.dentry.inode.stat().ok()?;
+            st.is_regular().then_some((st.dev, st.ino))
+        })
     }
 
     /// Writes what shared mappings changed back to the file, so that a

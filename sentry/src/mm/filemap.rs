@@ -86,7 +86,7 @@ impl MemoryManager {
     /// (zeros past EOF).
     pub(super) fn refill_private(&self, mem_offset: u64, len: u64, file: &super::FileRef) -> Result<()> {
         // Changes made through shared mappings are part of the file.
-        super::pagecache::flush_file(file.key)?;
+        super::pagecache::flush_file_range(file.key, file.offset, len)?;
         self.memfile.punch(mem_offset, len);
         let read_at = |buf: &mut [u8], off: u64| file.ops.read(buf, off);
         self.fill_from_file(mem_offset, len, &read_at, file.offset)

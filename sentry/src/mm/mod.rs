@@ -397,7 +397,7 @@ impl MemoryManager {
         };
         if !shared {
             // A private copy starts from the file as shared mappings left it.
-            pagecache::flush_file(fb.key)?;
+            pagecache::flush_file_range(fb.key, fb.offset, len)?;
             let piece = fresh(len)?;
             let read_at = |buf: &mut [u8], off: u64| fb.ops.read(buf, off);
             self.fill_from_file(piece.chunk.offset, len, &read_at, fb.offset)?;

@@ -21,12 +21,15 @@ use crate::vfs::FileOps;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 /// A file's identity: (st_dev, st_ino).
 pub type CacheKey = (u64, u64);
 
 /// Bytes moved per write-back copy.
 const FLUSH_BUF: usize = 64 * 1024;
+/// Longest wait for a dying cache of the same file to write back.
+const DRAIN_WAIT: Duration = Duration::from_secs(5);
 
 /// Live caches by file, for the read/write hooks. Several Sentries in one
 /// process (tests) each have their own memory file, hence the Vec.
@@ -83,10 +86,17 @@ fn caches_of(key: CacheKey) -> Vec<Arc<PageCache>> {
     found
 }
 
-/// Before read(2) or fsync(2) of file `key`: write mapped changes back.
+/// Before fsync(2) or truncation of file `key`: write mapped changes
+/// back.
 pub fn flush_file(key: CacheKey) -> Result<()> {
+    flush_file_range(key, 0, u64::MAX)
+}
+
+/// Before file range `[offset, offset+len)` of file `key` is read (read(2),
+/// a new private copy): write mapped changes there back.
+pub fn flush_file_range(key: CacheKey, offset: u64, len: u64) -> Result<()> {
     for cache in caches_of(key) {
-        cache.flush()?;
+        cache.flush_range(offset, offset.saturating_add(len))?;
     }
     Ok(())
 }
@@ -116,28 +126,41 @@ pub fn truncation_epoch() -> u64 {
 
 impl PageCache {
     /// The cache of file `key` in `memfile`, created on first use.
+    ///
+    /// A cache whose last mapping just went is still writing back (its
+    /// entry stays until its drop is done): a new cache of the file waits
+    /// for that, or it would fill from stale data and later write it back.
     pub fn get_or_create(memfile: &Arc<MemoryFile>, key: CacheKey, reader: Arc<dyn FileOps>) -> Result<Arc<PageCache>> {
-        let mut reg = registry()?;
-        let list = reg.get_or_insert_with(HashMap::new).entry(key).or_default();
-        list.retain(|w| w.strong_count() > 0);
-        let existing = list
-            .iter()
-            .filter_map(Weak::upgrade)
-            .find(|c| Arc::ptr_eq(&c.memfile, memfile));
-        if let Some(cache) = existing {
+        let deadline = Instant::now() + DRAIN_WAIT;
+        loop {
+            let mut reg = registry()?;
+            let list = reg.get_or_insert_with(HashMap::new).entry(key).or_default();
+            let draining = list.iter().any(|w| w.strong_count() == 0);
+            // Dropped only after the registry lock: dropping a last
+            // reference takes that lock.
+            let live: Vec<Arc<PageCache>> = list.iter().filter_map(Weak::upgrade).collect();
+            if let Some(cache) = live.iter().find(|c| Arc::ptr_eq(&c.memfile, memfile)).cloned() {
+                drop(reg);
+                return Ok(cache);
+            }
+            if draining && Instant::now() < deadline {
+                drop(reg);
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            let cache = Arc::new(PageCache {
+                memfile: memfile.clone(),
+                key,
+                reader,
+                writer: Mutex::new(None),
+                extents: Mutex::new(BTreeMap::new()),
+                dirty: AtomicBool::new(false),
+            });
+            list.push(Arc::downgrade(&cache));
+            LIVE.fetch_add(1, Ordering::AcqRel);
+            drop(reg);
             return Ok(cache);
         }
-        let cache = Arc::new(PageCache {
-            memfile: memfile.clone(),
-            key,
-            reader,
-            writer: Mutex::new(None),
-            extents: Mutex::new(BTreeMap::new()),
-            dirty: AtomicBool::new(false),
-        });
-        list.push(Arc::downgrade(&cache));
-        LIVE.fetch_add(1, Ordering::AcqRel);
-        Ok(cache)
     }
 
     pub fn key(&self) -> CacheKey {
@@ -221,20 +244,26 @@ impl PageCache {
     }
 
     /// Writes every cached page inside the file back to it (msync(2),
-    /// before read(2), on the last munmap).
+    /// fsync(2), on the last munmap).
     pub fn flush(&self) -> Result<()> {
+        self.flush_range(0, u64::MAX)
+    }
+
+    /// Writes the cached bytes of file range `[from, to)` that lie inside
+    /// the file back to it (before a read(2) of that range).
+    fn flush_range(&self, from: u64, to: u64) -> Result<()> {
         if !self.dirty.load(Ordering::Acquire) {
             return Ok(());
         }
         let Some(writer) = self.writer.lock().map_err(|_| Errno::EIO)?.clone() else {
             return Ok(());
         };
-        let size = self.reader.size()?;
+        let end_of_data = self.reader.size()?.min(to);
         let extents: Vec<(u64, Arc<Chunk>)> = self.extents()?.iter().map(|(&s, c)| (s, c.clone())).collect();
         let mut buf = vec![0u8; FLUSH_BUF];
         for (start, chunk) in extents {
-            let end = (start + chunk.len).min(size);
-            let mut cur = start;
+            let end = (start + chunk.len).min(end_of_data);
+            let mut cur = start.max(from);
             while cur < end {
                 let n = ((end - cur) as usize).min(FLUSH_BUF);
                 self.memfile.read(chunk.offset + (cur - start), &mut buf[..n])?;
@@ -303,8 +332,10 @@ impl Drop for PageCache {
             tracing::warn!("writing back mapped file {:?}: {e:?}", self.key);
         }
         if let Ok(mut reg) = registry() {
+            let me: *const PageCache = self;
             if let Some(list) = reg.as_mut().and_then(|m| m.get_mut(&self.key)) {
-                list.retain(|w| w.strong_count() > 0);
+                // Only this cache's entry: others may still be writing back.
+                list.retain(|w| !std::ptr::eq(w.as_ptr(), me));
                 let empty = list.is_empty();
                 if let (true, Some(map)) = (empty, reg.as_mut()) {
                     map.remove(&self.key);
@@ -395,9 +426,14 @@ mod tests {
         flush_file((902, 1)).unwrap();
         assert_eq!(&file.0.lock().unwrap()[20..26], b"uvwxyz");
         cache.set_writer(file.clone()).unwrap();
+        memfile.write(piece.chunk.offset + 90, b"later").unwrap();
+        // A read of [0, 30) writes back only that range.
+        flush_file_range((902, 1), 0, 30).unwrap();
+        assert_eq!(&file.0.lock().unwrap()[20..26], b"mapped");
+        assert_eq!(&file.0.lock().unwrap()[90..95], b"mnopq");
         flush_file((902, 1)).unwrap();
         let data = file.0.lock().unwrap().clone();
-        assert_eq!(&data[20..26], b"mapped");
+        assert_eq!(&data[90..95], b"later");
         assert_eq!(data.len(), 100);
     }
 

@@ -72,11 +72,20 @@ impl OpenFile {
         })
     }
 
-    /// Writes what shared mappings changed back to the file, so that a
-    /// read or fsync sees it.
+    /// Writes what shared mappings changed back to the file, so that
+    /// fsync sees it.
     pub fn flush_mapped(&self) -> Result<()> {
         match self.mapped_key() {
             Some(key) => pagecache::flush_file(key),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what shared mappings changed in `[offset, offset+len)` back
+    /// to the file, so that a read of it sees it.
+    fn flush_mapped_range(&self, offset: u64, len: usize) -> Result<()> {
+        match self.mapped_key() {
+            Some(key) => pagecache::flush_file_range(key, offset, len as u64),
             None => Ok(()),
         }
     }
@@ -100,8 +109,8 @@ impl OpenFile {
         if !self.ops.seekable() {
             return self.ops.read_with_flags(buf, 0, self.flags());
         }
-        self.flush_mapped()?;
         let mut offset = self.lock_offset()?;
+        self.flush_mapped_range(*offset, buf.len())?;
         let n = self.ops.read(buf, *offset)?;
         *offset += n as u64;
         Ok(n)
@@ -119,8 +128,8 @@ impl OpenFile {
             consume(&buf[..n])?;
             return Ok(n);
         }
-        self.flush_mapped()?;
         let mut offset = self.lock_offset()?;
+        self.flush_mapped_range(*offset, max)?;
         let n = self.ops.read(&mut buf, *offset)?;
         consume(&buf[..n])?;
         *offset += n as u64;
@@ -153,7 +162,7 @@ impl OpenFile {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
-        self.flush_mapped()?;
+        self.flush_mapped_range(offset, buf.len())?;
         self.ops.read(buf, offset)
     }
 

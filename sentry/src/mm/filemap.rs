@@ -29,6 +29,9 @@ pub enum FaultOutcome {
     Deliver,
 }
 
+/// Bytes copied at a time when a private mapping rereads its file.
+const REFILL_BUF: usize = 256 * 1024;
+
 /// SEGV_ACCERR: the access was refused by the page protection.
 const SEGV_ACCERR: i32 = 2;
 
@@ -88,8 +91,20 @@ impl MemoryManager {
         // Changes made through shared mappings are part of the file.
         super::pagecache::flush_file_range(file.key, file.offset, len)?;
         self.memfile.punch(mem_offset, len);
-        let read_at = |buf: &mut [u8], off: u64| file.ops.read(buf, off);
-        self.fill_from_file(mem_offset, len, &read_at, file.offset)
+        // The guest maps these pages: copy through a buffer rather than
+        // handing out a slice of them.
+        let mut buf = vec![0u8; (len as usize).min(REFILL_BUF)];
+        let mut done = 0;
+        while done < len {
+            let want = ((len - done) as usize).min(buf.len());
+            let n = file.ops.read(&mut buf[..want], file.offset + done)?;
+            if n == 0 {
+                break;
+            }
+            self.memfile.write(mem_offset + done, &buf[..n])?;
+            done += n as u64;
+        }
+        Ok(())
     }
 
     /// Marks the file VMAs in `[start, end)` whose pages lie wholly past

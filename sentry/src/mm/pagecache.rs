@@ -52,8 +52,10 @@ pub struct Piece {
 pub struct PageCache {
     memfile: Arc<MemoryFile>,
     key: CacheKey,
-    /// Fills extents and reports the file size.
-    reader: Arc<dyn FileOps>,
+    /// Fills extents and reports the file size: the open file of the
+    /// latest mapping (an overlay file copied up since the first mapping
+    /// is read from its upper copy).
+    reader: Mutex<Arc<dyn FileOps>>,
     /// Set by the first writable mapping; write-back goes through it.
     writer: Mutex<Option<Arc<dyn FileOps>>>,
     /// Extents by the file offset of their first byte (page aligned).
@@ -141,6 +143,7 @@ impl PageCache {
             let live: Vec<Arc<PageCache>> = list.iter().filter_map(Weak::upgrade).collect();
             if let Some(cache) = live.iter().find(|c| Arc::ptr_eq(&c.memfile, memfile)).cloned() {
                 drop(reg);
+                *cache.reader.lock().map_err(|_| Errno::EIO)? = reader;
                 return Ok(cache);
             }
             if draining && Instant::now() < deadline {
@@ -151,7 +154,7 @@ impl PageCache {
             let cache = Arc::new(PageCache {
                 memfile: memfile.clone(),
                 key,
-                reader,
+                reader: Mutex::new(reader),
                 writer: Mutex::new(None),
                 extents: Mutex::new(BTreeMap::new()),
                 dirty: AtomicBool::new(false),
@@ -169,7 +172,7 @@ impl PageCache {
 
     /// The file's current size.
     pub fn file_size(&self) -> Result<u64> {
-        self.reader.size()
+        self.reader()?.size()
     }
 
     /// A writable mapping is being made through `writer`.
@@ -184,6 +187,10 @@ impl PageCache {
 
     pub fn has_writer(&self) -> bool {
         self.writer.lock().map(|w| w.is_some()).unwrap_or(false)
+    }
+
+    fn reader(&self) -> Result<Arc<dyn FileOps>> {
+        Ok(self.reader.lock().map_err(|_| Errno::EIO)?.clone())
     }
 
     fn extents(&self) -> Result<MutexGuard<'_, BTreeMap<u64, Arc<Chunk>>>> {
@@ -230,10 +237,11 @@ impl PageCache {
 
     /// Reads the file from `offset` into a fresh chunk; past EOF stays zero.
     fn fill(&self, chunk: &Chunk, offset: u64) -> Result<()> {
+        let reader = self.reader()?;
         self.memfile.with_slice(chunk.offset, chunk.len, |buf| {
             let mut done = 0;
             while done < buf.len() {
-                let n = self.reader.read(&mut buf[done..], offset + done as u64)?;
+                let n = reader.read(&mut buf[done..], offset + done as u64)?;
                 if n == 0 {
                     break;
                 }
@@ -258,7 +266,7 @@ impl PageCache {
         let Some(writer) = self.writer.lock().map_err(|_| Errno::EIO)?.clone() else {
             return Ok(());
         };
-        let end_of_data = self.reader.size()?.min(to);
+        let end_of_data = self.reader()?.size()?.min(to);
         let extents: Vec<(u64, Arc<Chunk>)> = self.extents()?.iter().map(|(&s, c)| (s, c.clone())).collect();
         let mut buf = vec![0u8; FLUSH_BUF];
         for (start, chunk) in extents {

@@ -489,6 +489,19 @@ CASE(truncate_makes_written_private_page_sigbus)
 	EXPECT_EQ(touch(p, 0, 0), 0);
 }
 
+CASE(syscall_buffer_past_eof_efault)
+{
+	int fd = data_file(PG);
+	char *p = map_shared(fd, 2 * PG, 0);
+	int other = ASSERT_OK(open(h_path("other"), O_RDWR | O_CREAT, 0600));
+
+	EXPECT_EQ(write(other, "data", 4), 4);
+	EXPECT_ERRNO(pread(other, p + PG, 4, 0), EFAULT);
+	EXPECT_ERRNO(pwrite(other, p + PG, 4, 0), EFAULT);
+	EXPECT_EQ(pread(other, p + PG - 4, 4, 0), 4);
+	EXPECT_EQ(byte_at(fd, PG - 1), 'a');
+}
+
 CASE(ftruncate_shrink_zeroes_tail_of_last_page)
 {
 	int fd = data_file(PG);

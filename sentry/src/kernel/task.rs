@@ -526,6 +526,7 @@ impl Task {
         if let Ok(mut g) = self.kernel.groups.lock() {
             g.remove(&self.tgid);
         }
+        self.mm.flush_shared_files();
         self.mm.detach(self.tgid);
         self.unpublish();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {

@@ -226,16 +226,7 @@ impl MemoryManager {
             if flags & libc::MS_INVALIDATE != 0 && vmas.iter().any(|v| v.locked) {
                 return Err(Errno::EBUSY);
             }
-            let mut caches: Vec<Arc<PageCache>> = Vec::new();
-            for cache in vmas
-                .iter()
-                .filter_map(|v| v.file.as_ref().and_then(|f| f.cache.clone()))
-            {
-                if !caches.iter().any(|c| Arc::ptr_eq(c, &cache)) {
-                    caches.push(cache);
-                }
-            }
-            caches
+            unique_caches(vmas.into_iter())
         };
         // MS_ASYNC may start the write-back and return; doing it now is
         // one valid way. The lock is not held: write-back reads the file.
@@ -244,6 +235,34 @@ impl MemoryManager {
         }
         Ok(())
     }
+}
+
+impl MemoryManager {
+    /// The process is exiting: write its shared file mappings back now, so
+    /// that the parent sees the data once wait(2) reports the exit (Linux
+    /// releases the address space before it notifies the parent).
+    pub fn flush_shared_files(&self) {
+        let caches = match self.lock() {
+            Ok(s) => unique_caches(s.vmas.values()),
+            Err(_) => return,
+        };
+        for cache in caches {
+            if let Err(e) = cache.flush() {
+                tracing::warn!("writing back a shared mapping at exit: {e:?}");
+            }
+        }
+    }
+}
+
+/// The page caches behind `vmas`, each once.
+fn unique_caches<'a>(vmas: impl Iterator<Item = &'a super::Vma>) -> Vec<Arc<PageCache>> {
+    let mut caches: Vec<Arc<PageCache>> = Vec::new();
+    for cache in vmas.filter_map(|v| v.file.as_ref().and_then(|f| f.cache.clone())) {
+        if !caches.iter().any(|c| Arc::ptr_eq(c, &cache)) {
+            caches.push(cache);
+        }
+    }
+    caches
 }
 
 fn file_size(file: &super::FileRef) -> Result<u64> {

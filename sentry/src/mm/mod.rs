@@ -729,7 +729,8 @@ impl State {
         let mut cur = addr;
         while cur < end {
             let (&vstart, vma) = self.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
-            if vma.end <= cur || vma.prot & need != need {
+            // A page past EOF would raise SIGBUS; a syscall gets EFAULT.
+            if vma.end <= cur || vma.prot & need != need || vma.past_eof {
                 return Err(Errno::EFAULT);
             }
             let piece_end = vma.end.min(end);

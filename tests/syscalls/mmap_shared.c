@@ -922,6 +922,46 @@ CASE(mlock_over_memlock_limit_after_dropping_root)
 	EXPECT_ERRNO(mlockall(MCL_CURRENT), EPERM);
 }
 
+/* ---- /proc/self/maps ---- */
+
+/* The /proc/self/maps lines overlapping [p, p+len); *exact set when one
+ * line is exactly that range. */
+static int maps_lines(char *p, size_t len, int *exact)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	char line[512];
+	int n = 0;
+
+	if (!f)
+		FAILX("fopen /proc/self/maps: %s", h_errname(errno));
+	*exact = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (hi <= (unsigned long)p || lo >= (unsigned long)p + len)
+			continue;
+		n++;
+		*exact |= lo == (unsigned long)p && hi == (unsigned long)p + len;
+	}
+	fclose(f);
+	return n;
+}
+
+CASE(maps_shows_one_line_per_shared_file_mapping)
+{
+	int fd = data_file(3 * PG);
+	char *mid = map_shared(fd, PG, PG);
+	/* Its second page is already cached; its fourth lies past EOF. */
+	char *all = map_shared(fd, 4 * PG, 0);
+	int exact;
+
+	mid[0] = 'm';
+	EXPECT_EQ(all[PG], 'm');
+	EXPECT_EQ(maps_lines(all, 4 * PG, &exact), 1);
+	EXPECT_TRUE(exact);
+}
+
 /* ---- host files (the read-only lower layer under runsc) ---- */
 
 CASE(shared_mapping_of_executable_matches_read)

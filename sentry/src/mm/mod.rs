@@ -692,15 +692,21 @@ impl MemoryManager {
     }
 
     /// Lines for /proc/self/maps.
+    /// A file mapping split here only by the page cache's extents or at
+    /// EOF shows as one line, as it does on Linux.
     pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
-        match self.lock() {
-            Ok(s) => s
-                .vmas
-                .iter()
-                .map(|(&start, v)| (start, v.end, v.prot, v.shared, v.name.clone()))
-                .collect(),
-            Err(_) => Vec::new(),
+        let Ok(s) = self.lock() else { return Vec::new() };
+        let mut lines: Vec<(u64, u64, i32, bool, VmaName)> = Vec::new();
+        for (&start, v) in &s.vmas {
+            if let Some(last) = lines.last_mut() {
+                if continues_file_mapping(last, start, v) {
+                    last.1 = v.end;
+                    continue;
+                }
+            }
+            lines.push((start, v.end, v.prot, v.shared, v.name.clone()));
         }
+        lines
     }
 
     /// Visits the memory-file pieces backing `[addr, addr+len)`, checking
@@ -771,6 +777,32 @@ impl MemoryManager {
             self.memfile.write(off, &buf[done..done + n])
         })
     }
+}
+
+/// Whether VMA `v` at `start` continues the file mapping of maps line
+/// `line`: adjacent, same protection and sharing, the next file offset.
+fn continues_file_mapping(line: &(u64, u64, i32, bool, VmaName), start: u64, v: &Vma) -> bool {
+    let (lstart, lend, prot, shared, name) = line;
+    let (
+        VmaName::File {
+            path, offset, dev, ino, ..
+        },
+        VmaName::File {
+            path: vpath,
+            offset: voffset,
+            dev: vdev,
+            ino: vino,
+        },
+    ) = (name, &v.name)
+    else {
+        return false;
+    };
+    *lend == start
+        && *prot == v.prot
+        && *shared == v.shared
+        && v.file.is_some()
+        && (path, dev, ino) == (vpath, vdev, vino)
+        && offset.checked_add(start - lstart) == Some(*voffset)
 }
 
 fn ranges_overlap(a: u64, alen: u64, b: u64, blen: u64) -> bool {

@@ -758,6 +758,48 @@ CASE(mremap_shrink_shared_mapping_keeps_head)
 	EXPECT_EQ(touch(p + PG, 0, 0), SIGSEGV);
 }
 
+CASE(mremap_old_size_zero_duplicates_shared_file_mapping)
+{
+	int fd = data_file(2 * PG);
+	char *p = map_shared(fd, 2 * PG, 0);
+	char *q = mremap(p + PG, 0, PG, MREMAP_MAYMOVE);
+
+	ASSERT_MAPPED(q);
+	EXPECT_TRUE(q != p + PG);
+	q[0] = 'd';
+	EXPECT_EQ(p[PG], 'd');
+	p[PG + 1] = 'e';
+	EXPECT_EQ(q[1], 'e');
+	EXPECT_EQ(p[0], 'a');
+}
+
+CASE(mremap_old_size_zero_duplicates_shared_anonymous)
+{
+	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *q;
+
+	ASSERT_MAPPED(p);
+	q = mremap(p, 0, 3 * PG, MREMAP_MAYMOVE);
+	ASSERT_MAPPED(q);
+	q[0] = 1;
+	EXPECT_EQ(p[0], 1);
+	p[PG] = 2;
+	EXPECT_EQ(q[PG], 2);
+	/* Past the end of the shared object. */
+	EXPECT_EQ(touch(q + 2 * PG, 0, 0), SIGBUS);
+}
+
+CASE(mremap_old_size_zero_errors)
+{
+	char *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *s = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_MAPPED(priv);
+	ASSERT_MAPPED(s);
+	EXPECT_TRUE(mremap(priv, 0, PG, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL);
+	EXPECT_TRUE(mremap(s, 0, PG, 0) == MAP_FAILED && errno == ENOMEM);
+}
+
 /* ---- madvise, mincore, mlock ---- */
 
 CASE(madvise_dontneed_shared_file_keeps_stores)

@@ -579,6 +579,9 @@ impl MemoryManager {
         if fixed && (!new_addr.is_multiple_of(PAGE_SIZE) || ranges_overlap(new_addr, new_len, old, old_len)) {
             return Err(Errno::EINVAL);
         }
+        if old_len == 0 {
+            return self.duplicate_shared(ctx, old, new_len, may_move, fixed.then_some(new_addr));
+        }
         {
             let s = self.lock()?;
             // The old range must be one mapping (Linux merges neighbours
@@ -616,6 +619,81 @@ impl MemoryManager {
         self.move_range(ctx, old, kept, dest)?;
         if new_len > kept {
             self.extend(ctx, dest, kept, new_len)?;
+        }
+        Ok(dest)
+    }
+
+    /// mremap(2) with old_size 0: "a new mapping of the same pages" of a
+    /// shared mapping, at `fixed` or anywhere. Pages past the end of a
+    /// shared anonymous object raise SIGBUS, as past a file's EOF.
+    fn duplicate_shared(
+        &self,
+        ctx: &mut dyn Context,
+        old: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64> {
+        let (vstart, vma) = cow::vma_at(&*self.lock()?, old).ok_or(Errno::EFAULT)?;
+        if !vma.shared {
+            return Err(Errno::EINVAL);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        if let Some(f) = &vma.file {
+            let offset = f.offset + (old - vstart);
+            let mut name = vma.name.clone();
+            if let VmaName::File { offset: o, .. } = &mut name {
+                *o = offset;
+            }
+            let backing = Backing::File(FileBacking {
+                ops: f.ops.clone(),
+                key: f.key,
+                offset,
+                name,
+                writable: !vma.no_write,
+            });
+            return self.mmap(
+                ctx,
+                fixed.unwrap_or(0),
+                new_len,
+                vma.prot,
+                true,
+                fixed.is_some(),
+                false,
+                backing,
+            );
+        }
+        let mut s = self.lock()?;
+        let dest = match fixed {
+            Some(addr) => addr,
+            None => s.find_free(0, new_len).ok_or(Errno::ENOMEM)?,
+        };
+        let dest_end = dest.checked_add(new_len).ok_or(Errno::ENOMEM)?;
+        if dest < s.min_addr || dest_end > s.max_addr {
+            return Err(Errno::ENOMEM);
+        }
+        self.unmap_locked(&mut s, ctx, dest, new_len)?;
+        let from = vma.chunk_off + (old - vstart);
+        let shown = (vma.chunk.len - from).min(new_len);
+        let mut dup = vma.clone();
+        dup.end = dest + shown;
+        dup.chunk_off = from;
+        dup.locked = s.lock_future;
+        s.vmas.insert(dest, dup);
+        if shown < new_len {
+            let mut beyond = vma;
+            beyond.end = dest_end;
+            beyond.chunk = Chunk::allocate(&self.memfile, new_len - shown)?;
+            beyond.chunk_off = 0;
+            beyond.past_eof = true;
+            beyond.locked = s.lock_future;
+            s.vmas.insert(dest + shown, beyond);
+        }
+        for (&at, v) in s.vmas.range(dest..dest_end) {
+            ctx.map(at, v.end - at, v.stub_prot(), v.mem_offset())
+                .map_err(|_| Errno::ENOMEM)?;
         }
         Ok(dest)
     }

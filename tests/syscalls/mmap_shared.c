@@ -450,6 +450,18 @@ CASE(shared_page_past_eof_sigbus_adrerr)
 	EXPECT_EQ(fault_code, BUS_ADRERR);
 }
 
+CASE(prot_none_page_past_eof_sigsegv)
+{
+	int fd = data_file(PG);
+	char *p = mmap(NULL, 2 * PG, PROT_NONE, MAP_SHARED, fd, 0);
+
+	ASSERT_MAPPED(p);
+	EXPECT_EQ(touch(p + PG, 0, 0), SIGSEGV);
+	ASSERT_OK(mprotect(p, 2 * PG, PROT_READ));
+	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(touch(p, 0, 0), 0);
+}
+
 CASE(ftruncate_shrink_then_touch_sigbus)
 {
 	int fd = data_file(2 * PG);

@@ -42,8 +42,9 @@ impl MemoryManager {
         if signo != libc::SIGSEGV || code != SEGV_ACCERR {
             return FaultOutcome::Deliver;
         }
+        // A PROT_NONE page faults on its protection first (SIGSEGV).
         let past_eof = match self.lock() {
-            Ok(s) => vma_at(&s, addr).is_some_and(|(_, v)| v.past_eof),
+            Ok(s) => vma_at(&s, addr).is_some_and(|(_, v)| v.past_eof && v.prot != libc::PROT_NONE),
             Err(_) => false,
         };
         if past_eof {

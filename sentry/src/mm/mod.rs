@@ -359,13 +359,22 @@ impl MemoryManager {
             dont_fork: false,
             wipe_on_fork: false,
         };
+        let end = start + len;
         s.insert_pieces(start, template, pieces.0);
-        self.mark_past_eof(&mut s, start, start + len)?;
-        for (&vstart, vma) in s.vmas.range(start..start + len) {
-            if let Err(e) = ctx.map(vstart, vma.end - vstart, vma.stub_prot(), vma.mem_offset()) {
-                tracing::warn!("platform map failed: {e}");
-                return Err(Errno::ENOMEM);
+        let installed = self.mark_past_eof(&mut s, start, end).and_then(|()| {
+            for (&vstart, vma) in s.vmas.range(start..end) {
+                ctx.map(vstart, vma.end - vstart, vma.stub_prot(), vma.mem_offset())
+                    .map_err(|e| {
+                        tracing::warn!("platform map failed: {e}");
+                        Errno::ENOMEM
+                    })?;
             }
+            Ok(())
+        });
+        if let Err(e) = installed {
+            // Leave nothing behind that the stub does not map.
+            let _ = self.unmap_locked(&mut s, ctx, start, len);
+            return Err(e);
         }
         Ok(start)
     }

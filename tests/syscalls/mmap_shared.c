@@ -837,6 +837,25 @@ CASE(madvise_dontneed_anonymous_zeroes)
 	EXPECT_EQ(p[PG], 2);
 }
 
+CASE(madvise_remove_zeroes_shared_anonymous_for_all)
+{
+	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	ASSERT_MAPPED(p);
+	ASSERT_MAPPED(priv);
+	p[0] = 1;
+	p[PG] = 2;
+	pid = ASSERT_OK(fork());
+	if (pid == 0)
+		_exit(madvise(p, PG, MADV_REMOVE) == 0 ? 0 : 1);
+	EXPECT_EXITED(h_wait(pid), 0);
+	EXPECT_EQ(p[0], 0);
+	EXPECT_EQ(p[PG], 2);
+	EXPECT_ERRNO(madvise(priv, PG, MADV_REMOVE), EINVAL);
+}
+
 CASE(madvise_wipeonfork_child_sees_zeros)
 {
 	char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -17,6 +17,10 @@ pub enum Advice {
     Free,
     DontFork,
     DoFork,
+    /// MADV_REMOVE: frees shared anonymous memory (it reads zeros in
+    /// every sharer); EINVAL on private mappings, EOPNOTSUPP on files
+    /// (no filesystem here punches holes).
+    Remove,
     /// MADV_WIPEONFORK: only for private anonymous memory.
     WipeOnFork,
     KeepOnFork,
@@ -49,6 +53,7 @@ impl MemoryManager {
                     }
                     self.drop_private_copy(&mut s, vstart)?;
                 }
+                Advice::Remove => self.remove_shared(&s, vstart)?,
                 Advice::Free => {
                     if !private_anon(&s, vstart) {
                         return Err(Errno::EINVAL);
@@ -104,6 +109,19 @@ impl MemoryManager {
                 Ok(())
             }
         }
+    }
+
+    /// MADV_REMOVE on the VMA at `vstart`.
+    fn remove_shared(&self, s: &State, vstart: u64) -> Result<()> {
+        let v = s.vmas.get(&vstart).ok_or(Errno::EFAULT)?;
+        if v.locked || !v.shared {
+            return Err(Errno::EINVAL);
+        }
+        if v.file.is_some() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        self.memfile.punch(v.mem_offset(), v.end - vstart);
+        Ok(())
     }
 
     /// mlock(2) (`lock`) or munlock(2) of `[addr, addr+len)`. With a

@@ -148,6 +148,7 @@ pub fn madvise(task: &mut Task, a: Args) -> Result<u64> {
     let advice = match advice {
         libc::MADV_DONTNEED => Advice::DontNeed,
         libc::MADV_FREE => Advice::Free,
+        libc::MADV_REMOVE => Advice::Remove,
         libc::MADV_DONTFORK => Advice::DontFork,
         libc::MADV_DOFORK => Advice::DoFork,
         MADV_WIPEONFORK => Advice::WipeOnFork,

@@ -63,7 +63,7 @@ table! {
     25 mremap mem::mremap, Partial("MREMAP_DONTUNMAP is EINVAL"), "xddxx";
     26 msync mem::msync, Partial("MS_ASYNC writes back at once like MS_SYNC; MS_INVALIDATE only checks for locked pages"), "xdx";
     27 mincore mem::mincore, Full, "xdx";
-    28 madvise mem::madvise, Partial("DONTNEED/FREE drop private pages, DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK; other advice (MADV_REMOVE is EINVAL) is accepted and ignored"), "xdd";
+    28 madvise mem::madvise, Partial("DONTNEED/FREE drop private pages, REMOVE frees shared anonymous memory (EOPNOTSUPP on files), DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK; other advice is accepted and ignored"), "xdd";
     32 dup file::dup, Full, "f";
     33 dup2 file::dup2, Full, "ff";
     34 pause signal::pause, Full, "";

@@ -330,6 +330,39 @@ CASE(private_written_page_ignores_later_shared_stores)
 	EXPECT_EQ(priv[1], 'b');
 }
 
+CASE(unwritten_private_page_sees_later_file_changes)
+{
+	int fd = data_file(PG);
+	char *shared = map_shared(fd, PG, 0);
+	char *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	ASSERT_MAPPED(priv);
+	EXPECT_EQ(pwrite(fd, "W", 1, 0), 1);
+	EXPECT_EQ(priv[0], 'W');
+	shared[1] = 'S';
+	EXPECT_EQ(priv[1], 'S');
+}
+
+CASE(private_copy_inherited_by_fork_is_private)
+{
+	int fd = data_file(PG);
+	char *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	pid_t pid;
+
+	ASSERT_MAPPED(priv);
+	priv[0] = 'p';
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		priv[0] = 'c';
+		priv[1] = 'c';
+		_exit(0);
+	}
+	EXPECT_EXITED(h_wait(pid), 0);
+	EXPECT_EQ(priv[0], 'p');
+	EXPECT_EQ(priv[1], 'b');
+	EXPECT_EQ(byte_at(fd, 0), 'a');
+}
+
 CASE(new_private_mapping_sees_shared_stores)
 {
 	int fd = data_file(PG);

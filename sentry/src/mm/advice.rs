@@ -83,7 +83,7 @@ impl MemoryManager {
     }
 
     /// Drops the private pages of the VMA at `vstart`: anonymous memory
-    /// reads zeros again, a private file mapping rereads the file. Shared
+    /// reads zeros again, a private file mapping shows the file again. Shared
     /// mappings show the cache or shared memory, which stays. Pages still
     /// shared with a forked address space get fresh pages instead of being
     /// punched out from under the other side.
@@ -94,21 +94,23 @@ impl MemoryManager {
         if v.shared || v.past_eof || image {
             return Ok(());
         }
-        let len = v.end - vstart;
+        let (len, end) = (v.end - vstart, v.end);
+        if v.file.is_some() {
+            for remap in self.reattach_to_cache(s, vstart, end)? {
+                self.remaps.push(remap, None);
+            }
+            return Ok(());
+        }
         if v.cow {
             v.chunk = Chunk::allocate(&self.memfile, len)?;
             v.chunk_off = 0;
             v.cow = false;
             self.remaps
                 .push(Remap::map(vstart, len, v.stub_prot(), v.mem_offset()), None);
+        } else {
+            self.memfile.punch(v.mem_offset(), len);
         }
-        match &v.file {
-            Some(file) => self.refill_private(v.mem_offset(), len, file),
-            None => {
-                self.memfile.punch(v.mem_offset(), len);
-                Ok(())
-            }
-        }
+        Ok(())
     }
 
     /// MADV_REMOVE on the VMA at `vstart`.

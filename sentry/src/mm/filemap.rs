@@ -29,9 +29,6 @@ pub enum FaultOutcome {
     Deliver,
 }
 
-/// Bytes copied at a time when a private mapping rereads its file.
-const REFILL_BUF: usize = 256 * 1024;
-
 /// SEGV_ACCERR: the access was refused by the page protection.
 const SEGV_ACCERR: i32 = 2;
 
@@ -62,7 +59,7 @@ impl MemoryManager {
 
     /// The past-EOF page at `addr` was touched: if the file has grown over
     /// it since, make the pages now inside the file accessible (private
-    /// copies read them from the file) and report true.
+    /// mappings show the cached file again, copy-on-write) and report true.
     fn revive_if_grown(&self, ctx: &mut dyn Context, tgid: i32, addr: u64) -> Result<bool> {
         let mut s = self.lock()?;
         let (vstart, vma) = vma_at(&s, addr).ok_or(Errno::EFAULT)?;
@@ -75,37 +72,41 @@ impl MemoryManager {
         let eof_page = page_up(size).ok_or(Errno::EFAULT)?;
         let boundary = (vstart + (eof_page - file.offset)).min(vma.end);
         s.split_at(boundary);
-        let v = s.vmas.get_mut(&vstart).ok_or(Errno::EFAULT)?;
-        if file.cache.is_none() {
-            self.refill_private(v.mem_offset(), boundary - vstart, &file)?;
+        let remaps = if vma.shared {
+            let v = s.vmas.get_mut(&vstart).ok_or(Errno::EFAULT)?;
+            v.past_eof = false;
+            vec![Remap::protect(vstart, boundary - vstart, v.stub_prot())]
+        } else {
+            self.reattach_to_cache(&mut s, vstart, boundary)?
+        };
+        for remap in remaps {
+            remap.apply(ctx);
+            self.remaps.push(remap, Some(tgid));
         }
-        v.past_eof = false;
-        let remap = Remap::protect(vstart, boundary - vstart, v.stub_prot());
-        remap.apply(ctx);
-        self.remaps.push(remap, Some(tgid));
         Ok(true)
     }
 
-    /// Reads the file behind a private mapping into its pages again
-    /// (zeros past EOF).
-    pub(super) fn refill_private(&self, mem_offset: u64, len: u64, file: &super::FileRef) -> Result<()> {
-        // Changes made through shared mappings are part of the file.
-        super::pagecache::flush_file_range(file.key, file.offset, len)?;
-        self.memfile.punch(mem_offset, len);
-        // The guest maps these pages: copy through a buffer rather than
-        // handing out a slice of them.
-        let mut buf = vec![0u8; (len as usize).min(REFILL_BUF)];
-        let mut done = 0;
-        while done < len {
-            let want = ((len - done) as usize).min(buf.len());
-            let n = file.ops.read(&mut buf[..want], file.offset + done)?;
-            if n == 0 {
-                break;
-            }
-            self.memfile.write(mem_offset + done, &buf[..n])?;
-            done += n as u64;
+    /// Points the private file mapping at `[start, end)` (one VMA's range)
+    /// at the file's cached pages again, copy-on-write, dropping private
+    /// copies (MADV_DONTNEED, a file grown back over truncated pages).
+    /// Returns the remaps for the stubs.
+    pub(super) fn reattach_to_cache(&self, s: &mut State, start: u64, end: u64) -> Result<Vec<Remap>> {
+        let (_, vma) = vma_at(s, start).ok_or(Errno::EFAULT)?;
+        let file = vma.file.clone().ok_or(Errno::EFAULT)?;
+        let cache = file.cache.clone().ok_or(Errno::EFAULT)?;
+        let pieces = cache.pieces(file.offset, end - start)?;
+        let doomed: Vec<u64> = s.vmas.range(start..end).map(|(&k, _)| k).collect();
+        for k in doomed {
+            s.vmas.remove(&k);
         }
-        Ok(())
+        let mut template = vma;
+        template.cow = true;
+        template.past_eof = false;
+        s.insert_pieces(start, template, pieces);
+        Ok(s.vmas
+            .range(start..end)
+            .map(|(&at, v)| Remap::map(at, v.end - at, v.stub_prot(), v.mem_offset()))
+            .collect())
     }
 
     /// Marks the file VMAs in `[start, end)` whose pages lie wholly past

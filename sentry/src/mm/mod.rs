@@ -1,9 +1,9 @@
 //! Guest address spaces: VMAs over the memory file.
 //!
 //! Every guest mapping is backed by ranges of the memory file, filled when
-//! the mapping is made (zeros for anonymous memory, a copy of the file for
-//! private file mappings, the file's shared page cache for `MAP_SHARED`
-//! file mappings) and mapped into the guest by the platform. The
+//! the mapping is made (zeros for anonymous memory, the file's page cache
+//! for file mappings: shared, or copy-on-write for private ones) and mapped
+//! into the guest by the platform. The
 //! Sentry reads and writes guest memory through its own mapping of the file
 //! after translating the address through the VMAs, so a bad guest pointer is
 //! EFAULT, never a Sentry fault.
@@ -137,7 +137,8 @@ struct FileRef {
     key: CacheKey,
     /// File offset of the VMA's first byte.
     offset: u64,
-    /// The shared page cache (MAP_SHARED mappings only).
+    /// The file's page cache: what shared mappings show, and private
+    /// ones until they write (copy-on-write).
     cache: Option<Arc<PageCache>>,
 }
 
@@ -149,8 +150,9 @@ struct Vma {
     /// The memory the VMA shows, from `chunk_off` in `chunk`.
     chunk: Arc<Chunk>,
     chunk_off: u64,
-    /// Shared with a forked address space: mapped read-only in the stub,
-    /// copied on the first write.
+    /// Shared with a forked address space or the page cache (a private
+    /// file mapping): mapped read-only in the stub, copied on the first
+    /// write.
     cow: bool,
     name: VmaName,
     file: Option<FileRef>,
@@ -350,7 +352,8 @@ impl MemoryManager {
             shared,
             chunk: pieces.0.first().ok_or(Errno::ENOMEM)?.chunk.clone(),
             chunk_off: 0,
-            cow: false,
+            // A private file mapping writes to its own copies.
+            cow: !shared && file.is_some(),
             name,
             file,
             past_eof: false,
@@ -380,7 +383,7 @@ impl MemoryManager {
     }
 
     /// The memory a new mapping of `len` bytes shows: a fresh chunk, a
-    /// fresh chunk filled from the file, or the file's cached pages (then
+    /// fresh chunk filled by `read_at`, or the file's cached pages (then
     /// with the cache).
     fn backing_pieces(
         &self,
@@ -405,16 +408,9 @@ impl MemoryManager {
             }
             Backing::File(fb) => fb,
         };
-        if !shared {
-            // A private copy starts from the file as shared mappings left it.
-            pagecache::flush_file_range(fb.key, fb.offset, len)?;
-            let piece = fresh(len)?;
-            let read_at = |buf: &mut [u8], off: u64| fb.ops.read(buf, off);
-            self.fill_from_file(piece.chunk.offset, len, &read_at, fb.offset)?;
-            return Ok((vec![piece], None));
-        }
+        // Private mappings show the cached file too, copy-on-write.
         let cache = PageCache::get_or_create(&self.memfile, fb.key, fb.ops.clone())?;
-        if prot & libc::PROT_WRITE != 0 {
+        if shared && prot & libc::PROT_WRITE != 0 {
             cache.set_writer(fb.ops.clone())?;
         }
         let pieces = cache.pieces(fb.offset, len)?;

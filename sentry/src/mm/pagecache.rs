@@ -20,7 +20,7 @@ use crate::errno::{Errno, Result};
 use crate::vfs::FileOps;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockWriteGuard, Weak};
 use std::time::{Duration, Instant};
 
 /// A file's identity: (st_dev, st_ino).
@@ -33,7 +33,7 @@ const DRAIN_WAIT: Duration = Duration::from_secs(5);
 
 /// Live caches by file, for the read/write hooks. Several Sentries in one
 /// process (tests) each have their own memory file, hence the Vec.
-static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+static REGISTRY: RwLock<Option<Registry>> = RwLock::new(None);
 
 type Registry = HashMap<CacheKey, Vec<Weak<PageCache>>>;
 /// Number of live caches: the read/write hooks do nothing while it is 0.
@@ -64,8 +64,9 @@ pub struct PageCache {
     dirty: AtomicBool,
 }
 
-fn registry() -> Result<MutexGuard<'static, Option<Registry>>> {
-    REGISTRY.lock().map_err(|_| Errno::EIO)
+/// The registry for a change.
+fn registry() -> Result<RwLockWriteGuard<'static, Option<Registry>>> {
+    REGISTRY.write().map_err(|_| Errno::EIO)
 }
 
 /// True while any cache lives (the hooks' fast path).
@@ -78,7 +79,7 @@ fn caches_of(key: CacheKey) -> Vec<Arc<PageCache>> {
     if !any_live() {
         return Vec::new();
     }
-    let Ok(reg) = registry() else { return Vec::new() };
+    let Ok(reg) = REGISTRY.read() else { return Vec::new() };
     let found: Vec<Arc<PageCache>> = reg
         .as_ref()
         .and_then(|m| m.get(&key))

@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <linux/futex.h>
 #include <setjmp.h>
 #include <sys/resource.h>
 
@@ -284,6 +285,43 @@ CASE(independent_mapping_in_other_process_shares_pages)
 	EXPECT_EQ(p[9], 'I');
 	kill(pid, SIGKILL);
 	h_wait(pid);
+}
+
+CASE(futex_through_independent_file_mappings)
+{
+	int fd = data_file(PG);
+	volatile int *word = (volatile int *)map_shared(fd, PG, 0);
+	pid_t pid;
+	int st = 0, reaped = 0;
+
+	*word = 0;
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		int cfd = open(h_path("file"), O_RDWR);
+		volatile int *w = cfd < 0 ? MAP_FAILED
+					  : mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, cfd, 0);
+
+		if (w == MAP_FAILED)
+			_exit(2);
+		while (*w == 0)
+			syscall(SYS_futex, w, FUTEX_WAIT, 0, NULL, NULL, 0);
+		_exit(*w == 7 ? 0 : 1);
+	}
+	usleep(50000);
+	*word = 7;
+	for (int i = 0; i < 200; i++) {
+		syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+		reaped = waitpid(pid, &st, WNOHANG) == pid;
+		if (reaped)
+			break;
+		usleep(10000);
+	}
+	if (!reaped) {
+		kill(pid, SIGKILL);
+		h_wait(pid);
+	}
+	EXPECT_TRUE(reaped);
+	EXPECT_EXITED(st, 0);
 }
 
 CASE(store_before_exit_reaches_file)

@@ -66,10 +66,8 @@ impl OpenFile {
         if !pagecache::any_live() || !self.ops.seekable() {
             return None;
         }
-        *self.cache_key.get_or_init(|| {
-            let st = self.dentry.inode.stat().ok()?;
-            st.is_regular().then_some((st.dev, st.ino))
-        })
+        // Only regular files are ever cached; others find no cache.
+        *self.cache_key.get_or_init(|| self.dentry.inode.identity().ok())
     }
 
     /// Writes what shared mappings changed back to the file, so that

@@ -1106,6 +1106,31 @@ CASE(maps_shows_one_line_per_shared_file_mapping)
 	EXPECT_TRUE(exact);
 }
 
+/* ---- exec ---- */
+
+CASE(exec_after_munmap_runs_contents_written_through_mapping)
+{
+	const char *path = h_path("script");
+	const char *text = "#!/bin/sh\nexit 42\n";
+	size_t len = strlen(text);
+	int fd = ASSERT_OK(open(path, O_RDWR | O_CREAT, 0755));
+	char *p;
+	pid_t pid;
+
+	ASSERT_OK(ftruncate(fd, len));
+	p = map_shared(fd, len, 0);
+	memcpy(p, text, len);
+	ASSERT_OK(close(fd));
+	/* A writable shared mapping would make execve ETXTBSY. */
+	ASSERT_OK(munmap(p, len));
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	EXPECT_EXITED(h_wait(pid), 42);
+}
+
 /* ---- host files (the read-only lower layer under runsc) ---- */
 
 CASE(shared_mapping_of_executable_matches_read)

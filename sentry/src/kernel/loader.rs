@@ -50,6 +50,8 @@ impl Exe {
             return Err(Errno::EACCES);
         }
         let file = dentry.inode.open(libc::O_RDONLY)?;
+        // What shared mappings wrote to the file is part of it.
+        crate::mm::pagecache::flush_file((stat.dev, stat.ino))?;
         Ok(Exe { dentry, file })
     }
 

@@ -116,7 +116,13 @@ pub fn file_written(key: CacheKey, buf: &[u8], offset: u64) {
 /// EOF read as zero, and every address space marks its mappings of pages
 /// past EOF before it next runs the guest (truncate(2): they raise SIGBUS).
 pub fn file_truncated(key: CacheKey, size: u64) {
-    for cache in caches_of(key) {
+    // Every file mapping holds its file's cache: without one, nothing
+    // maps the file.
+    let caches = caches_of(key);
+    if caches.is_empty() {
+        return;
+    }
+    for cache in caches {
         cache.truncated(size);
     }
     TRUNCATIONS.fetch_add(1, Ordering::AcqRel);

@@ -214,57 +214,66 @@ impl MemoryManager {
         if len == 0 {
             return Ok(());
         }
-        let caches = {
+        let ranges = {
             let s = self.lock()?;
             if !s.fully_mapped(addr, end) {
                 return Err(Errno::ENOMEM);
             }
             let first = s.vmas.range(..addr).next_back().filter(|(_, v)| v.end > addr);
-            let vmas: Vec<&super::Vma> = first
+            let vmas: Vec<(u64, &super::Vma)> = first
                 .into_iter()
                 .chain(s.vmas.range(addr..end))
-                .map(|(_, v)| v)
+                .map(|(&k, v)| (k, v))
                 .collect();
-            if flags & libc::MS_INVALIDATE != 0 && vmas.iter().any(|v| v.locked) {
+            if flags & libc::MS_INVALIDATE != 0 && vmas.iter().any(|(_, v)| v.locked) {
                 return Err(Errno::EBUSY);
             }
-            unique_caches(vmas.into_iter())
+            shared_file_ranges(vmas.into_iter(), addr, end)
         };
         // MS_ASYNC may start the write-back and return; doing it now is
         // one valid way. The lock is not held: write-back reads the file.
-        for cache in caches {
-            cache.flush()?;
+        for (cache, from, to) in ranges {
+            cache.flush_range(from, to)?;
         }
         Ok(())
     }
-}
 
-impl MemoryManager {
     /// The process is exiting: write its shared file mappings back now, so
     /// that the parent sees the data once wait(2) reports the exit (Linux
     /// releases the address space before it notifies the parent).
     pub fn flush_shared_files(&self) {
-        let caches = match self.lock() {
-            Ok(s) => unique_caches(s.vmas.values()),
+        let ranges = match self.lock() {
+            Ok(s) => shared_file_ranges(s.vmas.iter().map(|(&k, v)| (k, v)), 0, u64::MAX),
             Err(_) => return,
         };
-        for cache in caches {
-            if let Err(e) = cache.flush() {
+        for (cache, from, to) in ranges {
+            if let Err(e) = cache.flush_range(from, to) {
                 tracing::warn!("writing back a shared mapping at exit: {e:?}");
             }
         }
     }
 }
 
-/// The page caches behind `vmas`, each once.
-fn unique_caches<'a>(vmas: impl Iterator<Item = &'a super::Vma>) -> Vec<Arc<PageCache>> {
-    let mut caches: Vec<Arc<PageCache>> = Vec::new();
-    for cache in vmas.filter_map(|v| v.file.as_ref().and_then(|f| f.cache.clone())) {
-        if !caches.iter().any(|c| Arc::ptr_eq(c, &cache)) {
-            caches.push(cache);
+/// The file ranges that the shared file mappings among `vmas` show inside
+/// `[start, end)`, with their caches.
+fn shared_file_ranges<'a>(
+    vmas: impl Iterator<Item = (u64, &'a super::Vma)>,
+    start: u64,
+    end: u64,
+) -> Vec<(Arc<PageCache>, u64, u64)> {
+    let mut ranges = Vec::new();
+    for (vstart, v) in vmas.filter(|(_, v)| v.shared) {
+        let Some((file, cache)) = v.file.as_ref().and_then(|f| Some((f, f.cache.clone()?))) else {
+            continue;
+        };
+        let from = start.max(vstart);
+        let to = end.min(v.end);
+        if from < to {
+            let file_from = file.offset + (from - vstart);
+            ranges.push((cache, file_from, file_from + (to - from)));
         }
     }
-    caches
+    ranges
 }
 
 fn file_size(file: &super::FileRef) -> Result<u64> {

@@ -266,7 +266,7 @@ impl PageCache {
 
     /// Writes the cached bytes of file range `[from, to)` that lie inside
     /// the file back to it (before a read(2) of that range).
-    fn flush_range(&self, from: u64, to: u64) -> Result<()> {
+    pub(super) fn flush_range(&self, from: u64, to: u64) -> Result<()> {
         if !self.dirty.load(Ordering::Acquire) {
             return Ok(());
         }

@@ -504,8 +504,7 @@ pub fn utime(task: &mut Task, a: Args) -> Result<u64> {
 
 fn set_size(task: &Task, d: &Dentry, len: u64) -> Result<u64> {
     check_writable_mount(task, d)?;
-    let st = d.inode.stat()?;
-    let key = (st.dev, st.ino);
+    let key = d.inode.identity()?;
     // What shared mappings changed below the new size must reach the file.
     crate::mm::pagecache::flush_file(key)?;
     d.inode.setattr(SetAttr {

@@ -18,8 +18,8 @@ pub struct OpenFile {
     offset: Mutex<u64>,
     /// Directory listing snapshot taken by the first getdents64 call.
     dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
-    /// The page-cache key of a regular file (None for others), looked up
-    /// once, when a shared mapping first exists.
+    /// The file's page-cache key, looked up once, when some file mapping
+    /// exists.
     cache_key: OnceLock<Option<CacheKey>>,
 }
 
@@ -60,7 +60,7 @@ impl OpenFile {
         !self.is_path_only() && matches!(self.flags() & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR)
     }
 
-    /// The file's page-cache key while any shared file mapping exists
+    /// The file's page-cache key while any file mapping exists
     /// (mm::pagecache keeps read/write coherent with mappings).
     fn mapped_key(&self) -> Option<CacheKey> {
         if !pagecache::any_live() || !self.ops.seekable() {
@@ -88,7 +88,7 @@ impl OpenFile {
         }
     }
 
-    /// `buf` was written at `offset`: shared mappings show it.
+    /// `buf` was written at `offset`: mappings of the file show it.
     fn written(&self, buf: &[u8], offset: u64) {
         if let Some(key) = self.mapped_key() {
             pagecache::file_written(key, buf, offset);

@@ -1131,6 +1131,41 @@ CASE(exec_after_munmap_runs_contents_written_through_mapping)
 	EXPECT_EXITED(h_wait(pid), 42);
 }
 
+CASE(map_locked_over_memlock_limit_eagain)
+{
+	struct rlimit rl = {PG, PG};
+	char *p;
+
+	if (geteuid() != 0)
+		SKIP("needs root to drop to an unprivileged uid");
+	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_OK(setresuid(65534, 65534, 65534));
+	EXPECT_MMAP_ERRNO(mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0), EAGAIN);
+	p = mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
+	ASSERT_MAPPED(p);
+	/* The limit is used up. */
+	EXPECT_MMAP_ERRNO(mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0), EAGAIN);
+	ASSERT_OK(munlock(p, PG));
+	EXPECT_TRUE(mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0) != MAP_FAILED);
+}
+
+CASE(mlockall_future_locks_new_mappings)
+{
+	struct rlimit rl = {2 * PG, 2 * PG};
+	char *p;
+
+	if (geteuid() != 0)
+		SKIP("needs root to drop to an unprivileged uid");
+	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &rl));
+	ASSERT_OK(setresuid(65534, 65534, 65534));
+	ASSERT_OK(mlockall(MCL_FUTURE));
+	p = mmap(NULL, 2 * PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_MAPPED(p);
+	EXPECT_MMAP_ERRNO(mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EAGAIN);
+	ASSERT_OK(munlockall());
+	EXPECT_TRUE(mmap(NULL, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED);
+}
+
 /* ---- host files (the read-only lower layer under runsc) ---- */
 
 CASE(shared_mapping_of_executable_matches_read)

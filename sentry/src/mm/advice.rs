@@ -172,6 +172,17 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Whether a new mapping of `len` bytes, locked by MAP_LOCKED or
+    /// mlockall(MCL_FUTURE), stays within `limit` (mmap(2) EAGAIN).
+    pub fn may_lock_new(&self, len: u64, map_locked: bool, limit: Option<u64>) -> Result<bool> {
+        let s = self.lock()?;
+        let Some(limit) = limit else { return Ok(true) };
+        if !map_locked && !s.lock_future {
+            return Ok(true);
+        }
+        Ok(s.locked_bytes().saturating_add(len) <= limit)
+    }
+
     /// munlockall(2).
     pub fn munlockall(&self) -> Result<()> {
         let mut s = self.lock()?;

@@ -58,10 +58,15 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     } else {
         file_backing(task, fd, flags, prot, offset, len)?
     };
+    let map_locked = flags & libc::MAP_LOCKED != 0;
+    let page_len = page_up(len).ok_or(Errno::ENOMEM)?;
+    // mmap(2) EAGAIN: "too much memory has been locked".
+    if !mm.may_lock_new(page_len, map_locked, memlock_limit(task))? {
+        return Err(Errno::EAGAIN);
+    }
     let start = mm.mmap(task.ctx.as_mut(), addr, len, prot, shared, fixed, noreplace, backing)?;
-    if flags & libc::MAP_LOCKED != 0 {
-        // MAP_LOCKED is best effort (mmap(2)): a refused lock is no error.
-        let _ = mm.set_locked(start, page_up(len).unwrap_or(len), true, memlock_limit(task));
+    if map_locked {
+        mm.set_locked(start, page_len, true, None)?;
     }
     Ok(start)
 }

@@ -21,6 +21,9 @@
 #ifndef MADV_KEEPONFORK
 #define MADV_KEEPONFORK 19
 #endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 1
 #endif
@@ -881,6 +884,56 @@ CASE(mremap_old_size_zero_errors)
 	ASSERT_MAPPED(s);
 	EXPECT_TRUE(mremap(priv, 0, PG, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL);
 	EXPECT_TRUE(mremap(s, 0, PG, 0) == MAP_FAILED && errno == ENOMEM);
+}
+
+/* The raw system call: some glibc wrappers refuse MREMAP_DONTUNMAP. */
+static char *raw_mremap(void *old, size_t old_len, size_t new_len, int flags)
+{
+	return (char *)syscall(SYS_mremap, old, old_len, new_len, flags, 0);
+}
+
+CASE(mremap_dontunmap_private_anonymous_leaves_zeros)
+{
+	char *p = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *q;
+
+	ASSERT_MAPPED(p);
+	p[0] = 5;
+	q = raw_mremap(p, PG, PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	ASSERT_MAPPED(q);
+	EXPECT_TRUE(q != p);
+	EXPECT_EQ(q[0], 5);
+	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(p[0], 0);
+}
+
+CASE(mremap_dontunmap_file_mappings_show_the_file)
+{
+	int fd = data_file(PG);
+	char *priv = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	char *shared = map_shared(fd, PG, 0);
+	char *q, *r;
+
+	ASSERT_MAPPED(priv);
+	priv[0] = 'X';
+	q = raw_mremap(priv, PG, PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	ASSERT_MAPPED(q);
+	EXPECT_EQ(q[0], 'X');
+	EXPECT_EQ(priv[0], 'a');
+	r = raw_mremap(shared, PG, PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+	ASSERT_MAPPED(r);
+	r[1] = 'Q';
+	EXPECT_EQ(shared[1], 'Q');
+	EXPECT_EQ(byte_at(fd, 1), 'Q');
+}
+
+CASE(mremap_dontunmap_errors)
+{
+	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_MAPPED(p);
+	EXPECT_TRUE(raw_mremap(p, PG, PG, MREMAP_DONTUNMAP) == MAP_FAILED && errno == EINVAL);
+	EXPECT_TRUE(raw_mremap(p, PG, 2 * PG, MREMAP_MAYMOVE | MREMAP_DONTUNMAP) == MAP_FAILED && errno == EINVAL);
 }
 
 /* ---- madvise, mincore, mlock ---- */

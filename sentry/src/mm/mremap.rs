@@ -6,6 +6,9 @@ use super::{cow, page_up, ranges_overlap, Backing, Chunk, FileBacking, MemoryMan
 use crate::errno::{Errno, Result};
 use platform::Context;
 
+/// mremap(2) MREMAP_DONTUNMAP (Linux 5.7).
+const MREMAP_DONTUNMAP: i32 = 4;
+
 impl MemoryManager {
     /// mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED. A moved mapping
     /// keeps its pages (shared mappings stay shared); a grown one is
@@ -21,9 +24,11 @@ impl MemoryManager {
     ) -> Result<u64> {
         let may_move = flags & libc::MREMAP_MAYMOVE != 0;
         let fixed = flags & libc::MREMAP_FIXED != 0;
+        let dont_unmap = flags & MREMAP_DONTUNMAP != 0;
         if !old.is_multiple_of(PAGE_SIZE)
-            || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0
-            || (fixed && !may_move)
+            || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | MREMAP_DONTUNMAP) != 0
+            || ((fixed || dont_unmap) && !may_move)
+            || (dont_unmap && page_up(old_len) != page_up(new_len))
             || new_len == 0
         {
             return Err(Errno::EINVAL);
@@ -42,6 +47,9 @@ impl MemoryManager {
             // The old range must be one mapping (Linux merges neighbours
             // with equal attributes, so contiguous equal VMAs count as one).
             s.uniform_range(old, old_end).ok_or(Errno::EFAULT)?;
+        }
+        if dont_unmap {
+            return self.move_keeping_old(ctx, old, old_len, fixed.then_some(new_addr));
         }
         if new_len < old_len {
             self.munmap(ctx, old + new_len, old_len - new_len)?;
@@ -74,6 +82,42 @@ impl MemoryManager {
         self.move_range(ctx, old, kept, dest)?;
         if new_len > kept {
             self.extend(ctx, dest, kept, new_len)?;
+        }
+        Ok(dest)
+    }
+
+    /// MREMAP_DONTUNMAP: the pages move to `fixed` (or anywhere) and the
+    /// old range stays mapped, showing what a fresh fault would: zeros for
+    /// private anonymous memory, the file (cached) for file mappings, the
+    /// same pages for shared anonymous memory.
+    fn move_keeping_old(&self, ctx: &mut dyn Context, old: u64, len: u64, fixed: Option<u64>) -> Result<u64> {
+        let dest = match fixed {
+            Some(addr) => addr,
+            None => self.lock()?.find_free(0, len).ok_or(Errno::ENOMEM)?,
+        };
+        self.move_range(ctx, old, len, dest)?;
+        let mut s = self.lock()?;
+        let moved: Vec<(u64, Vma)> = s.vmas.range(dest..dest + len).map(|(&k, v)| (k, v.clone())).collect();
+        for (at, mut v) in moved {
+            let back = old + (at - dest);
+            v.end = back + (v.end - at);
+            v.locked = false;
+            if !v.shared && v.file.is_none() {
+                v.chunk = Chunk::allocate(&self.memfile, v.end - back)?;
+                v.chunk_off = 0;
+                v.cow = false;
+            }
+            let private_file = !v.shared && v.file.is_some();
+            let end = v.end;
+            s.vmas.insert(back, v);
+            if private_file {
+                self.reattach_to_cache(&mut s, back, end)?;
+            }
+        }
+        self.mark_past_eof(&mut s, old, old + len)?;
+        for (&at, v) in s.vmas.range(old..old + len) {
+            ctx.map(at, v.end - at, v.stub_prot(), v.mem_offset())
+                .map_err(|_| Errno::ENOMEM)?;
         }
         Ok(dest)
     }

@@ -60,7 +60,7 @@ table! {
     22 pipe file::pipe, Full, "x";
     23 select poll::select, Partial("readiness is re-checked every 10 ms while waiting"), "dxxxx";
     24 sched_yield process::sched_yield, Full, "";
-    25 mremap mem::mremap, Partial("MREMAP_DONTUNMAP is EINVAL"), "xddxx";
+    25 mremap mem::mremap, Full, "xddxx";
     26 msync mem::msync, Partial("MS_ASYNC writes back at once like MS_SYNC; MS_INVALIDATE only checks for locked pages"), "xdx";
     27 mincore mem::mincore, Full, "xdx";
     28 madvise mem::madvise, Partial("DONTNEED/FREE drop private pages, REMOVE frees shared anonymous memory (EOPNOTSUPP on files), DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK; other advice is accepted and ignored"), "xdd";

@@ -1,5 +1,5 @@
 //! mremap(2): moving, growing and shrinking mappings, and a second
-//! mapping of shared pages (old_size 0). A moved mapping keeps its
+//! mapping of shared pages (old_size 0), MREMAP_DONTUNMAP. A moved mapping keeps its
 //! memory-file pages, so shared mappings stay shared and nothing is copied.
 
 use super::{cow, page_up, ranges_overlap, Backing, Chunk, FileBacking, MemoryManager, Vma, VmaName, PAGE_SIZE};

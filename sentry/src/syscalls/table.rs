@@ -44,7 +44,7 @@ table! {
     6 lstat file::lstat, Full, "sx";
     7 poll poll::poll, Partial("readiness is re-checked every 10 ms while waiting"), "xdd";
     8 lseek file::lseek, Full, "fdd";
-    9 mmap mem::mmap, Partial("MAP_SHARED file mappings share one page cache per file, written back on msync, the last munmap, and before read, fsync and truncation; without dirty tracking every cached page is written back; no MAP_HUGETLB"), "xdxxfx";
+    9 mmap mem::mmap, Partial("file mappings show one page cache per file (private ones copy-on-write, 64 KiB at a time); shared stores are written back on msync, exit, the last munmap, and before read, fsync and truncation, without dirty tracking (every cached page of the range); no MAP_HUGETLB"), "xdxxfx";
     10 mprotect mem::mprotect, Full, "xdx";
     11 munmap mem::munmap, Full, "xd";
     12 brk mem::brk, Full, "x";

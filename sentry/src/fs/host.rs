@@ -211,6 +211,11 @@ impl Inode for HostInode {
         Ok(st)
     }
 
+    fn identity(&self) -> Result<(u64, u64)> {
+        let st = self.cached_stat()?;
+        Ok((st.dev, st.ino))
+    }
+
     fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>> {
         if let Some(ops) = open_dir_or_path(flags, self.is_dir())? {
             return Ok(ops);

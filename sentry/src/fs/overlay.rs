@@ -670,6 +670,10 @@ impl Inode for OverlayInode {
         Ok(st)
     }
 
+    fn identity(&self) -> Result<(u64, u64)> {
+        Ok((self.fs.dev, self.ino()?))
+    }
+
     /// Write opens and O_TRUNC of a regular file copy it up first (without
     /// its data when O_TRUNC would drop it anyway); other opens go to the
     /// layer in front. Special files are opened in place.
@@ -964,6 +968,19 @@ mod tests {
         );
         assert_eq!(sub.create(b"y", ATTR).err(), Some(Errno::EEXIST));
         assert_eq!(fx.root.mkdir(b"d", ATTR).err(), Some(Errno::EEXIST));
+    }
+
+    #[test]
+    fn identity_is_stat_dev_and_ino_across_copy_up() {
+        let fx = fixture();
+        let a = fx.root.lookup(b"a").unwrap();
+        let before = a.stat().unwrap();
+        assert_eq!(a.identity().unwrap(), (before.dev, before.ino));
+        a.open(libc::O_WRONLY).unwrap();
+        assert_eq!(a.identity().unwrap(), (before.dev, before.ino));
+        let created = fx.root.create(b"fresh", ATTR).unwrap();
+        let st = created.stat().unwrap();
+        assert_eq!(created.identity().unwrap(), (st.dev, st.ino));
     }
 
     #[test]

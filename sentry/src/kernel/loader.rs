@@ -56,6 +56,8 @@ impl Exe {
             return Err(Errno::EACCES);
         }
         let file = dentry.inode.open(libc::O_RDONLY)?;
+        // What shared mappings wrote to the file is part of it.
+        crate::mm::pagecache::flush_file((stat.dev, stat.ino))?;
         Ok(Exe { dentry, file })
     }
 
@@ -272,7 +274,7 @@ fn map_segment(mm: &MemoryManager, ctx: &mut dyn Context, exe: &Exe, p: &Program
         false,
         true,
         false,
-        Backing::File {
+        Backing::Image {
             read_at: &read_at,
             offset: file_start,
             name,

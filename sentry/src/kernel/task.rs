@@ -4,7 +4,7 @@
 use super::loader;
 use super::Kernel;
 use crate::errno::{Errno, Result};
-use crate::mm::{MemoryManager, UserMemoryExt};
+use crate::mm::{FaultOutcome, MemoryManager, UserMemoryExt};
 use crate::sandbox::ExitStatus;
 use crate::syscalls;
 use crate::vfs::resolve::FsContext;
@@ -12,8 +12,9 @@ use crate::vfs::{Dentry, FdTable};
 use platform::{Context, Event, Regs};
 use std::sync::Arc;
 
-/// si_code of a fault on a page whose protection forbids the access.
-const SEGV_ACCERR: i32 = 2;
+/// si_code of SIGBUS for an access to a nonexistent physical address
+/// (here: a file page past EOF).
+const BUS_ADRERR: i32 = 2;
 
 /// User and group ids (credentials(7)) and capability sets
 /// (capabilities(7)); the rules are in syscalls/creds.rs.
@@ -556,6 +557,7 @@ impl Task {
         if let Ok(mut g) = self.kernel.groups.lock() {
             g.remove(&self.tgid);
         }
+        self.mm.flush_shared_files();
         self.mm.detach(self.tgid);
         self.unpublish();
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
@@ -606,12 +608,13 @@ impl Task {
                         };
                     }
                 }
-                Event::Fault {
-                    signo: libc::SIGSEGV,
-                    code: SEGV_ACCERR,
-                    addr,
-                } if self.mm.handle_cow_fault(self.ctx.as_mut(), self.tgid, addr) => {}
                 Event::Fault { signo, code, addr } => {
+                    let (signo, code) = match self.mm.handle_fault(self.ctx.as_mut(), self.tgid, signo, code, addr) {
+                        FaultOutcome::Retry => continue,
+                        // mmap(2): a touch of a file page past EOF.
+                        FaultOutcome::PastEof => (libc::SIGBUS, BUS_ADRERR),
+                        FaultOutcome::Deliver => (signo, code),
+                    };
                     tracing::debug!("guest fault: signal {signo} at {addr:#x}, rip {:#x}", self.regs.rip);
                     let info = super::signals::SigInfo {
                         signo,

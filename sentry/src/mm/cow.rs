@@ -40,7 +40,27 @@ pub(super) struct Remap {
 }
 
 impl Remap {
-    fn apply(&self, ctx: &mut dyn Context) {
+    /// Map memory-file `offset` at `addr`.
+    pub(super) fn map(addr: u64, len: u64, prot: i32, offset: u64) -> Remap {
+        Remap {
+            addr,
+            len,
+            prot,
+            offset: Some(offset),
+        }
+    }
+
+    /// Only change the protection of `[addr, addr+len)`.
+    pub(super) fn protect(addr: u64, len: u64, prot: i32) -> Remap {
+        Remap {
+            addr,
+            len,
+            prot,
+            offset: None,
+        }
+    }
+
+    pub(super) fn apply(&self, ctx: &mut dyn Context) {
         let r = match self.offset {
             Some(offset) => ctx.map(self.addr, self.len, self.prot, offset),
             None => ctx.protect(self.addr, self.len, self.prot),
@@ -66,7 +86,7 @@ impl RemapQueues {
     }
 
     /// Queues `remap` for every user but `except`.
-    fn push(&self, remap: Remap, except: Option<i32>) {
+    pub(super) fn push(&self, remap: Remap, except: Option<i32>) {
         let Ok(mut queues) = self.queues.lock() else { return };
         for (&tgid, queue) in queues.iter_mut() {
             if Some(tgid) != except {
@@ -111,6 +131,7 @@ impl MemoryManager {
     /// Applies the changes queued for thread group `tgid` to `ctx`. Cheap
     /// when nothing is queued.
     pub fn apply_remaps(&self, tgid: i32, ctx: &mut dyn Context) {
+        self.recheck_eof_if_truncated();
         if !self.remaps.pending.load(Ordering::Acquire) {
             return;
         }
@@ -135,6 +156,16 @@ impl MemoryManager {
         let mut vmas = BTreeMap::new();
         for (&start, vma) in s.vmas.iter_mut() {
             let len = vma.end - start;
+            if vma.dont_fork {
+                continue;
+            }
+            if vma.wipe_on_fork {
+                let wiped = wiped_copy(&self.memfile, vma, len)?;
+                ctx.map(start, len, wiped.stub_prot(), wiped.mem_offset())
+                    .map_err(|_| Errno::ENOMEM)?;
+                vmas.insert(start, wiped);
+                continue;
+            }
             if !vma.shared && !vma.cow {
                 vma.cow = true;
                 if vma.prot & libc::PROT_WRITE != 0 {
@@ -151,12 +182,16 @@ impl MemoryManager {
             }
             ctx.map(start, len, vma.stub_prot(), vma.mem_offset())
                 .map_err(|_| Errno::ENOMEM)?;
-            vmas.insert(start, vma.clone());
+            // mlock(2): memory locks are not inherited by a fork child.
+            let mut inherited = vma.clone();
+            inherited.locked = false;
+            vmas.insert(start, inherited);
         }
         Ok(MemoryManager {
             memfile: self.memfile.clone(),
             id: next_mm_id(),
             remaps: RemapQueues::new(child),
+            eof_epoch: AtomicU64::new(self.eof_epoch.load(Ordering::Acquire)),
             state: Mutex::new(State {
                 vmas,
                 brk_start: s.brk_start,
@@ -164,6 +199,7 @@ impl MemoryManager {
                 mmap_top: s.mmap_top,
                 min_addr: s.min_addr,
                 max_addr: s.max_addr,
+                lock_future: false,
             }),
         })
     }
@@ -251,47 +287,6 @@ impl MemoryManager {
         }])
     }
 
-    /// madvise(MADV_DONTNEED) on private anonymous memory in
-    /// `[start, end)`: the pages read back as zeros. Pages still shared
-    /// with a forked address space get fresh zero pages instead of being
-    /// punched out from under the other side.
-    pub fn discard(&self, start: u64, end: u64) -> Result<()> {
-        let mut s = self.lock()?;
-        s.split_at(start);
-        s.split_at(end);
-        let targets: Vec<u64> = s
-            .vmas
-            .range(start..end)
-            .filter(|(_, v)| {
-                !v.shared
-                    && matches!(
-                        v.name,
-                        super::VmaName::Anonymous | super::VmaName::Heap | super::VmaName::Stack
-                    )
-            })
-            .map(|(&k, _)| k)
-            .collect();
-        for vstart in targets {
-            let Some(v) = s.vmas.get_mut(&vstart) else { continue };
-            let len = v.end - vstart;
-            if v.cow {
-                v.chunk = Chunk::allocate(&self.memfile, len)?;
-                v.chunk_off = 0;
-                v.cow = false;
-                let remap = Remap {
-                    addr: vstart,
-                    len,
-                    prot: v.prot,
-                    offset: Some(v.mem_offset()),
-                };
-                self.remaps.push(remap, None);
-            } else {
-                self.memfile.punch(v.mem_offset(), len);
-            }
-        }
-        Ok(())
-    }
-
     /// The key of the futex word at `addr` (EFAULT if not readable).
     pub fn futex_key(&self, addr: u64, private: bool) -> Result<FutexKey> {
         let s = self.lock()?;
@@ -321,7 +316,17 @@ impl MemoryManager {
     }
 }
 
-fn vma_at(s: &State, addr: u64) -> Option<(u64, Vma)> {
+/// MADV_WIPEONFORK: the child's copy of `vma` is fresh zero memory.
+fn wiped_copy(memfile: &Arc<super::MemoryFile>, vma: &Vma, len: u64) -> Result<Vma> {
+    let mut wiped = vma.clone();
+    wiped.chunk = Chunk::allocate(memfile, len)?;
+    wiped.chunk_off = 0;
+    wiped.cow = false;
+    wiped.locked = false;
+    Ok(wiped)
+}
+
+pub(super) fn vma_at(s: &State, addr: u64) -> Option<(u64, Vma)> {
     let (&start, vma) = s.vmas.range(..=addr).next_back()?;
     (vma.end > addr).then(|| (start, vma.clone()))
 }

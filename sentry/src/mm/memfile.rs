@@ -173,6 +173,23 @@ impl MemoryFile {
         Ok(f(slice))
     }
 
+    /// mincore(2) of a range (page aligned): one byte per page, 1 when the
+    /// page is in memory, 0 for a hole never written.
+    pub fn resident(&self, offset: u64, len: u64) -> Result<Vec<u8>> {
+        self.check(offset, len as usize)?;
+        let mut vec = vec![0u8; len.div_ceil(PAGE_SIZE) as usize];
+        // SAFETY: the range is inside our mapping (checked above) and page
+        // aligned; `vec` has one byte per page of it.
+        let r = unsafe { libc::mincore(self.base.add(offset as usize).cast(), len as usize, vec.as_mut_ptr()) };
+        if r != 0 {
+            return Err(Errno::ENOMEM);
+        }
+        for b in &mut vec {
+            *b &= 1;
+        }
+        Ok(vec)
+    }
+
     /// The 32-bit word at `offset`, for futexes: guest threads change it
     /// concurrently, so it is only ever touched atomically.
     pub fn atomic_u32(&self, offset: u64) -> Result<&std::sync::atomic::AtomicU32> {

@@ -1,19 +1,29 @@
 //! Guest address spaces: VMAs over the memory file.
 //!
-//! Every guest mapping is backed by a contiguous range of the memory file,
-//! filled when the mapping is made (zeros for anonymous memory, a copy of the
-//! file for file mappings) and mapped into the guest by the platform. The
+//! Every guest mapping is backed by ranges of the memory file, filled when
+//! the mapping is made (zeros for anonymous memory, the file's page cache
+//! for file mappings: shared, or copy-on-write for private ones) and mapped
+//! into the guest by the platform. The
 //! Sentry reads and writes guest memory through its own mapping of the file
 //! after translating the address through the VMAs, so a bad guest pointer is
 //! EFAULT, never a Sentry fault.
 
+mod advice;
 mod cow;
+mod filemap;
 pub mod memfile;
+mod mremap;
+pub mod pagecache;
 
+pub use advice::Advice;
 pub use cow::FutexKey;
+pub use filemap::FaultOutcome;
 pub use memfile::{Chunk, MemoryFile, PAGE_SIZE};
+pub use pagecache::CacheKey;
 
 use crate::errno::{Errno, Result};
+use crate::vfs::FileOps;
+use pagecache::{PageCache, Piece};
 use platform::Context;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -120,6 +130,18 @@ pub enum VmaName {
     },
 }
 
+/// The file behind a file mapping.
+#[derive(Clone)]
+struct FileRef {
+    ops: Arc<dyn FileOps>,
+    key: CacheKey,
+    /// File offset of the VMA's first byte.
+    offset: u64,
+    /// The file's page cache: what shared mappings show, and private
+    /// ones until they write (copy-on-write).
+    cache: Option<Arc<PageCache>>,
+}
+
 #[derive(Clone)]
 struct Vma {
     end: u64,
@@ -128,10 +150,24 @@ struct Vma {
     /// The memory the VMA shows, from `chunk_off` in `chunk`.
     chunk: Arc<Chunk>,
     chunk_off: u64,
-    /// Shared with a forked address space: mapped read-only in the stub,
-    /// copied on the first write.
+    /// Shared with a forked address space or the page cache (a private
+    /// file mapping): mapped read-only in the stub, copied on the first
+    /// write.
     cow: bool,
     name: VmaName,
+    file: Option<FileRef>,
+    /// Every page lies wholly past the file's EOF: mapped PROT_NONE in the
+    /// stub so that a touch faults into the Sentry, which raises SIGBUS.
+    past_eof: bool,
+    /// A shared mapping of a file not open for writing: PROT_WRITE may
+    /// never be added (Linux's missing VM_MAYWRITE).
+    no_write: bool,
+    /// mlock(2)ed.
+    locked: bool,
+    /// MADV_DONTFORK: not inherited by fork children.
+    dont_fork: bool,
+    /// MADV_WIPEONFORK: fork children get zeros.
+    wipe_on_fork: bool,
 }
 
 impl Vma {
@@ -143,7 +179,9 @@ impl Vma {
     /// The protection the stub maps: COW pages are write-protected so that
     /// writes fault into the Sentry.
     fn stub_prot(&self) -> i32 {
-        if self.cow {
+        if self.past_eof {
+            libc::PROT_NONE
+        } else if self.cow {
             self.prot & !libc::PROT_WRITE
         } else {
             self.prot
@@ -154,13 +192,25 @@ impl Vma {
 /// Where a new mapping's contents come from.
 pub enum Backing<'a> {
     Anonymous,
-    /// Copy `len` bytes starting at file `offset` (a private file mapping);
-    /// bytes past EOF read as zero.
-    File {
+    /// A private copy of what `read_at` gives from `offset` (the ELF
+    /// loader's segments: zeros past the read data, never SIGBUS).
+    Image {
         read_at: &'a dyn Fn(&mut [u8], u64) -> Result<usize>,
         offset: u64,
         name: VmaName,
     },
+    /// A regular file from `offset`: a private copy (bytes past EOF read as
+    /// zero), or the file's shared page cache for a shared mapping.
+    File(FileBacking),
+}
+
+pub struct FileBacking {
+    pub ops: Arc<dyn FileOps>,
+    pub key: CacheKey,
+    pub offset: u64,
+    pub name: VmaName,
+    /// The file is open for writing (a shared mapping may be writable).
+    pub writable: bool,
 }
 
 struct State {
@@ -174,6 +224,8 @@ struct State {
     min_addr: u64,
     /// One past the highest address the guest may map.
     max_addr: u64,
+    /// mlockall(MCL_FUTURE): new mappings start locked.
+    lock_future: bool,
 }
 
 /// One guest address space.
@@ -185,6 +237,9 @@ pub struct MemoryManager {
     /// Mapping changes each stub process using this address space still
     /// has to apply (see cow.rs).
     remaps: cow::RemapQueues,
+    /// The truncation epoch at which the VMAs' EOF marks were last checked
+    /// (see filemap.rs).
+    eof_epoch: std::sync::atomic::AtomicU64,
 }
 
 /// Lowest mappable address (Linux's default vm.mmap_min_addr).
@@ -209,6 +264,7 @@ impl MemoryManager {
             memfile,
             id: cow::next_mm_id(),
             remaps: cow::RemapQueues::new(owner),
+            eof_epoch: std::sync::atomic::AtomicU64::new(pagecache::truncation_epoch()),
             state: Mutex::new(State {
                 vmas: BTreeMap::new(),
                 brk_start: 0,
@@ -216,6 +272,7 @@ impl MemoryManager {
                 mmap_top: max_addr.saturating_sub(STACK_GAP),
                 min_addr: MIN_ADDR,
                 max_addr,
+                lock_future: false,
             }),
         }
     }
@@ -271,33 +328,93 @@ impl MemoryManager {
         } else {
             s.find_free(page_down(addr), len).ok_or(Errno::ENOMEM)?
         };
-        let chunk = Chunk::allocate(&self.memfile, len)?;
-        let name = match &backing {
-            Backing::Anonymous => VmaName::Anonymous,
-            Backing::File { name, .. } => name.clone(),
-        };
-        if let Backing::File { read_at, offset, .. } = backing {
-            self.fill_from_file(chunk.offset, len, read_at, offset)?;
-        }
+        let pieces = self.backing_pieces(&backing, shared, prot, len)?;
         // Replace whatever was there (MAP_FIXED semantics).
         self.unmap_locked(&mut s, ctx, start, len)?;
-        if let Err(e) = ctx.map(start, len, prot, chunk.offset) {
-            tracing::warn!("platform map failed: {e}");
-            return Err(Errno::ENOMEM);
+        let (name, file, no_write) = match backing {
+            Backing::Anonymous => (VmaName::Anonymous, None, false),
+            Backing::Image { name, .. } => (name, None, false),
+            Backing::File(fb) => {
+                let cache = pieces.1;
+                let no_write = shared && !fb.writable;
+                let file = FileRef {
+                    ops: fb.ops,
+                    key: fb.key,
+                    offset: fb.offset,
+                    cache,
+                };
+                (fb.name, Some(file), no_write)
+            }
+        };
+        let template = Vma {
+            end: start + len,
+            prot,
+            shared,
+            chunk: pieces.0.first().ok_or(Errno::ENOMEM)?.chunk.clone(),
+            chunk_off: 0,
+            // A private file mapping writes to its own copies.
+            cow: !shared && file.is_some(),
+            name,
+            file,
+            past_eof: false,
+            no_write,
+            locked: s.lock_future,
+            dont_fork: false,
+            wipe_on_fork: false,
+        };
+        let end = start + len;
+        s.insert_pieces(start, template, pieces.0);
+        let installed = self.mark_past_eof(&mut s, start, end).and_then(|()| {
+            for (&vstart, vma) in s.vmas.range(start..end) {
+                ctx.map(vstart, vma.end - vstart, vma.stub_prot(), vma.mem_offset())
+                    .map_err(|e| {
+                        tracing::warn!("platform map failed: {e}");
+                        Errno::ENOMEM
+                    })?;
+            }
+            Ok(())
+        });
+        if let Err(e) = installed {
+            // Leave nothing behind that the stub does not map.
+            let _ = self.unmap_locked(&mut s, ctx, start, len);
+            return Err(e);
         }
-        s.vmas.insert(
-            start,
-            Vma {
-                end: start + len,
-                prot,
-                shared,
-                chunk,
-                chunk_off: 0,
-                cow: false,
-                name,
-            },
-        );
         Ok(start)
+    }
+
+    /// The memory a new mapping of `len` bytes shows: a fresh chunk, a
+    /// fresh chunk filled by `read_at`, or the file's cached pages (then
+    /// with the cache).
+    fn backing_pieces(
+        &self,
+        backing: &Backing<'_>,
+        shared: bool,
+        prot: i32,
+        len: u64,
+    ) -> Result<(Vec<Piece>, Option<Arc<PageCache>>)> {
+        let fresh = |len| -> Result<Piece> {
+            Ok(Piece {
+                chunk: Chunk::allocate(&self.memfile, len)?,
+                chunk_off: 0,
+                len,
+            })
+        };
+        let fb = match backing {
+            Backing::Anonymous => return Ok((vec![fresh(len)?], None)),
+            Backing::Image { read_at, offset, .. } => {
+                let piece = fresh(len)?;
+                self.fill_from_file(piece.chunk.offset, len, *read_at, *offset)?;
+                return Ok((vec![piece], None));
+            }
+            Backing::File(fb) => fb,
+        };
+        // Private mappings show the cached file too, copy-on-write.
+        let cache = PageCache::get_or_create(&self.memfile, fb.key, fb.ops.clone())?;
+        if shared && prot & libc::PROT_WRITE != 0 {
+            cache.set_writer(fb.ops.clone())?;
+        }
+        let pieces = cache.pieces(fb.offset, len)?;
+        Ok((pieces, Some(cache)))
     }
 
     fn fill_from_file(
@@ -366,6 +483,9 @@ impl MemoryManager {
         let mut s = self.lock()?;
         if !s.fully_mapped(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        if prot & libc::PROT_WRITE != 0 {
+            self.allow_shared_writes(&s, addr, end)?;
         }
         s.split_at(addr);
         s.split_at(end);
@@ -438,79 +558,6 @@ impl MemoryManager {
         Ok(top)
     }
 
-    /// mremap(2) with MREMAP_MAYMOVE and MREMAP_FIXED.
-    pub fn mremap(
-        &self,
-        ctx: &mut dyn Context,
-        old: u64,
-        old_len: u64,
-        new_len: u64,
-        flags: i32,
-        new_addr: u64,
-    ) -> Result<u64> {
-        let may_move = flags & libc::MREMAP_MAYMOVE != 0;
-        let fixed = flags & libc::MREMAP_FIXED != 0;
-        if !old.is_multiple_of(PAGE_SIZE)
-            || flags & !(libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) != 0
-            || (fixed && !may_move)
-            || new_len == 0
-        {
-            return Err(Errno::EINVAL);
-        }
-        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
-        let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
-        let old_end = old.checked_add(old_len).ok_or(Errno::EINVAL)?;
-        let (prot, shared) = {
-            let s = self.lock()?;
-            // The old range must be one mapping (Linux merges neighbours
-            // with equal attributes, so contiguous equal VMAs count as one).
-            s.uniform_range(old, old_end).ok_or(Errno::EFAULT)?
-        };
-        if !fixed && new_len <= old_len {
-            if new_len < old_len {
-                self.munmap(ctx, old + new_len, old_len - new_len)?;
-            }
-            return Ok(old);
-        }
-        // Grow in place when the range after the mapping is free.
-        if !fixed {
-            let grow_end = old.checked_add(new_len).ok_or(Errno::ENOMEM)?;
-            let free = {
-                let s = self.lock()?;
-                grow_end <= s.max_addr && !s.overlaps(old_end, grow_end)
-            };
-            if free {
-                self.mmap(
-                    ctx,
-                    old_end,
-                    new_len - old_len,
-                    prot,
-                    shared,
-                    false,
-                    true,
-                    Backing::Anonymous,
-                )?;
-                return Ok(old);
-            }
-            if !may_move {
-                return Err(Errno::ENOMEM);
-            }
-        }
-        // Move: new mapping, copy the bytes, drop the old one.
-        let target = if fixed { new_addr } else { 0 };
-        if fixed && (!new_addr.is_multiple_of(PAGE_SIZE) || ranges_overlap(new_addr, new_len, old, old_len)) {
-            return Err(Errno::EINVAL);
-        }
-        let dest = self.mmap(ctx, target, new_len, prot, shared, fixed, false, Backing::Anonymous)?;
-        let copy_len = old_len.min(new_len);
-        let dst_off = self.lock()?.mem_offset_of(dest).ok_or(Errno::EFAULT)?;
-        self.for_each_piece(old, copy_len as usize, 0, |src_off, done, n| {
-            self.memfile.copy(src_off, dst_off + done as u64, n as u64)
-        })?;
-        self.munmap(ctx, old, old_len)?;
-        Ok(dest)
-    }
-
     pub fn memfile(&self) -> &Arc<MemoryFile> {
         &self.memfile
     }
@@ -523,15 +570,21 @@ impl MemoryManager {
     }
 
     /// Lines for /proc/self/maps.
+    /// A file mapping split here only by the page cache's extents or at
+    /// EOF shows as one line, as it does on Linux.
     pub fn maps(&self) -> Vec<(u64, u64, i32, bool, VmaName)> {
-        match self.lock() {
-            Ok(s) => s
-                .vmas
-                .iter()
-                .map(|(&start, v)| (start, v.end, v.prot, v.shared, v.name.clone()))
-                .collect(),
-            Err(_) => Vec::new(),
+        let Ok(s) = self.lock() else { return Vec::new() };
+        let mut lines: Vec<(u64, u64, i32, bool, VmaName)> = Vec::new();
+        for (&start, v) in &s.vmas {
+            if let Some(last) = lines.last_mut() {
+                if continues_file_mapping(last, start, v) {
+                    last.1 = v.end;
+                    continue;
+                }
+            }
+            lines.push((start, v.end, v.prot, v.shared, v.name.clone()));
         }
+        lines
     }
 
     /// Visits the memory-file pieces backing `[addr, addr+len)`, checking
@@ -560,7 +613,8 @@ impl State {
         let mut cur = addr;
         while cur < end {
             let (&vstart, vma) = self.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
-            if vma.end <= cur || vma.prot & need != need {
+            // A page past EOF would raise SIGBUS; a syscall gets EFAULT.
+            if vma.end <= cur || vma.prot & need != need || vma.past_eof {
                 return Err(Errno::EFAULT);
             }
             let piece_end = vma.end.min(end);
@@ -601,6 +655,32 @@ impl MemoryManager {
             self.memfile.write(off, &buf[done..done + n])
         })
     }
+}
+
+/// Whether VMA `v` at `start` continues the file mapping of maps line
+/// `line`: adjacent, same protection and sharing, the next file offset.
+fn continues_file_mapping(line: &(u64, u64, i32, bool, VmaName), start: u64, v: &Vma) -> bool {
+    let (lstart, lend, prot, shared, name) = line;
+    let (
+        VmaName::File {
+            path, offset, dev, ino, ..
+        },
+        VmaName::File {
+            path: vpath,
+            offset: voffset,
+            dev: vdev,
+            ino: vino,
+        },
+    ) = (name, &v.name)
+    else {
+        return false;
+    };
+    *lend == start
+        && *prot == v.prot
+        && *shared == v.shared
+        && v.file.is_some()
+        && (path, dev, ino) == (vpath, vdev, vino)
+        && offset.checked_add(start - lstart) == Some(*voffset)
 }
 
 fn ranges_overlap(a: u64, alen: u64, b: u64, blen: u64) -> bool {
@@ -653,6 +733,9 @@ impl State {
         }
         let mut tail = vma.clone();
         tail.chunk_off += addr - start;
+        if let Some(file) = &mut tail.file {
+            file.offset += addr - start;
+        }
         if let VmaName::File { offset, .. } = &mut tail.name {
             *offset += addr - start;
         }
@@ -660,6 +743,26 @@ impl State {
             head.end = addr;
         }
         self.vmas.insert(addr, tail);
+    }
+
+    /// Inserts one VMA per piece from `start` on, each a copy of
+    /// `template` showing its piece (the file offset advances).
+    fn insert_pieces(&mut self, start: u64, template: Vma, pieces: Vec<Piece>) {
+        let mut at = start;
+        for piece in pieces {
+            let mut vma = template.clone();
+            vma.end = at + piece.len;
+            vma.chunk = piece.chunk;
+            vma.chunk_off = piece.chunk_off;
+            if let Some(file) = &mut vma.file {
+                file.offset += at - start;
+            }
+            if let VmaName::File { offset, .. } = &mut vma.name {
+                *offset += at - start;
+            }
+            self.vmas.insert(at, vma);
+            at += piece.len;
+        }
     }
 
     fn mem_offset_of(&self, addr: u64) -> Option<u64> {

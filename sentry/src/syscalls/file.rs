@@ -180,7 +180,11 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
         };
         may_access(task, &st, want, false)?;
         check_mount_for_open(task, &dentry, &st, flags)?;
-        open_inode(task, &dentry, &st, flags)?
+        let ops = open_inode(task, &dentry, &st, flags)?;
+        if flags & libc::O_TRUNC != 0 && st.is_regular() {
+            crate::mm::pagecache::file_truncated((st.dev, st.ino), 0);
+        }
+        ops
     };
     crate::fs::tty::ctty::acquire_on_open(task, &ops, flags);
     let file = OpenFile::new(dentry, ops, flags);
@@ -748,7 +752,9 @@ pub fn dup3(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn fsync(task: &mut Task, a: Args) -> Result<u64> {
-    file_of(task, a.fd(0))?.ops.fsync()?;
+    let file = file_of(task, a.fd(0))?;
+    file.flush_mapped()?;
+    file.ops.fsync()?;
     Ok(0)
 }
 

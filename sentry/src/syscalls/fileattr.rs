@@ -504,10 +504,14 @@ pub fn utime(task: &mut Task, a: Args) -> Result<u64> {
 
 fn set_size(task: &Task, d: &Dentry, len: u64) -> Result<u64> {
     check_writable_mount(task, d)?;
+    let key = d.inode.identity()?;
+    // What shared mappings changed below the new size must reach the file.
+    crate::mm::pagecache::flush_file(key)?;
     d.inode.setattr(SetAttr {
         size: Some(len),
         ..Default::default()
     })?;
+    crate::mm::pagecache::file_truncated(key, len);
     Ok(0)
 }
 
@@ -690,7 +694,9 @@ pub fn pwritev(task: &mut Task, a: Args) -> Result<u64> {
 /// fsync after a write with RWF_DSYNC / RWF_SYNC.
 fn sync_if_asked(task: &Task, fd: i32, flags: i32, n: u64) -> Result<u64> {
     if flags & (RWF_DSYNC | RWF_SYNC) != 0 && n > 0 {
-        file_of(task, fd)?.ops.fsync()?;
+        let file = file_of(task, fd)?;
+        file.flush_mapped()?;
+        file.ops.fsync()?;
     }
     Ok(n)
 }

@@ -44,7 +44,7 @@ table! {
     6 lstat file::lstat, Full, "sx";
     7 poll poll::poll, Partial("readiness is re-checked every 10 ms while waiting"), "xdd";
     8 lseek file::lseek, Full, "fdd";
-    9 mmap mem::mmap, Partial("MAP_SHARED file mappings are private copies; no MAP_HUGETLB"), "xdxxfx";
+    9 mmap mem::mmap, Partial("file mappings show one page cache per file (private ones copy-on-write, 64 KiB at a time); shared stores are written back on msync, exit, the last munmap, and before read, fsync and truncation, without dirty tracking (every cached page of the range); no MAP_HUGETLB"), "xdxxfx";
     10 mprotect mem::mprotect, Full, "xdx";
     11 munmap mem::munmap, Full, "xd";
     12 brk mem::brk, Full, "x";
@@ -61,7 +61,9 @@ table! {
     23 select poll::select, Partial("readiness is re-checked every 10 ms while waiting"), "dxxxx";
     24 sched_yield process::sched_yield, Full, "";
     25 mremap mem::mremap, Full, "xddxx";
-    28 madvise mem::madvise, Partial("MADV_DONTNEED and MADV_FREE zero anonymous pages; other advice is accepted and ignored"), "xdd";
+    26 msync mem::msync, Partial("MS_ASYNC writes back at once like MS_SYNC; MS_INVALIDATE only checks for locked pages"), "xdx";
+    27 mincore mem::mincore, Full, "xdx";
+    28 madvise mem::madvise, Partial("DONTNEED/FREE drop private pages, REMOVE frees shared anonymous memory (EOPNOTSUPP on files), DONTFORK/DOFORK, WIPEONFORK/KEEPONFORK; other advice is accepted and ignored"), "xdd";
     32 dup file::dup, Full, "f";
     33 dup2 file::dup2, Full, "ff";
     34 pause signal::pause, Full, "";
@@ -147,6 +149,10 @@ table! {
     145 sched_getscheduler misc::sched_getscheduler, Full, "d";
     146 sched_get_priority_max misc::sched_get_priority_max, Full, "d";
     147 sched_get_priority_min misc::sched_get_priority_min, Full, "d";
+    149 mlock mem::mlock, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "xd";
+    150 munlock mem::munlock, Full, "xd";
+    151 mlockall mem::mlockall, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "x";
+    152 munlockall mem::munlockall, Full, "";
     157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
@@ -211,6 +217,7 @@ table! {
     316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     322 execveat process::execveat, Full, "fsxxx";
+    325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";
     327 preadv2 fileattr::preadv2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
     328 pwritev2 fileattr::pwritev2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
     332 statx file::statx, Full, "fsxxx";

@@ -4,6 +4,7 @@
 use super::lock::{self, InodeKey};
 use super::{Dentry, DirEntry, FileOps};
 use crate::errno::{Errno, Result};
+use crate::mm::pagecache::{self, CacheKey};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -22,6 +23,9 @@ pub struct OpenFile {
     lock_id: u64,
     /// The inode's lock key, set once this description has locked it.
     locked_inode: OnceLock<InodeKey>,
+    /// The file's page-cache key, looked up once, when some file mapping
+    /// exists.
+    cache_key: OnceLock<Option<CacheKey>>,
 }
 
 impl Drop for OpenFile {
@@ -46,6 +50,7 @@ impl OpenFile {
             dir_snapshot: Mutex::new(None),
             lock_id: lock::new_owner_id(),
             locked_inode: OnceLock::new(),
+            cache_key: OnceLock::new(),
         })
     }
 
@@ -97,6 +102,41 @@ impl OpenFile {
         !self.is_path_only() && matches!(self.flags() & libc::O_ACCMODE, libc::O_WRONLY | libc::O_RDWR)
     }
 
+    /// The file's page-cache key while any file mapping exists
+    /// (mm::pagecache keeps read/write coherent with mappings).
+    fn mapped_key(&self) -> Option<CacheKey> {
+        if !pagecache::any_live() || !self.ops.seekable() {
+            return None;
+        }
+        // Only regular files are ever cached; others find no cache.
+        *self.cache_key.get_or_init(|| self.dentry.inode.identity().ok())
+    }
+
+    /// Writes what shared mappings changed back to the file, so that
+    /// fsync sees it.
+    pub fn flush_mapped(&self) -> Result<()> {
+        match self.mapped_key() {
+            Some(key) => pagecache::flush_file(key),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes what shared mappings changed in `[offset, offset+len)` back
+    /// to the file, so that a read of it sees it.
+    fn flush_mapped_range(&self, offset: u64, len: usize) -> Result<()> {
+        match self.mapped_key() {
+            Some(key) => pagecache::flush_file_range(key, offset, len as u64),
+            None => Ok(()),
+        }
+    }
+
+    /// `buf` was written at `offset`: mappings of the file show it.
+    fn written(&self, buf: &[u8], offset: u64) {
+        if let Some(key) = self.mapped_key() {
+            pagecache::file_written(key, buf, offset);
+        }
+    }
+
     fn lock_offset(&self) -> Result<std::sync::MutexGuard<'_, u64>> {
         self.offset.lock().map_err(|_| Errno::EIO)
     }
@@ -110,6 +150,7 @@ impl OpenFile {
             return self.ops.read_with_flags(buf, 0, self.flags());
         }
         let mut offset = self.lock_offset()?;
+        self.flush_mapped_range(*offset, buf.len())?;
         let n = self.ops.read(buf, *offset)?;
         *offset += n as u64;
         Ok(n)
@@ -128,6 +169,7 @@ impl OpenFile {
             return Ok(n);
         }
         let mut offset = self.lock_offset()?;
+        self.flush_mapped_range(*offset, max)?;
         let n = self.ops.read(&mut buf, *offset)?;
         consume(&buf[..n])?;
         *offset += n as u64;
@@ -147,6 +189,7 @@ impl OpenFile {
             *offset = self.ops.size()?;
         }
         let n = self.ops.write(buf, *offset)?;
+        self.written(&buf[..n], *offset);
         *offset += n as u64;
         Ok(n)
     }
@@ -159,6 +202,7 @@ impl OpenFile {
         if !self.ops.seekable() {
             return Err(Errno::ESPIPE);
         }
+        self.flush_mapped_range(offset, buf.len())?;
         self.ops.read(buf, offset)
     }
 
@@ -176,7 +220,9 @@ impl OpenFile {
         } else {
             offset
         };
-        self.ops.write(buf, offset)
+        let n = self.ops.write(buf, offset)?;
+        self.written(&buf[..n], offset);
+        Ok(n)
     }
 
     /// lseek(2) with SEEK_SET, SEEK_CUR, SEEK_END (SEEK_DATA/HOLE treat the

@@ -150,6 +150,14 @@ pub struct CreateAttr {
 pub trait Inode: Send + Sync + Any {
     fn stat(&self) -> Result<Stat>;
 
+    /// (st_dev, st_ino), which never change for an inode; layers that
+    /// remember them answer without a round trip (the page cache looks
+    /// files up by them on every read and write).
+    fn identity(&self) -> Result<(u64, u64)> {
+        let st = self.stat()?;
+        Ok((st.dev, st.ino))
+    }
+
     /// Opens the inode. `flags` are the guest's O_* flags (O_CREAT, O_EXCL
     /// already handled by the VFS). O_TRUNC is handled here.
     fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>>;

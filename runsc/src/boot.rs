@@ -2,15 +2,18 @@
 //! as this hidden subcommand; its pid is the container's pid and its exit
 //! status is the container init's.
 //!
-//! 1. load the init process in a new [`sentry::Sandbox`] over the bundle;
-//! 2. tell `create` over the inherited status pipe whether that worked;
-//! 3. wait for `start` by opening `exec.fifo` for writing;
-//! 4. run the sandbox and exit with the init's status.
+//! 1. take what it needs from the host as fds: the exec fifo, the control
+//!    socket, stdio, and the gofer's connections (it starts the gofer);
+//! 2. confine itself ([`crate::confine`]): namespaces, an empty root, no
+//!    capabilities, the Sentry's seccomp filter;
+//! 3. load the init process in a new [`sentry::Sandbox`] over the bundle;
+//! 4. tell `create` over the inherited status pipe whether that worked;
+//! 5. wait for `start`, which writes a byte into `exec.fifo`;
+//! 6. run the sandbox and exit with the init's status.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
 
 use anyhow::Context;
 use nix::sys::signal::{SigSet, Signal};
@@ -28,7 +31,16 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     if let Err(e) = nix::unistd::setsid() {
         tracing::debug!("setsid: {e}");
     }
-    let fifo = Root::new(&global.root).open(&args.id)?.fifo_path();
+    let dir = Root::new(&global.root).open(&args.id)?;
+    let fifo_path = dir.fifo_path();
+    // Read and write: a read then blocks until `start` writes, and opening
+    // never waits (fifo(7)).
+    let mut fifo = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo_path)
+        .with_context(|| format!("opening {}", fifo_path.display()))?;
+    let control = crate::control::bind(&dir.control_path())?;
 
     // Block the signals meant for the container before the Sentry starts
     // any thread, so that only the forwarder below ever receives them.
@@ -45,10 +57,9 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     status.send(&Report::Ready).context("reporting readiness to create")?;
 
     spawn_forwarder(forwarded, sandbox.signaller());
-    let control = Root::new(&global.root).open(&args.id)?.control_path();
-    crate::control::serve(&control, sandbox.signaller())?;
-    tracing::debug!(fifo = %fifo.display(), "waiting for start");
-    wait_for_start(&fifo).with_context(|| format!("waiting for start on {}", fifo.display()))?;
+    crate::control::serve(control, sandbox.signaller())?;
+    tracing::debug!(fifo = %fifo_path.display(), "waiting for start");
+    wait_for_start(&mut fifo).context("waiting for start")?;
     tracing::debug!("started");
 
     match sandbox.run() {
@@ -131,6 +142,7 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         .into_iter();
     config.gofer = conns.next();
     config.bind_gofers = conns.collect();
+    crate::confine::sentry().map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
     tracing::debug!(
         rootfs = %config.rootfs.display(),
         args = ?config.args,
@@ -181,9 +193,9 @@ fn take_stdio() -> io::Result<[OwnedFd; 3]> {
     Ok(stdio)
 }
 
-/// Blocks until `start` opens the fifo for reading, then tells it we are
-/// going (one byte) and closes our end.
-fn wait_for_start(fifo: &Path) -> io::Result<()> {
-    let mut file: File = OpenOptions::new().write(true).open(fifo)?;
-    file.write_all(b"0")
+/// Blocks until `start` writes its byte into the fifo.
+fn wait_for_start(fifo: &mut File) -> io::Result<()> {
+    use std::io::Read;
+    let mut byte = [0u8; 1];
+    fifo.read_exact(&mut byte)
 }

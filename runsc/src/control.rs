@@ -20,9 +20,15 @@ pub struct Process {
 }
 
 /// Starts answering on `path` from a background thread.
-pub fn serve(path: &Path, sandbox: sentry::Signaller) -> anyhow::Result<()> {
+/// Binds the control socket at `path` (before the sandbox gives up the
+/// host's file system).
+pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))?;
+    UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
+}
+
+/// Answers control requests on `listener` from a thread of its own.
+pub fn serve(listener: UnixListener, sandbox: sentry::Signaller) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("control".into())
         .spawn(move || {

@@ -9,6 +9,7 @@
 mod boot;
 mod cli;
 mod commands;
+mod confine;
 mod console;
 mod control;
 mod gofer_proc;

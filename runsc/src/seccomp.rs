@@ -137,6 +137,194 @@ pub const GOFER: &[Allowed] = &[
     allow(libc::SYS_exit_group, "exit_group", "process exit"),
 ];
 
+/// The Sentry (`runsc boot`) once confined: it serves guest syscalls from
+/// its own state, host files through donated fds and the gofer, and runs
+/// guests through ptrace stubs, which inherit this filter (guest syscalls
+/// stopped by PTRACE_SYSEMU never reach it; what the stubs execute
+/// themselves does).
+pub const SENTRY: &[Allowed] = &[
+    // Host fds it holds: stdio, donated files, the gofer connections, pipes.
+    allow(libc::SYS_read, "read", "donated host files, host stdio, the exec fifo"),
+    allow(
+        libc::SYS_write,
+        "write",
+        "donated host files, host stdio, logs, the status pipe",
+    ),
+    allow(libc::SYS_readv, "readv", "donated host files"),
+    allow(libc::SYS_writev, "writev", "donated host files, logs"),
+    allow(libc::SYS_pread64, "pread64", "donated host files at an offset"),
+    allow(libc::SYS_pwrite64, "pwrite64", "donated host files at an offset"),
+    allow(libc::SYS_preadv, "preadv", "donated host files at an offset"),
+    allow(libc::SYS_pwritev, "pwritev", "donated host files at an offset"),
+    allow(libc::SYS_lseek, "lseek", "host stdio offsets"),
+    allow(libc::SYS_close, "close", "drop donated fds"),
+    allow(
+        libc::SYS_close_range,
+        "close_range",
+        "a new stub closes every fd but the memory file",
+    ),
+    allow(libc::SYS_dup, "dup", "duplicate held fds"),
+    allow(libc::SYS_dup3, "dup3", "duplicate held fds"),
+    allow(libc::SYS_fcntl, "fcntl", "status flags of host fds"),
+    allow(libc::SYS_fstat, "fstat", "stat of donated files and host stdio"),
+    allow(
+        libc::SYS_newfstatat,
+        "newfstatat",
+        "stat of held fds (AT_EMPTY_PATH); the root holds no file",
+    ),
+    allow(
+        libc::SYS_statx,
+        "statx",
+        "stat of held fds (the standard library's metadata)",
+    ),
+    allow(
+        libc::SYS_ftruncate,
+        "ftruncate",
+        "the memory file's size; truncate of donated files",
+    ),
+    allow(
+        libc::SYS_fallocate,
+        "fallocate",
+        "release memory-file pages (punch hole)",
+    ),
+    allow(libc::SYS_fsync, "fsync", "fsync of donated files"),
+    allow(libc::SYS_fdatasync, "fdatasync", "fdatasync of donated files"),
+    allow(libc::SYS_ioctl, "ioctl", "terminal requests on host stdio ttys"),
+    allow(libc::SYS_poll, "poll", "readiness of host stdio and fifos"),
+    allow(libc::SYS_ppoll, "ppoll", "readiness of host stdio and fifos"),
+    allow(libc::SYS_memfd_create, "memfd_create", "the memory file"),
+    // Sockets it already holds (no socket, bind or connect).
+    allow(libc::SYS_sendmsg, "sendmsg", "gofer requests"),
+    allow(
+        libc::SYS_recvmsg,
+        "recvmsg",
+        "gofer replies with donated fds (SCM_RIGHTS)",
+    ),
+    allow(libc::SYS_sendto, "sendto", "gofer requests, control replies"),
+    allow(libc::SYS_recvfrom, "recvfrom", "gofer replies, control requests"),
+    allow(
+        libc::SYS_accept4,
+        "accept4",
+        "control requests on the bound control socket",
+    ),
+    allow(
+        libc::SYS_accept,
+        "accept",
+        "control requests on the bound control socket",
+    ),
+    // Memory.
+    allow(
+        libc::SYS_mmap,
+        "mmap",
+        "the Sentry's heap and its mapping of the memory file; stubs map guest memory",
+    ),
+    allow(libc::SYS_munmap, "munmap", "heap; stubs unmap guest memory"),
+    allow(
+        libc::SYS_mprotect,
+        "mprotect",
+        "heap guard pages; stubs change guest protections",
+    ),
+    allow(libc::SYS_mremap, "mremap", "heap"),
+    allow(libc::SYS_madvise, "madvise", "heap; dropping memory-file pages"),
+    allow(
+        libc::SYS_mincore,
+        "mincore",
+        "residency of memory-file pages (mincore(2) for guests)",
+    ),
+    allow(libc::SYS_brk, "brk", "heap"),
+    // Threads, stubs and signals.
+    allow(
+        libc::SYS_clone,
+        "clone",
+        "stub processes (fork) and guest threads in stubs",
+    ),
+    allow(libc::SYS_clone3, "clone3", "one host thread per guest task"),
+    allow(libc::SYS_ptrace, "ptrace", "run guests in stubs (PTRACE_SYSEMU)"),
+    allow(libc::SYS_wait4, "wait4", "stub stops and exits"),
+    allow(libc::SYS_waitid, "waitid", "stub stops and exits"),
+    allow(libc::SYS_kill, "kill", "stop and kill stubs"),
+    allow(libc::SYS_tgkill, "tgkill", "interrupt a task's thread or stub thread"),
+    allow(libc::SYS_tkill, "tkill", "interrupt a stub thread"),
+    allow(libc::SYS_exit, "exit", "thread exit; a stub thread's exit"),
+    allow(libc::SYS_exit_group, "exit_group", "exit"),
+    allow(libc::SYS_getpid, "getpid", "own pid (stubs stop themselves)"),
+    allow(libc::SYS_getppid, "getppid", "a new stub checks its tracer"),
+    allow(libc::SYS_setsid, "setsid", "a new stub leaves the Sentry's session"),
+    allow(libc::SYS_gettid, "gettid", "own thread id"),
+    allow(libc::SYS_pause, "pause", "parked stub threads"),
+    allow(libc::SYS_prctl, "prctl", "thread names, PR_SET_PDEATHSIG in stubs"),
+    allow(
+        libc::SYS_arch_prctl,
+        "arch_prctl",
+        "thread-local storage of new threads",
+    ),
+    allow(libc::SYS_set_robust_list, "set_robust_list", "thread start"),
+    allow(
+        libc::SYS_rseq,
+        "rseq",
+        "thread start; stubs unregister the inherited area",
+    ),
+    allow(libc::SYS_futex, "futex", "locks and condition variables"),
+    allow(libc::SYS_sched_yield, "sched_yield", "spinning hand-offs"),
+    allow(
+        libc::SYS_sched_getaffinity,
+        "sched_getaffinity",
+        "CPUs for pinning tracers and stubs",
+    ),
+    allow(
+        libc::SYS_sched_setaffinity,
+        "sched_setaffinity",
+        "pin a tracer and its stub to one CPU",
+    ),
+    allow(libc::SYS_getcpu, "getcpu", "the current CPU"),
+    allow(libc::SYS_rt_sigaction, "rt_sigaction", "stub start-up"),
+    allow(
+        libc::SYS_rt_sigprocmask,
+        "rt_sigprocmask",
+        "signal masks of threads and stubs",
+    ),
+    allow(libc::SYS_rt_sigreturn, "rt_sigreturn", "return from a signal handler"),
+    allow(
+        libc::SYS_rt_sigtimedwait,
+        "rt_sigtimedwait",
+        "the forwarder of host signals",
+    ),
+    allow(libc::SYS_sigaltstack, "sigaltstack", "thread start and exit"),
+    allow(libc::SYS_restart_syscall, "restart_syscall", "restarted sleeps"),
+    // Time and system facts.
+    allow(libc::SYS_clock_gettime, "clock_gettime", "clocks"),
+    allow(libc::SYS_clock_getres, "clock_getres", "clock resolutions"),
+    allow(libc::SYS_clock_nanosleep, "clock_nanosleep", "sleeps"),
+    allow(libc::SYS_nanosleep, "nanosleep", "sleeps"),
+    allow(libc::SYS_gettimeofday, "gettimeofday", "clocks"),
+    allow(libc::SYS_times, "times", "CPU times"),
+    allow(libc::SYS_getrusage, "getrusage", "CPU times"),
+    allow(libc::SYS_sysinfo, "sysinfo", "memory and uptime figures"),
+    allow(
+        libc::SYS_getrandom,
+        "getrandom",
+        "AT_RANDOM, /dev/urandom, getrandom(2) for guests",
+    ),
+    allow(libc::SYS_uname, "uname", "host facts at start-up"),
+    // Refused with ENOENT by a second filter (SENTRY_ENOENT).
+    allow(libc::SYS_openat, "openat", "always ENOENT (SENTRY_ENOENT)"),
+    allow(libc::SYS_open, "open", "always ENOENT (SENTRY_ENOENT)"),
+];
+
+/// Syscalls of the Sentry that always fail with ENOENT instead of killing
+/// it: glibc opens files lazily (malloc reads
+/// /proc/sys/vm/overcommit_memory the first time it trims an arena), and
+/// the empty root has nothing to open anyway. A second filter returns the
+/// errno; SENTRY lets them through so that the errno, not a kill, wins.
+pub const SENTRY_ENOENT: &[Allowed] = &[
+    allow(
+        libc::SYS_openat,
+        "openat",
+        "glibc's lazy reads of /proc and /sys: the empty root has no such file",
+    ),
+    allow(libc::SYS_open, "open", "as openat"),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("building the seccomp filter: {0}")]
@@ -177,6 +365,23 @@ pub fn compile(table: &[Allowed]) -> Result<BpfProgram, Error> {
         std::env::consts::ARCH.try_into()?,
     )?;
     Ok(BpfProgram::try_from(filter)?)
+}
+
+/// Installs a filter on every thread that makes the syscalls of `table`
+/// fail with ENOENT and lets everything else through (to the next filter).
+pub fn install_enoent(table: &[Allowed]) -> Result<(), Error> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for a in table {
+        rules.insert(a.nr, Vec::new());
+    }
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::ENOENT as u32),
+        std::env::consts::ARCH.try_into()?,
+    )?;
+    seccompiler::apply_filter_all_threads(&BpfProgram::try_from(filter)?)?;
+    Ok(())
 }
 
 /// Installs `table` on every thread of this process (TSYNC); also sets
@@ -238,6 +443,8 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security.md");
         let current = std::fs::read_to_string(&path).expect("docs/security.md");
         let generated = fill(&current, "gofer", GOFER);
+        let generated = fill(&generated, "sentry", SENTRY);
+        let generated = fill(&generated, "sentry-enoent", SENTRY_ENOENT);
         if std::env::var_os("RUNSC_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &generated).expect("write docs/security.md");
             return;
@@ -250,7 +457,7 @@ mod tests {
 
     #[test]
     fn tables_compile_and_names_match_numbers() {
-        for (name, table) in [("gofer", GOFER)] {
+        for (name, table) in [("gofer", GOFER), ("sentry", SENTRY), ("sentry-enoent", SENTRY_ENOENT)] {
             compile(table).unwrap_or_else(|e| panic!("{name}: {e}"));
             for a in table {
                 assert!(!a.why.is_empty(), "{name}: {} has no reason", a.name);

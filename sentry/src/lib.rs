@@ -16,4 +16,10 @@ pub mod vfs;
 mod boot;
 pub mod sandbox;
 
+/// Reads the few host facts the Sentry shows (the CPU model for
+/// /proc/cpuinfo) while the host's file system is still reachable.
+pub fn read_host_facts() {
+    fs::proc_sys::read_host_facts();
+}
+
 pub use sandbox::{CapabilitySets, Config, Error, ExitStatus, MountConfig, MountKind, ProcessInfo, Sandbox, Signaller};

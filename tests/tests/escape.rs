@@ -192,3 +192,55 @@ fn a_bind_source_replaced_after_create_is_not_followed() {
         "{listing}"
     );
 }
+
+/// A field of /proc/PID/status.
+fn status_field(pid: i64, key: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("no {key} in /proc/{pid}/status"))
+}
+
+#[test]
+fn the_sandbox_process_is_confined() {
+    let bundle = busybox_bundle("echo ready; exec /bin/busybox sleep 60", Vec::new());
+    let runsc = Runsc::new();
+    let id = runsc.new_id("confined");
+    let running = runsc.spawn(["run", "--bundle", &bundle.path().to_string_lossy(), &id]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let pid = loop {
+        let state = runsc.run(["state", id.as_str()]);
+        let parsed = serde_json::from_str::<serde_json::Value>(&state.stdout_str()).ok();
+        let pid = parsed.as_ref().and_then(|v| v["pid"].as_i64()).filter(|&p| p > 0);
+        let status = parsed.as_ref().and_then(|v| v["status"].as_str().map(str::to_string));
+        if let (Some(pid), Some("running")) = (pid, status.as_deref()) {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the container did not start\n{state}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Seccomp mode 2 (filter), no new privileges, no capabilities at all.
+    assert_eq!(status_field(pid, "Seccomp"), "2");
+    assert_eq!(status_field(pid, "NoNewPrivs"), "1");
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert_eq!(status_field(pid, set), "0000000000000000", "{set}");
+    }
+    // Its own namespaces, the init of a pid namespace, and an empty root.
+    for ns in ["mnt", "net", "ipc", "uts", "cgroup", "pid_for_children"] {
+        let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
+        assert_ne!(ours, theirs, "{ns} namespace shared with the host");
+    }
+    assert_eq!(status_field(pid, "NSpid").split_whitespace().last(), Some("1"));
+    let root: Vec<_> = std::fs::read_dir(format!("/proc/{pid}/root"))
+        .expect("root")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(root.is_empty(), "the sandbox's root is empty: {root:?}");
+
+    let killed = runsc.run(["kill", id.as_str(), "KILL"]);
+    assert!(killed.success(), "{killed}");
+    running.wait(Duration::from_secs(30));
+}

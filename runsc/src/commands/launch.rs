@@ -68,6 +68,9 @@ pub fn launch(
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(slave));
     }
+    // The sandbox process is the init of a new pid namespace: its stubs and
+    // its gofer live in it, and die with it.
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).context("unshare(CLONE_NEWPID)")?;
     let mut child = cmd.spawn().context("starting the sandbox process")?;
     drop(status_w);
     // `cmd` holds the pty slave copies until it is dropped.

@@ -2,7 +2,6 @@
 //! sandbox's processes: cpuinfo and meminfo (from the host), version,
 //! filesystems, cmdline, and the constant sysctls under /proc/sys.
 
-use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::OnceLock;
 
@@ -121,15 +120,21 @@ fn boot_id() -> String {
 
 /// The host's online CPUs (cpuinfo, the cpu lines of /proc/stat): what
 /// glibc's sysconf(_SC_NPROCESSORS_ONLN) counts.
+/// Read once (glibc reads /sys for it).
 pub fn cpu_count() -> usize {
-    // SAFETY: sysconf has no memory effects.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(1)
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| {
+        // SAFETY: sysconf has no memory effects.
+        let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(1)
+    })
 }
 
 /// CPUs the guest may run on, as sched_getaffinity reports them (0..n).
+/// Read once (the standard library reads cgroup files for it).
 pub fn allowed_cpu_count() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 fn version() -> Vec<u8> {
@@ -153,8 +158,16 @@ fn cmdline() -> Vec<u8> {
     .into_bytes()
 }
 
+/// Reads what /proc needs from the host once, before the sandbox gives up
+/// the host's file system.
+pub fn read_host_facts() {
+    host_cpu_fields();
+    cpu_count();
+    allowed_cpu_count();
+}
+
 /// The host's first processor block of /proc/cpuinfo as (key, value)
-/// pairs, read once.
+/// pairs, read once (by [`read_host_facts`] before the sandbox starts).
 fn host_cpu_fields() -> &'static [(String, String)] {
     static FIELDS: OnceLock<Vec<(String, String)>> = OnceLock::new();
     FIELDS.get_or_init(|| {
@@ -227,24 +240,13 @@ fn sysinfo_kb() -> (u64, u64, u64, u64) {
     (kb(si.totalram), kb(si.freeram), kb(si.bufferram), kb(si.sharedram))
 }
 
-/// The host's /proc/meminfo values in KiB.
-fn host_meminfo() -> HashMap<String, u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            let n = v.split_whitespace().next()?.parse().ok()?;
-            Some((k.to_string(), n))
-        })
-        .collect()
-}
-
 /// Memory as sysinfo reports it, with the host's page-cache figures.
 fn meminfo() -> Vec<u8> {
     let (total, free, buffers, shared) = sysinfo_kb();
-    let host = host_meminfo();
-    let get = |k: &str| host.get(k).copied().unwrap_or(0);
-    let available = host.get("MemAvailable").copied().unwrap_or(free).min(total);
+    // Only what sysinfo(2) says: the sandbox reads no host file once it
+    // runs, and the host's page cache is not the sandbox's business.
+    let get = |_: &str| 0u64;
+    let available = (free + buffers).min(total);
     let rows: [(&str, u64); 20] = [
         ("MemTotal", total),
         ("MemFree", free),

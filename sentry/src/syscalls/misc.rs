@@ -446,7 +446,7 @@ pub fn sched_get_priority_min(_task: &mut Task, a: Args) -> Result<u64> {
 
 /// CPUs the guest sees (as sched_getaffinity reports them: 0..n).
 fn online_cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    crate::fs::proc_sys::allowed_cpu_count()
 }
 
 /// Whether a cpu mask names at least one online cpu.

@@ -522,7 +522,7 @@ pub fn sched_getaffinity(task: &mut Task, a: Args) -> Result<u64> {
     }
     let size = a.usize(1);
     // The kernel's cpumask size on this machine, rounded to longs.
-    let ncpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let ncpus = crate::fs::proc_sys::allowed_cpu_count();
     let needed = ncpus.div_ceil(64) * 8;
     if size < needed || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);

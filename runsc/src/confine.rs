@@ -1,0 +1,121 @@
+//! Confining the sandbox process (`runsc boot`) before the Sentry exists:
+//! new mount, network, IPC, UTS and cgroup namespaces (the pid namespace
+//! comes from `create`, which starts boot as the init of a new one), an
+//! empty read-only root, no capabilities, no new privileges, and the
+//! Sentry's seccomp allow-list. It runs while boot is single-threaded, so
+//! every later thread (task threads, stubs' tracers, the control and signal
+//! threads) inherits all of it.
+//!
+//! What the Sentry keeps from the host is only what it already holds as
+//! fds: the container's stdio, the gofer connections, the status pipe, the
+//! exec fifo, the control socket and the log files.
+
+use anyhow::Context;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+
+/// Everything in one go; see the module comment.
+pub fn sentry() -> anyhow::Result<()> {
+    sentry::read_host_facts();
+    enter_namespaces()?;
+    empty_root()?;
+    drop_capabilities()?;
+    // The ENOENT filter first: once the allow-list is on, seccomp(2) itself
+    // is refused.
+    crate::seccomp::install_enoent(crate::seccomp::SENTRY_ENOENT).context("the Sentry's ENOENT filter")?;
+    crate::seccomp::install(crate::seccomp::SENTRY).context("the Sentry's seccomp filter")?;
+    Ok(())
+}
+
+fn enter_namespaces() -> anyhow::Result<()> {
+    let flags = CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS
+        | CloneFlags::CLONE_NEWCGROUP;
+    unshare(flags).context("unshare of the mount, network, IPC, UTS and cgroup namespaces")?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .context("making the mount namespace private")?;
+    Ok(())
+}
+
+/// Makes an empty read-only tmpfs our root. It is mounted over /proc, a
+/// directory every host has (in this private namespace only), since
+/// `pivot_root` needs the new root to be a mount point.
+fn empty_root() -> anyhow::Result<()> {
+    const AT: &str = "/proc";
+    mount(
+        Some("runsc-sandbox"),
+        AT,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=0555,size=4k"),
+    )
+    .context("mounting the empty root")?;
+    nix::unistd::chdir(AT).context("chdir to the empty root")?;
+    // pivot_root(".", ".") stacks the old root on the new one; detaching
+    // it leaves only the tmpfs (pivot_root(2), NOTES).
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    umount2(".", MntFlags::MNT_DETACH).context("detaching the host's root")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .context("making the empty root read-only")?;
+    Ok(())
+}
+
+/// Clears every capability set, the bounding set included, and keeps them
+/// clear across any exec (which the seccomp filter refuses anyway).
+#[allow(unsafe_code)]
+fn drop_capabilities() -> anyhow::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    }
+    for cap in 0..64 {
+        // SAFETY: prctl with integer arguments only; EINVAL past the last
+        // capability the kernel knows is expected and ignored.
+        unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
+    }
+    // struct __user_cap_header_struct and two __user_cap_data_struct
+    // (capget(2), _LINUX_CAPABILITY_VERSION_3).
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    let header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let data = [Data::default(); 2];
+    // SAFETY: a valid header and two data structs, as version 3 requires.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &header as *const Header, data.as_ptr()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("capset");
+    }
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("PR_SET_NO_NEW_PRIVS");
+    }
+    Ok(())
+}

@@ -17,13 +17,17 @@
 //! a poisoned lock to EIO, device numbers, and the trivial [`FileOps`] of
 //! directories and `O_PATH` descriptors.
 
+pub mod anon;
 pub mod dev;
+pub mod epoll;
+pub mod eventfd;
 pub mod fifo;
 pub mod host;
 pub mod host_cache;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;
+pub mod timerfd;
 pub mod tmpfs;
 
 use crate::errno::{Errno, Result};

@@ -196,6 +196,11 @@ impl SignalQueue {
         self.ignored.store(ignored, Relaxed);
     }
 
+    /// The task's blocked mask, as last mirrored.
+    pub fn blocked(&self) -> u64 {
+        self.blocked.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// True when a pending signal is not blocked (it will be acted on).
     pub fn has_actionable(&self) -> bool {
         self.has_unblocked(self.blocked.load(std::sync::atomic::Ordering::Relaxed))

@@ -155,6 +155,9 @@ static NESTING: Mutex<()> = Mutex::new(());
 #[derive(Default)]
 pub struct Epoll {
     interest: Mutex<Interest>,
+    /// The instances this one was added to (some may have dropped it
+    /// since), for the nesting limit.
+    parents: Mutex<Vec<Weak<Epoll>>>,
 }
 
 /// One reported event: (events, data).
@@ -173,10 +176,13 @@ impl Epoll {
     /// EPOLL_CTL_ADD: EEXIST if (fd, file) is registered; ELOOP if `file`
     /// is an epoll instance that would close a loop or nest too deeply.
     pub fn add(self: &Arc<Self>, fd: i32, file: &Arc<OpenFile>, events: u32, data: u64) -> Result<()> {
-        let _nesting = match Epoll::of(file) {
+        let target = Epoll::of(file);
+        let _nesting = match &target {
             Some(target) => {
                 let guard = NESTING.lock().map_err(|_| Errno::EIO)?;
-                if target.reaches(self, 0)? || target.depth()? >= MAX_NESTS {
+                // epoll_ctl(2) ELOOP: a loop, or a chain of more than
+                // MAX_NESTS + 1 instances through the new link.
+                if target.reaches(self, 0)? || target.depth(0)? + 1 + self.height(0)? > MAX_NESTS {
                     return Err(Errno::ELOOP);
                 }
                 Some(guard)
@@ -201,6 +207,9 @@ impl Epoll {
             last_count: 0,
         });
         drop(interest);
+        if let Some(target) = target {
+            super::lock(&target.parents)?.push(Arc::downgrade(self));
+        }
         crate::vfs::readiness::changed();
         Ok(())
     }
@@ -265,15 +274,35 @@ impl Epoll {
     }
 
     /// How many levels of epoll instances this one watches.
-    fn depth(&self) -> Result<usize> {
+    fn depth(&self, level: usize) -> Result<usize> {
         let mut deepest = 0;
+        if level > MAX_NESTS {
+            return Ok(deepest);
+        }
         for child in self.children()? {
-            deepest = deepest.max(1 + child.depth()?);
-            if deepest > MAX_NESTS {
-                break;
-            }
+            deepest = deepest.max(1 + child.depth(level + 1)?);
         }
         Ok(deepest)
+    }
+
+    /// How many levels of epoll instances watch this one.
+    fn height(&self, level: usize) -> Result<usize> {
+        let parents: Vec<Arc<Epoll>> = {
+            let mut parents = super::lock(&self.parents)?;
+            parents.retain(|p| p.strong_count() > 0);
+            parents.iter().filter_map(Weak::upgrade).collect()
+        };
+        let mut highest = 0;
+        if level > MAX_NESTS {
+            return Ok(highest);
+        }
+        for parent in parents {
+            let watches_me = parent.children()?.iter().any(|c| std::ptr::eq(Arc::as_ptr(c), self));
+            if watches_me {
+                highest = highest.max(1 + parent.height(level + 1)?);
+            }
+        }
+        Ok(highest)
     }
 
     /// Looks at the items in order and finds up to `max` to report. A

@@ -288,9 +288,12 @@ impl FileOps for PipeEnd {
         let Ok(s) = self.pipe.lock() else { return libc::POLLERR };
         let mut ready = 0;
         if self.write_end {
+            // pipe_poll: writable while not full, and an error once no
+            // reader is left (both at once when the pipe has room).
             if s.readers == 0 {
                 ready |= libc::POLLERR;
-            } else if !s.is_full() {
+            }
+            if !s.is_full() {
                 ready |= events & (libc::POLLOUT | libc::POLLWRNORM);
             }
         } else {

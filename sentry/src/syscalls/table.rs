@@ -184,7 +184,7 @@ table! {
     230 clock_nanosleep time::clock_nanosleep, Full, "ddxx";
     231 exit_group process::exit_group, Full, "d";
     232 epoll_wait epoll::epoll_wait, Full, "fxdd";
-    233 epoll_ctl epoll::epoll_ctl, Partial("EPOLLET re-reports a ready file when its event counter moved (pipes, FIFOs, eventfd, timerfd) or when it gains readiness; nesting deeper than 4 levels below the target is ELOOP, depth above the epoll instance is not checked"), "fdfx";
+    233 epoll_ctl epoll::epoll_ctl, Partial("EPOLLET re-reports a ready file when its event counter moved (pipes, FIFOs, eventfd, timerfd) or when it gains readiness"), "fdfx";
     234 tgkill signal::tgkill, Full, "ddd";
     235 utimes fileattr::utimes, Full, "sx";
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";

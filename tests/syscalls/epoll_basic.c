@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/select.h>
@@ -897,6 +898,50 @@ CASE(exclusive_item_reports)
 	EXPECT_EQ(wait1(ep, &ev, 5000), 1);
 	EXPECT_EQ(ev.data.u64, 4);
 	EXPECT_EXITED(h_wait(pid), 0);
+}
+
+static void *wait_forever(void *arg)
+{
+	struct epoll_event ev;
+
+	return (void *)(long)epoll_wait(*(int *)arg, &ev, 1, -1);
+}
+
+static void *write_later(void *arg)
+{
+	usleep(30000);
+	return (void *)(long)write(*(int *)arg, "x", 1);
+}
+
+CASE(thread_write_wakes_thread_wait)
+{
+	int ep = new_epoll(), p[2];
+	struct epoll_event ev;
+	pthread_t t;
+
+	make_pipe(p);
+	add(ep, p[0], EPOLLIN, 8);
+	ASSERT_EQ(pthread_create(&t, NULL, write_later, &p[1]), 0);
+	EXPECT_EQ(wait1(ep, &ev, 5000), 1);
+	EXPECT_EQ(ev.data.u64, 8);
+	pthread_join(t, NULL);
+}
+
+static int exit_while_thread_waits(void)
+{
+	static int ep;
+	pthread_t t;
+
+	ep = epoll_create1(0);
+	if (pthread_create(&t, NULL, wait_forever, &ep) != 0)
+		return 1;
+	usleep(20000);
+	exit(7);
+}
+
+CASE(exit_ends_a_thread_in_epoll_wait)
+{
+	EXPECT_EXITED(h_in_child(exit_while_thread_waits), 7);
 }
 
 CASE(closed_epoll_fd_ebadf)

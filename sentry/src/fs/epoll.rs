@@ -208,7 +208,11 @@ impl Epoll {
         });
         drop(interest);
         if let Some(target) = target {
-            super::lock(&target.parents)?.push(Arc::downgrade(self));
+            let mut parents = super::lock(&target.parents)?;
+            parents.retain(|p| p.strong_count() > 0);
+            if !parents.iter().any(|p| std::ptr::eq(p.as_ptr(), Arc::as_ptr(self))) {
+                parents.push(Arc::downgrade(self));
+            }
         }
         crate::vfs::readiness::changed();
         Ok(())

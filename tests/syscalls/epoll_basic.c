@@ -137,6 +137,17 @@ CASE(epoll_fd_is_not_readable_or_writable)
 	EXPECT_ERRNO(write(ep, &c, 1), EINVAL);
 }
 
+CASE(epoll_fd_lseek_noop_and_fstat)
+{
+	int ep = new_epoll();
+	struct stat st;
+
+	EXPECT_EQ(lseek(ep, 3, SEEK_SET), 0);
+	ASSERT_OK(fstat(ep, &st));
+	/* An anonymous inode: rw for the owner and no file type. */
+	EXPECT_EQ(st.st_mode, 0600);
+}
+
 CASE(epoll_proc_fd_link)
 {
 	int ep = new_epoll();

@@ -299,6 +299,19 @@ CASE(eventfd_bad_pointers_efault)
 	EXPECT_EQ(get(fd), 2);
 }
 
+/* noop_llseek: lseek succeeds at 0; pread is still ESPIPE. */
+CASE(eventfd_lseek_noop_pread_espipe)
+{
+	int fd = ASSERT_OK(eventfd(3, 0));
+	uint64_t v;
+
+	EXPECT_EQ(lseek(fd, 5, SEEK_SET), 0);
+	EXPECT_EQ(lseek(fd, 0, SEEK_CUR), 0);
+	EXPECT_ERRNO(pread(fd, &v, 8, 0), ESPIPE);
+	EXPECT_ERRNO(pwrite(fd, &v, 8, 0), ESPIPE);
+	EXPECT_EQ(get(fd), 3);
+}
+
 CASE(eventfd_shared_across_fork)
 {
 	int fd = ASSERT_OK(eventfd(0, 0));

@@ -356,6 +356,14 @@ CASE(timerfd_read_restarted_with_sa_restart)
 	EXPECT_EQ(got_signal, 1);
 }
 
+CASE(timerfd_lseek_noop)
+{
+	int fd = ASSERT_OK(timerfd_create(CLOCK_MONOTONIC, 0));
+
+	EXPECT_EQ(lseek(fd, 10, SEEK_SET), 0);
+	EXPECT_EQ(lseek(fd, 0, SEEK_END), 0);
+}
+
 CASE(timerfd_proc_fd_link)
 {
 	int fd = ASSERT_OK(timerfd_create(CLOCK_MONOTONIC, 0));

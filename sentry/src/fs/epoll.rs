@@ -378,6 +378,9 @@ impl FileOps for EpollFile {
     fn seekable(&self) -> bool {
         false
     }
+    fn seek_is_noop(&self) -> bool {
+        true
+    }
     fn poll(&self, events: i16) -> i16 {
         match self.0.scan(1, false) {
             Ok((found, _)) if !found.is_empty() => events & (libc::POLLIN | libc::POLLRDNORM),

@@ -118,6 +118,9 @@ impl FileOps for EventFd {
     fn seekable(&self) -> bool {
         false
     }
+    fn seek_is_noop(&self) -> bool {
+        true
+    }
     fn poll(&self, events: i16) -> i16 {
         let Ok(c) = self.state.lock() else { return libc::POLLERR };
         let mut ready = 0;

@@ -164,6 +164,9 @@ impl FileOps for TimerFd {
     fn seekable(&self) -> bool {
         false
     }
+    fn seek_is_noop(&self) -> bool {
+        true
+    }
     fn poll(&self, events: i16) -> i16 {
         match self.current() {
             Ok((s, _)) if s.ticks > 0 => events & (libc::POLLIN | libc::POLLRDNORM),

@@ -255,6 +255,12 @@ pub trait FileOps: Send + Sync {
     fn seekable(&self) -> bool {
         true
     }
+    /// True for streams whose llseek is Linux's noop_llseek (eventfd,
+    /// timerfd, epoll): lseek succeeds and leaves the offset at 0 where
+    /// other streams give ESPIPE. pread and pwrite still give ESPIPE.
+    fn seek_is_noop(&self) -> bool {
+        false
+    }
     /// Current size, for SEEK_END and O_APPEND.
     fn size(&self) -> Result<u64> {
         Ok(0)

@@ -479,6 +479,30 @@ CASE(edge_triggered_initial_readiness_reported)
 	EXPECT_EQ(wait1(ep, &ev, 0), 0);
 }
 
+CASE(edge_triggered_pollout_when_a_full_pipe_drains)
+{
+	int ep = new_epoll(), p[2];
+	struct epoll_event ev;
+	char buf[4096];
+
+	make_pipe(p);
+	add(ep, p[1], EPOLLOUT | EPOLLET, 6);
+	EXPECT_EQ(wait1(ep, &ev, 0), 1);
+	/* A read from a pipe that was not full frees no room worth a wake-up. */
+	put(p[1], "a");
+	EXPECT_EQ(read(p[0], buf, 1), 1);
+	EXPECT_EQ(wait1(ep, &ev, 0), 0);
+	memset(buf, 'x', sizeof(buf));
+	while (write(p[1], buf, sizeof(buf)) > 0)
+		;
+	EXPECT_EQ(errno, EAGAIN);
+	EXPECT_EQ(wait1(ep, &ev, 0), 0);
+	EXPECT_EQ(read(p[0], buf, sizeof(buf)), sizeof(buf));
+	EXPECT_EQ(wait1(ep, &ev, 0), 1);
+	EXPECT_EQ(ev.events, EPOLLOUT);
+	EXPECT_EQ(wait1(ep, &ev, 0), 0);
+}
+
 CASE(edge_triggered_eventfd)
 {
 	int ep = new_epoll(), e = ASSERT_OK(eventfd(0, EFD_NONBLOCK));

@@ -159,6 +159,7 @@ impl Pipe {
             return Err(Errno::EPIPE);
         }
         let mut done = 0;
+        let mut announced = 0;
         let tail = data.len() % PAGE_SIZE;
         if !packets && tail != 0 && s.try_merge(&data[..tail]) {
             done = tail;
@@ -177,11 +178,13 @@ impl Pipe {
                     }
                     return Err(Errno::EAGAIN);
                 }
-                if done > 0 {
+                // Readers hear of the data written so far (once per batch).
+                if done > announced {
+                    announced = done;
                     s.data_events += 1;
+                    readiness::changed();
                 }
                 self.changed.notify_all();
-                readiness::changed();
                 // Interrupted after a partial write: report what was written.
                 s = match self.wait(s) {
                     Ok(s) => s,

@@ -830,6 +830,21 @@ CASE(pwait2_timespec_timeout)
 	EXPECT_EQ(syscall(SYS_epoll_pwait2, ep, &ev, 1, NULL, NULL, 8), 1);
 }
 
+CASE(pwait2_huge_timeout)
+{
+	int ep = new_epoll(), p[2];
+	struct epoll_event ev;
+	struct timespec forever = {0x7fffffffffffffffLL, 999999999};
+	struct pollfd pfd;
+
+	make_pipe(p);
+	add(ep, p[1], EPOLLOUT, 1);
+	EXPECT_EQ(syscall(SYS_epoll_pwait2, ep, &ev, 1, &forever, NULL, 8), 1);
+	pfd.fd = p[1];
+	pfd.events = POLLOUT;
+	EXPECT_EQ(ppoll(&pfd, 1, &forever, NULL), 1);
+}
+
 CASE(pwait2_invalid_timespec_einval)
 {
 	int ep = new_epoll();

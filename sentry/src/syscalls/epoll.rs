@@ -3,7 +3,7 @@
 //! `fs::epoll`; waiting is `vfs::readiness`'s, ended by a signal with EINTR
 //! (signal(7): epoll_wait is never restarted).
 
-use super::poll::{read_timespec, with_mask};
+use super::poll::{deadline_after, read_timespec, with_mask};
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::fs::epoll::{self, Epoll, Event, EPOLLEXCLUSIVE, EPOLLWAKEUP, EVENT_SIZE, EXCLUSIVE_OK};
@@ -11,7 +11,7 @@ use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
 use crate::vfs::readiness::{self, Attempt};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const EPOLL_CTL_ADD: i32 = 1;
 const EPOLL_CTL_DEL: i32 = 2;
@@ -112,7 +112,7 @@ fn do_wait(task: &mut Task, epfd: i32, addr: u64, max: i32, timeout: Option<Dura
         return Err(Errno::EFAULT);
     }
     let ep = Epoll::of(&*task.fds.get(epfd)?).ok_or(Errno::EINVAL)?;
-    let deadline = timeout.map(|t| Instant::now() + t);
+    let deadline = deadline_after(timeout);
     let found = readiness::wait_on(&task.signal_queue, task.signals.mask, deadline, || {
         let (events, hint) = ep.scan(max as usize, true)?;
         Ok(if events.is_empty() {

@@ -36,8 +36,9 @@ fn wait_ready(task: &Task, deadline: Option<Instant>, mut check: impl FnMut() ->
     Ok(found.unwrap_or(0))
 }
 
-fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.map(|t| Instant::now() + t)
+pub(super) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    // A timeout past the end of Instant's range is no timeout.
+    timeout.and_then(|t| Instant::now().checked_add(t))
 }
 
 /// Reads a struct timespec (None for a null pointer).

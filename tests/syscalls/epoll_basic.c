@@ -322,8 +322,8 @@ CASE(wait_bad_maxevents_einval)
 	struct epoll_event ev;
 
 	EXPECT_ERRNO(epoll_wait(ep, &ev, 0, 0), EINVAL);
-	EXPECT_ERRNO(epoll_wait(ep, &ev, -1, 0), EINVAL);
-	EXPECT_ERRNO(epoll_wait(ep, &ev, 0x7fffffff, 0), EINVAL);
+	EXPECT_ERRNO(epoll_wait(ep, &ev, OPAQUE(-1), 0), EINVAL);
+	EXPECT_ERRNO(epoll_wait(ep, &ev, OPAQUE(0x7fffffff), 0), EINVAL);
 }
 
 CASE(wait_bad_epfd)

@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -706,6 +707,15 @@ CASE(threads_mutex_protects_counter)
 	for (int i = 0; i < 4; i++)
 		ASSERT_EQ(pthread_join(t[i], NULL), 0);
 	EXPECT_EQ(counter, 80000);
+}
+
+/* FUTEX_WAIT with a value that differs: EAGAIN at once, whatever the timeout. */
+CASE(futex_wait_huge_timeout_value_differs)
+{
+	static int word = 1;
+	struct timespec ts = {0x7fffffffffffffffLL, 999999999};
+
+	EXPECT_ERRNO(syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 2, &ts, NULL, 0), EAGAIN);
 }
 
 static volatile int thread_tid;

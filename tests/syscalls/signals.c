@@ -484,6 +484,19 @@ CASE(sigtimedwait_timeout_eagain)
 	EXPECT_ERRNO(sigtimedwait(&s, NULL, &ts), EINVAL);
 }
 
+/* A timeout of centuries is just long (the sandbox must not overflow its clock). */
+CASE(sigtimedwait_huge_timeout)
+{
+	sigset_t s;
+	struct timespec ts = {0x7fffffffffffffffLL, 999999999};
+
+	block(SIGUSR1);
+	raise(SIGUSR1);
+	sigemptyset(&s);
+	sigaddset(&s, SIGUSR1);
+	EXPECT_EQ(sigtimedwait(&s, NULL, &ts), SIGUSR1);
+}
+
 CASE(sigqueueinfo_carries_value)
 {
 	sigset_t s;

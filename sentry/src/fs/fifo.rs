@@ -120,6 +120,12 @@ impl FileOps for FifoFile {
         }
         ready
     }
+    fn wake_hint(&self) -> crate::vfs::readiness::WakeHint {
+        crate::vfs::readiness::WakeHint::Notified
+    }
+    fn event_count(&self, events: i16) -> u64 {
+        self.end().map_or(0, |end| end.event_count(events))
+    }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
         self.end()?.ioctl(cmd, arg, mem)
     }

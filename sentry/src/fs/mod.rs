@@ -19,8 +19,11 @@
 //! a poisoned lock to EIO, device numbers, and the trivial [`FileOps`] of
 //! directories and `O_PATH` descriptors.
 
+pub mod anon;
 pub mod dev;
 pub mod devpts;
+pub mod epoll;
+pub mod eventfd;
 pub mod fifo;
 pub mod host;
 pub mod host_cache;
@@ -28,6 +31,7 @@ pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod proc_sys;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod tty;
 

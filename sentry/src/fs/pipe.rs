@@ -11,6 +11,7 @@
 //! returns at most one packet, dropping what does not fit (pipe(2)).
 
 use crate::errno::{Errno, Result};
+use crate::vfs::readiness::{self, WakeHint};
 use crate::vfs::{FileOps, Inode, Stat, Timespec};
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -47,6 +48,12 @@ struct State {
     /// released by a peer that came and went (fifo(7)).
     reader_opens: u64,
     writer_opens: u64,
+    /// Event counters for edge-triggered epoll (`FileOps::event_count`):
+    /// writes that added data, reads that made a full pipe writable (or a
+    /// resize), and ends closed.
+    data_events: u64,
+    room_events: u64,
+    hangups: u64,
 }
 
 impl State {
@@ -128,9 +135,17 @@ impl Pipe {
             }
             s = self.wait(s)?;
         }
+        let was_full = s.is_full();
         let n = s.read_into(out);
+        let room_made = was_full && !s.is_full();
+        if room_made {
+            s.room_events += 1;
+        }
         drop(s);
         self.changed.notify_all();
+        if room_made {
+            readiness::changed();
+        }
         Ok(n)
     }
 
@@ -144,6 +159,7 @@ impl Pipe {
             return Err(Errno::EPIPE);
         }
         let mut done = 0;
+        let mut announced = 0;
         let tail = data.len() % PAGE_SIZE;
         if !packets && tail != 0 && s.try_merge(&data[..tail]) {
             done = tail;
@@ -154,7 +170,19 @@ impl Pipe {
             }
             if s.is_full() {
                 if nonblock {
-                    return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
+                    if done > 0 {
+                        s.data_events += 1;
+                        drop(s);
+                        readiness::changed();
+                        return Ok(done);
+                    }
+                    return Err(Errno::EAGAIN);
+                }
+                // Readers hear of the data written so far (once per batch).
+                if done > announced {
+                    announced = done;
+                    s.data_events += 1;
+                    readiness::changed();
                 }
                 self.changed.notify_all();
                 // Interrupted after a partial write: report what was written.
@@ -173,8 +201,10 @@ impl Pipe {
             });
             done += n;
         }
+        s.data_events += 1;
         drop(s);
         self.changed.notify_all();
+        readiness::changed();
         Ok(done)
     }
 
@@ -195,8 +225,10 @@ impl Pipe {
             return Err(Errno::EBUSY);
         }
         s.slots = pages;
+        s.room_events += 1;
         drop(s);
         self.changed.notify_all();
+        readiness::changed();
         Ok(bytes)
     }
 
@@ -219,8 +251,10 @@ impl Drop for PipeEnd {
             } else {
                 s.readers -= 1;
             }
+            s.hangups += 1;
         }
         self.pipe.changed.notify_all();
+        readiness::changed();
     }
 }
 
@@ -257,9 +291,12 @@ impl FileOps for PipeEnd {
         let Ok(s) = self.pipe.lock() else { return libc::POLLERR };
         let mut ready = 0;
         if self.write_end {
+            // pipe_poll: writable while not full, and an error once no
+            // reader is left (both at once when the pipe has room).
             if s.readers == 0 {
                 ready |= libc::POLLERR;
-            } else if !s.is_full() {
+            }
+            if !s.is_full() {
                 ready |= events & (libc::POLLOUT | libc::POLLWRNORM);
             }
         } else {
@@ -271,6 +308,20 @@ impl FileOps for PipeEnd {
             }
         }
         ready
+    }
+    fn wake_hint(&self) -> WakeHint {
+        WakeHint::Notified
+    }
+    fn event_count(&self, events: i16) -> u64 {
+        let Ok(s) = self.pipe.lock() else { return 0 };
+        let mut count = s.hangups;
+        if events & (libc::POLLIN | libc::POLLRDNORM) != 0 {
+            count = count.wrapping_add(s.data_events);
+        }
+        if events & (libc::POLLOUT | libc::POLLWRNORM) != 0 {
+            count = count.wrapping_add(s.room_events);
+        }
+        count
     }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn crate::mm::UserMemory) -> Result<u64> {
         if cmd as u64 == libc::FIONREAD {
@@ -319,6 +370,9 @@ pub fn new_pipe() -> (Arc<dyn Inode>, Arc<PipeEnd>, Arc<PipeEnd>) {
             writers: 1,
             reader_opens: 1,
             writer_opens: 1,
+            data_events: 0,
+            room_events: 0,
+            hangups: 0,
         }),
         changed: Condvar::new(),
         ino: NEXT_INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -346,6 +400,9 @@ impl Pipe {
                 writers: 0,
                 reader_opens: 0,
                 writer_opens: 0,
+                data_events: 0,
+                room_events: 0,
+                hangups: 0,
             }),
             changed: Condvar::new(),
             ino: NEXT_INO.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -368,6 +425,7 @@ impl Pipe {
         };
         drop(s);
         self.changed.notify_all();
+        readiness::changed();
         let end = Arc::new(PipeEnd {
             pipe: Arc::clone(self),
             write_end,

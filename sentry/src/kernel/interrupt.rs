@@ -23,6 +23,11 @@ pub fn set_current(queue: Arc<SignalQueue>) {
     CURRENT.with(|c| *c.borrow_mut() = Some(queue));
 }
 
+/// The signal queue of the task running on this thread, if any.
+pub fn current_queue() -> Option<Arc<SignalQueue>> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
 /// ERESTARTSYS if the current task has a signal to act on.
 pub fn check() -> Result<()> {
     let pending = CURRENT.with(|c| c.borrow().as_ref().is_some_and(|q| q.has_actionable()));
@@ -31,10 +36,4 @@ pub fn check() -> Result<()> {
     } else {
         Ok(())
     }
-}
-
-/// The signal queue of the task the calling host thread runs (for files,
-/// such as signalfd, that act on their reader's signals).
-pub fn current_queue() -> Option<Arc<SignalQueue>> {
-    CURRENT.with(|c| c.borrow().clone())
 }

@@ -3,6 +3,8 @@
 
 mod compat;
 mod creds;
+mod epoll;
+mod eventfd;
 mod file;
 mod fileattr;
 mod locks;

@@ -1,51 +1,48 @@
 //! poll, ppoll, select and pselect6 over the files' readiness. Waiting is
-//! a loop of short interruptible sleeps: a signal ends it with EINTR, which
+//! `vfs::readiness`'s: woken when a watched file notifies a change (or
+//! every few ms for files that cannot); a signal ends it with EINTR, which
 //! signal(7) says these calls never restart.
 
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
+use crate::vfs::readiness::{self, Attempt, WakeHint};
 use std::time::{Duration, Instant};
 
-/// How often a waiting poll looks at its files again.
-const RECHECK: Duration = Duration::from_millis(10);
-
-/// revents for one fd: POLLNVAL for a closed one.
-fn revents(task: &Task, fd: i32, events: i16) -> i16 {
+/// revents for one fd (POLLNVAL for a closed one), and how to wait for it.
+fn revents(task: &Task, fd: i32, events: i16) -> (i16, WakeHint) {
     if fd < 0 {
-        return 0;
+        return (0, WakeHint::Notified);
     }
     match task.fds.get(fd) {
-        Ok(file) => file.ops.poll(events | libc::POLLHUP | libc::POLLERR) & (events | libc::POLLHUP | libc::POLLERR),
-        Err(_) => libc::POLLNVAL,
+        Ok(file) => {
+            let wanted = events | libc::POLLHUP | libc::POLLERR;
+            (file.ops.poll(wanted) & wanted, file.ops.wake_hint())
+        }
+        Err(_) => (libc::POLLNVAL, WakeHint::Notified),
     }
 }
 
 /// Runs `check` until it reports something ready, the deadline passes
 /// (None: forever) or a signal arrives (EINTR).
-fn wait_ready(task: &Task, deadline: Option<Instant>, mut check: impl FnMut() -> usize) -> Result<usize> {
-    loop {
-        let ready = check();
-        if ready > 0 {
-            return Ok(ready);
-        }
-        let now = Instant::now();
-        let slice = match deadline {
-            Some(d) if d <= now => return Ok(0),
-            Some(d) => (d - now).min(RECHECK),
-            None => RECHECK,
-        };
-        task.signal_queue.sleep(slice, task.signals.mask)?;
-    }
+fn wait_ready(task: &Task, deadline: Option<Instant>, mut check: impl FnMut() -> (usize, WakeHint)) -> Result<usize> {
+    let found = readiness::wait_on(&task.signal_queue, task.signals.mask, deadline, || {
+        Ok(match check() {
+            (0, hint) => Attempt::Wait(hint),
+            (ready, _) => Attempt::Done(ready),
+        })
+    })?;
+    Ok(found.unwrap_or(0))
 }
 
-fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
-    timeout.map(|t| Instant::now() + t)
+pub(super) fn deadline_after(timeout: Option<Duration>) -> Option<Instant> {
+    // A timeout past the end of Instant's range is no timeout.
+    timeout.and_then(|t| Instant::now().checked_add(t))
 }
 
 /// Reads a struct timespec (None for a null pointer).
-fn read_timespec(task: &Task, addr: u64) -> Result<Option<Duration>> {
+pub(super) fn read_timespec(task: &Task, addr: u64) -> Result<Option<Duration>> {
     if addr == 0 {
         return Ok(None);
     }
@@ -75,11 +72,14 @@ fn do_poll(task: &mut Task, addr: u64, nfds: u64, timeout: Option<Duration>) -> 
     let t: &Task = task;
     let ready = wait_ready(t, deadline, || {
         let mut n = 0;
+        let mut hint = WakeHint::Notified;
         for entry in fds.iter_mut() {
-            entry.2 = revents(t, entry.0, entry.1);
-            n += usize::from(entry.2 != 0);
+            let (ready, wake) = revents(t, entry.0, entry.1);
+            entry.2 = ready;
+            n += usize::from(ready != 0);
+            hint = hint.and(wake);
         }
-        n
+        (n, hint)
     })?;
     let mut out = raw;
     for (i, entry) in fds.iter().enumerate() {
@@ -98,7 +98,12 @@ pub fn poll(task: &mut Task, a: Args) -> Result<u64> {
 /// Runs `f` with the signal mask replaced by the one at `mask_addr`, as
 /// ppoll and pselect do atomically (the mask comes back afterwards, or
 /// after the handler of a signal that interrupted the call).
-fn with_mask(task: &mut Task, mask_addr: u64, size: u64, f: impl FnOnce(&mut Task) -> Result<u64>) -> Result<u64> {
+pub(super) fn with_mask(
+    task: &mut Task,
+    mask_addr: u64,
+    size: u64,
+    f: impl FnOnce(&mut Task) -> Result<u64>,
+) -> Result<u64> {
     if mask_addr == 0 {
         return f(task);
     }
@@ -183,18 +188,24 @@ fn do_select(task: &mut Task, a: Args, timeout: Option<Duration>) -> Result<u64>
     let t: &Task = task;
     let ready = wait_ready(t, deadline_after(timeout), || {
         let mut count = 0;
+        let mut hint = WakeHint::Notified;
         for (i, set) in sets.iter().enumerate() {
             let Some(set) = set else { continue };
             let mut out = vec![0u64; set.len()];
             for fd in 0..nfds {
-                if set[fd / 64] & (1 << (fd % 64)) != 0 && revents(t, fd as i32, wanted[i]) & wanted[i] != 0 {
+                if set[fd / 64] & (1 << (fd % 64)) == 0 {
+                    continue;
+                }
+                let (ready, wake) = revents(t, fd as i32, wanted[i]);
+                hint = hint.and(wake);
+                if ready & wanted[i] != 0 {
                     out[fd / 64] |= 1 << (fd % 64);
                     count += 1;
                 }
             }
             results[i] = Some(out);
         }
-        count
+        (count, hint)
     })?;
     for (i, addr) in [a.u64(1), a.u64(2), a.u64(3)].into_iter().enumerate() {
         let cleared = sets[i].as_ref().map(|s| vec![0u64; s.len()]);

@@ -679,5 +679,6 @@ fn futex_deadline(task: &Task, cmd: i32, op: i32, timeout: u64) -> Result<Option
     } else {
         super::time::until_absolute(op & libc::FUTEX_CLOCK_REALTIME != 0, ts)?
     };
-    Ok(Some(std::time::Instant::now() + wait))
+    // Past the end of Instant's range: no deadline.
+    Ok(std::time::Instant::now().checked_add(wait))
 }

@@ -251,7 +251,8 @@ pub fn rt_sigtimedwait(task: &mut Task, a: Args) -> Result<u64> {
         if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
             return Err(Errno::EINVAL);
         }
-        Some(std::time::Instant::now() + std::time::Duration::new(ts[0] as u64, ts[1] as u32))
+        // Past the end of Instant's range: no deadline.
+        std::time::Instant::now().checked_add(std::time::Duration::new(ts[0] as u64, ts[1] as u32))
     } else {
         None
     };

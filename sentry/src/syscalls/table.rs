@@ -6,7 +6,10 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, time, timers, xattr, Handler};
+use super::{
+    creds, epoll, eventfd, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, time, timers, xattr,
+    Handler,
+};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +45,7 @@ table! {
     4 stat file::stat, Full, "sx";
     5 fstat file::fstat, Full, "fx";
     6 lstat file::lstat, Full, "sx";
-    7 poll poll::poll, Partial("readiness is re-checked every 10 ms while waiting"), "xdd";
+    7 poll poll::poll, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "xdd";
     8 lseek file::lseek, Full, "fdd";
     9 mmap mem::mmap, Partial("file mappings show one page cache per file (private ones copy-on-write, 64 KiB at a time); shared stores are written back on msync, exit, the last munmap, and before read, fsync and truncation, without dirty tracking (every cached page of the range); no MAP_HUGETLB"), "xdxxfx";
     10 mprotect mem::mprotect, Full, "xdx";
@@ -58,7 +61,7 @@ table! {
     20 writev file::writev, Full, "fxd";
     21 access file::access, Full, "sx";
     22 pipe file::pipe, Full, "x";
-    23 select poll::select, Partial("readiness is re-checked every 10 ms while waiting"), "dxxxx";
+    23 select poll::select, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "dxxxx";
     24 sched_yield process::sched_yield, Full, "";
     25 mremap mem::mremap, Full, "xddxx";
     26 msync mem::msync, Partial("MS_ASYNC writes back at once like MS_SYNC; MS_INVALIDATE only checks for locked pages"), "xdx";
@@ -174,6 +177,7 @@ table! {
     202 futex process::futex, Partial("no PI futexes (ENOSYS)"), "xdxxxx";
     203 sched_setaffinity misc::sched_setaffinity, Partial("the mask is checked, not applied; sched_getaffinity still reports every cpu"), "ddx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
+    213 epoll_create epoll::epoll_create, Full, "d";
     217 getdents64 file::getdents64, Full, "fxd";
     218 set_tid_address process::set_tid_address, Full, "x";
     221 fadvise64 file::fadvise64, Full, "fddd";
@@ -186,6 +190,8 @@ table! {
     229 clock_getres time::clock_getres, Full, "dx";
     230 clock_nanosleep time::clock_nanosleep, Full, "ddxx";
     231 exit_group process::exit_group, Full, "d";
+    232 epoll_wait epoll::epoll_wait, Full, "fxdd";
+    233 epoll_ctl epoll::epoll_ctl, Partial("EPOLLET re-reports a ready file when its event counter moved (pipes, FIFOs, eventfd, timerfd) or when it gains readiness"), "fdfx";
     234 tgkill signal::tgkill, Full, "ddd";
     235 utimes fileattr::utimes, Full, "sx";
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
@@ -201,12 +207,19 @@ table! {
     267 readlinkat file::readlinkat, Full, "fsxd";
     268 fchmodat fileattr::fchmodat, Full, "fsx";
     269 faccessat file::faccessat, Full, "fsx";
-    270 pselect6 poll::pselect6, Partial("readiness is re-checked every 10 ms while waiting"), "dxxxxx";
-    271 ppoll poll::ppoll, Partial("readiness is re-checked every 10 ms while waiting"), "xdxxd";
+    270 pselect6 poll::pselect6, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "dxxxxx";
+    271 ppoll poll::ppoll, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
     280 utimensat fileattr::utimensat, Full, "fsxx";
+    281 epoll_pwait epoll::epoll_pwait, Full, "fxddxd";
     282 signalfd signalfd::signalfd, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxd";
+    283 timerfd_create eventfd::timerfd_create, Full, "dx";
+    284 eventfd eventfd::eventfd, Full, "d";
+    286 timerfd_settime eventfd::timerfd_settime, Partial("TFD_TIMER_CANCEL_ON_SET is accepted but reads never fail with ECANCELED"), "fxxx";
+    287 timerfd_gettime eventfd::timerfd_gettime, Full, "fx";
     289 signalfd4 signalfd::signalfd4, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxdx";
+    290 eventfd2 eventfd::eventfd2, Full, "dx";
+    291 epoll_create1 epoll::epoll_create1, Full, "x";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Full, "xx";
     295 preadv fileattr::preadv, Full, "fxdd";
@@ -224,6 +237,7 @@ table! {
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     436 close_range file::close_range, Full, "ddx";
     439 faccessat2 file::faccessat2, Full, "fsxx";
+    441 epoll_pwait2 epoll::epoll_pwait2, Full, "fxdxxd";
 }
 
 /// The name of syscall `nr`, whether implemented or not.

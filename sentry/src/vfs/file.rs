@@ -232,7 +232,11 @@ impl OpenFile {
             return Err(Errno::EBADF);
         }
         if !self.ops.seekable() {
-            return Err(Errno::ESPIPE);
+            return if self.ops.seek_is_noop() {
+                Ok(0)
+            } else {
+                Err(Errno::ESPIPE)
+            };
         }
         let mut cur = self.lock_offset()?;
         let base: i64 = match whence {

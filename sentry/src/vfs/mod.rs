@@ -10,6 +10,7 @@ pub mod dentry;
 pub mod fdtable;
 pub mod file;
 pub mod lock;
+pub mod readiness;
 pub mod resolve;
 
 pub use dentry::{Dentry, MountTable};
@@ -244,10 +245,29 @@ pub trait FileOps: Send + Sync {
     fn poll(&self, events: i16) -> i16 {
         events & (libc::POLLIN | libc::POLLOUT | libc::POLLRDNORM | libc::POLLWRNORM)
     }
+    /// How a waiter learns that `poll` may answer differently (see
+    /// [`readiness`]). Files that call `readiness::changed()` on every
+    /// change say `Notified`; the default makes waiters re-check.
+    fn wake_hint(&self) -> readiness::WakeHint {
+        readiness::WakeHint::Poll
+    }
+    /// A counter of the events that concern `events` (new data for
+    /// POLLIN, room freed for POLLOUT, hang-ups): an edge-triggered epoll
+    /// reports a ready file again when it moved. Files without one report
+    /// only rising readiness to EPOLLET.
+    fn event_count(&self, _events: i16) -> u64 {
+        0
+    }
     /// True for regular files and block devices: the VFS keeps an offset and
     /// lseek works; false for streams (lseek gives ESPIPE).
     fn seekable(&self) -> bool {
         true
+    }
+    /// True for streams whose llseek is Linux's noop_llseek (eventfd,
+    /// timerfd, epoll): lseek succeeds and leaves the offset at 0 where
+    /// other streams give ESPIPE. pread and pwrite still give ESPIPE.
+    fn seek_is_noop(&self) -> bool {
+        false
     }
     /// Current size, for SEEK_END and O_APPEND.
     fn size(&self) -> Result<u64> {

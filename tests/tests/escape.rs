@@ -244,3 +244,83 @@ fn the_sandbox_process_is_confined() {
     assert!(killed.success(), "{killed}");
     running.wait(Duration::from_secs(30));
 }
+
+#[test]
+fn attempts_to_reach_the_host_from_inside_are_blocked() {
+    use runsc_tests::{compile, guest_path, Link};
+    let marker = unique_name("host-only-marker");
+    // A host process outside the sandbox, with the marker in its environment.
+    let mut host = std::process::Command::new("sleep")
+        .arg("60")
+        .env("RUNSC_TEST_MARKER", &marker)
+        .spawn()
+        .expect("sleep");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+
+    let exe = compile("escape_attempts", Link::Static);
+    let bundle = Bundle::builder()
+        .binary(&exe)
+        .args([
+            guest_path(&exe),
+            host.id().to_string(),
+            port.to_string(),
+            marker.clone(),
+        ])
+        .build();
+    let runsc = Runsc::new();
+    let mut cmd = runsc.command([
+        "run",
+        "--bundle",
+        &bundle.path().to_string_lossy(),
+        &runsc.new_id("escape"),
+    ]);
+    cmd.env("RUNSC_TEST_MARKER", &marker);
+    let out = runsc_tests::run(cmd, runsc_tests::default_timeout());
+    let _ = host.kill();
+    let _ = host.wait();
+    assert!(out.success(), "{out}");
+    let stdout = out.stdout_str();
+    assert!(stdout.ends_with("done\n"), "{out}");
+    let escaped: Vec<&str> = stdout.lines().filter(|l| l.contains("ESCAPED")).collect();
+    assert!(escaped.is_empty(), "escapes: {escaped:#?}\n{out}");
+    assert!(
+        stdout.lines().filter(|l| l.ends_with(": blocked")).count() >= 19,
+        "{out}"
+    );
+    // Nothing reached the listener.
+    listener.set_nonblocking(true).expect("nonblocking");
+    assert!(
+        listener.accept().is_err(),
+        "a connection from the sandbox reached the host"
+    );
+}
+
+#[test]
+fn fuzzing_every_syscall_number_does_not_crash_the_sentry() {
+    use runsc_tests::{compile, Link};
+    let fuzz = compile("fuzz", Link::Static);
+    let runsc = Runsc::new();
+    for seed in ["1", "0xdeadbeef"] {
+        let out = runsc.run(["do", "--", &fuzz.to_string_lossy(), "100000", seed]);
+        runsc_tests::assert_no_panic(&out, "fuzz");
+        assert!(
+            out.success(),
+            "the sandbox ended badly with seed {seed}\n{}",
+            out.stderr_str()
+        );
+        // The children write random bytes to their stdout too: the summary
+        // is what follows the last "fuzz: ".
+        let summary = out.stdout_str();
+        let Some(at) = summary.rfind("fuzz: ") else {
+            panic!("no summary with seed {seed}");
+        };
+        let last = summary[at..].lines().next().unwrap_or_default();
+        let calls: u64 = last
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("call count");
+        assert!(calls >= 100_000, "{last}");
+    }
+}

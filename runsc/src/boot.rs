@@ -130,6 +130,7 @@ fn send(status: &mut StatusWriter, report: &Report) {
 
 fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
     let bundle = spec::load(&args.bundle).map_err(|e| BootFailure::new(e.to_string(), 1))?;
+    join_cgroup(global, args, &bundle).map_err(|e| BootFailure::new(format!("{e:#}"), 1))?;
     let stdio = take_stdio().map_err(|e| BootFailure::new(format!("taking stdio: {e}"), 1))?;
     let opts = RuntimeOptions {
         platform: global.platform,
@@ -150,6 +151,22 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         "loading the sandbox"
     );
     Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))
+}
+
+/// Creates the sandbox's cgroup with the spec's limits and moves this
+/// process into it, before it starts the gofer or any stub; records the
+/// path for `delete`. The guest's /proc/meminfo shows the memory limit.
+fn join_cgroup(global: &GlobalOpts, args: &BootArgs, bundle: &spec::Bundle) -> anyhow::Result<()> {
+    let rel = crate::cgroup::relative_path(&bundle.spec, &args.id);
+    let dir = Root::new(&global.root).open(&args.id)?;
+    std::fs::write(dir.cgroup_path(), rel.to_string_lossy().as_bytes()).context("recording the cgroup path")?;
+    let limits = crate::cgroup::Limits::from_spec(&bundle.spec);
+    crate::cgroup::create_and_join(&rel, &limits).context("joining the sandbox's cgroup")?;
+    if let Some(bytes) = crate::cgroup::memory_limit(&limits) {
+        sentry::set_memory_limit(bytes);
+    }
+    tracing::debug!(cgroup = %rel.display(), ?limits, "joined the cgroup");
+    Ok(())
 }
 
 /// What the gofer serves: the rootfs (with the mounts below it, as runc's

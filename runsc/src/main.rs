@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 mod boot;
+mod cgroup;
 mod cli;
 mod commands;
 mod confine;

@@ -142,6 +142,11 @@ impl ContainerDir {
     }
 
     /// The unix socket on which the sandbox process answers queries.
+    /// The sandbox's cgroup path (relative to each hierarchy), one line.
+    pub fn cgroup_path(&self) -> PathBuf {
+        self.path.join("cgroup")
+    }
+
     pub fn control_path(&self) -> PathBuf {
         self.path.join("control.sock")
     }
@@ -181,7 +186,12 @@ impl ContainerDir {
         derive_status(proc_info(state.pid), state.start_time, self.fifo_exists())
     }
 
+    /// Removes the state directory, and the sandbox's cgroup recorded in it
+    /// (its processes must be gone).
     pub fn remove(&self) -> Result<(), StateError> {
+        if let Ok(rel) = fs::read_to_string(self.cgroup_path()) {
+            crate::cgroup::remove(Path::new(rel.trim()));
+        }
         match fs::remove_dir_all(&self.path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),

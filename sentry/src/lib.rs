@@ -22,4 +22,9 @@ pub fn read_host_facts() {
     fs::proc_sys::read_host_facts();
 }
 
+/// The memory limit of the sandbox's cgroup: /proc/meminfo's MemTotal.
+pub fn set_memory_limit(bytes: u64) {
+    fs::proc_sys::set_memory_limit(bytes);
+}
+
 pub use sandbox::{CapabilitySets, Config, Error, ExitStatus, MountConfig, MountKind, ProcessInfo, Sandbox, Signaller};

@@ -158,6 +158,13 @@ fn cmdline() -> Vec<u8> {
     .into_bytes()
 }
 
+static MEMORY_LIMIT: OnceLock<u64> = OnceLock::new();
+
+/// Caps what /proc/meminfo and sysinfo report at the cgroup's limit.
+pub fn set_memory_limit(bytes: u64) {
+    let _ = MEMORY_LIMIT.set(bytes);
+}
+
 /// Reads what /proc needs from the host once, before the sandbox gives up
 /// the host's file system.
 pub fn read_host_facts() {
@@ -237,7 +244,14 @@ fn sysinfo_kb() -> (u64, u64, u64, u64) {
     // SAFETY: valid out pointer.
     unsafe { libc::sysinfo(&mut si) };
     let kb = |v: u64| v * si.mem_unit as u64 / 1024;
-    (kb(si.totalram), kb(si.freeram), kb(si.bufferram), kb(si.sharedram))
+    let (mut total, mut free) = (kb(si.totalram), kb(si.freeram));
+    if let Some(limit) = MEMORY_LIMIT.get() {
+        // The sandbox's cgroup is its machine: free is what the host has
+        // free, but never more than the limit.
+        total = total.min(limit / 1024);
+        free = free.min(total);
+    }
+    (total, free, kb(si.bufferram).min(free), kb(si.sharedram).min(total))
 }
 
 /// Memory as sysinfo reports it, with the host's page-cache figures.

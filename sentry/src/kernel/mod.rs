@@ -48,6 +48,8 @@ pub struct Kernel {
     pub proc_attrs: timers::ProcessAttrTable,
     /// The pipes behind named FIFOs that are open.
     pub fifos: crate::fs::fifo::FifoTable,
+    /// Names of bound Unix domain sockets (paths and abstract names).
+    pub unix_names: Arc<crate::net::addr::Names>,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -76,6 +78,7 @@ impl Kernel {
             signal_queues: Default::default(),
             groups: Default::default(),
             fifos: Default::default(),
+            unix_names: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),

@@ -12,6 +12,7 @@ mod names;
 mod poll;
 mod process;
 mod signal;
+mod socket;
 mod table;
 mod time;
 mod timers;

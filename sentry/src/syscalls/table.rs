@@ -6,7 +6,7 @@
 //! Argument kinds: `f` fd, `d` decimal, `s` string (path), `x` hex.
 
 use super::names::NAMES;
-use super::{creds, file, fileattr, locks, mem, misc, poll, process, signal, time, timers, xattr, Handler};
+use super::{creds, file, fileattr, locks, mem, misc, poll, process, signal, socket, time, timers, xattr, Handler};
 
 /// How completely a syscall follows Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,21 @@ table! {
     37 alarm timers::alarm, Full, "d";
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
+    41 socket socket::socket, Partial("AF_UNIX only (served by the Sentry); AF_INET and AF_INET6 are EAFNOSUPPORT"), "ddd";
+    42 connect socket::connect, Full, "fxd";
+    43 accept socket::accept, Full, "fxx";
+    44 sendto socket::sendto, Full, "fxdxxd";
+    45 recvfrom socket::recvfrom, Full, "fxdxxx";
+    46 sendmsg socket::sendmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB"), "fxx";
+    47 recvmsg socket::recvmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB or MSG_ERRQUEUE"), "fxx";
+    48 shutdown socket::shutdown, Full, "fd";
+    49 bind socket::bind, Full, "fxd";
+    50 listen socket::listen, Full, "fd";
+    51 getsockname socket::getsockname, Full, "fxx";
+    52 getpeername socket::getpeername, Full, "fxx";
+    53 socketpair socket::socketpair, Partial("AF_UNIX only (served by the Sentry); AF_INET and AF_INET6 are EAFNOSUPPORT"), "dddx";
+    54 setsockopt socket::setsockopt, Partial("SOL_SOCKET only: SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER (closing never waits), SO_RCVLOWAT; SO_REUSEADDR and similar flags are recorded only"), "fddxd";
+    55 getsockopt socket::getsockopt, Partial("SOL_SOCKET only: the options setsockopt takes, and SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED, SO_SNDLOWAT"), "fddxx";
     56 clone process::clone, Partial("no namespaces (EPERM); a CLONE_VM child without CLONE_VFORK or CLONE_THREAD is ENOSYS"), "xxxxx";
     57 fork process::fork, Full, "";
     58 vfork process::vfork, Full, "";
@@ -199,12 +214,15 @@ table! {
     271 ppoll poll::ppoll, Partial("readiness is re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
     280 utimensat fileattr::utimensat, Full, "fsxx";
+    288 accept4 socket::accept4, Full, "fxxx";
     292 dup3 file::dup3, Full, "ffx";
     293 pipe2 file::pipe2, Full, "xx";
     295 preadv fileattr::preadv, Full, "fxdd";
     296 pwritev fileattr::pwritev, Full, "fxdd";
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
+    299 recvmmsg socket::recvmmsg, Partial("as recvmsg; the timeout is checked between messages, as Linux does"), "fxdxx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
+    307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
     316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";

@@ -262,4 +262,9 @@ pub trait FileOps: Send + Sync {
     fn host_fd(&self) -> Option<std::os::fd::RawFd> {
         None
     }
+    /// The Unix domain socket behind this file, if it is one (the socket
+    /// syscalls give ENOTSOCK otherwise).
+    fn unix_socket(&self) -> Option<&crate::net::unix::UnixSocket> {
+        None
+    }
 }

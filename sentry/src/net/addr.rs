@@ -55,11 +55,12 @@ impl Address {
     }
 }
 
-/// The sandbox's bound sockets: abstract names, and path names by the
-/// identity (dev, ino) of the socket file bind made.
+/// The sandbox's bound sockets: abstract names (per socket type, as
+/// Linux hashes them), and path names by the identity (dev, ino) of the
+/// socket file bind made.
 #[derive(Default)]
 pub struct Names {
-    abstract_names: Mutex<HashMap<Vec<u8>, Weak<UnixSocket>>>,
+    abstract_names: Mutex<HashMap<(i32, Vec<u8>), Weak<UnixSocket>>>,
     paths: Mutex<HashMap<(u64, u64), Weak<UnixSocket>>>,
     next_auto: Mutex<u32>,
 }
@@ -68,10 +69,12 @@ impl Names {
     /// Claims abstract name `name` for `sock`; EADDRINUSE if a live socket has it.
     pub fn bind_abstract(&self, name: &[u8], sock: &Arc<UnixSocket>) -> Result<()> {
         let mut names = self.abstract_names.lock().map_err(|_| Errno::EIO)?;
-        if names.get(name).is_some_and(|w| w.strong_count() > 0) {
+        let key = (sock.kind.linux_type(), name.to_vec());
+        if names.get(&key).is_some_and(|w| w.strong_count() > 0) {
             return Err(Errno::EADDRINUSE);
         }
-        names.insert(name.to_vec(), Arc::downgrade(sock));
+        names.retain(|_, w| w.strong_count() > 0);
+        names.insert(key, Arc::downgrade(sock));
         Ok(())
     }
 
@@ -91,8 +94,9 @@ impl Names {
         Err(Errno::ENOSPC)
     }
 
-    pub fn find_abstract(&self, name: &[u8]) -> Option<Arc<UnixSocket>> {
-        self.abstract_names.lock().ok()?.get(name)?.upgrade()
+    /// The socket of type `ty` bound to abstract name `name`.
+    pub fn find_abstract(&self, ty: i32, name: &[u8]) -> Option<Arc<UnixSocket>> {
+        self.abstract_names.lock().ok()?.get(&(ty, name.to_vec()))?.upgrade()
     }
 
     pub fn bind_path(&self, key: (u64, u64), sock: &Arc<UnixSocket>) -> Result<()> {

@@ -108,10 +108,11 @@ fn write_sockaddr(task: &Task, addr: u64, len_addr: u64, bytes: &[u8]) -> Result
 /// The socket bound to `name`: a path is looked up through the VFS and
 /// matched by the socket file's identity (unix(7) "Pathname sockets":
 /// connecting needs write permission on it).
-fn find_socket(task: &Task, name: &Address) -> Result<Arc<UnixSocket>> {
+/// An abstract name is only found by a socket of the same type.
+fn find_socket(task: &Task, name: &Address, kind: Kind) -> Result<Arc<UnixSocket>> {
     let names = &task.kernel.unix_names;
     match name {
-        Address::Abstract(n) => names.find_abstract(n).ok_or(Errno::ECONNREFUSED),
+        Address::Abstract(n) => names.find_abstract(kind.linux_type(), n).ok_or(Errno::ECONNREFUSED),
         Address::Path(path) => {
             let dentry = resolve_at(task, libc::AT_FDCWD, path, 0)?;
             let st = dentry.inode.stat()?;
@@ -236,7 +237,7 @@ pub fn connect(task: &mut Task, a: Args) -> Result<u64> {
     let cred = caller_peercred(task);
     with_socket(task, a.fd(0), |sock, file| {
         let name = unix_name(&raw)?;
-        let target = find_socket(task, &name)?;
+        let target = find_socket(task, &name, sock.kind)?;
         let wait = Wait::new(nonblocking(file, 0), sock.sndtimeo());
         sock.connect(&target, &wait, cred)?;
         Ok(0)
@@ -451,7 +452,7 @@ fn send_one(task: &Task, fd: i32, data: &[u8], ctl: Control, to: Option<Address>
                     Errno::EOPNOTSUPP
                 })
             }
-            Some(name) if sock.kind == Kind::Dgram => Some(find_socket(task, name)?),
+            Some(name) if sock.kind == Kind::Dgram => Some(find_socket(task, name, sock.kind)?),
             _ => None,
         };
         let wait = Wait::new(nonblocking(file, flags), sock.sndtimeo());

@@ -541,4 +541,54 @@ CASE(sendmsg_with_name_to_unconnected)
 	EXPECT_ERRNO(sendmsg(s, BAD_PTR, 0), EFAULT);
 }
 
+CASE(epipe_without_sigpipe_on_message_sockets)
+{
+	int types[2] = {SOCK_SEQPACKET, SOCK_DGRAM};
+	sigset_t set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	ASSERT_OK(sigprocmask(SIG_BLOCK, &set, NULL));
+	for (int i = 0; i < 2; i++) {
+		int sv[2];
+		ASSERT_OK(socketpair(AF_UNIX, types[i], 0, sv));
+		ASSERT_OK(shutdown(sv[0], SHUT_WR));
+		EXPECT_ERRNO(send(sv[0], "x", 1, 0), EPIPE);
+		EXPECT_ERRNO(write(sv[0], "x", 1), EPIPE);
+	}
+	ASSERT_OK(sigpending(&pending));
+	EXPECT_TRUE(!sigismember(&pending, SIGPIPE));
+}
+
+CASE(shutdown_unconnected_is_allowed)
+{
+	int s = socket(AF_UNIX, SOCK_DGRAM, 0), t = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	EXPECT_OK(shutdown(s, SHUT_RDWR));
+	EXPECT_OK(shutdown(t, SHUT_RDWR));
+}
+
+CASE(dgram_blocked_sender_wakes_when_receiver_closes)
+{
+	struct sockaddr_un a;
+	socklen_t la = abstract_addr(&a, "closing");
+	int r = bound(SOCK_DGRAM, &a, la);
+
+	ASSERT_GE(r, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(r);
+		int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+		for (int i = 0; i < 100; i++)
+			if (sendto(s, "x", 1, 0, (struct sockaddr *)&a, la) < 0)
+				_exit(0);
+		_exit(1);
+	}
+	usleep(100000);
+	ASSERT_OK(close(r));
+	int status;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
+}
+
 HARNESS_MAIN

@@ -630,6 +630,37 @@ CASE(backlog_full_blocking_connect_waits_for_accept)
 	EXPECT_EQ(status, 0);
 }
 
+CASE(blocked_connect_refused_when_listener_closes)
+{
+	struct sockaddr_un a;
+	socklen_t len = abstract_addr(&a, "closing");
+	int l = listener(&a, len, 0);
+
+	ASSERT_GE(l, 0);
+	ASSERT_GE(connected_to(&a, len), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(l);
+		int c = socket(AF_UNIX, SOCK_STREAM, 0);
+		_exit(connect(c, (struct sockaddr *)&a, len) == -1 && errno == ECONNREFUSED ? 0 : 1);
+	}
+	usleep(100000);
+	ASSERT_OK(close(l));
+	int status;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
+}
+
+CASE(open_of_socket_file_enxio)
+{
+	struct sockaddr_un a;
+	socklen_t len = path_addr(&a, "sock");
+	int l = listener(&a, len, 1);
+
+	ASSERT_GE(l, 0);
+	EXPECT_ERRNO(open(a.sun_path, O_RDWR), ENXIO);
+}
+
 CASE(shutdown_wr_gives_peer_eof)
 {
 	int sv[2];

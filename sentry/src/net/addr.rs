@@ -6,6 +6,11 @@ use crate::errno::{Errno, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
+/// The socket behind a name entry, unless it was closed.
+fn live(entry: &Weak<UnixSocket>) -> Option<Arc<UnixSocket>> {
+    entry.upgrade().filter(|s| !s.is_released())
+}
+
 /// offsetof(struct sockaddr_un, sun_path).
 pub const SUN_PATH_OFFSET: usize = 2;
 /// sizeof(struct sockaddr_un).
@@ -70,10 +75,10 @@ impl Names {
     pub fn bind_abstract(&self, name: &[u8], sock: &Arc<UnixSocket>) -> Result<()> {
         let mut names = self.abstract_names.lock().map_err(|_| Errno::EIO)?;
         let key = (sock.kind.linux_type(), name.to_vec());
-        if names.get(&key).is_some_and(|w| w.strong_count() > 0) {
+        if names.get(&key).and_then(live).is_some() {
             return Err(Errno::EADDRINUSE);
         }
-        names.retain(|_, w| w.strong_count() > 0);
+        names.retain(|_, w| live(w).is_some());
         names.insert(key, Arc::downgrade(sock));
         Ok(())
     }
@@ -96,17 +101,17 @@ impl Names {
 
     /// The socket of type `ty` bound to abstract name `name`.
     pub fn find_abstract(&self, ty: i32, name: &[u8]) -> Option<Arc<UnixSocket>> {
-        self.abstract_names.lock().ok()?.get(&(ty, name.to_vec()))?.upgrade()
+        live(self.abstract_names.lock().ok()?.get(&(ty, name.to_vec()))?)
     }
 
     pub fn bind_path(&self, key: (u64, u64), sock: &Arc<UnixSocket>) -> Result<()> {
         let mut paths = self.paths.lock().map_err(|_| Errno::EIO)?;
-        paths.retain(|_, w| w.strong_count() > 0);
+        paths.retain(|_, w| live(w).is_some());
         paths.insert(key, Arc::downgrade(sock));
         Ok(())
     }
 
     pub fn find_path(&self, key: (u64, u64)) -> Option<Arc<UnixSocket>> {
-        self.paths.lock().ok()?.get(&key)?.upgrade()
+        live(self.paths.lock().ok()?.get(&key)?)
     }
 }

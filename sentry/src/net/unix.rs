@@ -16,6 +16,7 @@ use crate::errno::{Errno, Result};
 use crate::mm::UserMemory;
 use crate::vfs::{FileOps, OpenFile};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -115,6 +116,14 @@ pub struct UnixSocket {
     inner: Mutex<Inner>,
     /// Signalled when the accept queue changes.
     changed: Condvar,
+    /// Closed: the last open file description went away (threads may
+    /// still hold the socket for a moment, e.g. a blocked sender).
+    released: AtomicBool,
+}
+
+/// A peer that is still open.
+fn live_peer(peer: &Weak<UnixSocket>) -> Option<Arc<UnixSocket>> {
+    peer.upgrade().filter(|p| !p.is_released())
 }
 
 /// Builds a message from bytes and the files passed with them.
@@ -176,7 +185,12 @@ impl UnixSocket {
                 },
             }),
             changed: Condvar::new(),
+            released: AtomicBool::new(false),
         })
+    }
+
+    pub fn is_released(&self) -> bool {
+        self.released.load(Ordering::Acquire)
     }
 
     /// socketpair(2): two sockets connected to each other.
@@ -262,7 +276,7 @@ impl UnixSocket {
         let inner = self.lock()?;
         match (&inner.state, &inner.peer) {
             (State::Connected, _) => Ok(inner.peer_addr.clone()),
-            (State::Unconnected, Some(peer)) if self.kind == Kind::Dgram => match peer.upgrade() {
+            (State::Unconnected, Some(peer)) if self.kind == Kind::Dgram => match live_peer(peer) {
                 Some(p) => Ok(p.local_address()?),
                 None => Err(Errno::ENOTCONN),
             },
@@ -452,7 +466,7 @@ impl UnixSocket {
         let Some(peer) = inner.peer.clone() else {
             return Err(Errno::ENOTCONN);
         };
-        match peer.upgrade() {
+        match live_peer(&peer) {
             Some(p) => Ok((p.rx.clone(), Some(p))),
             None => {
                 // The peer is gone: disconnect, and report it once.
@@ -560,7 +574,7 @@ impl UnixSocket {
     fn may_receive_from(&self, sender: &UnixSocket) -> Result<()> {
         let inner = self.lock()?;
         match &inner.peer {
-            Some(p) if !std::ptr::eq(p.as_ptr(), sender) && p.strong_count() > 0 => Err(Errno::EPERM),
+            Some(p) if !std::ptr::eq(p.as_ptr(), sender) && live_peer(p).is_some() => Err(Errno::EPERM),
             _ => Ok(()),
         }
     }
@@ -886,41 +900,63 @@ fn parse_timeval(val: &[u8]) -> Result<Option<Duration>> {
     ))
 }
 
-impl Drop for UnixSocket {
-    /// close(2) of the last reference: the peer sees EOF (and ECONNRESET
-    /// if this end dropped unread data or was never accepted); queued
-    /// files are closed; pending connections are reset.
-    fn drop(&mut self) {
-        let (tx, embryo, pending) = match self.inner.get_mut() {
-            Ok(inner) => {
+impl UnixSocket {
+    /// close(2) of the last description: the peer sees EOF (and
+    /// ECONNRESET if this end dropped unread data or was never accepted);
+    /// queued files are closed; pending connections are reset; waiters
+    /// wake up. Runs once.
+    pub fn release(&self) {
+        if self.released.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (tx, embryo, pending) = match self.inner.lock() {
+            Ok(mut inner) => {
                 let pending = match std::mem::replace(&mut inner.state, State::Unconnected) {
                     State::Listening { pending, .. } => pending,
                     _ => VecDeque::new(),
                 };
+                inner.peer = None;
                 (inner.tx.take(), inner.embryo, pending)
             }
             Err(_) => return,
         };
+        self.changed.notify_all();
         let unread = self.rx.lock().is_ok_and(|s| !s.messages.is_empty());
         self.rx.close_and_drain();
-        if self.kind.connection_based() {
-            if let Some(tx) = tx {
-                if let Ok(mut s) = tx.lock() {
-                    s.closed = true;
-                    if unread || embryo {
-                        s.error = Some(Errno::ECONNRESET);
-                    }
+        if let (Some(tx), true) = (tx, self.kind.connection_based()) {
+            if let Ok(mut s) = tx.lock() {
+                s.closed = true;
+                if unread || embryo {
+                    s.error = Some(Errno::ECONNRESET);
                 }
-                tx.changed.notify_all();
             }
+            tx.changed.notify_all();
         }
-        drop(pending);
+        for server in pending {
+            server.release();
+        }
+    }
+}
+
+impl Drop for UnixSocket {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// An open socket: what an fd holds. Dropping the last description
+/// releases the socket even while a blocked call still holds it.
+pub struct SocketFile(pub Arc<UnixSocket>);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        self.0.release();
     }
 }
 
 /// The file operations of an open socket: read and write are recv and
 /// send without flags.
-impl FileOps for UnixSocket {
+impl FileOps for SocketFile {
     fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         self.read_with_flags(buf, offset, 0)
     }
@@ -928,8 +964,8 @@ impl FileOps for UnixSocket {
         self.write_with_flags(buf, offset, 0)
     }
     fn read_with_flags(&self, buf: &mut [u8], _offset: u64, flags: i32) -> Result<usize> {
-        let wait = Wait::new(flags & libc::O_NONBLOCK != 0, self.rcvtimeo());
-        let got = self.recv(buf.len(), RecvFlags::default(), &wait)?;
+        let wait = Wait::new(flags & libc::O_NONBLOCK != 0, self.0.rcvtimeo());
+        let got = self.0.recv(buf.len(), RecvFlags::default(), &wait)?;
         buf[..got.data.len()].copy_from_slice(&got.data);
         Ok(got.data.len())
     }
@@ -937,24 +973,24 @@ impl FileOps for UnixSocket {
     /// (the syscall layer sends through `send` with them): the message
     /// carries the socket owner's ids and no pid.
     fn write_with_flags(&self, buf: &[u8], _offset: u64, flags: i32) -> Result<usize> {
-        let wait = Wait::new(flags & libc::O_NONBLOCK != 0, self.sndtimeo());
+        let wait = Wait::new(flags & libc::O_NONBLOCK != 0, self.0.sndtimeo());
         let creds = Ucred {
             pid: 0,
-            uid: self.inode.uid,
-            gid: self.inode.gid,
+            uid: self.0.inode.uid,
+            gid: self.0.inode.gid,
         };
-        self.send(buf, Control::default(), None, &wait, creds)
+        self.0.send(buf, Control::default(), None, &wait, creds)
     }
     fn seekable(&self) -> bool {
         false
     }
     fn poll(&self, events: i16) -> i16 {
-        self.readiness(events)
+        self.0.readiness(events)
     }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
         match cmd as u64 {
             libc::FIONREAD => {
-                let n = self.readable_bytes()? as i32;
+                let n = self.0.readable_bytes()? as i32;
                 mem.write(arg, &n.to_le_bytes())?;
                 Ok(0)
             }
@@ -962,6 +998,6 @@ impl FileOps for UnixSocket {
         }
     }
     fn unix_socket(&self) -> Option<&UnixSocket> {
-        Some(self)
+        Some(&self.0)
     }
 }

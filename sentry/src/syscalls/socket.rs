@@ -8,7 +8,7 @@ use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
 use crate::net::addr::{Address, SOCKADDR_UN_LEN, SUN_PATH_OFFSET};
-use crate::net::unix::{Control, Kind, Received, RecvFlags, UnixSocket};
+use crate::net::unix::{Control, Kind, Received, RecvFlags, SocketFile, UnixSocket};
 use crate::net::{SocketInode, Ucred, Wait};
 use crate::vfs::{CreateAttr, Dentry, FileOps, OpenFile};
 use std::sync::Arc;
@@ -139,7 +139,7 @@ fn install(task: &Task, sock: Arc<UnixSocket>, flags: i32) -> Result<i32> {
         } else {
             0
         };
-    let file = OpenFile::new(dentry, sock, status);
+    let file = OpenFile::new(dentry, Arc::new(SocketFile(sock)), status);
     task.fds.insert(file, flags & libc::SOCK_CLOEXEC != 0)
 }
 
@@ -458,9 +458,23 @@ fn send_one(task: &Task, fd: i32, data: &[u8], ctl: Control, to: Option<Address>
         let wait = Wait::new(nonblocking(file, flags), sock.sndtimeo());
         sock.send(data, ctl, target.as_ref(), &wait, sender)
     });
-    match result {
-        Err(Errno::EPIPE) if flags & libc::MSG_NOSIGNAL == 0 => Err(sigpipe_on_epipe(task, Errno::EPIPE)),
-        other => other,
+    let stream = with_socket(task, fd, |sock, _| Ok(sock.kind == Kind::Stream)).unwrap_or(false);
+    result.map_err(|e| {
+        if flags & libc::MSG_NOSIGNAL == 0 {
+            sigpipe_for(task, stream, e)
+        } else {
+            e
+        }
+    })
+}
+
+/// EPIPE raises SIGPIPE on stream sockets only (unix_stream_sendmsg; the
+/// datagram path of SOCK_DGRAM and SOCK_SEQPACKET sends none).
+fn sigpipe_for(task: &Task, stream: bool, e: Errno) -> Errno {
+    if stream {
+        sigpipe_on_epipe(task, e)
+    } else {
+        e
     }
 }
 
@@ -516,7 +530,7 @@ pub(super) fn write_socket(task: &Task, file: &OpenFile, data: &[u8]) -> Result<
     let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
     let wait = Wait::new(nonblocking(file, 0), sock.sndtimeo());
     sock.send(data, Control::default(), None, &wait, caller_msgcred(task))
-        .map_err(|e| sigpipe_on_epipe(task, e))
+        .map_err(|e| sigpipe_for(task, sock.kind == Kind::Stream, e))
 }
 
 /// writev(2) on a socket: one message of all the vectors.

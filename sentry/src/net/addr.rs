@@ -60,12 +60,15 @@ impl Address {
     }
 }
 
+/// An abstract name and the socket type it was bound for.
+type AbstractKey = (i32, Vec<u8>);
+
 /// The sandbox's bound sockets: abstract names (per socket type, as
 /// Linux hashes them), and path names by the identity (dev, ino) of the
 /// socket file bind made.
 #[derive(Default)]
 pub struct Names {
-    abstract_names: Mutex<HashMap<(i32, Vec<u8>), Weak<UnixSocket>>>,
+    abstract_names: Mutex<HashMap<AbstractKey, Weak<UnixSocket>>>,
     paths: Mutex<HashMap<(u64, u64), Weak<UnixSocket>>>,
     next_auto: Mutex<u32>,
 }

@@ -591,4 +591,31 @@ CASE(dgram_blocked_sender_wakes_when_receiver_closes)
 	EXPECT_EQ(status, 0);
 }
 
+CASE(dgram_connect_af_unspec_disconnects)
+{
+	struct sockaddr_un a;
+	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+	struct sockaddr_un got;
+	socklen_t la = abstract_addr(&a, "unspec"), gl = sizeof(got);
+	int r = bound(SOCK_DGRAM, &a, la), s = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	ASSERT_GE(r, 0);
+	ASSERT_OK(connect(s, (struct sockaddr *)&a, la));
+	ASSERT_OK(connect(s, &unspec, sizeof(unspec)));
+	EXPECT_ERRNO(getpeername(s, (struct sockaddr *)&got, &gl), ENOTCONN);
+	EXPECT_ERRNO(send(s, "x", 1, 0), ENOTCONN);
+}
+
+CASE(msghdr_iovlen_too_large_emsgsize)
+{
+	int sv[2];
+	char buf[4];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1025};
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	EXPECT_ERRNO(sendmsg(sv[0], &m, 0), EMSGSIZE);
+	EXPECT_ERRNO(recvmsg(sv[0], &m, MSG_DONTWAIT), EMSGSIZE);
+}
+
 HARNESS_MAIN

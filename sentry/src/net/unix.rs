@@ -350,6 +350,18 @@ impl UnixSocket {
         Ok(())
     }
 
+    /// connect(2) of a datagram socket to AF_UNSPEC: forgets the peer.
+    pub fn disconnect(&self) -> Result<()> {
+        if self.kind != Kind::Dgram {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.lock()?;
+        inner.peer = None;
+        inner.tx = None;
+        inner.peer_addr = None;
+        Ok(())
+    }
+
     /// The listener's half of connect: waits for room in the backlog and
     /// queues a new server end connected to `client`.
     fn enqueue_connection(
@@ -813,19 +825,8 @@ impl UnixSocket {
         let mut inner = self.lock()?;
         let o = &mut inner.opts;
         match name {
-            // socket(7): the kernel doubles the value, within limits.
-            libc::SO_SNDBUF => {
-                o.sndbuf = (as_int()?.max(0) as usize)
-                    .min(MAX_BUF)
-                    .saturating_mul(2)
-                    .max(MIN_SNDBUF)
-            }
-            libc::SO_RCVBUF => {
-                o.rcvbuf = (as_int()?.max(0) as usize)
-                    .min(MAX_BUF)
-                    .saturating_mul(2)
-                    .max(MIN_RCVBUF)
-            }
+            libc::SO_SNDBUF => o.sndbuf = doubled_buffer(as_int()?, MIN_SNDBUF),
+            libc::SO_RCVBUF => o.rcvbuf = doubled_buffer(as_int()?, MIN_RCVBUF),
             libc::SO_PASSCRED => o.passcred = as_int()? != 0,
             libc::SO_RCVTIMEO => o.rcvtimeo = parse_timeval(val)?,
             libc::SO_SNDTIMEO => o.sndtimeo = parse_timeval(val)?,
@@ -867,6 +868,13 @@ const RECORDED_FLAGS: [i32; 6] = [
     libc::SO_OOBINLINE,
     libc::SO_DONTROUTE,
 ];
+
+/// SO_SNDBUF/SO_RCVBUF: the value taken as unsigned (so a negative one
+/// is the maximum), capped at wmem_max/rmem_max, doubled for bookkeeping
+/// overhead, and at least `min` (socket(7)).
+fn doubled_buffer(val: i32, min: usize) -> usize {
+    ((val as u32 as usize).min(MAX_BUF) * 2).max(min)
+}
 
 fn timeval_bytes(t: Option<Duration>) -> Vec<u8> {
     let t = t.unwrap_or_default();
@@ -999,5 +1007,94 @@ impl FileOps for SocketFile {
     }
     fn unix_socket(&self) -> Option<&UnixSocket> {
         Some(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CRED: Ucred = Ucred { pid: 7, uid: 1, gid: 2 };
+
+    fn pair(kind: Kind) -> (Arc<UnixSocket>, Arc<UnixSocket>) {
+        UnixSocket::pair(kind, &Arc::new(Names::default()), CRED)
+    }
+
+    fn send(s: &UnixSocket, data: &[u8]) -> Result<usize> {
+        s.send(data, Control::default(), None, &Wait::new(true, None), CRED)
+    }
+
+    fn recv(s: &UnixSocket, want: usize) -> Result<Vec<u8>> {
+        s.recv(want, RecvFlags::default(), &Wait::new(true, None))
+            .map(|r| r.data)
+    }
+
+    #[test]
+    fn stream_merges_and_ends_with_eof() {
+        let (a, b) = pair(Kind::Stream);
+        assert_eq!(send(&a, b"ab"), Ok(2));
+        assert_eq!(send(&a, b"cd"), Ok(2));
+        assert_eq!(recv(&b, 16), Ok(b"abcd".to_vec()));
+        assert_eq!(recv(&b, 16), Err(Errno::EAGAIN));
+        a.release();
+        assert_eq!(recv(&b, 16), Ok(Vec::new()));
+        assert_eq!(send(&b, b"x"), Err(Errno::EPIPE));
+    }
+
+    #[test]
+    fn datagrams_keep_boundaries_and_truncate() {
+        let (a, b) = pair(Kind::Dgram);
+        assert_eq!(send(&a, b"hello"), Ok(5));
+        assert_eq!(send(&a, b"xy"), Ok(2));
+        let got = b
+            .recv(2, RecvFlags::default(), &Wait::new(true, None))
+            .map(|r| (r.data, r.full_len, r.truncated));
+        assert_eq!(got, Ok((b"he".to_vec(), 5, true)));
+        assert_eq!(recv(&b, 16), Ok(b"xy".to_vec()));
+    }
+
+    #[test]
+    fn unread_data_resets_the_peer() {
+        let (a, b) = pair(Kind::Stream);
+        assert_eq!(send(&a, b"lost"), Ok(4));
+        b.release();
+        assert_eq!(recv(&a, 4), Err(Errno::ECONNRESET));
+        assert_eq!(recv(&a, 4), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn listener_admits_backlog_plus_one() {
+        let names = Arc::new(Names::default());
+        let new = || UnixSocket::new(Kind::Stream, names.clone(), SocketInode::new(0, 0));
+        let l = new();
+        assert_eq!(l.listen(1, CRED), Err(Errno::EINVAL));
+        assert_eq!(l.bind(None, |_| Err(Errno::EINVAL)), Ok(()));
+        assert_eq!(l.listen(1, CRED), Ok(()));
+        let nonblock = Wait::new(true, None);
+        let clients: Vec<_> = (0..3).map(|_| new()).collect();
+        assert_eq!(clients[0].connect(&l, &nonblock, CRED), Ok(()));
+        assert_eq!(clients[1].connect(&l, &nonblock, CRED), Ok(()));
+        assert_eq!(clients[2].connect(&l, &nonblock, CRED), Err(Errno::EAGAIN));
+        let server = l.accept(&nonblock).map_err(|e| e.0);
+        assert!(server.is_ok());
+        assert_eq!(clients[2].connect(&l, &nonblock, CRED), Ok(()));
+    }
+
+    #[test]
+    fn buffer_sizes_double_within_limits() {
+        let (a, _b) = pair(Kind::Stream);
+        assert_eq!(a.set_option(libc::SO_SNDBUF, &10000i32.to_le_bytes()), Ok(()));
+        assert_eq!(a.get_option(libc::SO_SNDBUF), Ok(20000i32.to_le_bytes().to_vec()));
+        assert_eq!(a.set_option(libc::SO_RCVBUF, &(-5i32).to_le_bytes()), Ok(()));
+        assert_eq!(
+            a.get_option(libc::SO_RCVBUF),
+            Ok((2 * MAX_BUF as i32).to_le_bytes().to_vec())
+        );
+        assert_eq!(a.set_option(libc::SO_RCVBUF, &0i32.to_le_bytes()), Ok(()));
+        assert_eq!(
+            a.get_option(libc::SO_RCVBUF),
+            Ok((MIN_RCVBUF as i32).to_le_bytes().to_vec())
+        );
+        assert_eq!(a.set_option(12345, &[0; 4]), Err(Errno::ENOPROTOOPT));
     }
 }

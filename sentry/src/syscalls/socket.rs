@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 const SOCKADDR_STORAGE_LEN: usize = 128;
 /// Most fds one SCM_RIGHTS message may carry (SCM_MAX_FD).
 const SCM_MAX_FD: usize = 253;
-/// Largest message count of sendmmsg/recvmmsg (UIO_MAXIOV).
+/// Largest message count of sendmmsg/recvmmsg and iovec count of a
+/// msghdr (UIO_MAXIOV).
 const MMSG_MAX: usize = 1024;
 const CMSG_HDR: usize = 16;
 const MSGHDR_LEN: u64 = 56;
@@ -236,6 +237,10 @@ pub fn connect(task: &mut Task, a: Args) -> Result<u64> {
     let raw = read_sockaddr(task, a.u64(1), a.u64(2))?;
     let cred = caller_peercred(task);
     with_socket(task, a.fd(0), |sock, file| {
+        // connect(2): a datagram socket connected to AF_UNSPEC is disconnected.
+        if family_of(&raw) == libc::AF_UNSPEC && sock.kind == Kind::Dgram {
+            return sock.disconnect().map(|_| 0);
+        }
         let name = unix_name(&raw)?;
         let target = find_socket(task, &name, sock.kind)?;
         let wait = Wait::new(nonblocking(file, 0), sock.sndtimeo());
@@ -497,6 +502,9 @@ pub fn sendto(task: &mut Task, a: Args) -> Result<u64> {
 fn do_sendmsg(task: &Task, fd: i32, msg_addr: u64, flags: i32) -> Result<usize> {
     socket_file(task, fd)?;
     let msg = read_msghdr(task, msg_addr)?;
+    if msg.iovlen > MMSG_MAX {
+        return Err(Errno::EMSGSIZE);
+    }
     let to = optional_name(task, msg.name, msg.namelen)?;
     let iovs = read_iovecs(task, msg.iov, msg.iovlen)?;
     let data = gather(task, &iovs)?;
@@ -668,6 +676,9 @@ fn do_recvmsg(task: &Task, fd: i32, msg_addr: u64, flags: i32, deadline: Option<
     socket_file(task, fd)?;
     let flags = flags & RECV_FLAGS;
     let msg = read_msghdr(task, msg_addr)?;
+    if msg.iovlen > MMSG_MAX {
+        return Err(Errno::EMSGSIZE);
+    }
     let iovs = read_iovecs(task, msg.iov, msg.iovlen)?;
     let want = iovs.iter().map(|&(_, len)| len).sum::<usize>();
     let got = recv_one(task, fd, want, flags, deadline)?;

@@ -299,6 +299,26 @@ CASE(rights_pass_a_socket)
 	EXPECT_EQ(read(inner[0], buf, sizeof(buf)), 2);
 }
 
+CASE(rights_pass_o_path_fd)
+{
+	int sv[2], fd = -1, n = 1;
+	char buf[4];
+	struct stat a, b;
+	const char *path = h_path("p");
+
+	h_write_file(path, "x", 1);
+	int f = open(path, O_PATH);
+	ASSERT_GE(f, 0);
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	EXPECT_EQ(send_fds(sv[0], "o", &f, 1), 1);
+	EXPECT_EQ(recv_fds(sv[1], buf, sizeof(buf), &fd, &n, CMSG_SPACE(sizeof(int)), 0, NULL), 1);
+	ASSERT_EQ(n, 1);
+	ASSERT_OK(fstat(fd, &a));
+	ASSERT_OK(stat(path, &b));
+	EXPECT_EQ(a.st_ino, b.st_ino);
+	EXPECT_ERRNO(read(fd, buf, 1), EBADF);
+}
+
 /* Receives one message and its SCM_CREDENTIALS; returns 1 if present. */
 static int recv_creds(int s, struct ucred *uc)
 {

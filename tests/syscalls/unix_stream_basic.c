@@ -985,6 +985,25 @@ CASE(poll_wakes_when_data_arrives)
 	waitpid(pid, NULL, 0);
 }
 
+CASE(poll_both_ends_at_once)
+{
+	int sv[2];
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	pid_t pid = fork();
+	int mine = pid == 0 ? sv[1] : sv[0];
+	struct pollfd p = {.fd = mine, .events = POLLIN | POLLOUT};
+	int ok = 1;
+	for (int i = 0; i < 3000; i++)
+		ok &= poll(&p, 1, 0) == 1 && p.revents == POLLOUT;
+	if (pid == 0)
+		_exit(ok ? 0 : 1);
+	EXPECT_TRUE(ok);
+	int status;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_EQ(status, 0);
+}
+
 CASE(select_sees_readable_socket)
 {
 	int sv[2];

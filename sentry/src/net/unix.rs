@@ -274,13 +274,16 @@ impl UnixSocket {
     /// getpeername(2).
     pub fn peer_address(&self) -> Result<Option<Address>> {
         let inner = self.lock()?;
-        match (&inner.state, &inner.peer) {
-            (State::Connected, _) => Ok(inner.peer_addr.clone()),
-            (State::Unconnected, Some(peer)) if self.kind == Kind::Dgram => match live_peer(peer) {
-                Some(p) => Ok(p.local_address()?),
-                None => Err(Errno::ENOTCONN),
-            },
-            _ => Err(Errno::ENOTCONN),
+        let peer = match (&inner.state, &inner.peer) {
+            (State::Connected, _) => return Ok(inner.peer_addr.clone()),
+            (State::Unconnected, Some(peer)) if self.kind == Kind::Dgram => peer.clone(),
+            _ => return Err(Errno::ENOTCONN),
+        };
+        // Never two sockets' locks at once: the peer may ask about us.
+        drop(inner);
+        match live_peer(&peer) {
+            Some(p) => p.local_address(),
+            None => Err(Errno::ENOTCONN),
         }
     }
 
@@ -764,6 +767,14 @@ impl UnixSocket {
         let sndbuf = inner.opts.sndbuf;
         let mut send_shut = inner.shut_send;
         drop(inner);
+        // One queue lock at a time: the peer may be polling its end too.
+        let (tx_closed, queued) = tx
+            .as_ref()
+            .and_then(|q| q.lock().ok().map(|t| (t.closed, t.charged)))
+            .unwrap_or((false, 0));
+        if self.kind.connection_based() {
+            send_shut |= tx_closed;
+        }
         if let Ok(s) = self.rx.lock() {
             if s.error.is_some() {
                 mask |= libc::POLLERR;
@@ -774,14 +785,10 @@ impl UnixSocket {
             if s.closed {
                 mask |= libc::POLLRDHUP | libc::POLLIN | libc::POLLRDNORM;
             }
-            if self.kind.connection_based() {
-                send_shut |= tx.as_ref().is_some_and(|q| q.lock().is_ok_and(|t| t.closed));
-            }
             if s.closed && send_shut {
                 mask |= libc::POLLHUP;
             }
         }
-        let queued = tx.as_ref().map_or(0, |q| q.lock().map_or(0, |t| t.charged));
         if !listening && queued * 4 <= sndbuf {
             mask |= libc::POLLOUT | libc::POLLWRNORM;
         }

@@ -400,11 +400,8 @@ fn add_rights(task: &Task, ctl: &mut Control, data: &[u8]) -> Result<()> {
         return Err(Errno::EINVAL);
     }
     for fd in fds {
-        let file = file_of(task, fd)?;
-        if file.is_path_only() {
-            return Err(Errno::EBADF);
-        }
-        ctl.files.push(file);
+        // O_PATH descriptions may be passed too (scm_fp_copy uses fget_raw).
+        ctl.files.push(file_of(task, fd)?);
     }
     Ok(())
 }

@@ -618,4 +618,42 @@ CASE(msghdr_iovlen_too_large_emsgsize)
 	EXPECT_ERRNO(recvmsg(sv[0], &m, MSG_DONTWAIT), EMSGSIZE);
 }
 
+CASE(recvmmsg_timeout_bounds_the_call)
+{
+	int sv[2];
+	char b0[8], b1[8];
+	struct mmsghdr im[2];
+	struct iovec in[2] = {{b0, 8}, {b1, 8}};
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 1};
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv));
+	memset(im, 0, sizeof(im));
+	for (int i = 0; i < 2; i++) {
+		im[i].msg_hdr.msg_iov = &in[i];
+		im[i].msg_hdr.msg_iovlen = 1;
+	}
+	EXPECT_EQ(write(sv[0], "a", 1), 1);
+	EXPECT_EQ(write(sv[0], "b", 1), 1);
+	EXPECT_EQ(write(sv[0], "c", 1), 1);
+	/* The timeout is only checked after each datagram. */
+	usleep(1000);
+	EXPECT_EQ(recvmmsg(sv[1], im, 2, 0, &ts), 1);
+	ts.tv_nsec = 1000000000;
+	EXPECT_ERRNO(recvmmsg(sv[1], im, 2, 0, &ts), EINVAL);
+}
+
+CASE(dgram_passcred_send_autobinds_sender)
+{
+	struct sockaddr_un a, from;
+	socklen_t la = abstract_addr(&a, "pcs"), fl = sizeof(from);
+	char buf[4];
+	int on = 1, r = bound(SOCK_DGRAM, &a, la), s = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	ASSERT_GE(r, 0);
+	ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)));
+	EXPECT_EQ(sendto(s, "x", 1, 0, (struct sockaddr *)&a, la), 1);
+	EXPECT_EQ(recvfrom(r, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl), 1);
+	EXPECT_EQ(fl, offsetof(struct sockaddr_un, sun_path) + 6);
+}
+
 HARNESS_MAIN

@@ -878,6 +878,48 @@ CASE(so_rcvtimeo_times_out_with_eagain)
 	EXPECT_ERRNO(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, 4), EINVAL);
 }
 
+CASE(so_rcvtimeo_interrupted_is_not_restarted)
+{
+	int sv[2];
+	char buf[4];
+	struct timeval tv = {.tv_sec = 5};
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_OK(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	ASSERT_OK(sigaction(SIGALRM, &sa, NULL));
+	/* socket(7): with a timeout set, an interrupted call fails with EINTR. */
+	ualarm(100000, 0);
+	EXPECT_ERRNO(read(sv[0], buf, sizeof(buf)), EINTR);
+}
+
+CASE(blocking_accept_interrupted_eintr)
+{
+	struct sockaddr_un a;
+	socklen_t len = abstract_addr(&a, "intr");
+	struct sigaction sa = {.sa_handler = on_signal};
+	int l = listener(&a, len, 1);
+
+	ASSERT_GE(l, 0);
+	ASSERT_OK(sigaction(SIGALRM, &sa, NULL));
+	ualarm(100000, 0);
+	EXPECT_ERRNO(accept(l, NULL, NULL), EINTR);
+}
+
+CASE(so_passcred_connect_autobinds)
+{
+	struct sockaddr_un a, got;
+	socklen_t len = abstract_addr(&a, "pc"), glen = sizeof(got);
+	int on = 1, l = listener(&a, len, 1), c = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	ASSERT_GE(l, 0);
+	ASSERT_OK(setsockopt(c, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)));
+	ASSERT_OK(connect(c, (struct sockaddr *)&a, len));
+	ASSERT_OK(getsockname(c, (struct sockaddr *)&got, &glen));
+	EXPECT_EQ(glen, offsetof(struct sockaddr_un, sun_path) + 6);
+	EXPECT_EQ(got.sun_path[0], 0);
+}
+
 CASE(so_sndtimeo_times_out_on_full_buffer)
 {
 	int sv[2];

@@ -135,6 +135,8 @@ CASE(socketpair_unknown_family)
 	int sv[2];
 
 	EXPECT_ERRNO(socketpair(4242, SOCK_STREAM, 0, sv), EAFNOSUPPORT);
+	EXPECT_ERRNO(socketpair(AF_INET, SOCK_STREAM, 0, sv), EOPNOTSUPP);
+	EXPECT_ERRNO(socketpair(AF_INET6, SOCK_DGRAM, 0, sv), EOPNOTSUPP);
 	EXPECT_ERRNO(socketpair(AF_UNIX, SOCK_STREAM, 0, BAD_PTR), EFAULT);
 }
 
@@ -824,6 +826,27 @@ CASE(msg_waitall_collects_several_writes)
 	waitpid(pid, NULL, 0);
 }
 
+CASE(so_rcvlowat_waits_for_enough_bytes)
+{
+	int sv[2], low = 4, got = 0;
+	socklen_t gl = sizeof(got);
+	char buf[16] = {0};
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_OK(setsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &low, sizeof(low)));
+	ASSERT_OK(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &got, &gl));
+	EXPECT_EQ(got, 4);
+	EXPECT_EQ(write(sv[1], "ab", 2), 2);
+	pid_t pid = fork();
+	if (pid == 0) {
+		usleep(50000);
+		_exit(write(sv[1], "cd", 2) == 2 ? 0 : 1);
+	}
+	EXPECT_EQ(read(sv[0], buf, sizeof(buf)), 4);
+	EXPECT_STREQ(buf, "abcd");
+	waitpid(pid, NULL, 0);
+}
+
 CASE(blocking_read_interrupted_eintr)
 {
 	int sv[2];
@@ -1181,6 +1204,22 @@ CASE(sockopt_flags_and_linger)
 	EXPECT_EQ(lgot.l_linger, 5);
 	EXPECT_ERRNO(getsockopt(s, SOL_SOCKET, 9999, &got, &gl), ENOPROTOOPT);
 	EXPECT_ERRNO(setsockopt(s, SOL_SOCKET, 9999, &on, sizeof(on)), ENOPROTOOPT);
+}
+
+CASE(sockopt_other_levels_and_fixed_values)
+{
+	int s = socket(AF_UNIX, SOCK_STREAM, 0), v = 1;
+	socklen_t vl = sizeof(v);
+
+	EXPECT_ERRNO(setsockopt(s, 6 /* IPPROTO_TCP */, 1 /* TCP_NODELAY */, &v, sizeof(v)), EOPNOTSUPP);
+	EXPECT_ERRNO(getsockopt(s, 6, 1, &v, &vl), EOPNOTSUPP);
+	EXPECT_ERRNO(setsockopt(s, SOL_SOCKET, SO_SNDLOWAT, &v, sizeof(v)), ENOPROTOOPT);
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_SNDLOWAT, &v, &vl));
+	EXPECT_EQ(v, 1);
+	v = -1;
+	ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_RCVLOWAT, &v, &vl));
+	EXPECT_EQ(v, 0x7fffffff);
 }
 
 CASE(getsockopt_short_length_truncates)

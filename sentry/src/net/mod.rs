@@ -2,11 +2,13 @@
 //! (unix(7)) exists so far: its sockets never reach a host socket.
 //!
 //! - `addr`: sockaddr_un names and the sandbox's name tables;
+//! - `options`: the socket options that are stored as set;
 //! - `queue`: a receive queue of messages with their ancillary data;
 //! - `unix`: the socket state machine (bind, listen, connect, accept,
 //!   send, receive, shutdown, options).
 
 pub mod addr;
+pub mod options;
 pub mod queue;
 pub mod unix;
 

@@ -10,6 +10,7 @@
 //! sees EOF once it is empty and the writer EPIPE.
 
 use super::addr::{Address, Names};
+use super::options::Options;
 use super::queue::{Message, Queue, QueueState, MESSAGE_OVERHEAD};
 use super::{SocketInode, Ucred, Wait};
 use crate::errno::{Errno, Result};
@@ -20,12 +21,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-/// /proc/sys/net/core/wmem_default and wmem_max (also rmem_*).
-pub const DEFAULT_BUF: usize = 212_992;
-const MAX_BUF: usize = 212_992;
-/// SOCK_MIN_SNDBUF and SOCK_MIN_RCVBUF on x86-64.
-const MIN_SNDBUF: usize = 4608;
-const MIN_RCVBUF: usize = 2304;
 /// /proc/sys/net/unix/max_dgram_qlen.
 const MAX_DGRAM_QLEN: usize = 10;
 /// /proc/sys/net/core/somaxconn: the largest listen backlog.
@@ -72,21 +67,6 @@ enum State {
         pending: VecDeque<Arc<UnixSocket>>,
     },
     Connected,
-}
-
-/// Socket options kept as set (socket(7)).
-struct Options {
-    passcred: bool,
-    sndbuf: usize,
-    rcvbuf: usize,
-    rcvtimeo: Option<Duration>,
-    sndtimeo: Option<Duration>,
-    /// (l_onoff, l_linger): accepted and reported, closing never waits.
-    linger: (i32, i32),
-    rcvlowat: i32,
-    /// SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST,
-    /// SO_OOBINLINE, SO_DONTROUTE: recorded only (no meaning here).
-    flags: Vec<i32>,
 }
 
 struct Inner {
@@ -173,16 +153,7 @@ impl UnixSocket {
                 peer_cred: None,
                 shut_send: false,
                 embryo: false,
-                opts: Options {
-                    passcred: false,
-                    sndbuf: DEFAULT_BUF,
-                    rcvbuf: DEFAULT_BUF,
-                    rcvtimeo: None,
-                    sndtimeo: None,
-                    linger: (0, 0),
-                    rcvlowat: 1,
-                    flags: Vec::new(),
-                },
+                opts: Options::default(),
             }),
             changed: Condvar::new(),
             released: AtomicBool::new(false),
@@ -663,12 +634,15 @@ impl UnixSocket {
         Ok(got)
     }
 
+    /// A stream read waits for SO_RCVLOWAT bytes, or all of them with
+    /// MSG_WAITALL, unless EOF, an error or a signal ends it first.
     fn recv_stream(&self, want: usize, flags: RecvFlags, wait: &Wait, passcred: bool) -> Result<Received> {
+        let rcvlowat = self.lock()?.opts.rcvlowat.max(1) as usize;
         let mut got = Received::default();
         if want == 0 {
             return Ok(got);
         }
-        let target = if flags.waitall { want } else { 1 };
+        let target = if flags.waitall { want } else { rcvlowat.min(want) };
         loop {
             let s = match self.wait_readable(wait) {
                 Ok(s) => s,
@@ -803,116 +777,20 @@ impl UnixSocket {
             return Ok(int(e.map_or(0, |e| e.0)));
         }
         let inner = self.lock()?;
-        let o = &inner.opts;
         Ok(match name {
             libc::SO_TYPE => int(self.kind.linux_type()),
             libc::SO_DOMAIN => int(libc::AF_UNIX),
             libc::SO_PROTOCOL => int(0),
             libc::SO_ACCEPTCONN => int(matches!(inner.state, State::Listening { .. }) as i32),
-            libc::SO_SNDBUF => int(o.sndbuf as i32),
-            libc::SO_RCVBUF => int(o.rcvbuf as i32),
-            libc::SO_PASSCRED => int(o.passcred as i32),
             libc::SO_PEERCRED => inner.peer_cred.unwrap_or(Ucred::NONE).to_bytes().to_vec(),
-            libc::SO_RCVTIMEO => timeval_bytes(o.rcvtimeo),
-            libc::SO_SNDTIMEO => timeval_bytes(o.sndtimeo),
-            libc::SO_LINGER => [o.linger.0.to_le_bytes(), o.linger.1.to_le_bytes()].concat(),
-            libc::SO_RCVLOWAT => int(o.rcvlowat),
-            libc::SO_SNDLOWAT => int(1),
-            n if RECORDED_FLAGS.contains(&n) => int(o.flags.contains(&n) as i32),
-            _ => return Err(Errno::ENOPROTOOPT),
+            _ => return inner.opts.get(name).ok_or(Errno::ENOPROTOOPT),
         })
     }
 
     /// setsockopt(SOL_SOCKET, `name`, `val`).
     pub fn set_option(&self, name: i32, val: &[u8]) -> Result<()> {
-        let as_int = || -> Result<i32> {
-            let b: [u8; 4] = val.get(..4).and_then(|b| b.try_into().ok()).ok_or(Errno::EINVAL)?;
-            Ok(i32::from_le_bytes(b))
-        };
-        let mut inner = self.lock()?;
-        let o = &mut inner.opts;
-        match name {
-            libc::SO_SNDBUF => o.sndbuf = doubled_buffer(as_int()?, MIN_SNDBUF),
-            libc::SO_RCVBUF => o.rcvbuf = doubled_buffer(as_int()?, MIN_RCVBUF),
-            libc::SO_PASSCRED => o.passcred = as_int()? != 0,
-            libc::SO_RCVTIMEO => o.rcvtimeo = parse_timeval(val)?,
-            libc::SO_SNDTIMEO => o.sndtimeo = parse_timeval(val)?,
-            libc::SO_LINGER => {
-                if val.len() < 8 {
-                    return Err(Errno::EINVAL);
-                }
-                let onoff = as_int()?;
-                let secs = i32::from_le_bytes([val[4], val[5], val[6], val[7]]);
-                o.linger = (if onoff != 0 { 1 } else { 0 }, secs);
-            }
-            libc::SO_RCVLOWAT => o.rcvlowat = as_int()?.max(1),
-            n if RECORDED_FLAGS.contains(&n) => {
-                let on = as_int()? != 0;
-                o.flags.retain(|&f| f != n);
-                if on {
-                    o.flags.push(n);
-                }
-            }
-            libc::SO_TYPE
-            | libc::SO_DOMAIN
-            | libc::SO_PROTOCOL
-            | libc::SO_ACCEPTCONN
-            | libc::SO_PEERCRED
-            | libc::SO_ERROR
-            | libc::SO_SNDLOWAT => return Err(Errno::ENOPROTOOPT),
-            _ => return Err(Errno::ENOPROTOOPT),
-        }
-        Ok(())
+        self.lock()?.opts.set(name, val)
     }
-}
-
-/// Boolean options that are recorded and reported but change nothing here.
-const RECORDED_FLAGS: [i32; 6] = [
-    libc::SO_REUSEADDR,
-    libc::SO_REUSEPORT,
-    libc::SO_KEEPALIVE,
-    libc::SO_BROADCAST,
-    libc::SO_OOBINLINE,
-    libc::SO_DONTROUTE,
-];
-
-/// SO_SNDBUF/SO_RCVBUF: the value taken as unsigned (so a negative one
-/// is the maximum), capped at wmem_max/rmem_max, doubled for bookkeeping
-/// overhead, and at least `min` (socket(7)).
-fn doubled_buffer(val: i32, min: usize) -> usize {
-    ((val as u32 as usize).min(MAX_BUF) * 2).max(min)
-}
-
-fn timeval_bytes(t: Option<Duration>) -> Vec<u8> {
-    let t = t.unwrap_or_default();
-    [
-        (t.as_secs() as i64).to_le_bytes(),
-        (t.subsec_micros() as i64).to_le_bytes(),
-    ]
-    .concat()
-}
-
-/// A struct timeval for SO_RCVTIMEO/SO_SNDTIMEO (socket(7)): zero means
-/// no timeout; EDOM for microseconds outside 0..1000000; a negative time
-/// is taken as the shortest wait.
-fn parse_timeval(val: &[u8]) -> Result<Option<Duration>> {
-    if val.len() < 16 {
-        return Err(Errno::EINVAL);
-    }
-    let word = |i: usize| i64::from_le_bytes(val[i..i + 8].try_into().unwrap_or([0; 8]));
-    let (sec, usec) = (word(0), word(8));
-    if !(0..1_000_000).contains(&usec) {
-        return Err(Errno::EDOM);
-    }
-    if sec < 0 {
-        return Ok(Some(Duration::from_micros(1)));
-    }
-    if sec == 0 && usec == 0 {
-        return Ok(None);
-    }
-    Ok(Some(
-        Duration::from_secs(sec as u64) + Duration::from_micros(usec as u64),
-    ))
 }
 
 impl UnixSocket {
@@ -1020,6 +898,7 @@ impl FileOps for SocketFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::options::{MAX_BUF, MIN_RCVBUF};
 
     const CRED: Ucred = Ucred { pid: 7, uid: 1, gid: 2 };
 

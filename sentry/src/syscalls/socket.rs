@@ -172,7 +172,13 @@ pub fn socket(task: &mut Task, a: Args) -> Result<u64> {
     Ok(install(task, sock, flags)? as u64)
 }
 
+/// Families Linux creates sockets of but cannot pair (socketpair(2) EOPNOTSUPP).
+const UNPAIRABLE_FAMILIES: [i32; 4] = [libc::AF_INET, libc::AF_INET6, libc::AF_NETLINK, libc::AF_PACKET];
+
 pub fn socketpair(task: &mut Task, a: Args) -> Result<u64> {
+    if UNPAIRABLE_FAMILIES.contains(&a.i32(0)) {
+        return Err(Errno::EOPNOTSUPP);
+    }
     let (kind, flags) = parse_socket_args(a.i32(0), a.i32(1), a.i32(2))?;
     let (one, two) = UnixSocket::pair(kind, &task.kernel.unix_names, caller_peercred(task));
     let fd1 = install(task, one, flags)?;

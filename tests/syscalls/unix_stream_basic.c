@@ -1112,7 +1112,7 @@ CASE(fionread_counts_unread_bytes)
 CASE(large_transfer_between_processes)
 {
 	int sv[2];
-	enum { TOTAL = 1 << 20 };
+	enum { TOTAL = 4 << 20 };
 
 	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	pid_t pid = fork();

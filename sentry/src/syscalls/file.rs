@@ -322,8 +322,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EBADF);
     }
     if file.ops.unix_socket().is_some() {
-        let data = task.mm.read_vec(a.u64(1), a.usize(2).min(MAX_RW))?;
-        return Ok(super::socket::write_socket(task, &file, &data)? as u64);
+        return Ok(super::socket::writev_socket(task, &file, &[(a.u64(1), a.usize(2))])? as u64);
     }
     let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)

@@ -8,6 +8,7 @@ use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
 use crate::net::addr::{Address, SOCKADDR_UN_LEN, SUN_PATH_OFFSET};
+use crate::net::options::MAX_BUF;
 use crate::net::unix::{Control, Kind, Received, RecvFlags, SocketFile, UnixSocket};
 use crate::net::{SocketInode, Ucred, Wait};
 use crate::vfs::{CreateAttr, Dentry, FileOps, OpenFile};
@@ -26,6 +27,8 @@ const MSGHDR_LEN: u64 = 56;
 const MMSGHDR_LEN: u64 = 64;
 const SCM_RIGHTS: i32 = 1;
 const SCM_CREDENTIALS: i32 = 2;
+/// Bytes a stream send copies from the guest at a time.
+const SEND_PIECE: usize = 1 << 20;
 
 // ---- helpers ----
 
@@ -355,17 +358,6 @@ fn read_msghdr(task: &Task, addr: u64) -> Result<MsgHdr> {
     })
 }
 
-/// Gathers the bytes of an iovec array.
-fn gather(task: &Task, iovs: &[(u64, usize)]) -> Result<Vec<u8>> {
-    let mut data = Vec::new();
-    for &(base, len) in iovs {
-        if len > 0 {
-            data.extend_from_slice(&task.mm.read_vec(base, len)?);
-        }
-    }
-    Ok(data)
-}
-
 /// Parses SCM_RIGHTS and SCM_CREDENTIALS control messages (cmsg(3)).
 fn read_control(task: &Task, addr: u64, len: usize) -> Result<Control> {
     let mut ctl = Control::default();
@@ -444,29 +436,28 @@ const SEND_FLAGS: i32 = libc::MSG_DONTWAIT
     | libc::MSG_DONTROUTE
     | libc::MSG_WAITALL;
 
-/// One send: `to` is a destination name (sendto, msg_name).
-fn send_one(task: &Task, fd: i32, data: &[u8], ctl: Control, to: Option<Address>, flags: i32) -> Result<usize> {
+/// One send on the socket open as `file`: `to` is a destination name
+/// (sendto, msg_name).
+fn send_on(task: &Task, file: &OpenFile, data: &[u8], ctl: Control, to: Option<&Address>, flags: i32) -> Result<usize> {
+    let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
     if flags & libc::MSG_OOB != 0 {
         return Err(Errno::EOPNOTSUPP);
     }
-    let sender = caller_msgcred(task);
-    let result = with_socket(task, fd, |sock, file| {
-        let target = match &to {
-            // unix_stream_sendmsg refuses a destination name.
-            Some(_) if sock.kind == Kind::Stream => {
-                return Err(if sock.is_connected() {
-                    Errno::EISCONN
-                } else {
-                    Errno::EOPNOTSUPP
-                })
-            }
-            Some(name) if sock.kind == Kind::Dgram => Some(find_socket(task, name, sock.kind)?),
-            _ => None,
-        };
-        let wait = Wait::new(nonblocking(file, flags), sock.sndtimeo());
-        sock.send(data, ctl, target.as_ref(), &wait, sender)
-    });
-    let stream = with_socket(task, fd, |sock, _| Ok(sock.kind == Kind::Stream)).unwrap_or(false);
+    let target = match to {
+        // unix_stream_sendmsg refuses a destination name.
+        Some(_) if sock.kind == Kind::Stream => {
+            return Err(if sock.is_connected() {
+                Errno::EISCONN
+            } else {
+                Errno::EOPNOTSUPP
+            });
+        }
+        Some(name) if sock.kind == Kind::Dgram => Some(find_socket(task, name, sock.kind)?),
+        _ => None,
+    };
+    let wait = Wait::new(nonblocking(file, flags), sock.sndtimeo());
+    let result = sock.send(data, ctl, target.as_ref(), &wait, caller_msgcred(task));
+    let stream = sock.kind == Kind::Stream;
     result.map_err(|e| {
         if flags & libc::MSG_NOSIGNAL == 0 {
             sigpipe_for(task, stream, e)
@@ -474,6 +465,69 @@ fn send_one(task: &Task, fd: i32, data: &[u8], ctl: Control, to: Option<Address>
             e
         }
     })
+}
+
+/// Reads up to `max` bytes of the iovecs, starting `start` bytes in.
+fn gather_range(task: &Task, iovs: &[(u64, usize)], start: usize, max: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut skip = start;
+    for &(base, len) in iovs {
+        if skip >= len {
+            skip -= len;
+            continue;
+        }
+        let n = (len - skip).min(max - out.len());
+        out.extend_from_slice(&task.mm.read_vec(base + skip as u64, n)?);
+        skip = 0;
+        if out.len() == max {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Sends the bytes of `iovs`. A message socket sends them as one message
+/// (EMSGSIZE before reading memory when no send buffer could hold it); a
+/// stream socket sends them a piece at a time, so a large write never
+/// needs a copy of all of it, and returns what was sent before a failure.
+fn send_iovs(
+    task: &Task,
+    file: &OpenFile,
+    iovs: &[(u64, usize)],
+    ctl: Control,
+    to: Option<&Address>,
+    flags: i32,
+) -> Result<usize> {
+    let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
+    let total = iovs.iter().map(|&(_, len)| len).sum::<usize>().min(super::file::MAX_RW);
+    if sock.kind != Kind::Stream {
+        if total > 2 * MAX_BUF {
+            return Err(Errno::EMSGSIZE);
+        }
+        let data = gather_range(task, iovs, 0, total)?;
+        return send_on(task, file, &data, ctl, to, flags);
+    }
+    let mut ctl = Some(ctl);
+    let mut sent = 0;
+    loop {
+        let piece = match gather_range(task, iovs, sent, (total - sent).min(SEND_PIECE)) {
+            Ok(p) => p,
+            Err(_) if sent > 0 => break,
+            Err(e) => return Err(e),
+        };
+        // Only a send that moved nothing raises SIGPIPE (unix_stream_sendmsg).
+        let piece_flags = if sent > 0 { flags | libc::MSG_NOSIGNAL } else { flags };
+        let n = match send_on(task, file, &piece, ctl.take().unwrap_or_default(), to, piece_flags) {
+            Ok(n) => n,
+            Err(_) if sent > 0 => break,
+            Err(e) => return Err(e),
+        };
+        sent += n;
+        if n < piece.len() || sent >= total {
+            break;
+        }
+    }
+    Ok(sent)
 }
 
 /// EPIPE raises SIGPIPE on stream sockets only (unix_stream_sendmsg; the
@@ -496,23 +550,29 @@ fn optional_name(task: &Task, addr: u64, len: u32) -> Result<Option<Address>> {
 
 pub fn sendto(task: &mut Task, a: Args) -> Result<u64> {
     let (fd, buf, len, flags) = (a.fd(0), a.u64(1), a.usize(2), a.i32(3));
-    socket_file(task, fd)?;
+    let (file, _) = socket_file(task, fd)?;
     let to = optional_name(task, a.u64(4), a.u32(5))?;
-    let data = task.mm.read_vec(buf, len.min(super::file::MAX_RW))?;
-    Ok(send_one(task, fd, &data, Control::default(), to, flags & SEND_FLAGS)? as u64)
+    let n = send_iovs(
+        task,
+        &file,
+        &[(buf, len)],
+        Control::default(),
+        to.as_ref(),
+        flags & SEND_FLAGS,
+    )?;
+    Ok(n as u64)
 }
 
 fn do_sendmsg(task: &Task, fd: i32, msg_addr: u64, flags: i32) -> Result<usize> {
-    socket_file(task, fd)?;
+    let (file, _) = socket_file(task, fd)?;
     let msg = read_msghdr(task, msg_addr)?;
     if msg.iovlen > MMSG_MAX {
         return Err(Errno::EMSGSIZE);
     }
     let to = optional_name(task, msg.name, msg.namelen)?;
     let iovs = read_iovecs(task, msg.iov, msg.iovlen)?;
-    let data = gather(task, &iovs)?;
     let ctl = read_control(task, msg.control, msg.controllen)?;
-    send_one(task, fd, &data, ctl, to, flags & SEND_FLAGS)
+    send_iovs(task, &file, &iovs, ctl, to.as_ref(), flags & SEND_FLAGS)
 }
 
 pub fn sendmsg(task: &mut Task, a: Args) -> Result<u64> {
@@ -535,19 +595,10 @@ pub fn sendmmsg(task: &mut Task, a: Args) -> Result<u64> {
     Ok(done as u64)
 }
 
-/// write(2) and writev(2) on a socket: a send without flags, so the
-/// message carries the writer's credentials.
-pub(super) fn write_socket(task: &Task, file: &OpenFile, data: &[u8]) -> Result<usize> {
-    let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
-    let wait = Wait::new(nonblocking(file, 0), sock.sndtimeo());
-    sock.send(data, Control::default(), None, &wait, caller_msgcred(task))
-        .map_err(|e| sigpipe_for(task, sock.kind == Kind::Stream, e))
-}
-
-/// writev(2) on a socket: one message of all the vectors.
+/// write(2) and writev(2) on a socket: a send without flags (so the
+/// message carries the writer's credentials); writev makes one message.
 pub(super) fn writev_socket(task: &Task, file: &OpenFile, iovs: &[(u64, usize)]) -> Result<usize> {
-    let data = gather(task, iovs)?;
-    write_socket(task, file, &data)
+    send_iovs(task, file, iovs, Control::default(), None, 0)
 }
 
 /// readv(2) on a socket: one receive scattered over the vectors.

@@ -421,6 +421,43 @@ CASE(credentials_explicit_and_checked)
 	EXPECT_EQ(got.uid, 65534);
 }
 
+CASE(credentials_keep_writers_apart_on_streams)
+{
+	int sv[2], on = 1;
+	char buf[8];
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_OK(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)));
+	EXPECT_EQ(write(sv[0], "a", 1), 1);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(write(sv[0], "b", 1) == 1 ? 0 : 1);
+	waitpid(pid, NULL, 0);
+	EXPECT_EQ(write(sv[0], "c", 1), 1);
+	/* Bytes of different senders are never read together. */
+	EXPECT_EQ(read(sv[1], buf, sizeof(buf)), 1);
+	EXPECT_EQ(read(sv[1], buf, sizeof(buf)), 1);
+	EXPECT_EQ(read(sv[1], buf, sizeof(buf)), 1);
+}
+
+CASE(so_passcred_send_autobinds_only_message_sockets)
+{
+	int types[3] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+	socklen_t want[3] = {sizeof(sa_family_t), offsetof(struct sockaddr_un, sun_path) + 6,
+			     offsetof(struct sockaddr_un, sun_path) + 6};
+
+	for (int i = 0; i < 3; i++) {
+		int sv[2], on = 1;
+		struct sockaddr_un got;
+		socklen_t gl = sizeof(got);
+		ASSERT_OK(socketpair(AF_UNIX, types[i], 0, sv));
+		ASSERT_OK(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)));
+		EXPECT_EQ(write(sv[0], "x", 1), 1);
+		ASSERT_OK(getsockname(sv[0], (struct sockaddr *)&got, &gl));
+		EXPECT_EQ(gl, want[i]);
+	}
+}
+
 CASE(so_passcred_roundtrip)
 {
 	int s = socket(AF_UNIX, SOCK_STREAM, 0), on = 1, v = -1;

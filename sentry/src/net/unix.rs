@@ -482,7 +482,10 @@ impl UnixSocket {
                 return Err(Errno::EPROTOTYPE);
             }
         }
-        self.autobind_for_passcred()?;
+        // unix_dgram_sendmsg autobinds; a stream send does not.
+        if self.kind != Kind::Stream {
+            self.autobind_for_passcred()?;
+        }
         let (shut_send, sndbuf, from) = {
             let inner = self.lock()?;
             (inner.shut_send, inner.opts.sndbuf, inner.local.clone())

@@ -248,6 +248,26 @@ CASE(dgram_queue_limit_for_unconnected_senders)
 	EXPECT_EQ(sent, 11);
 }
 
+CASE(dgram_poll_not_writable_when_peer_queue_full)
+{
+	struct sockaddr_un a;
+	socklen_t la = abstract_addr(&a, "pq");
+	int r = bound(SOCK_DGRAM, &a, la), s = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct pollfd p = {.events = POLLOUT};
+
+	ASSERT_GE(r, 0);
+	ASSERT_OK(connect(s, (struct sockaddr *)&a, la));
+	p.fd = s;
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+	while (send(s, "x", 1, 0) == 1)
+		;
+	EXPECT_EQ(errno, EAGAIN);
+	EXPECT_EQ(poll(&p, 1, 0), 0);
+	char buf[4];
+	EXPECT_EQ(recv(r, buf, sizeof(buf), 0), 1);
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+}
+
 CASE(dgram_pair_fills_send_buffer)
 {
 	int sv[2];

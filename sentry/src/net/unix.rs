@@ -743,12 +743,17 @@ impl UnixSocket {
         };
         let sndbuf = inner.opts.sndbuf;
         let mut send_shut = inner.shut_send;
+        let peer = inner.peer.clone();
         drop(inner);
         // One queue lock at a time: the peer may be polling its end too.
-        let (tx_closed, queued) = tx
+        let (tx_closed, queued, count) = tx
             .as_ref()
-            .and_then(|q| q.lock().ok().map(|t| (t.closed, t.charged)))
-            .unwrap_or((false, 0));
+            .and_then(|q| q.lock().ok().map(|t| (t.closed, t.charged, t.messages.len())))
+            .unwrap_or((false, 0, 0));
+        // unix_dgram_poll: a peer not connected back to us may have a full queue.
+        let peer_full = self.kind == Kind::Dgram
+            && count > MAX_DGRAM_QLEN
+            && peer.as_ref().and_then(live_peer).is_some_and(|p| !p.is_peer_of(self));
         if self.kind.connection_based() {
             send_shut |= tx_closed;
         }
@@ -766,7 +771,7 @@ impl UnixSocket {
                 mask |= libc::POLLHUP;
             }
         }
-        if !listening && queued * 4 <= sndbuf {
+        if !listening && !peer_full && queued * 4 <= sndbuf {
             mask |= libc::POLLOUT | libc::POLLWRNORM;
         }
         (mask & events) | (mask & (libc::POLLERR | libc::POLLHUP))

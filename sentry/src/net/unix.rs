@@ -509,23 +509,38 @@ impl UnixSocket {
         if self.kind == Kind::Stream {
             return self.send_stream(&queue, data, ctl.files, sndbuf, wait, &message);
         }
-        if let Some(receiver) = &receiver {
+        self.send_message(&queue, receiver.as_deref(), message(data, ctl.files), sndbuf, wait)
+    }
+
+    /// Queues one datagram or seqpacket message, waiting for room: the
+    /// send buffer's worth, and max_dgram_qlen messages for a receiver not
+    /// connected back to the sender (unix_dgram_sendmsg).
+    fn send_message(
+        &self,
+        queue: &Queue,
+        receiver: Option<&UnixSocket>,
+        msg: Message,
+        sndbuf: usize,
+        wait: &Wait,
+    ) -> Result<usize> {
+        if let Some(receiver) = receiver {
             receiver.may_receive_from(self)?;
         }
-        let limit_count = receiver.as_ref().is_some_and(|r| !r.is_peer_of(self));
-        let charge = data.len() + MESSAGE_OVERHEAD;
+        let limit_count = receiver.is_some_and(|r| !r.is_peer_of(self));
+        let len = msg.data.len();
+        let charge = len + MESSAGE_OVERHEAD;
+        let full = |s: &QueueState| {
+            (s.charged > 0 && s.charged + charge > sndbuf) || (limit_count && s.messages.len() > MAX_DGRAM_QLEN)
+        };
         let s = queue.lock()?;
-        let mut s = queue.wait_until(s, wait, |s| {
-            s.closed
-                || !(s.charged > 0 && s.charged + charge > sndbuf || limit_count && s.messages.len() > MAX_DGRAM_QLEN)
-        })?;
+        let mut s = queue.wait_until(s, wait, |s| s.closed || !full(s))?;
         if s.closed {
             return Err(Errno::EPIPE);
         }
-        s.push(message(data, ctl.files));
+        s.push(msg);
         drop(s);
         queue.changed.notify_all();
-        Ok(data.len())
+        Ok(len)
     }
 
     fn send_stream(

@@ -3,6 +3,7 @@
 //! Layering (each module only uses the ones above it):
 //! - `errno`, `mm`: errors, the memory file and guest address spaces;
 //! - `vfs`, `fs`: path resolution, open files and the filesystems;
+//! - `net`: sockets (Unix domain, served inside the Sentry);
 //! - `kernel`: tasks, the ELF loader, the run loop;
 //! - `syscalls`: the syscall table and handlers.
 
@@ -10,6 +11,7 @@ pub mod errno;
 pub mod fs;
 pub mod kernel;
 pub mod mm;
+pub mod net;
 pub mod syscalls;
 pub mod vfs;
 

@@ -51,6 +51,8 @@ pub struct Kernel {
     pub fifos: crate::fs::fifo::FifoTable,
     /// Controlling terminals of sessions.
     pub ttys: crate::fs::tty::ctty::Sessions,
+    /// Names of bound Unix domain sockets (paths and abstract names).
+    pub unix_names: Arc<crate::net::addr::Names>,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -79,6 +81,7 @@ impl Kernel {
             signal_queues: Default::default(),
             groups: Default::default(),
             fifos: Default::default(),
+            unix_names: Default::default(),
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 const PATH_MAX: usize = 4096;
 /// Largest single read or write (Linux's MAX_RW_COUNT).
-const MAX_RW: usize = 0x7fff_f000;
+pub(super) const MAX_RW: usize = 0x7fff_f000;
 /// Bytes moved per step of a large read or write.
 const CHUNK: usize = 1 << 20;
 const IOV_MAX: usize = 1024;
@@ -374,6 +374,9 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    if file.ops.unix_socket().is_some() {
+        return Ok(super::socket::writev_socket(task, &file, &[(a.u64(1), a.usize(2))])? as u64);
+    }
     crate::fs::tty::jobctl::check_write(task, &file)?;
     let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
@@ -439,6 +442,9 @@ pub fn readv(task: &mut Task, a: Args) -> Result<u64> {
     }
     crate::fs::tty::jobctl::check_read(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
+    if file.ops.unix_socket().is_some() {
+        return Ok(super::socket::readv_socket(task, &file, &iovs)? as u64);
+    }
     let mut total = 0;
     for (base, len) in iovs {
         let n = match read_into(task, &file, base, len, |buf, _| file.read(buf)) {
@@ -461,6 +467,9 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
     }
     crate::fs::tty::jobctl::check_write(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
+    if file.ops.unix_socket().is_some() {
+        return Ok(super::socket::writev_socket(task, &file, &iovs)? as u64);
+    }
     let total: usize = iovs.iter().map(|&(_, len)| len).sum();
     if total <= ATOMIC_GATHER {
         // Small vectors become one write, so a writev to a pipe or an

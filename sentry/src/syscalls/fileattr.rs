@@ -69,7 +69,7 @@ fn real_file(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
 /// Resolves the parent of a path that names a new entry (link, symlink,
 /// mknod): EEXIST when the name exists (or is "." / ".."), ENOENT for a
 /// missing name written with a trailing slash.
-fn new_entry_parent(task: &Task, dirfd: i32, path: &[u8]) -> Result<(Arc<Dentry>, Vec<u8>)> {
+pub(super) fn new_entry_parent(task: &Task, dirfd: i32, path: &[u8]) -> Result<(Arc<Dentry>, Vec<u8>)> {
     let start = start_dir(task, dirfd, path)?;
     let (parent, name) = task.fs().resolve_parent(&start, path)?;
     if name == b"." || name == b".." {

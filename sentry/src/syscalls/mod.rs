@@ -15,6 +15,7 @@ mod poll;
 mod process;
 mod signal;
 mod signalfd;
+mod socket;
 mod table;
 mod time;
 mod timers;

@@ -7,8 +7,8 @@
 
 use super::names::NAMES;
 use super::{
-    creds, epoll, eventfd, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, time, timers, xattr,
-    Handler,
+    creds, epoll, eventfd, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, socket, time, timers,
+    xattr, Handler,
 };
 
 /// How completely a syscall follows Linux.
@@ -75,6 +75,21 @@ table! {
     37 alarm timers::alarm, Full, "d";
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
+    41 socket socket::socket, Partial("AF_UNIX only (served by the Sentry); AF_INET and AF_INET6 are EAFNOSUPPORT"), "ddd";
+    42 connect socket::connect, Full, "fxd";
+    43 accept socket::accept, Full, "fxx";
+    44 sendto socket::sendto, Partial("no MSG_OOB (EOPNOTSUPP)"), "fxdxxd";
+    45 recvfrom socket::recvfrom, Partial("no MSG_OOB (EOPNOTSUPP); MSG_ERRQUEUE is EAGAIN"), "fxdxxx";
+    46 sendmsg socket::sendmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB; sockets passed in their own queue (SCM_RIGHTS cycles) are never collected"), "fxx";
+    47 recvmsg socket::recvmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB or MSG_ERRQUEUE"), "fxx";
+    48 shutdown socket::shutdown, Full, "fd";
+    49 bind socket::bind, Full, "fxd";
+    50 listen socket::listen, Full, "fd";
+    51 getsockname socket::getsockname, Full, "fxx";
+    52 getpeername socket::getpeername, Full, "fxx";
+    53 socketpair socket::socketpair, Full, "dddx";
+    54 setsockopt socket::setsockopt, Partial("SOL_SOCKET only (other levels EOPNOTSUPP): SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO, SO_RCVLOWAT; SO_LINGER is accepted but close never lingers; SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, SO_BROADCAST, SO_OOBINLINE, SO_DONTROUTE are recorded only"), "fddxd";
+    55 getsockopt socket::getsockopt, Partial("SOL_SOCKET only (other levels EOPNOTSUPP): the options setsockopt takes, and SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_ACCEPTCONN, SO_PEERCRED, SO_SNDLOWAT"), "fddxx";
     56 clone process::clone, Partial("no namespaces (EPERM); a CLONE_VM child without CLONE_VFORK or CLONE_THREAD is ENOSYS"), "xxxxx";
     57 fork process::fork, Full, "";
     58 vfork process::vfork, Full, "";
@@ -217,6 +232,7 @@ table! {
     284 eventfd eventfd::eventfd, Full, "d";
     286 timerfd_settime eventfd::timerfd_settime, Partial("TFD_TIMER_CANCEL_ON_SET is accepted but reads never fail with ECANCELED"), "fxxx";
     287 timerfd_gettime eventfd::timerfd_gettime, Full, "fx";
+    288 accept4 socket::accept4, Full, "fxxx";
     289 signalfd4 signalfd::signalfd4, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxdx";
     290 eventfd2 eventfd::eventfd2, Full, "dx";
     291 epoll_create1 epoll::epoll_create1, Full, "x";
@@ -225,7 +241,9 @@ table! {
     295 preadv fileattr::preadv, Full, "fxdd";
     296 pwritev fileattr::pwritev, Full, "fxdd";
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
+    299 recvmmsg socket::recvmmsg, Partial("as recvmsg; the timeout is checked between messages, as Linux does"), "fxdxx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
+    307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
     316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";

@@ -295,4 +295,9 @@ pub trait FileOps: Send + Sync {
     fn tty(&self) -> Option<crate::fs::tty::TtyHandle> {
         None
     }
+    /// The Unix domain socket behind this file, if it is one (the socket
+    /// syscalls give ENOTSOCK otherwise).
+    fn unix_socket(&self) -> Option<&crate::net::unix::UnixSocket> {
+        None
+    }
 }

@@ -337,6 +337,9 @@ impl Task {
             .processes
             .add_limited(pid, self.tgid, self.pgid, self.creds.uid, limit)?;
         self.kernel.processes.set_session(pid, self.sid);
+        self.kernel
+            .processes
+            .set_exit_signal(pid, (req.flags & libc::CSIGNAL as u64) as i32);
         self.on_fork(pid);
         let mut child = ChildTemplate::from_parent(self, pid, &req);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
@@ -561,16 +564,22 @@ impl Task {
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
             q.remove(&self.tgid);
         }
+        let exit_signal = self.kernel.processes.exit_signal(self.tgid);
         if let Some(parent) = self.kernel.processes.exit(self.tgid, status, &|pid| {
             self.kernel.proc_attrs.get(pid).child_subreaper
         }) {
             // A parent that set SIGCHLD to SIG_IGN (or SA_NOCLDWAIT) gets
-            // no zombie to wait for (wait(2) NOTES).
-            if self.kernel.parent_ignores_children(parent) {
+            // no zombie to wait for (wait(2) NOTES); only children that
+            // report with SIGCHLD are reaped so.
+            if exit_signal == libc::SIGCHLD && self.kernel.parent_ignores_children(parent) {
                 self.kernel.processes.reap(self.tgid);
             }
-            let info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));
-            let _ = self.kernel.post_signal(parent, info);
+            // The exit signal chosen at clone(2); 0 sends nothing.
+            if exit_signal != 0 {
+                let mut info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));
+                info.signo = exit_signal;
+                let _ = self.kernel.post_signal(parent, info);
+            }
         }
         if self.tgid == super::process::INIT_PID {
             if let Some(tx) = self.kernel.init_exit.lock().ok().and_then(|mut t| t.take()) {

@@ -116,6 +116,8 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
         continued: options & libc::WCONTINUED != 0,
         nohang: options & libc::WNOHANG != 0,
         consume: options & libc::WNOWAIT == 0,
+        clone_only: options & libc::__WCLONE != 0,
+        all: options & libc::__WALL != 0,
     };
     let found = task.kernel.processes.wait_opts(task.tgid, target, opts)?;
     if infop == 0 {
@@ -221,6 +223,8 @@ pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
         continued: options & libc::WCONTINUED != 0,
         nohang: options & libc::WNOHANG != 0,
         consume: true,
+        clone_only: options & libc::__WCLONE != 0,
+        all: options & libc::__WALL != 0,
     };
     let Some((child, status)) = task.kernel.processes.wait_opts(task.tgid, target, opts)? else {
         return Ok(0);
@@ -320,8 +324,15 @@ pub fn clone3(task: &mut Task, a: Args) -> Result<u64> {
     const CLONE_ARGS_SIZE_VER0: usize = 64;
     const CLONE_PIDFD: u64 = 0x1000;
     const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    /// MAX_PID_NS_LEVEL: the most pids set_tid may name.
+    const MAX_SET_TID: u64 = 32;
     let size = a.usize(1);
-    if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
+    // A struct larger than a page is E2BIG, one below the first version EINVAL.
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
         return Err(Errno::EINVAL);
     }
     let raw = task.mm.read_vec(a.u64(0), size)?;
@@ -335,7 +346,14 @@ pub fn clone3(task: &mut Task, a: Args) -> Result<u64> {
     }
     let (flags, child_tid, parent_tid, exit_signal) = (field(0), field(2), field(3), field(4));
     let (stack, stack_size, tls, set_tid, set_tid_size) = (field(5), field(6), field(7), field(8), field(9));
+    if set_tid_size > MAX_SET_TID {
+        return Err(Errno::EINVAL);
+    }
     if flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    // clone3(2): CLONE_CLEAR_SIGHAND contradicts a shared handler table.
+    if flags & CLONE_CLEAR_SIGHAND != 0 && flags & libc::CLONE_SIGHAND as u64 != 0 {
         return Err(Errno::EINVAL);
     }
     if set_tid != 0 || set_tid_size != 0 {

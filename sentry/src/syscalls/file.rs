@@ -25,6 +25,16 @@ pub(super) fn file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
     task.fds.get(fd)
 }
 
+/// The open file at `fd` for an operation on the file itself: an O_PATH
+/// fd is EBADF (open(2) O_PATH: only fd-level operations work).
+pub(super) fn io_file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
+    let file = task.fds.get(fd)?;
+    if file.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    Ok(file)
+}
+
 /// The directory a relative path starts from: the cwd for AT_FDCWD, else
 /// the directory open at `dirfd`.
 pub(super) fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
@@ -72,7 +82,7 @@ pub(super) fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) 
     }
     let bits = if st.uid == uid {
         (st.mode >> 6) & 7
-    } else if st.gid == gid {
+    } else if st.gid == gid || task.creds.groups.binary_search(&st.gid).is_ok() {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7
@@ -142,12 +152,50 @@ impl FileOps for PathOnly {
     }
 }
 
+/// O_LARGEFILE as the kernel spells it on x86-64 (libc defines it as 0).
+const O_LARGEFILE: i32 = 0o100000;
+
+/// The flags open(2) knows (Linux's VALID_OPEN_FLAGS).
+const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE;
+
+/// The flags an open file keeps: unknown bits are dropped, a 64-bit
+/// kernel adds O_LARGEFILE, and O_PATH keeps only O_PATH, O_CLOEXEC,
+/// O_DIRECTORY and O_NOFOLLOW (open(2); Linux's build_open_flags).
+fn effective_open_flags(flags: i32) -> i32 {
+    if flags & libc::O_PATH != 0 {
+        return flags & (libc::O_PATH | libc::O_CLOEXEC | libc::O_DIRECTORY | libc::O_NOFOLLOW);
+    }
+    (flags & VALID_OPEN_FLAGS) | O_LARGEFILE
+}
+
 /// openat(2). Unknown flags are ignored, as open(2) does (only openat2
 /// rejects them).
 pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Result<u64> {
+    // O_CREAT|O_DIRECTORY is refused outright (Linux 6.4 and later).
+    if flags & (libc::O_CREAT | libc::O_DIRECTORY) == libc::O_CREAT | libc::O_DIRECTORY {
+        return Err(Errno::EINVAL);
+    }
     if flags & libc::O_TMPFILE == libc::O_TMPFILE {
         return Err(Errno::EOPNOTSUPP);
     }
+    let flags = effective_open_flags(flags);
     let start = start_dir(task, dirfd, path)?;
     let follow = flags & libc::O_NOFOLLOW == 0;
     let dentry = if flags & libc::O_CREAT != 0 {
@@ -179,6 +227,10 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
             _ => 6,
         };
         may_access(task, &st, want, false)?;
+        // O_NOATIME only for the file's owner or CAP_FOWNER (open(2) EPERM).
+        if flags & libc::O_NOATIME != 0 && st.uid != task.creds.euid && !task.creds.capable(super::creds::CAP_FOWNER) {
+            return Err(Errno::EPERM);
+        }
         check_mount_for_open(task, &dentry, &st, flags)?;
         open_inode(task, &dentry, &st, flags)?
     };
@@ -634,7 +686,7 @@ pub fn getdents64(task: &mut Task, a: Args) -> Result<u64> {
 
 pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
     let fd = a.fd(0);
-    let file = file_of(task, fd)?;
+    let file = io_file_of(task, fd)?;
     match a.u64(1) {
         libc::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
         libc::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
@@ -747,8 +799,15 @@ pub fn dup3(task: &mut Task, a: Args) -> Result<u64> {
     Ok(new as u64)
 }
 
+/// fsync(2)/fdatasync(2): EINVAL for files with nothing to sync (pipes,
+/// sockets, character devices such as /dev/null have no fsync method).
 pub fn fsync(task: &mut Task, a: Args) -> Result<u64> {
-    file_of(task, a.fd(0))?.ops.fsync()?;
+    let file = io_file_of(task, a.fd(0))?;
+    let kind = file.dentry.inode.stat()?.file_type();
+    if matches!(kind, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR) {
+        return Err(Errno::EINVAL);
+    }
+    file.ops.fsync()?;
     Ok(0)
 }
 

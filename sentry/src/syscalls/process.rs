@@ -497,12 +497,18 @@ pub fn sysinfo(task: &mut Task, a: Args) -> Result<u64> {
     unsafe { libc::sysinfo(&mut host) };
     let mut b = [0u8; 112];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(0, task.kernel.boot_time.elapsed().as_secs());
+    // Uptime on CLOCK_BOOTTIME, the clock the guest reads it from too.
+    let mut boot = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: valid out pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot) };
+    put(0, boot.tv_sec.max(0) as u64);
     put(32, host.totalram);
     put(40, host.freeram);
     put(48, host.sharedram);
     put(56, host.bufferram);
-    b[80..82].copy_from_slice(&1u16.to_le_bytes());
+    // procs: the number of threads in the sandbox (Linux's nr_threads).
+    let procs = task.kernel.procs.thread_count().clamp(1, u16::MAX as usize) as u16;
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
     b[104..108].copy_from_slice(&host.mem_unit.to_le_bytes());
     task.mm.write(a.u64(0), &b)?;
     Ok(0)
@@ -656,6 +662,15 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let cmd = op & FUTEX_CMD_MASK;
+    // FUTEX_CLOCK_REALTIME is only for the absolute-time operations
+    // (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2); a
+    // timeout is still checked first, as Linux reads it before the op.
+    if op & libc::FUTEX_CLOCK_REALTIME != 0 && !matches!(cmd, libc::FUTEX_WAIT_BITSET | 11 | 13) {
+        if cmd == libc::FUTEX_WAIT {
+            futex_deadline(task, cmd, op, timeout)?;
+        }
+        return Err(Errno::ENOSYS);
+    }
     let private = op & libc::FUTEX_PRIVATE_FLAG != 0;
     let futexes = &task.kernel.futexes;
     match cmd {

@@ -403,6 +403,32 @@ pub fn read(task: &mut Task, a: Args) -> Result<u64> {
     Ok(done as u64)
 }
 
+/// A set-user-ID bit, or a set-group-ID bit with group execute, that a
+/// write or chown must clear from a regular file (Linux's
+/// should_remove_suid); None when there is nothing to clear.
+pub(super) fn mode_without_setid(st: &Stat) -> Option<u32> {
+    let mut kill = st.mode & libc::S_ISUID;
+    if st.mode & (libc::S_ISGID | libc::S_IXGRP) == libc::S_ISGID | libc::S_IXGRP {
+        kill |= libc::S_ISGID;
+    }
+    (kill != 0 && st.is_regular()).then_some(st.mode & 0o7777 & !kill)
+}
+
+/// A write by a caller without CAP_FSETID clears the file's set-id bits
+/// (write(2); Linux's file_remove_privs). `count` 0 writes nothing.
+pub(super) fn remove_privs_for_write(task: &Task, file: &OpenFile, count: usize) {
+    if count == 0 || task.creds.capable(super::creds::CAP_FSETID) {
+        return;
+    }
+    let Ok(st) = file.dentry.inode.stat() else { return };
+    if let Some(mode) = mode_without_setid(&st) {
+        let _ = file.dentry.inode.setattr(crate::vfs::SetAttr {
+            mode: Some(mode),
+            ..Default::default()
+        });
+    }
+}
+
 /// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)).
 pub(super) fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
     if e == Errno::EPIPE {
@@ -423,6 +449,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EBADF);
     }
     crate::fs::tty::jobctl::check_write(task, &file)?;
+    remove_privs_for_write(task, &file, a.usize(2));
     let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
@@ -451,6 +478,7 @@ pub fn pwrite64(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    remove_privs_for_write(task, &file, a.usize(2));
     let n = write_from(task, a.u64(1), a.usize(2), |buf, done| {
         file.pwrite(buf, offset as u64 + done)
     })?;
@@ -510,6 +538,7 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
     crate::fs::tty::jobctl::check_write(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
     let total: usize = iovs.iter().map(|&(_, len)| len).sum();
+    remove_privs_for_write(task, &file, total);
     if total <= ATOMIC_GATHER {
         // Small vectors become one write, so a writev to a pipe or an
         // O_APPEND file is as atomic as Linux makes it.

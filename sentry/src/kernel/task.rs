@@ -395,12 +395,30 @@ impl Task {
         Ok(tid)
     }
 
-    /// A snapshot of the task's filesystem view (cheap: a few Arcs).
+    /// A snapshot of the task's filesystem view (cheap: a few Arcs),
+    /// resolving paths with this task's credentials.
     pub fn fs(&self) -> FsContext {
-        match self.fs_shared.lock() {
+        let mut fs = match self.fs_shared.lock() {
             Ok(fs) => fs.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        fs.searcher = self.path_searcher();
+        fs
+    }
+
+    /// Whose search permission path walks check: none with
+    /// CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (capabilities(7)).
+    fn path_searcher(&self) -> Option<Arc<crate::vfs::resolve::Searcher>> {
+        const CAP_DAC_OVERRIDE: u32 = 1;
+        const CAP_DAC_READ_SEARCH: u32 = 2;
+        if self.creds.capable(CAP_DAC_OVERRIDE) || self.creds.capable(CAP_DAC_READ_SEARCH) {
+            return None;
         }
+        Some(Arc::new(crate::vfs::resolve::Searcher {
+            uid: self.creds.euid,
+            gid: self.creds.egid,
+            groups: self.creds.groups.clone(),
+        }))
     }
 
     /// Changes the working directory of every thread sharing it.
@@ -425,7 +443,7 @@ impl Task {
             comm: self.comm.clone(),
             queue: self.signal_queue.clone(),
         };
-        let now_ticks = self.kernel.boot_time.elapsed().as_millis() as u64 * super::procinfo::CLK_TCK / 1000;
+        let now_ticks = self.kernel.uptime().as_millis() as u64 * super::procinfo::CLK_TCK / 1000;
         self.kernel
             .procs
             .publish(self.tid, thread, now_ticks, |live| super::procinfo::ProcEntry {

@@ -267,6 +267,21 @@ fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Resul
 
 /// The O_CREAT half of open: create the last component if it is missing.
 fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u32) -> Result<Arc<Dentry>> {
+    open_creat_following(task, start, path, flags, mode, 0)
+}
+
+/// open_creat after `links` symlinks: a last component that is a dangling
+/// symlink is followed and its target created (open(2) O_CREAT), up to
+/// Linux's 40 links (ELOOP).
+fn open_creat_following(
+    task: &Task,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+    links: u32,
+) -> Result<Arc<Dentry>> {
+    const MAX_SYMLINKS: u32 = 40;
     if path.last() == Some(&b'/') {
         return Err(Errno::EISDIR);
     }
@@ -283,7 +298,17 @@ fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u
                 if flags & libc::O_NOFOLLOW != 0 {
                     return Err(Errno::ELOOP);
                 }
-                return task.fs().resolve(start, path, true);
+                return match task.fs().resolve(start, path, true) {
+                    Err(Errno::ENOENT) if links < MAX_SYMLINKS => {
+                        let target = child.inode.readlink()?;
+                        if target.is_empty() {
+                            return Err(Errno::ENOENT);
+                        }
+                        open_creat_following(task, &parent, &target, flags, mode, links + 1)
+                    }
+                    Err(Errno::ENOENT) => Err(Errno::ELOOP),
+                    found => found,
+                };
             }
             Ok(child)
         }
@@ -852,7 +877,12 @@ pub fn fadvise64(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn getcwd(task: &mut Task, a: Args) -> Result<u64> {
-    let mut path = task.fs().cwd.path.clone();
+    let cwd = task.fs().cwd.clone();
+    // A working directory that was removed has no path (getcwd(3) ENOENT).
+    if cwd.inode.stat()?.nlink == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let mut path = cwd.path.clone();
     path.push(0);
     if a.usize(1) < path.len() {
         return Err(Errno::ERANGE);

@@ -497,11 +497,7 @@ pub fn sysinfo(task: &mut Task, a: Args) -> Result<u64> {
     unsafe { libc::sysinfo(&mut host) };
     let mut b = [0u8; 112];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    // Uptime on CLOCK_BOOTTIME, the clock the guest reads it from too.
-    let mut boot = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: valid out pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut boot) };
-    put(0, boot.tv_sec.max(0) as u64);
+    put(0, task.kernel.uptime().as_secs());
     put(32, host.totalram);
     put(40, host.freeram);
     put(48, host.sharedram);

@@ -132,6 +132,9 @@ struct Vma {
     /// copied on the first write.
     cow: bool,
     name: VmaName,
+    /// False for a shared mapping of a file not open for writing: it may
+    /// never become writable (Linux's VM_MAYWRITE; mprotect(2) EACCES).
+    may_write: bool,
 }
 
 impl Vma {
@@ -295,6 +298,7 @@ impl MemoryManager {
                 chunk_off: 0,
                 cow: false,
                 name,
+                may_write: true,
             },
         );
         Ok(start)
@@ -350,6 +354,24 @@ impl MemoryManager {
         })
     }
 
+    /// Marks the mappings in [addr, addr+len) as never writable: a shared
+    /// mapping of a file opened without write access.
+    pub fn deny_write(&self, addr: u64, len: u64) -> Result<()> {
+        let mut s = self.lock()?;
+        let end = addr.saturating_add(len);
+        s.split_at(addr);
+        s.split_at(end);
+        for vma in s.vmas.range_mut(addr..end).map(|(_, v)| v) {
+            vma.may_write = false;
+        }
+        Ok(())
+    }
+
+    /// True when every page of [start, end) is mapped.
+    pub fn is_mapped(&self, start: u64, end: u64) -> Result<bool> {
+        Ok(self.lock()?.fully_mapped(start, end))
+    }
+
     /// mprotect(2): ENOMEM if any page in the range is unmapped.
     pub fn mprotect(&self, ctx: &mut dyn Context, addr: u64, len: u64, prot: i32) -> Result<()> {
         if !addr.is_multiple_of(PAGE_SIZE) {
@@ -366,6 +388,9 @@ impl MemoryManager {
         let mut s = self.lock()?;
         if !s.fully_mapped(addr, end) {
             return Err(Errno::ENOMEM);
+        }
+        if prot & libc::PROT_WRITE != 0 && s.overlapping(addr, end).any(|vma| !vma.may_write) {
+            return Err(Errno::EACCES);
         }
         s.split_at(addr);
         s.split_at(end);
@@ -630,6 +655,15 @@ impl State {
             .range(first_start..end)
             .all(|(_, v)| v.prot == prot && v.shared == shared);
         uniform.then_some((prot, shared))
+    }
+
+    /// The VMAs that overlap [start, end).
+    fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = &Vma> {
+        let first = self.vmas.range(..=start).next_back().map_or(start, |(&k, _)| k);
+        self.vmas
+            .range(first..end)
+            .map(|(_, v)| v)
+            .filter(move |v| v.end > start)
     }
 
     fn fully_mapped(&self, start: u64, end: u64) -> bool {

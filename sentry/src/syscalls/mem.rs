@@ -39,6 +39,11 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
         );
     }
     let file = task.fds.get(fd)?;
+    // MAP_SHARED_VALIDATE refuses flags it does not know, and MAP_SYNC on
+    // a file that is not DAX (mmap(2) EOPNOTSUPP).
+    if kind == libc::MAP_SHARED_VALIDATE && flags & !SHARED_VALIDATE_FLAGS != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
     // mmap(2): the fd must be open for reading; a shared writable mapping
     // also needs write access.
     if !file.readable() || (shared && prot & libc::PROT_WRITE != 0 && !file.writable()) {
@@ -60,7 +65,8 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
         dev: st.dev,
         ino: st.ino,
     };
-    mm.mmap(
+    let writable = file.writable();
+    let start = mm.mmap(
         task.ctx.as_mut(),
         addr,
         len,
@@ -73,8 +79,31 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
             offset,
             name,
         },
-    )
+    )?;
+    if shared && !writable {
+        mm.deny_write(start, len)?;
+    }
+    Ok(start)
 }
+
+/// The flags MAP_SHARED_VALIDATE accepts for a file (Linux's
+/// LEGACY_MAP_MASK; no file here supports MAP_SYNC).
+const SHARED_VALIDATE_FLAGS: i32 = libc::MAP_TYPE
+    | libc::MAP_FIXED
+    | libc::MAP_FIXED_NOREPLACE
+    | libc::MAP_ANONYMOUS
+    | libc::MAP_DENYWRITE
+    | libc::MAP_EXECUTABLE
+    | libc::MAP_GROWSDOWN
+    | libc::MAP_LOCKED
+    | libc::MAP_NORESERVE
+    | libc::MAP_POPULATE
+    | libc::MAP_NONBLOCK
+    | libc::MAP_STACK
+    | libc::MAP_HUGETLB
+    | libc::MAP_32BIT
+    | (0x3f << libc::MAP_HUGE_SHIFT)
+    | 0x400_0000; // MAP_UNINITIALIZED
 
 /// RLIMIT_AS: a mapping that would take the address space past the limit
 /// fails with ENOMEM (getrlimit(2)).
@@ -117,12 +146,19 @@ pub fn madvise(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let len = page_up(len).ok_or(Errno::EINVAL)?;
+    let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
+    // The advice applies to what is mapped; a hole in the range is
+    // reported afterwards (madvise(2) ENOMEM).
+    let holes = || match task.mm.is_mapped(addr, end) {
+        Ok(true) => Ok(0),
+        Ok(false) => Err(Errno::ENOMEM),
+        Err(e) => Err(e),
+    };
     match advice {
         libc::MADV_DONTNEED | libc::MADV_FREE => {
             // Private anonymous pages read back as zeros afterwards.
-            let end = addr.checked_add(len).ok_or(Errno::EINVAL)?;
             task.mm.discard(addr, end)?;
-            Ok(0)
+            holes()
         }
         libc::MADV_NORMAL
         | libc::MADV_RANDOM
@@ -135,7 +171,7 @@ pub fn madvise(task: &mut Task, a: Args) -> Result<u64> {
         | libc::MADV_HUGEPAGE
         | libc::MADV_NOHUGEPAGE
         | libc::MADV_DONTDUMP
-        | libc::MADV_DODUMP => Ok(0),
+        | libc::MADV_DODUMP => holes(),
         _ => Err(Errno::EINVAL),
     }
 }

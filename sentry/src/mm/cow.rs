@@ -251,10 +251,11 @@ impl MemoryManager {
         }])
     }
 
-    /// madvise(MADV_DONTNEED) on private anonymous memory in
-    /// `[start, end)`: the pages read back as zeros. Pages still shared
-    /// with a forked address space get fresh zero pages instead of being
-    /// punched out from under the other side.
+    /// madvise(MADV_DONTNEED) on private memory in `[start, end)`:
+    /// anonymous pages read back as zeros, private file pages as the
+    /// file's contents again (madvise(2)). Pages still shared with a
+    /// forked address space get fresh pages instead of being punched out
+    /// from under the other side.
     pub fn discard(&self, start: u64, end: u64) -> Result<()> {
         let mut s = self.lock()?;
         s.split_at(start);
@@ -264,10 +265,11 @@ impl MemoryManager {
             .range(start..end)
             .filter(|(_, v)| {
                 !v.shared
-                    && matches!(
-                        v.name,
-                        super::VmaName::Anonymous | super::VmaName::Heap | super::VmaName::Stack
-                    )
+                    && (v.source.is_some()
+                        || matches!(
+                            v.name,
+                            super::VmaName::Anonymous | super::VmaName::Heap | super::VmaName::Stack
+                        ))
             })
             .map(|(&k, _)| k)
             .collect();
@@ -287,6 +289,9 @@ impl MemoryManager {
                 self.remaps.push(remap, None);
             } else {
                 self.memfile.punch(v.mem_offset(), len);
+            }
+            if let (Some(source), super::VmaName::File { offset, .. }) = (&v.source, &v.name) {
+                self.fill_from_file(v.mem_offset(), len, &**source, *offset)?;
             }
         }
         Ok(())

@@ -120,6 +120,10 @@ pub enum VmaName {
     },
 }
 
+/// Reads a mapped file at an offset: where a private file mapping's pages
+/// come from again after MADV_DONTNEED.
+pub type FileSource = Arc<dyn Fn(&mut [u8], u64) -> Result<usize> + Send + Sync>;
+
 #[derive(Clone)]
 struct Vma {
     end: u64,
@@ -135,6 +139,8 @@ struct Vma {
     /// False for a shared mapping of a file not open for writing: it may
     /// never become writable (Linux's VM_MAYWRITE; mprotect(2) EACCES).
     may_write: bool,
+    /// The file of a private file mapping (None for anonymous memory).
+    source: Option<FileSource>,
 }
 
 impl Vma {
@@ -299,6 +305,7 @@ impl MemoryManager {
                 cow: false,
                 name,
                 may_write: true,
+                source: None,
             },
         );
         Ok(start)
@@ -363,6 +370,16 @@ impl MemoryManager {
         s.split_at(end);
         for vma in s.vmas.range_mut(addr..end).map(|(_, v)| v) {
             vma.may_write = false;
+        }
+        Ok(())
+    }
+
+    /// Records the file a private mapping at [addr, addr+len) was read
+    /// from, so that discarded pages can be read again.
+    pub fn set_file_source(&self, addr: u64, len: u64, source: FileSource) -> Result<()> {
+        let mut s = self.lock()?;
+        for vma in s.vmas.range_mut(addr..addr.saturating_add(len)).map(|(_, v)| v) {
+            vma.source = Some(source.clone());
         }
         Ok(())
     }

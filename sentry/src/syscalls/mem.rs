@@ -3,7 +3,8 @@
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
-use crate::mm::{page_up, Backing, VmaName, PAGE_SIZE};
+use crate::mm::{page_up, Backing, FileSource, VmaName, PAGE_SIZE};
+use std::sync::Arc;
 
 pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     let (addr, len, prot, flags, fd, offset) = (a.u64(0), a.u64(1), a.i32(2), a.i32(3), a.fd(4), a.u64(5));
@@ -59,6 +60,7 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     }
     let ops = file.ops.clone();
     let read_at = move |buf: &mut [u8], off: u64| ops.read(buf, off);
+    let source_ops = file.ops.clone();
     let name = VmaName::File {
         path: file.dentry.path.clone(),
         offset,
@@ -82,6 +84,10 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     )?;
     if shared && !writable {
         mm.deny_write(start, len)?;
+    }
+    if !shared {
+        let source: FileSource = Arc::new(move |buf: &mut [u8], off: u64| source_ops.read(buf, off));
+        mm.set_file_source(start, len, source)?;
     }
     Ok(start)
 }

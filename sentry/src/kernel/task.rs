@@ -421,6 +421,20 @@ impl Task {
         }))
     }
 
+    /// Takes resource limits another process set with prlimit(2).
+    fn take_remote_rlimits(&mut self) {
+        let Ok(mut update) = self.group.rlimit_update.lock() else {
+            return;
+        };
+        if let Some(limits) = update.take() {
+            self.rlimits = limits;
+            self.fds.set_limit(limits[libc::RLIMIT_NOFILE as usize].0);
+            // Published before the update is gone, so that readers never
+            // see the old limits.
+            self.publish();
+        }
+    }
+
     /// Changes the working directory of every thread sharing it.
     pub fn set_cwd(&self, cwd: Arc<Dentry>) {
         if let Ok(mut fs) = self.fs_shared.lock() {
@@ -618,6 +632,7 @@ impl Task {
             match self.ctx.switch(&mut self.regs)? {
                 Event::Syscall => {
                     self.regs_replaced = false;
+                    self.take_remote_rlimits();
                     let result = syscalls::dispatch(self);
                     if let Some(status) = self.exit_status {
                         return Ok(status);

@@ -51,17 +51,6 @@ pub fn getpgrp(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.pgid as u64)
 }
 
-/// Only the calling process exists: pid 0 or our own pid.
-fn only_self(task: &Task, pid: i32) -> Result<()> {
-    if pid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if pid != 0 && pid != task.tgid {
-        return Err(Errno::ESRCH);
-    }
-    Ok(())
-}
-
 pub fn getpgid(task: &mut Task, a: Args) -> Result<u64> {
     let pid = a.i32(0);
     if pid < 0 {
@@ -598,20 +587,25 @@ fn check_resource(resource: u32) -> Result<usize> {
     Ok(resource as usize)
 }
 
-fn set_limit(task: &mut Task, idx: usize, new: (u64, u64)) -> Result<()> {
+/// The checks of setrlimit(2) for changing limit `idx` from `old` to `new`.
+fn check_new_limit(idx: usize, old: (u64, u64), new: (u64, u64)) -> Result<()> {
     if new.0 > new.1 {
         return Err(Errno::EINVAL);
     }
-    let old = task.rlimits[idx];
     // Raising the hard limit needs CAP_SYS_RESOURCE (setrlimit(2)); the
     // sandbox has none for its guest.
     if new.1 > old.1 {
         return Err(Errno::EPERM);
     }
+    if idx == libc::RLIMIT_NOFILE as usize && new.1 > 1024 * 1024 {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+fn set_limit(task: &mut Task, idx: usize, new: (u64, u64)) -> Result<()> {
+    check_new_limit(idx, task.rlimits[idx], new)?;
     if idx == libc::RLIMIT_NOFILE as usize {
-        if new.1 > 1024 * 1024 {
-            return Err(Errno::EPERM);
-        }
         task.fds.set_limit(new.0);
     }
     task.rlimits[idx] = new;
@@ -633,14 +627,64 @@ pub fn setrlimit(task: &mut Task, a: Args) -> Result<u64> {
     Ok(0)
 }
 
+/// prlimit(2) on another process needs the caller's real ids to be all
+/// of the target's real, effective and saved ids, or CAP_SYS_RESOURCE.
+fn may_prlimit(task: &Task, target: &crate::kernel::task::Credentials) -> Result<()> {
+    let c = &task.creds;
+    let ids_match = [target.uid, target.euid, target.suid].iter().all(|&u| u == c.uid)
+        && [target.gid, target.egid, target.sgid].iter().all(|&g| g == c.gid);
+    if ids_match || c.capable(super::creds::CAP_SYS_RESOURCE) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// prlimit(2) on process `pid`: the new limits wait in its thread group
+/// until it next enters the Sentry; reads see them at once.
+fn prlimit_other(task: &Task, pid: i32, idx: usize, new: Option<[u64; 2]>, old_addr: u64) -> Result<u64> {
+    let group = task
+        .kernel
+        .groups
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .get(&pid)
+        .and_then(std::sync::Weak::upgrade)
+        .ok_or(Errno::ESRCH)?;
+    let creds = task.kernel.procs.creds_of(pid).ok_or(Errno::ESRCH)?;
+    may_prlimit(task, &creds)?;
+    let mut update = group.rlimit_update.lock().map_err(|_| Errno::EIO)?;
+    let mut limits = match *update {
+        Some(limits) => limits,
+        None => task.kernel.procs.rlimits_of(pid).ok_or(Errno::ESRCH)?,
+    };
+    let old = limits[idx];
+    if let Some(new) = new {
+        check_new_limit(idx, old, (new[0], new[1]))?;
+        limits[idx] = (new[0], new[1]);
+        *update = Some(limits);
+    }
+    drop(update);
+    if old_addr != 0 {
+        task.mm.write_val(old_addr, &[old.0, old.1])?;
+    }
+    Ok(0)
+}
+
 pub fn prlimit64(task: &mut Task, a: Args) -> Result<u64> {
-    only_self(task, a.i32(0))?;
+    let pid = a.i32(0);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
     let idx = check_resource(a.u32(1))?;
     let new = if a.u64(2) != 0 {
         Some(task.mm.read_val::<[u64; 2]>(a.u64(2))?)
     } else {
         None
     };
+    if pid != 0 && pid != task.tgid {
+        return prlimit_other(task, pid, idx, new, a.u64(3));
+    }
     let (soft, hard) = task.rlimits[idx];
     if a.u64(3) != 0 {
         task.mm.write_val(a.u64(3), &[soft, hard])?;

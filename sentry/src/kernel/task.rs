@@ -655,6 +655,14 @@ impl Task {
                 } if self.mm.handle_cow_fault(self.ctx.as_mut(), self.tgid, addr) => {}
                 Event::Fault { signo, code, addr } => {
                     tracing::debug!("guest fault: signal {signo} at {addr:#x}, rip {:#x}", self.regs.rip);
+                    // A page wholly past the end of a mapped file is SIGBUS
+                    // with BUS_ADRERR (mmap(2)).
+                    const BUS_ADRERR: i32 = 2;
+                    let (signo, code) = if signo == libc::SIGSEGV && self.mm.is_beyond_eof(addr) {
+                        (libc::SIGBUS, BUS_ADRERR)
+                    } else {
+                        (signo, code)
+                    };
                     let info = super::signals::SigInfo {
                         signo,
                         code,

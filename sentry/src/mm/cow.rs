@@ -173,7 +173,8 @@ impl MemoryManager {
     /// and report true (the guest retries the write).
     pub fn handle_cow_fault(&self, ctx: &mut dyn Context, tgid: i32, addr: u64) -> bool {
         let Ok(mut s) = self.lock() else { return false };
-        let writable_cow = matches!(vma_at(&s, addr), Some((_, v)) if v.cow && v.prot & libc::PROT_WRITE != 0);
+        let writable_cow =
+            matches!(vma_at(&s, addr), Some((_, v)) if v.cow && v.prot & libc::PROT_WRITE != 0 && !v.beyond_eof);
         if !writable_cow {
             return false;
         }
@@ -225,7 +226,7 @@ impl MemoryManager {
                     remaps.push(Remap {
                         addr: vstart,
                         len: v.end - vstart,
-                        prot: v.prot,
+                        prot: v.stub_prot(),
                         offset: None,
                     });
                 }
@@ -246,7 +247,7 @@ impl MemoryManager {
         Ok(vec![Remap {
             addr: piece_start,
             len,
-            prot: v.prot,
+            prot: v.stub_prot(),
             offset: Some(v.mem_offset()),
         }])
     }
@@ -283,7 +284,7 @@ impl MemoryManager {
                 let remap = Remap {
                     addr: vstart,
                     len,
-                    prot: v.prot,
+                    prot: v.stub_prot(),
                     offset: Some(v.mem_offset()),
                 };
                 self.remaps.push(remap, None);

@@ -141,6 +141,9 @@ struct Vma {
     may_write: bool,
     /// The file of a private file mapping (None for anonymous memory).
     source: Option<FileSource>,
+    /// Pages wholly past the end of the mapped file: inaccessible in the
+    /// stub, and a touch raises SIGBUS (mmap(2)).
+    beyond_eof: bool,
 }
 
 impl Vma {
@@ -152,7 +155,9 @@ impl Vma {
     /// The protection the stub maps: COW pages are write-protected so that
     /// writes fault into the Sentry.
     fn stub_prot(&self) -> i32 {
-        if self.cow {
+        if self.beyond_eof {
+            libc::PROT_NONE
+        } else if self.cow {
             self.prot & !libc::PROT_WRITE
         } else {
             self.prot
@@ -306,6 +311,7 @@ impl MemoryManager {
                 name,
                 may_write: true,
                 source: None,
+                beyond_eof: false,
             },
         );
         Ok(start)
@@ -382,6 +388,28 @@ impl MemoryManager {
             vma.source = Some(source.clone());
         }
         Ok(())
+    }
+
+    /// Marks the pages of [addr, end) as lying wholly past the end of the
+    /// mapped file: the stub loses access to them.
+    pub fn mark_beyond_eof(&self, ctx: &mut dyn Context, addr: u64, end: u64) -> Result<()> {
+        let mut s = self.lock()?;
+        s.split_at(addr);
+        s.split_at(end);
+        for (&start, vma) in s.vmas.range_mut(addr..end) {
+            vma.beyond_eof = true;
+            ctx.protect(start, vma.end - start, vma.stub_prot())
+                .map_err(|_| Errno::ENOMEM)?;
+        }
+        Ok(())
+    }
+
+    /// True when `addr` is in a file mapping but wholly past the file's
+    /// end (a touch there is SIGBUS, not SIGSEGV).
+    pub fn is_beyond_eof(&self, addr: u64) -> bool {
+        let Ok(s) = self.lock() else { return false };
+        let vma = s.vmas.range(..=addr).next_back();
+        vma.is_some_and(|(_, v)| v.end > addr && v.beyond_eof)
     }
 
     /// True when every page of [start, end) is mapped.
@@ -602,7 +630,7 @@ impl State {
         let mut cur = addr;
         while cur < end {
             let (&vstart, vma) = self.vmas.range(..=cur).next_back().ok_or(Errno::EFAULT)?;
-            if vma.end <= cur || vma.prot & need != need {
+            if vma.end <= cur || vma.prot & need != need || vma.beyond_eof {
                 return Err(Errno::EFAULT);
             }
             let piece_end = vma.end.min(end);

@@ -85,6 +85,14 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     if shared && !writable {
         mm.deny_write(start, len)?;
     }
+    // Pages wholly past the end of a regular file are not backed by it.
+    if st.is_regular() {
+        let end = start.saturating_add(page_up(len).unwrap_or(len));
+        let backed = page_up(st.size).unwrap_or(u64::MAX).saturating_sub(offset);
+        if let Some(eof_page) = start.checked_add(backed).filter(|&e| e < end) {
+            mm.mark_beyond_eof(task.ctx.as_mut(), eof_page, end)?;
+        }
+    }
     if !shared {
         let source: FileSource = Arc::new(move |buf: &mut [u8], off: u64| source_ops.read(buf, off));
         mm.set_file_source(start, len, source)?;

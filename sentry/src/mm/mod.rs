@@ -371,7 +371,8 @@ impl MemoryManager {
     /// mapping of a file opened without write access.
     pub fn deny_write(&self, addr: u64, len: u64) -> Result<()> {
         let mut s = self.lock()?;
-        let end = addr.saturating_add(len);
+        // VMAs split only at page boundaries.
+        let end = addr.saturating_add(page_up(len).ok_or(Errno::EINVAL)?);
         s.split_at(addr);
         s.split_at(end);
         for vma in s.vmas.range_mut(addr..end).map(|(_, v)| v) {

@@ -266,7 +266,7 @@ impl MemoryManager {
             .range(start..end)
             .filter(|(_, v)| {
                 !v.shared
-                    && (v.source.is_some()
+                    && (v.source.as_ref().is_some_and(|f| f.strong_count() > 0)
                         || matches!(
                             v.name,
                             super::VmaName::Anonymous | super::VmaName::Heap | super::VmaName::Stack
@@ -277,6 +277,10 @@ impl MemoryManager {
         for vstart in targets {
             let Some(v) = s.vmas.get_mut(&vstart) else { continue };
             let len = v.end - vstart;
+            let file = v.source.as_ref().and_then(std::sync::Weak::upgrade);
+            if v.source.is_some() && file.is_none() {
+                continue;
+            }
             if v.cow {
                 v.chunk = Chunk::allocate(&self.memfile, len)?;
                 v.chunk_off = 0;
@@ -291,8 +295,8 @@ impl MemoryManager {
             } else {
                 self.memfile.punch(v.mem_offset(), len);
             }
-            if let (Some(source), super::VmaName::File { offset, .. }) = (&v.source, &v.name) {
-                self.fill_from_file(v.mem_offset(), len, &**source, *offset)?;
+            if let (Some(file), super::VmaName::File { offset, .. }) = (file, &v.name) {
+                self.fill_from_file(v.mem_offset(), len, &|buf, off| file.read(buf, off), *offset)?;
             }
         }
         Ok(())

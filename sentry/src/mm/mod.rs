@@ -120,9 +120,11 @@ pub enum VmaName {
     },
 }
 
-/// Reads a mapped file at an offset: where a private file mapping's pages
-/// come from again after MADV_DONTNEED.
-pub type FileSource = Arc<dyn Fn(&mut [u8], u64) -> Result<usize> + Send + Sync>;
+/// The open file a private file mapping was read from, where its pages
+/// come from again after MADV_DONTNEED. Weak, so that a mapping does not
+/// keep the file (and a host fd) open after the guest closed it; pages of
+/// a file no longer open keep their contents.
+pub type FileSource = std::sync::Weak<dyn crate::vfs::FileOps>;
 
 #[derive(Clone)]
 struct Vma {

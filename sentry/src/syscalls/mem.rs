@@ -60,7 +60,6 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
     }
     let ops = file.ops.clone();
     let read_at = move |buf: &mut [u8], off: u64| ops.read(buf, off);
-    let source_ops = file.ops.clone();
     let name = VmaName::File {
         path: file.dentry.path.clone(),
         offset,
@@ -94,7 +93,7 @@ pub fn mmap(task: &mut Task, a: Args) -> Result<u64> {
         }
     }
     if !shared {
-        let source: FileSource = Arc::new(move |buf: &mut [u8], off: u64| source_ops.read(buf, off));
+        let source: FileSource = Arc::downgrade(&file.ops);
         mm.set_file_source(start, len, source)?;
     }
     Ok(start)

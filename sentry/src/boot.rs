@@ -55,6 +55,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         cwd: root.clone(),
         mounts,
         umask: 0o022,
+        searcher: None,
     };
     fs.cwd = fs
         .resolve(&root, config.cwd.as_bytes(), true)

@@ -418,6 +418,28 @@ CASE(mprotect_write_on_readonly_shared_file_eacces)
 	EXPECT_ERRNO(mprotect(p, PG, PROT_READ | PROT_WRITE), EACCES);
 }
 
+CASE(readonly_shared_file_odd_length_kept_by_fork)
+{
+	int fd;
+	char *p;
+	pid_t pid;
+
+	pattern_file(1, 0);
+	fd = ASSERT_OK(open(h_path("file"), O_RDONLY));
+	/* a length that is not a page multiple still maps whole pages */
+	p = mmap(NULL, 100, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_MAPPED(p);
+	EXPECT_ERRNO(mprotect(p, PG, PROT_READ | PROT_WRITE), EACCES);
+	pid = ASSERT_OK(fork());
+	if (pid == 0)
+		_exit(p[0] == 'a' && p[PG - 1] == 'a' + (PG - 1) % 26 ? 0 : 1);
+	EXPECT_EXITED(h_wait(pid), 0);
+	pid = ASSERT_OK(vfork());
+	if (pid == 0)
+		_exit(0);
+	EXPECT_EXITED(h_wait(pid), 0);
+}
+
 /* ---- mremap ---- */
 
 CASE(mremap_grow_maymove_keeps_content)

@@ -116,6 +116,9 @@ pub fn open_char_device(rdev: u64) -> Result<Arc<dyn FileOps>> {
 struct Null;
 
 impl FileOps for Null {
+    fn seeks_to_zero(&self) -> bool {
+        true
+    }
     fn read(&self, _buf: &mut [u8], _offset: u64) -> Result<usize> {
         Ok(0)
     }
@@ -128,6 +131,9 @@ impl FileOps for Null {
 struct Zero;
 
 impl FileOps for Zero {
+    fn seeks_to_zero(&self) -> bool {
+        true
+    }
     fn read(&self, buf: &mut [u8], _offset: u64) -> Result<usize> {
         buf.fill(0);
         Ok(buf.len())
@@ -141,6 +147,9 @@ impl FileOps for Zero {
 struct Full;
 
 impl FileOps for Full {
+    fn seeks_to_zero(&self) -> bool {
+        true
+    }
     fn read(&self, buf: &mut [u8], _offset: u64) -> Result<usize> {
         buf.fill(0);
         Ok(buf.len())

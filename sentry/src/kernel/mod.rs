@@ -89,6 +89,18 @@ impl Kernel {
         }
     }
 
+    /// Time since boot on CLOCK_BOOTTIME, the clock the guest reads
+    /// directly: sysinfo(2), /proc/uptime and process start times agree
+    /// with it, as on Linux.
+    pub fn uptime(&self) -> std::time::Duration {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: valid out pointer.
+        if unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) } != 0 {
+            return self.boot_time.elapsed();
+        }
+        std::time::Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+    }
+
     /// A fresh pid in the sandbox's pid namespace (the first is 1).
     pub fn alloc_pid(&self) -> i32 {
         self.next_pid.fetch_add(1, Ordering::Relaxed)

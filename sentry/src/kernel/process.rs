@@ -22,6 +22,9 @@ struct Process {
     zombie: Option<ExitStatus>,
     /// A stop or continue not yet reported to a waiting parent.
     job_event: Option<WaitEvent>,
+    /// The signal the parent gets at exit (clone(2) CSIGNAL; 0 for none).
+    /// A child whose exit signal is not SIGCHLD is a "clone" child.
+    exit_signal: i32,
 }
 
 /// What wait(2) reports about a child.
@@ -57,6 +60,10 @@ pub struct WaitOptions {
     pub nohang: bool,
     /// False for WNOWAIT: the child stays waitable.
     pub consume: bool,
+    /// __WCLONE: wait for clone children (exit signal not SIGCHLD) only.
+    pub clone_only: bool,
+    /// __WALL: wait for every child, clone or not.
+    pub all: bool,
 }
 
 /// Which children a wait call accepts (wait4(2) `pid` argument).
@@ -99,6 +106,7 @@ impl ProcessTable {
             job_event: None,
             sid: pgid,
             execed: false,
+            exit_signal: libc::SIGCHLD,
         };
         procs.insert(pid, process);
         Ok(())
@@ -111,6 +119,24 @@ impl ProcessTable {
                 p.uid = uid;
             }
         }
+    }
+
+    /// Records the signal `pid` sends its parent when it exits.
+    pub fn set_exit_signal(&self, pid: i32, sig: i32) {
+        if let Ok(mut procs) = self.lock() {
+            if let Some(p) = procs.get_mut(&pid) {
+                p.exit_signal = sig;
+            }
+        }
+    }
+
+    /// The signal `pid` sends its parent when it exits (0: none).
+    pub fn exit_signal(&self, pid: i32) -> i32 {
+        let procs = self.lock();
+        procs
+            .ok()
+            .and_then(|p| p.get(&pid).map(|p| p.exit_signal))
+            .unwrap_or(libc::SIGCHLD)
     }
 
     /// Records the session and exec state of a process.
@@ -208,6 +234,9 @@ impl ProcessTable {
         for p in procs.values_mut() {
             if p.ppid == pid {
                 p.ppid = heir;
+                // An orphan tells its new parent with SIGCHLD (Linux's
+                // reparent_leader: "We don't want people slaying init").
+                p.exit_signal = libc::SIGCHLD;
             }
         }
         drop(procs);
@@ -234,6 +263,8 @@ impl ProcessTable {
             continued: false,
             nohang,
             consume: true,
+            clone_only: false,
+            all: true,
         };
         Ok(self.wait_opts(parent, target, opts)?.and_then(|(pid, e)| match e {
             WaitEvent::Exited(status) => Some((pid, status)),
@@ -248,8 +279,12 @@ impl ProcessTable {
     pub fn wait_opts(&self, parent: i32, target: WaitTarget, opts: WaitOptions) -> Result<Option<(i32, WaitEvent)>> {
         let mut procs = self.lock()?;
         loop {
+            // wait(2) __WCLONE/__WALL: a clone child is seen only with
+            // __WCLONE or __WALL, any other child only without __WCLONE.
+            let kind_ok = |p: &Process| opts.all || (p.exit_signal != libc::SIGCHLD) == opts.clone_only;
             let matches = |pid: i32, p: &Process| {
                 p.ppid == parent
+                    && kind_ok(p)
                     && match target {
                         WaitTarget::Any => true,
                         WaitTarget::Pid(want) => pid == want,

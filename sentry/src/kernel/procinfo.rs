@@ -203,6 +203,11 @@ impl Registry {
         self.lock().procs.get(&pid).map(|e| e.creds.clone())
     }
 
+    /// The resource limits `pid` last published.
+    pub fn rlimits_of(&self, pid: i32) -> Option<super::task::Rlimits> {
+        self.lock().procs.get(&pid).map(|e| e.rlimits)
+    }
+
     fn process(&self, pid: i32) -> Option<ProcEntry> {
         self.lock().procs.get(&pid).cloned()
     }

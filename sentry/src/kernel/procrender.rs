@@ -121,7 +121,7 @@ fn state(v: &View) -> (char, &'static str) {
 }
 
 fn uptime_ticks(k: &Kernel) -> u64 {
-    (k.boot_time.elapsed().as_millis() as u64) * CLK_TCK / 1000
+    (k.uptime().as_millis() as u64) * CLK_TCK / 1000
 }
 
 /// /proc/PID/stat: the 52 fields of proc(5), in order.
@@ -594,7 +594,7 @@ pub fn system_stat(k: &Kernel) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-        .saturating_sub(k.boot_time.elapsed().as_secs());
+        .saturating_sub(k.uptime().as_secs());
     let mut out = format!("cpu  0 0 0 {} 0 0 0 0 0 0\n", idle * n);
     for cpu in 0..n {
         let _ = writeln!(out, "cpu{cpu} 0 0 0 {idle} 0 0 0 0 0 0");
@@ -613,9 +613,9 @@ pub fn loadavg(k: &Kernel) -> String {
     format!("0.00 0.00 0.00 1/{} {}\n", k.procs.thread_count().max(1), k.last_pid())
 }
 
-/// /proc/uptime: seconds since the sandbox started, and idle CPU seconds.
+/// /proc/uptime: seconds since boot (CLOCK_BOOTTIME), and idle CPU seconds.
 pub fn uptime(k: &Kernel) -> String {
-    let up = k.boot_time.elapsed().as_secs_f64();
+    let up = k.uptime().as_secs_f64();
     let n = crate::fs::proc_sys::cpu_count() as f64;
     format!("{up:.2} {:.2}\n", up * n)
 }

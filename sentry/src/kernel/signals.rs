@@ -160,11 +160,9 @@ impl SignalQueue {
         }
     }
 
-    /// Takes the first pending signal not in `blocked`.
+    /// Takes the lowest-numbered pending signal not in `blocked`.
     pub fn take(&self, blocked: u64) -> Option<SigInfo> {
-        let mut p = self.pending.lock().ok()?;
-        let idx = p.iter().position(|s| blocked & bit(s.signo) == 0)?;
-        Some(p.remove(idx))
+        self.take_in(!blocked)
     }
 
     /// Drops every pending instance of `sig`.
@@ -174,10 +172,14 @@ impl SignalQueue {
         }
     }
 
-    /// Takes the first pending signal that is in `set`.
+    /// Takes the lowest-numbered pending signal that is in `set`; queued
+    /// instances of one real-time signal leave in the order they came.
+    /// Linux dequeues by signal number, not arrival (signal(7) "Real-time
+    /// signals": lowest-numbered first; standard signals are lower).
     pub fn take_in(&self, set: u64) -> Option<SigInfo> {
         let mut p = self.pending.lock().ok()?;
-        let idx = p.iter().position(|s| set & bit(s.signo) != 0)?;
+        let lowest = p.iter().map(|s| s.signo).filter(|&sig| set & bit(sig) != 0).min()?;
+        let idx = p.iter().position(|s| s.signo == lowest)?;
         Some(p.remove(idx))
     }
 

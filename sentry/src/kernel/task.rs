@@ -338,6 +338,9 @@ impl Task {
             .processes
             .add_limited(pid, self.tgid, self.pgid, self.creds.uid, limit)?;
         self.kernel.processes.set_session(pid, self.sid);
+        self.kernel
+            .processes
+            .set_exit_signal(pid, (req.flags & libc::CSIGNAL as u64) as i32);
         self.on_fork(pid);
         let mut child = ChildTemplate::from_parent(self, pid, &req);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
@@ -393,11 +396,43 @@ impl Task {
         Ok(tid)
     }
 
-    /// A snapshot of the task's filesystem view (cheap: a few Arcs).
+    /// A snapshot of the task's filesystem view (cheap: a few Arcs),
+    /// resolving paths with this task's credentials.
     pub fn fs(&self) -> FsContext {
-        match self.fs_shared.lock() {
+        let mut fs = match self.fs_shared.lock() {
             Ok(fs) => fs.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        fs.searcher = self.path_searcher();
+        fs
+    }
+
+    /// Whose search permission path walks check: none with
+    /// CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH (capabilities(7)).
+    fn path_searcher(&self) -> Option<Arc<crate::vfs::resolve::Searcher>> {
+        const CAP_DAC_OVERRIDE: u32 = 1;
+        const CAP_DAC_READ_SEARCH: u32 = 2;
+        if self.creds.capable(CAP_DAC_OVERRIDE) || self.creds.capable(CAP_DAC_READ_SEARCH) {
+            return None;
+        }
+        Some(Arc::new(crate::vfs::resolve::Searcher {
+            uid: self.creds.euid,
+            gid: self.creds.egid,
+            groups: self.creds.groups.clone(),
+        }))
+    }
+
+    /// Takes resource limits another process set with prlimit(2).
+    fn take_remote_rlimits(&mut self) {
+        let Ok(mut update) = self.group.rlimit_update.lock() else {
+            return;
+        };
+        if let Some(limits) = update.take() {
+            self.rlimits = limits;
+            self.fds.set_limit(limits[libc::RLIMIT_NOFILE as usize].0);
+            // Published before the update is gone, so that readers never
+            // see the old limits.
+            self.publish();
         }
     }
 
@@ -423,7 +458,7 @@ impl Task {
             comm: self.comm.clone(),
             queue: self.signal_queue.clone(),
         };
-        let now_ticks = self.kernel.boot_time.elapsed().as_millis() as u64 * super::procinfo::CLK_TCK / 1000;
+        let now_ticks = self.kernel.uptime().as_millis() as u64 * super::procinfo::CLK_TCK / 1000;
         self.kernel
             .procs
             .publish(self.tid, thread, now_ticks, |live| super::procinfo::ProcEntry {
@@ -563,16 +598,22 @@ impl Task {
         if let Ok(mut q) = self.kernel.signal_queues.lock() {
             q.remove(&self.tgid);
         }
+        let exit_signal = self.kernel.processes.exit_signal(self.tgid);
         if let Some(parent) = self.kernel.processes.exit(self.tgid, status, &|pid| {
             self.kernel.proc_attrs.get(pid).child_subreaper
         }) {
             // A parent that set SIGCHLD to SIG_IGN (or SA_NOCLDWAIT) gets
-            // no zombie to wait for (wait(2) NOTES).
-            if self.kernel.parent_ignores_children(parent) {
+            // no zombie to wait for (wait(2) NOTES); only children that
+            // report with SIGCHLD are reaped so.
+            if exit_signal == libc::SIGCHLD && self.kernel.parent_ignores_children(parent) {
                 self.kernel.processes.reap(self.tgid);
             }
-            let info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));
-            let _ = self.kernel.post_signal(parent, info);
+            // The exit signal chosen at clone(2); 0 sends nothing.
+            if exit_signal != 0 {
+                let mut info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));
+                info.signo = exit_signal;
+                let _ = self.kernel.post_signal(parent, info);
+            }
         }
         if self.tgid == super::process::INIT_PID {
             if let Some(tx) = self.kernel.init_exit.lock().ok().and_then(|mut t| t.take()) {
@@ -593,6 +634,7 @@ impl Task {
             match self.ctx.switch(&mut self.regs)? {
                 Event::Syscall => {
                     self.regs_replaced = false;
+                    self.take_remote_rlimits();
                     let result = syscalls::dispatch(self);
                     if let Some(status) = self.exit_status {
                         return Ok(status);

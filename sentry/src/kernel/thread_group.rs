@@ -23,6 +23,9 @@ pub struct ThreadGroup {
     pub tgid: i32,
     /// SIGCHLD is SIG_IGN or has SA_NOCLDWAIT: children are reaped at exit.
     pub reaps_children: std::sync::atomic::AtomicBool,
+    /// Resource limits another process set with prlimit(2), for the
+    /// process to take at its next syscall.
+    pub rlimit_update: Mutex<Option<super::task::Rlimits>>,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -32,6 +35,7 @@ impl ThreadGroup {
         Arc::new(ThreadGroup {
             tgid,
             reaps_children: Default::default(),
+            rlimit_update: Mutex::new(None),
             state: Mutex::new(State {
                 threads: vec![(tgid, leader_queue)],
                 stopped: false,

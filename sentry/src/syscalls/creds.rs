@@ -417,6 +417,10 @@ pub fn getgroups(task: &mut Task, a: Args) -> Result<u64> {
     if groups.len() > size as usize {
         return Err(Errno::EINVAL);
     }
+    // Nothing to copy: the buffer is not touched.
+    if groups.is_empty() {
+        return Ok(0);
+    }
     let bytes: Vec<u8> = groups.iter().flat_map(|g| g.to_le_bytes()).collect();
     task.mm.write(a.u64(1), &bytes)?;
     Ok(groups.len() as u64)
@@ -432,10 +436,14 @@ pub fn setgroups(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let bytes = task.mm.read_vec(a.u64(1), size * 4)?;
-    let groups = bytes
+    let groups: Vec<u32> = bytes
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
+    // (gid_t)-1 is no group (setgroups(2) EINVAL).
+    if groups.contains(&u32::MAX) {
+        return Err(Errno::EINVAL);
+    }
     let new = task.creds.set_groups(groups);
     apply(task, new)
 }

@@ -25,6 +25,16 @@ pub(super) fn file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
     task.fds.get(fd)
 }
 
+/// The open file at `fd` for an operation on the file itself: an O_PATH
+/// fd is EBADF (open(2) O_PATH: only fd-level operations work).
+pub(super) fn io_file_of(task: &Task, fd: i32) -> Result<Arc<OpenFile>> {
+    let file = task.fds.get(fd)?;
+    if file.is_path_only() {
+        return Err(Errno::EBADF);
+    }
+    Ok(file)
+}
+
 /// The directory a relative path starts from: the cwd for AT_FDCWD, else
 /// the directory open at `dirfd`.
 pub(super) fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dentry>> {
@@ -72,7 +82,7 @@ pub(super) fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) 
     }
     let bits = if st.uid == uid {
         (st.mode >> 6) & 7
-    } else if st.gid == gid {
+    } else if st.gid == gid || task.creds.groups.binary_search(&st.gid).is_ok() {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7
@@ -142,12 +152,50 @@ impl FileOps for PathOnly {
     }
 }
 
+/// O_LARGEFILE as the kernel spells it on x86-64 (libc defines it as 0).
+const O_LARGEFILE: i32 = 0o100000;
+
+/// The flags open(2) knows (Linux's VALID_OPEN_FLAGS).
+const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE;
+
+/// The flags an open file keeps: unknown bits are dropped, a 64-bit
+/// kernel adds O_LARGEFILE, and O_PATH keeps only O_PATH, O_CLOEXEC,
+/// O_DIRECTORY and O_NOFOLLOW (open(2); Linux's build_open_flags).
+fn effective_open_flags(flags: i32) -> i32 {
+    if flags & libc::O_PATH != 0 {
+        return flags & (libc::O_PATH | libc::O_CLOEXEC | libc::O_DIRECTORY | libc::O_NOFOLLOW);
+    }
+    (flags & VALID_OPEN_FLAGS) | O_LARGEFILE
+}
+
 /// openat(2). Unknown flags are ignored, as open(2) does (only openat2
 /// rejects them).
 pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Result<u64> {
+    // O_CREAT|O_DIRECTORY is refused outright (Linux 6.4 and later).
+    if flags & (libc::O_CREAT | libc::O_DIRECTORY) == libc::O_CREAT | libc::O_DIRECTORY {
+        return Err(Errno::EINVAL);
+    }
     if flags & libc::O_TMPFILE == libc::O_TMPFILE {
         return Err(Errno::EOPNOTSUPP);
     }
+    let flags = effective_open_flags(flags);
     let start = start_dir(task, dirfd, path)?;
     let follow = flags & libc::O_NOFOLLOW == 0;
     let dentry = if flags & libc::O_CREAT != 0 {
@@ -179,6 +227,10 @@ pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u3
             _ => 6,
         };
         may_access(task, &st, want, false)?;
+        // O_NOATIME only for the file's owner or CAP_FOWNER (open(2) EPERM).
+        if flags & libc::O_NOATIME != 0 && st.uid != task.creds.euid && !task.creds.capable(super::creds::CAP_FOWNER) {
+            return Err(Errno::EPERM);
+        }
         check_mount_for_open(task, &dentry, &st, flags)?;
         let ops = open_inode(task, &dentry, &st, flags)?;
         if flags & libc::O_TRUNC != 0 && st.is_regular() {
@@ -219,6 +271,21 @@ fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Resul
 
 /// The O_CREAT half of open: create the last component if it is missing.
 fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u32) -> Result<Arc<Dentry>> {
+    open_creat_following(task, start, path, flags, mode, 0)
+}
+
+/// open_creat after `links` symlinks: a last component that is a dangling
+/// symlink is followed and its target created (open(2) O_CREAT), up to
+/// Linux's 40 links (ELOOP).
+fn open_creat_following(
+    task: &Task,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+    links: u32,
+) -> Result<Arc<Dentry>> {
+    const MAX_SYMLINKS: u32 = 40;
     if path.last() == Some(&b'/') {
         return Err(Errno::EISDIR);
     }
@@ -235,7 +302,17 @@ fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u
                 if flags & libc::O_NOFOLLOW != 0 {
                     return Err(Errno::ELOOP);
                 }
-                return task.fs().resolve(start, path, true);
+                return match task.fs().resolve(start, path, true) {
+                    Err(Errno::ENOENT) if links < MAX_SYMLINKS => {
+                        let target = child.inode.readlink()?;
+                        if target.is_empty() {
+                            return Err(Errno::ENOENT);
+                        }
+                        open_creat_following(task, &parent, &target, flags, mode, links + 1)
+                    }
+                    Err(Errno::ENOENT) => Err(Errno::ELOOP),
+                    found => found,
+                };
             }
             Ok(child)
         }
@@ -355,6 +432,32 @@ pub fn read(task: &mut Task, a: Args) -> Result<u64> {
     Ok(done as u64)
 }
 
+/// A set-user-ID bit, or a set-group-ID bit with group execute, that a
+/// write or chown must clear from a regular file (Linux's
+/// should_remove_suid); None when there is nothing to clear.
+pub(super) fn mode_without_setid(st: &Stat) -> Option<u32> {
+    let mut kill = st.mode & libc::S_ISUID;
+    if st.mode & (libc::S_ISGID | libc::S_IXGRP) == libc::S_ISGID | libc::S_IXGRP {
+        kill |= libc::S_ISGID;
+    }
+    (kill != 0 && st.is_regular()).then_some(st.mode & 0o7777 & !kill)
+}
+
+/// A write by a caller without CAP_FSETID clears the file's set-id bits
+/// (write(2); Linux's file_remove_privs). `count` 0 writes nothing.
+pub(super) fn remove_privs_for_write(task: &Task, file: &OpenFile, count: usize) {
+    if count == 0 || task.creds.capable(super::creds::CAP_FSETID) {
+        return;
+    }
+    let Ok(st) = file.dentry.inode.stat() else { return };
+    if let Some(mode) = mode_without_setid(&st) {
+        let _ = file.dentry.inode.setattr(crate::vfs::SetAttr {
+            mode: Some(mode),
+            ..Default::default()
+        });
+    }
+}
+
 /// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)).
 pub(super) fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
     if e == Errno::EPIPE {
@@ -378,6 +481,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
         return Ok(super::socket::writev_socket(task, &file, &[(a.u64(1), a.usize(2))])? as u64);
     }
     crate::fs::tty::jobctl::check_write(task, &file)?;
+    remove_privs_for_write(task, &file, a.usize(2));
     let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
@@ -406,6 +510,7 @@ pub fn pwrite64(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    remove_privs_for_write(task, &file, a.usize(2));
     let n = write_from(task, a.u64(1), a.usize(2), |buf, done| {
         file.pwrite(buf, offset as u64 + done)
     })?;
@@ -471,6 +576,7 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
         return Ok(super::socket::writev_socket(task, &file, &iovs)? as u64);
     }
     let total: usize = iovs.iter().map(|&(_, len)| len).sum();
+    remove_privs_for_write(task, &file, total);
     if total <= ATOMIC_GATHER {
         // Small vectors become one write, so a writev to a pipe or an
         // O_APPEND file is as atomic as Linux makes it.
@@ -647,7 +753,7 @@ pub fn getdents64(task: &mut Task, a: Args) -> Result<u64> {
 
 pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
     let fd = a.fd(0);
-    let file = file_of(task, fd)?;
+    let file = io_file_of(task, fd)?;
     match a.u64(1) {
         libc::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
         libc::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
@@ -760,8 +866,14 @@ pub fn dup3(task: &mut Task, a: Args) -> Result<u64> {
     Ok(new as u64)
 }
 
+/// fsync(2)/fdatasync(2): EINVAL for files with nothing to sync (pipes,
+/// sockets, character devices such as /dev/null have no fsync method).
 pub fn fsync(task: &mut Task, a: Args) -> Result<u64> {
-    let file = file_of(task, a.fd(0))?;
+    let file = io_file_of(task, a.fd(0))?;
+    let kind = file.dentry.inode.stat()?.file_type();
+    if matches!(kind, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR) {
+        return Err(Errno::EINVAL);
+    }
     file.flush_mapped()?;
     file.ops.fsync()?;
     Ok(0)
@@ -779,7 +891,12 @@ pub fn fadvise64(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn getcwd(task: &mut Task, a: Args) -> Result<u64> {
-    let mut path = task.fs().cwd.path.clone();
+    let cwd = task.fs().cwd.clone();
+    // A working directory that was removed has no path (getcwd(3) ENOENT).
+    if cwd.inode.stat()?.nlink == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let mut path = cwd.path.clone();
     path.push(0);
     if a.usize(1) < path.len() {
         return Err(Errno::ERANGE);

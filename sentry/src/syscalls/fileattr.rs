@@ -341,6 +341,14 @@ fn do_chown(task: &Task, d: &Dentry, uid: u32, gid: u32) -> Result<u64> {
         gid,
         ..Default::default()
     })?;
+    // Every chown of a regular file clears its set-id bits, also one that
+    // changes no id (Linux's chown_common: ATTR_KILL_SUID|ATTR_KILL_SGID).
+    if let Some(mode) = super::file::mode_without_setid(&d.inode.stat()?) {
+        d.inode.setattr(SetAttr {
+            mode: Some(mode),
+            ..Default::default()
+        })?;
+    }
     Ok(0)
 }
 
@@ -667,6 +675,7 @@ fn do_pwritev(task: &Task, fd: i32, iov: u64, count: usize, offset: i64) -> Resu
         return Err(Errno::ESPIPE);
     }
     let iovs = read_iovecs(task, iov, count)?;
+    super::file::remove_privs_for_write(task, &file, iovs.iter().map(|&(_, len)| len).sum());
     let mut total: u64 = 0;
     for (base, len) in iovs {
         let at = offset as u64 + total;

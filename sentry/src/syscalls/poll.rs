@@ -122,10 +122,29 @@ pub(super) fn with_mask(
     result
 }
 
+/// ppoll(2), select(2) and pselect(2) write the time not slept back into
+/// their timeout (`per_sec`: 10^6 for a timeval, 10^9 for a timespec),
+/// whatever the result; a zero timeout is left alone, and a failed write
+/// does not change the result (Linux's poll_select_finish).
+fn write_back_remaining(task: &Task, addr: u64, timeout: Option<Duration>, start: Instant, per_sec: u32) {
+    let Some(timeout) = timeout.filter(|t| !t.is_zero()) else {
+        return;
+    };
+    if addr == 0 {
+        return;
+    }
+    let left = timeout.saturating_sub(start.elapsed());
+    let frac = left.subsec_nanos() / (1_000_000_000 / per_sec);
+    let _ = task.mm.write_val(addr, &[left.as_secs() as i64, frac as i64]);
+}
+
 pub fn ppoll(task: &mut Task, a: Args) -> Result<u64> {
     let timeout = read_timespec(task, a.u64(2))?;
     let (addr, nfds) = (a.u64(0), a.u64(1));
-    with_mask(task, a.u64(3), a.u64(4), |t| do_poll(t, addr, nfds, timeout))
+    let start = Instant::now();
+    let result = with_mask(task, a.u64(3), a.u64(4), |t| do_poll(t, addr, nfds, timeout));
+    write_back_remaining(task, a.u64(2), timeout, start, 1_000_000_000);
+    result
 }
 
 /// One fd_set: a bitmap of `nfds` bits in longs.
@@ -224,7 +243,10 @@ pub fn select(task: &mut Task, a: Args) -> Result<u64> {
         }
         Some(Duration::new(tv[0] as u64, tv[1] as u32 * 1000))
     };
-    do_select(task, a, timeout)
+    let start = Instant::now();
+    let result = do_select(task, a, timeout);
+    write_back_remaining(task, a.u64(4), timeout, start, 1_000_000);
+    result
 }
 
 pub fn pselect6(task: &mut Task, a: Args) -> Result<u64> {
@@ -236,5 +258,8 @@ pub fn pselect6(task: &mut Task, a: Args) -> Result<u64> {
         let pair: [u64; 2] = task.mm.read_val(a.u64(5))?;
         (pair[0], pair[1])
     };
-    with_mask(task, mask_addr, size, |t| do_select(t, a, timeout))
+    let start = Instant::now();
+    let result = with_mask(task, mask_addr, size, |t| do_select(t, a, timeout));
+    write_back_remaining(task, a.u64(4), timeout, start, 1_000_000_000);
+    result
 }

@@ -51,17 +51,6 @@ pub fn getpgrp(task: &mut Task, _: Args) -> Result<u64> {
     Ok(task.pgid as u64)
 }
 
-/// Only the calling process exists: pid 0 or our own pid.
-fn only_self(task: &Task, pid: i32) -> Result<()> {
-    if pid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if pid != 0 && pid != task.tgid {
-        return Err(Errno::ESRCH);
-    }
-    Ok(())
-}
-
 pub fn getpgid(task: &mut Task, a: Args) -> Result<u64> {
     let pid = a.i32(0);
     if pid < 0 {
@@ -116,6 +105,8 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
         continued: options & libc::WCONTINUED != 0,
         nohang: options & libc::WNOHANG != 0,
         consume: options & libc::WNOWAIT == 0,
+        clone_only: options & libc::__WCLONE != 0,
+        all: options & libc::__WALL != 0,
     };
     let found = task.kernel.processes.wait_opts(task.tgid, target, opts)?;
     if infop == 0 {
@@ -221,6 +212,8 @@ pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
         continued: options & libc::WCONTINUED != 0,
         nohang: options & libc::WNOHANG != 0,
         consume: true,
+        clone_only: options & libc::__WCLONE != 0,
+        all: options & libc::__WALL != 0,
     };
     let Some((child, status)) = task.kernel.processes.wait_opts(task.tgid, target, opts)? else {
         return Ok(0);
@@ -320,8 +313,15 @@ pub fn clone3(task: &mut Task, a: Args) -> Result<u64> {
     const CLONE_ARGS_SIZE_VER0: usize = 64;
     const CLONE_PIDFD: u64 = 0x1000;
     const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    /// MAX_PID_NS_LEVEL: the most pids set_tid may name.
+    const MAX_SET_TID: u64 = 32;
     let size = a.usize(1);
-    if !(CLONE_ARGS_SIZE_VER0..=4096).contains(&size) {
+    // A struct larger than a page is E2BIG, one below the first version EINVAL.
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
         return Err(Errno::EINVAL);
     }
     let raw = task.mm.read_vec(a.u64(0), size)?;
@@ -335,7 +335,14 @@ pub fn clone3(task: &mut Task, a: Args) -> Result<u64> {
     }
     let (flags, child_tid, parent_tid, exit_signal) = (field(0), field(2), field(3), field(4));
     let (stack, stack_size, tls, set_tid, set_tid_size) = (field(5), field(6), field(7), field(8), field(9));
+    if set_tid_size > MAX_SET_TID {
+        return Err(Errno::EINVAL);
+    }
     if flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    // clone3(2): CLONE_CLEAR_SIGHAND contradicts a shared handler table.
+    if flags & CLONE_CLEAR_SIGHAND != 0 && flags & libc::CLONE_SIGHAND as u64 != 0 {
         return Err(Errno::EINVAL);
     }
     if set_tid != 0 || set_tid_size != 0 {
@@ -479,12 +486,14 @@ pub fn sysinfo(task: &mut Task, a: Args) -> Result<u64> {
     unsafe { libc::sysinfo(&mut host) };
     let mut b = [0u8; 112];
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-    put(0, task.kernel.boot_time.elapsed().as_secs());
+    put(0, task.kernel.uptime().as_secs());
     put(32, host.totalram);
     put(40, host.freeram);
     put(48, host.sharedram);
     put(56, host.bufferram);
-    b[80..82].copy_from_slice(&1u16.to_le_bytes());
+    // procs: the number of threads in the sandbox (Linux's nr_threads).
+    let procs = task.kernel.procs.thread_count().clamp(1, u16::MAX as usize) as u16;
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
     b[104..108].copy_from_slice(&host.mem_unit.to_le_bytes());
     task.mm.write(a.u64(0), &b)?;
     Ok(0)
@@ -578,20 +587,25 @@ fn check_resource(resource: u32) -> Result<usize> {
     Ok(resource as usize)
 }
 
-fn set_limit(task: &mut Task, idx: usize, new: (u64, u64)) -> Result<()> {
+/// The checks of setrlimit(2) for changing limit `idx` from `old` to `new`.
+fn check_new_limit(idx: usize, old: (u64, u64), new: (u64, u64)) -> Result<()> {
     if new.0 > new.1 {
         return Err(Errno::EINVAL);
     }
-    let old = task.rlimits[idx];
     // Raising the hard limit needs CAP_SYS_RESOURCE (setrlimit(2)); the
     // sandbox has none for its guest.
     if new.1 > old.1 {
         return Err(Errno::EPERM);
     }
+    if idx == libc::RLIMIT_NOFILE as usize && new.1 > 1024 * 1024 {
+        return Err(Errno::EPERM);
+    }
+    Ok(())
+}
+
+fn set_limit(task: &mut Task, idx: usize, new: (u64, u64)) -> Result<()> {
+    check_new_limit(idx, task.rlimits[idx], new)?;
     if idx == libc::RLIMIT_NOFILE as usize {
-        if new.1 > 1024 * 1024 {
-            return Err(Errno::EPERM);
-        }
         task.fds.set_limit(new.0);
     }
     task.rlimits[idx] = new;
@@ -613,14 +627,64 @@ pub fn setrlimit(task: &mut Task, a: Args) -> Result<u64> {
     Ok(0)
 }
 
+/// prlimit(2) on another process needs the caller's real ids to be all
+/// of the target's real, effective and saved ids, or CAP_SYS_RESOURCE.
+fn may_prlimit(task: &Task, target: &crate::kernel::task::Credentials) -> Result<()> {
+    let c = &task.creds;
+    let ids_match = [target.uid, target.euid, target.suid].iter().all(|&u| u == c.uid)
+        && [target.gid, target.egid, target.sgid].iter().all(|&g| g == c.gid);
+    if ids_match || c.capable(super::creds::CAP_SYS_RESOURCE) {
+        Ok(())
+    } else {
+        Err(Errno::EPERM)
+    }
+}
+
+/// prlimit(2) on process `pid`: the new limits wait in its thread group
+/// until it next enters the Sentry; reads see them at once.
+fn prlimit_other(task: &Task, pid: i32, idx: usize, new: Option<[u64; 2]>, old_addr: u64) -> Result<u64> {
+    let group = task
+        .kernel
+        .groups
+        .lock()
+        .map_err(|_| Errno::EIO)?
+        .get(&pid)
+        .and_then(std::sync::Weak::upgrade)
+        .ok_or(Errno::ESRCH)?;
+    let creds = task.kernel.procs.creds_of(pid).ok_or(Errno::ESRCH)?;
+    may_prlimit(task, &creds)?;
+    let mut update = group.rlimit_update.lock().map_err(|_| Errno::EIO)?;
+    let mut limits = match *update {
+        Some(limits) => limits,
+        None => task.kernel.procs.rlimits_of(pid).ok_or(Errno::ESRCH)?,
+    };
+    let old = limits[idx];
+    if let Some(new) = new {
+        check_new_limit(idx, old, (new[0], new[1]))?;
+        limits[idx] = (new[0], new[1]);
+        *update = Some(limits);
+    }
+    drop(update);
+    if old_addr != 0 {
+        task.mm.write_val(old_addr, &[old.0, old.1])?;
+    }
+    Ok(0)
+}
+
 pub fn prlimit64(task: &mut Task, a: Args) -> Result<u64> {
-    only_self(task, a.i32(0))?;
+    let pid = a.i32(0);
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
     let idx = check_resource(a.u32(1))?;
     let new = if a.u64(2) != 0 {
         Some(task.mm.read_val::<[u64; 2]>(a.u64(2))?)
     } else {
         None
     };
+    if pid != 0 && pid != task.tgid {
+        return prlimit_other(task, pid, idx, new, a.u64(3));
+    }
     let (soft, hard) = task.rlimits[idx];
     if a.u64(3) != 0 {
         task.mm.write_val(a.u64(3), &[soft, hard])?;
@@ -638,6 +702,15 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let cmd = op & FUTEX_CMD_MASK;
+    // FUTEX_CLOCK_REALTIME is only for the absolute-time operations
+    // (FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2); a
+    // timeout is still checked first, as Linux reads it before the op.
+    if op & libc::FUTEX_CLOCK_REALTIME != 0 && !matches!(cmd, libc::FUTEX_WAIT_BITSET | 11 | 13) {
+        if cmd == libc::FUTEX_WAIT {
+            futex_deadline(task, cmd, op, timeout)?;
+        }
+        return Err(Errno::ENOSYS);
+    }
     let private = op & libc::FUTEX_PRIVATE_FLAG != 0;
     let futexes = &task.kernel.futexes;
     match cmd {

@@ -303,6 +303,10 @@ pub fn rt_tgsigqueueinfo(task: &mut Task, a: Args) -> Result<u64> {
     }
     check_signal(sig)?;
     let info = queued_info(task, sig, a.u64(3), tgid)?;
+    // As tgkill: a tid outside thread group `tgid` does not exist there.
+    if !task.kernel.thread_in_group(tgid, tid) {
+        return Err(Errno::ESRCH);
+    }
     task.kernel.post_signal(tid, info)?;
     Ok(0)
 }

@@ -145,6 +145,10 @@ pub fn clock_nanosleep(task: &mut Task, a: Args) -> Result<u64> {
     let (clock, flags) = (a.i32(0), a.i32(1));
     match clock {
         libc::CLOCK_REALTIME | libc::CLOCK_MONOTONIC | libc::CLOCK_BOOTTIME | libc::CLOCK_TAI => {}
+        // Valid clocks that cannot be slept on (clock_nanosleep(2) ENOTSUP).
+        libc::CLOCK_MONOTONIC_RAW | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => {
+            return Err(Errno::EOPNOTSUPP)
+        }
         _ => return Err(Errno::EINVAL),
     }
     let ts = read_timespec(task, a.u64(2))?;

@@ -129,7 +129,19 @@ fn timer_clock(task: &Task, clock: i32) -> Result<libc::clockid_t> {
         libc::CLOCK_MONOTONIC_RAW | libc::CLOCK_REALTIME_COARSE | libc::CLOCK_MONOTONIC_COARSE => {
             Err(Errno::EOPNOTSUPP)
         }
-        // Negative ids name another process's or thread's CPU clock.
+        // clock_getcpuclockid(3) ids: ((~pid) << 3) | thread flag (4) |
+        // clock type (0-2). glibc's timer_create passes these for
+        // CLOCK_PROCESS_CPUTIME_ID (-6) and CLOCK_THREAD_CPUTIME_ID (-2),
+        // with pid 0 for the caller. Other processes' clocks are refused.
+        id if id < 0 && id & 3 != 3 => {
+            let pid = !(id >> 3);
+            let own = if id & 4 != 0 { task.tid } else { task.tgid };
+            if pid == 0 || pid == own {
+                Ok(libc::CLOCK_THREAD_CPUTIME_ID)
+            } else {
+                Err(Errno::EINVAL)
+            }
+        }
         _ => Err(Errno::EINVAL),
     }
 }

@@ -239,6 +239,10 @@ impl OpenFile {
             };
         }
         let mut cur = self.lock_offset()?;
+        if self.ops.seeks_to_zero() {
+            *cur = 0;
+            return Ok(0);
+        }
         let base: i64 = match whence {
             libc::SEEK_SET => 0,
             libc::SEEK_CUR => *cur as i64,

@@ -269,6 +269,11 @@ pub trait FileOps: Send + Sync {
     fn seek_is_noop(&self) -> bool {
         false
     }
+    /// True for devices whose every lseek lands at offset 0 whatever was
+    /// asked (null(4), zero(4), full(4)).
+    fn seeks_to_zero(&self) -> bool {
+        false
+    }
     /// Current size, for SEEK_END and O_APPEND.
     fn size(&self) -> Result<u64> {
         Ok(0)

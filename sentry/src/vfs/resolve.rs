@@ -2,7 +2,7 @@
 //! time; `..` never climbs above the task's root; symlinks are followed up
 //! to 40 times (ELOOP after); mount points switch to the mounted root.
 
-use super::{Dentry, MountTable};
+use super::{Dentry, MountTable, Stat};
 use crate::errno::{Errno, Result};
 use std::sync::Arc;
 
@@ -18,6 +18,34 @@ pub struct FsContext {
     pub cwd: Arc<Dentry>,
     pub mounts: Arc<MountTable>,
     pub umask: u32,
+    /// Who resolves paths, for the search permission of each directory
+    /// passed; None for a caller that bypasses it.
+    pub searcher: Option<Arc<Searcher>>,
+}
+
+/// The ids a path walk checks search (execute) permission with: every
+/// directory a path passes through must grant it (path_resolution(7)
+/// "Permissions"). A caller with CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH
+/// has none.
+#[derive(Debug, Clone)]
+pub struct Searcher {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups, sorted.
+    pub groups: Vec<u32>,
+}
+
+impl Searcher {
+    fn may_search(&self, st: &Stat) -> bool {
+        let bits = if st.uid == self.uid {
+            st.mode >> 6
+        } else if st.gid == self.gid || self.groups.binary_search(&st.gid).is_ok() {
+            st.mode >> 3
+        } else {
+            st.mode
+        };
+        bits & 1 != 0
+    }
 }
 
 impl FsContext {
@@ -56,14 +84,24 @@ impl FsContext {
         Ok((parent, name.to_vec()))
     }
 
+    /// EACCES unless the searcher may search directory `dir`.
+    fn check_search(&self, dir: &Stat) -> Result<()> {
+        match &self.searcher {
+            Some(s) if dir.is_dir() && !s.may_search(dir) => Err(Errno::EACCES),
+            _ => Ok(()),
+        }
+    }
+
     /// Looks up one component in `dir`, crossing mount points.
     pub fn lookup_child(&self, dir: &Arc<Dentry>, name: &[u8]) -> Result<Arc<Dentry>> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        if !dir.inode.stat()?.is_dir() {
+        let dir_st = dir.inode.stat()?;
+        if !dir_st.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        self.check_search(&dir_st)?;
         let path = dir.child_path(name);
         let inode = match self.mounts.at(&path) {
             Some(mount) => mount.root,
@@ -97,14 +135,18 @@ impl FsContext {
             let last = i + 1 == components.len();
             match *name {
                 b"." => {
-                    if !cur.inode.stat()?.is_dir() {
+                    let st = cur.inode.stat()?;
+                    if !st.is_dir() {
                         return Err(Errno::ENOTDIR);
                     }
+                    self.check_search(&st)?;
                 }
                 b".." => {
-                    if !cur.inode.stat()?.is_dir() {
+                    let st = cur.inode.stat()?;
+                    if !st.is_dir() {
                         return Err(Errno::ENOTDIR);
                     }
+                    self.check_search(&st)?;
                     cur = self.parent_of(&cur);
                 }
                 _ => {

@@ -19,7 +19,7 @@
 //!
 //! Mailboxes are u32 words: 0 empty, 1 full, 2 empty with a sleeping
 //! reader. The poster swaps in 1 and wakes the futex when it saw 2; the
-//! reader spins a little, then parks with FUTEX_WAIT on 2.
+//! reader parks with FUTEX_WAIT on 2.
 
 use std::arch::global_asm;
 
@@ -50,8 +50,6 @@ pub(crate) const OFF_CUR_GS: usize = 144;
 /// Qwords of FP state the last GET_FP copied (64: FXSAVE only, 72: with the
 /// XSAVE header).
 pub(crate) const OFF_FP_LEN: usize = 152;
-/// Iterations (u32) the stub polls its mailbox before sleeping on it.
-pub(crate) const OFF_STUB_SPIN: usize = 160;
 /// The 23 general registers of the signal frame's mcontext.
 pub(crate) const OFF_GREGS: usize = 256;
 /// FXSAVE image followed by the XSAVE header (576 bytes).
@@ -168,18 +166,9 @@ global_asm!(
     "    mov edx, 1",
     "    mov eax, 202",
     "    syscall",
-    // Wait for a command: spin, then sleep.
+    // Wait for a command. The Sentry thread shares this CPU (see
+    // `wait_event` in mod.rs), so the stub sleeps at once rather than spin.
     "21:",
-    "    mov ecx, dword ptr [r12 + {spin}]",
-    "22:",
-    "    cmp dword ptr [r12 + {to_stub}], 1",
-    "    je 25f",
-    "    test ecx, ecx",
-    "    jz 24f",
-    "    pause",
-    "    dec ecx",
-    "    jmp 22b",
-    "24:",
     "    xor eax, eax",
     "    mov edx, 2",
     "    lock cmpxchg dword ptr [r12 + {to_stub}], edx",
@@ -305,7 +294,6 @@ global_asm!(
     cur_gs = const OFF_CUR_GS,
     to_sentry = const OFF_TO_SENTRY,
     to_stub = const OFF_TO_STUB,
-    spin = const OFF_STUB_SPIN,
     cmd = const OFF_CMD,
     nr = const OFF_NR,
     args = const OFF_ARGS,

@@ -203,3 +203,32 @@ fn guest_jumping_into_the_stub_cannot_make_host_syscalls() {
         other => panic!("expected the stub to be killed, got {other:?}"),
     }
 }
+
+/// The platform's share of a guest syscall: `cargo test -p platform
+/// --release -- --ignored --nocapture round_trip`.
+#[test]
+#[ignore]
+fn round_trip_cost() {
+    // mov eax, 39; syscall; jmp back
+    let mut ctx = context_with_code(&[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7]);
+    let mut regs = regs_at(BASE);
+    let calls = 200_000;
+    let start = std::time::Instant::now();
+    for _ in 0..calls {
+        assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / calls as f64;
+    println!("systrap round trip: {ns:.0} ns");
+    let fd = memfd(1 << 20);
+    write_at(fd, 0, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7]);
+    let platform = crate::ptrace::PtracePlatform::new().expect("ptrace");
+    let mut ctx = platform.new_context(fd).expect("spawn");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    let mut regs = regs_at(BASE);
+    let start = std::time::Instant::now();
+    for _ in 0..calls {
+        assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / calls as f64;
+    println!("ptrace round trip: {ns:.0} ns");
+}

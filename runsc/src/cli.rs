@@ -626,7 +626,12 @@ mod tests {
 
     #[test]
     fn platform_names_round_trip() {
-        let kind = PlatformKind::default();
-        assert_eq!(platform_name(kind).parse::<PlatformKind>(), Ok(kind));
+        for kind in [PlatformKind::default(), PlatformKind::Ptrace, PlatformKind::Systrap] {
+            assert_eq!(platform_name(kind).parse::<PlatformKind>(), Ok(kind));
+        }
+        assert_eq!(
+            parse(&["--platform", "systrap", "list"]).global.platform,
+            PlatformKind::Systrap
+        );
     }
 }

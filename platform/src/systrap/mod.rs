@@ -375,18 +375,19 @@ impl SystrapContext {
             len: filter.len() as u16,
             filter: filter.as_ptr() as *mut libc::sock_filter,
         };
-        // SAFETY: a raw fork (clone with only SIGCHLD). The child runs
-        // `child_main`, which makes only raw syscalls and never returns.
-        let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
-        if pid < 0 {
-            // SAFETY: the mapping made above, unused by anyone else.
-            unsafe { libc::munmap(control, CONTROL_SIZE) };
-            return Err(Error::last("clone systrap stub"));
-        }
-        if pid == 0 {
-            child_main(area, memory_file, control_fd.as_raw_fd(), &fprog);
-        }
-        let pid = pid as i32;
+        let pid = match fork_stub(ForkRequest {
+            area,
+            memory_file,
+            control_fd: control_fd.as_raw_fd(),
+            fprog: &fprog,
+        }) {
+            Ok(pid) => pid,
+            Err(e) => {
+                // SAFETY: the mapping made above, unused by anyone else.
+                unsafe { libc::munmap(control, CONTROL_SIZE) };
+                return Err(e);
+            }
+        };
         first.word(OFF_TID).store(pid as u32, Ordering::SeqCst);
         // SAFETY: pidfd_open on our own unreaped child.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -758,6 +759,68 @@ impl Drop for SystrapContext {
 
 /// asm/signal.h: the handler returns through `restorer`.
 const SA_RESTORER: libc::c_int = 0x0400_0000;
+
+/// What the stub factory needs to fork one stub process.
+struct ForkRequest {
+    area: &'static StubArea,
+    memory_file: RawFd,
+    control_fd: RawFd,
+    /// Lives on the requester's stack until the factory replies.
+    fprog: *const libc::sock_fprog,
+}
+
+// SAFETY: the factory reads `fprog` only while the requesting thread waits
+// for its reply, so the pointee outlives every use.
+unsafe impl Send for ForkRequest {}
+
+/// Forks a stub process from one long-lived Sentry thread.
+///
+/// The stub's parent-death signal (PR_SET_PDEATHSIG) fires when the thread
+/// that forked it exits, not the Sentry: a stub forked by a task's thread
+/// would be killed when that task exits while other guest threads still run
+/// in the address space (pthread_exit from main).
+fn fork_stub(request: ForkRequest) -> Result<i32> {
+    type Job = (ForkRequest, std::sync::mpsc::Sender<Result<i32>>);
+    static FACTORY: OnceLock<Mutex<std::sync::mpsc::Sender<Job>>> = OnceLock::new();
+    let factory = FACTORY.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        // If the thread cannot start, `rx` is dropped with it and every
+        // request fails with "the stub factory thread is gone".
+        let _ = std::thread::Builder::new().name("systrap-stubs".into()).spawn(move || {
+            for (request, reply) in rx {
+                let _ = reply.send(fork_one(&request));
+            }
+        });
+        Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = std::sync::mpsc::channel();
+    let sent = factory
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((request, reply_tx));
+    let no_factory = || Error::Host {
+        op: "fork systrap stub",
+        source: std::io::Error::other("the stub factory thread is gone"),
+    };
+    sent.map_err(|_| no_factory())?;
+    reply_rx.recv().map_err(|_| no_factory())?
+}
+
+fn fork_one(request: &ForkRequest) -> Result<i32> {
+    // SAFETY: a raw fork (clone with only SIGCHLD). The child runs
+    // `child_main`, which makes only raw syscalls and never returns.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
+    if pid < 0 {
+        return Err(Error::last("clone systrap stub"));
+    }
+    if pid == 0 {
+        // SAFETY: the requester keeps the program alive while it waits,
+        // and the child has a copy of it anyway.
+        let fprog = unsafe { &*request.fprog };
+        child_main(request.area, request.memory_file, request.control_fd, fprog);
+    }
+    Ok(pid as i32)
+}
 
 #[repr(C)]
 struct KernelSigaction {

@@ -232,3 +232,21 @@ fn round_trip_cost() {
     let ns = start.elapsed().as_nanos() as f64 / calls as f64;
     println!("ptrace round trip: {ns:.0} ns");
 }
+
+#[test]
+fn thread_outlives_the_host_thread_that_made_the_address_space() {
+    // mov eax, 39; syscall (getpid), twice.
+    let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xb8, 39, 0, 0, 0, 0x0f, 0x05];
+    let seed = std::thread::spawn(move || {
+        let mut main = context_with_code(&code);
+        main.spawn_thread().expect("spawn thread")
+        // `main` is dropped and its host thread ends here.
+    })
+    .join()
+    .expect("creator");
+    let mut ctx = SystrapContext::adopt(seed).expect("adopt");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+}

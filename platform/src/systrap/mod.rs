@@ -414,6 +414,7 @@ impl SystrapContext {
         });
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;
+        ctx.init_fp_state()?;
         crate::ptrace::pin_pair(pid);
         Ok(ctx)
     }
@@ -447,6 +448,27 @@ impl SystrapContext {
 
     fn slot(&self) -> Slot {
         self.stub.slot(self.slot)
+    }
+
+    /// Gives a new address space's first thread the FP state of a fresh
+    /// process (execve(2)) rather than whatever registers the stub was
+    /// forked with, which are the Sentry's.
+    fn init_fp_state(&mut self) -> Result<()> {
+        self.write_fp_image(&initial_fp_image());
+        self.command(CMD_INIT_FP)
+    }
+
+    /// Puts an FXSAVE image (MXCSR sanitized) in the slot for SET/INIT_FP.
+    fn write_fp_image(&self, buf: &[u8; 512]) {
+        let mut image = *buf;
+        let mxcsr = u32::from_le_bytes([image[24], image[25], image[26], image[27]]) & mxcsr_mask();
+        image[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        let slot = self.slot();
+        for (i, chunk) in image[..464].chunks_exact(8).enumerate() {
+            let mut qword = [0u8; 8];
+            qword.copy_from_slice(chunk);
+            slot.set(OFF_FP + 8 * i, u64::from_le_bytes(qword));
+        }
     }
 
     /// Waits for the trap a new stub thread raises once it is set up.
@@ -609,6 +631,14 @@ fn create_control_file() -> Result<OwnedFd> {
     Ok(fd)
 }
 
+/// The FXSAVE image of a new process: FCW 0x37f, MXCSR 0x1f80, all else 0.
+fn initial_fp_image() -> [u8; 512] {
+    let mut image = [0u8; 512];
+    reset_x87(&mut image);
+    image[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+    image
+}
+
 /// Guest x87 state in its initial configuration (XSAVE leaves it out).
 fn reset_x87(fp: &mut [u8; 512]) {
     fp[0..24].fill(0);
@@ -683,15 +713,7 @@ impl Context for SystrapContext {
     }
 
     fn set_fp_state(&mut self, buf: &[u8; 512]) -> Result<()> {
-        let mut image = *buf;
-        let mxcsr = u32::from_le_bytes([image[24], image[25], image[26], image[27]]) & mxcsr_mask();
-        image[24..28].copy_from_slice(&mxcsr.to_le_bytes());
-        let slot = self.slot();
-        for (i, chunk) in image[..464].chunks_exact(8).enumerate() {
-            let mut qword = [0u8; 8];
-            qword.copy_from_slice(chunk);
-            slot.set(OFF_FP + 8 * i, u64::from_le_bytes(qword));
-        }
+        self.write_fp_image(buf);
         self.command(CMD_SET_FP)
     }
 

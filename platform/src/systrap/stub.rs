@@ -59,6 +59,7 @@ pub(crate) const CMD_RESUME: u64 = 0;
 pub(crate) const CMD_SYSCALL: u64 = 1;
 pub(crate) const CMD_GET_FP: u64 = 2;
 pub(crate) const CMD_SET_FP: u64 = 3;
+pub(crate) const CMD_INIT_FP: u64 = 4;
 
 /// The host signal the Sentry sends a stub thread to stop the guest.
 pub(crate) const INTERRUPT_SIGNAL: i32 = libc::SIGUSR2;
@@ -191,6 +192,8 @@ global_asm!(
     "    je 40f",
     "    cmp rax, 3",
     "    je 50f",
+    "    cmp rax, 4",
+    "    je 50f",
     "    jmp 60f",
     // CMD_SYSCALL. A clone child comes back on another slot's stack and
     // starts as a new stub thread.
@@ -228,7 +231,9 @@ global_asm!(
     "    rep movsq",
     "    jmp 20b",
     // CMD_SET_FP: the first 464 bytes (464.. describe the frame format);
-    // mark x87 and SSE state as present in the XSAVE header.
+    // mark x87 and SSE state as present in the XSAVE header. CMD_INIT_FP
+    // also marks every other component (AVX, AVX-512, ...) absent, so that
+    // rt_sigreturn puts it in its initial state.
     "50:",
     "    mov rdi, [r13 + 224]",
     "    test rdi, rdi",
@@ -239,7 +244,12 @@ global_asm!(
     "    mov rdi, [r13 + 224]",
     "    cmp dword ptr [rdi + 464], 0x46505853",
     "    jne 20b",
+    "    cmp rax, 4",
+    "    je 51f",
     "    or qword ptr [rdi + 512], 3",
+    "    jmp 20b",
+    "51:",
+    "    mov qword ptr [rdi + 512], 3",
     "    jmp 20b",
     // CMD_RESUME: registers back into the frame, nothing blocked in guest
     // code, FS/GS bases, and return into rt_sigreturn.

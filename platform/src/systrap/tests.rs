@@ -250,3 +250,16 @@ fn thread_outlives_the_host_thread_that_made_the_address_space() {
     assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
     assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
 }
+
+#[test]
+fn new_address_space_starts_with_clean_vector_registers() {
+    // movq rdi, xmm0; mov eax, 39; syscall
+    let mut ctx = context_with_code(&[0x66, 0x48, 0x0f, 0x7e, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+    let mut fp = [0u8; 512];
+    ctx.get_fp_state(&mut fp).expect("get fp");
+    assert_eq!(u32::from_le_bytes([fp[24], fp[25], fp[26], fp[27]]), 0x1f80, "MXCSR");
+    assert!(fp[160..416].iter().all(|&b| b == 0), "xmm registers are zero");
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.rdi, 0);
+}

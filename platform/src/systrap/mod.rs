@@ -26,9 +26,11 @@
 //!   ([`Context::max_user_address`]), so the guest cannot map over the stub
 //!   or the control region through the Sentry.
 //! - A guest that blocks SIGSYS (by a forged rt_sigreturn from the stub page)
-//!   is killed by the kernel at its next syscall; one that blocks the
-//!   interrupt signal and never makes a syscall cannot be interrupted until
-//!   it traps (the handler clears the mask on every return to the guest).
+//!   is killed by the kernel at its next syscall. The handler clears the
+//!   signal mask on every return to the guest; a guest that still blocks the
+//!   interrupt signal (or moves the stub's signal stack) and so ignores an
+//!   interrupt for [`INTERRUPT_DEADLINE_NS`] has its stub process killed:
+//!   the Sentry is never left waiting on a guest it cannot stop.
 
 mod filter;
 mod stub;
@@ -45,6 +47,9 @@ const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Stub threads per stub process.
 const SLOTS: usize = 1024;
 const CONTROL_SIZE: usize = SLOTS * SLOT_SIZE;
+/// How long an interrupt may go unanswered before the stub is deemed
+/// hijacked by its guest and killed.
+const INTERRUPT_DEADLINE_NS: u64 = 3_000_000_000;
 /// How long the Sentry sleeps on a mailbox before checking the stub is alive.
 const LIVENESS_PERIOD_NS: i64 = 200_000_000;
 
@@ -326,11 +331,31 @@ struct StubKicker {
     tid: i32,
     /// Cleared once the thread is gone: its ids may then be reused.
     alive: AtomicBool,
+    /// When the oldest interrupt not yet answered by an event was sent
+    /// (an `Instant` as nanoseconds since `epoch`; 0: none).
+    kicked_at: AtomicU64,
+    epoch: std::time::Instant,
+}
+
+impl StubKicker {
+    fn now(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Whether an interrupt has gone unanswered for longer than a working
+    /// stub ever takes (its handler answers within microseconds).
+    fn ignored(&self) -> bool {
+        let at = self.kicked_at.load(Ordering::SeqCst);
+        at != 0 && self.now().saturating_sub(at) > INTERRUPT_DEADLINE_NS
+    }
 }
 
 impl Interrupter for StubKicker {
     fn interrupt(&self) {
         if self.alive.load(Ordering::SeqCst) {
+            let _ = self
+                .kicked_at
+                .compare_exchange(0, self.now(), Ordering::SeqCst, Ordering::SeqCst);
             // SAFETY: plain syscall to our own live stub thread.
             unsafe { libc::syscall(libc::SYS_tgkill, self.tgid, self.tid, INTERRUPT_SIGNAL) };
         }
@@ -424,6 +449,8 @@ impl SystrapContext {
             tgid: stub.pid,
             tid,
             alive: AtomicBool::new(true),
+            kicked_at: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
         });
         SystrapContext {
             stub,
@@ -523,6 +550,14 @@ impl SystrapContext {
                 return Ok(());
             }
             if !self.stub.thread_alive(self.tid) {
+                return Err(self.died());
+            }
+            if self.kicker.ignored() {
+                // The guest blocked the interrupt signal (a forged
+                // rt_sigreturn) or moved the stub's signal stack: it can no
+                // longer be stopped, so its address space ends here.
+                // SAFETY: our own unreaped child.
+                unsafe { libc::kill(self.stub.pid, libc::SIGKILL) };
                 return Err(self.died());
             }
         }
@@ -650,6 +685,9 @@ impl Context for SystrapContext {
     fn switch(&mut self, regs: &mut Regs) -> Result<Event> {
         self.store_regs(regs);
         self.command(CMD_RESUME)?;
+        // Any event answers the interrupts sent so far: the Sentry looks at
+        // its pending work after every switch.
+        self.kicker.kicked_at.store(0, Ordering::SeqCst);
         self.load_regs(regs);
         let slot = self.slot();
         let signo = slot.get(OFF_SIGNO) as i32;

@@ -72,6 +72,7 @@ global_asm!(
     ".globl runsc_systrap_start",
     ".globl runsc_systrap_handler",
     ".globl runsc_systrap_restorer",
+    ".globl runsc_systrap_cmd_syscall",
     ".globl runsc_systrap_end",
     ".p2align 12",
     "runsc_systrap_start:",
@@ -205,6 +206,7 @@ global_asm!(
     "    mov r10, [r12 + {args} + 24]",
     "    mov r8, [r12 + {args} + 32]",
     "    mov r9, [r12 + {args} + 40]",
+    "runsc_systrap_cmd_syscall:",
     "    syscall",
     "    test rax, rax",
     "    jnz 31f",
@@ -316,6 +318,8 @@ extern "C" {
     static runsc_systrap_start: u8;
     static runsc_systrap_handler: u8;
     static runsc_systrap_restorer: u8;
+    #[cfg(test)]
+    static runsc_systrap_cmd_syscall: u8;
     static runsc_systrap_end: u8;
 }
 
@@ -343,4 +347,10 @@ pub(crate) fn handler_offset() -> usize {
 /// Offset of the sa_restorer (rt_sigreturn) in the stub code.
 pub(crate) fn restorer_offset() -> usize {
     offset_of(std::ptr::addr_of!(runsc_systrap_restorer))
+}
+
+/// Offset of the syscall instruction that runs the Sentry's commands.
+#[cfg(test)]
+pub(crate) fn cmd_syscall_offset() -> usize {
+    offset_of(std::ptr::addr_of!(runsc_systrap_cmd_syscall))
 }

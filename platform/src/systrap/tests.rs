@@ -263,3 +263,35 @@ fn new_address_space_starts_with_clean_vector_registers() {
     assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
     assert_eq!(regs.rdi, 0);
 }
+
+#[test]
+fn guest_that_hijacks_the_stub_to_ignore_interrupts_is_killed() {
+    let fd = memfd(1 << 20);
+    let mut ctx = SystrapContext::spawn(fd).expect("spawn");
+    let fake_slot = 0x41_0000;
+    ctx.map(fake_slot, 0x2000, libc::PROT_READ | libc::PROT_WRITE, 0)
+        .expect("map");
+    write_at(fd, 0x1000, &(1u64 << (INTERRUPT_SIGNAL - 1)).to_le_bytes());
+    // rt_sigprocmask(SIG_SETMASK, {INTERRUPT_SIGNAL}) through the stub's
+    // command syscall, which then parks on a mailbox in guest memory.
+    let mut regs = regs_at(ctx.stub.area.code + stub::cmd_syscall_offset() as u64);
+    regs.rax = libc::SYS_rt_sigprocmask as u64;
+    regs.rdi = libc::SIG_SETMASK as u64;
+    regs.rsi = fake_slot + 0x1000;
+    regs.rdx = 0;
+    regs.r10 = 8;
+    regs.r12 = fake_slot;
+    regs.rsp = fake_slot + 0x800;
+    let kicker = ctx.interrupter();
+    let handle = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        kicker.interrupt();
+    });
+    let start = std::time::Instant::now();
+    match ctx.switch(&mut regs) {
+        Err(Error::StubDied { .. }) => {}
+        other => panic!("expected the stub to be killed, got {other:?}"),
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    handle.join().expect("kicker");
+}

@@ -237,6 +237,51 @@ impl std::fmt::Debug for StubProcess {
 }
 
 impl StubProcess {
+    /// Forks a stub process whose first thread runs in slot 0.
+    fn start(memory_file: RawFd) -> Result<Arc<StubProcess>> {
+        let area = stub_area()?;
+        let control_fd = create_control_file()?;
+        let control = map_control(&control_fd)?;
+        let first = Slot { base: control };
+        first.init(0, u64::MAX, u64::MAX);
+        let filter = filter::program(
+            area.code,
+            area.code + PAGE_SIZE as u64,
+            memory_file,
+            THREAD_CLONE_FLAGS as u32,
+        );
+        let fprog = libc::sock_fprog {
+            len: filter.len() as u16,
+            filter: filter.as_ptr() as *mut libc::sock_filter,
+        };
+        let request = ForkRequest {
+            area,
+            memory_file,
+            control_fd: control_fd.as_raw_fd(),
+            fprog: &fprog,
+        };
+        let forked = fork_stub(request).and_then(|pid| Ok((pid, open_pidfd(pid)?)));
+        let (pid, pidfd) = match forked {
+            Ok(ids) => ids,
+            Err(e) => {
+                // SAFETY: the mapping made above, unused by anyone else.
+                unsafe { libc::munmap(control.cast(), CONTROL_SIZE) };
+                return Err(e);
+            }
+        };
+        first.word(OFF_TID).store(pid as u32, Ordering::SeqCst);
+        let mut slots_in_use = vec![false; SLOTS];
+        slots_in_use[0] = true;
+        Ok(Arc::new(StubProcess {
+            pid,
+            pidfd,
+            control,
+            area,
+            memory_file,
+            slots_in_use: Mutex::new(slots_in_use),
+        }))
+    }
+
     fn slot(&self, index: usize) -> Slot {
         debug_assert!(index < SLOTS);
         // SAFETY: index < SLOTS, so the slot lies inside the control mapping.
@@ -372,71 +417,8 @@ pub struct SystrapContext {
 
 impl SystrapContext {
     fn spawn(memory_file: RawFd) -> Result<Self> {
-        let area = stub_area()?;
-        let control_fd = create_control_file()?;
-        // SAFETY: a new shared mapping of the control file we just sized.
-        let control = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                CONTROL_SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                control_fd.as_raw_fd(),
-                0,
-            )
-        };
-        if control == libc::MAP_FAILED {
-            return Err(Error::last("mmap systrap control region"));
-        }
-        let first = Slot { base: control.cast() };
-        first.init(0, u64::MAX, u64::MAX);
-        let filter = filter::program(
-            area.code,
-            area.code + PAGE_SIZE as u64,
-            memory_file,
-            THREAD_CLONE_FLAGS as u32,
-        );
-        let fprog = libc::sock_fprog {
-            len: filter.len() as u16,
-            filter: filter.as_ptr() as *mut libc::sock_filter,
-        };
-        let pid = match fork_stub(ForkRequest {
-            area,
-            memory_file,
-            control_fd: control_fd.as_raw_fd(),
-            fprog: &fprog,
-        }) {
-            Ok(pid) => pid,
-            Err(e) => {
-                // SAFETY: the mapping made above, unused by anyone else.
-                unsafe { libc::munmap(control, CONTROL_SIZE) };
-                return Err(e);
-            }
-        };
-        first.word(OFF_TID).store(pid as u32, Ordering::SeqCst);
-        // SAFETY: pidfd_open on our own unreaped child.
-        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-        if pidfd < 0 {
-            let err = Error::last("pidfd_open stub");
-            // SAFETY: killing and reaping the child we just made.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
-                libc::munmap(control, CONTROL_SIZE);
-            }
-            return Err(err);
-        }
-        let mut slots_in_use = vec![false; SLOTS];
-        slots_in_use[0] = true;
-        let stub = Arc::new(StubProcess {
-            pid,
-            // SAFETY: pidfd_open returned a new fd that nothing else owns.
-            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd as RawFd) },
-            control: control.cast(),
-            area,
-            memory_file,
-            slots_in_use: Mutex::new(slots_in_use),
-        });
+        let stub = StubProcess::start(memory_file)?;
+        let pid = stub.pid;
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;
         ctx.init_fp_state()?;
@@ -649,6 +631,42 @@ fn canonical_or_zero(base: u64) -> u64 {
     } else {
         0
     }
+}
+
+/// The Sentry's own mapping of a control file.
+fn map_control(control_fd: &OwnedFd) -> Result<*mut u8> {
+    // SAFETY: a new shared mapping of a control file sized CONTROL_SIZE.
+    let control = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            CONTROL_SIZE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            control_fd.as_raw_fd(),
+            0,
+        )
+    };
+    if control == libc::MAP_FAILED {
+        return Err(Error::last("mmap systrap control region"));
+    }
+    Ok(control.cast())
+}
+
+/// A pidfd for a just-forked stub; on failure the stub is killed and reaped.
+fn open_pidfd(pid: i32) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open on our own unreaped child.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        let err = Error::last("pidfd_open stub");
+        // SAFETY: killing and reaping the child we just made.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), libc::__WALL);
+        }
+        return Err(err);
+    }
+    // SAFETY: pidfd_open returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 fn create_control_file() -> Result<OwnedFd> {

@@ -35,7 +35,7 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_ROOT)]
     pub root: PathBuf,
 
-    /// How guest code is run.
+    /// How guest code is run: ptrace, or systrap (seccomp traps).
     #[arg(long, global = true, value_name = "NAME", default_value = "ptrace")]
     pub platform: PlatformKind,
 

@@ -295,3 +295,42 @@ fn guest_that_hijacks_the_stub_to_ignore_interrupts_is_killed() {
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
     handle.join().expect("kicker");
 }
+
+/// Runs the stub's command syscall instruction with guest registers.
+fn stub_syscall_from_guest(ctx: &mut SystrapContext, nr: i64, args: [u64; 6]) -> Result<Event> {
+    let mut regs = regs_at(ctx.stub.area.code + stub::cmd_syscall_offset() as u64);
+    regs.rax = nr as u64;
+    regs.rdi = args[0];
+    regs.rsi = args[1];
+    regs.rdx = args[2];
+    regs.r10 = args[3];
+    regs.r8 = args[4];
+    regs.r9 = args[5];
+    ctx.switch(&mut regs)
+}
+
+#[test]
+fn stub_syscalls_are_checked_against_their_arguments() {
+    // mmap of fd 0 rather than the memory file.
+    let mut ctx = context_with_code(&[0xeb, 0xfe]);
+    let mmap_other_fd = [0x10_0000, 4096, libc::PROT_READ as u64, libc::MAP_SHARED as u64, 0, 0];
+    assert!(matches!(
+        stub_syscall_from_guest(&mut ctx, libc::SYS_mmap, mmap_other_fd),
+        Err(Error::StubDied { .. })
+    ));
+    // A clone with other flags than the stub's thread clone.
+    let mut ctx = context_with_code(&[0xeb, 0xfe]);
+    let fork_flags = [libc::SIGCHLD as u64, 0, 0, 0, 0, 0];
+    assert!(matches!(
+        stub_syscall_from_guest(&mut ctx, libc::SYS_clone, fork_flags),
+        Err(Error::StubDied { .. })
+    ));
+}
+
+#[test]
+fn legacy_int80_syscalls_kill_the_stub() {
+    // mov eax, 20 (getpid in the i386 table); int 0x80
+    let mut ctx = context_with_code(&[0xb8, 20, 0, 0, 0, 0xcd, 0x80]);
+    let mut regs = regs_at(BASE);
+    assert!(matches!(ctx.switch(&mut regs), Err(Error::StubDied { .. })));
+}

@@ -7,6 +7,7 @@
 //! memory file at guest addresses.
 
 pub mod ptrace;
+pub mod systrap;
 
 use std::os::fd::RawFd;
 
@@ -61,6 +62,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub enum PlatformKind {
     #[default]
     Ptrace,
+    /// Seccomp traps and a signal handler in the stub (see [`systrap`]).
+    Systrap,
 }
 
 impl std::str::FromStr for PlatformKind {
@@ -68,8 +71,9 @@ impl std::str::FromStr for PlatformKind {
     fn from_str(s: &str) -> std::result::Result<Self, String> {
         match s {
             "ptrace" => Ok(PlatformKind::Ptrace),
+            "systrap" => Ok(PlatformKind::Systrap),
             other => Err(format!(
-                "unknown platform {other:?} (supported: ptrace; systrap and kvm are not built yet)"
+                "unknown platform {other:?} (supported: ptrace, systrap; kvm is not built yet)"
             )),
         }
     }
@@ -139,11 +143,14 @@ pub struct ThreadSeed {
     pub(crate) tgid: i32,
     pub(crate) memory_file: RawFd,
     pub(crate) shared: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The stub process and slot of a systrap thread (None for ptrace).
+    pub(crate) systrap: Option<systrap::Seed>,
 }
 
 /// Builds the platform of the given kind.
 pub fn new(kind: PlatformKind) -> Result<Box<dyn Platform>> {
     match kind {
         PlatformKind::Ptrace => Ok(Box::new(ptrace::PtracePlatform::new()?)),
+        PlatformKind::Systrap => Ok(Box::new(systrap::SystrapPlatform::new()?)),
     }
 }

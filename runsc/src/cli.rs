@@ -35,7 +35,7 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_ROOT)]
     pub root: PathBuf,
 
-    /// How guest code is run.
+    /// How guest code is run: ptrace, or systrap (seccomp traps).
     #[arg(long, global = true, value_name = "NAME", default_value = "ptrace")]
     pub platform: PlatformKind,
 
@@ -626,7 +626,12 @@ mod tests {
 
     #[test]
     fn platform_names_round_trip() {
-        let kind = PlatformKind::default();
-        assert_eq!(platform_name(kind).parse::<PlatformKind>(), Ok(kind));
+        for kind in [PlatformKind::default(), PlatformKind::Ptrace, PlatformKind::Systrap] {
+            assert_eq!(platform_name(kind).parse::<PlatformKind>(), Ok(kind));
+        }
+        assert_eq!(
+            parse(&["--platform", "systrap", "list"]).global.platform,
+            PlatformKind::Systrap
+        );
     }
 }

@@ -65,7 +65,7 @@ fn map_stub_page() -> Result<StubPage> {
 /// virtual machines); on one core it is a plain context switch. So each
 /// tracer and its stub thread share a core, and successive contexts are
 /// spread over the CPUs this process may use.
-fn pin_pair(stub_tid: i32) {
+pub(crate) fn pin_pair(stub_tid: i32) {
     static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let allowed = ALLOWED.get_or_init(|| {
@@ -486,6 +486,7 @@ impl Context for PtraceContext {
             tgid: self.tgid,
             memory_file: self.memory_file,
             shared: self.shared.clone(),
+            systrap: None,
         })
     }
 
@@ -602,7 +603,7 @@ extern "C" {
 ///
 /// # Safety
 /// Call only in a freshly forked, single-threaded child.
-unsafe fn unregister_rseq() {
+pub(crate) unsafe fn unregister_rseq() {
     const RSEQ_FLAG_UNREGISTER: i32 = 1;
     const RSEQ_SIG: u32 = 0x5305_3053;
     let fs_base: u64;

@@ -1,0 +1,336 @@
+use super::*;
+
+fn memfd(len: u64) -> RawFd {
+    // SAFETY: plain syscalls creating and sizing a new memfd.
+    unsafe {
+        let fd = libc::memfd_create(c"test".as_ptr(), 0);
+        assert!(fd >= 0);
+        assert_eq!(libc::ftruncate(fd, len as i64), 0);
+        fd
+    }
+}
+
+/// Writes `bytes` at `offset` of the memfd.
+fn write_at(fd: RawFd, offset: i64, bytes: &[u8]) {
+    // SAFETY: writing a byte buffer to an fd we own.
+    let n = unsafe { libc::pwrite(fd, bytes.as_ptr().cast(), bytes.len(), offset) };
+    assert_eq!(n, bytes.len() as isize);
+}
+
+fn zeroed_regs() -> Regs {
+    // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+const BASE: u64 = 0x40_0000;
+const SEGV_MAPERR: i32 = 1;
+const SEGV_ACCERR: i32 = 2;
+
+/// A context with `code` mapped executable at BASE.
+fn context_with_code(code: &[u8]) -> SystrapContext {
+    let fd = memfd(1 << 20);
+    write_at(fd, 0, code);
+    let mut ctx = SystrapContext::spawn(fd).expect("spawn");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    ctx
+}
+
+fn regs_at(rip: u64) -> Regs {
+    let mut regs = zeroed_regs();
+    regs.rip = rip;
+    regs
+}
+
+#[test]
+fn syscall_is_intercepted_and_emulated() {
+    // mov eax, 39 (getpid); syscall; mov rdi, rax; mov eax, 60; syscall
+    let mut ctx = context_with_code(&[
+        0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x89, 0xc7, 0xb8, 60, 0, 0, 0, 0x0f, 0x05,
+    ]);
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 39);
+    assert_eq!(regs.rip, BASE + 7, "rip points past the syscall");
+    regs.rax = 4242;
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 60);
+    assert_eq!(regs.rdi, 4242, "guest saw the emulated getpid result");
+}
+
+#[test]
+fn fault_on_unmapped_memory_is_reported() {
+    // mov rax, [0x1000]
+    let mut ctx = context_with_code(&[0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x00, 0x00]);
+    let mut regs = regs_at(BASE);
+    match ctx.switch(&mut regs).expect("switch") {
+        Event::Fault { signo, code, addr } => {
+            assert_eq!(signo, libc::SIGSEGV);
+            assert_eq!(code, SEGV_MAPERR);
+            assert_eq!(addr, 0x1000);
+            assert_eq!(regs.rip, BASE, "rip at the faulting instruction");
+        }
+        other => panic!("expected a fault, got {other:?}"),
+    }
+}
+
+#[test]
+fn mapping_and_protection_changes_reach_the_guest() {
+    let fd = memfd(1 << 20);
+    // mov rax, [BASE + 0x1000]; mov rdi, rax; mov eax, 39; syscall
+    write_at(
+        fd,
+        0,
+        &[
+            0x48, 0x8b, 0x04, 0x25, 0x00, 0x10, 0x40, 0x00, 0x48, 0x89, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05,
+        ],
+    );
+    write_at(fd, 0x1000, &0x1122_3344_5566_7788u64.to_le_bytes());
+    let mut ctx = SystrapContext::spawn(fd).expect("spawn");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    ctx.map(BASE + 0x1000, 4096, libc::PROT_NONE, 0x1000).expect("map data");
+    let mut regs = regs_at(BASE);
+    assert!(matches!(
+        ctx.switch(&mut regs).expect("switch"),
+        Event::Fault {
+            signo: libc::SIGSEGV,
+            code: SEGV_ACCERR,
+            ..
+        }
+    ));
+    ctx.protect(BASE + 0x1000, 4096, libc::PROT_READ).expect("protect");
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.rdi, 0x1122_3344_5566_7788);
+    ctx.unmap(BASE + 0x1000, 4096).expect("unmap");
+    let mut regs = regs_at(BASE);
+    assert!(matches!(
+        ctx.switch(&mut regs).expect("switch"),
+        Event::Fault {
+            signo: libc::SIGSEGV,
+            code: SEGV_MAPERR,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn thread_runs_in_the_same_address_space_on_another_host_thread() {
+    // mov eax, 39; syscall (getpid), twice.
+    let mut main = context_with_code(&[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+    let seed = main.spawn_thread().expect("spawn thread");
+    let handle = std::thread::spawn(move || {
+        let mut ctx = SystrapContext::adopt(seed).expect("adopt");
+        let mut regs = regs_at(BASE);
+        let event = ctx.switch(&mut regs).expect("switch");
+        (event, regs.orig_rax)
+    });
+    assert_eq!(handle.join().expect("thread"), (Event::Syscall, 39));
+    // The main thread still runs guest code after its sibling exited, and
+    // a new thread can take the freed slot.
+    let mut regs = regs_at(BASE);
+    assert_eq!(main.switch(&mut regs).expect("switch"), Event::Syscall);
+    let seed = main.spawn_thread().expect("spawn another thread");
+    let handle = std::thread::spawn(move || {
+        let mut ctx = SystrapContext::adopt(seed).expect("adopt");
+        let mut regs = regs_at(BASE + 7);
+        ctx.switch(&mut regs).expect("switch")
+    });
+    assert_eq!(handle.join().expect("thread"), Event::Syscall);
+}
+
+#[test]
+fn interrupt_stops_a_spinning_guest() {
+    // jmp $
+    let mut ctx = context_with_code(&[0xeb, 0xfe]);
+    let kicker = ctx.interrupter();
+    let handle = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        kicker.interrupt();
+    });
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Interrupted);
+    assert_eq!(regs.rip, BASE);
+    handle.join().expect("kicker");
+}
+
+#[test]
+fn fp_state_round_trips() {
+    // movq rdi, xmm0; mov eax, 39; syscall
+    let mut ctx = context_with_code(&[0x66, 0x48, 0x0f, 0x7e, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+    let mut fp = [0u8; 512];
+    ctx.get_fp_state(&mut fp).expect("get fp");
+    assert_eq!(u16::from_le_bytes([fp[0], fp[1]]), 0x37f, "initial FCW");
+    fp[160..168].copy_from_slice(&0xdead_beef_cafe_f00du64.to_le_bytes());
+    ctx.set_fp_state(&fp).expect("set fp");
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.rdi, 0xdead_beef_cafe_f00d);
+    let mut back = [0u8; 512];
+    ctx.get_fp_state(&mut back).expect("get fp");
+    assert_eq!(back[160..168], fp[160..168]);
+}
+
+#[test]
+fn fs_base_is_the_guests() {
+    let fd = memfd(1 << 20);
+    // mov rax, fs:[0]; mov rdi, rax; mov eax, 39; syscall
+    write_at(
+        fd,
+        0,
+        &[
+            0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0, 0x48, 0x89, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05,
+        ],
+    );
+    write_at(fd, 0x1008, &77u64.to_le_bytes());
+    let mut ctx = SystrapContext::spawn(fd).expect("spawn");
+    ctx.map(BASE, 0x2000, libc::PROT_READ | libc::PROT_EXEC, 0)
+        .expect("map");
+    let mut regs = regs_at(BASE);
+    regs.fs_base = BASE + 0x1008;
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.rdi, 77);
+    assert_eq!(regs.fs_base, BASE + 0x1008);
+}
+
+#[test]
+fn guest_jumping_into_the_stub_cannot_make_host_syscalls() {
+    let mut ctx = context_with_code(&[0xeb, 0xfe]);
+    // The syscall instruction of the restorer (after `mov eax, 15`), with
+    // getpid in rax: not one of the stub's syscalls.
+    let mut regs = regs_at(ctx.stub.area.code + stub::restorer_offset() as u64 + 5);
+    regs.rax = libc::SYS_getpid as u64;
+    match ctx.switch(&mut regs) {
+        Err(Error::StubDied { .. }) => {}
+        other => panic!("expected the stub to be killed, got {other:?}"),
+    }
+}
+
+/// The platform's share of a guest syscall: `cargo test -p platform
+/// --release -- --ignored --nocapture round_trip`.
+#[test]
+#[ignore]
+fn round_trip_cost() {
+    // mov eax, 39; syscall; jmp back
+    let mut ctx = context_with_code(&[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7]);
+    let mut regs = regs_at(BASE);
+    let calls = 200_000;
+    let start = std::time::Instant::now();
+    for _ in 0..calls {
+        assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / calls as f64;
+    println!("systrap round trip: {ns:.0} ns");
+    let fd = memfd(1 << 20);
+    write_at(fd, 0, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xeb, 0xf7]);
+    let platform = crate::ptrace::PtracePlatform::new().expect("ptrace");
+    let mut ctx = platform.new_context(fd).expect("spawn");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    let mut regs = regs_at(BASE);
+    let start = std::time::Instant::now();
+    for _ in 0..calls {
+        assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / calls as f64;
+    println!("ptrace round trip: {ns:.0} ns");
+}
+
+#[test]
+fn thread_outlives_the_host_thread_that_made_the_address_space() {
+    // mov eax, 39; syscall (getpid), twice.
+    let code = [0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xb8, 39, 0, 0, 0, 0x0f, 0x05];
+    let seed = std::thread::spawn(move || {
+        let mut main = context_with_code(&code);
+        main.spawn_thread().expect("spawn thread")
+        // `main` is dropped and its host thread ends here.
+    })
+    .join()
+    .expect("creator");
+    let mut ctx = SystrapContext::adopt(seed).expect("adopt");
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+}
+
+#[test]
+fn new_address_space_starts_with_clean_vector_registers() {
+    // movq rdi, xmm0; mov eax, 39; syscall
+    let mut ctx = context_with_code(&[0x66, 0x48, 0x0f, 0x7e, 0xc7, 0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+    let mut fp = [0u8; 512];
+    ctx.get_fp_state(&mut fp).expect("get fp");
+    assert_eq!(u32::from_le_bytes([fp[24], fp[25], fp[26], fp[27]]), 0x1f80, "MXCSR");
+    assert!(fp[160..416].iter().all(|&b| b == 0), "xmm registers are zero");
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.rdi, 0);
+}
+
+#[test]
+fn guest_that_hijacks_the_stub_to_ignore_interrupts_is_killed() {
+    let fd = memfd(1 << 20);
+    let mut ctx = SystrapContext::spawn(fd).expect("spawn");
+    let fake_slot = 0x41_0000;
+    ctx.map(fake_slot, 0x2000, libc::PROT_READ | libc::PROT_WRITE, 0)
+        .expect("map");
+    write_at(fd, 0x1000, &(1u64 << (INTERRUPT_SIGNAL - 1)).to_le_bytes());
+    // rt_sigprocmask(SIG_SETMASK, {INTERRUPT_SIGNAL}) through the stub's
+    // command syscall, which then parks on a mailbox in guest memory.
+    let mut regs = regs_at(ctx.stub.area.code + stub::cmd_syscall_offset() as u64);
+    regs.rax = libc::SYS_rt_sigprocmask as u64;
+    regs.rdi = libc::SIG_SETMASK as u64;
+    regs.rsi = fake_slot + 0x1000;
+    regs.rdx = 0;
+    regs.r10 = 8;
+    regs.r12 = fake_slot;
+    regs.rsp = fake_slot + 0x800;
+    let kicker = ctx.interrupter();
+    let handle = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        kicker.interrupt();
+    });
+    let start = std::time::Instant::now();
+    match ctx.switch(&mut regs) {
+        Err(Error::StubDied { .. }) => {}
+        other => panic!("expected the stub to be killed, got {other:?}"),
+    }
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    handle.join().expect("kicker");
+}
+
+/// Runs the stub's command syscall instruction with guest registers.
+fn stub_syscall_from_guest(ctx: &mut SystrapContext, nr: i64, args: [u64; 6]) -> Result<Event> {
+    let mut regs = regs_at(ctx.stub.area.code + stub::cmd_syscall_offset() as u64);
+    regs.rax = nr as u64;
+    regs.rdi = args[0];
+    regs.rsi = args[1];
+    regs.rdx = args[2];
+    regs.r10 = args[3];
+    regs.r8 = args[4];
+    regs.r9 = args[5];
+    ctx.switch(&mut regs)
+}
+
+#[test]
+fn stub_syscalls_are_checked_against_their_arguments() {
+    // mmap of fd 0 rather than the memory file.
+    let mut ctx = context_with_code(&[0xeb, 0xfe]);
+    let mmap_other_fd = [0x10_0000, 4096, libc::PROT_READ as u64, libc::MAP_SHARED as u64, 0, 0];
+    assert!(matches!(
+        stub_syscall_from_guest(&mut ctx, libc::SYS_mmap, mmap_other_fd),
+        Err(Error::StubDied { .. })
+    ));
+    // A clone with other flags than the stub's thread clone.
+    let mut ctx = context_with_code(&[0xeb, 0xfe]);
+    let fork_flags = [libc::SIGCHLD as u64, 0, 0, 0, 0, 0];
+    assert!(matches!(
+        stub_syscall_from_guest(&mut ctx, libc::SYS_clone, fork_flags),
+        Err(Error::StubDied { .. })
+    ));
+}
+
+#[test]
+fn legacy_int80_syscalls_kill_the_stub() {
+    // mov eax, 20 (getpid in the i386 table); int 0x80
+    let mut ctx = context_with_code(&[0xb8, 20, 0, 0, 0, 0xcd, 0x80]);
+    let mut regs = regs_at(BASE);
+    assert!(matches!(ctx.switch(&mut regs), Err(Error::StubDied { .. })));
+}

@@ -143,7 +143,8 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         .into_iter();
     config.gofer = conns.next();
     config.bind_gofers = conns.collect();
-    crate::confine::sentry().map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
+    crate::confine::sentry(global.platform)
+        .map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
     tracing::debug!(
         rootfs = %config.rootfs.display(),
         args = ?config.args,

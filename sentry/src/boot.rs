@@ -175,7 +175,10 @@ fn apply_mounts(
             MountKind::Proc => (crate::fs::proc::new(proc_source.clone()), "proc"),
             MountKind::Dev => (Devfs::new(), "tmpfs"),
             MountKind::Devpts => (Devpts::new().root(), "devpts"),
-            MountKind::Sysfs => (Tmpfs::new(Some(0), 0o555), "sysfs"),
+            MountKind::Sysfs => (
+                crate::fs::sys::Sysfs::new(crate::fs::proc_sys::allowed_cpu_count()),
+                "sysfs",
+            ),
             MountKind::Bind { source, file, .. } => {
                 let root = match bind_gofers.next() {
                     Some(conn) => remote_bind(conn, source, *file, m.read_only)?,

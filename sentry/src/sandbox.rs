@@ -90,7 +90,7 @@ pub enum MountKind {
     Dev,
     /// A devpts instance (pseudo-terminal slaves and their ptmx).
     Devpts,
-    /// A minimal read-only sysfs (empty for now).
+    /// A minimal sysfs: cpu online/possible/present and empty top-level directories.
     Sysfs,
 }
 

@@ -53,7 +53,16 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         capabilities: None,
         rlimits: Vec::new(),
         no_new_privileges: false,
-        mounts: Vec::new(),
+        // The sandbox's own /sys, never the host's (proc and dev are
+        // always the Sentry's).
+        mounts: vec![sentry::MountConfig {
+            destination: "/sys".into(),
+            kind: sentry::MountKind::Sysfs,
+            read_only: true,
+            nosuid: true,
+            noexec: true,
+            nodev: true,
+        }],
         gofer: None,
         bind_gofers: Vec::new(),
         hostname,

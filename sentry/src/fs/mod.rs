@@ -31,6 +31,7 @@ pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod proc_sys;
+pub mod sys;
 pub mod timerfd;
 pub mod tmpfs;
 pub mod tty;

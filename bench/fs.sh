@@ -14,8 +14,10 @@
 #      host file: natively in a temporary directory, and in a container (`runsc run`)
 #      that has the same directory as a writable bind mount (host fds donated by the
 #      gofer, so data never passes through the gofer);
-#   2. stat(2) of one file STATS times: natively, and under `runsc do` on the host's root
-#      (a gofer-served rootfs, whose lookups and stats the Sentry caches);
+#   2. stat(2) of STATS distinct files once each, natively and in the container through
+#      the writable bind mount (shared with the host, so every lookup asks the gofer);
+#      and stat(2) of one file STATS times, natively and under `runsc do` on the host's
+#      root (a gofer-served rootfs, whose lookups and stats the Sentry caches);
 #   3. `python3 -c pass` natively and under `runsc do` (the interpreter and its standard
 #      library read from the host's root through the gofer), mean wall time.
 # A measurement that fails prints "not measured (failed)" with the reason on stderr.
@@ -83,6 +85,13 @@ drop_caches
 rsc_r=$(field read in_container "\"/bin/fs_bench\", \"read\", \"/data/sandbox.dat\"") || rsc_r=""
 rm -f "$work/data/sandbox.dat"
 
+log "stat of $stats distinct files, natively and through a bind mount..."
+mkdir -p "$work/data/many"
+"$work/fs_bench" mkfiles "$work/data/many" "$stats"
+nat_m=$(field statmany "$work/fs_bench" statmany "$work/data/many" "$stats") || nat_m=""
+rsc_m=$(field statmany in_container "\"/bin/fs_bench\", \"statmany\", \"/data/many\", \"$stats\"") || rsc_m=""
+rm -rf "$work/data/many"
+
 log "stat of /usr/bin/env, $stats calls..."
 nat_s=$(field stat "$work/fs_bench" stat /usr/bin/env "$stats") || nat_s=""
 rsc_s=$(field stat "$runsc" --root "$work/root" --platform "$platform" do -- "$work/fs_bench" stat /usr/bin/env "$stats") || rsc_s=""
@@ -116,5 +125,6 @@ echo "| benchmark | native | runsc ($platform) | runsc / native |"
 echo "|---|---|---|---|"
 echo "| sequential write of $mib MiB + fsync, host file (MiB/s, higher is better) | $(cell "$nat_w") | $(cell "$rsc_w") | $(ratio "$nat_w" "$rsc_w") |"
 echo "| sequential read of $mib MiB, host file, cold cache (MiB/s, higher is better) | $(cell "$nat_r") | $(cell "$rsc_r") | $(ratio "$nat_r" "$rsc_r") |"
-echo "| stat of /usr/bin/env (ns/call) | $(cell "$nat_s") | $(cell "$rsc_s") | $(ratio "$nat_s" "$rsc_s") |"
+echo "| stat of $stats distinct host files in a bind mount, each once (ns/call) | $(cell "$nat_m") | $(cell "$rsc_m") | $(ratio "$nat_m" "$rsc_m") |"
+echo "| stat of /usr/bin/env $stats times, rootfs (ns/call) | $(cell "$nat_s") | $(cell "$rsc_s") | $(ratio "$nat_s" "$rsc_s") |"
 echo "| \`python3 -c pass\` (ms) | $(cell "$nat_py") | $(cell "$rsc_py") | $(ratio "$nat_py" "$rsc_py") |"

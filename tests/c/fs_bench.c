@@ -3,6 +3,8 @@
  *   fs_bench write PATH MIB   write MIB MiB in 1 MiB writes, fsync: "write: N MiB, X MiB/s"
  *   fs_bench read PATH        read the file back in 1 MiB reads:     "read: N MiB, X MiB/s"
  *   fs_bench stat PATH N      N stat(2) calls:                       "stat: N calls, X ns/call"
+ *   fs_bench mkfiles DIR N    creates DIR/f0 .. DIR/f(N-1), empty
+ *   fs_bench statmany DIR N   stat(2) of each of them once:          "statmany: N calls, X ns/call"
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -73,6 +75,37 @@ static int do_stat(const char *path, long n)
 	return 0;
 }
 
+static int do_mkfiles(const char *dir, long n)
+{
+	char path[4096];
+
+	for (long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/f%ld", dir, i);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd < 0)
+			return perror("open"), 1;
+		close(fd);
+	}
+	return 0;
+}
+
+static int do_statmany(const char *dir, long n)
+{
+	char path[4096];
+	struct stat st;
+	double t0 = now();
+
+	for (long i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/f%ld", dir, i);
+		if (stat(path, &st) != 0)
+			return perror("stat"), 1;
+	}
+	double t = now() - t0;
+	printf("statmany: %ld calls, %.1f ns/call\n", n, t * 1e9 / n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && strcmp(argv[1], "write") == 0)
@@ -81,6 +114,10 @@ int main(int argc, char **argv)
 		return do_read(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "stat") == 0)
 		return do_stat(argv[2], atol(argv[3]));
-	fprintf(stderr, "usage: fs_bench write PATH MIB | read PATH | stat PATH N\n");
+	if (argc == 4 && strcmp(argv[1], "mkfiles") == 0)
+		return do_mkfiles(argv[2], atol(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "statmany") == 0)
+		return do_statmany(argv[2], atol(argv[3]));
+	fprintf(stderr, "usage: fs_bench write PATH MIB | read PATH | stat PATH N | mkfiles DIR N | statmany DIR N\n");
 	return 2;
 }

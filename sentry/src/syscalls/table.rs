@@ -7,8 +7,8 @@
 
 use super::names::NAMES;
 use super::{
-    creds, epoll, eventfd, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, socket, time, timers,
-    xattr, Handler,
+    creds, epoll, eventfd, file, fileattr, locks, mem, misc, paths, poll, process, signal, signalfd, socket, time,
+    timers, xattr, Handler,
 };
 
 /// How completely a syscall follows Linux.
@@ -174,6 +174,7 @@ table! {
     157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
+    161 chroot paths::chroot, Full, "s";
     186 gettid process::gettid, Full, "";
     188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
     189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
@@ -214,6 +215,7 @@ table! {
     258 mkdirat file::mkdirat, Full, "fsx";
     259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "fsxx";
     260 fchownat fileattr::fchownat, Full, "fsddx";
+    261 futimesat fileattr::futimesat, Full, "fsx";
     262 newfstatat file::newfstatat, Full, "fsxx";
     263 unlinkat file::unlinkat, Full, "fsx";
     264 renameat fileattr::renameat, Full, "fsfs";
@@ -254,8 +256,10 @@ table! {
     332 statx file::statx, Full, "fsxxx";
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     436 close_range file::close_range, Full, "ddx";
+    437 openat2 paths::openat2, Full, "fsxd";
     439 faccessat2 file::faccessat2, Full, "fsxx";
     441 epoll_pwait2 epoll::epoll_pwait2, Full, "fxdxxd";
+    452 fchmodat2 fileattr::fchmodat2, Full, "fsxx";
 }
 
 /// The name of syscall `nr`, whether implemented or not.

@@ -172,6 +172,11 @@ pub trait Inode: Send + Sync + Any {
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+    /// True for the "magic links" of /proc (PID/fd/N, exe, cwd, root),
+    /// which openat2(2) RESOLVE_NO_MAGICLINKS refuses to follow.
+    fn is_magic_link(&self) -> bool {
+        false
+    }
     /// Creates a regular file `name` in this directory (EEXIST if present).
     fn create(&self, _name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
         Err(self.not_dir_or(Errno::EROFS))

@@ -719,6 +719,16 @@ impl Inode for OverlayInode {
         Ok(child)
     }
 
+    /// O_TMPFILE: the unnamed file lives in the upper layer, under this
+    /// directory copied up.
+    fn create_tmpfile(&self, attr: CreateAttr, linkable: bool) -> Result<Arc<dyn Inode>> {
+        let ns = lock(&self.fs.ns)?;
+        self.live_dir()?;
+        let dir = self.copy_up(&ns, true)?;
+        let (upper, st) = Layer::with_stat(dir.create_tmpfile(attr, linkable)?)?;
+        Ok(OverlayInode::new(&self.fs, st.file_type(), None, None, Some(upper)))
+    }
+
     fn mkdir(&self, name: &[u8], attr: CreateAttr) -> Result<()> {
         let ns = lock(&self.fs.ns)?;
         self.prepare_create(&ns, name)?.mkdir(name, attr)

@@ -17,7 +17,7 @@ use crate::errno::{Errno, Result};
 use crate::vfs::{dtype_of, CreateAttr, DirEntry, FileOps, Inode, SetAttr, Stat, Timespec};
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 /// statfs(2) f_type of tmpfs.
@@ -148,6 +148,9 @@ pub struct TmpfsInode {
     me: Weak<TmpfsInode>,
     meta: Mutex<Meta>,
     body: Body,
+    /// An O_TMPFILE file that linkat(2) may still give a name to at nlink
+    /// 0 (Linux's I_LINKABLE); cleared by that first link.
+    linkable: AtomicBool,
 }
 
 impl TmpfsInode {
@@ -171,6 +174,7 @@ impl TmpfsInode {
             me: me.clone(),
             meta: Mutex::new(meta),
             body,
+            linkable: AtomicBool::new(false),
         })
     }
 
@@ -571,6 +575,19 @@ impl Inode for TmpfsInode {
         Ok(self.add_entry(name, || self.new_child(attr, libc::S_IFREG, 0, body))?)
     }
 
+    /// O_TMPFILE: a file in no directory, gone when its last fd closes.
+    fn create_tmpfile(&self, attr: CreateAttr, linkable: bool) -> Result<Arc<dyn Inode>> {
+        self.dir()?;
+        if self.meta()?.nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let body = Body::File(RwLock::new(Vec::new()));
+        let file = self.new_child(attr, libc::S_IFREG, 0, body)?;
+        file.meta()?.nlink = 0;
+        file.linkable.store(linkable, Ordering::Release);
+        Ok(file)
+    }
+
     /// mkdir(2) keeps only the permission bits and the sticky bit.
     fn mkdir(&self, name: &[u8], attr: CreateAttr) -> Result<()> {
         let attr = CreateAttr {
@@ -618,7 +635,7 @@ impl Inode for TmpfsInode {
             return Err(Errno::EPERM);
         }
         self.add_entry(name, || {
-            if target.meta()?.nlink == 0 {
+            if target.meta()?.nlink == 0 && !target.linkable.swap(false, Ordering::AcqRel) {
                 return Err(Errno::ENOENT);
             }
             target.add_nlink(1)?;

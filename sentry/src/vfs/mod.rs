@@ -181,6 +181,12 @@ pub trait Inode: Send + Sync + Any {
     fn create(&self, _name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
         Err(self.not_dir_or(Errno::EROFS))
     }
+    /// O_TMPFILE (open(2)): a regular file with no name (nlink 0) on this
+    /// directory's filesystem. Only a `linkable` one may later get a name
+    /// by linkat(2), once. EOPNOTSUPP where the filesystem cannot.
+    fn create_tmpfile(&self, _attr: CreateAttr, _linkable: bool) -> Result<Arc<dyn Inode>> {
+        Err(self.not_dir_or(Errno::EOPNOTSUPP))
+    }
     fn mkdir(&self, _name: &[u8], _attr: CreateAttr) -> Result<()> {
         Err(self.not_dir_or(Errno::EROFS))
     }

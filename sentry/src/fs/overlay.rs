@@ -799,6 +799,35 @@ impl Inode for OverlayInode {
         self.rename_commit(&ns, (name, &src), (&new_dir, new_name, dst))
     }
 
+    /// RENAME_EXCHANGE: both entries are copied up and swapped in the
+    /// upper layer, where they then hide whatever the lower has under
+    /// either name. A merged directory cannot move (EXDEV, as rename).
+    fn exchange(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
+        let new_dir = self.same_fs(new_dir)?;
+        let ns = lock(&self.fs.ns)?;
+        self.live_dir()?;
+        new_dir.live_dir()?;
+        let a = self.lookup_child(name)?;
+        let b = new_dir.lookup_child(new_name)?;
+        if a.same_file(&b)? {
+            return Ok(());
+        }
+        if (a.is_dir() && a.lower.is_some()) || (b.is_dir() && b.lower.is_some()) {
+            return Err(Errno::EXDEV);
+        }
+        a.copy_up(&ns, true)?;
+        b.copy_up(&ns, true)?;
+        let from = self.copy_up(&ns, true)?;
+        let to = new_dir.copy_up(&ns, true)?;
+        from.exchange(name, &to, new_name)?;
+        self.bump_generation();
+        lock(&self.children)?.insert(name.to_vec(), Arc::downgrade(&b));
+        lock(&new_dir.children)?.insert(new_name.to_vec(), Arc::downgrade(&a));
+        *lock(&a.parent)? = Some((Arc::clone(&new_dir), new_name.to_vec()));
+        *lock(&b.parent)? = Some((self.arc()?, name.to_vec()));
+        Ok(())
+    }
+
     fn setattr(&self, attr: SetAttr) -> Result<()> {
         let ns = lock(&self.fs.ns)?;
         let upper = self.copy_up(&ns, attr.size != Some(0))?;

@@ -450,6 +450,42 @@ impl TmpfsInode {
         new_dir.touch_mtime()
     }
 
+    /// Swaps entry `name` here with `new_dir`/`new_name` once the checks
+    /// passed: a directory changing parent takes its ".." link along.
+    fn exchange_commit(&self, name: &[u8], new_dir: &Arc<TmpfsInode>, new_name: &[u8]) -> Result<()> {
+        let same_dir = std::ptr::eq(self, Arc::as_ptr(new_dir));
+        let (a, b) = if same_dir {
+            let mut dir = lock(self.dir()?)?;
+            let a = dir.entries.get(name).cloned().ok_or(Errno::ENOENT)?;
+            let b = dir.entries.get(new_name).cloned().ok_or(Errno::ENOENT)?;
+            dir.entries.insert(name.to_vec(), Arc::clone(&b));
+            dir.entries.insert(new_name.to_vec(), Arc::clone(&a));
+            (a, b)
+        } else {
+            let mut from = lock(self.dir()?)?;
+            let mut to = lock(new_dir.dir()?)?;
+            let a = from.entries.get(name).cloned().ok_or(Errno::ENOENT)?;
+            let b = to.entries.get(new_name).cloned().ok_or(Errno::ENOENT)?;
+            from.entries.insert(name.to_vec(), Arc::clone(&b));
+            to.entries.insert(new_name.to_vec(), Arc::clone(&a));
+            (a, b)
+        };
+        if !same_dir {
+            let me = self.arc()?;
+            for (moved, to, from) in [(&a, new_dir, &me), (&b, &me, new_dir)] {
+                if let Body::Dir(d) = &moved.body {
+                    lock(d)?.parent = Arc::downgrade(to);
+                    from.add_nlink(-1)?;
+                    to.add_nlink(1)?;
+                }
+            }
+        }
+        a.touch_ctime()?;
+        b.touch_ctime()?;
+        self.touch_mtime()?;
+        new_dir.touch_mtime()
+    }
+
     fn set_owner(m: &mut Meta, attr: &SetAttr) {
         if attr.uid.is_none() && attr.gid.is_none() {
             return;
@@ -697,6 +733,25 @@ impl Inode for TmpfsInode {
             return Ok(());
         }
         self.rename_commit(name, &new_dir, new_name)
+    }
+
+    /// RENAME_EXCHANGE: ENOENT unless both exist, EINVAL when a directory
+    /// would end up below itself; the same entry twice does nothing.
+    fn exchange(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
+        check_name(new_name)?;
+        let new_dir = self.same_fs(new_dir)?;
+        new_dir.dir()?;
+        let _ns = lock(&self.fs.ns)?;
+        let a = self.child(name)?;
+        let b = new_dir.child(new_name)?;
+        if Arc::ptr_eq(&a, &b) {
+            return Ok(());
+        }
+        let me = self.arc()?;
+        if (a.is_dir() && new_dir.is_within(&a)?) || (b.is_dir() && me.is_within(&b)?) {
+            return Err(Errno::EINVAL);
+        }
+        self.exchange_commit(name, &new_dir, new_name)
     }
 
     fn setattr(&self, attr: SetAttr) -> Result<()> {

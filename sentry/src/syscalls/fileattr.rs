@@ -97,9 +97,9 @@ fn do_rename(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath:
     if flags & RENAME_NOREPLACE != 0 && flags & (RENAME_EXCHANGE | RENAME_WHITEOUT) != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT) != 0 {
-        // The inode layer has no atomic exchange and no whiteouts; say so
-        // the way a filesystem without them does.
+    if flags & RENAME_WHITEOUT != 0 {
+        // No filesystem here makes whiteouts for the guest; say so the way
+        // a filesystem without them does.
         return Err(Errno::EINVAL);
     }
     let fs = task.fs();
@@ -121,13 +121,15 @@ fn do_rename(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath:
     }
     let src = fs.lookup_child(&old_parent, &old_name)?;
     let src_st = src.inode.stat()?;
-    let trailing = oldpath.last() == Some(&b'/') || newpath.last() == Some(&b'/');
+    // A trailing slash asks for a directory; with RENAME_EXCHANGE each
+    // path's slash is checked against its own entry (below for the target).
+    let trailing = oldpath.last() == Some(&b'/') || (newpath.last() == Some(&b'/') && flags & RENAME_EXCHANGE == 0);
     if trailing && !src_st.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     let dst = match fs.lookup_child(&new_parent, &new_name) {
         Ok(d) => Some(d),
-        Err(Errno::ENOENT) => None,
+        Err(Errno::ENOENT) if flags & RENAME_EXCHANGE == 0 => None,
         Err(e) => return Err(e),
     };
     if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
@@ -144,12 +146,27 @@ fn do_rename(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath:
     }
     // Moving a directory to another parent rewrites its "..": that needs
     // write permission on the directory itself.
-    if src_st.is_dir() && old_parent.path != new_parent.path {
+    let moves_parent = old_parent.path != new_parent.path;
+    if src_st.is_dir() && moves_parent {
         may_access(task, &src_st, 2, false)?;
     }
     check_writable_mount(task, &old_parent)?;
     check_writable_mount(task, &new_parent)?;
-    old_parent.inode.rename(&old_name, &new_parent.inode, &new_name)?;
+    match &dst {
+        // RENAME_EXCHANGE moves the target the other way, with the same
+        // rule for a directory (renameat2(2)).
+        Some(d) if flags & RENAME_EXCHANGE != 0 => {
+            let dst_st = d.inode.stat()?;
+            if newpath.last() == Some(&b'/') && !dst_st.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if dst_st.is_dir() && moves_parent {
+                may_access(task, &dst_st, 2, false)?;
+            }
+            old_parent.inode.exchange(&old_name, &new_parent.inode, &new_name)?;
+        }
+        _ => old_parent.inode.rename(&old_name, &new_parent.inode, &new_name)?,
+    }
     Ok(0)
 }
 

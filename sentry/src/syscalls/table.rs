@@ -211,7 +211,7 @@ table! {
     234 tgkill signal::tgkill, Full, "ddd";
     235 utimes fileattr::utimes, Full, "sx";
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
-    257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
+    257 openat file::openat, Partial("O_TMPFILE is EOPNOTSUPP on host files served by the gofer without an overlay"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
     259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "fsxx";
     260 fchownat fileattr::fchownat, Full, "fsddx";
@@ -247,7 +247,7 @@ table! {
     302 prlimit64 process::prlimit64, Full, "ddxx";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
-    316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
+    316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL; RENAME_EXCHANGE is EINVAL on host files served by the gofer without an overlay"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     322 execveat process::execveat, Full, "fsxxx";
     325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";
@@ -256,7 +256,7 @@ table! {
     332 statx file::statx, Full, "fsxxx";
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     436 close_range file::close_range, Full, "ddx";
-    437 openat2 paths::openat2, Full, "fsxd";
+    437 openat2 paths::openat2, Partial("O_TMPFILE as openat; magic links are followed by their path text"), "fsxd";
     439 faccessat2 file::faccessat2, Full, "fsxx";
     441 epoll_pwait2 epoll::epoll_pwait2, Full, "fxdxxd";
     452 fchmodat2 fileattr::fchmodat2, Full, "fsxx";

@@ -215,6 +215,12 @@ pub trait Inode: Send + Sync + Any {
     fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
         Err(self.not_dir_or(Errno::EROFS))
     }
+    /// renameat2(2) RENAME_EXCHANGE: atomically swaps the entry `name` here
+    /// with `new_dir`/`new_name` (both must exist; same filesystem).
+    /// EINVAL where the filesystem cannot.
+    fn exchange(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
+        Err(self.not_dir_or(Errno::EINVAL))
+    }
     fn setattr(&self, _attr: SetAttr) -> Result<()> {
         Err(Errno::EROFS)
     }

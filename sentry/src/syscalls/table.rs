@@ -174,7 +174,7 @@ table! {
     157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
-    161 chroot paths::chroot, Full, "s";
+    161 chroot paths::chroot, Partial("/proc links (cwd, root, fd/N) show paths from the sandbox root, not from the reader's root"), "s";
     186 gettid process::gettid, Full, "";
     188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
     189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";

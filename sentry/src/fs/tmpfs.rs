@@ -1218,4 +1218,34 @@ mod tests {
         .unwrap();
         assert_eq!(root.stat().unwrap().mode, libc::S_IFDIR | 0o2755);
     }
+
+    #[test]
+    fn exchange_swaps_entries_and_directory_links() {
+        let root = new_fs();
+        root.mkdir(b"p", ROOT).unwrap();
+        let p = root.lookup(b"p").unwrap();
+        p.mkdir(b"dir", ROOT).unwrap();
+        let f = write_file(&root, b"f", b"F");
+        root.exchange(b"f", &p, b"dir").unwrap();
+        assert!(Arc::ptr_eq(&p.lookup(b"dir").unwrap(), &f));
+        assert!(root.lookup(b"f").unwrap().stat().unwrap().is_dir());
+        // The directory moved from p to the root, with its ".." link.
+        assert_eq!((nlink(&root), nlink(&p)), (4, 2));
+        assert_eq!(root.exchange(b"f", &p, b"none").err(), Some(Errno::ENOENT));
+        assert_eq!(root.exchange(b"p", &p, b"dir").err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn tmpfile_is_unnamed_and_linkable_once() {
+        let root = new_fs();
+        let t = root.create_tmpfile(ROOT, true).unwrap();
+        assert_eq!(nlink(&t), 0);
+        assert!(names(&root).is_empty());
+        root.link(b"a", &t).unwrap();
+        assert_eq!(nlink(&t), 1);
+        root.unlink(b"a").unwrap();
+        assert_eq!(root.link(b"b", &t).err(), Some(Errno::ENOENT));
+        let excl = root.create_tmpfile(ROOT, false).unwrap();
+        assert_eq!(root.link(b"c", &excl).err(), Some(Errno::ENOENT));
+    }
 }

@@ -497,11 +497,12 @@ pub(super) fn fsize_limit(task: &Task) -> u64 {
 }
 
 /// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)); EFBIG
-/// from RLIMIT_FSIZE raises SIGXFSZ (setrlimit(2)).
+/// under an RLIMIT_FSIZE raises SIGXFSZ (setrlimit(2)). (The limit stops a
+/// write long before a filesystem's own maximum, whose EFBIG has no signal.)
 pub(super) fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
     let signo = match e {
         Errno::EPIPE => libc::SIGPIPE,
-        Errno::EFBIG => libc::SIGXFSZ,
+        Errno::EFBIG if fsize_limit(task) != u64::MAX => libc::SIGXFSZ,
         _ => return e,
     };
     let info = crate::kernel::signals::SigInfo {

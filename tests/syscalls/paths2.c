@@ -463,6 +463,19 @@ CASE(fchmodat2_follows_without_flag)
 	EXPECT_ERRNO(syscall(452, AT_FDCWD, BAD_PTR, 0640, 0), EFAULT);
 }
 
+CASE(fchmodat2_empty_path_changes_the_fd)
+{
+	struct stat st;
+	int fd;
+
+	h_write_file(h_path("f"), "", 0);
+	fd = ASSERT_OK(open(h_path("f"), O_RDONLY));
+	ASSERT_OK(syscall(452, fd, "", 0604, AT_EMPTY_PATH));
+	ASSERT_OK(stat(h_path("f"), &st));
+	EXPECT_EQ(st.st_mode & 07777, 0604);
+	EXPECT_ERRNO(syscall(452, fd, "", 0600, 0), ENOENT);
+}
+
 CASE(futimesat_null_is_now_and_errors)
 {
 	struct timeval bad[2] = {{0, 1000000}, {0, 0}};

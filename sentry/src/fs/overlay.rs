@@ -1287,4 +1287,30 @@ mod tests {
         assert_eq!(read_all(&conf), b"k=v!");
         assert_eq!(read_all(&f), b"k=v");
     }
+
+    #[test]
+    fn exchange_copies_both_up_and_swaps() {
+        let fx = fixture();
+        let d = fx.root.lookup(b"d").unwrap();
+        fx.root.exchange(b"a", &d, b"x").unwrap();
+        assert_eq!(read_all(&fx.root.lookup(b"a").unwrap()), b"x data");
+        assert_eq!(read_all(&walk(&fx.root, "d/x").unwrap()), b"lower a");
+        assert_eq!(host_bytes(&fx.host("a")), b"lower a");
+        assert_eq!(names(&fx.root), ["a", "c", "d", "l"]);
+        assert_eq!(fx.root.exchange(b"a", &d, b"none").err(), Some(Errno::ENOENT));
+        // A merged directory cannot move, as with rename.
+        assert_eq!(fx.root.exchange(b"d", &fx.root, b"c").err(), Some(Errno::EXDEV));
+    }
+
+    #[test]
+    fn tmpfile_lives_in_the_upper_and_links_there() {
+        let fx = fixture();
+        let d = fx.root.lookup(b"d").unwrap();
+        let t = d.create_tmpfile(ATTR, true).unwrap();
+        assert_eq!(t.stat().unwrap().nlink, 0);
+        assert_eq!(t.open(libc::O_RDWR).unwrap().write(b"tmp", 0).unwrap(), 3);
+        d.link(b"named", &t).unwrap();
+        assert_eq!(read_all(&walk(&fx.root, "d/named").unwrap()), b"tmp");
+        assert!(!fx.host("d/named").exists());
+    }
 }

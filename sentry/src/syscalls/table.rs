@@ -247,7 +247,7 @@ table! {
     302 prlimit64 process::prlimit64, Full, "ddxx";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
-    316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL; RENAME_EXCHANGE is EINVAL on host files served by the gofer without an overlay"), "fsfsx";
+    316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     322 execveat process::execveat, Full, "fsxxx";
     325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";

@@ -111,6 +111,11 @@ pub trait FileServer: Send + Sync {
     fn rename(&self, _dir: Fid, _name: &[u8], _new_dir: Fid, _new_name: &[u8]) -> Result<()> {
         Err(Errno(libc::EROFS))
     }
+    /// Swaps `dir/name` and `new_dir/new_name`, which must both exist
+    /// (renameat2(2) RENAME_EXCHANGE).
+    fn exchange(&self, _dir: Fid, _name: &[u8], _new_dir: Fid, _new_name: &[u8]) -> Result<()> {
+        Err(Errno(libc::EROFS))
+    }
     /// chmod, chown, truncate and utimes of a held file.
     fn setattr(&self, _fid: Fid, _attr: &SetAttr) -> Result<()> {
         Err(Errno(libc::EROFS))

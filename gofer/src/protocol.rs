@@ -22,6 +22,7 @@ pub const RENAME: u8 = 12;
 pub const SETATTR: u8 = 13;
 pub const MKNOD: u8 = 14;
 pub const LINK: u8 = 15;
+pub const EXCHANGE: u8 = 16;
 
 /// Largest frame either side accepts (a big directory listing fits).
 pub const MAX_FRAME: usize = 16 << 20;

@@ -160,6 +160,10 @@ fn answer(server: &dyn FileServer, code: u8, payload: &[u8]) -> Result<(Writer, 
             let (dir, name, new_dir, new_name) = (r.fid()?, r.bytes()?, r.fid()?, r.bytes()?);
             server.rename(dir, &name, new_dir, &new_name)?;
         }
+        protocol::EXCHANGE => {
+            let (dir, name, new_dir, new_name) = (r.fid()?, r.bytes()?, r.fid()?, r.bytes()?);
+            server.exchange(dir, &name, new_dir, &new_name)?;
+        }
         protocol::SETATTR => {
             let fid = r.fid()?;
             server.setattr(fid, &r.setattr()?)?;
@@ -266,6 +270,11 @@ impl FileServer for RemoteServer {
         w.u64(dir.0).bytes(name).u64(new_dir.0).bytes(new_name);
         self.call(protocol::RENAME, &w.0).map(|_| ())
     }
+    fn exchange(&self, dir: Fid, name: &[u8], new_dir: Fid, new_name: &[u8]) -> Result<()> {
+        let mut w = Writer::default();
+        w.u64(dir.0).bytes(name).u64(new_dir.0).bytes(new_name);
+        self.call(protocol::EXCHANGE, &w.0).map(|_| ())
+    }
     fn setattr(&self, fid: Fid, attr: &SetAttr) -> Result<()> {
         let mut w = Writer::default();
         w.u64(fid.0);
@@ -346,6 +355,15 @@ mod tests {
         );
         remote.mkdir(ROOT_FID, b"d", 0o755, 0, 0).expect("mkdir");
         remote.rename(ROOT_FID, b"new", ROOT_FID, b"renamed").expect("rename");
+        remote.exchange(ROOT_FID, b"renamed", ROOT_FID, b"d").expect("exchange");
+        assert!(dir.path().join("renamed").is_dir() && dir.path().join("d").is_file());
+        assert_eq!(
+            remote.exchange(ROOT_FID, b"d", ROOT_FID, b"none").err(),
+            Some(Errno(libc::ENOENT))
+        );
+        remote
+            .exchange(ROOT_FID, b"renamed", ROOT_FID, b"d")
+            .expect("exchange back");
         remote.symlink(ROOT_FID, b"l", b"/etc/passwd", 0, 0).expect("symlink");
         remote.unlink(ROOT_FID, b"d", true).expect("rmdir");
         // A symlink out of the root is an entry, never a way out.

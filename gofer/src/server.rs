@@ -275,6 +275,22 @@ impl FileServer for LocalServer {
         check(unsafe { libc::renameat(old.fd.as_raw_fd(), from.as_ptr(), new.fd.as_raw_fd(), to.as_ptr()) })
     }
 
+    fn exchange(&self, dir: Fid, name: &[u8], new_dir: Fid, new_name: &[u8]) -> Result<()> {
+        let (a, b) = (component(name)?, component(new_name)?);
+        let (old, new) = (self.writable_dir(dir)?, self.writable_dir(new_dir)?);
+        // SAFETY: renameat2 between two directory fds we hold, single names;
+        // RENAME_EXCHANGE only swaps the two entries.
+        check(unsafe {
+            libc::renameat2(
+                old.fd.as_raw_fd(),
+                a.as_ptr(),
+                new.fd.as_raw_fd(),
+                b.as_ptr(),
+                libc::RENAME_EXCHANGE,
+            )
+        })
+    }
+
     fn setattr(&self, fid: Fid, attr: &SetAttr) -> Result<()> {
         if self.read_only {
             return Err(Errno(libc::EROFS));

@@ -97,7 +97,7 @@ pub const GOFER: &[Allowed] = &[
     allow(
         libc::SYS_renameat2,
         "renameat2",
-        "rename in a writable export (glibc's renameat)",
+        "rename (glibc's renameat) and RENAME_EXCHANGE in a writable export",
     ),
     allow(libc::SYS_linkat, "linkat", "hard links in a writable export"),
     allow(libc::SYS_fchownat, "fchownat", "owner of new entries and of symlinks"),

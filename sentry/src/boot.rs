@@ -56,6 +56,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         mounts,
         umask: 0o022,
         searcher: None,
+        limits: Default::default(),
     };
     fs.cwd = fs
         .resolve(&root, config.cwd.as_bytes(), true)

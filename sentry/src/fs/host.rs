@@ -358,6 +358,23 @@ impl Inode for HostInode {
         target.forget(new_name);
         Ok(res?)
     }
+    /// RENAME_EXCHANGE, done by the gofer with renameat2(2) on the host.
+    fn exchange(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
+        if self.server.read_only() {
+            return Err(self.remove_error());
+        }
+        self.check_dir()?;
+        let Some(target) = new_dir.as_any().downcast_ref::<HostInode>() else {
+            return Err(Errno::EXDEV);
+        };
+        if !Arc::ptr_eq(&self.server, &target.server) {
+            return Err(Errno::EXDEV);
+        }
+        let res = self.server.exchange(self.fid, name, target.fid, new_name);
+        self.forget(name);
+        target.forget(new_name);
+        Ok(res?)
+    }
     fn setattr(&self, attr: SetAttr) -> Result<()> {
         if self.server.read_only() {
             return Err(Errno::EROFS);
@@ -643,5 +660,19 @@ mod tests {
         assert_eq!(server.clunks.load(Ordering::SeqCst), 3);
         drop(root);
         assert_eq!(server.clunks.load(Ordering::SeqCst), 3, "the root fid stays");
+    }
+
+    #[test]
+    fn exchange_swaps_host_entries() {
+        let dir = host_tree();
+        let root = root_of(&dir, false);
+        let sub = root.lookup(b"sub").unwrap();
+        root.exchange(b"file", &sub, b"inner").unwrap();
+        assert_eq!(std::fs::read(dir.path().join("file")).unwrap(), b"x");
+        assert_eq!(std::fs::read(dir.path().join("sub/inner")).unwrap(), b"hello host");
+        assert_eq!(root.lookup(b"file").unwrap().stat().unwrap().size, 1);
+        assert_eq!(root.exchange(b"file", &sub, b"none").err(), Some(Errno::ENOENT));
+        let ro = root_of(&dir, true);
+        assert_eq!(ro.exchange(b"file", &ro, b"link").err(), Some(Errno::EROFS));
     }
 }

@@ -719,6 +719,16 @@ impl Inode for OverlayInode {
         Ok(child)
     }
 
+    /// O_TMPFILE: the unnamed file lives in the upper layer, under this
+    /// directory copied up.
+    fn create_tmpfile(&self, attr: CreateAttr, linkable: bool) -> Result<Arc<dyn Inode>> {
+        let ns = lock(&self.fs.ns)?;
+        self.live_dir()?;
+        let dir = self.copy_up(&ns, true)?;
+        let (upper, st) = Layer::with_stat(dir.create_tmpfile(attr, linkable)?)?;
+        Ok(OverlayInode::new(&self.fs, st.file_type(), None, None, Some(upper)))
+    }
+
     fn mkdir(&self, name: &[u8], attr: CreateAttr) -> Result<()> {
         let ns = lock(&self.fs.ns)?;
         self.prepare_create(&ns, name)?.mkdir(name, attr)
@@ -787,6 +797,35 @@ impl Inode for OverlayInode {
             return Ok(());
         }
         self.rename_commit(&ns, (name, &src), (&new_dir, new_name, dst))
+    }
+
+    /// RENAME_EXCHANGE: both entries are copied up and swapped in the
+    /// upper layer, where they then hide whatever the lower has under
+    /// either name. A merged directory cannot move (EXDEV, as rename).
+    fn exchange(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
+        let new_dir = self.same_fs(new_dir)?;
+        let ns = lock(&self.fs.ns)?;
+        self.live_dir()?;
+        new_dir.live_dir()?;
+        let a = self.lookup_child(name)?;
+        let b = new_dir.lookup_child(new_name)?;
+        if a.same_file(&b)? {
+            return Ok(());
+        }
+        if (a.is_dir() && a.lower.is_some()) || (b.is_dir() && b.lower.is_some()) {
+            return Err(Errno::EXDEV);
+        }
+        a.copy_up(&ns, true)?;
+        b.copy_up(&ns, true)?;
+        let from = self.copy_up(&ns, true)?;
+        let to = new_dir.copy_up(&ns, true)?;
+        from.exchange(name, &to, new_name)?;
+        self.bump_generation();
+        lock(&self.children)?.insert(name.to_vec(), Arc::downgrade(&b));
+        lock(&new_dir.children)?.insert(new_name.to_vec(), Arc::downgrade(&a));
+        *lock(&a.parent)? = Some((Arc::clone(&new_dir), new_name.to_vec()));
+        *lock(&b.parent)? = Some((self.arc()?, name.to_vec()));
+        Ok(())
     }
 
     fn setattr(&self, attr: SetAttr) -> Result<()> {
@@ -1247,5 +1286,31 @@ mod tests {
             .unwrap();
         assert_eq!(read_all(&conf), b"k=v!");
         assert_eq!(read_all(&f), b"k=v");
+    }
+
+    #[test]
+    fn exchange_copies_both_up_and_swaps() {
+        let fx = fixture();
+        let d = fx.root.lookup(b"d").unwrap();
+        fx.root.exchange(b"a", &d, b"x").unwrap();
+        assert_eq!(read_all(&fx.root.lookup(b"a").unwrap()), b"x data");
+        assert_eq!(read_all(&walk(&fx.root, "d/x").unwrap()), b"lower a");
+        assert_eq!(host_bytes(&fx.host("a")), b"lower a");
+        assert_eq!(names(&fx.root), ["a", "c", "d", "l"]);
+        assert_eq!(fx.root.exchange(b"a", &d, b"none").err(), Some(Errno::ENOENT));
+        // A merged directory cannot move, as with rename.
+        assert_eq!(fx.root.exchange(b"d", &fx.root, b"c").err(), Some(Errno::EXDEV));
+    }
+
+    #[test]
+    fn tmpfile_lives_in_the_upper_and_links_there() {
+        let fx = fixture();
+        let d = fx.root.lookup(b"d").unwrap();
+        let t = d.create_tmpfile(ATTR, true).unwrap();
+        assert_eq!(t.stat().unwrap().nlink, 0);
+        assert_eq!(t.open(libc::O_RDWR).unwrap().write(b"tmp", 0).unwrap(), 3);
+        d.link(b"named", &t).unwrap();
+        assert_eq!(read_all(&walk(&fx.root, "d/named").unwrap()), b"tmp");
+        assert!(!fx.host("d/named").exists());
     }
 }

@@ -228,6 +228,8 @@ struct SynthLink {
     /// Permission bits: 0777, or for /proc/PID/fd/N the fd's access mode.
     perms: u32,
     target: Render,
+    /// A magic link (openat2(2) RESOLVE_NO_MAGICLINKS).
+    magic: bool,
 }
 
 impl Inode for SynthLink {
@@ -244,6 +246,9 @@ impl Inode for SynthLink {
     }
     fn readlink(&self) -> Result<Vec<u8>> {
         (self.target)()
+    }
+    fn is_magic_link(&self) -> bool {
+        self.magic
     }
     fn setattr(&self, _attr: crate::vfs::SetAttr) -> Result<()> {
         Err(Errno::EPERM)
@@ -382,9 +387,16 @@ fn file(parts: &[&[u8]], render: impl Fn() -> Result<Vec<u8>> + Send + Sync + 's
 }
 
 fn link(parts: &[&[u8]], target: impl Fn() -> Result<Vec<u8>> + Send + Sync + 'static) -> Arc<dyn Inode> {
-    owned_link(parts, &None, target)
+    Arc::new(SynthLink {
+        ino: ino_of(parts),
+        owner: None,
+        perms: 0o777,
+        target: Arc::new(target),
+        magic: false,
+    })
 }
 
+/// /proc/PID/{exe,cwd,root}: magic links owned by the process.
 fn owned_link(
     parts: &[&[u8]],
     owner: &Owner,
@@ -395,6 +407,7 @@ fn owned_link(
         owner: owner.clone(),
         perms: 0o777,
         target: Arc::new(target),
+        magic: true,
     })
 }
 
@@ -411,6 +424,7 @@ fn fd_link(parts: &[&[u8]], owner: &Owner, access: i32, target: Vec<u8>) -> Arc<
         owner: owner.clone(),
         perms,
         target: Arc::new(move || Ok(target.clone())),
+        magic: true,
     })
 }
 

@@ -17,7 +17,7 @@ use crate::errno::{Errno, Result};
 use crate::vfs::{dtype_of, CreateAttr, DirEntry, FileOps, Inode, SetAttr, Stat, Timespec};
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 
 /// statfs(2) f_type of tmpfs.
@@ -148,6 +148,9 @@ pub struct TmpfsInode {
     me: Weak<TmpfsInode>,
     meta: Mutex<Meta>,
     body: Body,
+    /// An O_TMPFILE file that linkat(2) may still give a name to at nlink
+    /// 0 (Linux's I_LINKABLE); cleared by that first link.
+    linkable: AtomicBool,
 }
 
 impl TmpfsInode {
@@ -171,6 +174,7 @@ impl TmpfsInode {
             me: me.clone(),
             meta: Mutex::new(meta),
             body,
+            linkable: AtomicBool::new(false),
         })
     }
 
@@ -446,6 +450,42 @@ impl TmpfsInode {
         new_dir.touch_mtime()
     }
 
+    /// Swaps entry `name` here with `new_dir`/`new_name` once the checks
+    /// passed: a directory changing parent takes its ".." link along.
+    fn exchange_commit(&self, name: &[u8], new_dir: &Arc<TmpfsInode>, new_name: &[u8]) -> Result<()> {
+        let same_dir = std::ptr::eq(self, Arc::as_ptr(new_dir));
+        let (a, b) = if same_dir {
+            let mut dir = lock(self.dir()?)?;
+            let a = dir.entries.get(name).cloned().ok_or(Errno::ENOENT)?;
+            let b = dir.entries.get(new_name).cloned().ok_or(Errno::ENOENT)?;
+            dir.entries.insert(name.to_vec(), Arc::clone(&b));
+            dir.entries.insert(new_name.to_vec(), Arc::clone(&a));
+            (a, b)
+        } else {
+            let mut from = lock(self.dir()?)?;
+            let mut to = lock(new_dir.dir()?)?;
+            let a = from.entries.get(name).cloned().ok_or(Errno::ENOENT)?;
+            let b = to.entries.get(new_name).cloned().ok_or(Errno::ENOENT)?;
+            from.entries.insert(name.to_vec(), Arc::clone(&b));
+            to.entries.insert(new_name.to_vec(), Arc::clone(&a));
+            (a, b)
+        };
+        if !same_dir {
+            let me = self.arc()?;
+            for (moved, to, from) in [(&a, new_dir, &me), (&b, &me, new_dir)] {
+                if let Body::Dir(d) = &moved.body {
+                    lock(d)?.parent = Arc::downgrade(to);
+                    from.add_nlink(-1)?;
+                    to.add_nlink(1)?;
+                }
+            }
+        }
+        a.touch_ctime()?;
+        b.touch_ctime()?;
+        self.touch_mtime()?;
+        new_dir.touch_mtime()
+    }
+
     fn set_owner(m: &mut Meta, attr: &SetAttr) {
         if attr.uid.is_none() && attr.gid.is_none() {
             return;
@@ -571,6 +611,19 @@ impl Inode for TmpfsInode {
         Ok(self.add_entry(name, || self.new_child(attr, libc::S_IFREG, 0, body))?)
     }
 
+    /// O_TMPFILE: a file in no directory, gone when its last fd closes.
+    fn create_tmpfile(&self, attr: CreateAttr, linkable: bool) -> Result<Arc<dyn Inode>> {
+        self.dir()?;
+        if self.meta()?.nlink == 0 {
+            return Err(Errno::ENOENT);
+        }
+        let body = Body::File(RwLock::new(Vec::new()));
+        let file = self.new_child(attr, libc::S_IFREG, 0, body)?;
+        file.meta()?.nlink = 0;
+        file.linkable.store(linkable, Ordering::Release);
+        Ok(file)
+    }
+
     /// mkdir(2) keeps only the permission bits and the sticky bit.
     fn mkdir(&self, name: &[u8], attr: CreateAttr) -> Result<()> {
         let attr = CreateAttr {
@@ -618,7 +671,7 @@ impl Inode for TmpfsInode {
             return Err(Errno::EPERM);
         }
         self.add_entry(name, || {
-            if target.meta()?.nlink == 0 {
+            if target.meta()?.nlink == 0 && !target.linkable.swap(false, Ordering::AcqRel) {
                 return Err(Errno::ENOENT);
             }
             target.add_nlink(1)?;
@@ -680,6 +733,25 @@ impl Inode for TmpfsInode {
             return Ok(());
         }
         self.rename_commit(name, &new_dir, new_name)
+    }
+
+    /// RENAME_EXCHANGE: ENOENT unless both exist, EINVAL when a directory
+    /// would end up below itself; the same entry twice does nothing.
+    fn exchange(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> Result<()> {
+        check_name(new_name)?;
+        let new_dir = self.same_fs(new_dir)?;
+        new_dir.dir()?;
+        let _ns = lock(&self.fs.ns)?;
+        let a = self.child(name)?;
+        let b = new_dir.child(new_name)?;
+        if Arc::ptr_eq(&a, &b) {
+            return Ok(());
+        }
+        let me = self.arc()?;
+        if (a.is_dir() && new_dir.is_within(&a)?) || (b.is_dir() && me.is_within(&b)?) {
+            return Err(Errno::EINVAL);
+        }
+        self.exchange_commit(name, &new_dir, new_name)
     }
 
     fn setattr(&self, attr: SetAttr) -> Result<()> {
@@ -1145,5 +1217,35 @@ mod tests {
         })
         .unwrap();
         assert_eq!(root.stat().unwrap().mode, libc::S_IFDIR | 0o2755);
+    }
+
+    #[test]
+    fn exchange_swaps_entries_and_directory_links() {
+        let root = new_fs();
+        root.mkdir(b"p", ROOT).unwrap();
+        let p = root.lookup(b"p").unwrap();
+        p.mkdir(b"dir", ROOT).unwrap();
+        let f = write_file(&root, b"f", b"F");
+        root.exchange(b"f", &p, b"dir").unwrap();
+        assert!(Arc::ptr_eq(&p.lookup(b"dir").unwrap(), &f));
+        assert!(root.lookup(b"f").unwrap().stat().unwrap().is_dir());
+        // The directory moved from p to the root, with its ".." link.
+        assert_eq!((nlink(&root), nlink(&p)), (4, 2));
+        assert_eq!(root.exchange(b"f", &p, b"none").err(), Some(Errno::ENOENT));
+        assert_eq!(root.exchange(b"p", &p, b"dir").err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn tmpfile_is_unnamed_and_linkable_once() {
+        let root = new_fs();
+        let t = root.create_tmpfile(ROOT, true).unwrap();
+        assert_eq!(nlink(&t), 0);
+        assert!(names(&root).is_empty());
+        root.link(b"a", &t).unwrap();
+        assert_eq!(nlink(&t), 1);
+        root.unlink(b"a").unwrap();
+        assert_eq!(root.link(b"b", &t).err(), Some(Errno::ENOENT));
+        let excl = root.create_tmpfile(ROOT, false).unwrap();
+        assert_eq!(root.link(b"c", &excl).err(), Some(Errno::ENOENT));
     }
 }

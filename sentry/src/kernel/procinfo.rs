@@ -325,7 +325,7 @@ impl ProcSource for KernelProc {
                 .into_iter()
                 .filter_map(|fd| {
                     let file = e.fds.get(fd).ok()?;
-                    Some((fd, file.dentry.path.clone(), file.flags() & libc::O_ACCMODE))
+                    Some((fd, fd_link_text(&file.dentry), file.flags() & libc::O_ACCMODE))
                 })
                 .collect(),
         )
@@ -386,6 +386,16 @@ impl ProcSource for KernelProc {
 fn line_of(value: &Mutex<Vec<u8>>) -> String {
     let v = value.lock().map(|v| v.clone()).unwrap_or_default();
     format!("{}\n", String::from_utf8_lossy(&v))
+}
+
+/// What /proc/PID/fd/N reads as: the path, with " (deleted)" once a
+/// regular file has no name left (proc(5)), as an O_TMPFILE file never had.
+fn fd_link_text(dentry: &crate::vfs::Dentry) -> Vec<u8> {
+    let mut text = dentry.path.clone();
+    if dentry.inode.stat().is_ok_and(|st| st.is_regular() && st.nlink == 0) {
+        text.extend_from_slice(b" (deleted)");
+    }
+    text
 }
 
 #[cfg(test)]

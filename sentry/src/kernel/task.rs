@@ -443,6 +443,13 @@ impl Task {
         }
     }
 
+    /// chroot(2): the new root, shared like the cwd.
+    pub fn set_root(&self, root: Arc<Dentry>) {
+        if let Ok(mut fs) = self.fs_shared.lock() {
+            fs.root = root;
+        }
+    }
+
     /// umask(2): returns the old mask.
     pub fn swap_umask(&self, mask: u32) -> u32 {
         match self.fs_shared.lock() {

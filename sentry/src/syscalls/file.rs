@@ -5,6 +5,7 @@ use super::{locks, Args};
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
+use crate::vfs::resolve::FsContext;
 use crate::vfs::{CreateAttr, Dentry, FileOps, OpenFile, Stat};
 use std::sync::Arc;
 
@@ -49,6 +50,11 @@ pub(super) fn start_dir(task: &Task, dirfd: i32, path: &[u8]) -> Result<Arc<Dent
         return Err(Errno::ENOTDIR);
     }
     Ok(dir)
+}
+
+/// The directory open at `dirfd` (the cwd for AT_FDCWD), whatever the path.
+pub(super) fn dirfd_dir(task: &Task, dirfd: i32) -> Result<Arc<Dentry>> {
+    start_dir(task, dirfd, b".")
 }
 
 /// Resolves (dirfd, path) honouring AT_EMPTY_PATH and AT_SYMLINK_NOFOLLOW.
@@ -188,20 +194,39 @@ fn effective_open_flags(flags: i32) -> i32 {
 /// openat(2). Unknown flags are ignored, as open(2) does (only openat2
 /// rejects them).
 pub(super) fn do_open(task: &Task, dirfd: i32, path: &[u8], flags: i32, mode: u32) -> Result<u64> {
+    do_open_limited(task, dirfd, path, flags, mode, |_, fs| Ok(fs))
+}
+
+/// do_open with the path walk's view adjusted by `limit` (given the
+/// dirfd's directory): openat2's RESOLVE_* flags.
+pub(super) fn do_open_limited(
+    task: &Task,
+    dirfd: i32,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+    limit: impl FnOnce(Option<Arc<Dentry>>, FsContext) -> Result<FsContext>,
+) -> Result<u64> {
     // O_CREAT|O_DIRECTORY is refused outright (Linux 6.4 and later).
     if flags & (libc::O_CREAT | libc::O_DIRECTORY) == libc::O_CREAT | libc::O_DIRECTORY {
         return Err(Errno::EINVAL);
     }
-    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
-        return Err(Errno::EOPNOTSUPP);
-    }
     let flags = effective_open_flags(flags);
     let start = start_dir(task, dirfd, path)?;
+    let dir = if path.first() == Some(&b'/') {
+        dirfd_dir(task, dirfd).ok()
+    } else {
+        Some(start.clone())
+    };
+    let fs = limit(dir, task.fs())?;
+    if flags & libc::O_TMPFILE == libc::O_TMPFILE {
+        return super::tmpfile::open_tmpfile(task, &fs, &start, path, flags, mode);
+    }
     let follow = flags & libc::O_NOFOLLOW == 0;
     let dentry = if flags & libc::O_CREAT != 0 {
-        open_creat(task, &start, path, flags, mode)?
+        open_creat(task, &fs, &start, path, flags, mode)?
     } else {
-        task.fs().resolve(&start, path, follow)?
+        fs.resolve(&start, path, follow)?
     };
     let st = dentry.inode.stat()?;
     let ops: Arc<dyn FileOps> = if flags & libc::O_PATH != 0 {
@@ -270,8 +295,15 @@ fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Resul
 }
 
 /// The O_CREAT half of open: create the last component if it is missing.
-fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u32) -> Result<Arc<Dentry>> {
-    open_creat_following(task, start, path, flags, mode, 0)
+fn open_creat(
+    task: &Task,
+    fs: &FsContext,
+    start: &Arc<Dentry>,
+    path: &[u8],
+    flags: i32,
+    mode: u32,
+) -> Result<Arc<Dentry>> {
+    open_creat_following(task, fs, start, path, flags, mode, 0)
 }
 
 /// open_creat after `links` symlinks: a last component that is a dangling
@@ -279,6 +311,7 @@ fn open_creat(task: &Task, start: &Arc<Dentry>, path: &[u8], flags: i32, mode: u
 /// Linux's 40 links (ELOOP).
 fn open_creat_following(
     task: &Task,
+    fs: &FsContext,
     start: &Arc<Dentry>,
     path: &[u8],
     flags: i32,
@@ -289,11 +322,11 @@ fn open_creat_following(
     if path.last() == Some(&b'/') {
         return Err(Errno::EISDIR);
     }
-    let (parent, name) = task.fs().resolve_parent(start, path)?;
+    let (parent, name) = fs.resolve_parent(start, path)?;
     if name == b"." || name == b".." {
         return Err(Errno::EISDIR);
     }
-    match task.fs().lookup_child(&parent, &name) {
+    match fs.lookup_child(&parent, &name) {
         Ok(child) => {
             if flags & libc::O_EXCL != 0 {
                 return Err(Errno::EEXIST);
@@ -302,13 +335,13 @@ fn open_creat_following(
                 if flags & libc::O_NOFOLLOW != 0 {
                     return Err(Errno::ELOOP);
                 }
-                return match task.fs().resolve(start, path, true) {
+                return match fs.resolve(start, path, true) {
                     Err(Errno::ENOENT) if links < MAX_SYMLINKS => {
                         let target = child.inode.readlink()?;
                         if target.is_empty() {
                             return Err(Errno::ENOENT);
                         }
-                        open_creat_following(task, &parent, &target, flags, mode, links + 1)
+                        open_creat_following(task, fs, &parent, &target, flags, mode, links + 1)
                     }
                     Err(Errno::ENOENT) => Err(Errno::ELOOP),
                     found => found,
@@ -318,7 +351,7 @@ fn open_creat_following(
         }
         Err(Errno::ENOENT) => {
             let attr = CreateAttr {
-                mode: mode & 0o7777 & !task.fs().umask,
+                mode: mode & 0o7777 & !fs.umask,
                 uid: task.creds.euid,
                 gid: task.creds.egid,
             };
@@ -458,17 +491,27 @@ pub(super) fn remove_privs_for_write(task: &Task, file: &OpenFile, count: usize)
     }
 }
 
-/// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)).
+/// The caller's RLIMIT_FSIZE soft limit (u64::MAX for none).
+pub(super) fn fsize_limit(task: &Task) -> u64 {
+    task.rlimits[libc::RLIMIT_FSIZE as usize].0
+}
+
+/// EPIPE also raises SIGPIPE in the writer (pipe(7), write(2)); EFBIG
+/// under an RLIMIT_FSIZE raises SIGXFSZ (setrlimit(2)). (The limit stops a
+/// write long before a filesystem's own maximum, whose EFBIG has no signal.)
 pub(super) fn sigpipe_on_epipe(task: &Task, e: Errno) -> Errno {
-    if e == Errno::EPIPE {
-        let info = crate::kernel::signals::SigInfo {
-            signo: libc::SIGPIPE,
-            pid_or_addr: task.tgid as u64,
-            uid: task.creds.uid,
-            ..Default::default()
-        };
-        let _ = task.kernel.post_signal(task.tid, info);
-    }
+    let signo = match e {
+        Errno::EPIPE => libc::SIGPIPE,
+        Errno::EFBIG if fsize_limit(task) != u64::MAX => libc::SIGXFSZ,
+        _ => return e,
+    };
+    let info = crate::kernel::signals::SigInfo {
+        signo,
+        pid_or_addr: task.tgid as u64,
+        uid: task.creds.uid,
+        ..Default::default()
+    };
+    let _ = task.kernel.post_signal(task.tid, info);
     e
 }
 
@@ -482,7 +525,9 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
     }
     crate::fs::tty::jobctl::check_write(task, &file)?;
     remove_privs_for_write(task, &file, a.usize(2));
-    let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write(buf)).map_err(|e| sigpipe_on_epipe(task, e))?;
+    let limit = fsize_limit(task);
+    let n = write_from(task, a.u64(1), a.usize(2), |buf, _| file.write_capped(buf, limit))
+        .map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
 
@@ -511,9 +556,11 @@ pub fn pwrite64(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EBADF);
     }
     remove_privs_for_write(task, &file, a.usize(2));
+    let limit = fsize_limit(task);
     let n = write_from(task, a.u64(1), a.usize(2), |buf, done| {
-        file.pwrite(buf, offset as u64 + done)
-    })?;
+        file.pwrite_capped(buf, offset as u64 + done, limit)
+    })
+    .map_err(|e| sigpipe_on_epipe(task, e))?;
     Ok(n as u64)
 }
 
@@ -591,14 +638,16 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
         return if data.is_empty() {
             Ok(0)
         } else {
-            Ok(file.write(&data)? as u64)
+            Ok(file
+                .write_capped(&data, fsize_limit(task))
+                .map_err(|e| sigpipe_on_epipe(task, e))? as u64)
         };
     }
     let mut done = 0;
     for (base, len) in iovs {
-        let n = match write_from(task, base, len, |buf, _| file.write(buf)) {
+        let n = match write_from(task, base, len, |buf, _| file.write_capped(buf, fsize_limit(task))) {
             Ok(n) => n,
-            Err(e) if done == 0 => return Err(e),
+            Err(e) if done == 0 => return Err(sigpipe_on_epipe(task, e)),
             Err(_) => break,
         };
         done += n;
@@ -890,13 +939,28 @@ pub fn fadvise64(task: &mut Task, a: Args) -> Result<u64> {
     Ok(0)
 }
 
+/// `path` as seen from `root` (a chroot(2)): the part below it, or, for a
+/// path outside it, "(unreachable)" before the full path as Linux's
+/// getcwd(2) writes it.
+fn path_from_root(root: &[u8], path: &[u8]) -> Vec<u8> {
+    if root == b"/" {
+        return path.to_vec();
+    }
+    match path.strip_prefix(root) {
+        Some([]) => b"/".to_vec(),
+        Some(rest) if rest.first() == Some(&b'/') => rest.to_vec(),
+        _ => [&b"(unreachable)"[..], path].concat(),
+    }
+}
+
 pub fn getcwd(task: &mut Task, a: Args) -> Result<u64> {
-    let cwd = task.fs().cwd.clone();
+    let fs = task.fs();
+    let cwd = fs.cwd.clone();
     // A working directory that was removed has no path (getcwd(3) ENOENT).
     if cwd.inode.stat()?.nlink == 0 {
         return Err(Errno::ENOENT);
     }
-    let mut path = cwd.path.clone();
+    let mut path = path_from_root(&fs.root.path, &cwd.path);
     path.push(0);
     if a.usize(1) < path.len() {
         return Err(Errno::ERANGE);

@@ -97,9 +97,9 @@ fn do_rename(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath:
     if flags & RENAME_NOREPLACE != 0 && flags & (RENAME_EXCHANGE | RENAME_WHITEOUT) != 0 {
         return Err(Errno::EINVAL);
     }
-    if flags & (RENAME_EXCHANGE | RENAME_WHITEOUT) != 0 {
-        // The inode layer has no atomic exchange and no whiteouts; say so
-        // the way a filesystem without them does.
+    if flags & RENAME_WHITEOUT != 0 {
+        // No filesystem here makes whiteouts for the guest; say so the way
+        // a filesystem without them does.
         return Err(Errno::EINVAL);
     }
     let fs = task.fs();
@@ -121,13 +121,15 @@ fn do_rename(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath:
     }
     let src = fs.lookup_child(&old_parent, &old_name)?;
     let src_st = src.inode.stat()?;
-    let trailing = oldpath.last() == Some(&b'/') || newpath.last() == Some(&b'/');
+    // A trailing slash asks for a directory; with RENAME_EXCHANGE each
+    // path's slash is checked against its own entry (below for the target).
+    let trailing = oldpath.last() == Some(&b'/') || (newpath.last() == Some(&b'/') && flags & RENAME_EXCHANGE == 0);
     if trailing && !src_st.is_dir() {
         return Err(Errno::ENOTDIR);
     }
     let dst = match fs.lookup_child(&new_parent, &new_name) {
         Ok(d) => Some(d),
-        Err(Errno::ENOENT) => None,
+        Err(Errno::ENOENT) if flags & RENAME_EXCHANGE == 0 => None,
         Err(e) => return Err(e),
     };
     if flags & RENAME_NOREPLACE != 0 && dst.is_some() {
@@ -144,12 +146,27 @@ fn do_rename(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath:
     }
     // Moving a directory to another parent rewrites its "..": that needs
     // write permission on the directory itself.
-    if src_st.is_dir() && old_parent.path != new_parent.path {
+    let moves_parent = old_parent.path != new_parent.path;
+    if src_st.is_dir() && moves_parent {
         may_access(task, &src_st, 2, false)?;
     }
     check_writable_mount(task, &old_parent)?;
     check_writable_mount(task, &new_parent)?;
-    old_parent.inode.rename(&old_name, &new_parent.inode, &new_name)?;
+    match &dst {
+        // RENAME_EXCHANGE moves the target the other way, with the same
+        // rule for a directory (renameat2(2)).
+        Some(d) if flags & RENAME_EXCHANGE != 0 => {
+            let dst_st = d.inode.stat()?;
+            if newpath.last() == Some(&b'/') && !dst_st.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            if dst_st.is_dir() && moves_parent {
+                may_access(task, &dst_st, 2, false)?;
+            }
+            old_parent.inode.exchange(&old_name, &new_parent.inode, &new_name)?;
+        }
+        _ => old_parent.inode.rename(&old_name, &new_parent.inode, &new_name)?,
+    }
     Ok(0)
 }
 
@@ -320,6 +337,21 @@ pub fn fchmodat(task: &mut Task, a: Args) -> Result<u64> {
     do_chmod(task, &d, a.u32(2))
 }
 
+/// fchmodat2(2): fchmodat with flags. Linux cannot change a symlink's own
+/// mode, so AT_SYMLINK_NOFOLLOW on a symlink is EOPNOTSUPP.
+pub fn fchmodat2(task: &mut Task, a: Args) -> Result<u64> {
+    let flags = a.i32(3);
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = path_arg(task, a.u64(1))?;
+    let d = resolve_at(task, a.fd(0), &path, flags)?;
+    if flags & libc::AT_SYMLINK_NOFOLLOW != 0 && d.inode.stat()?.is_symlink() {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    do_chmod(task, &d, a.u32(2))
+}
+
 /// chown(2): root may set anything; the owner may only set the group to
 /// one of its groups (and "change" the owner to itself). -1 keeps a field.
 fn do_chown(task: &Task, d: &Dentry, uid: u32, gid: u32) -> Result<u64> {
@@ -468,25 +500,37 @@ pub fn utimensat(task: &mut Task, a: Args) -> Result<u64> {
     set_times(task, &d, atime, mtime)
 }
 
+/// Decodes a struct timeval[2] of utimes(2); NULL means both now.
+fn timeval_times(task: &Task, addr: u64) -> Result<(TimeReq, TimeReq)> {
+    if addr == 0 {
+        return Ok((TimeReq::Now, TimeReq::Now));
+    }
+    let v = read_i64_pair(task, addr, 4)?;
+    let one = |sec: i64, usec: i64| {
+        if !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(TimeReq::At(Timespec { sec, nsec: usec * 1000 }))
+    };
+    match v.as_slice() {
+        [s0, u0, s1, u1] => Ok((one(*s0, *u0)?, one(*s1, *u1)?)),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
 /// utimes(2): struct timeval[2]; NULL means now.
 pub fn utimes(task: &mut Task, a: Args) -> Result<u64> {
     let path = path_arg(task, a.u64(0))?;
-    let (atime, mtime) = if a.u64(1) == 0 {
-        (TimeReq::Now, TimeReq::Now)
-    } else {
-        let v = read_i64_pair(task, a.u64(1), 4)?;
-        let one = |sec: i64, usec: i64| {
-            if !(0..1_000_000).contains(&usec) {
-                return Err(Errno::EINVAL);
-            }
-            Ok(TimeReq::At(Timespec { sec, nsec: usec * 1000 }))
-        };
-        match v.as_slice() {
-            [s0, u0, s1, u1] => (one(*s0, *u0)?, one(*s1, *u1)?),
-            _ => return Err(Errno::EFAULT),
-        }
-    };
+    let (atime, mtime) = timeval_times(task, a.u64(1))?;
     let d = resolve_at(task, libc::AT_FDCWD, &path, 0)?;
+    set_times(task, &d, atime, mtime)
+}
+
+/// futimesat(2): utimes relative to a directory fd.
+pub fn futimesat(task: &mut Task, a: Args) -> Result<u64> {
+    let path = path_arg(task, a.u64(1))?;
+    let (atime, mtime) = timeval_times(task, a.u64(2))?;
+    let d = resolve_at(task, a.fd(0), &path, 0)?;
     set_times(task, &d, atime, mtime)
 }
 
@@ -512,6 +556,10 @@ pub fn utime(task: &mut Task, a: Args) -> Result<u64> {
 
 fn set_size(task: &Task, d: &Dentry, len: u64) -> Result<u64> {
     check_writable_mount(task, d)?;
+    // truncate(2): growing past RLIMIT_FSIZE is EFBIG with SIGXFSZ.
+    if len > super::file::fsize_limit(task) && len > d.inode.stat()?.size {
+        return Err(sigpipe_on_epipe(task, Errno::EFBIG));
+    }
     let key = d.inode.identity()?;
     // What shared mappings changed below the new size must reach the file.
     crate::mm::pagecache::flush_file(key)?;
@@ -679,7 +727,9 @@ fn do_pwritev(task: &Task, fd: i32, iov: u64, count: usize, offset: i64) -> Resu
     let mut total: u64 = 0;
     for (base, len) in iovs {
         let at = offset as u64 + total;
-        let n = match write_from(task, base, len, |buf, done| file.pwrite(buf, at + done)) {
+        let n = match write_from(task, base, len, |buf, done| {
+            file.pwrite_capped(buf, at + done, super::file::fsize_limit(task))
+        }) {
             Ok(n) => n,
             Err(e) if total == 0 => return Err(sigpipe_on_epipe(task, e)),
             Err(_) => break,

@@ -11,6 +11,7 @@ mod locks;
 mod mem;
 mod misc;
 mod names;
+mod paths;
 mod poll;
 mod process;
 mod signal;
@@ -19,6 +20,7 @@ mod socket;
 mod table;
 mod time;
 mod timers;
+mod tmpfile;
 mod xattr;
 
 pub use compat::compatibility_markdown;

@@ -7,8 +7,8 @@
 
 use super::names::NAMES;
 use super::{
-    creds, epoll, eventfd, file, fileattr, locks, mem, misc, poll, process, signal, signalfd, socket, time, timers,
-    xattr, Handler,
+    creds, epoll, eventfd, file, fileattr, locks, mem, misc, paths, poll, process, signal, signalfd, socket, time,
+    timers, xattr, Handler,
 };
 
 /// How completely a syscall follows Linux.
@@ -174,6 +174,7 @@ table! {
     157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
+    161 chroot paths::chroot, Partial("/proc links (cwd, root, fd/N) show paths from the sandbox root, not from the reader's root"), "s";
     186 gettid process::gettid, Full, "";
     188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
     189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
@@ -210,10 +211,11 @@ table! {
     234 tgkill signal::tgkill, Full, "ddd";
     235 utimes fileattr::utimes, Full, "sx";
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
-    257 openat file::openat, Partial("no O_TMPFILE"), "fsxx";
+    257 openat file::openat, Partial("O_TMPFILE is EOPNOTSUPP on host files served by the gofer without an overlay"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
     259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "fsxx";
     260 fchownat fileattr::fchownat, Full, "fsddx";
+    261 futimesat fileattr::futimesat, Full, "fsx";
     262 newfstatat file::newfstatat, Full, "fsxx";
     263 unlinkat file::unlinkat, Full, "fsx";
     264 renameat fileattr::renameat, Full, "fsfs";
@@ -245,7 +247,7 @@ table! {
     302 prlimit64 process::prlimit64, Full, "ddxx";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
-    316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
+    316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     322 execveat process::execveat, Full, "fsxxx";
     325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";
@@ -254,8 +256,10 @@ table! {
     332 statx file::statx, Full, "fsxxx";
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     436 close_range file::close_range, Full, "ddx";
+    437 openat2 paths::openat2, Partial("O_TMPFILE as openat; magic links are followed by their path text"), "fsxd";
     439 faccessat2 file::faccessat2, Full, "fsxx";
     441 epoll_pwait2 epoll::epoll_pwait2, Full, "fxdxxd";
+    452 fchmodat2 fileattr::fchmodat2, Full, "fsxx";
 }
 
 /// The name of syscall `nr`, whether implemented or not.

@@ -178,6 +178,26 @@ impl OpenFile {
 
     /// write(2): at the offset (or the end with O_APPEND), which advances.
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.write_capped(buf, u64::MAX)
+    }
+
+    /// The part of `buf` that a write at `offset` may store under the
+    /// file-size limit `limit` (RLIMIT_FSIZE; setrlimit(2)): EFBIG at or past
+    /// the limit, a shorter buffer across it. Only regular files have the
+    /// limit.
+    fn capped<'a>(&self, buf: &'a [u8], offset: u64, limit: u64) -> Result<&'a [u8]> {
+        if limit == u64::MAX || buf.is_empty() || !self.dentry.inode.stat()?.is_regular() {
+            return Ok(buf);
+        }
+        if offset >= limit {
+            return Err(Errno::EFBIG);
+        }
+        let room = usize::try_from(limit - offset).unwrap_or(usize::MAX);
+        Ok(&buf[..buf.len().min(room)])
+    }
+
+    /// write(2) under a file-size limit (see `capped`).
+    pub fn write_capped(&self, buf: &[u8], limit: u64) -> Result<usize> {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
@@ -188,6 +208,7 @@ impl OpenFile {
         if self.flags() & libc::O_APPEND != 0 {
             *offset = self.ops.size()?;
         }
+        let buf = self.capped(buf, *offset, limit)?;
         let n = self.ops.write(buf, *offset)?;
         self.written(&buf[..n], *offset);
         *offset += n as u64;
@@ -209,6 +230,11 @@ impl OpenFile {
     /// pwrite64(2): ESPIPE on streams. Like Linux, O_APPEND wins over the
     /// offset (pwrite(2) BUGS).
     pub fn pwrite(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        self.pwrite_capped(buf, offset, u64::MAX)
+    }
+
+    /// pwrite64(2) under a file-size limit (see `capped`).
+    pub fn pwrite_capped(&self, buf: &[u8], offset: u64, limit: u64) -> Result<usize> {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
@@ -220,6 +246,7 @@ impl OpenFile {
         } else {
             offset
         };
+        let buf = self.capped(buf, offset, limit)?;
         let n = self.ops.write(buf, offset)?;
         self.written(&buf[..n], offset);
         Ok(n)

@@ -172,9 +172,20 @@ pub trait Inode: Send + Sync + Any {
     fn readlink(&self) -> Result<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+    /// True for the "magic links" of /proc (PID/fd/N, exe, cwd, root),
+    /// which openat2(2) RESOLVE_NO_MAGICLINKS refuses to follow.
+    fn is_magic_link(&self) -> bool {
+        false
+    }
     /// Creates a regular file `name` in this directory (EEXIST if present).
     fn create(&self, _name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
         Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// O_TMPFILE (open(2)): a regular file with no name (nlink 0) on this
+    /// directory's filesystem. Only a `linkable` one may later get a name
+    /// by linkat(2), once. EOPNOTSUPP where the filesystem cannot.
+    fn create_tmpfile(&self, _attr: CreateAttr, _linkable: bool) -> Result<Arc<dyn Inode>> {
+        Err(self.not_dir_or(Errno::EOPNOTSUPP))
     }
     fn mkdir(&self, _name: &[u8], _attr: CreateAttr) -> Result<()> {
         Err(self.not_dir_or(Errno::EROFS))
@@ -203,6 +214,12 @@ pub trait Inode: Send + Sync + Any {
     /// rename(2) does.
     fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
         Err(self.not_dir_or(Errno::EROFS))
+    }
+    /// renameat2(2) RENAME_EXCHANGE: atomically swaps the entry `name` here
+    /// with `new_dir`/`new_name` (both must exist; same filesystem).
+    /// EINVAL where the filesystem cannot.
+    fn exchange(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> Result<()> {
+        Err(self.not_dir_or(Errno::EINVAL))
     }
     fn setattr(&self, _attr: SetAttr) -> Result<()> {
         Err(Errno::EROFS)

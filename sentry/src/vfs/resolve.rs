@@ -21,6 +21,26 @@ pub struct FsContext {
     /// Who resolves paths, for the search permission of each directory
     /// passed; None for a caller that bypasses it.
     pub searcher: Option<Arc<Searcher>>,
+    /// openat2(2) restrictions on this resolution; none by default.
+    pub limits: ResolveLimits,
+}
+
+/// The RESOLVE_* restrictions of openat2(2) (see openat2(2) "The
+/// resolve field"). RESOLVE_IN_ROOT needs none: it replaces the root.
+#[derive(Clone, Default)]
+pub struct ResolveLimits {
+    /// RESOLVE_NO_XDEV: crossing a mount point is EXDEV.
+    pub no_xdev: bool,
+    /// RESOLVE_NO_MAGICLINKS: following a /proc magic link is ELOOP.
+    pub no_magiclinks: bool,
+    /// RESOLVE_NO_SYMLINKS: following any symlink is ELOOP.
+    pub no_symlinks: bool,
+    /// RESOLVE_BENEATH: leaving this directory (by "..", an absolute path
+    /// or symlink) is EXDEV.
+    pub beneath: Option<Arc<Dentry>>,
+    /// RESOLVE_BENEATH or RESOLVE_IN_ROOT: magic links are EXDEV, as they
+    /// could jump anywhere.
+    pub scoped: bool,
 }
 
 /// The ids a path walk checks search (execute) permission with: every
@@ -121,8 +141,55 @@ impl FsContext {
         dir.parent.clone().unwrap_or_else(|| self.root.clone())
     }
 
+    /// The mount a path lies in, by the identity of its root inode.
+    fn mount_id(&self, path: &[u8]) -> Option<*const ()> {
+        self.mounts.mount_of(path).map(|m| Arc::as_ptr(&m.root) as *const ())
+    }
+
+    /// The openat2 checks for a jump to the root (an absolute path).
+    fn check_absolute(&self, from: &Dentry) -> Result<()> {
+        if self.limits.beneath.is_some() {
+            return Err(Errno::EXDEV);
+        }
+        if self.limits.no_xdev && self.mount_id(&from.path) != self.mount_id(&self.root.path) {
+            return Err(Errno::EXDEV);
+        }
+        Ok(())
+    }
+
+    /// The openat2 checks for ".." from `dir`.
+    fn check_dotdot(&self, dir: &Dentry) -> Result<()> {
+        if let Some(scope) = &self.limits.beneath {
+            if dir.path == scope.path {
+                return Err(Errno::EXDEV);
+            }
+        }
+        let at_root = dir.path == self.root.path;
+        if self.limits.no_xdev && !at_root && self.mounts.at(&dir.path).is_some() {
+            return Err(Errno::EXDEV);
+        }
+        Ok(())
+    }
+
+    /// The openat2 checks for following symlink `link`.
+    fn check_follow(&self, link: &Dentry) -> Result<()> {
+        if self.limits.no_symlinks {
+            return Err(Errno::ELOOP);
+        }
+        if link.inode.is_magic_link() {
+            if self.limits.no_magiclinks {
+                return Err(Errno::ELOOP);
+            }
+            if self.limits.scoped {
+                return Err(Errno::EXDEV);
+            }
+        }
+        Ok(())
+    }
+
     fn walk(&self, start: Arc<Dentry>, path: &[u8], follow_last: bool, links: &mut u32) -> Result<Arc<Dentry>> {
         let mut cur = if path.first() == Some(&b'/') {
+            self.check_absolute(&start)?;
             self.root.clone()
         } else {
             start
@@ -147,11 +214,16 @@ impl FsContext {
                         return Err(Errno::ENOTDIR);
                     }
                     self.check_search(&st)?;
+                    self.check_dotdot(&cur)?;
                     cur = self.parent_of(&cur);
                 }
                 _ => {
                     let child = self.lookup_child(&cur, name)?;
+                    if self.limits.no_xdev && self.mounts.at(&child.path).is_some() {
+                        return Err(Errno::EXDEV);
+                    }
                     if (!last || follow_last) && child.inode.stat()?.is_symlink() {
+                        self.check_follow(&child)?;
                         *links += 1;
                         if *links > MAX_SYMLINKS {
                             return Err(Errno::ELOOP);

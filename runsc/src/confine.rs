@@ -4,7 +4,8 @@
 //! empty read-only root, no capabilities, no new privileges, and the
 //! Sentry's seccomp allow-list. It runs while boot is single-threaded, so
 //! every later thread (task threads, stubs' tracers, the control and signal
-//! threads) inherits all of it.
+//! threads) inherits all of it. Under systrap the stub factory process is
+//! forked between the capability drop and the seccomp filters.
 //!
 //! What the Sentry keeps from the host is only what it already holds as
 //! fds: the container's stdio, the gofer connections, the status pipe, the
@@ -18,17 +19,16 @@ use nix::sched::{unshare, CloneFlags};
 ///
 /// The systrap platform's stubs run guest syscalls under a seccomp filter
 /// of their own, which would stack under the Sentry's (whose kill wins over
-/// their trap), so with systrap the Sentry runs without its seccomp filter
-/// until its stubs come from a process forked before the filter (see
-/// docs/security.md).
+/// their trap), so with systrap the stub factory process is forked here,
+/// confined in every other way but before the Sentry's filters: stubs come
+/// from it and never inherit them (see docs/security.md).
 pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     sentry::read_host_facts();
     enter_namespaces()?;
     empty_root()?;
     drop_capabilities()?;
     if platform == ::platform::PlatformKind::Systrap {
-        tracing::warn!("platform systrap: the Sentry runs without its seccomp filter");
-        return Ok(());
+        ::platform::systrap::prepare().context("starting the systrap stub factory")?;
     }
     // The ENOENT filter first: once the allow-list is on, seccomp(2) itself
     // is refused.

@@ -141,7 +141,8 @@ pub const GOFER: &[Allowed] = &[
 /// its own state, host files through donated fds and the gofer, and runs
 /// guests through ptrace stubs, which inherit this filter (guest syscalls
 /// stopped by PTRACE_SYSEMU never reach it; what the stubs execute
-/// themselves does).
+/// themselves does), or through systrap stubs, which come from the stub
+/// factory forked before this filter and never inherit it.
 pub const SENTRY: &[Allowed] = &[
     // Host fds it holds: stdio, donated files, the gofer connections, pipes.
     allow(libc::SYS_read, "read", "donated host files, host stdio, the exec fifo"),
@@ -194,11 +195,15 @@ pub const SENTRY: &[Allowed] = &[
     allow(libc::SYS_ppoll, "ppoll", "readiness of host stdio and fifos"),
     allow(libc::SYS_memfd_create, "memfd_create", "the memory file"),
     // Sockets it already holds (no socket, bind or connect).
-    allow(libc::SYS_sendmsg, "sendmsg", "gofer requests"),
+    allow(
+        libc::SYS_sendmsg,
+        "sendmsg",
+        "gofer requests; systrap stub requests to the stub factory (SCM_RIGHTS)",
+    ),
     allow(
         libc::SYS_recvmsg,
         "recvmsg",
-        "gofer replies with donated fds (SCM_RIGHTS)",
+        "gofer replies with donated fds, a systrap stub's pidfd (SCM_RIGHTS)",
     ),
     allow(libc::SYS_sendto, "sendto", "gofer requests, control replies"),
     allow(libc::SYS_recvfrom, "recvfrom", "gofer replies, control requests"),
@@ -242,7 +247,11 @@ pub const SENTRY: &[Allowed] = &[
     allow(libc::SYS_ptrace, "ptrace", "run guests in stubs (PTRACE_SYSEMU)"),
     allow(libc::SYS_wait4, "wait4", "stub stops and exits"),
     allow(libc::SYS_waitid, "waitid", "stub stops and exits"),
-    allow(libc::SYS_kill, "kill", "stop and kill stubs"),
+    allow(
+        libc::SYS_kill,
+        "kill",
+        "stop and kill stubs (systrap: before the factory reaps them)",
+    ),
     allow(libc::SYS_tgkill, "tgkill", "interrupt a task's thread or stub thread"),
     allow(libc::SYS_tkill, "tkill", "interrupt a stub thread"),
     allow(libc::SYS_exit, "exit", "thread exit; a stub thread's exit"),

@@ -483,12 +483,17 @@ impl Default for Runsc {
 impl Runsc {
     /// A runsc with a fresh `--root` under the system temp dir.
     pub fn new() -> Self {
+        let platform = std::env::var("RUNSC_PLATFORM").unwrap_or_else(|_| "ptrace".into());
+        Self::on_platform(&platform)
+    }
+
+    /// As [`Runsc::new`], with `--platform platform` whatever `RUNSC_PLATFORM` says.
+    pub fn on_platform(platform: &str) -> Self {
         let bin = runsc_bin();
         let root = tempfile::Builder::new()
             .prefix("runsc-root-")
             .tempdir()
             .expect("state root tempdir");
-        let platform = std::env::var("RUNSC_PLATFORM").unwrap_or_else(|_| "ptrace".into());
         let mut global: Vec<OsString> = vec![
             "--root".into(),
             root.path().into(),

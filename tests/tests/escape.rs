@@ -205,8 +205,59 @@ fn status_field(pid: i64, key: &str) -> String {
 
 #[test]
 fn the_sandbox_process_is_confined() {
+    let platform = std::env::var("RUNSC_PLATFORM").unwrap_or_default();
+    let factories = usize::from(platform == "systrap");
+    assert_sandbox_process_is_confined(Runsc::new(), factories);
+}
+
+/// Systrap stubs come from a factory process forked before the Sentry's
+/// seccomp filter, so the Sentry keeps its filter on that platform too.
+#[test]
+fn the_sandbox_process_is_confined_under_systrap() {
+    assert_sandbox_process_is_confined(Runsc::on_platform("systrap"), 1);
+}
+
+/// The children of `pid` (from every thread's `children` file).
+fn children_of(pid: i64) -> Vec<i64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks");
+    let mut children: Vec<i64> = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    children.sort_unstable();
+    children.dedup();
+    children
+}
+
+/// A child of the Sentry that runs without a seccomp filter (the systrap
+/// stub factory) is confined in every other way; there are `expected` of them.
+fn assert_unfiltered_children_are_confined(pid: i64, expected: usize) {
+    let unfiltered: Vec<i64> = children_of(pid)
+        .into_iter()
+        .filter(|&child| status_field(child, "Seccomp") == "0")
+        .collect();
+    assert_eq!(unfiltered.len(), expected, "unfiltered children: {unfiltered:?}");
+    for child in unfiltered {
+        assert_eq!(status_field(child, "NoNewPrivs"), "1", "child {child}");
+        for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            assert_eq!(status_field(child, set), "0000000000000000", "child {child}: {set}");
+        }
+        for ns in ["mnt", "net", "ipc", "uts", "cgroup", "pid"] {
+            let sentry = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
+            let theirs = std::fs::read_link(format!("/proc/{child}/ns/{ns}")).expect("ns");
+            assert_eq!(sentry, theirs, "child {child}: {ns} namespace");
+        }
+        let root = std::fs::read_dir(format!("/proc/{child}/root")).expect("root").count();
+        assert_eq!(root, 0, "child {child}: the root is empty");
+    }
+}
+
+fn assert_sandbox_process_is_confined(runsc: Runsc, factories: usize) {
     let bundle = busybox_bundle("echo ready; exec /bin/busybox sleep 60", Vec::new());
-    let runsc = Runsc::new();
     let id = runsc.new_id("confined");
     let running = runsc.spawn(["run", "--bundle", &bundle.path().to_string_lossy(), &id]);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -239,6 +290,7 @@ fn the_sandbox_process_is_confined() {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert!(root.is_empty(), "the sandbox's root is empty: {root:?}");
+    assert_unfiltered_children_are_confined(pid, factories);
 
     let killed = runsc.run(["kill", id.as_str(), "KILL"]);
     assert!(killed.success(), "{killed}");

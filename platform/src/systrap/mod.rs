@@ -18,6 +18,9 @@
 //!   SIG_SETMASK); any other syscall from there kills the stub process. The
 //!   stub has no fd but the memory file, so these reach nothing outside the
 //!   stub process and the memory file.
+//! - Stubs come from a stub factory process ([`prepare`]) forked before the
+//!   Sentry confines itself with its own seccomp filter, so they never
+//!   inherit that filter (whose kill would win over their trap).
 //! - A guest that maps memory-file pages it was not given (mmap of the memory
 //!   file from the stub page) can read memory of other guest processes of
 //!   the same sandbox: systrap isolates the sandbox from the host, not guest
@@ -32,6 +35,7 @@
 //!   interrupt for [`INTERRUPT_DEADLINE_NS`] has its stub process killed:
 //!   the Sentry is never left waiting on a guest it cannot stop.
 
+mod factory;
 mod filter;
 mod fpu;
 mod process;
@@ -39,8 +43,9 @@ mod slot;
 mod stub;
 
 use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result, ThreadSeed};
+use factory::Factory;
 use fpu::{initial_fp_image, mxcsr_mask, reset_x87};
-use process::{stub_area, StubProcess, TASK_SIZE, THREAD_CLONE_FLAGS};
+use process::{prepared_factory, stub_area, StubProcess, STUB_MEMORY_FD, TASK_SIZE, THREAD_CLONE_FLAGS};
 use slot::{post, Slot};
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -58,6 +63,14 @@ const LIVENESS_PERIOD_NS: i64 = 200_000_000;
 pub(crate) struct Seed {
     stub: Arc<StubProcess>,
     slot: usize,
+}
+
+/// Forks the stub factory process, from which every later stub of this
+/// process comes (see `factory.rs`). Call it while the process may still
+/// install seccomp filters, before it installs its own: stubs then never
+/// inherit those. Without it stubs are forked from a thread of this process.
+pub fn prepare() -> Result<()> {
+    process::prepare_factory()
 }
 
 /// The systrap platform.
@@ -133,7 +146,11 @@ pub struct SystrapContext {
 
 impl SystrapContext {
     fn spawn(memory_file: RawFd) -> Result<Self> {
-        let stub = StubProcess::start(memory_file)?;
+        Self::spawn_from(memory_file, prepared_factory())
+    }
+
+    fn spawn_from(memory_file: RawFd, factory: Option<&'static Factory>) -> Result<Self> {
+        let stub = StubProcess::start(memory_file, factory)?;
         let pid = stub.pid;
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;
@@ -377,7 +394,7 @@ impl Context for SystrapContext {
 
     fn map(&mut self, addr: u64, len: u64, prot: i32, file_offset: u64) -> Result<()> {
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let args = [addr, len, prot as u64, flags, self.stub.memory_file as u64, file_offset];
+        let args = [addr, len, prot as u64, flags, STUB_MEMORY_FD as u64, file_offset];
         self.stub_syscall_checked("mmap", libc::SYS_mmap, args).map(drop)
     }
 

@@ -1,7 +1,9 @@
 //! Stub processes: the address-space reservation every stub shares, the
-//! fork of a stub by the factory thread, and what the child does before it
-//! jumps into the stub page.
+//! fork of a stub (by the stub factory process when one was started, see
+//! [`super::factory`], else by a factory thread of the Sentry), and what the
+//! child does before it jumps into the stub page.
 
+use super::factory::Factory;
 use super::filter;
 use super::slot::Slot;
 use super::stub::{self, INTERRUPT_SIGNAL, OFF_TID, SLOT_SIZE};
@@ -16,6 +18,8 @@ pub(super) const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Stub threads per stub process.
 const SLOTS: usize = 1024;
 const CONTROL_SIZE: usize = SLOTS * SLOT_SIZE;
+/// The stub's only fd: the memory file, whatever its number in the Sentry.
+pub(super) const STUB_MEMORY_FD: RawFd = 3;
 
 pub(super) const THREAD_CLONE_FLAGS: libc::c_int = libc::CLONE_VM
     | libc::CLONE_FS
@@ -103,6 +107,57 @@ fn map_stub_area() -> Result<StubArea> {
     })
 }
 
+/// The stub's seccomp program, the same for every stub.
+pub(super) struct StubFilter {
+    _program: Vec<libc::sock_filter>,
+    pub(super) fprog: libc::sock_fprog,
+}
+
+// SAFETY: `fprog` points into `_program`, which is never modified or freed
+// (the filter lives in a static), so sharing it between threads is sound.
+unsafe impl Sync for StubFilter {}
+// SAFETY: as above.
+unsafe impl Send for StubFilter {}
+
+pub(super) fn stub_filter(area: &StubArea) -> &'static StubFilter {
+    static FILTER: OnceLock<StubFilter> = OnceLock::new();
+    FILTER.get_or_init(|| {
+        let program = filter::program(
+            area.code,
+            area.code + PAGE_SIZE as u64,
+            STUB_MEMORY_FD,
+            THREAD_CLONE_FLAGS as u32,
+        );
+        let fprog = libc::sock_fprog {
+            len: program.len() as u16,
+            filter: program.as_ptr() as *mut libc::sock_filter,
+        };
+        StubFilter {
+            _program: program,
+            fprog,
+        }
+    })
+}
+
+static PREPARED_FACTORY: OnceLock<Factory> = OnceLock::new();
+
+/// Starts the stub factory process that every later stub of this process
+/// comes from (see [`super::prepare`]). Idempotent.
+pub(super) fn prepare_factory() -> Result<()> {
+    if PREPARED_FACTORY.get().is_some() {
+        return Ok(());
+    }
+    let area = stub_area()?;
+    let factory = Factory::start(area, &stub_filter(area).fprog)?;
+    let _ = PREPARED_FACTORY.set(factory);
+    Ok(())
+}
+
+/// The stub factory process, if one was started.
+pub(super) fn prepared_factory() -> Option<&'static Factory> {
+    PREPARED_FACTORY.get()
+}
+
 /// One stub process: a guest address space.
 pub(super) struct StubProcess {
     pub(super) pid: i32,
@@ -111,6 +166,9 @@ pub(super) struct StubProcess {
     pub(super) control: *mut u8,
     pub(super) area: &'static StubArea,
     pub(super) memory_file: RawFd,
+    /// The factory process that forked it and reaps it (None: a child of
+    /// this process).
+    factory: Option<&'static Factory>,
     /// Slots handed to a context (a slot is reused only once its thread's
     /// tid word is cleared too).
     pub(super) slots_in_use: Mutex<Vec<bool>>,
@@ -129,30 +187,26 @@ impl std::fmt::Debug for StubProcess {
 }
 
 impl StubProcess {
-    /// Forks a stub process whose first thread runs in slot 0.
-    pub(super) fn start(memory_file: RawFd) -> Result<Arc<StubProcess>> {
+    /// Forks a stub process whose first thread runs in slot 0, from
+    /// `factory` if given, else from a thread of this process.
+    pub(super) fn start(memory_file: RawFd, factory: Option<&'static Factory>) -> Result<Arc<StubProcess>> {
         let area = stub_area()?;
         let control_fd = create_control_file()?;
         let control = map_control(&control_fd)?;
         let first = Slot { base: control };
         first.init(0, u64::MAX, u64::MAX);
-        let filter = filter::program(
-            area.code,
-            area.code + PAGE_SIZE as u64,
-            memory_file,
-            THREAD_CLONE_FLAGS as u32,
-        );
-        let fprog = libc::sock_fprog {
-            len: filter.len() as u16,
-            filter: filter.as_ptr() as *mut libc::sock_filter,
+        let forked = match factory {
+            Some(factory) => factory.fork_stub(memory_file, control_fd.as_raw_fd()),
+            None => {
+                let request = ForkRequest {
+                    area,
+                    memory_file,
+                    control_fd: control_fd.as_raw_fd(),
+                    fprog: &stub_filter(area).fprog,
+                };
+                fork_stub(request).and_then(|pid| Ok((pid, open_pidfd(pid)?)))
+            }
         };
-        let request = ForkRequest {
-            area,
-            memory_file,
-            control_fd: control_fd.as_raw_fd(),
-            fprog: &fprog,
-        };
-        let forked = fork_stub(request).and_then(|pid| Ok((pid, open_pidfd(pid)?)));
         let (pid, pidfd) = match forked {
             Ok(ids) => ids,
             Err(e) => {
@@ -170,6 +224,7 @@ impl StubProcess {
             control,
             area,
             memory_file,
+            factory,
             slots_in_use: Mutex::new(slots_in_use),
         }))
     }
@@ -218,13 +273,19 @@ impl StubProcess {
 
 impl Drop for StubProcess {
     fn drop(&mut self) {
-        // SAFETY: our own child, not yet reaped (only this drop reaps it);
-        // the control mapping is not used after this.
+        // SAFETY: our own or the factory's child, not yet reaped (only this
+        // drop has it reaped); the control mapping is not used after this.
         unsafe {
             libc::kill(self.pid, libc::SIGKILL);
-            let mut status = 0;
-            libc::waitpid(self.pid, &mut status, libc::__WALL);
             libc::munmap(self.control.cast(), CONTROL_SIZE);
+        }
+        match self.factory {
+            Some(factory) => factory.reap(self.pid),
+            None => {
+                let mut status = 0;
+                // SAFETY: our own child, killed above.
+                unsafe { libc::waitpid(self.pid, &mut status, libc::__WALL) };
+            }
         }
     }
 }
@@ -288,12 +349,10 @@ struct ForkRequest {
     area: &'static StubArea,
     memory_file: RawFd,
     control_fd: RawFd,
-    /// Lives on the requester's stack until the factory replies.
-    fprog: *const libc::sock_fprog,
+    fprog: &'static libc::sock_fprog,
 }
 
-// SAFETY: the factory reads `fprog` only while the requesting thread waits
-// for its reply, so the pointee outlives every use.
+// SAFETY: `fprog` is the static stub filter, never modified.
 unsafe impl Send for ForkRequest {}
 
 /// Forks a stub process from one long-lived Sentry thread.
@@ -337,10 +396,7 @@ fn fork_one(request: &ForkRequest) -> Result<i32> {
         return Err(Error::last("clone systrap stub"));
     }
     if pid == 0 {
-        // SAFETY: the requester keeps the program alive while it waits,
-        // and the child has a copy of it anyway.
-        let fprog = unsafe { &*request.fprog };
-        child_main(request.area, request.memory_file, request.control_fd, fprog);
+        child_main(request.area, request.memory_file, request.control_fd, request.fprog);
     }
     Ok(pid as i32)
 }
@@ -355,7 +411,7 @@ struct KernelSigaction {
 
 /// Runs in the freshly forked stub child. Only raw syscalls: the child is a
 /// copy of a multi-threaded process and must not take locks.
-fn child_main(area: &StubArea, memory_file: RawFd, control_fd: RawFd, fprog: &libc::sock_fprog) -> ! {
+pub(super) fn child_main(area: &StubArea, memory_file: RawFd, control_fd: RawFd, fprog: &libc::sock_fprog) -> ! {
     let blocked = HANDLED_SIGNALS.iter().fold(0u64, |m, &s| m | 1 << (s - 1));
     let action = KernelSigaction {
         handler: area.code + stub::handler_offset() as u64,
@@ -391,8 +447,11 @@ fn child_main(area: &StubArea, memory_file: RawFd, control_fd: RawFd, fprog: &li
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             libc::_exit(124);
         }
-        // Keep only the memory file.
-        let fd = memory_file as libc::c_uint;
+        // Keep only the memory file, as STUB_MEMORY_FD.
+        if memory_file != STUB_MEMORY_FD && libc::dup2(memory_file, STUB_MEMORY_FD) != STUB_MEMORY_FD {
+            libc::_exit(125);
+        }
+        let fd = STUB_MEMORY_FD as libc::c_uint;
         if fd > 0 {
             libc::syscall(libc::SYS_close_range, 0u32, fd - 1, 0u32);
         }

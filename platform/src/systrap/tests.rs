@@ -334,3 +334,67 @@ fn legacy_int80_syscalls_kill_the_stub() {
     let mut regs = regs_at(BASE);
     assert!(matches!(ctx.switch(&mut regs), Err(Error::StubDied { .. })));
 }
+
+/// A stub factory process of this test binary's own (tests of other
+/// modules keep forking stubs from a thread).
+fn test_factory() -> &'static Factory {
+    static FACTORY: std::sync::OnceLock<Factory> = std::sync::OnceLock::new();
+    FACTORY.get_or_init(|| {
+        let area = stub_area().expect("stub area");
+        Factory::start(area, &process::stub_filter(area).fprog).expect("factory")
+    })
+}
+
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // pid (comm) state ppid ...; comm may hold spaces, so split after ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn stubs_from_the_factory_process_run_guests_and_are_reaped() {
+    let fd = memfd(1 << 20);
+    // mov eax, 39 (getpid); syscall; mov rdi, rax; mov eax, 60; syscall
+    write_at(
+        fd,
+        0,
+        &[
+            0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0x48, 0x89, 0xc7, 0xb8, 60, 0, 0, 0, 0x0f, 0x05,
+        ],
+    );
+    let mut ctx = SystrapContext::spawn_from(fd, Some(test_factory())).expect("spawn");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    let pid = ctx.stub.pid;
+    let parent = parent_of(pid).expect("stub stat");
+    assert_ne!(
+        parent,
+        std::process::id() as i32,
+        "the factory, not the test, forked the stub"
+    );
+    assert_eq!(
+        parent_of(parent),
+        Some(std::process::id() as i32),
+        "the factory is our child"
+    );
+
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 39);
+    regs.rax = 4242;
+    // A second thread in the same stub process.
+    let seed = ctx.spawn_thread().expect("spawn thread");
+    let thread = std::thread::spawn(move || SystrapContext::adopt(seed).map(drop));
+    thread.join().expect("join").expect("adopt");
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 60);
+    assert_eq!(regs.rdi, 4242);
+    drop(ctx);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while parent_of(pid) == Some(parent) {
+        assert!(std::time::Instant::now() < deadline, "the factory reaps the stub");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: closing the memfd made above.
+    unsafe { libc::close(fd) };
+}

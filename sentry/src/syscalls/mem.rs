@@ -84,6 +84,7 @@ fn file_backing(task: &Task, fd: i32, flags: i32, prot: i32, offset: u64, len: u
     if !file.readable() || (shared && prot & libc::PROT_WRITE != 0 && !file.writable()) {
         return Err(Errno::EACCES);
     }
+    crate::fs::memfd::check_mmap(&file, shared, prot)?;
     let st = file.dentry.inode.stat()?;
     if st.file_type() == libc::S_IFCHR && st.rdev == DEV_ZERO {
         return Ok(Backing::Anonymous);

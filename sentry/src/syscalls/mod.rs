@@ -20,6 +20,7 @@ mod table;
 mod time;
 mod timers;
 mod xattr;
+mod xfer;
 
 pub use compat::compatibility_markdown;
 pub use creds::CAP_LAST_CAP;

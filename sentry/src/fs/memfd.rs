@@ -37,11 +37,11 @@ pub struct MemfdInode {
 
 impl MemfdInode {
     /// A new empty memfd with permission bits `mode` and initial `seals`.
-    pub fn new(mode: u32, uid: u32, gid: u32, seals: u32) -> Arc<MemfdInode> {
-        Arc::new(MemfdInode {
-            file: shm_root().new_detached_file(mode, uid, gid),
+    pub fn new(mode: u32, uid: u32, gid: u32, seals: u32) -> Result<Arc<MemfdInode>> {
+        Ok(Arc::new(MemfdInode {
+            file: shm_root().new_detached_file(mode, uid, gid)?,
             seals: Arc::new(Mutex::new(seals)),
-        })
+        }))
     }
 
     pub fn seals(&self) -> Result<u32> {

@@ -783,10 +783,12 @@ impl TmpfsInode {
     }
 
     /// A regular file in this filesystem that no directory lists
-    /// (memfd_create(2)), with permission bits `mode`.
-    pub fn new_detached_file(&self, mode: u32, uid: u32, gid: u32) -> Arc<TmpfsInode> {
+    /// (memfd_create(2)), with permission bits `mode` and no links.
+    pub fn new_detached_file(&self, mode: u32, uid: u32, gid: u32) -> Result<Arc<TmpfsInode>> {
         let body = Body::File(RwLock::new(Vec::new()));
-        TmpfsInode::new(&self.fs, libc::S_IFREG | (mode & 0o7777), uid, gid, 0, body)
+        let file = TmpfsInode::new(&self.fs, libc::S_IFREG | (mode & 0o7777), uid, gid, 0, body);
+        file.meta()?.nlink = 0;
+        Ok(file)
     }
 }
 

@@ -372,7 +372,10 @@ pub fn copy_file_range(task: &mut Task, a: Args) -> Result<u64> {
         Some(o) => o,
         None => current_offset(&output)? as i64,
     };
-    if pos_in.checked_add(len as i64).is_none() || pos_out.checked_add(len as i64).is_none() {
+    // Linux adds in unsigned arithmetic: a negative offset with a
+    // nonzero length wraps and is EOVERFLOW, not EINVAL.
+    let wraps = |pos: i64| (pos as u64).checked_add(len as u64).is_none();
+    if wraps(pos_in) || wraps(pos_out) {
         return Err(Errno::EOVERFLOW);
     }
     if pos_in < 0 || pos_out < 0 {
@@ -537,7 +540,7 @@ pub fn memfd_create(task: &mut Task, a: Args) -> Result<u64> {
     } else {
         (0o777, memfd::F_SEAL_SEAL)
     };
-    let inode = MemfdInode::new(mode, task.creds.fsuid, task.creds.fsgid, seals);
+    let inode = MemfdInode::new(mode, task.creds.fsuid, task.creds.fsgid, seals)?;
     let ops = crate::vfs::Inode::open(inode.as_ref(), libc::O_RDWR)?;
     let mut path = b"/memfd:".to_vec();
     path.extend_from_slice(&name);

@@ -119,6 +119,36 @@ CASE(memfd_seal_future_write)
 	EXPECT_EQ(c, 'b');
 }
 
+CASE(memfd_future_write_keeps_existing_mapping_writable)
+{
+	int fd = ASSERT_OK(mfd("m", MFD_ALLOW_SEALING));
+	char buf[4];
+	char *p;
+
+	ASSERT_OK(ftruncate(fd, 4096));
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	ASSERT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	memcpy(p, "map", 3);
+	ASSERT_OK(msync(p, 4096, MS_SYNC));
+	EXPECT_EQ(pread(fd, buf, 3, 0), 3);
+	EXPECT_MEMEQ(buf, "map", 3);
+	munmap(p, 4096);
+}
+
+CASE(memfd_seal_write_then_mprotect_write_eacces)
+{
+	int fd = ASSERT_OK(mfd("m", MFD_ALLOW_SEALING));
+	void *p;
+
+	ASSERT_OK(ftruncate(fd, 4096));
+	ASSERT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	EXPECT_ERRNO(mprotect(p, 4096, PROT_READ | PROT_WRITE), EACCES);
+	munmap(p, 4096);
+}
+
 CASE(memfd_seal_grow_refuses_fallocate_past_size)
 {
 	int fd = ASSERT_OK(mfd("m", MFD_ALLOW_SEALING));

@@ -84,6 +84,28 @@ pub fn check_mmap(file: &OpenFile, shared: bool, prot: i32) -> Result<()> {
     Ok(())
 }
 
+/// What mappings of `file` read and write through. A memfd's mappings
+/// bypass the seal checks of its fds: F_SEAL_FUTURE_WRITE leaves existing
+/// shared mappings writable, and the write seals keep new ones from being
+/// writable in the first place ([`check_mmap`], [`may_write_shared`]).
+pub fn mapping_ops(file: &OpenFile) -> Result<Arc<dyn FileOps>> {
+    match memfd_of(file) {
+        Some(memfd) => memfd.file.open(libc::O_RDWR),
+        None => Ok(file.ops.clone()),
+    }
+}
+
+/// Whether a shared mapping of `file` may ever be writable (mprotect
+/// PROT_WRITE later): the fd must be writable, and a write-sealed memfd
+/// never is (Linux clears VM_MAYWRITE).
+pub fn may_write_shared(file: &OpenFile) -> Result<bool> {
+    let sealed = match memfd_of(file) {
+        Some(memfd) => memfd.seals()? & WRITE_SEALS != 0,
+        None => false,
+    };
+    Ok(file.writable() && !sealed)
+}
+
 impl Inode for MemfdInode {
     fn stat(&self) -> Result<Stat> {
         self.file.stat()

@@ -353,7 +353,10 @@ pub fn copy_file_range(task: &mut Task, a: Args) -> Result<u64> {
     if in_st.is_dir() || out_st.is_dir() {
         return Err(Errno::EISDIR);
     }
-    if !in_st.is_regular() || !out_st.is_regular() {
+    // A regular file the Sentry serves as a stream (a host file given as
+    // stdio) has no offset to copy at: EINVAL, which callers such as
+    // cat(1) take as "fall back to read and write".
+    if !in_st.is_regular() || !out_st.is_regular() || !input.ops.seekable() || !output.ops.seekable() {
         return Err(Errno::EINVAL);
     }
     if !input.readable() || !output.writable() || output.flags() & libc::O_APPEND != 0 {

@@ -149,6 +149,27 @@ CASE(memfd_seal_write_then_mprotect_write_eacces)
 	munmap(p, 4096);
 }
 
+CASE(memfd_seal_write_busy_while_mapped_writable)
+{
+	int fd = ASSERT_OK(mfd("m", MFD_ALLOW_SEALING));
+	void *p;
+
+	ASSERT_OK(ftruncate(fd, 4096));
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	EXPECT_ERRNO(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), EBUSY);
+	/* F_SEAL_FUTURE_WRITE leaves existing mappings alone */
+	EXPECT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	munmap(p, 4096);
+	EXPECT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+	/* a private writable mapping does not count */
+	fd = ASSERT_OK(mfd("m", MFD_ALLOW_SEALING));
+	ASSERT_OK(ftruncate(fd, 4096));
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_TRUE(p != MAP_FAILED);
+	EXPECT_OK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE));
+}
+
 CASE(memfd_seal_grow_refuses_fallocate_past_size)
 {
 	int fd = ASSERT_OK(mfd("m", MFD_ALLOW_SEALING));

@@ -49,11 +49,20 @@ impl MemfdInode {
     }
 
     /// fcntl(F_ADD_SEALS) once the caller checked the fd is writable and
-    /// `seals` is within ALL_SEALS: EPERM once F_SEAL_SEAL is set.
+    /// `seals` is within ALL_SEALS: EPERM once F_SEAL_SEAL is set; EBUSY
+    /// adding F_SEAL_WRITE while a shared mapping was made writable and
+    /// the file is still mapped (Linux also counts read-only shared
+    /// mappings that could become writable; this does not).
     pub fn add_seals(&self, seals: u32) -> Result<()> {
         let mut current = self.seals.lock().map_err(|_| Errno::EIO)?;
         if *current & F_SEAL_SEAL != 0 {
             return Err(Errno::EPERM);
+        }
+        if seals & F_SEAL_WRITE != 0
+            && *current & F_SEAL_WRITE == 0
+            && crate::mm::pagecache::has_shared_writer(self.file.identity()?)
+        {
+            return Err(Errno::EBUSY);
         }
         *current |= seals;
         Ok(())

@@ -600,6 +600,23 @@ mod tests {
     }
 
     #[test]
+    fn peek_leaves_data_and_room_counts_free_pages() {
+        let (_inode, reader, writer) = new_pipe();
+        assert_eq!(reader.peek(&mut [0u8; 4], true).err(), Some(Errno::EAGAIN));
+        assert_eq!(writer.room().unwrap(), DEFAULT_SLOTS * PAGE_SIZE);
+        writer.write(b"hello", 0).unwrap();
+        assert_eq!(writer.room().unwrap(), (DEFAULT_SLOTS - 1) * PAGE_SIZE);
+        let mut buf = [0u8; 3];
+        assert_eq!(reader.peek(&mut buf, true).unwrap(), 3);
+        assert_eq!(&buf, b"hel");
+        let mut all = [0u8; 8];
+        assert_eq!(reader.read(&mut all, 0).unwrap(), 5);
+        assert!(reader.same_pipe(&writer));
+        drop(writer);
+        assert_eq!(reader.peek(&mut buf, false).unwrap(), 0, "EOF without writers");
+    }
+
+    #[test]
     fn blocked_reader_wakes_on_write() {
         let (_, r, w) = new_pipe();
         let t = std::thread::spawn(move || {

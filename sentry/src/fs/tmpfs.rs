@@ -878,6 +878,28 @@ mod tests {
     }
 
     #[test]
+    fn fallocate_grows_reserves_and_punches() {
+        let root = new_fs();
+        let f = write_file(&root, b"f", b"abcdefgh");
+        let ops = f.open(libc::O_RDWR).unwrap();
+        ops.fallocate(0, 4, 12).unwrap();
+        assert_eq!(f.stat().unwrap().size, 16);
+        ops.fallocate(libc::FALLOC_FL_KEEP_SIZE, 0, 1 << 20).unwrap();
+        let st = f.stat().unwrap();
+        assert_eq!((st.size, st.blocks * 512), (16, 1 << 20));
+        ops.fallocate(libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, 2, 100)
+            .unwrap();
+        assert_eq!(read_all(&f), b"ab\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(ops.fallocate(0x10, 0, 1).err(), Some(Errno::EOPNOTSUPP));
+        f.setattr(SetAttr {
+            size: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(f.stat().unwrap().blocks, 0, "truncation frees the reservation");
+    }
+
+    #[test]
     fn efbig_past_the_maximum() {
         let root = new_fs();
         let f = root.create(b"f", ROOT).unwrap();

@@ -128,6 +128,12 @@ pub fn file_truncated(key: CacheKey, size: u64) {
     TRUNCATIONS.fetch_add(1, Ordering::AcqRel);
 }
 
+/// True while a cache of file `key` has been written through a shared
+/// writable mapping (memfd's F_SEAL_WRITE is EBUSY then).
+pub fn has_shared_writer(key: CacheKey) -> bool {
+    caches_of(key).iter().any(|cache| cache.has_writer())
+}
+
 /// Changes whenever some file was truncated.
 pub fn truncation_epoch() -> u64 {
     TRUNCATIONS.load(Ordering::Acquire)

@@ -254,7 +254,7 @@ table! {
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
     316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
-    319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); F_SEAL_WRITE does not check for existing writable mappings (no EBUSY)"), "sx";
+    319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); adding F_SEAL_WRITE is EBUSY only while a shared mapping was made writable (Linux also counts read-only shared mappings); /proc/PID/fd/N cannot reopen a memfd"), "sx";
     322 execveat process::execveat, Full, "fsxxx";
     325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";
     326 copy_file_range xfer::copy_file_range, Partial("copies through the Sentry in 1 MiB chunks; EXDEV across filesystems"), "fxfxdx";

@@ -8,6 +8,7 @@
 #include <linux/falloc.h>
 #include <sys/ioctl.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #ifndef FIOQSIZE
 #define FIOQSIZE 0x5460
@@ -311,6 +312,18 @@ CASE(sendfile_to_full_nonblocking_pipe_eagain)
 	EXPECT_EQ(lseek(in, 0, SEEK_CUR), 0);
 }
 
+CASE(sendfile_to_unix_socket)
+{
+	int in = file_with("in", "over the socket");
+	int sv[2];
+	char buf[32];
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	EXPECT_EQ(sendfile(sv[0], in, NULL, 100), 15);
+	EXPECT_EQ(read(sv[1], buf, sizeof(buf)), 15);
+	EXPECT_MEMEQ(buf, "over the socket", 15);
+}
+
 /* ---- splice and tee ---- */
 
 CASE(splice_zero_len_returns_zero_before_fd_checks)
@@ -363,6 +376,21 @@ CASE(splice_more_errors)
 	EXPECT_ERRNO(splice(p[0], NULL, app, NULL, 1, 0), EINVAL);
 	EXPECT_ERRNO(splice(in, &neg, p[1], NULL, 1, 0), EINVAL);
 	EXPECT_ERRNO(splice(in, BAD_PTR, p[1], NULL, 1, 0), EFAULT);
+}
+
+CASE(splice_unix_socket_to_pipe_and_back)
+{
+	int sv[2], p[2];
+	char buf[16];
+
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_OK(pipe(p));
+	ASSERT_EQ(write(sv[1], "sock", 4), 4);
+	EXPECT_EQ(splice(sv[0], NULL, p[1], NULL, 100, 0), 4);
+	EXPECT_ERRNO(splice(sv[0], NULL, p[1], NULL, 100, SPLICE_F_NONBLOCK), EAGAIN);
+	EXPECT_EQ(splice(p[0], NULL, sv[0], NULL, 100, 0), 4);
+	EXPECT_EQ(read(sv[1], buf, sizeof(buf)), 4);
+	EXPECT_MEMEQ(buf, "sock", 4);
 }
 
 CASE(tee_limits_and_eof)

@@ -227,7 +227,7 @@ table! {
     270 pselect6 poll::pselect6, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "dxxxxx";
     271 ppoll poll::ppoll, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
-    275 splice xfer::splice, Partial("copies through the Sentry (no page moving); SPLICE_F_MOVE, MORE and GIFT are accepted and ignored"), "fxfxdx";
+    275 splice xfer::splice, Partial("copies through the Sentry (no page moving) between pipes and files, devices or Unix sockets; SPLICE_F_MOVE, MORE and GIFT are accepted and ignored"), "fxfxdx";
     276 tee xfer::tee, Full, "ffdx";
     277 sync_file_range xfer::sync_file_range, Partial("checks flags and range, writes back shared mappings of the file; no finer range control"), "fddx";
     280 utimensat fileattr::utimensat, Full, "fsxx";

@@ -240,6 +240,9 @@ fn splice_file_to_pipe(
     if offset.is_some_and(|o| o < 0) {
         return Err(Errno::EINVAL);
     }
+    if input.ops.unix_socket().is_some() {
+        return socket_to_pipe(input, output, to, len, nonblock);
+    }
     if !input.ops.seekable() || is_dir(input)? {
         return Err(Errno::EINVAL);
     }
@@ -254,6 +257,19 @@ fn splice_file_to_pipe(
         None => set_offset(input, start + done as u64)?,
     }
     Ok(done)
+}
+
+/// A socket's splice_read: one receive of what fits in the pipe
+/// (SPLICE_F_NONBLOCK or O_NONBLOCK on the socket make it not wait).
+fn socket_to_pipe(input: &OpenFile, output: &OpenFile, to: &PipeEnd, len: usize, nonblock: bool) -> Result<usize> {
+    to.wait_for_room(nonblock || output.flags() & libc::O_NONBLOCK != 0)?;
+    let count = len.min(to.room()?.max(crate::fs::pipe::PIPE_BUF));
+    pump(
+        count,
+        true,
+        |buf, _| read_pipe(input, buf, nonblock),
+        |buf| output.write(buf),
+    )
 }
 
 fn splice_pipe_to_file(

@@ -175,7 +175,7 @@ table! {
     157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
-    162 sync xfer::sync, Partial("succeeds at once: files write through; shared mappings are written back by msync, munmap and exit"), "";
+    162 sync xfer::sync, Partial("writes back every shared file mapping; file data writes through to the host already"), "";
     186 gettid process::gettid, Full, "";
     188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
     189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
@@ -249,7 +249,7 @@ table! {
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
     299 recvmmsg socket::recvmmsg, Partial("as recvmsg; the timeout is checked between messages, as Linux does"), "fxdxx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
-    306 syncfs xfer::syncfs, Partial("fsyncs the file the fd names rather than its whole filesystem"), "f";
+    306 syncfs xfer::syncfs, Partial("writes back every shared file mapping and fsyncs the file the fd names rather than each file of its filesystem"), "f";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
     316 renameat2 fileattr::renameat2, Partial("RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"), "fsfsx";

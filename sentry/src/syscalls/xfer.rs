@@ -594,18 +594,21 @@ pub fn get_seals(file: &OpenFile) -> Result<u64> {
 
 // ---- sync ----
 
-/// sync(2) never fails. Files write through to the host (or live in
-/// memory); shared mappings are written back by msync, munmap and exit.
+/// sync(2): the shared mappings of every file are written back. Files
+/// write through to the host (or live in memory), so that is all; sync
+/// never fails.
 pub fn sync(_task: &mut Task, _a: Args) -> Result<u64> {
+    let _ = crate::mm::pagecache::flush_all();
     Ok(0)
 }
 
-/// syncfs(2): any fd names a filesystem; this one's mappings are written
-/// back and its data synced.
+/// syncfs(2): any fd names a filesystem. Every shared mapping is written
+/// back, and the file itself synced (its filesystem's other files write
+/// through already).
 pub fn syncfs(task: &mut Task, a: Args) -> Result<u64> {
     let file = io_file_of(task, a.fd(0))?;
+    crate::mm::pagecache::flush_all()?;
     if file.ops.seekable() {
-        file.flush_mapped()?;
         file.ops.fsync()?;
     }
     Ok(0)

@@ -85,6 +85,9 @@ impl FifoFile {
 }
 
 impl FileOps for FifoFile {
+    fn pipe_end(&self) -> Option<&PipeEnd> {
+        self.end().ok().map(|end| end.as_ref())
+    }
     fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         self.read_with_flags(buf, offset, 0)
     }

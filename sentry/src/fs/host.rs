@@ -449,6 +449,21 @@ impl FileOps for HostFile {
     fn host_fd(&self) -> Option<RawFd> {
         Some(self.file.as_raw_fd())
     }
+
+    /// The host filesystem decides which modes it supports.
+    fn fallocate(&self, mode: i32, offset: u64, len: u64) -> Result<()> {
+        if let Some(cache) = &self.cache {
+            cache.changed();
+        }
+        let offset = i64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+        let len = i64::try_from(len).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: fallocate takes no pointers; the fd is owned by `self.file`.
+        let rc = unsafe { libc::fallocate(self.file.as_raw_fd(), mode, offset, len) };
+        if rc < 0 {
+            return Err(Errno::last());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod eventfd;
 pub mod fifo;
 pub mod host;
 pub mod host_cache;
+pub mod memfd;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;

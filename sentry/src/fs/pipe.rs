@@ -235,6 +235,38 @@ impl Pipe {
     fn capacity(&self) -> Result<u64> {
         Ok((self.lock()?.slots * PAGE_SIZE) as u64)
     }
+
+    /// Copies the oldest unread bytes into `out` without consuming them
+    /// (tee(2)); waits like a read for data or for the last writer to go.
+    fn peek(&self, out: &mut [u8], nonblock: bool) -> Result<usize> {
+        let mut s = self.lock()?;
+        while s.buffers.is_empty() {
+            if s.writers == 0 {
+                return Ok(0);
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            s = self.wait(s)?;
+        }
+        let mut done = 0;
+        for buf in &s.buffers {
+            if done == out.len() {
+                break;
+            }
+            let n = buf.unread().min(out.len() - done);
+            out[done..done + n].copy_from_slice(&buf.bytes[buf.read..buf.read + n]);
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Bytes a write may add without blocking: whole free pages, or 0
+    /// when there is no reader or no free page.
+    fn room(&self) -> Result<usize> {
+        let s = self.lock()?;
+        Ok(s.slots.saturating_sub(s.buffers.len()) * PAGE_SIZE)
+    }
 }
 
 /// One end of a pipe; the last drop of an end closes it.
@@ -258,7 +290,50 @@ impl Drop for PipeEnd {
     }
 }
 
+impl PipeEnd {
+    /// True for the write end.
+    pub fn is_write_end(&self) -> bool {
+        self.write_end
+    }
+
+    /// True when both ends belong to the same pipe.
+    pub fn same_pipe(&self, other: &PipeEnd) -> bool {
+        Arc::ptr_eq(&self.pipe, &other.pipe)
+    }
+
+    /// tee(2): the unread bytes at the front, left in the pipe.
+    pub fn peek(&self, out: &mut [u8], nonblock: bool) -> Result<usize> {
+        self.pipe.peek(out, nonblock)
+    }
+
+    /// Free space in whole pages, for splice(2) into the pipe.
+    pub fn room(&self) -> Result<usize> {
+        self.pipe.room()
+    }
+
+    /// Waits until the pipe has a free page or no reader (splice(2) into
+    /// a full pipe); EAGAIN when `nonblock`.
+    pub fn wait_for_room(&self, nonblock: bool) -> Result<()> {
+        let mut s = self.pipe.lock()?;
+        loop {
+            if s.readers == 0 {
+                return Err(Errno::EPIPE);
+            }
+            if !s.is_full() {
+                return Ok(());
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            s = self.pipe.wait(s)?;
+        }
+    }
+}
+
 impl FileOps for PipeEnd {
+    fn pipe_end(&self) -> Option<&PipeEnd> {
+        Some(self)
+    }
     fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         self.read_with_flags(buf, offset, 0)
     }
@@ -522,6 +597,23 @@ mod tests {
         assert_eq!(w.write(&data, 0), Ok(data.len()));
         assert_eq!(w.pipe_capacity(Some(8192), false), Err(Errno::EBUSY));
         assert_eq!(w.pipe_capacity(None, false), Ok(2 * PIPE_MAX_SIZE));
+    }
+
+    #[test]
+    fn peek_leaves_data_and_room_counts_free_pages() {
+        let (_inode, reader, writer) = new_pipe();
+        assert_eq!(reader.peek(&mut [0u8; 4], true).err(), Some(Errno::EAGAIN));
+        assert_eq!(writer.room().unwrap(), DEFAULT_SLOTS * PAGE_SIZE);
+        writer.write(b"hello", 0).unwrap();
+        assert_eq!(writer.room().unwrap(), (DEFAULT_SLOTS - 1) * PAGE_SIZE);
+        let mut buf = [0u8; 3];
+        assert_eq!(reader.peek(&mut buf, true).unwrap(), 3);
+        assert_eq!(&buf, b"hel");
+        let mut all = [0u8; 8];
+        assert_eq!(reader.read(&mut all, 0).unwrap(), 5);
+        assert!(reader.same_pipe(&writer));
+        drop(writer);
+        assert_eq!(reader.peek(&mut buf, false).unwrap(), 0, "EOF without writers");
     }
 
     #[test]

@@ -151,6 +151,9 @@ pub struct TmpfsInode {
     /// An O_TMPFILE file that linkat(2) may still give a name to at nlink
     /// 0 (Linux's I_LINKABLE); cleared by that first link.
     linkable: AtomicBool,
+    /// End of the range fallocate(FALLOC_FL_KEEP_SIZE) reserved past the
+    /// size: st_blocks counts it as Linux's shmem does.
+    preallocated: AtomicU64,
 }
 
 impl TmpfsInode {
@@ -175,6 +178,7 @@ impl TmpfsInode {
             meta: Mutex::new(meta),
             body,
             linkable: AtomicBool::new(false),
+            preallocated: AtomicU64::new(0),
         })
     }
 
@@ -357,6 +361,8 @@ impl TmpfsInode {
             self.fs.release(old - size);
         }
         data.resize(size as usize, 0);
+        // Truncation frees what fallocate reserved past the new size.
+        self.preallocated.fetch_min(size, Ordering::Relaxed);
         if size < old / 2 {
             data.shrink_to_fit();
         }
@@ -546,7 +552,8 @@ impl Inode for TmpfsInode {
         let m = *self.meta()?;
         let size = self.size()?;
         let blocks = if self.kind == libc::S_IFREG {
-            size.div_ceil(BLOCK_SIZE) * (BLOCK_SIZE / 512)
+            let allocated = size.max(self.preallocated.load(Ordering::Relaxed));
+            allocated.div_ceil(BLOCK_SIZE) * (BLOCK_SIZE / 512)
         } else {
             0
         };
@@ -804,6 +811,57 @@ impl FileOps for TmpfsFile {
     fn size(&self) -> Result<u64> {
         self.inode.size()
     }
+    fn fallocate(&self, mode: i32, offset: u64, len: u64) -> Result<()> {
+        self.inode.fallocate(mode, offset, len)
+    }
+}
+
+impl TmpfsInode {
+    /// fallocate(2) as Linux's shmem_fallocate: only FALLOC_FL_KEEP_SIZE
+    /// and FALLOC_FL_PUNCH_HOLE (EOPNOTSUPP for other modes). Content is
+    /// one buffer, so allocation only grows the size (or, with KEEP_SIZE,
+    /// the reservation st_blocks shows); a punched hole reads as zeros.
+    fn fallocate(&self, mode: i32, offset: u64, len: u64) -> Result<()> {
+        if mode & !(libc::FALLOC_FL_KEEP_SIZE | libc::FALLOC_FL_PUNCH_HOLE) != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
+        if end > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        if mode & libc::FALLOC_FL_PUNCH_HOLE != 0 {
+            return self.zero_range(offset, end);
+        }
+        if mode & libc::FALLOC_FL_KEEP_SIZE != 0 {
+            self.content()?;
+            self.preallocated.fetch_max(end, Ordering::Relaxed);
+            self.touch_ctime()?;
+            return Ok(());
+        }
+        if end > self.size()? {
+            self.set_size(end)?;
+        }
+        self.touch_ctime()
+    }
+
+    /// Zeroes the part of `[offset, end)` inside the file.
+    fn zero_range(&self, offset: u64, end: u64) -> Result<()> {
+        let mut data = write_lock(self.content()?)?;
+        let len = data.len() as u64;
+        let (start, stop) = (offset.min(len) as usize, end.min(len) as usize);
+        data[start..stop].fill(0);
+        drop(data);
+        self.touch_mtime()
+    }
+
+    /// A regular file in this filesystem that no directory lists
+    /// (memfd_create(2)), with permission bits `mode` and no links.
+    pub fn new_detached_file(&self, mode: u32, uid: u32, gid: u32) -> Result<Arc<TmpfsInode>> {
+        let body = Body::File(RwLock::new(Vec::new()));
+        let file = TmpfsInode::new(&self.fs, libc::S_IFREG | (mode & 0o7777), uid, gid, 0, body);
+        file.meta()?.nlink = 0;
+        Ok(file)
+    }
 }
 
 #[cfg(test)]
@@ -889,6 +947,28 @@ mod tests {
         drop((ops, f));
         root.unlink(b"f").unwrap();
         write_file(&root, b"h", &[6; 5]);
+    }
+
+    #[test]
+    fn fallocate_grows_reserves_and_punches() {
+        let root = new_fs();
+        let f = write_file(&root, b"f", b"abcdefgh");
+        let ops = f.open(libc::O_RDWR).unwrap();
+        ops.fallocate(0, 4, 12).unwrap();
+        assert_eq!(f.stat().unwrap().size, 16);
+        ops.fallocate(libc::FALLOC_FL_KEEP_SIZE, 0, 1 << 20).unwrap();
+        let st = f.stat().unwrap();
+        assert_eq!((st.size, st.blocks * 512), (16, 1 << 20));
+        ops.fallocate(libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, 2, 100)
+            .unwrap();
+        assert_eq!(read_all(&f), b"ab\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        assert_eq!(ops.fallocate(0x10, 0, 1).err(), Some(Errno::EOPNOTSUPP));
+        f.setattr(SetAttr {
+            size: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(f.stat().unwrap().blocks, 0, "truncation frees the reservation");
     }
 
     #[test]

@@ -128,6 +128,33 @@ pub fn file_truncated(key: CacheKey, size: u64) {
     TRUNCATIONS.fetch_add(1, Ordering::AcqRel);
 }
 
+/// sync(2): writes the shared mappings of every file back; the first
+/// error is returned after all were tried.
+pub fn flush_all() -> Result<()> {
+    if !any_live() {
+        return Ok(());
+    }
+    let caches: Vec<Arc<PageCache>> = {
+        let reg = REGISTRY.read().map_err(|_| Errno::EIO)?;
+        reg.as_ref()
+            .map(|m| m.values().flatten().filter_map(Weak::upgrade).collect())
+            .unwrap_or_default()
+    };
+    let mut result = Ok(());
+    for cache in caches {
+        if let Err(e) = cache.flush() {
+            result = result.and(Err(e));
+        }
+    }
+    result
+}
+
+/// True while a cache of file `key` has been written through a shared
+/// writable mapping (memfd's F_SEAL_WRITE is EBUSY then).
+pub fn has_shared_writer(key: CacheKey) -> bool {
+    caches_of(key).iter().any(|cache| cache.has_writer())
+}
+
 /// Changes whenever some file was truncated.
 pub fn truncation_epoch() -> u64 {
     TRUNCATIONS.load(Ordering::Acquire)

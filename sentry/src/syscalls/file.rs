@@ -818,7 +818,10 @@ pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
         }
         cmd => match file.ops.tty() {
             Some(handle) => crate::fs::tty::ioctl::ioctl(task, &handle, cmd as u32, a.u64(2)),
-            None => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+            None => match super::xfer::file_ioctl(task, &file, cmd, a.u64(2)) {
+                Some(result) => result,
+                None => file.ops.ioctl(cmd as u32, a.u64(2), task.mm.as_ref()),
+            },
         },
     }
 }
@@ -860,6 +863,8 @@ pub fn fcntl(task: &mut Task, a: Args) -> Result<u64> {
             locks::set_lock(task, &entry.file, a.u64(2), true, cmd == libc::F_OFD_SETLKW)
         }
         libc::F_GETPIPE_SZ => entry.file.ops.pipe_capacity(None, true),
+        libc::F_ADD_SEALS => super::xfer::add_seals(&entry.file, a.u64(2)),
+        libc::F_GET_SEALS => super::xfer::get_seals(&entry.file),
         libc::F_SETPIPE_SZ => {
             let privileged = task.creds.capable(super::creds::CAP_SYS_RESOURCE);
             entry.file.ops.pipe_capacity(Some(a.u64(2)), privileged)

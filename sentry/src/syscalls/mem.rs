@@ -84,6 +84,7 @@ fn file_backing(task: &Task, fd: i32, flags: i32, prot: i32, offset: u64, len: u
     if !file.readable() || (shared && prot & libc::PROT_WRITE != 0 && !file.writable()) {
         return Err(Errno::EACCES);
     }
+    crate::fs::memfd::check_mmap(&file, shared, prot)?;
     let st = file.dentry.inode.stat()?;
     if st.file_type() == libc::S_IFCHR && st.rdev == DEV_ZERO {
         return Ok(Backing::Anonymous);
@@ -104,11 +105,11 @@ fn file_backing(task: &Task, fd: i32, flags: i32, prot: i32, offset: u64, len: u
         ino: st.ino,
     };
     Ok(Backing::File(FileBacking {
-        ops: file.ops.clone(),
+        ops: crate::fs::memfd::mapping_ops(&file)?,
         key: (st.dev, st.ino),
         offset,
         name,
-        writable: file.writable(),
+        writable: crate::fs::memfd::may_write_shared(&file)?,
     }))
 }
 

@@ -22,6 +22,7 @@ mod time;
 mod timers;
 mod tmpfile;
 mod xattr;
+mod xfer;
 
 pub use compat::compatibility_markdown;
 pub use creds::CAP_LAST_CAP;

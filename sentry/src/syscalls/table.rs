@@ -8,7 +8,7 @@
 use super::names::NAMES;
 use super::{
     creds, epoll, eventfd, file, fileattr, locks, mem, misc, paths, poll, process, signal, signalfd, socket, time,
-    timers, xattr, Handler,
+    timers, xattr, xfer, Handler,
 };
 
 /// How completely a syscall follows Linux.
@@ -75,6 +75,7 @@ table! {
     37 alarm timers::alarm, Full, "d";
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
+    40 sendfile xfer::sendfile, Partial("copies through the Sentry in 1 MiB chunks; the source must be a regular file or device"), "ffxd";
     41 socket socket::socket, Partial("AF_UNIX only (served by the Sentry); AF_INET and AF_INET6 are EAFNOSUPPORT"), "ddd";
     42 connect socket::connect, Full, "fxd";
     43 accept socket::accept, Full, "fxx";
@@ -98,7 +99,7 @@ table! {
     61 wait4 process::wait4, Partial("rusage is zero"), "dxxx";
     62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
     63 uname process::uname, Full, "x";
-    72 fcntl file::fcntl, Partial("fd flags, status flags, record and OFD locks, pipe sizes; F_SETOWN/F_GETOWN(_EX), F_SETSIG, leases, F_NOTIFY, seals and RW hints are EINVAL; no pipe-user-pages quotas"), "fdx";
+    72 fcntl file::fcntl, Partial("fd flags, status flags, record and OFD locks, pipe sizes, memfd seals; F_SETOWN/F_GETOWN(_EX), F_SETSIG, leases, F_NOTIFY and RW hints are EINVAL; no pipe-user-pages quotas"), "fdx";
     73 flock locks::flock, Full, "fd";
     74 fsync file::fsync, Full, "f";
     75 fdatasync file::fsync, Full, "f";
@@ -175,6 +176,7 @@ table! {
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     160 setrlimit process::setrlimit, Full, "dx";
     161 chroot paths::chroot, Partial("/proc links (cwd, root, fd/N) show paths from the sandbox root, not from the reader's root"), "s";
+    162 sync xfer::sync, Partial("writes back every shared file mapping; file data writes through to the host already"), "";
     186 gettid process::gettid, Full, "";
     188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
     189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
@@ -227,11 +229,15 @@ table! {
     270 pselect6 poll::pselect6, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "dxxxxx";
     271 ppoll poll::ppoll, Partial("host streams (and files that give no readiness notification) are re-checked every 10 ms while waiting"), "xdxxd";
     273 set_robust_list process::set_robust_list, Full, "xd";
+    275 splice xfer::splice, Partial("copies through the Sentry (no page moving) between pipes and files, devices or Unix sockets; SPLICE_F_MOVE, MORE and GIFT are accepted and ignored"), "fxfxdx";
+    276 tee xfer::tee, Full, "ffdx";
+    277 sync_file_range xfer::sync_file_range, Partial("checks flags and range, writes back shared mappings of the file; no finer range control"), "fddx";
     280 utimensat fileattr::utimensat, Full, "fsxx";
     281 epoll_pwait epoll::epoll_pwait, Full, "fxddxd";
     282 signalfd signalfd::signalfd, Partial("reads the reading thread's own queue (process-directed signals sit with the main thread)"), "fxd";
     283 timerfd_create eventfd::timerfd_create, Full, "dx";
     284 eventfd eventfd::eventfd, Full, "d";
+    285 fallocate xfer::fallocate, Partial("tmpfs and memfd: mode 0, FALLOC_FL_KEEP_SIZE and PUNCH_HOLE as Linux shmem; host files pass the mode to the host"), "fxdd";
     286 timerfd_settime eventfd::timerfd_settime, Partial("TFD_TIMER_CANCEL_ON_SET is accepted but reads never fail with ECANCELED"), "fxxx";
     287 timerfd_gettime eventfd::timerfd_gettime, Full, "fx";
     288 accept4 socket::accept4, Full, "fxxx";
@@ -245,12 +251,15 @@ table! {
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
     299 recvmmsg socket::recvmmsg, Partial("as recvmsg; the timeout is checked between messages, as Linux does"), "fxdxx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
+    306 syncfs xfer::syncfs, Partial("writes back every shared file mapping and fsyncs the file the fd names rather than each file of its filesystem"), "f";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
     316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
+    319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); adding F_SEAL_WRITE is EBUSY only while a shared mapping was made writable (Linux also counts read-only shared mappings); /proc/PID/fd/N cannot reopen a memfd"), "sx";
     322 execveat process::execveat, Full, "fsxxx";
     325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";
+    326 copy_file_range xfer::copy_file_range, Partial("copies through the Sentry in 1 MiB chunks; EXDEV across filesystems"), "fxfxdx";
     327 preadv2 fileattr::preadv2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
     328 pwritev2 fileattr::pwritev2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";
     332 statx file::statx, Full, "fsxxx";

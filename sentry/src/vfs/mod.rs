@@ -322,4 +322,15 @@ pub trait FileOps: Send + Sync {
     fn unix_socket(&self) -> Option<&crate::net::unix::UnixSocket> {
         None
     }
+    /// The pipe end behind this file, if it is one (splice(2) and tee(2)
+    /// need one side to be a pipe).
+    fn pipe_end(&self) -> Option<&crate::fs::pipe::PipeEnd> {
+        None
+    }
+    /// fallocate(2) on a regular file, after the VFS checks (mode bits
+    /// known, `len` > 0, file writable). Filesystems without it give
+    /// EOPNOTSUPP.
+    fn fallocate(&self, _mode: i32, _offset: u64, _len: u64) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
 }

@@ -1,0 +1,257 @@
+//! `runsc exec`: further processes in a running container's sandbox, as
+//! users and containerd's runc shim start them.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use runsc_tests::{assert_clean_failure, assert_no_panic, Bundle, Output, Runsc};
+
+const BUSYBOX: &str = "/bin/busybox";
+
+fn busybox_present() -> bool {
+    if Path::new(BUSYBOX).exists() {
+        return true;
+    }
+    eprintln!("skipped: {BUSYBOX} is missing");
+    false
+}
+
+/// A container whose init writes /tmp/init-file, then sleeps.
+fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {
+    let bundle = Bundle::builder()
+        .binary(BUSYBOX)
+        .args([
+            BUSYBOX,
+            "sh",
+            "-c",
+            "echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60",
+        ])
+        .build();
+    let id = runsc.new_id("exec");
+    let created = runsc.run([
+        "create",
+        "--bundle",
+        bundle.path().to_str().expect("utf-8 bundle path"),
+        id.as_str(),
+    ]);
+    assert!(created.success(), "runsc create\n{created}");
+    let started = runsc.run(["start", id.as_str()]);
+    assert!(started.success(), "runsc start\n{started}");
+    // The init has written its file once an exec can read it.
+    wait_until(Duration::from_secs(20), "the init's file", || {
+        exec(runsc, &id, &[], &[BUSYBOX, "cat", "/tmp/init-file"]).success()
+    });
+    (bundle, id, created)
+}
+
+fn exec(runsc: &Runsc, id: &str, opts: &[&str], command: &[&str]) -> Output {
+    let mut args = vec!["exec"];
+    args.extend_from_slice(opts);
+    args.push(id);
+    args.extend_from_slice(command);
+    runsc.run(args)
+}
+
+fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn exec_output_status_and_files() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (_bundle, id, _created) = sleeper(&runsc);
+
+    let out = exec(&runsc, &id, &[], &[BUSYBOX, "echo", "hi"]);
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.stdout_str(), "hi\n", "{out}");
+    assert_no_panic(&out, "exec echo");
+
+    let out = exec(&runsc, &id, &[], &[BUSYBOX, "sh", "-c", "exit 3"]);
+    assert_eq!(out.code(), Some(3), "{out}");
+
+    // The exec'd process sees the container's files, including the init's
+    // tmpfs, and the same processes.
+    let out = exec(&runsc, &id, &[], &[BUSYBOX, "cat", "/tmp/init-file"]);
+    assert_eq!(out.stdout_str(), "written-by-init\n", "{out}");
+    let out = exec(
+        &runsc,
+        &id,
+        &[],
+        &[BUSYBOX, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"],
+    );
+    assert!(out.stdout_str().contains("sleep 60"), "{out}");
+
+    // Killed by a signal: 128 + N.
+    let out = exec(&runsc, &id, &[], &[BUSYBOX, "sh", "-c", "kill -9 $$"]);
+    assert_eq!(out.code(), Some(137), "{out}");
+
+    // A missing executable fails as runc's exec does.
+    let out = exec(&runsc, &id, &[], &["/no/such/binary"]);
+    assert_eq!(out.code(), Some(127), "{out}");
+    assert_clean_failure(&out, "exec of a missing binary");
+
+    // The container is still running after all that.
+    assert_eq!(runsc.state(&id)["status"], "running");
+}
+
+#[test]
+fn exec_honours_env_cwd_and_user() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (_bundle, id, _created) = sleeper(&runsc);
+    let out = exec(
+        &runsc,
+        &id,
+        &["--env", "FOO=bar", "--cwd", "/tmp", "--user", "1234:5678"],
+        &[BUSYBOX, "sh", "-c", "echo $FOO; pwd; id -u; id -g; echo $PATH"],
+    );
+    assert!(out.success(), "{out}");
+    assert_eq!(
+        out.stdout_str(),
+        "bar\n/tmp\n1234\n5678\n/bin:/usr/bin:/sbin:/usr/sbin\n",
+        "{out}"
+    );
+    // Options after the id, as runc accepts them.
+    let out = runsc.run([
+        "exec",
+        id.as_str(),
+        "--env",
+        "X=1",
+        "--",
+        BUSYBOX,
+        "sh",
+        "-c",
+        "echo $X",
+    ]);
+    assert_eq!(out.stdout_str(), "1\n", "{out}");
+}
+
+#[test]
+fn exec_with_a_containerd_process_file() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (bundle, id, _created) = sleeper(&runsc);
+    let process = bundle.path().join("process.json");
+    fs::write(
+        &process,
+        format!(
+            r#"{{"user":{{"uid":0,"gid":0}},"args":["{BUSYBOX}","sh","-c","echo from-json $MODE; pwd; exit 5"],
+                "env":["PATH=/bin","MODE=file"],"cwd":"/proc","capabilities":{{"bounding":["CAP_KILL"],
+                "effective":["CAP_KILL"],"permitted":["CAP_KILL"]}},"noNewPrivileges":true}}"#
+        ),
+    )
+    .expect("write process.json");
+    let out = exec(&runsc, &id, &["--process", process.to_str().expect("utf-8")], &[]);
+    assert_eq!(out.code(), Some(5), "{out}");
+    assert_eq!(out.stdout_str(), "from-json file\n/proc\n", "{out}");
+}
+
+/// The shim's form: `exec --process F --detach --pid-file P ID`; the pid
+/// file names a host process that exits with the exec'd process's status.
+#[test]
+fn detached_exec_writes_a_waitable_pid() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (bundle, id, _created) = sleeper(&runsc);
+    let process = bundle.path().join("process.json");
+    fs::write(
+        &process,
+        format!(r#"{{"user":{{"uid":0,"gid":0}},"args":["{BUSYBOX}","sh","-c","sleep 2; exit 7"],"cwd":"/"}}"#),
+    )
+    .expect("write process.json");
+    let pid_file = bundle.path().join("exec.pid");
+    // Orphaned helpers come to us, as they come to the shim.
+    nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+    let out = exec(
+        &runsc,
+        &id,
+        &[
+            "--process",
+            process.to_str().expect("utf-8"),
+            "--detach",
+            "--pid-file",
+            pid_file.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(out.success(), "{out}");
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid in the pid file");
+    // The exec'd process shows in ps meanwhile.
+    let ps = runsc.run(["ps", id.as_str()]);
+    assert!(ps.stdout_str().contains("sleep 2"), "{ps}");
+    let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).expect("waitpid on the pid file's pid");
+    assert_eq!(
+        status,
+        nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid), 7)
+    );
+    // Reaped inside the sandbox too: ps no longer lists it.
+    let ps = runsc.run(["ps", id.as_str()]);
+    assert!(!ps.stdout_str().contains("sleep 2"), "{ps}");
+}
+
+#[test]
+fn signals_reach_the_execd_process() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (_bundle, id, _created) = sleeper(&runsc);
+    let running = runsc.spawn(["exec", id.as_str(), BUSYBOX, "sleep", "30"]);
+    wait_until(Duration::from_secs(20), "the exec'd sleep", || {
+        runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 30")
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(running.pid() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("kill runsc exec");
+    let out = running.wait(Duration::from_secs(20));
+    assert_eq!(out.code(), Some(128 + 15), "{out}");
+    // The init is untouched.
+    assert_eq!(runsc.state(&id)["status"], "running");
+}
+
+#[test]
+fn exec_into_missing_or_stopped_containers_fails_cleanly() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let out = runsc.run(["exec", "no-such-container", BUSYBOX, "true"]);
+    assert!(!out.success(), "{out}");
+    assert_clean_failure(&out, "exec into a missing container");
+
+    let bundle = Bundle::builder().binary(BUSYBOX).args([BUSYBOX, "true"]).build();
+    let id = runsc.new_id("exec-stopped");
+    let created = runsc.run([
+        "create",
+        "--bundle",
+        bundle.path().to_str().expect("utf-8 bundle path"),
+        id.as_str(),
+    ]);
+    assert!(created.success(), "{created}");
+    assert!(runsc.run(["start", id.as_str()]).success());
+    runsc.wait_for_status(&id, "stopped", Duration::from_secs(30));
+    let out = runsc.run(["exec", id.as_str(), BUSYBOX, "true"]);
+    assert!(!out.success(), "{out}");
+    assert_clean_failure(&out, "exec into a stopped container");
+    assert!(out.stderr_str().contains("stopped"), "{out}");
+}

@@ -195,6 +195,7 @@ impl Signaller {
             .procs
             .snapshot()
             .into_iter()
+            .map(|(pid, p)| (pid, kernel.current_parent(p, pid)))
             .map(|(pid, p)| ProcessInfo {
                 pid,
                 ppid: p.ppid,

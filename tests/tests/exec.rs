@@ -89,6 +89,29 @@ fn exec_output_status_and_files() {
     );
     assert!(out.stdout_str().contains("sleep 60"), "{out}");
 
+    // Its parent is outside the sandbox's pid namespace, as for the init.
+    let out = exec(&runsc, &id, &[], &[BUSYBOX, "sh", "-c", "echo $PPID"]);
+    assert_eq!(out.stdout_str(), "0\n", "{out}");
+
+    // What it leaves behind goes to the container's init.
+    let out = exec(
+        &runsc,
+        &id,
+        &[],
+        &[BUSYBOX, "sh", "-c", "sleep 7 >/dev/null 2>&1 & echo $!"],
+    );
+    let orphan = out.stdout_str().trim().to_string();
+    assert!(!orphan.is_empty(), "{out}");
+    let ps = runsc.run(["ps", id.as_str()]);
+    let line = ps
+        .stdout_str()
+        .lines()
+        .find(|l| l.contains("sleep 7"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("the orphan is not listed\n{ps}"));
+    let columns: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(columns.get(1..3), Some(&[orphan.as_str(), "1"][..]), "{ps}");
+
     // Killed by a signal: 128 + N.
     let out = exec(&runsc, &id, &[], &[BUSYBOX, "sh", "-c", "kill -9 $$"]);
     assert_eq!(out.code(), Some(137), "{out}");
@@ -254,4 +277,58 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
     assert!(!out.success(), "{out}");
     assert_clean_failure(&out, "exec into a stopped container");
     assert!(out.stderr_str().contains("stopped"), "{out}");
+}
+
+/// With a terminal, the pty master goes to the console socket as for
+/// `create`, and the slave is the process's stdio.
+#[test]
+fn tty_exec_sends_the_pty_master_to_the_console_socket() {
+    use std::io::{IoSliceMut, Read};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::os::unix::net::UnixListener;
+
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (bundle, id, _created) = sleeper(&runsc);
+    let socket = bundle.path().join("console.sock");
+    let listener = UnixListener::bind(&socket).expect("bind the console socket");
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 256];
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let msg =
+            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
+        let mut fds = Vec::new();
+        for cmsg in msg.cmsgs().expect("cmsgs") {
+            if let ControlMessageOwned::ScmRights(received) = cmsg {
+                fds.extend(received);
+            }
+        }
+        assert_eq!(fds.len(), 1, "one pty master");
+        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(fds[0]) }
+    });
+    let out = exec(
+        &runsc,
+        &id,
+        &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
+        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; exit 4"],
+    );
+    assert!(out.success(), "{out}");
+    let mut master = fs::File::from(receiver.join().expect("console receiver"));
+    // Reads end with EIO once the last slave fd is closed.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(String::from_utf8_lossy(&seen), "on-a-tty\n");
 }

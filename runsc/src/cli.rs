@@ -349,8 +349,8 @@ fn parse_user(s: &str) -> Result<(u32, Option<u32>), String> {
 
 #[derive(Debug, Clone, Args)]
 pub struct KillArgs {
-    /// Accepted for runc compatibility: the whole sandbox is signalled anyway;
-    /// also makes killing a stopped container a no-op.
+    /// Signal every process of the container (exec'd ones too), not only
+    /// the init; also makes killing a stopped container a no-op.
     #[arg(short = 'a', long)]
     pub all: bool,
 

@@ -19,14 +19,17 @@ fn busybox_present() -> bool {
 
 /// A container whose init writes /tmp/init-file, then sleeps.
 fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {
+    container_running(
+        runsc,
+        "echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60",
+    )
+}
+
+/// A container whose init runs `script` (which writes /tmp/init-file).
+fn container_running(runsc: &Runsc, script: &str) -> (Bundle, String, Output) {
     let bundle = Bundle::builder()
         .binary(BUSYBOX)
-        .args([
-            BUSYBOX,
-            "sh",
-            "-c",
-            "echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60",
-        ])
+        .args([BUSYBOX, "sh", "-c", script])
         .build();
     let id = runsc.new_id("exec");
     let created = runsc.run([
@@ -331,4 +334,27 @@ fn tty_exec_sends_the_pty_master_to_the_console_socket() {
         seen.extend_from_slice(&buf[..n]);
     }
     assert_eq!(String::from_utf8_lossy(&seen), "on-a-tty\n");
+}
+
+/// `kill --all` reaches exec'd processes too, not only the init.
+#[test]
+fn kill_all_reaches_execd_processes() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    // An init that survives SIGTERM.
+    let (_bundle, id, _created) = container_running(
+        &runsc,
+        "trap '' TERM; echo written-by-init > /tmp/init-file; while :; do /bin/busybox sleep 1; done",
+    );
+    let running = runsc.spawn(["exec", id.as_str(), BUSYBOX, "sleep", "30"]);
+    wait_until(Duration::from_secs(20), "the exec'd sleep", || {
+        runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 30")
+    });
+    let killed = runsc.run(["kill", "--all", id.as_str(), "TERM"]);
+    assert!(killed.success(), "{killed}");
+    let out = running.wait(Duration::from_secs(20));
+    assert_eq!(out.code(), Some(128 + 15), "{out}");
+    assert_eq!(runsc.state(&id)["status"], "running");
 }

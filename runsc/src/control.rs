@@ -9,7 +9,7 @@
 //!   exit line when it has exited and been reaped;
 //! - `signal {"pid": N, "signal": S}`: one reply line, `{"ok": bool}`.
 
-use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
+use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
@@ -148,6 +148,7 @@ fn answer_exec(mut conn: UnixStream, sandbox: &sentry::Signaller, body: &str, fd
     };
     // The client may be gone already; the process still has to be reaped.
     let _ = reply(&mut conn, &ExecEvent::Started { pid });
+    kill_when_abandoned(&conn, sandbox, pid);
     let event = match sandbox.wait(pid) {
         Some(sentry::ExitStatus::Exited(code)) => ExecEvent::Exited { code: code & 0xff },
         Some(sentry::ExitStatus::Signaled(signal)) => ExecEvent::Signaled { signal },
@@ -158,6 +159,32 @@ fn answer_exec(mut conn: UnixStream, sandbox: &sentry::Signaller, body: &str, fd
     };
     tracing::debug!(pid, ?event, "exec'd process ended");
     reply(&mut conn, &event)
+}
+
+/// The client never writes after its request: end of file means whoever
+/// waited for `pid` (`runsc exec`, or the shim's helper) died, say of a
+/// SIGKILL it could not pass on. The process then gets the SIGKILL, as the
+/// process a killed runc shim helper stands for would. Once the process
+/// has been reaped the signal finds nothing (pids are never reused).
+fn kill_when_abandoned(conn: &UnixStream, sandbox: &sentry::Signaller, pid: i32) {
+    let Ok(watched) = conn.try_clone() else { return };
+    let sandbox = sandbox.clone();
+    let spawned = std::thread::Builder::new().name("exec-watch".into()).spawn(move || {
+        let mut byte = [0u8; 1];
+        loop {
+            match (&watched).read(&mut byte) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        if sandbox.signal_process(pid, libc::SIGKILL) {
+            tracing::debug!(pid, "the exec client is gone: killed its process");
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::debug!("cannot watch the exec connection: {e}");
+    }
 }
 
 fn parse_exec(body: &str, fds: Vec<OwnedFd>) -> Result<sentry::ExecConfig, (String, i32)> {

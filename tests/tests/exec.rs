@@ -358,3 +358,35 @@ fn kill_all_reaches_execd_processes() {
     assert_eq!(out.code(), Some(128 + 15), "{out}");
     assert_eq!(runsc.state(&id)["status"], "running");
 }
+
+/// The shim kills an exec with SIGKILL to the pid in the pid file: the
+/// helper cannot pass that on, so the sandbox kills the process when the
+/// helper's connection closes.
+#[test]
+fn killing_the_detached_helper_kills_the_process() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let (bundle, id, _created) = sleeper(&runsc);
+    let pid_file = bundle.path().join("exec.pid");
+    let out = exec(
+        &runsc,
+        &id,
+        &["-d", "--pid-file", pid_file.to_str().expect("utf-8")],
+        &[BUSYBOX, "sleep", "31"],
+    );
+    assert!(out.success(), "{out}");
+    let helper: i32 = fs::read_to_string(&pid_file)
+        .expect("pid file")
+        .trim()
+        .parse()
+        .expect("pid in the pid file");
+    assert!(runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 31"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(helper), nix::sys::signal::Signal::SIGKILL)
+        .expect("kill the helper");
+    wait_until(Duration::from_secs(20), "the exec'd sleep to go", || {
+        !runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 31")
+    });
+    assert_eq!(runsc.state(&id)["status"], "running");
+}

@@ -10,7 +10,8 @@
 //! With `--detach` a small host helper (`runsc exec-wait`) holds the
 //! connection instead: its pid goes to the pid file, so that whoever waits
 //! for that pid (the shim) gets the exec'd process's status, and signals
-//! sent to it reach the exec'd process.
+//! sent to it reach the exec'd process. Should the helper die without
+//! passing a signal on (SIGKILL), the sandbox kills the exec'd process.
 
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
@@ -28,14 +29,18 @@ use crate::control::{self, ExecConnection, ExecEvent};
 use crate::report::BootFailure;
 use crate::state::{ContainerDir, Root, Status};
 
-/// The signals a waiting `runsc exec` passes on to the exec'd process.
-const FORWARDED: [Signal; 6] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
+/// The signals a waiting `runsc exec` keeps for itself; every other
+/// catchable one is passed on to the exec'd process, as runc does.
+const KEPT: [Signal; 9] = [
+    Signal::SIGCHLD,
+    Signal::SIGPIPE,
+    Signal::SIGURG,
+    Signal::SIGSEGV,
+    Signal::SIGBUS,
+    Signal::SIGILL,
+    Signal::SIGFPE,
+    Signal::SIGTRAP,
+    Signal::SIGSYS,
 ];
 
 pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
@@ -217,9 +222,9 @@ fn block_forwarded_signals() -> anyhow::Result<()> {
 }
 
 fn forwarded_set() -> SigSet {
-    let mut set = SigSet::empty();
-    for sig in FORWARDED {
-        set.add(sig);
+    let mut set = SigSet::all();
+    for sig in KEPT.into_iter().chain([Signal::SIGKILL, Signal::SIGSTOP]) {
+        set.remove(sig);
     }
     set
 }

@@ -143,6 +143,8 @@ pub enum Command {
     Delete(DeleteArgs),
     /// List the processes running inside a container.
     Ps(PsArgs),
+    /// Run a further process inside a running container.
+    Exec(ExecArgs),
     /// Create and start a container, then wait for it unless --detach.
     Run(RunArgs),
     /// List containers.
@@ -157,6 +159,10 @@ pub enum Command {
     /// Internal: the file server of a sandbox.
     #[command(hide = true)]
     Gofer(GoferArgs),
+    /// Internal: waits for a detached exec's process (its pid is in the
+    /// pid file) and exits with its status.
+    #[command(hide = true, name = "exec-wait")]
+    ExecWait(ExecWaitArgs),
 }
 
 impl Command {
@@ -169,6 +175,8 @@ impl Command {
             Command::Kill(_) => "kill",
             Command::Delete(_) => "delete",
             Command::Ps(_) => "ps",
+            Command::Exec(_) => "exec",
+            Command::ExecWait(_) => "exec-wait",
             Command::Run(_) => "run",
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
@@ -249,9 +257,100 @@ pub struct PsArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// An OCI process (JSON), as containerd writes it; replaces the
+    /// command line's process.
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+
+    /// Working directory of the process (default: the container's).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+
+    /// Add or override an environment variable (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<String>,
+
+    /// Run as UID[:GID].
+    #[arg(short = 'u', long, value_name = "UID[:GID]", value_parser = parse_user)]
+    pub user: Option<(u32, Option<u32>)>,
+
+    /// Additional group id (repeatable).
+    #[arg(short = 'g', long = "additional-gids", value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+
+    /// Give the process a terminal.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+
+    /// Unix socket that receives the pty master when a terminal is given.
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+
+    /// Return once the process has started instead of waiting for it.
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+
+    /// Write the pid of the host process that waits for the exec'd process
+    /// (it exits with its status) here.
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+
+    /// Accepted for runc compatibility; extra fds are not passed to the guest yet.
+    #[arg(long = "preserve-fds", hide = true, value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+
+    /// Set no_new_privs for the process.
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+
+    /// Add a capability (`CAP_NET_ADMIN` or `NET_ADMIN`; repeatable).
+    #[arg(short = 'c', long = "cap", value_name = "CAP")]
+    pub caps: Vec<String>,
+
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "process-label", hide = true)]
+    pub process_label: Option<String>,
+
+    /// Accepted for runc compatibility (no effect).
+    #[arg(long = "apparmor", hide = true)]
+    pub apparmor: Option<String>,
+
+    /// Container id.
+    pub id: String,
+
+    /// The command and its arguments (after the id, or after `--`).
+    #[arg(value_name = "ARGS", num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecWaitArgs {
+    /// The inherited exec connection to the sandbox.
+    #[arg(long = "conn-fd", value_name = "FD")]
+    pub conn_fd: i32,
+
+    /// The exec'd process's pid inside the sandbox.
+    #[arg(long, value_name = "PID")]
+    pub pid: i32,
+
+    /// Container id.
+    pub id: String,
+}
+
+/// `UID` or `UID:GID`.
+fn parse_user(s: &str) -> Result<(u32, Option<u32>), String> {
+    let bad = || format!("{s:?} is not UID[:GID]");
+    match s.split_once(':') {
+        Some((uid, gid)) => Ok((uid.parse().map_err(|_| bad())?, Some(gid.parse().map_err(|_| bad())?))),
+        None => Ok((s.parse().map_err(|_| bad())?, None)),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct KillArgs {
-    /// Accepted for runc compatibility: the whole sandbox is signalled anyway;
-    /// also makes killing a stopped container a no-op.
+    /// Signal every process of the container (exec'd ones too), not only
+    /// the init; also makes killing a stopped container a no-op.
     #[arg(short = 'a', long)]
     pub all: bool,
 
@@ -571,6 +670,64 @@ mod tests {
 
         assert!(parse_err(&["do"]).contains("CMD"));
         assert!(parse_err(&["do", "--env", "NOEQUALS", "--", "x"]).contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn containerd_shim_exec() {
+        let Command::Exec(e) = parse(&[
+            "--root",
+            "/r",
+            "exec",
+            "--process",
+            "/tmp/runc-process123",
+            "--console-socket",
+            "/tmp/pty.sock",
+            "--detach",
+            "--pid-file",
+            "/b/exec1.pid",
+            "id1",
+        ])
+        .command
+        else {
+            panic!("not exec")
+        };
+        assert_eq!(e.process.as_deref(), Some(Path::new("/tmp/runc-process123")));
+        assert_eq!(e.console_socket.as_deref(), Some(Path::new("/tmp/pty.sock")));
+        assert!(e.detach);
+        assert_eq!(e.pid_file.as_deref(), Some(Path::new("/b/exec1.pid")));
+        assert_eq!(e.id, "id1");
+        assert!(e.command.is_empty());
+    }
+
+    #[test]
+    fn exec_command_line() {
+        let Command::Exec(e) = parse(&[
+            "exec", "--cwd", "/tmp", "-e", "A=1", "--user", "1000:100", "-t", "--cap", "CAP_KILL", "id1", "sh", "-c",
+            "echo hi",
+        ])
+        .command
+        else {
+            panic!("not exec")
+        };
+        assert_eq!(e.cwd.as_deref(), Some("/tmp"));
+        assert_eq!(e.env, ["A=1"]);
+        assert_eq!(e.user, Some((1000, Some(100))));
+        assert!(e.tty && !e.detach);
+        assert_eq!(e.caps, ["CAP_KILL"]);
+        assert_eq!(e.id, "id1");
+        assert_eq!(e.command, ["sh", "-c", "echo hi"]);
+        // Options after the id, and `--` before the command.
+        let Command::Exec(e) = parse(&["exec", "id1", "--detach", "--user", "7", "--", "ls", "-l"]).command else {
+            panic!("not exec")
+        };
+        assert!(e.detach);
+        assert_eq!(e.user, Some((7, None)));
+        assert_eq!(e.command, ["ls", "-l"]);
+        assert!(parse_err(&["exec", "--user", "x:y", "id1", "ls"]).contains("UID[:GID]"));
+        let Command::ExecWait(w) = parse(&["exec-wait", "--conn-fd", "3", "--pid", "5", "id1"]).command else {
+            panic!("not exec-wait")
+        };
+        assert_eq!((w.conn_fd, w.pid, w.id.as_str()), (3, 5, "id1"));
     }
 
     #[test]

@@ -71,6 +71,8 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Kill(args) => commands::kill::main(g, args),
         Command::Delete(args) => commands::delete::main(g, args),
         Command::Ps(args) => commands::ps::main(g, args),
+        Command::Exec(args) => commands::exec::main(g, args),
+        Command::ExecWait(args) => commands::exec::wait_main(g, args),
         Command::Run(args) => commands::run::main(g, args),
         Command::List(args) => commands::list::main(g, args),
         Command::Spec(args) => commands::spec::main(g, args),

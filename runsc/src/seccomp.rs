@@ -203,7 +203,7 @@ pub const SENTRY: &[Allowed] = &[
     allow(
         libc::SYS_recvmsg,
         "recvmsg",
-        "gofer replies with donated fds, a systrap stub's pidfd (SCM_RIGHTS)",
+        "gofer replies with donated fds, a systrap stub's pidfd (SCM_RIGHTS); exec requests with the new process's stdio",
     ),
     allow(libc::SYS_sendto, "sendto", "gofer requests, control replies"),
     allow(libc::SYS_recvfrom, "recvfrom", "gofer replies, control requests"),

@@ -97,6 +97,35 @@ pub fn validate(dir: PathBuf, spec: Spec) -> Result<Bundle, SpecError> {
     })
 }
 
+/// The Sentry configuration of a further process (`runsc exec`), checked
+/// as the init's process is.
+pub fn exec_config(process: &Process, stdio: [OwnedFd; 3]) -> Result<sentry::ExecConfig, SpecError> {
+    let args = process.args().clone().unwrap_or_default();
+    if args.is_empty() {
+        return Err(SpecError::EmptyArgs);
+    }
+    if !process.cwd().is_absolute() {
+        return Err(SpecError::RelativeCwd(process.cwd().clone()));
+    }
+    let cwd = process
+        .cwd()
+        .to_str()
+        .ok_or(SpecError::NotUtf8 { field: "process.cwd" })?
+        .to_string();
+    Ok(sentry::ExecConfig {
+        args,
+        env: process.env().clone().unwrap_or_default(),
+        cwd,
+        uid: process.user().uid(),
+        gid: process.user().gid(),
+        additional_gids: process.user().additional_gids().clone().unwrap_or_default(),
+        capabilities: process.capabilities().as_ref().map(capability_sets),
+        rlimits: process.rlimits().iter().flatten().filter_map(rlimit).collect(),
+        no_new_privileges: process.no_new_privileges().unwrap_or(false),
+        stdio,
+    })
+}
+
 /// Any 1.x version (`1.0.2-dev`, `1.1.0`, `1.2.0`).
 fn is_v1(version: &str) -> bool {
     match version.split_once('.') {

@@ -8,7 +8,7 @@ use crate::kernel::stdio::{HostStream, HostStreamInode};
 use crate::kernel::task::Credentials;
 use crate::kernel::{Kernel, Task};
 use crate::mm::MemoryFile;
-use crate::sandbox::{Config, Error};
+use crate::sandbox::{Config, Error, ExecConfig};
 use crate::vfs::dentry::Mount;
 use crate::vfs::resolve::FsContext;
 use crate::vfs::{Dentry, FdTable, Inode, MountTable, OpenFile};
@@ -50,14 +50,54 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         },
     );
     let root = Dentry::root(root_inode);
-    let mut fs = FsContext {
+    let fs = FsContext {
         root: root.clone(),
-        cwd: root.clone(),
+        cwd: root,
         mounts,
         umask: 0o022,
         searcher: None,
         limits: Default::default(),
     };
+    let process = ExecConfig {
+        args: config.args,
+        env: config.env,
+        cwd: config.cwd,
+        uid: config.uid,
+        gid: config.gid,
+        additional_gids: config.additional_gids,
+        capabilities: config.capabilities,
+        rlimits: config.rlimits,
+        no_new_privileges: config.no_new_privileges,
+        stdio: config.stdio,
+    };
+    load_process(kernel, fs, process)
+}
+
+/// Creates a new process in a running sandbox (`runsc exec`): a thread
+/// group of its own in the sandbox's pid namespace, with no parent (like
+/// the init, it is the child of no guest process), seeing the same mounts
+/// from the root.
+pub fn exec_task(kernel: Arc<Kernel>, config: ExecConfig) -> Result<Task, Error> {
+    let root_mount = kernel
+        .mounts
+        .at(b"/")
+        .ok_or_else(|| Error::Setup("the sandbox has no root mount".into()))?;
+    let root = Dentry::root(root_mount.root);
+    let fs = FsContext {
+        root: root.clone(),
+        cwd: root,
+        mounts: kernel.mounts.clone(),
+        umask: 0o022,
+        searcher: None,
+        limits: Default::default(),
+    };
+    load_process(kernel, fs, config)
+}
+
+/// A new parentless task running `config`'s executable with its
+/// credentials, limits and stdio; `fs.cwd` starts at the root.
+fn load_process(kernel: Arc<Kernel>, mut fs: FsContext, config: ExecConfig) -> Result<Task, Error> {
+    let root = fs.root.clone();
     fs.cwd = fs
         .resolve(&root, config.cwd.as_bytes(), true)
         .map_err(|e| Error::Setup(format!("working directory {:?}: {e}", config.cwd)))?;
@@ -70,18 +110,18 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         creds.cap_permitted = caps.permitted;
         creds.cap_inheritable = caps.inheritable;
     }
-    let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
-    adopt_host_terminal(&task);
-    let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
     let first = config
         .args
         .first()
         .ok_or_else(|| Error::Setup("process.args is empty".into()))?;
-    let path = find_executable(&task.fs(), first, &config.env).ok_or_else(|| Error::NotFound {
+    let path = find_executable(&fs, first, &config.env).ok_or_else(|| Error::NotFound {
         path: first.clone(),
         errno: std::io::Error::from_raw_os_error(libc::ENOENT),
     })?;
+    let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
+    adopt_host_terminal(&task);
+    let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
     for &(resource, soft, hard) in &config.rlimits {
         if let Some(limit) = task.rlimits.get_mut(resource as usize) {
             *limit = (soft, hard);
@@ -91,8 +131,31 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         }
     }
     task.no_new_privs = config.no_new_privileges;
-    task.exec(&path, argv, env).map_err(|e| exec_error(first, e))?;
+    if let Err(e) = task.exec(&path, argv, env) {
+        forget_unborn(&task);
+        return Err(exec_error(first, e));
+    }
     Ok(task)
+}
+
+/// Removes a task whose first execve failed from the kernel's tables, as
+/// if it had never been created (an exec'd process that could not start
+/// must not linger as a live process).
+fn forget_unborn(task: &Task) {
+    let kernel = &task.kernel;
+    let pid = task.tgid;
+    kernel
+        .processes
+        .exit(pid, crate::sandbox::ExitStatus::Exited(127), &|_| false);
+    kernel.processes.reap(pid);
+    if let Ok(mut queues) = kernel.signal_queues.lock() {
+        queues.remove(&pid);
+    }
+    if let Ok(mut groups) = kernel.groups.lock() {
+        groups.remove(&pid);
+    }
+    // new_init made it the leader of a session of its own.
+    crate::fs::tty::ctty::session_leader_exited(kernel, task.sid);
 }
 
 fn exec_error(path: &str, e: Errno) -> Error {

@@ -29,4 +29,6 @@ pub fn set_memory_limit(bytes: u64) {
     fs::proc_sys::set_memory_limit(bytes);
 }
 
-pub use sandbox::{CapabilitySets, Config, Error, ExitStatus, MountConfig, MountKind, ProcessInfo, Sandbox, Signaller};
+pub use sandbox::{
+    CapabilitySets, Config, Error, ExecConfig, ExitStatus, MountConfig, MountKind, ProcessInfo, Sandbox, Signaller,
+};

@@ -1,7 +1,7 @@
 //! The public entry point: build a sandbox from a [`Config`], then run it.
 
 use crate::boot;
-use crate::kernel::process::INIT_PID;
+use crate::kernel::process::{WaitTarget, INIT_PID};
 use crate::kernel::signals::SigInfo;
 use crate::kernel::Kernel;
 use std::os::fd::OwnedFd;
@@ -53,6 +53,28 @@ pub struct Config {
     /// Connections to the gofer serving each bind mount, in the order of
     /// the bind mounts in `mounts`. Empty serves them from this process.
     pub bind_gofers: Vec<OwnedFd>,
+}
+
+/// A further process to start in a running sandbox (`runsc exec`): the
+/// process half of [`Config`].
+#[derive(Debug)]
+pub struct ExecConfig {
+    /// Guest argv; argv[0] is resolved against PATH from `env` when it has no '/'.
+    pub args: Vec<String>,
+    /// Guest environment, `KEY=value`.
+    pub env: Vec<String>,
+    /// Guest working directory (absolute).
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub additional_gids: Vec<u32>,
+    /// None gives what the uid implies.
+    pub capabilities: Option<CapabilitySets>,
+    /// (RLIMIT_* number, soft, hard).
+    pub rlimits: Vec<(u32, u64, u64)>,
+    pub no_new_privileges: bool,
+    /// Host fds that become the process's stdin, stdout and stderr.
+    pub stdio: [OwnedFd; 3],
 }
 
 /// One mount of the container (OCI `mounts`).
@@ -173,6 +195,7 @@ impl Signaller {
             .procs
             .snapshot()
             .into_iter()
+            .map(|(pid, p)| (pid, kernel.current_parent(p, pid)))
             .map(|(pid, p)| ProcessInfo {
                 pid,
                 ppid: p.ppid,
@@ -185,6 +208,62 @@ impl Signaller {
                     .join(" "),
             })
             .collect()
+    }
+
+    /// Starts a new process in the sandbox (`runsc exec`) on a host
+    /// thread of its own and returns its pid once its executable is
+    /// loaded. It has no parent inside the sandbox: [`Signaller::wait`]
+    /// reaps it, and the init's wait(2) never sees it.
+    pub fn exec(&self, config: ExecConfig) -> Result<i32, Error> {
+        let kernel = self
+            .kernel
+            .upgrade()
+            .ok_or_else(|| Error::Setup("the sandbox has ended".into()))?;
+        let (loaded_tx, loaded_rx) = mpsc::channel::<Result<i32, Error>>();
+        std::thread::Builder::new()
+            .name("task-exec".into())
+            .spawn(move || {
+                // The ptrace platform binds the guest to the thread that
+                // creates its context: load it here, then run it here.
+                let mut task = match boot::exec_task(kernel, config) {
+                    Ok(task) => task,
+                    Err(e) => {
+                        let _ = loaded_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = loaded_tx.send(Ok(task.tgid));
+                task.run();
+            })
+            .map_err(|e| Error::Setup(format!("cannot start the task thread: {e}")))?;
+        loaded_rx
+            .recv()
+            .map_err(|_| Error::Setup("the task thread died while loading".into()))?
+    }
+
+    /// Waits for a process started by [`Signaller::exec`] to exit and reaps
+    /// it. None when it is unknown or the sandbox is gone.
+    pub fn wait(&self, pid: i32) -> Option<ExitStatus> {
+        let kernel = self.kernel.upgrade()?;
+        // Parentless processes are the children of pid 0.
+        match kernel.processes.wait(0, WaitTarget::Pid(pid), false) {
+            Ok(Some((_, status))) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Queues `signal` for process `pid`, as if sent from outside the
+    /// sandbox's pid namespace. False when there is no such process.
+    pub fn signal_process(&self, pid: i32, signal: i32) -> bool {
+        let Some(kernel) = self.kernel.upgrade() else {
+            return false;
+        };
+        let info = SigInfo {
+            signo: signal,
+            code: 0,
+            ..Default::default()
+        };
+        kernel.post_signal(pid, info).is_ok()
     }
 
     /// Queues `signal` for the init process. Like a signal from the parent

@@ -5,6 +5,7 @@
 #include "harness.h"
 
 #include <limits.h>
+#include <sys/prctl.h>
 
 extern char **environ;
 
@@ -302,6 +303,50 @@ CASE(proc_self_stat_fields)
 	EXPECT_SAME(ppid, getppid());
 	EXPECT_SAME(pgrp, getpgrp());
 	EXPECT_SAME(sess, getsid(0));
+}
+
+/*
+ * An orphan's new parent shows in /proc/PID/stat and status, not the one
+ * that forked it (exit(2): children go to a subreaper or init; proc(5)
+ * ppid is the current parent).
+ */
+CASE(proc_stat_ppid_follows_reparenting)
+{
+	int fds[2];
+	pid_t top = getpid(), middle;
+	char verdict = 0;
+
+	ASSERT_OK(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0));
+	ASSERT_OK(pipe(fds));
+	middle = fork();
+	ASSERT_GE(middle, 0);
+	if (middle == 0) {
+		if (fork() == 0) {
+			char ok = 'n', want[64];
+			int ppid = -1;
+			const char *close_paren;
+
+			for (int i = 0; i < 400 && getppid() != top; i++)
+				usleep(5000);
+			if (slurp("/proc/self/stat") > 0 && (close_paren = strrchr(big, ')')) &&
+			    sscanf(close_paren + 2, "%*c %d", &ppid) == 1 && ppid == top &&
+			    getppid() == top) {
+				snprintf(want, sizeof(want), "PPid:\t%d\n", top);
+				if (slurp("/proc/self/status") > 0 && line_with(want))
+					ok = 'y';
+			}
+			(void)!write(fds[1], &ok, 1);
+			_exit(0);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	ASSERT_OK(waitpid(middle, NULL, 0));
+	EXPECT_EQ(read(fds[0], &verdict, 1), 1);
+	EXPECT_EQ(verdict, 'y');
+	/* The grandchild is our child now. */
+	EXPECT_GT(wait(NULL), 0);
+	close(fds[0]);
 }
 
 CASE(proc_self_status_fields)

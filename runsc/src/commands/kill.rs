@@ -4,7 +4,8 @@
 use anyhow::{bail, Context};
 
 use crate::cli::{GlobalOpts, KillArgs};
-use crate::state::{Root, Status};
+use crate::signals::Sig;
+use crate::state::{ContainerDir, Root, Status};
 
 pub fn main(global: &GlobalOpts, args: &KillArgs) -> anyhow::Result<i32> {
     let dir = Root::new(&global.root).open(&args.id)?;
@@ -17,6 +18,9 @@ pub fn main(global: &GlobalOpts, args: &KillArgs) -> anyhow::Result<i32> {
         }
         bail!("container {:?} is not running", args.id);
     }
+    if args.all {
+        signal_other_processes(&dir, args.signal);
+    }
     tracing::debug!(id = %args.id, pid = state.pid, signo = args.signal.number(), "kill {}", args.signal);
     match args.signal.send(state.pid) {
         Ok(()) => Ok(0),
@@ -24,5 +28,24 @@ pub fn main(global: &GlobalOpts, args: &KillArgs) -> anyhow::Result<i32> {
         Err(nix::errno::Errno::ESRCH) if args.all => Ok(0),
         Err(nix::errno::Errno::ESRCH) => bail!("container {:?} is not running", args.id),
         Err(e) => Err(e).with_context(|| format!("sending {} to {:?}", args.signal, args.id)),
+    }
+}
+
+/// `kill --all`: runc signals every process of the container, so the
+/// processes `runsc exec` started get it too, not only the init (which the
+/// sandbox process passes it to). Best effort: the sandbox may be ending.
+fn signal_other_processes(dir: &ContainerDir, signal: Sig) {
+    let control = dir.control_path();
+    let procs = match crate::control::processes(&control) {
+        Ok(procs) => procs,
+        Err(e) => {
+            tracing::debug!("listing the processes for kill --all: {e:#}");
+            return;
+        }
+    };
+    for p in procs.iter().filter(|p| p.pid != 1) {
+        if let Err(e) = crate::control::signal(&control, p.pid, signal.number()) {
+            tracing::debug!(pid = p.pid, "kill --all: {e:#}");
+        }
     }
 }

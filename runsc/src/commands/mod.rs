@@ -3,6 +3,7 @@
 pub mod create;
 pub mod delete;
 pub mod do_cmd;
+pub mod exec;
 pub mod kill;
 pub mod launch;
 pub mod list;

@@ -129,6 +129,15 @@ impl Kernel {
         Ok(())
     }
 
+    /// `entry` with its parent as it is now: the registry records the
+    /// parent at fork, but orphans are reparented when it exits (exit(2)).
+    pub fn current_parent(&self, mut entry: procinfo::ProcEntry, pid: i32) -> procinfo::ProcEntry {
+        if let Some((ppid, _)) = self.processes.parent_and_group(pid) {
+            entry.ppid = ppid;
+        }
+        entry
+    }
+
     /// True when process `pid` has SIGCHLD ignored (or SA_NOCLDWAIT).
     pub fn parent_ignores_children(&self, pid: i32) -> bool {
         let group = self

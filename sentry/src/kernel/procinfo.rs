@@ -272,7 +272,7 @@ impl KernelProc {
 
     fn with_view<R>(&self, pid: i32, tid: i32, f: impl FnOnce(&View) -> R) -> Option<R> {
         let kernel = self.kernel()?;
-        let proc = kernel.procs.process(pid)?;
+        let proc = kernel.current_parent(kernel.procs.process(pid)?, pid);
         let thread = kernel.procs.thread(pid, tid)?;
         let view = View {
             kernel: &kernel,

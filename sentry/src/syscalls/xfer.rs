@@ -561,9 +561,9 @@ pub fn memfd_create(task: &mut Task, a: Args) -> Result<u64> {
     };
     let inode = MemfdInode::new(mode, task.creds.fsuid, task.creds.fsgid, seals)?;
     let ops = crate::vfs::Inode::open(inode.as_ref(), libc::O_RDWR)?;
+    // /proc/PID/fd adds " (deleted)": the file has no name (nlink 0).
     let mut path = b"/memfd:".to_vec();
     path.extend_from_slice(&name);
-    path.extend_from_slice(b" (deleted)");
     let dentry = Arc::new(Dentry {
         path,
         parent: None,

@@ -146,7 +146,7 @@ fn forget_unborn(task: &Task) {
     let pid = task.tgid;
     kernel
         .processes
-        .exit(pid, crate::sandbox::ExitStatus::Exited(127), &|_| false);
+        .exit(pid, crate::sandbox::ExitStatus::Exited(127), &|_| false, &|_| false);
     kernel.processes.reap(pid);
     if let Ok(mut queues) = kernel.signal_queues.lock() {
         queues.remove(&pid);

@@ -211,13 +211,24 @@ impl ProcessTable {
 
     /// Marks `pid` as exited and returns its parent. Its children go to
     /// the nearest live ancestor that is a subreaper, else to init
-    /// (prctl(2) PR_SET_CHILD_SUBREAPER).
-    pub fn exit(&self, pid: i32, status: ExitStatus, is_subreaper: &dyn Fn(i32) -> bool) -> Option<i32> {
+    /// (prctl(2) PR_SET_CHILD_SUBREAPER). When `reap_now(parent)` holds
+    /// (the parent ignores SIGCHLD), no zombie is left: the decision is
+    /// taken under the table's lock, so no wait can see the zombie first.
+    pub fn exit(
+        &self,
+        pid: i32,
+        status: ExitStatus,
+        is_subreaper: &dyn Fn(i32) -> bool,
+        reap_now: &dyn Fn(i32) -> bool,
+    ) -> Option<i32> {
         let Ok(mut procs) = self.lock() else { return None };
         let mut parent = None;
         if let Some(p) = procs.get_mut(&pid) {
             p.zombie = Some(status);
             parent = Some(p.ppid);
+        }
+        if parent.is_some_and(reap_now) {
+            procs.remove(&pid);
         }
         let mut heir = INIT_PID;
         let mut ancestor = parent.unwrap_or(0);

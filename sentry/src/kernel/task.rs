@@ -355,7 +355,9 @@ impl Task {
         };
         let started = spawn_task(child, space, ready_tx).and_then(|_| ready_rx.recv().unwrap_or(Err(Errno::EAGAIN)));
         if let Err(e) = started {
-            self.kernel.processes.exit(pid, ExitStatus::Exited(0), &|_| false);
+            self.kernel
+                .processes
+                .exit(pid, ExitStatus::Exited(0), &|_| false, &|_| false);
             let _ = self
                 .kernel
                 .processes
@@ -606,15 +608,16 @@ impl Task {
             q.remove(&self.tgid);
         }
         let exit_signal = self.kernel.processes.exit_signal(self.tgid);
-        if let Some(parent) = self.kernel.processes.exit(self.tgid, status, &|pid| {
-            self.kernel.proc_attrs.get(pid).child_subreaper
-        }) {
-            // A parent that set SIGCHLD to SIG_IGN (or SA_NOCLDWAIT) gets
-            // no zombie to wait for (wait(2) NOTES); only children that
-            // report with SIGCHLD are reaped so.
-            if exit_signal == libc::SIGCHLD && self.kernel.parent_ignores_children(parent) {
-                self.kernel.processes.reap(self.tgid);
-            }
+        // A parent that set SIGCHLD to SIG_IGN (or SA_NOCLDWAIT) gets no
+        // zombie to wait for (wait(2) NOTES); only children that report with
+        // SIGCHLD are reaped so.
+        let reap_now = |parent: i32| exit_signal == libc::SIGCHLD && self.kernel.parent_ignores_children(parent);
+        if let Some(parent) = self.kernel.processes.exit(
+            self.tgid,
+            status,
+            &|pid| self.kernel.proc_attrs.get(pid).child_subreaper,
+            &reap_now,
+        ) {
             // The exit signal chosen at clone(2); 0 sends nothing.
             if exit_signal != 0 {
                 let mut info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));

@@ -474,6 +474,51 @@ mod tests {
         }
     }
 
+    /// The Sentry's filters: opening a host path fails with ENOENT (even one
+    /// that exists), and a syscall outside the table (socket) kills.
+    #[test]
+    #[allow(unsafe_code)]
+    fn the_sentry_cannot_open_host_paths_or_make_sockets() {
+        for (try_socket, want_signal) in [(false, None), (true, Some(libc::SIGSYS))] {
+            // SAFETY: the child only makes raw syscalls and exits.
+            let pid = unsafe { libc::fork() };
+            assert!(pid >= 0, "fork");
+            if pid == 0 {
+                if install_enoent(SENTRY_ENOENT).is_err() || install(SENTRY).is_err() {
+                    // SAFETY: exit without running destructors in the child.
+                    unsafe { libc::_exit(2) };
+                }
+                // SAFETY: a raw openat of a NUL-terminated path that exists.
+                let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, c"/etc/passwd".as_ptr(), 0) };
+                // SAFETY: reading errno of this thread.
+                let errno = unsafe { *libc::__errno_location() };
+                if fd >= 0 || errno != libc::ENOENT {
+                    // SAFETY: as above.
+                    unsafe { libc::_exit(3) };
+                }
+                if try_socket {
+                    // SAFETY: a raw syscall with integer arguments.
+                    unsafe { libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0) };
+                }
+                // SAFETY: exit without running destructors in the child.
+                unsafe { libc::syscall(libc::SYS_exit_group, 0) };
+            }
+            let mut status = 0;
+            // SAFETY: waiting for our own child with a valid out pointer.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+            match want_signal {
+                Some(sig) => assert!(
+                    libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == sig,
+                    "status {status:#x}"
+                ),
+                None => assert!(
+                    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+                    "open of a host path was not refused with ENOENT: status {status:#x}"
+                ),
+            }
+        }
+    }
+
     /// The filter really is enforced: a forked child that installs the
     /// gofer's table and then calls something outside it (socket(2)) dies
     /// by SIGSYS, while one that only calls allowed syscalls exits 0.

@@ -105,3 +105,28 @@ fn a_memory_hog_is_killed_inside_its_limit() {
     assert_eq!(out.code(), Some(137), "killed by the OOM killer (SIGKILL)\n{out}");
     assert!(!memory_dir(&id).exists(), "the cgroup is left behind");
 }
+
+#[test]
+fn a_fork_bomb_stops_at_the_pids_limit() {
+    let bomb = compile("forkbomb", Link::Static);
+    let bundle = Bundle::builder().binary(&bomb).args([guest_path(&bomb)]).build();
+    with_limits(&bundle, 512 * MIB, 64);
+    let runsc = Runsc::new();
+    let id = runsc.new_id("bomb");
+    let out = runsc.run_bundle(&bundle, &id);
+    assert!(out.success(), "the sandbox survives its fork bomb\n{out}");
+    let line = out.stdout_str();
+    let forks: usize = line
+        .strip_prefix("forks: ")
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected output: {line:?}"));
+    // Each guest process costs the sandbox host tasks (a stub, a Sentry
+    // thread), so it stops well below the 64 host tasks.
+    assert!((1..64).contains(&forks), "{line}");
+    assert!(
+        line.trim_end().ends_with("then EAGAIN"),
+        "fork fails with EAGAIN: {line}"
+    );
+    assert!(!memory_dir(&id).exists(), "the cgroup is left behind");
+}

@@ -21,6 +21,8 @@ pub const PTS_MAJOR: u32 = 136;
 pub const PTMX_RDEV: u64 = makedev(5, 2);
 /// /dev/tty.
 pub const TTY_RDEV: u64 = makedev(5, 0);
+/// /dev/console: the container's terminal, as runc binds the pty slave there.
+pub const CONSOLE_RDEV: u64 = makedev(5, 1);
 /// Most ptys at once (the kernel.pty.max default).
 const MAX_PTYS: u32 = 4096;
 /// Slaves are created mode 0620 (the "mode=620" of container runtimes).

@@ -281,7 +281,10 @@ fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Resul
         return dentry.inode.open(flags);
     }
     match st.rdev {
-        devpts::TTY_RDEV => crate::fs::tty::ctty::open_dev_tty(task),
+        // The sandbox has one console, the container's terminal, which is
+        // the controlling terminal of the init's session; like /dev/tty,
+        // ENXIO for a caller without one.
+        devpts::TTY_RDEV | devpts::CONSOLE_RDEV => crate::fs::tty::ctty::open_dev_tty(task),
         devpts::PTMX_RDEV => {
             let fs = devpts::of_ptmx(&dentry.inode).or_else(|| {
                 let pts = dentry.parent.as_ref().map(|p| p.child_path(b"pts"))?;

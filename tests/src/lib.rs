@@ -639,6 +639,37 @@ impl Bundle {
     }
 }
 
+/// An OCI mount of `typ` (bind, tmpfs, ...) from `source` at `destination`.
+pub fn mount(destination: &str, typ: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
+    oci_spec::runtime::MountBuilder::default()
+        .destination(destination)
+        .typ(typ)
+        .source(source)
+        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        .build()
+        .expect("mount")
+}
+
+/// A bind mount of host `source` at `destination`.
+pub fn bind(destination: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
+    mount(destination, "bind", source, options)
+}
+
+/// A bundle holding busybox that runs `sh -c script`, with `mounts` after
+/// the default ones.
+pub fn busybox_bundle(script: &str, mounts: Vec<oci_spec::runtime::Mount>) -> Bundle {
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let mut spec = bundle.spec();
+    let mut all = spec.mounts().clone().unwrap_or_default();
+    all.extend(mounts);
+    spec.set_mounts(Some(all));
+    bundle.save_spec(&spec);
+    bundle
+}
+
 /// Describes a [`Bundle`].
 #[derive(Default)]
 pub struct BundleBuilder {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use runsc_tests::{unique_name, Bundle, Output, Runsc};
+use runsc_tests::{bind, busybox_bundle, unique_name, Bundle, Output, Runsc};
 
 /// A host file the guest must never read.
 struct Secret {
@@ -42,29 +42,6 @@ impl Secret {
             "the host secret leaked into the sandbox\n{out}"
         );
     }
-}
-
-fn bind(destination: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
-    oci_spec::runtime::MountBuilder::default()
-        .destination(destination)
-        .typ("bind")
-        .source(source)
-        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
-        .build()
-        .expect("mount")
-}
-
-fn busybox_bundle(script: &str, mounts: Vec<oci_spec::runtime::Mount>) -> Bundle {
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut all = spec.mounts().clone().unwrap_or_default();
-    all.extend(mounts);
-    spec.set_mounts(Some(all));
-    bundle.save_spec(&spec);
-    bundle
 }
 
 #[test]

@@ -6,30 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use runsc_tests::{Bundle, Runsc};
-
-fn bind(destination: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
-    oci_spec::runtime::MountBuilder::default()
-        .destination(destination)
-        .typ("bind")
-        .source(source)
-        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
-        .build()
-        .expect("mount")
-}
-
-fn busybox_bundle(script: &str, extra_mounts: Vec<oci_spec::runtime::Mount>) -> Bundle {
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    mounts.extend(extra_mounts);
-    spec.set_mounts(Some(mounts));
-    bundle.save_spec(&spec);
-    bundle
-}
+use runsc_tests::{bind, busybox_bundle, Runsc};
 
 #[test]
 fn writable_directory_and_single_file_binds() {
@@ -149,16 +126,6 @@ fn the_gofer_sees_only_its_exports() {
     }
 }
 
-fn mount_with(destination: &str, typ: &str, source: &Path, options: &[&str]) -> oci_spec::runtime::Mount {
-    oci_spec::runtime::MountBuilder::default()
-        .destination(destination)
-        .typ(typ)
-        .source(source)
-        .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
-        .build()
-        .expect("mount")
-}
-
 #[test]
 fn mount_options_ro_noexec_nodev_are_enforced() {
     let runsc = Runsc::new();
@@ -181,11 +148,11 @@ fn mount_options_ro_noexec_nodev_are_enforced() {
     let bundle = busybox_bundle(
         script,
         vec![
-            mount_with("/ro", "bind", &dir.path().join("ro"), &["rbind", "ro"]),
-            mount_with("/noexec", "bind", &dir.path().join("exec"), &["rbind", "noexec"]),
-            mount_with("/exec", "bind", &dir.path().join("exec"), &["rbind"]),
-            mount_with("/nodev", "tmpfs", Path::new("tmpfs"), &["nodev"]),
-            mount_with("/dev-ok", "tmpfs", Path::new("tmpfs"), &[]),
+            runsc_tests::mount("/ro", "bind", &dir.path().join("ro"), &["rbind", "ro"]),
+            runsc_tests::mount("/noexec", "bind", &dir.path().join("exec"), &["rbind", "noexec"]),
+            runsc_tests::mount("/exec", "bind", &dir.path().join("exec"), &["rbind"]),
+            runsc_tests::mount("/nodev", "tmpfs", Path::new("tmpfs"), &["nodev"]),
+            runsc_tests::mount("/dev-ok", "tmpfs", Path::new("tmpfs"), &[]),
         ],
     );
     let out = runsc.run_bundle(&bundle, &runsc.new_id("mountopts"));

@@ -99,6 +99,15 @@ impl HostInode {
         self.cache.as_ref().map_or(0, |c| c.generation())
     }
 
+    /// `other` as a host inode of the same file server: link(2) and
+    /// rename(2) never cross file systems (EXDEV).
+    fn same_server<'a>(&self, other: &'a Arc<dyn Inode>) -> Result<&'a HostInode> {
+        match other.as_any().downcast_ref::<HostInode>() {
+            Some(h) if Arc::ptr_eq(&self.server, &h.server) => Ok(h),
+            _ => Err(Errno::EXDEV),
+        }
+    }
+
     /// Forgets the cached lookup of `name` here after changing it.
     fn forget(&self, name: &[u8]) {
         if let Some(cache) = &self.cache {
@@ -312,13 +321,7 @@ impl Inode for HostInode {
             return Err(self.create_error(name));
         }
         self.check_dir()?;
-        // Only within the same file server (link(2) EXDEV otherwise).
-        let Some(target) = target.as_any().downcast_ref::<HostInode>() else {
-            return Err(Errno::EXDEV);
-        };
-        if !Arc::ptr_eq(&self.server, &target.server) {
-            return Err(Errno::EXDEV);
-        }
+        let target = self.same_server(target)?;
         self.server.link(target.fid, self.fid, name)?;
         self.forget(name);
         Ok(())
@@ -346,13 +349,7 @@ impl Inode for HostInode {
             return Err(self.remove_error());
         }
         self.check_dir()?;
-        // Only within the same file server (rename(2) EXDEV otherwise).
-        let Some(target) = new_dir.as_any().downcast_ref::<HostInode>() else {
-            return Err(Errno::EXDEV);
-        };
-        if !Arc::ptr_eq(&self.server, &target.server) {
-            return Err(Errno::EXDEV);
-        }
+        let target = self.same_server(new_dir)?;
         let res = self.server.rename(self.fid, name, target.fid, new_name);
         self.forget(name);
         target.forget(new_name);
@@ -364,12 +361,7 @@ impl Inode for HostInode {
             return Err(self.remove_error());
         }
         self.check_dir()?;
-        let Some(target) = new_dir.as_any().downcast_ref::<HostInode>() else {
-            return Err(Errno::EXDEV);
-        };
-        if !Arc::ptr_eq(&self.server, &target.server) {
-            return Err(Errno::EXDEV);
-        }
+        let target = self.same_server(new_dir)?;
         let res = self.server.exchange(self.fid, name, target.fid, new_name);
         self.forget(name);
         target.forget(new_name);

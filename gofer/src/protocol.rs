@@ -3,7 +3,8 @@
 //! comes back as a host fd attached to the reply (SCM_RIGHTS).
 //!
 //! Frame: u32 length (of what follows), u8 code, payload; integers are
-//! little-endian. A reply's code is 0 for success, else an errno.
+//! little-endian. A reply's code is 0 for success, else an errno. Every
+//! request gets a reply except CLUNK, which is one-way.
 
 use crate::{DirEntry, Errno, Fid, Result, SetAttr, Stat};
 
@@ -12,6 +13,7 @@ pub const STAT: u8 = 2;
 pub const OPEN: u8 = 3;
 pub const READDIR: u8 = 4;
 pub const READLINK: u8 = 5;
+/// One-way: the server sends no reply.
 pub const CLUNK: u8 = 6;
 pub const READ_ONLY: u8 = 7;
 pub const CREATE: u8 = 8;

@@ -98,6 +98,13 @@ pub fn serve(mut conn: UnixStream, server: &dyn FileServer) -> std::io::Result<(
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
             Err(e) => return Err(e),
         };
+        // A clunk is one-way: the client does not wait for it.
+        if code == protocol::CLUNK {
+            if let Ok(fid) = Reader(&payload).fid() {
+                server.clunk(fid);
+            }
+            continue;
+        }
         let (reply, fd) = match answer(server, code, &payload) {
             Ok((w, fd)) => ((0u8, w.0), fd),
             Err(Errno(e)) => ((e.clamp(1, 255) as u8, Vec::new()), None),
@@ -126,7 +133,6 @@ fn answer(server: &dyn FileServer, code: u8, payload: &[u8]) -> Result<(Writer, 
         protocol::READLINK => {
             w.bytes(&server.readlink(r.fid()?)?);
         }
-        protocol::CLUNK => server.clunk(r.fid()?),
         protocol::READ_ONLY => {
             w.u8(server.read_only() as u8);
         }
@@ -227,8 +233,12 @@ impl FileServer for RemoteServer {
         let (reply, _) = self.call(protocol::READLINK, &fid.0.to_le_bytes())?;
         Reader(&reply).bytes()
     }
+    /// One-way: no reply comes, so dropping an inode costs no round trip
+    /// (requests stay in order on the connection).
     fn clunk(&self, fid: Fid) {
-        let _ = self.call(protocol::CLUNK, &fid.0.to_le_bytes());
+        if let Ok(mut conn) = self.conn.lock() {
+            let _ = send_frame(&mut conn, protocol::CLUNK, &fid.0.to_le_bytes(), None);
+        }
     }
     fn read_only(&self) -> bool {
         self.read_only

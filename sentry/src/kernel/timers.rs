@@ -662,6 +662,10 @@ pub struct ProcessAttrs {
     pub children_maxrss_kb: u64,
     /// The parent at fork, for children_maxrss_kb.
     pub parent: i32,
+    /// sched_setaffinity(2): bit N allows CPU N; 0 allows every CPU.
+    /// Inherited by fork children. Guest threads still run where the host
+    /// schedules their Sentry threads.
+    pub cpu_mask: u64,
 }
 
 impl Default for ProcessAttrs {
@@ -676,6 +680,7 @@ impl Default for ProcessAttrs {
             maxrss_kb: 0,
             children_maxrss_kb: 0,
             parent: 0,
+            cpu_mask: 0,
         }
     }
 }

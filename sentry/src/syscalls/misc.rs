@@ -471,14 +471,36 @@ pub fn sched_setaffinity(task: &mut Task, a: Args) -> Result<u64> {
     if !mask_has_online_cpu(&mask, ncpus) {
         return Err(Errno::EINVAL);
     }
-    // Accepted; guest threads still run wherever the host puts them.
+    // Recorded for sched_getaffinity and getcpu; guest threads still run
+    // wherever the host puts their Sentry threads.
+    let bits = (0..ncpus.min(64))
+        .filter(|&cpu| mask.get(cpu / 8).is_some_and(|b| b & (1 << (cpu % 8)) != 0))
+        .fold(0u64, |m, cpu| m | 1 << cpu);
+    task.kernel.proc_attrs.update(target, |a| a.cpu_mask = bits);
     Ok(0)
+}
+
+/// The CPUs process `tgid` may run on, as a bitmask over `ncpus` CPUs.
+pub(super) fn cpu_mask(task: &Task, tgid: i32, ncpus: usize) -> u64 {
+    let all = if ncpus >= 64 { u64::MAX } else { (1u64 << ncpus) - 1 };
+    match task.kernel.proc_attrs.get(tgid).cpu_mask & all {
+        0 => all,
+        m => m,
+    }
 }
 
 pub fn getcpu(task: &mut Task, a: Args) -> Result<u64> {
     // SAFETY: sched_getcpu has no arguments.
     let cpu = unsafe { libc::sched_getcpu() };
     let cpu = (cpu.max(0) as u32).min(online_cpus() as u32 - 1);
+    // A CPU the caller's affinity allows: the host runs the Sentry thread
+    // where it likes.
+    let mask = cpu_mask(task, task.tgid, online_cpus());
+    let cpu = if mask & (1 << cpu.min(63)) != 0 {
+        cpu
+    } else {
+        mask.trailing_zeros()
+    };
     if a.u64(0) != 0 {
         task.mm.write_val(a.u64(0), &cpu)?;
     }

@@ -536,8 +536,10 @@ pub fn sched_getaffinity(task: &mut Task, a: Args) -> Result<u64> {
     if size < needed || !size.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
+    let target = if pid == 0 || pid == task.tid { task.tgid } else { pid };
+    let allowed = super::misc::cpu_mask(task, target, ncpus);
     let mut mask = vec![0u8; needed];
-    for cpu in 0..ncpus {
+    for cpu in (0..ncpus.min(64)).filter(|&c| allowed & (1 << c) != 0) {
         mask[cpu / 8] |= 1 << (cpu % 8);
     }
     task.mm.write(a.u64(2), &mask)?;

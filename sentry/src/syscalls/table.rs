@@ -193,7 +193,7 @@ table! {
     200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
     202 futex process::futex, Partial("no PI futexes (ENOSYS)"), "xdxxxx";
-    203 sched_setaffinity misc::sched_setaffinity, Partial("the mask is checked, not applied; sched_getaffinity still reports every cpu"), "ddx";
+    203 sched_setaffinity misc::sched_setaffinity, Partial("the mask is recorded per process (inherited by fork) and reported by sched_getaffinity and getcpu, but the host schedules the Sentry threads; per-thread masks are the process's"), "ddx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
     213 epoll_create epoll::epoll_create, Full, "d";
     217 getdents64 file::getdents64, Full, "fxd";
@@ -253,7 +253,7 @@ table! {
     302 prlimit64 process::prlimit64, Full, "ddxx";
     306 syncfs xfer::syncfs, Partial("writes back every shared file mapping and fsyncs the file the fd names rather than each file of its filesystem"), "f";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
-    309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on"), "xxx";
+    309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on, or the first one the affinity mask allows"), "xxx";
     316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); adding F_SEAL_WRITE is EBUSY only while a shared mapping was made writable (Linux also counts read-only shared mappings); /proc/PID/fd/N cannot reopen a memfd"), "sx";

@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -396,6 +397,49 @@ static ssize_t h_read_file(const char *path, char *buf, size_t cap)
 	buf[off] = 0;
 	close(fd);
 	return off;
+}
+
+/* Catching a fault: h_touch(p, write, v) reads *p (or writes v there) and
+ * returns 0, or the signal the access raised, with its si_addr and si_code
+ * in h_fault_addr and h_fault_code. */
+static sigjmp_buf h_fault_jmp;
+static volatile int h_fault_sig;
+static void *volatile h_fault_addr;
+static volatile int h_fault_code;
+
+static void h_on_fault(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	h_fault_sig = sig;
+	h_fault_addr = si->si_addr;
+	h_fault_code = si->si_code;
+	siglongjmp(h_fault_jmp, 1);
+}
+
+/* Sends SIGSEGV and SIGBUS to h_on_fault. */
+static void h_catch_faults(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = h_on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+static int h_touch(volatile char *p, int write, char v)
+{
+	h_catch_faults();
+	h_fault_sig = 0;
+	h_fault_addr = NULL;
+	if (sigsetjmp(h_fault_jmp, 1) == 0) {
+		if (write)
+			*p = v;
+		else
+			(void)*p;
+	}
+	return h_fault_sig;
 }
 
 /* Waits for one child; returns its wait status (or -1). */

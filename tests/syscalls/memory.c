@@ -14,45 +14,6 @@ static long sys_brk(void *p)
 	return syscall(SYS_brk, p);
 }
 
-static sigjmp_buf fault_jmp;
-static volatile int fault_sig;
-static void *volatile fault_addr;
-static volatile int fault_code;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	fault_sig = sig;
-	fault_addr = si->si_addr;
-	fault_code = si->si_code;
-	siglongjmp(fault_jmp, 1);
-}
-
-static void catch_faults(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
-}
-
-static int touch(volatile char *p, int write, char v)
-{
-	catch_faults();
-	fault_sig = 0;
-	fault_addr = NULL;
-	if (sigsetjmp(fault_jmp, 1) == 0) {
-		if (write)
-			*p = v;
-		else
-			(void)*p;
-	}
-	return fault_sig;
-}
-
 static char *anon(size_t len, int prot)
 {
 	char *p = mmap(NULL, len, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -97,8 +58,8 @@ CASE(brk_shrink_unmaps)
 	ASSERT_EQ(sys_brk(base + 4 * PG), (long)(base + 4 * PG));
 	base[3 * PG] = 1;
 	ASSERT_EQ(sys_brk(base + PG), (long)(base + PG));
-	EXPECT_EQ(touch(base + 3 * PG, 0, 0), SIGSEGV);
-	EXPECT_EQ(touch(base, 1, 1), 0);
+	EXPECT_EQ(h_touch(base + 3 * PG, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(base, 1, 1), 0);
 }
 
 CASE(brk_regrow_is_zeroed)
@@ -206,7 +167,7 @@ CASE(madvise_dontfork_hides_range_from_child)
 	ASSERT_OK(madvise(p, PG, MADV_DONTFORK));
 	pid = ASSERT_OK(fork());
 	if (pid == 0)
-		_exit(touch(p, 0, 0) == SIGSEGV ? 0 : 1);
+		_exit(h_touch(p, 0, 0) == SIGSEGV ? 0 : 1);
 	EXPECT_EXITED(h_wait(pid), 0);
 }
 
@@ -217,25 +178,25 @@ CASE(segv_unmapped_reports_address_and_maperr)
 	char *p = anon(PG, PROT_READ);
 
 	ASSERT_OK(munmap(p, PG));
-	EXPECT_EQ(touch(p + 123, 0, 0), SIGSEGV);
-	EXPECT_TRUE(fault_addr == p + 123);
-	EXPECT_EQ(fault_code, SEGV_MAPERR);
+	EXPECT_EQ(h_touch(p + 123, 0, 0), SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == p + 123);
+	EXPECT_EQ(h_fault_code, SEGV_MAPERR);
 }
 
 CASE(segv_write_to_readonly_reports_accerr)
 {
 	char *p = anon(PG, PROT_READ);
 
-	EXPECT_EQ(touch(p + 7, 1, 1), SIGSEGV);
-	EXPECT_TRUE(fault_addr == p + 7);
-	EXPECT_EQ(fault_code, SEGV_ACCERR);
+	EXPECT_EQ(h_touch(p + 7, 1, 1), SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == p + 7);
+	EXPECT_EQ(h_fault_code, SEGV_ACCERR);
 }
 
 CASE(segv_null_read_reports_address_zero)
 {
-	EXPECT_EQ(touch(OPAQUE((char *)NULL), 0, 0), SIGSEGV);
-	EXPECT_TRUE(fault_addr == NULL);
-	EXPECT_EQ(fault_code, SEGV_MAPERR);
+	EXPECT_EQ(h_touch(OPAQUE((char *)NULL), 0, 0), SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == NULL);
+	EXPECT_EQ(h_fault_code, SEGV_MAPERR);
 }
 
 CASE(segv_execute_non_exec_page)
@@ -244,13 +205,13 @@ CASE(segv_execute_non_exec_page)
 	void (*fn)(void) = (void (*)(void))(uintptr_t)p;
 
 	p[0] = (char)0xc3; /* ret */
-	catch_faults();
-	fault_sig = 0;
-	if (sigsetjmp(fault_jmp, 1) == 0)
+	h_catch_faults();
+	h_fault_sig = 0;
+	if (sigsetjmp(h_fault_jmp, 1) == 0)
 		fn();
-	EXPECT_EQ(fault_sig, SIGSEGV);
-	EXPECT_TRUE(fault_addr == p);
-	EXPECT_EQ(fault_code, SEGV_ACCERR);
+	EXPECT_EQ(h_fault_sig, SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == p);
+	EXPECT_EQ(h_fault_code, SEGV_ACCERR);
 }
 
 CASE(exec_page_runs_code)

@@ -8,46 +8,6 @@
 
 #define PG 4096
 
-static sigjmp_buf fault_jmp;
-static volatile int fault_sig;
-static void *volatile fault_addr;
-static volatile int fault_code;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	fault_sig = sig;
-	fault_addr = si->si_addr;
-	fault_code = si->si_code;
-	siglongjmp(fault_jmp, 1);
-}
-
-static void catch_faults(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
-}
-
-/* Touches *p (a read, or a write of v); returns 0 or the signal it raised. */
-static int touch(volatile char *p, int write, char v)
-{
-	catch_faults();
-	fault_sig = 0;
-	fault_addr = NULL;
-	if (sigsetjmp(fault_jmp, 1) == 0) {
-		if (write)
-			*p = v;
-		else
-			(void)*p;
-	}
-	return fault_sig;
-}
-
 /* mmap() must fail with errno e. */
 #define EXPECT_MMAP_ERRNO(expr, e)                                                       \
 	({                                                                               \
@@ -294,18 +254,18 @@ CASE(mmap_past_end_of_file_sigbus)
 	char *p = mmap(NULL, 3 * PG, PROT_READ, MAP_PRIVATE, fd, 0);
 
 	ASSERT_MAPPED(p);
-	EXPECT_EQ(touch(p + PG - 1, 0, 0), 0);
-	EXPECT_EQ(touch(p + PG + 8, 0, 0), SIGBUS);
-	EXPECT_TRUE(fault_addr == p + PG + 8);
+	EXPECT_EQ(h_touch(p + PG - 1, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG + 8, 0, 0), SIGBUS);
+	EXPECT_TRUE(h_fault_addr == p + PG + 8);
 }
 
 CASE(mmap_prot_none_faults)
 {
 	char *p = anon(PG, PROT_NONE);
 
-	EXPECT_EQ(touch(p + 3, 0, 0), SIGSEGV);
-	EXPECT_TRUE(fault_addr == p + 3);
-	EXPECT_EQ(fault_code, SEGV_ACCERR);
+	EXPECT_EQ(h_touch(p + 3, 0, 0), SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == p + 3);
+	EXPECT_EQ(h_fault_code, SEGV_ACCERR);
 }
 
 /* ---- munmap ---- */
@@ -316,9 +276,9 @@ CASE(munmap_then_access_faults)
 
 	p[0] = 1;
 	ASSERT_OK(munmap(p, PG));
-	EXPECT_EQ(touch(p + 16, 0, 0), SIGSEGV);
-	EXPECT_TRUE(fault_addr == p + 16);
-	EXPECT_EQ(fault_code, SEGV_MAPERR);
+	EXPECT_EQ(h_touch(p + 16, 0, 0), SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == p + 16);
+	EXPECT_EQ(h_fault_code, SEGV_MAPERR);
 }
 
 CASE(munmap_errors)
@@ -343,9 +303,9 @@ CASE(munmap_middle_splits_mapping)
 	char *p = anon(3 * PG, PROT_READ | PROT_WRITE);
 
 	ASSERT_OK(munmap(p + PG, PG));
-	EXPECT_EQ(touch(p, 1, 1), 0);
-	EXPECT_EQ(touch(p + 2 * PG, 1, 2), 0);
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p, 1, 1), 0);
+	EXPECT_EQ(h_touch(p + 2 * PG, 1, 2), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGSEGV);
 	EXPECT_EQ(p[0] + p[2 * PG], 3);
 }
 
@@ -354,8 +314,8 @@ CASE(munmap_unaligned_length_rounds_up)
 	char *p = anon(2 * PG, PROT_READ);
 
 	ASSERT_OK(munmap(p, 10));
-	EXPECT_EQ(touch(p + PG - 1, 0, 0), SIGSEGV);
-	EXPECT_EQ(touch(p + PG, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG - 1, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), 0);
 }
 
 /* ---- mprotect ---- */
@@ -366,10 +326,10 @@ CASE(mprotect_readonly_write_faults)
 
 	p[0] = 5;
 	ASSERT_OK(mprotect(p, PG, PROT_READ));
-	EXPECT_EQ(touch(p + 1, 0, 0), 0);
-	EXPECT_EQ(touch(p + 2, 1, 9), SIGSEGV);
-	EXPECT_TRUE(fault_addr == p + 2);
-	EXPECT_EQ(fault_code, SEGV_ACCERR);
+	EXPECT_EQ(h_touch(p + 1, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + 2, 1, 9), SIGSEGV);
+	EXPECT_TRUE(h_fault_addr == p + 2);
+	EXPECT_EQ(h_fault_code, SEGV_ACCERR);
 	EXPECT_EQ(p[0], 5);
 }
 
@@ -379,9 +339,9 @@ CASE(mprotect_none_then_restore)
 
 	p[0] = 5;
 	ASSERT_OK(mprotect(p, PG, PROT_NONE));
-	EXPECT_EQ(touch(p, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p, 0, 0), SIGSEGV);
 	ASSERT_OK(mprotect(p, PG, PROT_READ | PROT_WRITE));
-	EXPECT_EQ(touch(p, 1, 6), 0);
+	EXPECT_EQ(h_touch(p, 1, 6), 0);
 	EXPECT_EQ(p[0], 6);
 }
 
@@ -390,9 +350,9 @@ CASE(mprotect_part_of_mapping)
 	char *p = anon(3 * PG, PROT_READ | PROT_WRITE);
 
 	ASSERT_OK(mprotect(p + PG, PG, PROT_READ));
-	EXPECT_EQ(touch(p, 1, 1), 0);
-	EXPECT_EQ(touch(p + PG, 1, 1), SIGSEGV);
-	EXPECT_EQ(touch(p + 2 * PG, 1, 1), 0);
+	EXPECT_EQ(h_touch(p, 1, 1), 0);
+	EXPECT_EQ(h_touch(p + PG, 1, 1), SIGSEGV);
+	EXPECT_EQ(h_touch(p + 2 * PG, 1, 1), 0);
 }
 
 CASE(mprotect_errors)
@@ -453,7 +413,7 @@ CASE(mremap_grow_maymove_keeps_content)
 	EXPECT_EQ(q[0], 'x');
 	EXPECT_EQ(q[2 * PG - 1], 'x');
 	EXPECT_EQ(q[2 * PG], 0);
-	EXPECT_EQ(touch(q + 8 * PG - 1, 1, 1), 0);
+	EXPECT_EQ(h_touch(q + 8 * PG - 1, 1, 1), 0);
 }
 
 CASE(mremap_shrink_in_place)
@@ -465,7 +425,7 @@ CASE(mremap_shrink_in_place)
 	q = mremap(p, 4 * PG, PG, 0);
 	EXPECT_TRUE(q == p);
 	EXPECT_EQ(p[0], 'k');
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGSEGV);
 }
 
 CASE(mremap_grow_blocked_without_maymove_enomem)
@@ -486,7 +446,7 @@ CASE(mremap_fixed_moves_to_address)
 	q = mremap(p, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
 	EXPECT_TRUE(q == dst);
 	EXPECT_EQ(dst[0], 'm');
-	EXPECT_EQ(touch(p, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p, 0, 0), SIGSEGV);
 }
 
 CASE(mremap_errors)

@@ -28,41 +28,6 @@
 #define MLOCK_ONFAULT 1
 #endif
 
-static sigjmp_buf fault_jmp;
-static volatile int fault_sig;
-static void *volatile fault_addr;
-static volatile int fault_code;
-
-static void on_fault(int sig, siginfo_t *si, void *uc)
-{
-	(void)uc;
-	fault_sig = sig;
-	fault_addr = si->si_addr;
-	fault_code = si->si_code;
-	siglongjmp(fault_jmp, 1);
-}
-
-/* Touches *p (a read, or a write of v); returns 0 or the signal it raised. */
-static int touch(volatile char *p, int write, char v)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_fault;
-	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
-	sigaction(SIGSEGV, &sa, NULL);
-	sigaction(SIGBUS, &sa, NULL);
-	fault_sig = 0;
-	fault_addr = NULL;
-	if (sigsetjmp(fault_jmp, 1) == 0) {
-		if (write)
-			*p = v;
-		else
-			(void)*p;
-	}
-	return fault_sig;
-}
-
 #define ASSERT_MAPPED(p)                                                              \
 	do {                                                                          \
 		if ((void *)(p) == MAP_FAILED)                                        \
@@ -518,10 +483,10 @@ CASE(shared_page_past_eof_sigbus_adrerr)
 	int fd = data_file(PG);
 	char *p = map_shared(fd, 3 * PG, 0);
 
-	EXPECT_EQ(touch(p + PG - 1, 1, 'x'), 0);
-	EXPECT_EQ(touch(p + 2 * PG + 3, 0, 0), SIGBUS);
-	EXPECT_TRUE(fault_addr == p + 2 * PG + 3);
-	EXPECT_EQ(fault_code, BUS_ADRERR);
+	EXPECT_EQ(h_touch(p + PG - 1, 1, 'x'), 0);
+	EXPECT_EQ(h_touch(p + 2 * PG + 3, 0, 0), SIGBUS);
+	EXPECT_TRUE(h_fault_addr == p + 2 * PG + 3);
+	EXPECT_EQ(h_fault_code, BUS_ADRERR);
 }
 
 CASE(prot_none_page_past_eof_sigsegv)
@@ -530,10 +495,10 @@ CASE(prot_none_page_past_eof_sigsegv)
 	char *p = mmap(NULL, 2 * PG, PROT_NONE, MAP_SHARED, fd, 0);
 
 	ASSERT_MAPPED(p);
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGSEGV);
 	ASSERT_OK(mprotect(p, 2 * PG, PROT_READ));
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
-	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(p, 0, 0), 0);
 }
 
 CASE(ftruncate_shrink_then_touch_sigbus)
@@ -541,10 +506,10 @@ CASE(ftruncate_shrink_then_touch_sigbus)
 	int fd = data_file(2 * PG);
 	char *p = map_shared(fd, 2 * PG, 0);
 
-	EXPECT_EQ(touch(p + PG, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), 0);
 	ASSERT_OK(ftruncate(fd, PG));
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
-	EXPECT_EQ(touch(p, 1, 'k'), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(p, 1, 'k'), 0);
 	EXPECT_EQ(byte_at(fd, 0), 'k');
 }
 
@@ -554,13 +519,13 @@ CASE(truncate_by_other_process_sigbus_here)
 	char *p = map_shared(fd, 2 * PG, 0);
 	pid_t pid;
 
-	EXPECT_EQ(touch(p + PG, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), 0);
 	pid = ASSERT_OK(fork());
 	if (pid == 0)
 		_exit(truncate(h_path("file"), PG) == 0 ? 0 : 1);
 	EXPECT_EXITED(h_wait(pid), 0);
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
-	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(p, 0, 0), 0);
 }
 
 CASE(truncate_makes_written_private_page_sigbus)
@@ -569,10 +534,10 @@ CASE(truncate_makes_written_private_page_sigbus)
 	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 
 	ASSERT_MAPPED(p);
-	EXPECT_EQ(touch(p + PG, 1, 'x'), 0);
+	EXPECT_EQ(h_touch(p + PG, 1, 'x'), 0);
 	ASSERT_OK(ftruncate(fd, PG));
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
-	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(p, 0, 0), 0);
 }
 
 CASE(syscall_buffer_past_eof_efault)
@@ -604,9 +569,9 @@ CASE(ftruncate_grow_makes_page_accessible)
 	int fd = data_file(PG);
 	char *p = map_shared(fd, 2 * PG, 0);
 
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGBUS);
 	ASSERT_OK(ftruncate(fd, 2 * PG));
-	EXPECT_EQ(touch(p + PG, 1, 'g'), 0);
+	EXPECT_EQ(h_touch(p + PG, 1, 'g'), 0);
 	EXPECT_EQ(byte_at(fd, PG), 'g');
 }
 
@@ -616,7 +581,7 @@ CASE(write_past_eof_grows_file_into_mapping)
 	char *p = map_shared(fd, 2 * PG, 0);
 
 	EXPECT_EQ(pwrite(fd, "grown", 5, PG + 10), 5);
-	EXPECT_EQ(touch(p + PG + 10, 0, 0), 0);
+	EXPECT_EQ(h_touch(p + PG + 10, 0, 0), 0);
 	EXPECT_MEMEQ(p + PG + 10, "grown", 5);
 	EXPECT_EQ(p[PG], 0);
 }
@@ -627,9 +592,9 @@ CASE(o_trunc_open_makes_mapping_past_eof_sigbus)
 	char *p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
 
 	ASSERT_MAPPED(p);
-	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(h_touch(p, 0, 0), 0);
 	ASSERT_OK(close(ASSERT_OK(open(h_path("file"), O_WRONLY | O_TRUNC))));
-	EXPECT_EQ(touch(p, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(p, 0, 0), SIGBUS);
 }
 
 CASE(private_mapping_past_eof_sigbus)
@@ -638,9 +603,9 @@ CASE(private_mapping_past_eof_sigbus)
 	char *p = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 
 	ASSERT_MAPPED(p);
-	EXPECT_EQ(touch(p + 50, 1, 'x'), 0);
-	EXPECT_EQ(touch(p + PG, 1, 'x'), SIGBUS);
-	EXPECT_EQ(fault_code, BUS_ADRERR);
+	EXPECT_EQ(h_touch(p + 50, 1, 'x'), 0);
+	EXPECT_EQ(h_touch(p + PG, 1, 'x'), SIGBUS);
+	EXPECT_EQ(h_fault_code, BUS_ADRERR);
 }
 
 /* ---- permissions and flags ---- */
@@ -671,7 +636,7 @@ CASE(mprotect_adds_write_to_shared_mapping_of_rdwr_fd)
 	char *p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, 0);
 
 	ASSERT_MAPPED(p);
-	EXPECT_EQ(touch(p, 1, 'x'), SIGSEGV);
+	EXPECT_EQ(h_touch(p, 1, 'x'), SIGSEGV);
 	ASSERT_OK(mprotect(p, PG, PROT_READ | PROT_WRITE));
 	p[0] = 'M';
 	EXPECT_EQ(byte_at(fd, 0), 'M');
@@ -803,7 +768,7 @@ CASE(mremap_moved_shared_mapping_still_shared)
 	q = mremap(p, PG, PG, MREMAP_MAYMOVE | MREMAP_FIXED, area + 2 * PG);
 	ASSERT_TRUE(q == area + 2 * PG);
 	EXPECT_EQ(q[0], 'b');
-	EXPECT_EQ(touch(p, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p, 0, 0), SIGSEGV);
 	q[1] = 'm';
 	EXPECT_EQ(byte_at(fd, 1), 'm');
 	EXPECT_OK(pwrite(fd, "W", 1, 2));
@@ -841,7 +806,7 @@ CASE(mremap_shrink_shared_mapping_keeps_head)
 	ASSERT_TRUE(q == p);
 	q[0] = 's';
 	EXPECT_EQ(byte_at(fd, 0), 's');
-	EXPECT_EQ(touch(p + PG, 0, 0), SIGSEGV);
+	EXPECT_EQ(h_touch(p + PG, 0, 0), SIGSEGV);
 }
 
 CASE(mremap_old_size_zero_duplicates_shared_file_mapping)
@@ -872,7 +837,7 @@ CASE(mremap_old_size_zero_duplicates_shared_anonymous)
 	p[PG] = 2;
 	EXPECT_EQ(q[PG], 2);
 	/* Past the end of the shared object. */
-	EXPECT_EQ(touch(q + 2 * PG, 0, 0), SIGBUS);
+	EXPECT_EQ(h_touch(q + 2 * PG, 0, 0), SIGBUS);
 }
 
 CASE(mremap_old_size_zero_errors)
@@ -903,7 +868,7 @@ CASE(mremap_dontunmap_private_anonymous_leaves_zeros)
 	ASSERT_MAPPED(q);
 	EXPECT_TRUE(q != p);
 	EXPECT_EQ(q[0], 5);
-	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(h_touch(p, 0, 0), 0);
 	EXPECT_EQ(p[0], 0);
 }
 
@@ -1022,7 +987,7 @@ CASE(madvise_dofork_undoes_dontfork)
 	ASSERT_OK(madvise(p, PG, MADV_DOFORK));
 	pid = ASSERT_OK(fork());
 	if (pid == 0)
-		_exit(touch(p, 0, 0) == 0 && p[0] == 3 ? 0 : 1);
+		_exit(h_touch(p, 0, 0) == 0 && p[0] == 3 ? 0 : 1);
 	EXPECT_EXITED(h_wait(pid), 0);
 }
 
@@ -1035,9 +1000,9 @@ CASE(madvise_dontfork_shared_file_mapping_hidden_from_child)
 	ASSERT_OK(madvise(p, PG, MADV_DONTFORK));
 	pid = ASSERT_OK(fork());
 	if (pid == 0)
-		_exit(touch(p, 0, 0) == SIGSEGV ? 0 : 1);
+		_exit(h_touch(p, 0, 0) == SIGSEGV ? 0 : 1);
 	EXPECT_EXITED(h_wait(pid), 0);
-	EXPECT_EQ(touch(p, 0, 0), 0);
+	EXPECT_EQ(h_touch(p, 0, 0), 0);
 }
 
 CASE(madvise_partly_unmapped_enomem)

@@ -11,6 +11,8 @@
 //! fds: the container's stdio, the gofer connections, the status pipe, the
 //! exec fifo, the control socket and the log files.
 
+use std::path::Path;
+
 use anyhow::Context;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
@@ -68,12 +70,7 @@ fn empty_root() -> anyhow::Result<()> {
         Some("mode=0555,size=4k"),
     )
     .context("mounting the empty root")?;
-    nix::unistd::chdir(AT).context("chdir to the empty root")?;
-    // pivot_root(".", ".") stacks the old root on the new one; detaching
-    // it leaves only the tmpfs (pivot_root(2), NOTES).
-    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
-    umount2(".", MntFlags::MNT_DETACH).context("detaching the host's root")?;
-    nix::unistd::chdir("/").context("chdir /")?;
+    pivot_into(Path::new(AT))?;
     mount(
         None::<&str>,
         "/",
@@ -82,6 +79,17 @@ fn empty_root() -> anyhow::Result<()> {
         None::<&str>,
     )
     .context("making the empty root read-only")?;
+    Ok(())
+}
+
+/// Makes the mount point `new_root` our root and lets go of the host's
+/// tree. pivot_root(".", ".") stacks the old root on the new one; the lazy
+/// unmount leaves only the new one (pivot_root(2), NOTES).
+pub fn pivot_into(new_root: &Path) -> anyhow::Result<()> {
+    nix::unistd::chdir(new_root).with_context(|| format!("chdir to {}", new_root.display()))?;
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    umount2(".", MntFlags::MNT_DETACH).context("detaching the host's root")?;
+    nix::unistd::chdir("/").context("chdir /")?;
     Ok(())
 }
 

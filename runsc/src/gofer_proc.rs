@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
-use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use serde::{Deserialize, Serialize};
 
@@ -151,7 +151,7 @@ fn confine(staging: &Path, exports: &[ExportArg]) -> anyhow::Result<Vec<::gofer:
         None::<&str>,
     )
     .context("making the gofer's root read-only")?;
-    enter(staging)?;
+    crate::confine::pivot_into(staging)?;
     exports
         .iter()
         .enumerate()
@@ -234,17 +234,6 @@ fn make_read_only(target: &Path, recursive: bool) -> anyhow::Result<()> {
         None::<&str>,
     )
     .context("remounting read-only")
-}
-
-/// Makes `new_root` our root and lets go of the host's tree.
-fn enter(new_root: &Path) -> anyhow::Result<()> {
-    nix::unistd::chdir(new_root).context("chdir to the gofer root")?;
-    // pivot_root(".", ".") stacks the old root on top of the new one; the
-    // detach below removes it (pivot_root(2), NOTES).
-    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
-    umount2(".", MntFlags::MNT_DETACH).context("detaching the host's root")?;
-    nix::unistd::chdir("/").context("chdir /")?;
-    Ok(())
 }
 
 fn open_path(path: &Path) -> std::io::Result<OwnedFd> {

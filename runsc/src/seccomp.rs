@@ -345,6 +345,12 @@ pub enum Error {
 /// The BPF program of `table`: allowed syscalls pass, anything else kills
 /// the process.
 pub fn compile(table: &[Allowed]) -> Result<BpfProgram, Error> {
+    program(table, SeccompAction::Allow, SeccompAction::KillProcess)
+}
+
+/// The BPF program giving `on_match` to the syscalls of `table` (with
+/// their argument rules) and `otherwise` to every other one.
+fn program(table: &[Allowed], on_match: SeccompAction, otherwise: SeccompAction) -> Result<BpfProgram, Error> {
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for a in table {
         let entry = rules.entry(a.nr).or_default();
@@ -367,29 +373,15 @@ pub fn compile(table: &[Allowed]) -> Result<BpfProgram, Error> {
             .collect::<Result<Vec<_>, _>>()?;
         entry.push(SeccompRule::new(conditions)?);
     }
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::KillProcess,
-        SeccompAction::Allow,
-        std::env::consts::ARCH.try_into()?,
-    )?;
+    let filter = SeccompFilter::new(rules, otherwise, on_match, std::env::consts::ARCH.try_into()?)?;
     Ok(BpfProgram::try_from(filter)?)
 }
 
 /// Installs a filter on every thread that makes the syscalls of `table`
 /// fail with ENOENT and lets everything else through (to the next filter).
 pub fn install_enoent(table: &[Allowed]) -> Result<(), Error> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for a in table {
-        rules.insert(a.nr, Vec::new());
-    }
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOENT as u32),
-        std::env::consts::ARCH.try_into()?,
-    )?;
-    seccompiler::apply_filter_all_threads(&BpfProgram::try_from(filter)?)?;
+    let program = program(table, SeccompAction::Errno(libc::ENOENT as u32), SeccompAction::Allow)?;
+    seccompiler::apply_filter_all_threads(&program)?;
     Ok(())
 }
 

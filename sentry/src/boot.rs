@@ -346,8 +346,8 @@ fn stdio_table(stdio: [OwnedFd; 3]) -> Result<FdTable, Errno> {
         } else {
             flags & (libc::O_ACCMODE | libc::O_APPEND)
         };
-        let name = host_stdio_name(&host, guest_fd);
         let stream = HostStream::new(host);
+        let name = host_stdio_name(&stream, guest_fd);
         let inode = Arc::new(HostStreamInode { stream: stream.clone() });
         let dentry = Arc::new(Dentry {
             path: name.into_bytes(),
@@ -361,13 +361,10 @@ fn stdio_table(stdio: [OwnedFd; 3]) -> Result<FdTable, Errno> {
 
 /// What /proc/PID/fd/N shows for a host stdio fd: Linux's names for pipes,
 /// sockets and /dev/null (which the sandbox's /dev has too); `host:[N]` else.
-fn host_stdio_name(host: &OwnedFd, guest_fd: usize) -> String {
-    // SAFETY: all-zero is a valid stat; fstat fills it.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: valid fd and out pointer.
-    if unsafe { libc::fstat(host.as_raw_fd(), &mut st) } != 0 {
+fn host_stdio_name(stream: &HostStream, guest_fd: usize) -> String {
+    let Ok(st) = stream.host_stat() else {
         return format!("host:[{guest_fd}]");
-    }
+    };
     match st.st_mode & libc::S_IFMT {
         libc::S_IFIFO => format!("pipe:[{}]", st.st_ino),
         libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),

@@ -24,7 +24,7 @@ impl HostStream {
         self.fd.as_raw_fd()
     }
 
-    fn host_stat(&self) -> Result<libc::stat> {
+    pub(crate) fn host_stat(&self) -> Result<libc::stat> {
         // SAFETY: all-zero is a valid stat; fstat fills it.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: valid fd and out pointer.

@@ -1,8 +1,10 @@
 //! Confining the sandbox process (`runsc boot`) before the Sentry exists:
-//! new mount, network, IPC, UTS and cgroup namespaces (the pid namespace
-//! comes from `create`, which starts boot as the init of a new one), an
-//! empty read-only root, no capabilities, no new privileges, and the
-//! Sentry's seccomp allow-list. It runs while boot is single-threaded, so
+//! a new user namespace in which it is root but which maps that root to an
+//! unprivileged host id ([`crate::userns`]), new mount, network, IPC, UTS
+//! and cgroup namespaces owned by it (the pid namespace comes from
+//! `create`, which starts boot as the init of a new one), an empty
+//! read-only root, no capabilities, no new privileges, and the Sentry's
+//! seccomp allow-list. It runs while boot is single-threaded, so
 //! every later thread (task threads, stubs' tracers, the control and signal
 //! threads) inherits all of it. Under systrap the stub factory process is
 //! forked between the capability drop and the seccomp filters.
@@ -11,6 +13,7 @@
 //! fds: the container's stdio, the gofer connections, the status pipe, the
 //! exec fifo, the control socket and the log files.
 
+use std::os::fd::RawFd;
 use std::path::Path;
 
 use anyhow::Context;
@@ -26,7 +29,15 @@ use nix::sched::{unshare, CloneFlags};
 /// from it and never inherit them (see docs/security.md).
 pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     sentry::read_host_facts();
+    close_inherited_fds().context("closing inherited fds")?;
+    let ids = crate::userns::HostIds::unprivileged();
+    // Supplementary groups are cleared while we still may: once in the
+    // user namespace, setgroups(2) is denied.
+    nix::unistd::setgroups(&[]).context("clearing the supplementary groups")?;
+    let mapper = crate::userns::Mapper::start(ids).context("starting the id mapper")?;
     enter_namespaces()?;
+    mapper.map().context("mapping the user namespace's root")?;
+    crate::userns::become_root().context("becoming the user namespace's root")?;
     empty_root()?;
     drop_capabilities()?;
     if platform == ::platform::PlatformKind::Systrap {
@@ -39,13 +50,45 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Unshares the user namespace first (the kernel makes it before the
+/// others, which it then owns) and every other one but pid's.
+/// Closes every fd above stdio that we were left by whoever started us:
+/// the runtime's caller may leak fds (a host directory among them, the
+/// CVE-2024-21626 class), and the Sentry must hold only its own. Everything
+/// runsc opens itself is close-on-exec (the standard library's default,
+/// and the status pipe is made so on arrival), so an fd without
+/// FD_CLOEXEC here is an inherited one.
+fn close_inherited_fds() -> anyhow::Result<()> {
+    let mut inherited = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").context("listing /proc/self/fd")? {
+        let Some(fd) = entry?.file_name().to_str().and_then(|n| n.parse::<RawFd>().ok()) else {
+            continue;
+        };
+        if fd <= 2 {
+            continue;
+        }
+        match nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD) {
+            Ok(flags) if flags & libc::FD_CLOEXEC == 0 => inherited.push(fd),
+            // Closed meanwhile: it was the listing's own fd.
+            _ => {}
+        }
+    }
+    for fd in inherited {
+        let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap_or_default();
+        tracing::debug!(fd, target = %target.display(), "closing an inherited fd");
+        nix::unistd::close(fd).with_context(|| format!("closing fd {fd}"))?;
+    }
+    Ok(())
+}
+
 fn enter_namespaces() -> anyhow::Result<()> {
-    let flags = CloneFlags::CLONE_NEWNS
+    let flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
-    unshare(flags).context("unshare of the mount, network, IPC, UTS and cgroup namespaces")?;
+    unshare(flags).context("unshare of the user, mount, network, IPC, UTS and cgroup namespaces")?;
     mount(
         None::<&str>,
         "/",

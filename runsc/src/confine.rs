@@ -43,10 +43,7 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     if platform == ::platform::PlatformKind::Systrap {
         ::platform::systrap::prepare().context("starting the systrap stub factory")?;
     }
-    // The ENOENT filter first: once the allow-list is on, seccomp(2) itself
-    // is refused.
-    crate::seccomp::install_enoent(crate::seccomp::SENTRY_ENOENT).context("the Sentry's ENOENT filter")?;
-    crate::seccomp::install(crate::seccomp::SENTRY).context("the Sentry's seccomp filter")?;
+    crate::seccomp::install_sentry(platform).context("the Sentry's seccomp filters")?;
     Ok(())
 }
 

@@ -98,7 +98,7 @@ fn serve_all(servers: Vec<::gofer::LocalServer>, exports: &[ExportArg]) -> anyho
         })
         .collect();
     started.wait();
-    let installed = crate::seccomp::install(crate::seccomp::GOFER);
+    let installed = crate::seccomp::install_gofer();
     filtered.wait();
     installed.context("the gofer's seccomp filter")?;
     for t in threads {

@@ -41,9 +41,60 @@ const fn allow(nr: i64, name: &'static str, why: &'static str) -> Allowed {
     }
 }
 
+/// Allowed only when every condition of `only_if` holds; several entries
+/// for one syscall are alternatives.
+const fn allow_if(nr: i64, name: &'static str, why: &'static str, only_if: &'static [ArgMask]) -> Allowed {
+    Allowed { nr, name, why, only_if }
+}
+
+/// The low 32 bits: int arguments (the kernel ignores the upper half of
+/// the register for them, so a filter must too).
+const INT: u64 = 0xffff_ffff;
+
+/// Argument `index`, an int, equals `value`.
+const fn int_is(index: u8, value: i64) -> ArgMask {
+    ArgMask {
+        index,
+        mask: INT,
+        value: value as u64 & INT,
+    }
+}
+
+/// None of `bits` is set in argument `index`.
+const fn clear(index: u8, bits: i64) -> ArgMask {
+    ArgMask {
+        index,
+        mask: bits as u64,
+        value: 0,
+    }
+}
+
+/// All of `bits` are set in argument `index`.
+const fn set(index: u8, bits: i64) -> ArgMask {
+    ArgMask {
+        index,
+        mask: bits as u64,
+        value: bits as u64,
+    }
+}
+
+/// Of the bits in `mask`, exactly `value` are set in argument `index`.
+const fn masked(index: u8, mask: i64, value: i64) -> ArgMask {
+    ArgMask {
+        index,
+        mask: mask as u64,
+        value: value as u64,
+    }
+}
+
+/// `__O_TMPFILE` without O_DIRECTORY: O_TMPFILE makes an unnamed file even
+/// without O_CREAT.
+const O_TMPFILE_BIT: i64 = 0o20000000;
+
 /// The gofer, once confined in its own mount namespace: it serves file
 /// requests on its connections and nothing else. It starts no thread and
-/// opens no path but relative to directory fds it holds.
+/// opens no path but relative to directory fds it holds, never following a
+/// symlink. It makes no socket and no ioctl.
 pub const GOFER: &[Allowed] = &[
     allow(libc::SYS_recvmsg, "recvmsg", "read requests"),
     allow(
@@ -63,11 +114,34 @@ pub const GOFER: &[Allowed] = &[
     ),
     allow(libc::SYS_write, "write", "error messages on stderr"),
     allow(libc::SYS_close, "close", "drop fids and donated fds"),
-    allow(
+    allow_if(
         libc::SYS_openat,
         "openat",
-        "walk one component (O_PATH|O_NOFOLLOW) and reopen a held file, always relative to a held directory fd",
+        "walk one component (O_PATH) and reopen a held file, relative to a held fd: never following a symlink, never creating",
+        &[
+            set(2, (libc::O_NOFOLLOW | libc::O_CLOEXEC) as i64),
+            clear(2, libc::O_CREAT as i64 | O_TMPFILE_BIT),
+        ],
     ),
+    allow_if(
+        libc::SYS_openat,
+        "openat",
+        "create a regular file in a writable export: O_CREAT only with O_EXCL",
+        &[
+            set(
+                2,
+                (libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_CREAT | libc::O_EXCL) as i64,
+            ),
+            clear(2, O_TMPFILE_BIT),
+        ],
+    ),
+    allow_if(
+        libc::SYS_openat,
+        "openat",
+        "relative to the working directory: refused with ENOENT (GOFER_ENOENT)",
+        &[int_is(0, libc::AT_FDCWD as i64)],
+    ),
+    allow(libc::SYS_open, "open", "always ENOENT (GOFER_ENOENT)"),
     allow(
         libc::SYS_newfstatat,
         "newfstatat",
@@ -86,10 +160,23 @@ pub const GOFER: &[Allowed] = &[
         "read symlinks (AT_EMPTY_PATH on the link's own fd)",
     ),
     allow(libc::SYS_mkdirat, "mkdirat", "mkdir in a writable export"),
-    allow(
+    allow_if(
         libc::SYS_mknodat,
         "mknodat",
-        "regular files, FIFOs and sockets in a writable export (never devices)",
+        "regular files in a writable export (never devices)",
+        &[masked(2, libc::S_IFMT as i64, libc::S_IFREG as i64)],
+    ),
+    allow_if(
+        libc::SYS_mknodat,
+        "mknodat",
+        "FIFOs in a writable export",
+        &[masked(2, libc::S_IFMT as i64, libc::S_IFIFO as i64)],
+    ),
+    allow_if(
+        libc::SYS_mknodat,
+        "mknodat",
+        "sockets in a writable export",
+        &[masked(2, libc::S_IFMT as i64, libc::S_IFSOCK as i64)],
     ),
     allow(libc::SYS_symlinkat, "symlinkat", "symlink in a writable export"),
     allow(libc::SYS_unlinkat, "unlinkat", "unlink and rmdir in a writable export"),
@@ -105,11 +192,38 @@ pub const GOFER: &[Allowed] = &[
     allow(libc::SYS_fchmod, "fchmod", "chmod of held files"),
     allow(libc::SYS_ftruncate, "ftruncate", "truncate of held files"),
     allow(libc::SYS_utimensat, "utimensat", "utimes of held files"),
-    allow(libc::SYS_fcntl, "fcntl", "read file status flags of reopened files"),
-    allow(libc::SYS_mmap, "mmap", "memory allocation"),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_GETFL: status flags of reopened files",
+        &[int_is(1, libc::F_GETFL as i64)],
+    ),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_GETFD: close-on-exec of held fds",
+        &[int_is(1, libc::F_GETFD as i64)],
+    ),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_DUPFD_CLOEXEC: the standard library's fd duplication",
+        &[int_is(1, libc::F_DUPFD_CLOEXEC as i64)],
+    ),
+    allow_if(
+        libc::SYS_mmap,
+        "mmap",
+        "memory allocation, never executable",
+        &[clear(2, libc::PROT_EXEC as i64)],
+    ),
     allow(libc::SYS_munmap, "munmap", "memory allocation"),
     allow(libc::SYS_mremap, "mremap", "memory allocation"),
-    allow(libc::SYS_mprotect, "mprotect", "memory allocation (guard pages)"),
+    allow_if(
+        libc::SYS_mprotect,
+        "mprotect",
+        "memory allocation (guard pages), never executable",
+        &[clear(2, libc::PROT_EXEC as i64)],
+    ),
     allow(
         libc::SYS_madvise,
         "madvise",
@@ -132,17 +246,46 @@ pub const GOFER: &[Allowed] = &[
     ),
     allow(libc::SYS_getpid, "getpid", "abort on a fatal error"),
     allow(libc::SYS_gettid, "gettid", "abort on a fatal error"),
-    allow(libc::SYS_tgkill, "tgkill", "abort on a fatal error (SIGABRT to itself)"),
+    allow_if(
+        libc::SYS_tgkill,
+        "tgkill",
+        "abort on a fatal error (SIGABRT to itself)",
+        &[int_is(2, libc::SIGABRT as i64)],
+    ),
     allow(libc::SYS_exit, "exit", "thread exit"),
     allow(libc::SYS_exit_group, "exit_group", "process exit"),
 ];
 
-/// The Sentry (`runsc boot`) once confined: it serves guest syscalls from
-/// its own state, host files through donated fds and the gofer, and runs
-/// guests through ptrace stubs, which inherit this filter (guest syscalls
-/// stopped by PTRACE_SYSEMU never reach it; what the stubs execute
-/// themselves does), or through systrap stubs, which come from the stub
-/// factory forked before this filter and never inherit it.
+/// The gofer's syscalls that fail with ENOENT instead of killing it (a
+/// filter of their own, installed first): opening relative to the working
+/// directory or by absolute path, which it never does itself but glibc
+/// does lazily (malloc reads /proc/sys/vm/overcommit_memory).
+pub const GOFER_ENOENT: &[Allowed] = &[
+    allow_if(
+        libc::SYS_openat,
+        "openat",
+        "relative to the working directory (AT_FDCWD): the gofer only opens relative to held fds",
+        &[int_is(0, libc::AT_FDCWD as i64)],
+    ),
+    allow(libc::SYS_open, "open", "as openat"),
+];
+
+/// The flags glibc's pthread_create passes to clone(2) for a new thread
+/// (sysdeps/unix/sysv/linux/createthread.c): the Sentry's own threads.
+const PTHREAD_CLONE_FLAGS: i64 = (libc::CLONE_VM
+    | libc::CLONE_FS
+    | libc::CLONE_FILES
+    | libc::CLONE_SYSVSEM
+    | libc::CLONE_SIGHAND
+    | libc::CLONE_THREAD
+    | libc::CLONE_SETTLS
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_CHILD_CLEARTID) as i64;
+
+/// The Sentry (`runsc boot`) once confined, on either platform: it serves
+/// guest syscalls from its own state, host files through donated fds and
+/// the gofer. Runs with [`SENTRY_PTRACE`] or [`SENTRY_SYSTRAP`] added
+/// ([`sentry_table`]).
 pub const SENTRY: &[Allowed] = &[
     // Host fds it holds: stdio, donated files, the gofer connections, pipes.
     allow(libc::SYS_read, "read", "donated host files, host stdio, the exec fifo"),
@@ -159,14 +302,38 @@ pub const SENTRY: &[Allowed] = &[
     allow(libc::SYS_pwritev, "pwritev", "donated host files at an offset"),
     allow(libc::SYS_lseek, "lseek", "host stdio offsets"),
     allow(libc::SYS_close, "close", "drop donated fds"),
-    allow(
-        libc::SYS_close_range,
-        "close_range",
-        "a new stub closes every fd but the memory file",
-    ),
     allow(libc::SYS_dup, "dup", "duplicate held fds"),
     allow(libc::SYS_dup3, "dup3", "duplicate held fds"),
-    allow(libc::SYS_fcntl, "fcntl", "status flags of host fds"),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_GETFL: status flags of host stdio",
+        &[int_is(1, libc::F_GETFL as i64)],
+    ),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_SETFL: O_NONBLOCK and O_APPEND of donated files",
+        &[int_is(1, libc::F_SETFL as i64)],
+    ),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_GETFD: close-on-exec of held fds",
+        &[int_is(1, libc::F_GETFD as i64)],
+    ),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_SETFD: close-on-exec of held fds",
+        &[int_is(1, libc::F_SETFD as i64)],
+    ),
+    allow_if(
+        libc::SYS_fcntl,
+        "fcntl",
+        "F_DUPFD_CLOEXEC: the standard library's fd duplication",
+        &[int_is(1, libc::F_DUPFD_CLOEXEC as i64)],
+    ),
     allow(libc::SYS_fstat, "fstat", "stat of donated files and host stdio"),
     allow(
         libc::SYS_newfstatat,
@@ -190,10 +357,56 @@ pub const SENTRY: &[Allowed] = &[
     ),
     allow(libc::SYS_fsync, "fsync", "fsync of donated files"),
     allow(libc::SYS_fdatasync, "fdatasync", "fdatasync of donated files"),
-    allow(libc::SYS_ioctl, "ioctl", "terminal requests on host stdio ttys"),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "TCGETS: terminal attributes of host stdio (and isatty)",
+        &[int_is(1, libc::TCGETS as i64)],
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "TCSETS: the guest sets its host terminal's attributes",
+        &[int_is(1, libc::TCSETS as i64)],
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "TCSETSW: as TCSETS, after output drains",
+        &[int_is(1, libc::TCSETSW as i64)],
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "TCSETSF: as TCSETS, after output drains and input is flushed",
+        &[int_is(1, libc::TCSETSF as i64)],
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "TIOCGWINSZ: the host terminal's window size",
+        &[int_is(1, libc::TIOCGWINSZ as i64)],
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "TIOCSWINSZ: the guest resizes its host terminal",
+        &[int_is(1, libc::TIOCSWINSZ as i64)],
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "FIONREAD: bytes readable on host stdio",
+        &[int_is(1, libc::FIONREAD as i64)],
+    ),
     allow(libc::SYS_poll, "poll", "readiness of host stdio and fifos"),
     allow(libc::SYS_ppoll, "ppoll", "readiness of host stdio and fifos"),
-    allow(libc::SYS_memfd_create, "memfd_create", "the memory file"),
+    allow_if(
+        libc::SYS_memfd_create,
+        "memfd_create",
+        "the memory file (and the systrap control file), close-on-exec",
+        &[int_is(1, libc::MFD_CLOEXEC as i64)],
+    ),
     // Sockets it already holds (no socket, bind or connect).
     allow(
         libc::SYS_sendmsg,
@@ -218,16 +431,18 @@ pub const SENTRY: &[Allowed] = &[
         "control requests on the bound control socket",
     ),
     // Memory.
-    allow(
+    allow_if(
         libc::SYS_mmap,
         "mmap",
-        "the Sentry's heap and its mapping of the memory file; stubs map guest memory",
+        "the Sentry's heap, thread stacks and its mapping of the memory file, never executable",
+        &[clear(2, libc::PROT_EXEC as i64)],
     ),
     allow(libc::SYS_munmap, "munmap", "heap; stubs unmap guest memory"),
-    allow(
+    allow_if(
         libc::SYS_mprotect,
         "mprotect",
-        "heap guard pages; stubs change guest protections",
+        "heap and thread stack guard pages, never executable",
+        &[clear(2, libc::PROT_EXEC as i64)],
     ),
     allow(libc::SYS_mremap, "mremap", "heap"),
     allow(libc::SYS_madvise, "madvise", "heap; dropping memory-file pages"),
@@ -237,31 +452,54 @@ pub const SENTRY: &[Allowed] = &[
         "residency of memory-file pages (mincore(2) for guests)",
     ),
     allow(libc::SYS_brk, "brk", "heap"),
-    // Threads, stubs and signals.
-    allow(
+    // Threads and signals.
+    allow_if(
         libc::SYS_clone,
         "clone",
-        "stub processes (fork) and guest threads in stubs",
+        "one host thread per guest task: glibc's pthread_create flags only (no fork, no namespace)",
+        &[int_is(0, PTHREAD_CLONE_FLAGS)],
     ),
-    allow(libc::SYS_clone3, "clone3", "one host thread per guest task"),
-    allow(libc::SYS_ptrace, "ptrace", "run guests in stubs (PTRACE_SYSEMU)"),
+    allow(
+        libc::SYS_clone3,
+        "clone3",
+        "always ENOSYS (SENTRY_ENOSYS), so that glibc falls back to clone, whose flags a filter can see",
+    ),
     allow(libc::SYS_wait4, "wait4", "stub stops and exits"),
     allow(libc::SYS_waitid, "waitid", "stub stops and exits"),
-    allow(
+    allow_if(
         libc::SYS_kill,
         "kill",
-        "stop and kill stubs (systrap: before the factory reaps them)",
+        "SIGKILL to a stub (systrap: before the factory reaps it)",
+        &[int_is(1, libc::SIGKILL as i64)],
     ),
-    allow(libc::SYS_tgkill, "tgkill", "interrupt a task's thread or stub thread"),
-    allow(libc::SYS_tkill, "tkill", "interrupt a stub thread"),
-    allow(libc::SYS_exit, "exit", "thread exit; a stub thread's exit"),
+    allow_if(
+        libc::SYS_tgkill,
+        "tgkill",
+        "signal 0: does a stub thread still exist",
+        &[int_is(2, 0)],
+    ),
+    allow_if(
+        libc::SYS_tgkill,
+        "tgkill",
+        "SIGABRT: abort on a fatal error",
+        &[int_is(2, libc::SIGABRT as i64)],
+    ),
+    allow(libc::SYS_exit, "exit", "thread exit"),
     allow(libc::SYS_exit_group, "exit_group", "exit"),
-    allow(libc::SYS_getpid, "getpid", "own pid (stubs stop themselves)"),
-    allow(libc::SYS_getppid, "getppid", "a new stub checks its tracer"),
-    allow(libc::SYS_setsid, "setsid", "a new stub leaves the Sentry's session"),
+    allow(libc::SYS_getpid, "getpid", "own pid"),
     allow(libc::SYS_gettid, "gettid", "own thread id"),
-    allow(libc::SYS_pause, "pause", "parked stub threads"),
-    allow(libc::SYS_prctl, "prctl", "thread names, PR_SET_PDEATHSIG in stubs"),
+    allow_if(
+        libc::SYS_prctl,
+        "prctl",
+        "PR_SET_NAME: thread names",
+        &[int_is(0, libc::PR_SET_NAME as i64)],
+    ),
+    allow_if(
+        libc::SYS_prctl,
+        "prctl",
+        "PR_GET_NAME: thread names",
+        &[int_is(0, libc::PR_GET_NAME as i64)],
+    ),
     allow(
         libc::SYS_arch_prctl,
         "arch_prctl",
@@ -320,6 +558,83 @@ pub const SENTRY: &[Allowed] = &[
     allow(libc::SYS_open, "open", "always ENOENT (SENTRY_ENOENT)"),
 ];
 
+/// What the ptrace platform adds: its stubs are forked from the Sentry and
+/// inherit its filter, so the syscalls a stub executes itself (its
+/// start-up, and the ones the Sentry injects: mapping guest memory, guest
+/// threads) pass this filter too. Guest syscalls are stopped by
+/// PTRACE_SYSEMU before seccomp and never do.
+pub const SENTRY_PTRACE: &[Allowed] = &[
+    allow_if(
+        libc::SYS_clone,
+        "clone",
+        "fork of a stub process (SIGCHLD only)",
+        &[int_is(0, libc::SIGCHLD as i64)],
+    ),
+    allow_if(
+        libc::SYS_clone,
+        "clone",
+        "a guest thread in a stub (CLONE_VM|FS|FILES|SIGHAND|THREAD|SYSVSEM)",
+        &[int_is(0, ::platform::ptrace::THREAD_CLONE_FLAGS as i64)],
+    ),
+    allow(
+        libc::SYS_mmap,
+        "mmap",
+        "a stub maps guest memory, executable where the guest asks",
+    ),
+    allow(
+        libc::SYS_mprotect,
+        "mprotect",
+        "a stub changes guest protections; the Sentry makes its stub page executable",
+    ),
+    allow(libc::SYS_ptrace, "ptrace", "run guests in stubs (PTRACE_SYSEMU)"),
+    allow_if(
+        libc::SYS_kill,
+        "kill",
+        "a new stub stops itself (SIGSTOP) for its tracer",
+        &[int_is(1, libc::SIGSTOP as i64)],
+    ),
+    allow_if(
+        libc::SYS_tgkill,
+        "tgkill",
+        "SIGSTOP: interrupt a stub thread",
+        &[int_is(2, libc::SIGSTOP as i64)],
+    ),
+    allow_if(
+        libc::SYS_prctl,
+        "prctl",
+        "PR_SET_PDEATHSIG: a new stub dies with its tracer",
+        &[int_is(0, libc::PR_SET_PDEATHSIG as i64)],
+    ),
+    allow(
+        libc::SYS_close_range,
+        "close_range",
+        "a new stub closes every fd but the memory file",
+    ),
+    allow(libc::SYS_setsid, "setsid", "a new stub leaves the Sentry's session"),
+    allow(libc::SYS_getppid, "getppid", "a new stub checks its tracer"),
+    allow(libc::SYS_pause, "pause", "parked stub threads"),
+];
+
+/// What the systrap platform adds. Its stubs come from the stub factory,
+/// forked before this filter, and never inherit it: the Sentry itself
+/// maps nothing executable once confined.
+pub const SENTRY_SYSTRAP: &[Allowed] = &[allow_if(
+    libc::SYS_tgkill,
+    "tgkill",
+    "SIGUSR2: interrupt a stub thread",
+    // platform::systrap's INTERRUPT_SIGNAL (crate-private there).
+    &[int_is(2, libc::SIGUSR2 as i64)],
+)];
+
+/// The Sentry's allow-list on `platform`.
+pub fn sentry_table(platform: ::platform::PlatformKind) -> Vec<Allowed> {
+    let extra = match platform {
+        ::platform::PlatformKind::Ptrace => SENTRY_PTRACE,
+        ::platform::PlatformKind::Systrap => SENTRY_SYSTRAP,
+    };
+    SENTRY.iter().chain(extra).copied().collect()
+}
+
 /// Syscalls of the Sentry that always fail with ENOENT instead of killing
 /// it: glibc opens files lazily (malloc reads
 /// /proc/sys/vm/overcommit_memory the first time it trims an arena), and
@@ -333,6 +648,15 @@ pub const SENTRY_ENOENT: &[Allowed] = &[
     ),
     allow(libc::SYS_open, "open", "as openat"),
 ];
+
+/// Syscalls of the Sentry that fail with ENOSYS: clone3 takes its flags in
+/// memory, out of a filter's sight; glibc then uses clone (glibc's
+/// `__clone_internal` falls back on ENOSYS).
+pub const SENTRY_ENOSYS: &[Allowed] = &[allow(
+    libc::SYS_clone3,
+    "clone3",
+    "its flags are in memory a filter cannot read; glibc falls back to clone",
+)];
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -349,14 +673,17 @@ pub fn compile(table: &[Allowed]) -> Result<BpfProgram, Error> {
 }
 
 /// The BPF program giving `on_match` to the syscalls of `table` (with
-/// their argument rules) and `otherwise` to every other one.
+/// their argument rules: several entries for one syscall are alternatives,
+/// and one without any rule allows every argument) and `otherwise` to every
+/// other one.
 fn program(table: &[Allowed], on_match: SeccompAction, otherwise: SeccompAction) -> Result<BpfProgram, Error> {
+    let any_arguments: std::collections::BTreeSet<i64> =
+        table.iter().filter(|a| a.only_if.is_empty()).map(|a| a.nr).collect();
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for a in table {
         let entry = rules.entry(a.nr).or_default();
-        if a.only_if.is_empty() {
+        if any_arguments.contains(&a.nr) {
             // An empty rule list allows any arguments.
-            entry.clear();
             continue;
         }
         let conditions = a
@@ -378,11 +705,26 @@ fn program(table: &[Allowed], on_match: SeccompAction, otherwise: SeccompAction)
 }
 
 /// Installs a filter on every thread that makes the syscalls of `table`
-/// fail with ENOENT and lets everything else through (to the next filter).
-pub fn install_enoent(table: &[Allowed]) -> Result<(), Error> {
-    let program = program(table, SeccompAction::Errno(libc::ENOENT as u32), SeccompAction::Allow)?;
+/// fail with `errno` and lets everything else through (to the next
+/// filter). Install these before the allow-list, which refuses seccomp(2).
+pub fn install_errno(table: &[Allowed], errno: i32) -> Result<(), Error> {
+    let program = program(table, SeccompAction::Errno(errno as u32), SeccompAction::Allow)?;
     seccompiler::apply_filter_all_threads(&program)?;
     Ok(())
+}
+
+/// The Sentry's filters on every thread: the errno ones first (once the
+/// allow-list is on, seccomp(2) itself is refused).
+pub fn install_sentry(platform: ::platform::PlatformKind) -> Result<(), Error> {
+    install_errno(SENTRY_ENOENT, libc::ENOENT)?;
+    install_errno(SENTRY_ENOSYS, libc::ENOSYS)?;
+    install(&sentry_table(platform))
+}
+
+/// The gofer's filters on every thread.
+pub fn install_gofer() -> Result<(), Error> {
+    install_errno(GOFER_ENOENT, libc::ENOENT)?;
+    install(GOFER)
 }
 
 /// Installs `table` on every thread of this process (TSYNC); also sets
@@ -439,13 +781,27 @@ mod tests {
         format!("{}{begin}\n{}{}", &doc[..b], markdown(table), &doc[e..])
     }
 
+    /// Every table with its marker name in docs/security.md.
+    fn all_tables() -> [(&'static str, &'static [Allowed]); 7] {
+        [
+            ("gofer", GOFER),
+            ("gofer-enoent", GOFER_ENOENT),
+            ("sentry", SENTRY),
+            ("sentry-ptrace", SENTRY_PTRACE),
+            ("sentry-systrap", SENTRY_SYSTRAP),
+            ("sentry-enoent", SENTRY_ENOENT),
+            ("sentry-enosys", SENTRY_ENOSYS),
+        ]
+    }
+
     #[test]
     fn security_doc_is_current() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security.md");
         let current = std::fs::read_to_string(&path).expect("docs/security.md");
-        let generated = fill(&current, "gofer", GOFER);
-        let generated = fill(&generated, "sentry", SENTRY);
-        let generated = fill(&generated, "sentry-enoent", SENTRY_ENOENT);
+        let mut generated = current.clone();
+        for (name, table) in all_tables() {
+            generated = fill(&generated, name, table);
+        }
         if std::env::var_os("RUNSC_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &generated).expect("write docs/security.md");
             return;
@@ -458,7 +814,7 @@ mod tests {
 
     #[test]
     fn tables_compile_and_names_match_numbers() {
-        for (name, table) in [("gofer", GOFER), ("sentry", SENTRY), ("sentry-enoent", SENTRY_ENOENT)] {
+        for (name, table) in all_tables() {
             compile(table).unwrap_or_else(|e| panic!("{name}: {e}"));
             for a in table {
                 assert!(!a.why.is_empty(), "{name}: {} has no reason", a.name);
@@ -512,7 +868,7 @@ mod tests {
     #[allow(unsafe_code)]
     fn the_sentry_cannot_open_host_paths_or_make_sockets() {
         let filtered_open = || {
-            if install_enoent(SENTRY_ENOENT).is_err() || install(SENTRY).is_err() {
+            if install_sentry(::platform::PlatformKind::Ptrace).is_err() {
                 return false;
             }
             // SAFETY: a raw openat of a NUL-terminated path that exists.
@@ -540,6 +896,127 @@ mod tests {
                 make_a_socket();
                 true
             }
+        }));
+    }
+
+    /// A raw syscall; the errno on failure.
+    #[allow(unsafe_code)]
+    fn raw(nr: i64, args: [u64; 6]) -> Result<i64, i32> {
+        // SAFETY: the callers pass arguments that touch no memory of ours
+        // or only valid buffers; the child exits right after.
+        let rc = unsafe { libc::syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]) };
+        if rc < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+        } else {
+            Ok(rc)
+        }
+    }
+
+    /// The status of a child that installs the Sentry's filters for
+    /// `platform` and then makes `call`; it exits 0 when `call` returns
+    /// true.
+    fn under_sentry(platform: ::platform::PlatformKind, call: impl FnOnce() -> bool) -> i32 {
+        in_child(|| install_sentry(platform).is_ok() && call())
+    }
+
+    const PTRACE: ::platform::PlatformKind = ::platform::PlatformKind::Ptrace;
+    const SYSTRAP: ::platform::PlatformKind = ::platform::PlatformKind::Systrap;
+
+    fn mmap_exec() -> bool {
+        let prot = (libc::PROT_READ | libc::PROT_EXEC) as u64;
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        raw(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]).is_ok()
+    }
+
+    /// Arguments the Sentry never passes kill it; the ones it passes work.
+    #[test]
+    fn the_sentry_filter_checks_arguments() {
+        // ioctl: TCGETS (the host answers ENOTTY, or EFAULT for the null
+        // buffer on a terminal) passes the filter, but TIOCSTI (push input
+        // into a terminal) is not one the Sentry makes.
+        assert_exited_0(under_sentry(SYSTRAP, || {
+            let _ = raw(libc::SYS_ioctl, [0, libc::TCGETS, 0, 0, 0, 0]);
+            true
+        }));
+        assert_killed_by_sigsys(under_sentry(SYSTRAP, || {
+            let _ = raw(libc::SYS_ioctl, [0, libc::TIOCSTI, 0, 0, 0, 0]);
+            true
+        }));
+        // No executable mapping under systrap; ptrace's stubs need them.
+        assert_killed_by_sigsys(under_sentry(SYSTRAP, mmap_exec));
+        assert_exited_0(under_sentry(PTRACE, mmap_exec));
+        // A fork is a ptrace stub; a fork into a new user namespace is not.
+        assert_killed_by_sigsys(under_sentry(PTRACE, || {
+            let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as u64;
+            let _ = raw(libc::SYS_clone, [flags, 0, 0, 0, 0, 0]);
+            true
+        }));
+        assert_killed_by_sigsys(under_sentry(SYSTRAP, || {
+            let _ = raw(libc::SYS_clone, [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]);
+            true
+        }));
+        // clone3 hides its flags: ENOSYS, and glibc falls back to clone.
+        assert_exited_0(under_sentry(PTRACE, || {
+            raw(libc::SYS_clone3, [0, 0, 0, 0, 0, 0]) == Err(libc::ENOSYS)
+        }));
+        // Only SIGKILL (and SIGSTOP for ptrace stubs) to other processes.
+        assert_killed_by_sigsys(under_sentry(PTRACE, || {
+            let _ = raw(libc::SYS_kill, [1, libc::SIGTERM as u64, 0, 0, 0, 0]);
+            true
+        }));
+        // No socket of any family.
+        assert_killed_by_sigsys(under_sentry(PTRACE, || {
+            let _ = raw(
+                libc::SYS_socket,
+                [libc::AF_UNIX as u64, libc::SOCK_STREAM as u64, 0, 0, 0, 0],
+            );
+            true
+        }));
+    }
+
+    /// The gofer opens only relative to held fds and never follows a
+    /// symlink; it never makes a device node.
+    #[test]
+    fn the_gofer_filter_checks_arguments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dir_fd = std::fs::File::open(dir.path()).expect("open dir");
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&dir_fd) as u64;
+        let under_gofer = |call: &dyn Fn() -> bool| in_child(|| install_gofer().is_ok() && call());
+        let nofollow = (libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_DIRECTORY) as u64;
+        assert_exited_0(under_gofer(&|| {
+            raw(libc::SYS_openat, [fd, c".".as_ptr() as u64, nofollow, 0, 0, 0]).is_ok()
+        }));
+        // An absolute path: ENOENT, as glibc's lazy opens get.
+        assert_exited_0(under_gofer(&|| {
+            let path = c"/etc/passwd".as_ptr() as u64;
+            raw(libc::SYS_openat, [libc::AT_FDCWD as u64, path, 0, 0, 0, 0]) == Err(libc::ENOENT)
+        }));
+        // Following a symlink, or creating without O_EXCL: killed.
+        assert_killed_by_sigsys(under_gofer(&|| {
+            let _ = raw(
+                libc::SYS_openat,
+                [fd, c".".as_ptr() as u64, libc::O_RDONLY as u64, 0, 0, 0],
+            );
+            true
+        }));
+        assert_killed_by_sigsys(under_gofer(&|| {
+            let flags = (libc::O_RDWR | libc::O_CREAT | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64;
+            let _ = raw(libc::SYS_openat, [fd, c"new".as_ptr() as u64, flags, 0o600, 0, 0]);
+            true
+        }));
+        // A FIFO may be made; a character device may not even be tried.
+        assert_exited_0(under_gofer(&|| {
+            let mode = (libc::S_IFIFO | 0o600) as u64;
+            raw(libc::SYS_mknodat, [fd, c"fifo".as_ptr() as u64, mode, 0, 0, 0]).is_ok()
+        }));
+        assert_killed_by_sigsys(under_gofer(&|| {
+            let mode = (libc::S_IFCHR | 0o600) as u64;
+            let _ = raw(libc::SYS_mknodat, [fd, c"null".as_ptr() as u64, mode, 0x103, 0, 0]);
+            true
+        }));
+        assert_killed_by_sigsys(under_gofer(&|| {
+            let _ = raw(libc::SYS_ioctl, [fd, libc::FIONREAD, 0, 0, 0, 0]);
+            true
         }));
     }
 }

@@ -156,7 +156,9 @@ impl Interrupter for StubKicker {
 }
 
 const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESYSGOOD | libc::PTRACE_O_EXITKILL | libc::PTRACE_O_TRACECLONE;
-const THREAD_CLONE_FLAGS: libc::c_int = libc::CLONE_VM
+/// The flags of the clone(2) a stub makes for a guest thread (the Sentry's
+/// seccomp filter allows exactly these).
+pub const THREAD_CLONE_FLAGS: libc::c_int = libc::CLONE_VM
     | libc::CLONE_FS
     | libc::CLONE_FILES
     | libc::CLONE_SIGHAND

@@ -27,6 +27,8 @@ use crate::state::Root;
 /// Runs the sandbox; returns the process exit code.
 pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     let mut status = StatusWriter::from_inherited_fd(args.status_fd)?;
+    end_sandbox_on_panic(status.try_clone().context("duplicating the status pipe")?);
+    crate::testonly::read_env();
     // Outlive `create` and leave its process group and session.
     if let Err(e) = nix::unistd::setsid() {
         tracing::debug!("setsid: {e}");
@@ -75,6 +77,44 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
             Ok(failure.exit_code)
         }
     }
+}
+
+/// The exit status of a sandbox whose Sentry panicked: that of a process
+/// killed by SIGABRT (128 + 6), as a C program's failed assertion ends.
+const PANIC_EXIT_CODE: i32 = 128 + libc::SIGABRT;
+
+/// Makes a panic on any thread end the whole sandbox at once: a Sentry
+/// whose state a panicking thread left half-changed must not go on serving
+/// guests (and a task thread that unwound would leave its guest hanging).
+/// The panic is logged, reported on the status pipe (a foreground `run`
+/// prints it and exits with [`PANIC_EXIT_CODE`]) and the process exits; as
+/// the init of the sandbox's pid namespace it takes its gofer and stubs
+/// with it.
+fn end_sandbox_on_panic(status: StatusWriter) {
+    let status = std::sync::Mutex::new(status);
+    std::panic::set_hook(Box::new(move |info| {
+        let message = format!("the Sentry panicked: {info}");
+        tracing::error!("{message}");
+        // A second panic while the first reports waits for nothing.
+        if let Ok(mut status) = status.try_lock() {
+            send(
+                &mut status,
+                &Report::Failed {
+                    message,
+                    exit_code: PANIC_EXIT_CODE,
+                },
+            );
+        }
+        exit_now(PANIC_EXIT_CODE);
+    }));
+}
+
+/// Ends the process without running exit handlers or destructors, which
+/// could wait for locks the other threads hold.
+#[allow(unsafe_code)]
+fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) only ends the process.
+    unsafe { libc::_exit(code) }
 }
 
 /// Every catchable signal except those the boot process itself depends on:

@@ -7,7 +7,8 @@
 //!   stderr attached (SCM_RIGHTS): a [`ExecEvent::Started`] (or
 //!   [`ExecEvent::Failed`]) line as soon as the process is loaded, then an
 //!   exit line when it has exited and been reaped;
-//! - `signal {"pid": N, "signal": S}`: one reply line, `{"ok": bool}`.
+//! - `signal {"pid": N, "signal": S}`: one reply line, `{"ok": bool}`;
+//! - with test-only hooks enabled, `testonly-*` ([`crate::testonly`]).
 
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -111,6 +112,7 @@ fn answer(mut conn: UnixStream, sandbox: &sentry::Signaller) -> anyhow::Result<(
             let ok = sandbox.signal_process(req.pid, req.signal);
             reply(&mut conn, &serde_json::json!({ "ok": ok }))
         }
+        hook if crate::testonly::run(hook) => Ok(()),
         other => reply(
             &mut conn,
             &serde_json::json!({ "error": format!("unknown request {other:?}") }),

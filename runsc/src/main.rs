@@ -21,6 +21,7 @@ mod seccomp;
 mod signals;
 mod spec;
 mod state;
+mod testonly;
 mod userns;
 
 use std::process::ExitCode;

@@ -102,6 +102,13 @@ impl StatusWriter {
         })
     }
 
+    /// A second writer on the same pipe.
+    pub fn try_clone(&self) -> io::Result<StatusWriter> {
+        Ok(StatusWriter {
+            file: self.file.try_clone()?,
+        })
+    }
+
     pub fn send(&mut self, report: &Report) -> io::Result<()> {
         let mut line = serde_json::to_vec(report)?;
         line.push(b'\n');

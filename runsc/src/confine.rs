@@ -37,7 +37,8 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     let mapper = crate::userns::Mapper::start(ids).context("starting the id mapper")?;
     enter_namespaces()?;
     mapper.map().context("mapping the user namespace's root")?;
-    crate::userns::become_root().context("becoming the user namespace's root")?;
+    crate::userns::become_root(platform == ::platform::PlatformKind::Ptrace)
+        .context("becoming the user namespace's root")?;
     empty_root()?;
     drop_capabilities()?;
     if platform == ::platform::PlatformKind::Systrap {

@@ -183,19 +183,27 @@ fn write_at(dir: RawFd, name: &str, content: &str) -> std::io::Result<()> {
 }
 
 /// Switches to the namespace's root (host: the mapped unprivileged ids).
-/// Changing ids makes the process non-dumpable, which would keep the
-/// Sentry from seizing its own stubs' threads (they inherit it and their
-/// memory belongs to the host's user namespace, where the Sentry has no
-/// capability); the Sentry is made dumpable again.
+///
+/// Changing ids makes the process non-dumpable, and a non-dumpable process
+/// can be ptraced only with CAP_SYS_PTRACE over its memory's user namespace
+/// (the host's; ptrace(2), "Ptrace access mode checking"). The ptrace
+/// platform's stubs inherit that and the Sentry must seize their threads:
+/// with `stubs_are_traced` the Sentry is made dumpable again. Host
+/// processes running as the same ids still cannot attach to it: a tracer
+/// outside the tracee's user namespace needs CAP_SYS_PTRACE over that
+/// namespace (the commoncap check); non-dumpable is a second lock where
+/// nothing needs it open.
 #[allow(unsafe_code)]
-pub fn become_root() -> anyhow::Result<()> {
+pub fn become_root(stubs_are_traced: bool) -> anyhow::Result<()> {
     let root_gid = Gid::from_raw(0);
     let root_uid = Uid::from_raw(0);
     nix::unistd::setresgid(root_gid, root_gid, root_gid).context("setresgid(0, 0, 0)")?;
     nix::unistd::setresuid(root_uid, root_uid, root_uid).context("setresuid(0, 0, 0)")?;
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("PR_SET_DUMPABLE");
+    if stubs_are_traced {
+        // SAFETY: prctl with integer arguments only.
+        if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("PR_SET_DUMPABLE");
+        }
     }
     Ok(())
 }

@@ -375,3 +375,66 @@ fn a_seccomp_violation_kills_the_sandbox_and_is_logged_by_the_kernel() {
     );
     assert_nothing_left(&d);
 }
+
+/// `cmd` run as the Sentry's host ids (setpriv(1)).
+fn as_sentry_ids(cmd: &[&str]) -> Command {
+    let mut c = Command::new("setpriv");
+    c.arg(format!("--reuid={}", overflow_id("uid")))
+        .arg(format!("--regid={}", overflow_id("gid")))
+        .arg("--clear-groups")
+        .args(cmd);
+    c
+}
+
+/// Whether a process with the Sentry's host ids can attach to `pid` with
+/// strace (it then runs until `timeout` stops it: 124).
+fn attachable_by_sentry_ids(pid: u32) -> runsc_tests::Output {
+    let pid = pid.to_string();
+    let cmd = as_sentry_ids(&["timeout", "1", "strace", "-e", "trace=none", "-p", &pid]);
+    runsc_tests::run(cmd, Duration::from_secs(10))
+}
+
+/// A host process running as the Sentry's host ids cannot ptrace it (it
+/// can ptrace an ordinary process of those ids): the Sentry's user
+/// namespace is not the tracer's, and the tracer has no CAP_SYS_PTRACE
+/// over it. Under systrap, where no stub is traced, the Sentry is
+/// moreover non-dumpable.
+#[test]
+fn a_host_process_with_the_sentry_ids_cannot_trace_the_sentry() {
+    if Command::new("strace").arg("-V").output().is_err() {
+        eprintln!("skipped: needs strace(1)");
+        return;
+    }
+    let mut plain = as_sentry_ids(&["sleep", "5"]);
+    let mut plain = plain.spawn().expect("sleep as nobody");
+    let control = attachable_by_sentry_ids(plain.id());
+    let _ = plain.kill();
+    let _ = plain.wait();
+    assert_eq!(
+        control.code(),
+        Some(124),
+        "strace attaches to a plain process\n{control}"
+    );
+
+    for platform in ["ptrace", "systrap"] {
+        let bundle = busybox_bundle("echo ready; exec /bin/busybox sleep 60", Vec::new());
+        let runsc = Runsc::on_platform(platform);
+        let id = runsc.new_id("notrace");
+        let running = runsc.spawn(["run", "--bundle", &bundle.path().to_string_lossy(), &id]);
+        wait_ready(&running);
+        let sentry = sentry_pid(&runsc, &id);
+        // A non-dumpable process's /proc files (not its directory) belong
+        // to root; a dumpable one's to its euid.
+        let owner = fs::metadata(format!("/proc/{sentry}/status")).expect("status").uid();
+        let dumpable_owner = if platform == "systrap" { 0 } else { overflow_id("uid") };
+        assert_eq!(owner, dumpable_owner, "{platform}");
+        let out = attachable_by_sentry_ids(sentry as u32);
+        assert!(
+            out.code() != Some(124) && out.stderr_str().contains("Operation not permitted"),
+            "{platform}: a host process with the Sentry's ids attached to it\n{out}"
+        );
+        let killed = runsc.run(["kill", id.as_str(), "KILL"]);
+        assert!(killed.success(), "{killed}");
+        running.wait(Duration::from_secs(30));
+    }
+}

@@ -757,7 +757,7 @@ pub fn markdown(table: &[Allowed]) -> String {
         let _ = writeln!(
             out,
             "| {name} | {} | {} |",
-            a.why,
+            a.why.replace('|', "\\|"),
             if args.is_empty() { "any" } else { &args }
         );
     }

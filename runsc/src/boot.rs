@@ -27,7 +27,7 @@ use crate::state::Root;
 /// Runs the sandbox; returns the process exit code.
 pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     let mut status = StatusWriter::from_inherited_fd(args.status_fd)?;
-    end_sandbox_on_panic(status.try_clone().context("duplicating the status pipe")?);
+    end_sandbox_on_panic(Some(status.try_clone().context("duplicating the status pipe")?));
     crate::testonly::read_env();
     // Outlive `create` and leave its process group and session.
     if let Err(e) = nix::unistd::setsid() {
@@ -86,24 +86,28 @@ const PANIC_EXIT_CODE: i32 = 128 + libc::SIGABRT;
 /// Makes a panic on any thread end the whole sandbox at once: a Sentry
 /// whose state a panicking thread left half-changed must not go on serving
 /// guests (and a task thread that unwound would leave its guest hanging).
-/// The panic is logged, reported on the status pipe (a foreground `run`
-/// prints it and exits with [`PANIC_EXIT_CODE`]) and the process exits; as
-/// the init of the sandbox's pid namespace it takes its gofer and stubs
-/// with it.
-fn end_sandbox_on_panic(status: StatusWriter) {
+/// The panic is logged, reported on the status pipe if there is one (a
+/// foreground `run` prints it and exits with [`PANIC_EXIT_CODE`]), else on
+/// stderr (`runsc do`), and the process exits; as the init of the
+/// sandbox's pid namespace `runsc boot` takes its gofer and stubs with it
+/// (the gofer also exits when its connections close, the stubs have a
+/// parent-death signal).
+pub fn end_sandbox_on_panic(status: Option<StatusWriter>) {
     let status = std::sync::Mutex::new(status);
     std::panic::set_hook(Box::new(move |info| {
         let message = format!("the Sentry panicked: {info}");
         tracing::error!("{message}");
         // A second panic while the first reports waits for nothing.
-        if let Ok(mut status) = status.try_lock() {
-            send(
-                &mut status,
+        match status.try_lock().as_deref_mut() {
+            Ok(Some(status)) => send(
+                status,
                 &Report::Failed {
                     message,
                     exit_code: PANIC_EXIT_CODE,
                 },
-            );
+            ),
+            Ok(None) => eprintln!("runsc: {message}"),
+            Err(_) => {}
         }
         exit_now(PANIC_EXIT_CODE);
     }));

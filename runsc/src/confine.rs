@@ -45,6 +45,7 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
         ::platform::systrap::prepare().context("starting the systrap stub factory")?;
     }
     crate::seccomp::install_sentry(platform).context("the Sentry's seccomp filters")?;
+    crate::testonly::after_confinement();
     Ok(())
 }
 

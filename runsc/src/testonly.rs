@@ -1,14 +1,17 @@
 //! Test-only hooks of the sandbox process, for tests of how a broken
-//! Sentry ends: with `RUNSC_TESTONLY_HOOKS=1` in `runsc boot`'s environment
+//! Sentry ends. With `RUNSC_TESTONLY_HOOKS=1` in `runsc boot`'s environment
 //! (inherited from `create` or `run`), two more control requests exist:
 //!
 //! - `testonly-panic`: the control thread panics, as a Sentry bug would;
 //! - `testonly-seccomp-violation`: it makes a syscall outside the Sentry's
 //!   seccomp table (socket(2)), which the kernel answers by killing it.
 //!
-//! Without the variable these requests are unknown. They give nobody a
-//! power they lack: whoever can reach the control socket can already kill
-//! the sandbox with a `signal` request.
+//! With `RUNSC_TESTONLY_HOOKS=panic-after-confine`, `runsc boot` and `runsc
+//! do` panic as soon as they are confined (before the Sentry exists).
+//!
+//! Without the variable nothing changes. The hooks give nobody a power they
+//! lack: whoever can reach the control socket can already kill the sandbox
+//! with a `signal` request, and whoever sets runsc's environment runs it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -16,13 +19,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 const ENABLE: &str = "RUNSC_TESTONLY_HOOKS";
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
+static PANIC_AFTER_CONFINE: AtomicBool = AtomicBool::new(false);
 
 /// Reads [`ENABLE`] once, before the sandbox is confined.
 pub fn read_env() {
-    let on = std::env::var_os(ENABLE).is_some_and(|v| v == "1");
-    ENABLED.store(on, Ordering::Relaxed);
-    if on {
-        tracing::warn!("test-only hooks are enabled");
+    let value = std::env::var_os(ENABLE);
+    let control = value.as_deref().is_some_and(|v| v == "1");
+    let panic = value.as_deref().is_some_and(|v| v == "panic-after-confine");
+    ENABLED.store(control, Ordering::Relaxed);
+    PANIC_AFTER_CONFINE.store(panic, Ordering::Relaxed);
+    if control || panic {
+        tracing::warn!(?value, "test-only hooks are enabled");
+    }
+}
+
+/// Called once the sandbox process is confined.
+pub fn after_confinement() {
+    if PANIC_AFTER_CONFINE.load(Ordering::Relaxed) {
+        panic!("test-only panic after confinement");
     }
 }
 

@@ -438,3 +438,61 @@ fn a_host_process_with_the_sentry_ids_cannot_trace_the_sentry() {
         running.wait(Duration::from_secs(30));
     }
 }
+
+/// Host processes whose command line mentions `text`.
+fn processes_mentioning(text: &str) -> Vec<(i64, String)> {
+    let me = i64::from(std::process::id());
+    fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i64>().ok()))
+        .filter(|&p| p != me && pid_alive(p))
+        .map(|p| (p, cmdline(p)))
+        .filter(|(_, cmd)| cmd.contains(text))
+        .collect()
+}
+
+/// A panic while the sandbox is being set up (right after confinement,
+/// before the Sentry exists) ends `runsc do` and `runsc run` with the panic
+/// reported and exit status 134; the gofer (its staging directory under a
+/// private TMPDIR names it) and the sandbox process are gone.
+#[test]
+fn a_panic_during_set_up_ends_do_and_run_with_an_error_and_leaves_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let runsc = Runsc::new();
+    let mut cmd = runsc.command(["do", "/bin/true"]);
+    cmd.env("RUNSC_TESTONLY_HOOKS", "panic-after-confine")
+        .env("TMPDIR", tmp.path());
+    let out = runsc_tests::run(cmd, Duration::from_secs(30));
+    assert_eq!(out.code(), Some(134), "{out}");
+    assert!(
+        out.stderr_str().contains("the Sentry panicked") && out.stderr_str().contains("after confinement"),
+        "{out}"
+    );
+
+    let bundle = busybox_bundle("echo never", Vec::new());
+    let id = runsc.new_id("panic-setup");
+    let mut cmd = runsc.command(["run", "--bundle", &bundle.path().to_string_lossy(), &id]);
+    cmd.env("RUNSC_TESTONLY_HOOKS", "panic-after-confine")
+        .env("TMPDIR", tmp.path());
+    let out = runsc_tests::run(cmd, Duration::from_secs(30));
+    assert_eq!(out.code(), Some(134), "{out}");
+    assert!(out.stderr_str().contains("the Sentry panicked"), "{out}");
+    assert!(!out.stdout_str().contains("never"), "{out}");
+    assert!(!runsc.root().join(&id).exists(), "the state directory is left");
+    assert!(!cgroup_dir(&id).exists(), "the cgroup is left");
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let marker = tmp.path().to_string_lossy().into_owned();
+    loop {
+        let left: Vec<_> = processes_mentioning(&marker)
+            .into_iter()
+            .chain(processes_mentioning(&id))
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "processes survive: {left:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

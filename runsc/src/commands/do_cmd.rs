@@ -11,6 +11,8 @@ use crate::cli::{DoArgs, GlobalOpts};
 use crate::report::BootFailure;
 
 pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
+    crate::boot::end_sandbox_on_panic(None);
+    crate::testonly::read_env();
     let mut config = config(global, args)?;
     config.gofer = Some(root_gofer()?);
     crate::confine::sentry(global.platform).context("confining the sandbox")?;

@@ -11,7 +11,8 @@
 //!
 //! What the Sentry keeps from the host is only what it already holds as
 //! fds: the container's stdio, the gofer connections, the status pipe, the
-//! exec fifo, the control socket and the log files.
+//! exec fifo, the control socket and the log files; fds it inherited from
+//! whoever started runsc are closed.
 
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -31,8 +32,8 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     sentry::read_host_facts();
     close_inherited_fds().context("closing inherited fds")?;
     let ids = crate::userns::HostIds::unprivileged();
-    // Supplementary groups are cleared while we still may: once in the
-    // user namespace, setgroups(2) is denied.
+    // Supplementary groups are cleared while we are still host root: the
+    // user namespace's setgroups is denied, and host groups would stay.
     nix::unistd::setgroups(&[]).context("clearing the supplementary groups")?;
     let mapper = crate::userns::Mapper::start(ids).context("starting the id mapper")?;
     enter_namespaces()?;
@@ -49,8 +50,6 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Unshares the user namespace first (the kernel makes it before the
-/// others, which it then owns) and every other one but pid's.
 /// Closes every fd above stdio that we were left by whoever started us:
 /// the runtime's caller may leak fds (a host directory among them, the
 /// CVE-2024-21626 class), and the Sentry must hold only its own. Everything
@@ -80,6 +79,8 @@ fn close_inherited_fds() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Unshares the user namespace first (the kernel makes it before the
+/// others, which it then owns) and every other one but pid's.
 fn enter_namespaces() -> anyhow::Result<()> {
     let flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS

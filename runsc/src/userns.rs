@@ -187,8 +187,9 @@ fn write_at(dir: RawFd, name: &str, content: &str) -> std::io::Result<()> {
 /// Changing ids makes the process non-dumpable, and a non-dumpable process
 /// can be ptraced only with CAP_SYS_PTRACE over its memory's user namespace
 /// (the host's; ptrace(2), "Ptrace access mode checking"). The ptrace
-/// platform's stubs inherit that and the Sentry must seize their threads:
-/// with `stubs_are_traced` the Sentry is made dumpable again. Host
+/// platform's stubs inherit that and the Sentry must seize their threads
+/// (non-dumpable, PTRACE_SEIZE of a guest thread's stub thread fails with
+/// EPERM): with `stubs_are_traced` the Sentry is made dumpable again. Host
 /// processes running as the same ids still cannot attach to it: a tracer
 /// outside the tracee's user namespace needs CAP_SYS_PTRACE over that
 /// namespace (the commoncap check); non-dumpable is a second lock where

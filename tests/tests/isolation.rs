@@ -367,12 +367,20 @@ fn a_seccomp_violation_kills_the_sandbox_and_is_logged_by_the_kernel() {
     control_request(&d.runsc, &d.id, "testonly-seccomp-violation");
     let out = d.wait();
     assert_eq!(out.code(), Some(128 + 31), "killed by SIGSYS\n{out}");
-    let kills = seccomp_kills_of(d.sentry);
-    assert!(
-        kills.iter().any(|l| l.contains(" syscall=41 ") && l.contains("sig=31")),
-        "no audit line for socket(2) of the Sentry {}: {kills:?}",
-        d.sentry
-    );
+    // kauditd prints the record asynchronously.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kills = seccomp_kills_of(d.sentry);
+        if kills.iter().any(|l| l.contains(" syscall=41 ") && l.contains("sig=31")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no audit line for socket(2) of the Sentry {}: {kills:?}",
+            d.sentry
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_nothing_left(&d);
 }
 

@@ -18,7 +18,8 @@ use crate::state::{ContainerState, Root, StateError, Status};
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
-    let dir = match Root::new(&global.root).open(&args.id) {
+    let root = Root::new(&global.root);
+    let dir = match root.open(&args.id) {
         Ok(dir) => dir,
         Err(StateError::NotExist(_)) if args.force => return Ok(0),
         Err(e) => return Err(e.into()),
@@ -44,9 +45,30 @@ pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
             args.id
         ),
     }
+    if crate::pod::membership(&dir).is_none() {
+        remove_pod_members(&root, &args.id);
+    }
     dir.remove()?;
     tracing::info!(id = %args.id, "container deleted");
     Ok(0)
+}
+
+/// The sandbox `sandbox` is gone: so are the app containers that joined
+/// it. Their helpers (and with them their gofers) are made sure to be gone
+/// and their state removed, so that nothing of the pod is left behind.
+fn remove_pod_members(root: &Root, sandbox: &str) {
+    for (dir, state) in crate::pod::members_of(root, sandbox) {
+        if let Some(state) = state.filter(ContainerState::is_alive) {
+            if let Err(e) = kill_and_wait(&state) {
+                tracing::warn!(id = %dir.id, "stopping a container of the pod: {e:#}");
+                continue;
+            }
+        }
+        match dir.remove() {
+            Ok(()) => tracing::info!(id = %dir.id, sandbox, "deleted with its sandbox"),
+            Err(e) => tracing::warn!(id = %dir.id, "removing a container of the pod: {e}"),
+        }
+    }
 }
 
 /// SIGKILLs the sandbox process and waits until it is gone (or a zombie).

@@ -353,3 +353,153 @@ fn annotations_naming_no_sandbox_fail_cleanly() {
     assert!(out.stderr_str().contains("no-such-sandbox"), "{out}");
     assert!(!runsc.root().join(&id).exists());
 }
+
+/// Receives the pty master `runsc` sends to the console socket at `socket`.
+fn console_receiver(socket: &Path) -> std::thread::JoinHandle<std::os::fd::OwnedFd> {
+    use std::io::IoSliceMut;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::os::unix::net::UnixListener;
+
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+
+    let listener = UnixListener::bind(socket).expect("bind the console socket");
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 256];
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let msg =
+            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
+        let mut fds = Vec::new();
+        for cmsg in msg.cmsgs().expect("cmsgs") {
+            if let ControlMessageOwned::ScmRights(received) = cmsg {
+                fds.extend(received);
+            }
+        }
+        assert_eq!(fds.len(), 1, "one pty master");
+        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(fds[0]) }
+    })
+}
+
+/// Everything a pty master reads until the last slave closes (EIO).
+fn read_to_hangup(master: std::os::fd::OwnedFd) -> String {
+    use std::io::Read;
+    let mut master = fs::File::from(master);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while let Ok(n) = master.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// Signals, `kill --all`, a tty exec, a container deleted before it
+/// started, and killing the sandbox (not deleting it) under live apps.
+fn members_follow_their_sandbox(platform: &str) {
+    if !busybox_present() {
+        return;
+    }
+    nix::sys::prctl::set_child_subreaper(true).expect("PR_SET_CHILD_SUBREAPER");
+    let runsc = Runsc::on_platform(platform);
+    let pod = runsc.new_id("pod");
+    let sandbox_bundle = pod_bundle("pause", "exec /bin/busybox sleep 1000", vec![], "sandbox", &pod);
+    let sandbox_pid = create_and_start(&runsc, &sandbox_bundle, &pod);
+
+    // Deleted before it ever ran: its loaded init goes, the pod stays.
+    let never = runsc.new_id("never");
+    let never_bundle = pod_bundle("never", "exec /bin/busybox sleep 1003", vec![], "container", &pod);
+    let out = runsc.run([
+        "create",
+        "--bundle",
+        never_bundle.path().to_str().expect("utf-8"),
+        never.as_str(),
+    ]);
+    assert!(out.success(), "{out}");
+    let out = sh(&runsc, &pod, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
+    assert!(
+        out.stdout_str().contains("sleep 1003"),
+        "the loaded init is a process\n{out}"
+    );
+    let out = runsc.run(["delete", "--force", never.as_str()]);
+    assert!(out.success(), "{out}");
+    wait_until(Duration::from_secs(10), "the unstarted init to go", || {
+        !sh(&runsc, &pod, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
+            .stdout_str()
+            .contains("sleep 1003")
+    });
+
+    // SIGTERM to an app's init; --all reaches its exec'd processes too.
+    let app = runsc.new_id("app");
+    let app_bundle = pod_bundle(
+        "app",
+        "trap 'exit 3' TERM; while :; do /bin/busybox sleep 1; done",
+        vec![],
+        "container",
+        &pod,
+    );
+    let app_pid = create_and_start(&runsc, &app_bundle, &app);
+    let execd = runsc.spawn(["exec", app.as_str(), BUSYBOX, "sleep", "30"]);
+    wait_until(Duration::from_secs(20), "the exec'd sleep", || {
+        runsc.run(["ps", app.as_str()]).stdout_str().contains("sleep 30")
+    });
+    // A tty exec in the app.
+    let socket = app_bundle.path().join("console.sock");
+    let receiver = console_receiver(&socket);
+    let out = exec(
+        &runsc,
+        &app,
+        &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
+        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && cat /own; exit 4"],
+    );
+    assert!(out.success(), "{out}");
+    let seen = read_to_hangup(receiver.join().expect("console receiver"));
+    assert_eq!(
+        seen, "app\n",
+        "the app's own file, through a pty (as exec.rs's tty test sees it)"
+    );
+
+    let out = runsc.run(["kill", "--all", app.as_str(), "TERM"]);
+    assert!(out.success(), "{out}");
+    let execd = execd.wait(Duration::from_secs(20));
+    assert_eq!(execd.code(), Some(128 + 15), "{execd}");
+    assert_eq!(wait_exit_code(app_pid), 3, "the init's TERM handler");
+    let out = runsc.run(["delete", app.as_str()]);
+    assert!(out.success(), "{out}");
+
+    // Killing the sandbox ends its apps, which then report SIGKILL.
+    let last = runsc.new_id("last");
+    let last_pid = create_and_start(&runsc, &app_bundle, &last);
+    let last_rootfs = app_bundle.rootfs().to_string_lossy().into_owned();
+    wait_until(Duration::from_secs(20), "the last app running", || {
+        sh(&runsc, &last, "cat /own").success()
+    });
+    let out = runsc.run(["kill", pod.as_str(), "KILL"]);
+    assert!(out.success(), "{out}");
+    assert_eq!(wait_exit_code(sandbox_pid), 137);
+    assert_eq!(wait_exit_code(last_pid), 137);
+    assert_eq!(runsc.state(&last)["status"], "stopped");
+    wait_until(Duration::from_secs(10), "the app's gofer to go", || {
+        host_processes_mentioning(&last_rootfs).is_empty()
+    });
+    for id in [&last, &pod] {
+        let out = runsc.run(["delete", id.as_str()]);
+        assert!(out.success(), "{out}");
+    }
+    assert!(host_processes_mentioning(&runsc.root().to_string_lossy()).is_empty());
+    assert!(cgroups_of(&pod).is_empty());
+    assert_eq!(fs::read_dir(runsc.root()).expect("root").count(), 0);
+}
+
+#[test]
+fn members_follow_their_sandbox_on_ptrace() {
+    members_follow_their_sandbox("ptrace");
+}
+
+#[test]
+fn members_follow_their_sandbox_on_systrap() {
+    members_follow_their_sandbox("systrap");
+}

@@ -66,8 +66,9 @@ impl Members {
         start.is_some_and(|tx| tx.send(()).is_ok())
     }
 
-    /// Forgets container `id`. Its processes must be gone or dying: the
-    /// mount table goes with the last of them.
+    /// Forgets container `id` once its init has been reaped. Its other
+    /// processes must be gone or dying: the mount table goes with the last
+    /// of them.
     pub fn remove(&self, id: &str) {
         self.lock().remove(id);
     }

@@ -291,15 +291,18 @@ impl Signaller {
     /// Waits for the init of added container `id` to exit and reaps it;
     /// then kills what is left of the container (as the end of a pid
     /// namespace's init would) and forgets it. None when it is unknown.
+    /// Whoever added the container must call this once, even after
+    /// [`Signaller::kill_container`], so that the init is reaped.
     pub fn wait_container(&self, id: &str) -> Option<ExitStatus> {
         let pid = self.members.init_pid(id)?;
         let status = self.wait(pid);
         self.kill_container(id);
+        self.members.remove(id);
         status
     }
 
-    /// Kills every process of added container `id` (starting its init if
-    /// it never ran, so that it dies at once) and forgets the container.
+    /// Kills every process of added container `id`, starting its init if
+    /// it never ran, so that it dies at once.
     pub fn kill_container(&self, id: &str) {
         if let Some(kernel) = self.kernel.upgrade() {
             if let Some(mounts) = self.members.mounts(&kernel, Some(id)) {
@@ -308,7 +311,6 @@ impl Signaller {
             }
         }
         self.members.start(id);
-        self.members.remove(id);
     }
 
     /// Starts a new process in the sandbox (`runsc exec`) on a host

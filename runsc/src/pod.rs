@@ -61,6 +61,27 @@ pub struct Membership {
     pub sandbox: String,
     /// The container's init inside the sandbox (the pid space is shared).
     pub init_pid: i32,
+    /// The container's gofer on the host, which `delete` makes sure is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gofer: Option<HostProcess>,
+}
+
+/// A host process, told apart from a later one with its pid by its start
+/// time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostProcess {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+impl HostProcess {
+    /// Process `pid` as it is now; None when it is gone.
+    pub fn of(pid: i32) -> Option<HostProcess> {
+        crate::state::proc_info(pid).map(|p| HostProcess {
+            pid,
+            start_time: p.start_time,
+        })
+    }
 }
 
 /// The membership recorded in `dir`; None for a container with a sandbox
@@ -398,7 +419,9 @@ mod tests {
         let m = Membership {
             sandbox: "pod".into(),
             init_pid: 5,
+            gofer: HostProcess::of(std::process::id() as i32),
         };
+        assert!(m.gofer.is_some());
         record_membership(&app, &m).unwrap();
         assert_eq!(membership(&app), Some(m));
         assert_eq!(membership(&plain), None);

@@ -270,9 +270,7 @@ fn pod_on(platform: &str) {
     assert_eq!(runsc.state(&app_a)["status"], "stopped");
     let out = runsc.run(["delete", app_a.as_str()]);
     assert!(out.success(), "{out}");
-    wait_until(Duration::from_secs(10), "A's gofer to go", || {
-        host_processes_mentioning(&a_rootfs).is_empty()
-    });
+    assert_eq!(host_processes_mentioning(&a_rootfs), [], "A's gofer is gone with A");
     let table = runsc.run(["ps", app_b.as_str()]).stdout_str();
     assert!(table.contains("sleep 1002"), "{table}");
     assert_eq!(runsc.state(&app_b)["status"], "running");
@@ -300,12 +298,10 @@ fn pod_on(platform: &str) {
     assert!(!state.success(), "the app's state goes with the sandbox\n{state}");
 
     // Nothing is left: processes, mounts, cgroups, state.
-    wait_until(Duration::from_secs(10), "every process of the pod to go", || {
-        host_processes_mentioning(&root).is_empty()
-            && [&sandbox_bundle, &a_bundle, &b_bundle, &c_bundle]
-                .iter()
-                .all(|b| host_processes_mentioning(&b.path().to_string_lossy()).is_empty())
-    });
+    assert_eq!(host_processes_mentioning(&root), []);
+    for b in [&sandbox_bundle, &a_bundle, &b_bundle, &c_bundle] {
+        assert_eq!(host_processes_mentioning(&b.path().to_string_lossy()), []);
+    }
     let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     for b in [&sandbox_bundle, &a_bundle, &b_bundle, &c_bundle] {
         let path = b.path().to_string_lossy().into_owned();

@@ -165,7 +165,7 @@ fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs) -> Result<Joined,
         .with_context(|| format!("opening {}", fifo_path.display()))
         .map_err(fail)?;
     let control = root.open(&args.sandbox).map_err(|e| fail(e.into()))?.control_path();
-    let (request, fds) = prepare(global, args).map_err(fail)?;
+    let (request, fds, gofer) = prepare(global, args).map_err(fail)?;
     let mut conn = pod::add(&control, &request, &fds).map_err(fail)?;
     // The gofer's connections now live in the sandbox only.
     drop(fds);
@@ -177,6 +177,7 @@ fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs) -> Result<Joined,
     let membership = Membership {
         sandbox: args.sandbox.clone(),
         init_pid: pid,
+        gofer: pod::HostProcess::of(gofer),
     };
     pod::record_membership(&dir, &membership).map_err(fail)?;
     tracing::debug!(pid, sandbox = %args.sandbox, "joined the sandbox");
@@ -189,8 +190,9 @@ fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs) -> Result<Joined,
 }
 
 /// The `add` request and its fds: the container's stdio (ours, which we
-/// then point at /dev/null), and the connections of a new gofer.
-fn prepare(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<(AddRequest, Vec<OwnedFd>)> {
+/// then point at /dev/null), and the connections of a new gofer, whose pid
+/// comes last.
+fn prepare(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<(AddRequest, Vec<OwnedFd>, i32)> {
     let bundle = spec::load(&args.bundle)?;
     let stdio = crate::boot::take_stdio().context("taking stdio")?;
     let opts = RuntimeOptions {
@@ -198,12 +200,12 @@ fn prepare(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<(Add
         strace: global.strace,
     };
     let config = bundle.sentry_config(&args.id, &opts, stdio);
-    let gofers = crate::gofer_proc::spawn(&crate::boot::gofer_exports(&config))?;
+    let gofer = crate::gofer_proc::spawn_process(&crate::boot::gofer_exports(&config))?;
     let request = AddRequest::new(&args.id, &bundle.process, &config);
     let mut fds: Vec<OwnedFd> = config.stdio.into();
-    fds.extend(gofers);
+    fds.extend(gofer.conns);
     if fds.len() > pod::MAX_FDS {
         bail!("too many bind mounts ({})", fds.len() - 4);
     }
-    Ok((request, fds))
+    Ok((request, fds, gofer.pid))
 }

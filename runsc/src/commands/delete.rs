@@ -45,8 +45,9 @@ pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
             args.id
         ),
     }
-    if crate::pod::membership(&dir).is_none() {
-        remove_pod_members(&root, &args.id);
+    match crate::pod::membership(&dir) {
+        None => remove_pod_members(&root, &args.id),
+        Some(m) => stop_gofer(m.gofer)?,
     }
     dir.remove()?;
     tracing::info!(id = %args.id, "container deleted");
@@ -58,11 +59,11 @@ pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
 /// and their state removed, so that nothing of the pod is left behind.
 fn remove_pod_members(root: &Root, sandbox: &str) {
     for (dir, state) in crate::pod::members_of(root, sandbox) {
-        if let Some(state) = state.filter(ContainerState::is_alive) {
-            if let Err(e) = kill_and_wait(&state) {
-                tracing::warn!(id = %dir.id, "stopping a container of the pod: {e:#}");
-                continue;
-            }
+        let helper = state.map_or(Ok(()), |s| kill_and_wait(&s));
+        let gofer = crate::pod::membership(&dir).map_or(Ok(()), |m| stop_gofer(m.gofer));
+        if let Err(e) = helper.and(gofer) {
+            tracing::warn!(id = %dir.id, "stopping a container of the pod: {e:#}");
+            continue;
         }
         match dir.remove() {
             Ok(()) => tracing::info!(id = %dir.id, sandbox, "deleted with its sandbox"),
@@ -73,16 +74,31 @@ fn remove_pod_members(root: &Root, sandbox: &str) {
 
 /// SIGKILLs the sandbox process and waits until it is gone (or a zombie).
 pub fn kill_and_wait(state: &ContainerState) -> anyhow::Result<()> {
-    match Sig::KILL.send(state.pid) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-        Err(e) => return Err(e).with_context(|| format!("killing sandbox process {}", state.pid)),
+    kill_process_and_wait(state.pid, state.start_time, "sandbox process")
+}
+
+/// An app container of a pod: its gofer dies with its helper (parent-death
+/// signal); make sure it is gone before the state is.
+fn stop_gofer(gofer: Option<crate::pod::HostProcess>) -> anyhow::Result<()> {
+    match gofer {
+        Some(g) => kill_process_and_wait(g.pid, g.start_time, "gofer"),
+        None => Ok(()),
     }
-    wait_until(KILL_TIMEOUT, || !state.is_alive()).with_context(|| {
-        format!(
-            "sandbox process {} did not exit within {KILL_TIMEOUT:?} of SIGKILL",
-            state.pid
-        )
-    })
+}
+
+/// SIGKILLs host process `pid` (if it is still the one that started at
+/// `start_time`) and waits until it is gone (or a zombie).
+fn kill_process_and_wait(pid: i32, start_time: u64, what: &str) -> anyhow::Result<()> {
+    let alive = || crate::state::proc_info(pid).is_some_and(|p| !p.dead && p.start_time == start_time);
+    if !alive() {
+        return Ok(());
+    }
+    match Sig::KILL.send(pid) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => return Err(e).with_context(|| format!("killing {what} {pid}")),
+    }
+    wait_until(KILL_TIMEOUT, || !alive())
+        .with_context(|| format!("{what} {pid} did not exit within {KILL_TIMEOUT:?} of SIGKILL"))
 }
 
 fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> anyhow::Result<()> {

@@ -214,6 +214,8 @@ fn pod_on(platform: &str) {
     // Each container has its own /proc mount table view.
     let out = sh(&runsc, &app_a, "grep ' /shared ' /proc/self/mounts");
     assert!(out.success(), "{out}");
+    let out = sh(&runsc, &pod, "grep ' /shared ' /proc/self/mounts");
+    assert_eq!(out.code(), Some(1), "the sandbox container has no /shared\n{out}");
 
     // The emptyDir carries a file from A to B.
     assert!(sh(&runsc, &app_a, "echo from-a > /shared/msg").success());
@@ -464,6 +466,44 @@ fn members_follow_their_sandbox(platform: &str) {
     assert_eq!(execd.code(), Some(128 + 15), "{execd}");
     assert_eq!(wait_exit_code(app_pid), 3, "the init's TERM handler");
     let out = runsc.run(["delete", app.as_str()]);
+    assert!(out.success(), "{out}");
+
+    // An app with a terminal: its init's stdio is a pty whose master goes
+    // to the console socket, as for a container of its own.
+    let tty = runsc.new_id("tty");
+    let tty_bundle = pod_bundle(
+        "tty",
+        "[ -t 0 ] && [ -t 1 ] && cat /own; exit 2",
+        vec![],
+        "container",
+        &pod,
+    );
+    let mut spec = tty_bundle.spec();
+    if let Some(p) = spec.process_mut() {
+        p.set_terminal(Some(true));
+    }
+    tty_bundle.save_spec(&spec);
+    let socket = tty_bundle.path().join("console.sock");
+    let receiver = console_receiver(&socket);
+    let pid_file = tty_bundle.path().join("tty.pid");
+    let out = runsc.run([
+        "create",
+        "--bundle",
+        tty_bundle.path().to_str().expect("utf-8"),
+        "--console-socket",
+        socket.to_str().expect("utf-8"),
+        "--pid-file",
+        pid_file.to_str().expect("utf-8"),
+        tty.as_str(),
+    ]);
+    assert!(out.success(), "{out}");
+    let master = receiver.join().expect("console receiver");
+    let out = runsc.run(["start", tty.as_str()]);
+    assert!(out.success(), "{out}");
+    assert_eq!(read_to_hangup(master), "tty\n");
+    let tty_pid: i32 = fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid");
+    assert_eq!(wait_exit_code(tty_pid), 2);
+    let out = runsc.run(["delete", tty.as_str()]);
     assert!(out.success(), "{out}");
 
     // Killing the sandbox ends its apps, which then report SIGKILL.

@@ -105,3 +105,28 @@ pub fn outside_signal(signal: i32) -> SigInfo {
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_start_once_and_are_forgotten() {
+        let members = Members::default();
+        let mounts = Arc::new(MountTable::default());
+        let (tx, rx) = mpsc::channel();
+        assert!(!members.contains("app"));
+        members.insert("app", mounts.clone(), 7, tx);
+        assert!(members.contains("app"));
+        assert_eq!(members.init_pid("app"), Some(7));
+        assert!(!members.start("other"));
+        assert!(members.start("app"));
+        assert!(rx.try_recv().is_ok());
+        // A second start finds nothing to let go.
+        assert!(!members.start("app"));
+        members.remove("app");
+        assert_eq!(members.init_pid("app"), None);
+        // The loaded init's thread sees the end of the channel.
+        assert!(rx.recv().is_err());
+    }
+}

@@ -216,7 +216,7 @@ fn join_cgroup(global: &GlobalOpts, args: &BootArgs, bundle: &spec::Bundle) -> a
 
 /// What the gofer serves: the rootfs (with the mounts below it, as runc's
 /// rbind of the root), then every bind mount in order.
-fn gofer_exports(config: &sentry::Config) -> Vec<crate::gofer_proc::Export> {
+pub fn gofer_exports(config: &sentry::Config) -> Vec<crate::gofer_proc::Export> {
     let root = crate::gofer_proc::Export {
         source: config.rootfs.clone(),
         read_only: config.root_readonly,
@@ -242,7 +242,7 @@ fn gofer_exports(config: &sentry::Config) -> Vec<crate::gofer_proc::Export> {
 /// Hands copies of fds 0-2 to the guest and points our own 0-2 at
 /// /dev/null, so that once the guest closes its stdio nothing of ours keeps
 /// the caller's pipes (or pty) open.
-fn take_stdio() -> io::Result<[OwnedFd; 3]> {
+pub fn take_stdio() -> io::Result<[OwnedFd; 3]> {
     let stdio = [
         io::stdin().as_fd().try_clone_to_owned()?,
         io::stdout().as_fd().try_clone_to_owned()?,

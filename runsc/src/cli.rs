@@ -163,6 +163,10 @@ pub enum Command {
     /// pid file) and exits with its status.
     #[command(hide = true, name = "exec-wait")]
     ExecWait(ExecWaitArgs),
+    /// Internal: an app container of a pod, which joins its sandbox; waits
+    /// for the container's init and exits with its status.
+    #[command(hide = true, name = "container-wait")]
+    ContainerWait(ContainerWaitArgs),
 }
 
 impl Command {
@@ -177,6 +181,7 @@ impl Command {
             Command::Ps(_) => "ps",
             Command::Exec(_) => "exec",
             Command::ExecWait(_) => "exec-wait",
+            Command::ContainerWait(_) => "container-wait",
             Command::Run(_) => "run",
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
@@ -426,6 +431,24 @@ fn parse_env(s: &str) -> Result<String, String> {
         Some((key, _)) if !key.is_empty() => Ok(s.to_string()),
         _ => Err(format!("{s:?} is not of the form KEY=VALUE")),
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ContainerWaitArgs {
+    /// Absolute bundle directory.
+    #[arg(long, value_name = "DIR")]
+    pub bundle: PathBuf,
+
+    /// The id of the pod's sandbox container to join.
+    #[arg(long, value_name = "ID")]
+    pub sandbox: String,
+
+    /// Inherited pipe on which to report readiness to `create`.
+    #[arg(long = "status-fd", value_name = "FD")]
+    pub status_fd: i32,
+
+    /// Container id.
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Args)]

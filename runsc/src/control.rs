@@ -2,12 +2,16 @@
 //! invocations on `<root>/<id>/control.sock`.
 //!
 //! Each connection carries one request line, `NAME[ JSON]`:
-//! - `ps`: one JSON reply line, the processes;
-//! - `exec {"process": OCI process}` with the process's stdin, stdout and
-//!   stderr attached (SCM_RIGHTS): a [`ExecEvent::Started`] (or
-//!   [`ExecEvent::Failed`]) line as soon as the process is loaded, then an
-//!   exit line when it has exited and been reaped;
+//! - `ps[ {"container": ID}]`: one JSON reply line, the processes (of
+//!   container ID of a pod, else of the sandbox's first container);
+//! - `exec {"process": OCI process[, "container": ID]}` with the process's
+//!   stdin, stdout and stderr attached (SCM_RIGHTS): a
+//!   [`ExecEvent::Started`] (or [`ExecEvent::Failed`]) line as soon as the
+//!   process is loaded, then an exit line when it has exited and been
+//!   reaped;
 //! - `signal {"pid": N, "signal": S}`: one reply line, `{"ok": bool}`;
+//! - `add {AddRequest}` with stdio and gofer connections attached: a
+//!   further container of a pod ([`crate::pod::answer_add`]).
 //! - with test-only hooks enabled, `testonly-*` ([`crate::testonly`]).
 
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
@@ -36,6 +40,16 @@ pub struct Process {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExecRequest {
     pub process: oci_spec::runtime::Process,
+    /// The pod's container to run it in; None for the sandbox's first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// What `ps` may ask for.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct PsRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    container: Option<String>,
 }
 
 /// The replies on an `exec` connection.
@@ -104,8 +118,16 @@ fn answer(mut conn: UnixStream, sandbox: &sentry::Signaller) -> anyhow::Result<(
     let (request, fds) = read_request(&conn)?;
     let (name, body) = request.split_once(' ').unwrap_or((request.as_str(), ""));
     match name {
-        "ps" => reply(&mut conn, &processes_of(sandbox)),
+        "ps" => {
+            let req: PsRequest = if body.is_empty() {
+                PsRequest::default()
+            } else {
+                serde_json::from_str(body).context("parsing the ps request")?
+            };
+            reply(&mut conn, &processes_of(sandbox, req.container.as_deref()))
+        }
         "exec" => answer_exec(conn, sandbox, body, fds),
+        "add" => crate::pod::answer_add(conn, sandbox, body, fds),
         "signal" => {
             let req: SignalRequest = serde_json::from_str(body).context("parsing the signal request")?;
             tracing::debug!(pid = req.pid, signal = req.signal, "signal request");
@@ -120,9 +142,9 @@ fn answer(mut conn: UnixStream, sandbox: &sentry::Signaller) -> anyhow::Result<(
     }
 }
 
-fn processes_of(sandbox: &sentry::Signaller) -> Vec<Process> {
+fn processes_of(sandbox: &sentry::Signaller, container: Option<&str>) -> Vec<Process> {
     sandbox
-        .processes()
+        .container_processes(container)
         .into_iter()
         .map(|p| Process {
             pid: p.pid,
@@ -137,9 +159,9 @@ fn processes_of(sandbox: &sentry::Signaller) -> Vec<Process> {
 /// reports how it ended. The process is reaped even when the client has
 /// gone away meanwhile.
 fn answer_exec(mut conn: UnixStream, sandbox: &sentry::Signaller, body: &str, fds: Vec<OwnedFd>) -> anyhow::Result<()> {
-    let started = parse_exec(body, fds).and_then(|config| {
-        tracing::debug!(args = ?config.args, cwd = %config.cwd, uid = config.uid, "exec");
-        sandbox.exec(config).map_err(|e| {
+    let started = parse_exec(body, fds).and_then(|(container, config)| {
+        tracing::debug!(args = ?config.args, cwd = %config.cwd, uid = config.uid, ?container, "exec");
+        sandbox.exec_in(container.as_deref(), config).map_err(|e| {
             let failure = crate::report::BootFailure::from_sentry(&e);
             (failure.to_string(), failure.exit_code)
         })
@@ -152,8 +174,7 @@ fn answer_exec(mut conn: UnixStream, sandbox: &sentry::Signaller, body: &str, fd
     let _ = reply(&mut conn, &ExecEvent::Started { pid });
     kill_when_abandoned(&conn, sandbox, pid);
     let event = match sandbox.wait(pid) {
-        Some(sentry::ExitStatus::Exited(code)) => ExecEvent::Exited { code: code & 0xff },
-        Some(sentry::ExitStatus::Signaled(signal)) => ExecEvent::Signaled { signal },
+        Some(status) => exit_event(status),
         None => ExecEvent::Failed {
             message: "the process vanished".into(),
             exit_code: 1,
@@ -189,15 +210,26 @@ fn kill_when_abandoned(conn: &UnixStream, sandbox: &sentry::Signaller, pid: i32)
     }
 }
 
-fn parse_exec(body: &str, fds: Vec<OwnedFd>) -> Result<sentry::ExecConfig, (String, i32)> {
+/// The final event of a process that ended with `status`.
+pub fn exit_event(status: sentry::ExitStatus) -> ExecEvent {
+    match status {
+        sentry::ExitStatus::Exited(code) => ExecEvent::Exited { code: code & 0xff },
+        sentry::ExitStatus::Signaled(signal) => ExecEvent::Signaled { signal },
+    }
+}
+
+type ExecParsed = (Option<String>, sentry::ExecConfig);
+
+fn parse_exec(body: &str, fds: Vec<OwnedFd>) -> Result<ExecParsed, (String, i32)> {
     let request: ExecRequest = serde_json::from_str(body).map_err(|e| (format!("parsing the exec request: {e}"), 1))?;
     let stdio: [OwnedFd; 3] = fds
         .try_into()
         .map_err(|fds: Vec<OwnedFd>| (format!("exec needs 3 stdio fds, got {}", fds.len()), 1))?;
-    crate::spec::exec_config(&request.process, stdio).map_err(|e| (e.to_string(), 1))
+    let config = crate::spec::exec_config(&request.process, stdio).map_err(|e| (e.to_string(), 1))?;
+    Ok((request.container, config))
 }
 
-fn reply<T: Serialize>(conn: &mut UnixStream, value: &T) -> anyhow::Result<()> {
+pub fn reply<T: Serialize>(conn: &mut UnixStream, value: &T) -> anyhow::Result<()> {
     let mut line = serde_json::to_vec(value)?;
     line.push(b'\n');
     conn.write_all(&line)?;
@@ -210,7 +242,7 @@ fn read_request(conn: &UnixStream) -> anyhow::Result<(String, Vec<OwnedFd>)> {
     let mut fds = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     while !line.contains(&b'\n') {
-        let mut space = nix::cmsg_space!([RawFd; 3]);
+        let mut space = nix::cmsg_space!([RawFd; crate::pod::MAX_FDS]);
         let mut iov = [IoSliceMut::new(&mut buf)];
         let msg = recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC)?;
         for cmsg in msg.cmsgs()? {
@@ -238,10 +270,14 @@ fn owned(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
-/// Asks the sandbox behind `path` for its processes.
-pub fn processes(path: &Path) -> anyhow::Result<Vec<Process>> {
+/// Asks the sandbox behind `path` for the processes of its container
+/// `container` (None: its first container).
+pub fn processes(path: &Path, container: Option<&str>) -> anyhow::Result<Vec<Process>> {
     let mut conn = connect(path)?;
-    conn.write_all(b"ps\n")?;
+    let request = serde_json::to_string(&PsRequest {
+        container: container.map(str::to_string),
+    })?;
+    conn.write_all(format!("ps {request}\n").as_bytes())?;
     let mut reply = String::new();
     BufReader::new(conn).read_line(&mut reply)?;
     serde_json::from_str(&reply).with_context(|| format!("unexpected reply {reply:?}"))
@@ -281,6 +317,11 @@ impl ExecConnection {
         self.reader.into_inner()
     }
 
+    /// The connection's socket, for writing to the sandbox.
+    pub fn stream(&self) -> &UnixStream {
+        self.reader.get_ref()
+    }
+
     pub fn from_stream(stream: UnixStream) -> ExecConnection {
         ExecConnection {
             reader: BufReader::new(stream),
@@ -288,28 +329,40 @@ impl ExecConnection {
     }
 }
 
-/// Sends an `exec` request with `stdio` to the sandbox behind `path`.
-pub fn exec(path: &Path, process: &oci_spec::runtime::Process, stdio: &[OwnedFd; 3]) -> anyhow::Result<ExecConnection> {
-    let conn = connect(path)?;
+/// Sends an `exec` request with `stdio` to the sandbox behind `path`, for
+/// its pod's container `container` (None: its first container).
+pub fn exec(
+    path: &Path,
+    container: Option<&str>,
+    process: &oci_spec::runtime::Process,
+    stdio: &[OwnedFd; 3],
+) -> anyhow::Result<ExecConnection> {
     let request = serde_json::to_string(&ExecRequest {
         process: process.clone(),
+        container: container.map(str::to_string),
     })?;
-    let line = format!("exec {request}\n");
-    let fds: Vec<RawFd> = stdio.iter().map(|fd| fd.as_raw_fd()).collect();
-    let mut sent = sendmsg::<UnixAddr>(
+    let conn = send_request(path, &format!("exec {request}\n"), stdio).context("sending the exec request")?;
+    Ok(ExecConnection::from_stream(conn))
+}
+
+/// Connects to `path` and sends the request `line` with `fds` attached
+/// (SCM_RIGHTS, with the first bytes); returns the connection.
+pub fn send_request(path: &Path, line: &str, fds: &[OwnedFd]) -> anyhow::Result<UnixStream> {
+    let conn = connect(path)?;
+    let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    let rights = [ControlMessage::ScmRights(&raw)];
+    let sent = sendmsg::<UnixAddr>(
         conn.as_raw_fd(),
         &[IoSlice::new(line.as_bytes())],
-        &[ControlMessage::ScmRights(&fds)],
+        if raw.is_empty() { &[] } else { &rights },
         MsgFlags::empty(),
         None,
-    )
-    .context("sending the exec request")?;
+    )?;
     if sent < line.len() {
         (&conn).write_all(&line.as_bytes()[sent..])?;
-        sent = line.len();
     }
-    tracing::debug!(bytes = sent, "exec request sent");
-    Ok(ExecConnection::from_stream(conn))
+    tracing::debug!(bytes = line.len(), fds = raw.len(), "control request sent");
+    Ok(conn)
 }
 
 fn connect(path: &Path) -> anyhow::Result<UnixStream> {

@@ -246,8 +246,21 @@ fn open_path(path: &Path) -> std::io::Result<OwnedFd> {
 
 /// Starts a gofer for `exports` (the rootfs first); returns the Sentry's end
 /// of each export's connection, in order, once the gofer is confined.
-#[allow(unsafe_code)]
 pub fn spawn(exports: &[Export]) -> anyhow::Result<Vec<OwnedFd>> {
+    Ok(spawn_process(exports)?.conns)
+}
+
+/// A started gofer.
+pub struct Gofer {
+    /// Its host pid.
+    pub pid: i32,
+    /// The Sentry's end of each export's connection, in order.
+    pub conns: Vec<OwnedFd>,
+}
+
+/// [`spawn`], also telling the gofer's pid.
+#[allow(unsafe_code)]
+pub fn spawn_process(exports: &[Export]) -> anyhow::Result<Gofer> {
     let staging = tempfile::Builder::new()
         .prefix("runsc-gofer-")
         .tempdir()
@@ -307,7 +320,10 @@ pub fn spawn(exports: &[Export]) -> anyhow::Result<Vec<OwnedFd>> {
     tracing::debug!(pid = child.id(), exports = ?exports, "gofer started");
     // The gofer is reaped by whoever outlives it; it exits when we close
     // our ends or die.
-    Ok(sentry_ends)
+    Ok(Gofer {
+        pid: i32::try_from(child.id()).context("gofer pid out of range")?,
+        conns: sentry_ends,
+    })
 }
 
 /// In the child before exec: moves `fds[i]` to `first + i`, without

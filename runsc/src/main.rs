@@ -15,6 +15,7 @@ mod console;
 mod control;
 mod gofer_proc;
 mod logging;
+mod pod;
 mod report;
 mod rfc3339;
 mod seccomp;
@@ -40,7 +41,7 @@ fn main() -> ExitCode {
     };
     let name = cli.command.name();
     // boot's stderr is the container's: it never logs there.
-    let stderr_ok = !matches!(cli.command, Command::Boot(_));
+    let stderr_ok = !matches!(cli.command, Command::Boot(_) | Command::ContainerWait(_));
     if let Err(e) = logging::init(&cli.global, name, stderr_ok) {
         eprintln!("runsc: {e}");
         return ExitCode::FAILURE;
@@ -75,6 +76,7 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::Ps(args) => commands::ps::main(g, args),
         Command::Exec(args) => commands::exec::main(g, args),
         Command::ExecWait(args) => commands::exec::wait_main(g, args),
+        Command::ContainerWait(args) => commands::container_wait::main(g, args),
         Command::Run(args) => commands::run::main(g, args),
         Command::List(args) => commands::list::main(g, args),
         Command::Spec(args) => commands::spec::main(g, args),

@@ -8,7 +8,7 @@ use crate::kernel::stdio::{HostStream, HostStreamInode};
 use crate::kernel::task::Credentials;
 use crate::kernel::{Kernel, Task};
 use crate::mm::MemoryFile;
-use crate::sandbox::{Config, Error, ExecConfig};
+use crate::sandbox::{Config, ContainerConfig, Error, ExecConfig};
 use crate::vfs::dentry::Mount;
 use crate::vfs::resolve::FsContext;
 use crate::vfs::{Dentry, FdTable, Inode, MountTable, OpenFile};
@@ -20,16 +20,14 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
     let platform = platform::new(config.platform)?;
     let memfile = Arc::new(MemoryFile::new().map_err(|e| Error::Setup(format!("memory file: {e}")))?);
     let mounts = Arc::new(MountTable::default());
-    let root_inode = root_filesystem(&mut config)?;
-    mounts.mount(
-        b"/",
-        Mount::new(
-            root_inode.clone(),
-            if config.overlay { "overlay" } else { "9p" },
-            config.root_readonly,
-        ),
-    );
-    mount_pseudo_filesystems(&mounts);
+    let read_only = config.root_readonly || config.overlay;
+    let lower = root_filesystem(config.gofer.take(), &config.rootfs, read_only)?;
+    let root_inode = if config.overlay && !config.root_readonly {
+        Overlay::new(lower, Tmpfs::new(None, 0o755))
+    } else {
+        lower
+    };
+    let fs_type = if config.overlay { "overlay" } else { "9p" };
     let kernel = Arc::new(Kernel::new(
         platform,
         memfile,
@@ -37,27 +35,13 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         &config.hostname,
         config.strace,
     ));
-    let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));
     let bind_gofers = std::mem::take(&mut config.bind_gofers);
-    apply_mounts(&mounts, &config.mounts, bind_gofers, &proc_source)?;
-    mounts.mount(
-        b"/proc",
-        Mount {
-            nosuid: true,
-            noexec: true,
-            nodev: true,
-            ..Mount::new(crate::fs::proc::new(proc_source.clone()), "proc", false)
-        },
-    );
-    let root = Dentry::root(root_inode);
-    let fs = FsContext {
-        root: root.clone(),
-        cwd: root,
-        mounts,
-        umask: 0o022,
-        searcher: None,
-        limits: Default::default(),
+    let root = ContainerRoot {
+        inode: root_inode,
+        fs_type,
+        read_only: config.root_readonly,
     };
+    let fs = container_fs(&kernel, mounts, root, &config.mounts, bind_gofers)?;
     let process = ExecConfig {
         args: config.args,
         env: config.env,
@@ -73,20 +57,76 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
     load_process(kernel, fs, process)
 }
 
+/// The init task of a further container in a running sandbox (a pod's app
+/// container): a mount table of its own, rooted at its own gofer's tree,
+/// with its own /dev, /proc and spec mounts, in the sandbox's kernel (one
+/// pid space, one network and IPC). Loaded, not yet running.
+pub fn container_task(kernel: Arc<Kernel>, mut config: ContainerConfig) -> Result<Task, Error> {
+    let inode = root_filesystem(config.gofer.take(), &config.rootfs, config.root_readonly)?;
+    let root = ContainerRoot {
+        inode,
+        fs_type: "9p",
+        read_only: config.root_readonly,
+    };
+    let bind_gofers = std::mem::take(&mut config.bind_gofers);
+    let mounts = Arc::new(MountTable::default());
+    let fs = container_fs(&kernel, mounts, root, &config.mounts, bind_gofers)?;
+    load_process(kernel, fs, config.process)
+}
+
+/// A container's root filesystem as it is mounted on `/`.
+struct ContainerRoot {
+    inode: Arc<dyn Inode>,
+    fs_type: &'static str,
+    read_only: bool,
+}
+
+/// Fills `mounts` with a container's tree (its root, the sandbox's /dev,
+/// the spec's mounts, /proc) and returns a file-system context at its root.
+fn container_fs(
+    kernel: &Arc<Kernel>,
+    mounts: Arc<MountTable>,
+    root: ContainerRoot,
+    spec_mounts: &[crate::sandbox::MountConfig],
+    bind_gofers: Vec<OwnedFd>,
+) -> Result<FsContext, Error> {
+    mounts.mount(b"/", Mount::new(root.inode.clone(), root.fs_type, root.read_only));
+    mount_pseudo_filesystems(&mounts);
+    let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(kernel)));
+    apply_mounts(&mounts, spec_mounts, bind_gofers, &proc_source)?;
+    mounts.mount(
+        b"/proc",
+        Mount {
+            nosuid: true,
+            noexec: true,
+            nodev: true,
+            ..Mount::new(crate::fs::proc::new(proc_source.clone()), "proc", false)
+        },
+    );
+    let dentry = Dentry::root(root.inode);
+    Ok(FsContext {
+        root: dentry.clone(),
+        cwd: dentry,
+        mounts,
+        umask: 0o022,
+        searcher: None,
+        limits: Default::default(),
+    })
+}
+
 /// Creates a new process in a running sandbox (`runsc exec`): a thread
 /// group of its own in the sandbox's pid namespace, with no parent (like
-/// the init, it is the child of no guest process), seeing the same mounts
-/// from the root.
-pub fn exec_task(kernel: Arc<Kernel>, config: ExecConfig) -> Result<Task, Error> {
-    let root_mount = kernel
-        .mounts
+/// the init, it is the child of no guest process), seeing the mounts of
+/// the container whose table is `mounts` from its root.
+pub fn exec_task(kernel: Arc<Kernel>, mounts: Arc<MountTable>, config: ExecConfig) -> Result<Task, Error> {
+    let root_mount = mounts
         .at(b"/")
-        .ok_or_else(|| Error::Setup("the sandbox has no root mount".into()))?;
+        .ok_or_else(|| Error::Setup("the container has no root mount".into()))?;
     let root = Dentry::root(root_mount.root);
     let fs = FsContext {
         root: root.clone(),
         cwd: root,
-        mounts: kernel.mounts.clone(),
+        mounts,
         umask: 0o022,
         searcher: None,
         limits: Default::default(),
@@ -172,16 +212,15 @@ fn exec_error(path: &str, e: Errno) -> Error {
     }
 }
 
-fn root_filesystem(config: &mut Config) -> Result<Arc<dyn Inode>, Error> {
-    let read_only = config.root_readonly || config.overlay;
-    let server: Arc<dyn gofer::FileServer> = match config.gofer.take() {
+fn root_filesystem(gofer: Option<OwnedFd>, rootfs: &std::path::Path, read_only: bool) -> Result<Arc<dyn Inode>, Error> {
+    let server: Arc<dyn gofer::FileServer> = match gofer {
         Some(fd) => Arc::new(
             gofer::RemoteServer::new(std::os::unix::net::UnixStream::from(fd))
                 .map_err(|e| Error::Setup(format!("gofer connection: {e}")))?,
         ),
         None => Arc::new(
-            gofer::LocalServer::new(&config.rootfs, read_only)
-                .map_err(|e| Error::Setup(format!("rootfs {}: {e}", config.rootfs.display())))?,
+            gofer::LocalServer::new(rootfs, read_only)
+                .map_err(|e| Error::Setup(format!("rootfs {}: {e}", rootfs.display())))?,
         ),
     };
     if read_only && !server.read_only() {
@@ -190,11 +229,7 @@ fn root_filesystem(config: &mut Config) -> Result<Arc<dyn Inode>, Error> {
         ));
     }
     // The container owns its rootfs: cache lookups and stats.
-    let lower = HostInode::root_exclusive(server);
-    if config.overlay && !config.root_readonly {
-        return Ok(Overlay::new(lower, Tmpfs::new(None, 0o755)));
-    }
-    Ok(lower)
+    Ok(HostInode::root_exclusive(server))
 }
 
 /// /dev and friends: the sandbox's own, never the host's.

@@ -16,6 +16,7 @@ pub mod syscalls;
 pub mod vfs;
 
 mod boot;
+mod pod;
 pub mod sandbox;
 
 /// Reads the few host facts the Sentry shows (the CPU model for
@@ -30,5 +31,6 @@ pub fn set_memory_limit(bytes: u64) {
 }
 
 pub use sandbox::{
-    CapabilitySets, Config, Error, ExecConfig, ExitStatus, MountConfig, MountKind, ProcessInfo, Sandbox, Signaller,
+    CapabilitySets, Config, ContainerConfig, Error, ExecConfig, ExitStatus, MountConfig, MountKind, ProcessInfo,
+    Sandbox, Signaller,
 };

@@ -2,8 +2,9 @@
 
 use crate::boot;
 use crate::kernel::process::{WaitTarget, INIT_PID};
-use crate::kernel::signals::SigInfo;
 use crate::kernel::Kernel;
+use crate::pod::{self, Members};
+use crate::vfs::MountTable;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -75,6 +76,26 @@ pub struct ExecConfig {
     pub no_new_privileges: bool,
     /// Host fds that become the process's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+}
+
+/// A further container in a running sandbox (a Kubernetes pod's app
+/// container): its own root and mounts, and its init process.
+#[derive(Debug)]
+pub struct ContainerConfig {
+    /// The container id, unique in the sandbox.
+    pub id: String,
+    /// Host directory that becomes the container's `/` (served from this
+    /// process when `gofer` is None, which only tests should do).
+    pub rootfs: PathBuf,
+    pub root_readonly: bool,
+    /// Filesystems mounted over its root, in order.
+    pub mounts: Vec<MountConfig>,
+    /// A connection to a gofer serving `rootfs`.
+    pub gofer: Option<OwnedFd>,
+    /// Connections to the gofer serving each bind mount, in order.
+    pub bind_gofers: Vec<OwnedFd>,
+    /// Its init process.
+    pub process: ExecConfig,
 }
 
 /// One mount of the container (OCI `mounts`).
@@ -169,10 +190,12 @@ impl Error {
     }
 }
 
-/// Sends signals from outside the sandbox to its init process.
+/// Sends signals from outside the sandbox to its init process, and starts,
+/// lists and waits for its processes and containers.
 #[derive(Clone)]
 pub struct Signaller {
     kernel: Weak<Kernel>,
+    members: Arc<Members>,
 }
 
 /// One process of a sandbox, as `runsc ps` shows it.
@@ -210,22 +233,109 @@ impl Signaller {
             .collect()
     }
 
+    /// The live processes of container `id` (None: the first container),
+    /// by pid; none for an unknown container.
+    pub fn container_processes(&self, id: Option<&str>) -> Vec<ProcessInfo> {
+        let Some(kernel) = self.kernel.upgrade() else {
+            return Vec::new();
+        };
+        let Some(mounts) = self.members.mounts(&kernel, id) else {
+            return Vec::new();
+        };
+        let pids = pod::pids_in(&kernel, &mounts);
+        self.processes().into_iter().filter(|p| pids.contains(&p.pid)).collect()
+    }
+
+    /// Adds a container to the running sandbox: builds its mount tree and
+    /// loads its init process (a parentless process, like an exec'd one)
+    /// on a host thread of its own, without running it until
+    /// [`Signaller::start_container`]. Returns the init's pid.
+    pub fn add_container(&self, config: ContainerConfig) -> Result<i32, Error> {
+        let kernel = self.kernel()?;
+        let id = config.id.clone();
+        if self.members.contains(&id) {
+            return Err(Error::Setup(format!("container {id:?} already exists in the sandbox")));
+        }
+        let (loaded_tx, loaded_rx) = mpsc::channel::<Result<(i32, Arc<MountTable>), Error>>();
+        let (start_tx, start_rx) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name(format!("task-{id}"))
+            .spawn(move || {
+                let mut task = match boot::container_task(kernel, config) {
+                    Ok(task) => task,
+                    Err(e) => {
+                        let _ = loaded_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = loaded_tx.send(Ok((task.tgid, task.fs().mounts)));
+                // Runs also when the container is removed unstarted: it
+                // was sent SIGKILL first, and dies on entry.
+                let _ = start_rx.recv();
+                task.run();
+            })
+            .map_err(|e| Error::Setup(format!("cannot start the task thread: {e}")))?;
+        let (pid, mounts) = loaded_rx
+            .recv()
+            .map_err(|_| Error::Setup("the task thread died while loading".into()))??;
+        self.members.insert(&id, mounts, pid, start_tx);
+        Ok(pid)
+    }
+
+    /// Lets the init of added container `id` run; false when it is
+    /// unknown or already started.
+    pub fn start_container(&self, id: &str) -> bool {
+        self.members.start(id)
+    }
+
+    /// Waits for the init of added container `id` to exit and reaps it;
+    /// then kills what is left of the container (as the end of a pid
+    /// namespace's init would) and forgets it. None when it is unknown.
+    /// Whoever added the container must call this once, even after
+    /// [`Signaller::kill_container`], so that the init is reaped.
+    pub fn wait_container(&self, id: &str) -> Option<ExitStatus> {
+        let pid = self.members.init_pid(id)?;
+        let status = self.wait(pid);
+        self.kill_container(id);
+        self.members.remove(id);
+        status
+    }
+
+    /// Kills every process of added container `id`, starting its init if
+    /// it never ran, so that it dies at once.
+    pub fn kill_container(&self, id: &str) {
+        if let Some(kernel) = self.kernel.upgrade() {
+            if let Some(mounts) = self.members.mounts(&kernel, Some(id)) {
+                let n = pod::signal_all(&kernel, &mounts, libc::SIGKILL);
+                tracing::debug!(id, processes = n, "killed the container's processes");
+            }
+        }
+        self.members.start(id);
+    }
+
     /// Starts a new process in the sandbox (`runsc exec`) on a host
     /// thread of its own and returns its pid once its executable is
     /// loaded. It has no parent inside the sandbox: [`Signaller::wait`]
     /// reaps it, and the init's wait(2) never sees it.
     pub fn exec(&self, config: ExecConfig) -> Result<i32, Error> {
-        let kernel = self
-            .kernel
-            .upgrade()
-            .ok_or_else(|| Error::Setup("the sandbox has ended".into()))?;
+        self.exec_in(None, config)
+    }
+
+    /// [`Signaller::exec`] in container `id` (None: the first container):
+    /// the process sees that container's files from its root.
+    pub fn exec_in(&self, id: Option<&str>, config: ExecConfig) -> Result<i32, Error> {
+        let kernel = self.kernel()?;
+        let mounts = self
+            .members
+            .mounts(&kernel, id)
+            .ok_or_else(|| Error::Setup(format!("no container {:?} in the sandbox", id.unwrap_or_default())))?;
         let (loaded_tx, loaded_rx) = mpsc::channel::<Result<i32, Error>>();
         std::thread::Builder::new()
             .name("task-exec".into())
             .spawn(move || {
                 // The ptrace platform binds the guest to the thread that
                 // creates its context: load it here, then run it here.
-                let mut task = match boot::exec_task(kernel, config) {
+                let mut task = match boot::exec_task(kernel, mounts, config) {
                     Ok(task) => task,
                     Err(e) => {
                         let _ = loaded_tx.send(Err(e));
@@ -239,6 +349,12 @@ impl Signaller {
         loaded_rx
             .recv()
             .map_err(|_| Error::Setup("the task thread died while loading".into()))?
+    }
+
+    fn kernel(&self) -> Result<Arc<Kernel>, Error> {
+        self.kernel
+            .upgrade()
+            .ok_or_else(|| Error::Setup("the sandbox has ended".into()))
     }
 
     /// Waits for a process started by [`Signaller::exec`] to exit and reaps
@@ -258,12 +374,7 @@ impl Signaller {
         let Some(kernel) = self.kernel.upgrade() else {
             return false;
         };
-        let info = SigInfo {
-            signo: signal,
-            code: 0,
-            ..Default::default()
-        };
-        kernel.post_signal(pid, info).is_ok()
+        kernel.post_signal(pid, pod::outside_signal(signal)).is_ok()
     }
 
     /// Queues `signal` for the init process. Like a signal from the parent
@@ -273,12 +384,7 @@ impl Signaller {
         let Some(kernel) = self.kernel.upgrade() else {
             return false;
         };
-        let info = SigInfo {
-            signo: signal,
-            code: 0,
-            ..Default::default()
-        };
-        kernel.post_signal(INIT_PID, info).is_ok()
+        kernel.post_signal(INIT_PID, pod::outside_signal(signal)).is_ok()
     }
 }
 
@@ -288,6 +394,7 @@ impl Signaller {
 /// platform binds a guest to the thread that created it.
 pub struct Sandbox {
     kernel: Arc<Kernel>,
+    members: Arc<Members>,
     start: mpsc::Sender<()>,
     done: mpsc::Receiver<ExitStatus>,
     thread: std::thread::JoinHandle<()>,
@@ -326,6 +433,7 @@ impl Sandbox {
         match ready_rx.recv() {
             Ok(Ok(kernel)) => Ok(Sandbox {
                 kernel,
+                members: Default::default(),
                 start: start_tx,
                 done: done_rx,
                 thread,
@@ -340,6 +448,7 @@ impl Sandbox {
     pub fn signaller(&self) -> Signaller {
         Signaller {
             kernel: Arc::downgrade(&self.kernel),
+            members: self.members.clone(),
         }
     }
 

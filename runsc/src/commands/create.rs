@@ -43,7 +43,13 @@ pub fn create(global: &GlobalOpts, args: &CreateArgs, detach: bool) -> anyhow::R
         );
     }
     let dir = Root::new(&global.root).create(&args.id)?;
-    let launched = match launch::launch(global, &dir, &bundle, args.console_socket.as_deref()) {
+    let console_socket = args.console_socket.as_deref();
+    // An app container of a pod joins its sandbox; any other gets its own.
+    let launched = match crate::pod::sandbox_to_join(&bundle.annotations(), &args.id) {
+        Some(sandbox) => crate::commands::container_wait::join(global, &dir, &bundle, &sandbox, console_socket),
+        None => launch::launch(global, &dir, &bundle, console_socket),
+    };
+    let launched = match launched {
         Ok(launched) => launched,
         Err(e) => {
             remove_quietly(&dir);

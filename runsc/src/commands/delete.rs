@@ -18,7 +18,8 @@ use crate::state::{ContainerState, Root, StateError, Status};
 const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
-    let dir = match Root::new(&global.root).open(&args.id) {
+    let root = Root::new(&global.root);
+    let dir = match root.open(&args.id) {
         Ok(dir) => dir,
         Err(StateError::NotExist(_)) if args.force => return Ok(0),
         Err(e) => return Err(e.into()),
@@ -44,23 +45,60 @@ pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
             args.id
         ),
     }
+    match crate::pod::membership(&dir) {
+        None => remove_pod_members(&root, &args.id),
+        Some(m) => stop_gofer(m.gofer)?,
+    }
     dir.remove()?;
     tracing::info!(id = %args.id, "container deleted");
     Ok(0)
 }
 
+/// The sandbox `sandbox` is gone: so are the app containers that joined
+/// it. Their helpers (and with them their gofers) are made sure to be gone
+/// and their state removed, so that nothing of the pod is left behind.
+fn remove_pod_members(root: &Root, sandbox: &str) {
+    for (dir, state) in crate::pod::members_of(root, sandbox) {
+        let helper = state.map_or(Ok(()), |s| kill_and_wait(&s));
+        let gofer = crate::pod::membership(&dir).map_or(Ok(()), |m| stop_gofer(m.gofer));
+        if let Err(e) = helper.and(gofer) {
+            tracing::warn!(id = %dir.id, "stopping a container of the pod: {e:#}");
+            continue;
+        }
+        match dir.remove() {
+            Ok(()) => tracing::info!(id = %dir.id, sandbox, "deleted with its sandbox"),
+            Err(e) => tracing::warn!(id = %dir.id, "removing a container of the pod: {e}"),
+        }
+    }
+}
+
 /// SIGKILLs the sandbox process and waits until it is gone (or a zombie).
 pub fn kill_and_wait(state: &ContainerState) -> anyhow::Result<()> {
-    match Sig::KILL.send(state.pid) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-        Err(e) => return Err(e).with_context(|| format!("killing sandbox process {}", state.pid)),
+    kill_process_and_wait(state.pid, state.start_time, "sandbox process")
+}
+
+/// An app container of a pod: its gofer dies with its helper (parent-death
+/// signal); make sure it is gone before the state is.
+fn stop_gofer(gofer: Option<crate::pod::HostProcess>) -> anyhow::Result<()> {
+    match gofer {
+        Some(g) => kill_process_and_wait(g.pid, g.start_time, "gofer"),
+        None => Ok(()),
     }
-    wait_until(KILL_TIMEOUT, || !state.is_alive()).with_context(|| {
-        format!(
-            "sandbox process {} did not exit within {KILL_TIMEOUT:?} of SIGKILL",
-            state.pid
-        )
-    })
+}
+
+/// SIGKILLs host process `pid` (if it is still the one that started at
+/// `start_time`) and waits until it is gone (or a zombie).
+fn kill_process_and_wait(pid: i32, start_time: u64, what: &str) -> anyhow::Result<()> {
+    let alive = || crate::state::proc_info(pid).is_some_and(|p| !p.dead && p.start_time == start_time);
+    if !alive() {
+        return Ok(());
+    }
+    match Sig::KILL.send(pid) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(e) => return Err(e).with_context(|| format!("killing {what} {pid}")),
+    }
+    wait_until(KILL_TIMEOUT, || !alive())
+        .with_context(|| format!("{what} {pid} did not exit within {KILL_TIMEOUT:?} of SIGKILL"))
 }
 
 fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> anyhow::Result<()> {

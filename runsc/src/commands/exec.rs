@@ -27,7 +27,7 @@ use crate::cli::{ExecArgs, ExecWaitArgs, GlobalOpts};
 use crate::console;
 use crate::control::{self, ExecConnection, ExecEvent};
 use crate::report::BootFailure;
-use crate::state::{ContainerDir, Root, Status};
+use crate::state::{Root, Status};
 
 /// The signals a waiting `runsc exec` keeps for itself; every other
 /// catchable one is passed on to the exec'd process, as runc does.
@@ -44,7 +44,8 @@ const KEPT: [Signal; 9] = [
 ];
 
 pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
-    let dir = Root::new(&global.root).open(&args.id)?;
+    let root = Root::new(&global.root);
+    let dir = root.open(&args.id)?;
     let state = dir.load()?;
     if dir.status(&state) == Status::Stopped {
         bail!("cannot exec in a stopped container {:?}", args.id);
@@ -63,7 +64,8 @@ pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
         None => own_stdio()?,
     };
     block_forwarded_signals()?;
-    let mut conn = control::exec(&dir.control_path(), &process, &stdio)
+    let target = crate::pod::target(&root, &dir)?;
+    let mut conn = control::exec(&target.control, target.container.as_deref(), &process, &stdio)
         .with_context(|| format!("exec in container {:?}", args.id))?;
     drop(stdio);
     let pid = match conn.next_event()? {
@@ -82,7 +84,7 @@ pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.pid_file {
         crate::commands::create::write_pid_file(path, std::process::id() as i32)?;
     }
-    wait_forwarding(&dir, conn, pid)
+    wait_forwarding(&target.control, conn, pid)
 }
 
 /// `runsc exec-wait`: the detached exec's helper.
@@ -91,10 +93,11 @@ pub fn wait_main(global: &GlobalOpts, args: &ExecWaitArgs) -> anyhow::Result<i32
     if let Err(e) = nix::unistd::setsid() {
         tracing::debug!("setsid: {e}");
     }
-    let dir = Root::new(&global.root).open(&args.id)?;
+    let root = Root::new(&global.root);
+    let target = crate::pod::target(&root, &root.open(&args.id)?)?;
     block_forwarded_signals()?;
     let stream = take_inherited_socket(args.conn_fd)?;
-    wait_forwarding(&dir, ExecConnection::from_stream(stream), args.pid)
+    wait_forwarding(&target.control, ExecConnection::from_stream(stream), args.pid)
 }
 
 #[allow(unsafe_code)]
@@ -217,7 +220,7 @@ fn own_stdio() -> anyhow::Result<[OwnedFd; 3]> {
 
 /// Blocks the forwarded signals in this (still single) thread, so that
 /// only the forwarding thread started later receives them.
-fn block_forwarded_signals() -> anyhow::Result<()> {
+pub fn block_forwarded_signals() -> anyhow::Result<()> {
     forwarded_set().thread_block().context("blocking signals")
 }
 
@@ -258,8 +261,8 @@ fn spawn_waiter(global: &GlobalOpts, id: &str, conn: ExecConnection, pid: i32) -
 
 /// Waits for the exec'd process `pid` to end, passing the signals we get
 /// on to it; returns its exit code (128 + N for signal N).
-fn wait_forwarding(dir: &ContainerDir, mut conn: ExecConnection, pid: i32) -> anyhow::Result<i32> {
-    spawn_forwarder(dir.control_path(), pid);
+fn wait_forwarding(control: &Path, mut conn: ExecConnection, pid: i32) -> anyhow::Result<i32> {
+    spawn_forwarder(control.to_path_buf(), pid);
     loop {
         let event = conn.next_event()?;
         match event {
@@ -274,7 +277,9 @@ fn wait_forwarding(dir: &ContainerDir, mut conn: ExecConnection, pid: i32) -> an
     }
 }
 
-fn spawn_forwarder(control: std::path::PathBuf, pid: i32) {
+/// Passes the signals we get (blocked by [`block_forwarded_signals`]) on
+/// to process `pid` of the sandbox behind `control`, from a thread.
+pub fn spawn_forwarder(control: std::path::PathBuf, pid: i32) {
     let set = forwarded_set();
     let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || loop {
         match set.wait() {

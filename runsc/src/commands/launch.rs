@@ -43,21 +43,36 @@ pub fn launch(
     bundle: &Bundle,
     console_socket: Option<&Path>,
 ) -> anyhow::Result<Launched> {
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.args(global.to_args().context("resolving paths")?)
+        .arg("boot")
+        .arg("--bundle")
+        .arg(&bundle.dir);
+    // The sandbox process is the init of a new pid namespace: its stubs and
+    // its gofer live in it, and die with it.
+    start_reporting(cmd, dir, bundle, console_socket, true)
+}
+
+/// Creates the exec fifo in `dir`, then starts `cmd` (a `runsc`
+/// subcommand missing its `--status-fd N ID` tail), with the container's
+/// stdio and the status pipe, and waits for its first report. With
+/// `new_pid_ns` it is the init of a new pid namespace.
+pub fn start_reporting(
+    mut cmd: Command,
+    dir: &ContainerDir,
+    bundle: &Bundle,
+    console_socket: Option<&Path>,
+    new_pid_ns: bool,
+) -> anyhow::Result<Launched> {
     let fifo = dir.fifo_path();
     nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o600))
         .with_context(|| format!("creating {}", fifo.display()))?;
 
     let (status_r, status_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).context("creating the status pipe")?;
-    // boot inherits the write end. We are single-threaded here, so no other
-    // child can be spawned while it is inheritable.
+    // The child inherits the write end. We are single-threaded here, so no
+    // other child can be spawned while it is inheritable.
     fcntl(status_w.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::empty())).context("passing the status pipe")?;
-
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.args(global.to_args().context("resolving paths")?)
-        .arg("boot")
-        .arg("--bundle")
-        .arg(&bundle.dir)
-        .arg("--status-fd")
+    cmd.arg("--status-fd")
         .arg(status_w.as_raw_fd().to_string())
         .arg(&dir.id)
         .current_dir("/");
@@ -68,9 +83,9 @@ pub fn launch(
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(slave));
     }
-    // The sandbox process is the init of a new pid namespace: its stubs and
-    // its gofer live in it, and die with it.
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).context("unshare(CLONE_NEWPID)")?;
+    if new_pid_ns {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).context("unshare(CLONE_NEWPID)")?;
+    }
     let mut child = cmd.spawn().context("starting the sandbox process")?;
     drop(status_w);
     // `cmd` holds the pty slave copies until it is dropped.

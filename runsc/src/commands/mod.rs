@@ -1,5 +1,6 @@
 //! One module per subcommand; `launch` is the part `create` and `run` share.
 
+pub mod container_wait;
 pub mod create;
 pub mod delete;
 pub mod do_cmd;

@@ -8,12 +8,14 @@ use crate::control;
 use crate::state::{Root, Status};
 
 pub fn main(global: &GlobalOpts, args: &PsArgs) -> anyhow::Result<i32> {
-    let dir = Root::new(&global.root).open(&args.id)?;
+    let root = Root::new(&global.root);
+    let dir = root.open(&args.id)?;
     let state = dir.load()?;
     if dir.status(&state) == Status::Stopped {
         bail!("container {:?} is not running", args.id);
     }
-    let procs = control::processes(&dir.control_path())?;
+    let target = crate::pod::target(&root, &dir)?;
+    let procs = control::processes(&target.control, target.container.as_deref())?;
     match args.format.as_str() {
         // runc prints the pids as a JSON array.
         "json" => println!(

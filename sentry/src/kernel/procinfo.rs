@@ -334,7 +334,13 @@ impl ProcSource for KernelProc {
         let kernel = self.kernel()?;
         let e = kernel.procs.process(pid)?;
         let entry = e.fds.entry(fd).ok()?;
-        Some(procrender::fdinfo(&kernel, &entry).into_bytes())
+        // The mount ids of the process's own container.
+        let mounts =
+            e.fs.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .mounts
+                .clone();
+        Some(procrender::fdinfo(&mounts, &entry).into_bytes())
     }
     fn pid_file(&self, pid: i32, tid: i32, name: &str) -> Option<Vec<u8>> {
         self.with_view(pid, tid, |v| match name {

@@ -10,6 +10,7 @@ use super::Kernel;
 use crate::errno::{Errno, Result};
 use crate::mm::VmaName;
 use crate::vfs::fdtable::FdEntry;
+use crate::vfs::MountTable;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 
@@ -36,8 +37,8 @@ pub fn text(v: &View, name: &str) -> String {
         "maps" => maps(v, false),
         "smaps" => maps(v, true),
         "limits" => limits(v),
-        "mounts" => mounts(v.kernel),
-        "mountinfo" => mountinfo(v.kernel),
+        "mounts" => mounts(&mount_table_of(v)),
+        "mountinfo" => mountinfo(&mount_table_of(v)),
         "comm" => format!("{}\n", v.thread.comm.text()),
         "cgroup" => "0::/\n".into(),
         "oom_score" => "0\n".into(),
@@ -452,9 +453,16 @@ struct MountRow {
 /// The first mount id (Linux numbers mounts from a small counter too).
 const FIRST_MOUNT_ID: u32 = 20;
 
+/// The mount table of the process's container (each container of a pod
+/// has its own).
+fn mount_table_of(v: &View) -> std::sync::Arc<MountTable> {
+    let fs = v.proc.fs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    fs.mounts.clone()
+}
+
 /// The mount table with ids, parents first (sorted by path).
-fn mount_rows(k: &Kernel) -> Vec<MountRow> {
-    let list = k.mounts.list();
+fn mount_rows(table: &MountTable) -> Vec<MountRow> {
+    let list = table.list();
     let mut rows: Vec<MountRow> = Vec::new();
     for (i, (path, m)) in list.iter().enumerate() {
         let id = FIRST_MOUNT_ID + i as u32;
@@ -513,9 +521,9 @@ fn rw(read_only: bool) -> &'static str {
 }
 
 /// /proc/PID/mounts (fstab format).
-pub fn mounts(k: &Kernel) -> String {
+pub fn mounts(table: &MountTable) -> String {
     let mut out = String::new();
-    for r in mount_rows(k) {
+    for r in mount_rows(table) {
         let _ = writeln!(
             out,
             "{} {} {} {} 0 0",
@@ -529,9 +537,9 @@ pub fn mounts(k: &Kernel) -> String {
 }
 
 /// /proc/PID/mountinfo (proc(5)).
-fn mountinfo(k: &Kernel) -> String {
+fn mountinfo(table: &MountTable) -> String {
     let mut out = String::new();
-    for r in mount_rows(k) {
+    for r in mount_rows(table) {
         let _ = writeln!(
             out,
             "{} {} {}:{} / {} {},relatime - {} {} {}",
@@ -551,7 +559,7 @@ fn mountinfo(k: &Kernel) -> String {
 
 /// /proc/PID/fdinfo/FD: offset, flags in octal (with O_CLOEXEC from the
 /// fd), the mount and the inode.
-pub fn fdinfo(k: &Kernel, entry: &FdEntry) -> String {
+pub fn fdinfo(mounts: &MountTable, entry: &FdEntry) -> String {
     let file = &entry.file;
     let pos = file.seek(0, libc::SEEK_CUR).unwrap_or(0);
     let mut flags = file.flags();
@@ -561,7 +569,7 @@ pub fn fdinfo(k: &Kernel, entry: &FdEntry) -> String {
     if file.dentry.path.starts_with(b"/") {
         flags |= O_LARGEFILE;
     }
-    let rows = mount_rows(k);
+    let rows = mount_rows(mounts);
     let ino = file.dentry.inode.stat().map(|st| st.ino).unwrap_or(0);
     format!(
         "pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t{}\nino:\t{ino}\n",

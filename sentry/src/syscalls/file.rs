@@ -288,7 +288,7 @@ fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Resul
         devpts::PTMX_RDEV => {
             let fs = devpts::of_ptmx(&dentry.inode).or_else(|| {
                 let pts = dentry.parent.as_ref().map(|p| p.child_path(b"pts"))?;
-                devpts::of_root(&task.kernel.mounts.at(&pts)?.root)
+                devpts::of_root(&task.fs().mounts.at(&pts)?.root)
             });
             let fs = fs.ok_or(Errno::ENXIO)?;
             Ok(fs.open_master(task.creds.euid, task.creds.egid)?)

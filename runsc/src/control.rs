@@ -74,7 +74,49 @@ struct SignalRequest {
 /// host's file system).
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
-    UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
+    let short = ShortPath::new(path).with_context(|| format!("binding {}", path.display()))?;
+    UnixListener::bind(&short.path).with_context(|| format!("binding {}", path.display()))
+}
+
+/// The longest path a `sockaddr_un` holds (unix(7): 108 bytes with the NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// A name for a socket path that fits in a `sockaddr_un`. Docker's state
+/// root plus a 64-hex id plus `control.sock` can be longer; such a path is
+/// reached through `/proc/self/fd/N/` of its directory instead, which the
+/// kernel resolves like any other path.
+struct ShortPath {
+    path: std::path::PathBuf,
+    /// Keeps the directory's fd (N) open while the path is used.
+    _dir: Option<std::fs::File>,
+}
+
+impl ShortPath {
+    fn new(path: &Path) -> std::io::Result<ShortPath> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::OpenOptionsExt;
+        if path.as_os_str().as_bytes().len() <= SUN_PATH_MAX {
+            return Ok(ShortPath {
+                path: path.to_path_buf(),
+                _dir: None,
+            });
+        }
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        };
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(parent)?;
+        let short = Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+        if short.as_os_str().as_bytes().len() > SUN_PATH_MAX {
+            return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        Ok(ShortPath {
+            path: short,
+            _dir: Some(dir),
+        })
+    }
 }
 
 /// Answers control requests on `listener` from a thread of its own; each
@@ -311,7 +353,8 @@ pub fn exec(path: &Path, process: &oci_spec::runtime::Process, stdio: &[OwnedFd;
 }
 
 fn connect(path: &Path) -> anyhow::Result<UnixStream> {
-    UnixStream::connect(path).with_context(|| format!("connecting to {}", path.display()))
+    let short = ShortPath::new(path).with_context(|| format!("connecting to {}", path.display()))?;
+    UnixStream::connect(&short.path).with_context(|| format!("connecting to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -354,5 +397,24 @@ mod tests {
         let (request, got) = read_request(&b).unwrap();
         assert_eq!(request, "exec {\"x\": 1}");
         assert_eq!(got.len(), 3);
+    }
+
+    /// Docker's state directories make socket paths longer than a
+    /// sockaddr_un holds; they still bind and connect.
+    #[test]
+    fn long_socket_paths_work() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d".repeat(64)).join("e".repeat(64));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("control.sock");
+        assert!(path.as_os_str().len() > SUN_PATH_MAX);
+        let listener = bind(&path).unwrap();
+        assert!(path.exists());
+        let mut client = connect(&path).unwrap();
+        client.write_all(b"x").unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let mut byte = [0u8; 1];
+        server.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
     }
 }

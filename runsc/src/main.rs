@@ -14,6 +14,7 @@ mod confine;
 mod console;
 mod control;
 mod gofer_proc;
+mod hooks;
 mod logging;
 mod report;
 mod rfc3339;
@@ -21,6 +22,7 @@ mod seccomp;
 mod signals;
 mod spec;
 mod state;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -77,6 +79,12 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::List(args) => commands::list::main(g, args),
         Command::Spec(args) => commands::spec::main(g, args),
         Command::Do(args) => commands::do_cmd::main(g, args),
+        Command::Pause(args) => commands::pause::pause(g, args),
+        Command::Resume(args) => commands::pause::resume(g, args),
+        Command::Update(args) => commands::update::main(g, args),
+        Command::Events(args) => commands::events::main(g, args),
+        Command::Features => commands::features::main(g),
+        Command::Install(args) => commands::install::main(g, args),
         Command::Boot(args) => boot::main(g, args),
         Command::Gofer(args) => gofer_proc::main(args),
     }

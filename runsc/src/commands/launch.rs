@@ -71,7 +71,11 @@ pub fn launch(
     // The sandbox process is the init of a new pid namespace: its stubs and
     // its gofer live in it, and die with it.
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).context("unshare(CLONE_NEWPID)")?;
-    let mut child = cmd.spawn().context("starting the sandbox process")?;
+    let spawned = cmd.spawn().context("starting the sandbox process");
+    // Children started later (the OCI hooks) belong in our own pid
+    // namespace, not in the sandbox's.
+    restore_pid_namespace()?;
+    let mut child = spawned?;
     drop(status_w);
     // `cmd` holds the pty slave copies until it is dropped.
     drop(cmd);
@@ -104,6 +108,13 @@ pub fn launch(
             Err(anyhow!("reading the sandbox status: {e}"))
         }
     }
+}
+
+/// Points our pid_for_children back at our own pid namespace, which
+/// `/proc/self/ns/pid` names (setns(2) allows the caller's own namespace).
+fn restore_pid_namespace() -> anyhow::Result<()> {
+    let own = std::fs::File::open("/proc/self/ns/pid").context("opening /proc/self/ns/pid")?;
+    nix::sched::setns(&own, nix::sched::CloneFlags::CLONE_NEWPID).context("setns back to our own pid namespace")
 }
 
 fn dup(fd: &OwnedFd) -> anyhow::Result<OwnedFd> {

@@ -301,31 +301,54 @@ pub fn signal(path: &Path, pid: i32, signal: i32) -> anyhow::Result<bool> {
 }
 
 /// An `exec` in progress: the connection on which its events arrive.
+///
+/// Events are read a byte at a time, never past the end of the current
+/// line: the connection may be handed to `runsc exec-wait` after the
+/// `started` event, and an exit event already sent behind it must still be
+/// in the socket for that process to read (a buffered reader would keep it).
 pub struct ExecConnection {
-    reader: BufReader<UnixStream>,
+    stream: UnixStream,
 }
 
 impl ExecConnection {
     /// The next event; an error when the sandbox closed the connection
     /// (it died).
     pub fn next_event(&mut self) -> anyhow::Result<ExecEvent> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
+        let line = read_line_unbuffered(&mut self.stream)?;
+        if line.is_empty() {
             bail!("the sandbox closed the connection (did the container stop?)");
         }
-        serde_json::from_str(&line).with_context(|| format!("unexpected reply {line:?}"))
+        serde_json::from_slice(&line).with_context(|| format!("unexpected reply {:?}", String::from_utf8_lossy(&line)))
     }
 
     /// The connection's socket, for handing to another process.
     pub fn into_stream(self) -> UnixStream {
-        self.reader.into_inner()
+        self.stream
     }
 
     pub fn from_stream(stream: UnixStream) -> ExecConnection {
-        ExecConnection {
-            reader: BufReader::new(stream),
+        ExecConnection { stream }
+    }
+}
+
+/// One line (with its newline) read without reading past it; empty at EOF.
+fn read_line_unbuffered(stream: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < MAX_REQUEST {
+        match stream.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                line.push(byte[0]);
+                if byte[0] == b'\n' {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
+    Ok(line)
 }
 
 /// Sends an `exec` request with `stdio` to the sandbox behind `path`.
@@ -416,5 +439,21 @@ mod tests {
         let mut byte = [0u8; 1];
         server.read_exact(&mut byte).unwrap();
         assert_eq!(&byte, b"x");
+    }
+
+    /// An exit event queued behind `started` stays in the socket for
+    /// whoever reads next (`runsc exec-wait` after a detached exec).
+    #[test]
+    fn events_are_not_read_ahead() {
+        let (mut sandbox, client) = UnixStream::pair().unwrap();
+        sandbox
+            .write_all(b"{\"started\":{\"pid\":2}}\n{\"exited\":{\"code\":5}}\n")
+            .unwrap();
+        let mut conn = ExecConnection::from_stream(client);
+        assert_eq!(conn.next_event().unwrap(), ExecEvent::Started { pid: 2 });
+        let mut handed_over = ExecConnection::from_stream(conn.into_stream());
+        assert_eq!(handed_over.next_event().unwrap(), ExecEvent::Exited { code: 5 });
+        drop(sandbox);
+        assert!(handed_over.next_event().is_err());
     }
 }

@@ -116,6 +116,8 @@ fn usage_error(e: clap::Error) -> ExitCode {
         _ => {
             let text = e.render().to_string();
             let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let argv: Vec<String> = std::env::args().skip(1).collect();
+            logging::log_usage_error(&argv, text.lines().next().unwrap_or_default());
             eprint!("runsc: {text}");
             ExitCode::from(2)
         }

@@ -14,7 +14,7 @@ fn features() -> serde_json::Value {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": oci_spec::runtime::version(),
         "hooks": KINDS,
-        "mountOptions": ["ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec", "size", "mode"],
+        "mountOptions": ["ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec"],
         "linux": {
             "namespaces": ["pid", "network", "ipc", "uts", "mount"],
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false },

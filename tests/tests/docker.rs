@@ -40,7 +40,9 @@ fn docker_run(d: &Dockerd, flags: &[&str], args: &[&str]) -> Output {
 }
 
 fn run_argv(flags: &[&str], args: &[&str]) -> Vec<String> {
-    let mut argv: Vec<String> = ["run", "--runtime=runsc", "--network", "none"].map(String::from).to_vec();
+    let mut argv: Vec<String> = ["run", "--runtime=runsc", "--network", "none"]
+        .map(String::from)
+        .to_vec();
     argv.extend(flags.iter().map(|s| s.to_string()));
     argv.push(IMAGE.into());
     argv.extend(args.iter().map(|s| s.to_string()));
@@ -103,12 +105,20 @@ fn docker_exec_stop_kill_pause_and_top() {
     let started = Instant::now();
     let out = d.docker(["stop", &name]);
     assert!(out.success(), "{out}");
-    assert!(started.elapsed() < Duration::from_secs(8), "stop took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "stop took {:?}",
+        started.elapsed()
+    );
     assert_eq!(inspect(&d, &name, "{{.State.Status}}"), "exited");
 
     // A shell that ignores SIGTERM still dies of `docker kill` (SIGKILL).
     let name2 = unique_name("stubborn");
-    let out = docker_run(&d, &["-d", "--name", &name2], &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"]);
+    let out = docker_run(
+        &d,
+        &["-d", "--name", &name2],
+        &["sh", "-c", "trap '' TERM; while :; do sleep 1; done"],
+    );
     assert!(out.success(), "{out}");
     let out = d.docker(["kill", &name2]);
     assert!(out.success(), "{out}");

@@ -43,7 +43,14 @@ fn every_hook_runs_in_order_with_the_state_on_the_host() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let log = tmp.path().join("hooks.log");
     let bundle = busybox_bundle("echo container ran", Vec::new());
-    let all = ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"];
+    let all = [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+        "poststart",
+        "poststop",
+    ];
     let hook = |kind: &str| vec![recorder(kind, &log)];
     set_hooks(
         &bundle,
@@ -77,7 +84,11 @@ fn every_hook_runs_in_order_with_the_state_on_the_host() {
     for ((line, kind), status) in lines.iter().zip(all).zip(statuses) {
         let mut fields = line.splitn(3, ' ');
         assert_eq!(fields.next(), Some(kind), "{text}");
-        assert_eq!(fields.next().map(Path::new), Some(our_pidns.as_path()), "{kind} ran elsewhere\n{text}");
+        assert_eq!(
+            fields.next().map(Path::new),
+            Some(our_pidns.as_path()),
+            "{kind} ran elsewhere\n{text}"
+        );
         let state: serde_json::Value = serde_json::from_str(fields.next().unwrap_or("")).expect("state JSON");
         assert_eq!(state["id"], id.as_str(), "{kind}: {state}");
         assert_eq!(state["status"], status, "{kind}: {state}");
@@ -115,7 +126,10 @@ fn failing_create_hook_fails_create_and_cleans_up() {
     assert!(!runsc.root().join(&id).exists());
     let out = runsc.run(["state", &id]);
     assert!(!out.success(), "{out}");
-    if let Some(pid) = fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse::<i64>().ok()) {
+    if let Some(pid) = fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
         assert!(!pid_alive(pid), "sandbox {pid} survived a failed create");
     }
 }

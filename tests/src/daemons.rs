@@ -445,6 +445,35 @@ impl Dockerd {
         fs::read_to_string(self.dir().join("dockerd.log")).unwrap_or_default()
     }
 
+    /// Its daemon.json (`runsc install --config-file`).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir().join("daemon.json")
+    }
+
+    /// Makes dockerd read daemon.json again (SIGHUP), and waits until it
+    /// reports a runtime named `runtime`.
+    pub fn reload_until_runtime(&self, runtime: &str) {
+        if let Some(pid) = self.child.as_ref().and_then(|c| i32::try_from(c.id()).ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGHUP);
+        }
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            let out = run(
+                self.docker_command(["info", "-f", "{{json .Runtimes}}"]),
+                CLEANUP_TIMEOUT,
+            );
+            if out.stdout_str().contains(&format!("\"{runtime}\"")) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dockerd never listed runtime {runtime}\n{out}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// `docker -H unix://SOCKET ARGS...`, with the CLI's own config kept in
     /// our directory.
     pub fn docker_command<I, S>(&self, args: I) -> Command

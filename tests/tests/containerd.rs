@@ -362,3 +362,31 @@ fn metric(table: &str, name: &str) -> Option<u64> {
         .find(|l| l.split_whitespace().next() == Some(name))
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
 }
+
+/// The configuration `runsc install --containerd` writes is one containerd
+/// reads: `containerd config dump` shows both runtimes with our binary.
+#[test]
+fn install_writes_a_config_containerd_accepts() {
+    if !require_tools(&["containerd"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("config.toml");
+    let mut cmd = std::process::Command::new(runsc_bin());
+    cmd.arg("install").arg("--containerd").arg("--config-file").arg(&config);
+    let out = run(cmd, runsc_tests::default_timeout());
+    assert!(out.success(), "{out}");
+    let mut cmd = std::process::Command::new("containerd");
+    cmd.arg("--config").arg(&config).args(["config", "dump"]);
+    let out = run(cmd, runsc_tests::default_timeout());
+    assert!(out.success(), "{out}");
+    let dump = out.stdout_str();
+    let runtimes = "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes";
+    assert!(dump.contains(&format!("[{runtimes}.runsc.options]")), "{dump}");
+    assert!(
+        dump.contains(&format!("BinaryName = \"{}\"", runsc_bin().display())),
+        "{dump}"
+    );
+    assert!(dump.contains(&format!("[{runtimes}.runsc-shim]")), "{dump}");
+    assert!(dump.contains("runtime_type = \"io.containerd.runsc.v1\""), "{dump}");
+}

@@ -160,3 +160,44 @@ fn inspect(d: &Dockerd, name: &str, format: &str) -> String {
     assert!(out.success(), "{out}");
     out.stdout_str().trim().to_string()
 }
+
+/// `runsc install` edits a live daemon.json so that dockerd, once
+/// reloaded, runs containers with runsc under the new name; a second
+/// install changes nothing.
+#[test]
+fn runsc_install_registers_with_a_running_dockerd() {
+    let Some(d) = setup() else { return };
+    let config = d.config_path().display().to_string();
+    let install = || {
+        let mut cmd = std::process::Command::new(runsc_bin());
+        cmd.args(["install", "--runtime", "runsc-installed", "--config-file", &config]);
+        runsc_tests::run(cmd, runsc_tests::default_timeout())
+    };
+    let out = install();
+    assert!(out.success(), "{out}");
+    let written = std::fs::read_to_string(d.config_path()).expect("daemon.json");
+    let v: serde_json::Value = serde_json::from_str(&written).expect("JSON");
+    assert_eq!(
+        v["runtimes"]["runsc-installed"]["path"],
+        runsc_bin().display().to_string()
+    );
+    assert_eq!(v["bridge"], "none", "other keys are kept: {written}");
+    let out = install();
+    assert!(out.stdout_str().contains("already installed"), "{out}");
+    assert_eq!(std::fs::read_to_string(d.config_path()).expect("daemon.json"), written);
+
+    d.reload_until_runtime("runsc-installed");
+    let out = d.docker([
+        "run",
+        "--rm",
+        "--runtime=runsc-installed",
+        "--network",
+        "none",
+        IMAGE,
+        "sh",
+        "-c",
+        "echo installed; exit 9",
+    ]);
+    assert_eq!(out.code(), Some(9), "{out}");
+    assert_eq!(out.stdout_str(), "installed\n", "{out}");
+}

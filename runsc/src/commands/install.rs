@@ -99,7 +99,9 @@ fn containerd(args: &InstallArgs, exe: &Path) -> anyhow::Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let Some(new) = containerd_config(&old, &args.runtime, &snippet) else {
+    let Some(new) =
+        containerd_config(&old, &args.runtime, &snippet).with_context(|| format!("updating {}", path.display()))?
+    else {
         return Ok(format!(
             "{}: runtime {:?} is already installed\n",
             path.display(),
@@ -139,18 +141,27 @@ fn containerd_snippet(name: &str, exe: &Path, runtime_args: &[String]) -> String
     text
 }
 
-/// `old` with the snippet appended, or `None` when it has our runtime.
-fn containerd_config(old: &str, name: &str, snippet: &str) -> Option<String> {
+/// `old` with the snippet appended, or `None` when it has our runtime. The
+/// snippet's table names are those of config version 2; a new file gets
+/// `version = 2`, an older config is refused.
+fn containerd_config(old: &str, name: &str, snippet: &str) -> anyhow::Result<Option<String>> {
     let header = format!("[{CRI_RUNTIMES}.{name}]");
     if old.lines().any(|l| l.trim() == header) {
-        return None;
+        return Ok(None);
+    }
+    let is_v2 = old.lines().any(|l| l.replace(' ', "") == "version=2");
+    if old.trim().is_empty() {
+        return Ok(Some(format!("version = 2\n{snippet}")));
+    }
+    if !is_v2 {
+        bail!("not a version 2 configuration (migrate it with `containerd config migrate`)");
     }
     let mut new = old.to_string();
     if !new.is_empty() && !new.ends_with('\n') {
         new.push('\n');
     }
     new.push_str(snippet);
-    Some(new)
+    Ok(Some(new))
 }
 
 /// Replaces `path` by a file with `text` (same directory, then rename),
@@ -255,6 +266,16 @@ mod tests {
         let out = containerd(&args(&path, true, false), Path::new(EXE)).unwrap();
         assert!(out.contains("already installed"), "{out}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), first);
+    }
+
+    #[test]
+    fn containerd_config_versions() {
+        let new = containerd_config("", "runsc", "[x]\n").unwrap().unwrap();
+        assert_eq!(new, "version = 2\n[x]\n");
+        let err = containerd_config("root = \"/r\"\n", "runsc", "[x]\n").unwrap_err();
+        assert!(err.to_string().contains("version 2"), "{err}");
+        let new = containerd_config("version=2", "runsc", "[x]\n").unwrap().unwrap();
+        assert_eq!(new, "version=2\n[x]\n");
     }
 
     #[test]

@@ -128,6 +128,10 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     wait_for_task_status(&c, &id, "PAUSED");
     let state = runsc_state(&c, &id);
     assert_eq!(state["status"], "paused", "{state}");
+    // A frozen sandbox cannot start a process: a clear error, no hang.
+    let out = c.ctr(["task", "exec", "--exec-id", "e-paused", &id, "true"]);
+    assert!(!out.success() && !out.timed_out, "{out}");
+    assert!(out.stderr_str().contains("paused"), "{out}");
     let out = c.ctr(["task", "resume", &id]);
     assert!(out.success(), "{out}");
     wait_for_task_status(&c, &id, "RUNNING");

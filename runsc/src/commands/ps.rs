@@ -20,6 +20,9 @@ pub fn main(global: &GlobalOpts, args: &PsArgs) -> anyhow::Result<i32> {
         // the host's `ps`): here those are the sandbox's processes.
         "json" => println!("{}", serde_json::to_string(&host_pids(&dir, state.pid))?),
         "table" => {
+            if dir.status(&state) == Status::Paused {
+                bail!("container {:?} is paused: its processes cannot be listed", args.id);
+            }
             let procs = control::processes(&dir.control_path())?;
             println!("{:<8} {:<8} {:<8} CMD", "UID", "PID", "PPID");
             for p in &procs {

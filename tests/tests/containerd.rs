@@ -394,3 +394,47 @@ fn install_writes_a_config_containerd_accepts() {
     assert!(dump.contains(&format!("[{runtimes}.runsc-shim]")), "{dump}");
     assert!(dump.contains("runtime_type = \"io.containerd.runsc.v1\""), "{dump}");
 }
+
+/// The kernel's OOM killer ending a sandbox over its memory limit is an
+/// `oom` event of `runsc events` (the guest's tmpfs is the Sentry's memory,
+/// charged to the sandbox's cgroup).
+#[test]
+fn oom_kill_is_an_event() {
+    let Some(c) = setup() else { return };
+    let id = unique_name("oom");
+    let out = ctr_run(
+        &c,
+        &[
+            "-d",
+            "--memory-limit",
+            "64000000",
+            "--mount",
+            "type=tmpfs,src=tmpfs,dst=/big,options=rw",
+        ],
+        &id,
+        &[
+            "sh",
+            "-c",
+            "sleep 1; dd if=/dev/zero of=/big/f bs=1M count=400; echo survived",
+        ],
+    );
+    assert!(out.success(), "{out}");
+    let events = run_runsc(&c, &["events", "--interval", "30s", &id]);
+    assert!(events.success(), "{events}");
+    let lines: Vec<serde_json::Value> = events
+        .stdout_str()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event JSON"))
+        .collect();
+    assert_eq!(
+        lines.first().map(|e| e["type"].clone()),
+        Some("stats".into()),
+        "{events}"
+    );
+    assert!(
+        lines.iter().any(|e| e["type"] == "oom" && e["id"] == id.as_str()),
+        "no oom event\n{events}"
+    );
+    wait_for_task_status(&c, &id, "STOPPED");
+    remove(&c, &id);
+}

@@ -66,6 +66,28 @@ fn docker_run_output_exit_codes_and_stdin() {
     assert!(out.success(), "{out}");
     assert_eq!(out.stdout_str(), "line one\nline two\ndone\n", "{out}");
 
+    // Over its memory limit the sandbox is OOM-killed, and the shim's OOM
+    // watch on the sandbox's cgroup tells Docker so.
+    let name = unique_name("oom");
+    let out = docker_run(
+        &d,
+        &[
+            "--name",
+            &name,
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "64m",
+            "--tmpfs",
+            "/big",
+        ],
+        &["dd", "if=/dev/zero", "of=/big/f", "bs=1M", "count=400"],
+    );
+    assert_eq!(out.code(), Some(137), "{out}");
+    let out = d.docker(["inspect", "-f", "{{.State.OOMKilled}}", &name]);
+    assert_eq!(out.stdout_str().trim(), "true", "{out}");
+    assert!(d.docker(["rm", &name]).success());
+
     // Docker's own mapping of a missing executable (127).
     let out = docker_run(&d, &["--rm"], &["/no/such/binary"]);
     assert_eq!(out.code(), Some(127), "{out}");

@@ -32,19 +32,24 @@ pub fn main(global: &GlobalOpts, args: &EventsArgs) -> anyhow::Result<i32> {
     }
     let mut ooms = stats::oom_kills(&rel);
     let mut next_stats = Instant::now();
-    while dir.status(&state) != Status::Stopped {
+    loop {
+        // Checked before the OOM counter, so that the kill that ended the
+        // sandbox is still reported (its cgroup lives until `delete`).
+        let stopped = dir.status(&state) == Status::Stopped;
         let now = stats::oom_kills(&rel);
         if now > ooms {
             emit("oom", &args.id, None)?;
         }
         ooms = now;
+        if stopped {
+            return Ok(0);
+        }
         if Instant::now() >= next_stats {
             emit("stats", &args.id, Some(stats::read(&rel)))?;
             next_stats = Instant::now() + args.interval;
         }
         std::thread::sleep(OOM_POLL.min(args.interval));
     }
-    Ok(0)
 }
 
 /// One event line on stdout (flushed, for a reader of a pipe).

@@ -83,7 +83,7 @@ struct Dir {
 /// The directories to create, with their limit files, for `limits`.
 fn plan(rel: &Path, limits: &Limits) -> Vec<Dir> {
     let rel = rel.strip_prefix("/").unwrap_or(rel);
-    if is_v1(Path::new(ROOT).join("memory")) {
+    if is_v1_layout() {
         let mut dirs = Vec::new();
         let mut v1 = |ctrl: &str, writes: Vec<(&'static str, String)>| {
             if is_v1(Path::new(ROOT).join(ctrl)) {
@@ -209,7 +209,7 @@ pub fn remove(rel: &Path) {
 pub fn controller_dir(rel: &Path, ctrl: &str) -> Option<PathBuf> {
     let rel = rel.strip_prefix("/").unwrap_or(rel);
     let v1 = Path::new(ROOT).join(ctrl);
-    if is_v1(Path::new(ROOT).join("memory")) {
+    if is_v1_layout() {
         return is_v1(v1.clone()).then(|| v1.join(rel));
     }
     Some(Path::new(ROOT).join(rel))
@@ -234,6 +234,10 @@ pub fn procs(rel: &Path) -> anyhow::Result<Vec<i32>> {
 /// Writes new limits into the sandbox's existing cgroups (`update`).
 pub fn update(rel: &Path, limits: &Limits) -> anyhow::Result<()> {
     for dir in plan(rel, limits) {
+        if !is_v1(dir.path.clone()) {
+            // A limit the sandbox was created without needs its controller.
+            enable_v2_controllers(&dir.path, &dir.writes)?;
+        }
         for (file, value) in &dir.writes {
             write(&dir.path.join(file), value)?;
         }

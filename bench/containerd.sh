@@ -51,6 +51,8 @@ cleanup() {
     # dockerd bind-mounts its data root onto itself; shims may hold overlays.
     grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null
     rm -rf "$work"
+    # The runtimes remove each container's cgroup; the parents are ours too.
+    find /sys/fs/cgroup/*/"$ns" /sys/fs/cgroup/*/"$ns-docker" -depth -type d -exec rmdir {} + 2>/dev/null
 }
 trap cleanup EXIT
 
@@ -98,7 +100,7 @@ cat >"$work/daemon.json" <<EOF
 { "data-root": "$work/docker-root", "exec-root": "$work/docker-exec", "pidfile": "$work/dockerd.pid",
   "hosts": ["unix://$work/docker.sock"], "containerd": "$work/containerd.sock",
   "bridge": "none", "iptables": false, "ip6tables": false, "storage-driver": "overlay2",
-  "runtimes": { "runsc": { "path": "$runsc" } } }
+  "cgroup-parent": "/$ns-docker", "runtimes": { "runsc": { "path": "$runsc" } } }
 EOF
 dockerd --config-file "$work/daemon.json" >"$work/dockerd.log" 2>&1 &
 dockerd_pid=$!

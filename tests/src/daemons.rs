@@ -174,6 +174,29 @@ fn sweep(dir: &Path) {
     }
 }
 
+/// Removes the cgroup `name` (a top-level cgroup named after an instance)
+/// and its descendants from every hierarchy, deepest first: the runtime
+/// removes a container's own cgroup, but parents such as `/<namespace>`
+/// stay, as with runc. Only empty cgroups can be removed.
+pub fn remove_cgroups(name: &str) {
+    if name.is_empty() || name.contains('/') {
+        return;
+    }
+    for hierarchy in fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        remove_cgroup_tree(&hierarchy.path().join(name));
+    }
+}
+
+fn remove_cgroup_tree(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_cgroup_tree(&entry.path());
+        }
+    }
+    let _ = fs::remove_dir(dir);
+}
+
 fn command_with<I, S>(program: &str, first: &[&OsStr], args: I) -> Command
 where
     I: IntoIterator<Item = S>,
@@ -361,6 +384,8 @@ impl Drop for Containerd {
         }
         // Shims outlive containerd; they and the runtimes name our directory.
         sweep(self.dir());
+        // cgroupsPath is /<namespace>/<id> for ctr (and CRI pods).
+        remove_cgroups(&self.namespace);
     }
 }
 
@@ -400,6 +425,8 @@ impl Dockerd {
             "ip6tables": false,
             "ip-masq": false,
             "storage-driver": "overlay2",
+            // Containers' cgroups go under a parent of our own, not /docker.
+            "cgroup-parent": format!("/{}-docker", containerd.namespace()),
             "runtimes": runtimes,
         });
         let config_path = path.join("daemon.json");
@@ -512,6 +539,7 @@ impl Drop for Dockerd {
         }
         // dockerd bind-mounts its data-root onto itself.
         sweep(self.dir());
+        remove_cgroups(&format!("{}-docker", self.containerd.namespace()));
     }
 }
 
@@ -526,6 +554,7 @@ impl Drop for Dockerd {
 /// runtime's default root is shared by the machine.
 pub struct Podman {
     dir: TempDir,
+    cgroup_parent: String,
 }
 
 impl Podman {
@@ -572,7 +601,16 @@ volume_path = "{d}/volumes"
             d = path.display()
         );
         fs::write(path.join("storage.conf"), storage).expect("writing storage.conf");
-        Podman { dir }
+        Podman {
+            dir,
+            cgroup_parent: unique_name("runsc-podman"),
+        }
+    }
+
+    /// A cgroup parent of our own for `podman run --cgroup-parent` (the
+    /// default, /libpod_parent, is shared); removed on drop.
+    pub fn cgroup_parent(&self) -> String {
+        format!("/{}", self.cgroup_parent)
     }
 
     pub fn dir(&self) -> &Path {
@@ -627,6 +665,7 @@ impl Drop for Podman {
         run(self.podman_command(["rm", "-af", "-t", "0"]), CLEANUP_TIMEOUT);
         // conmon and the runtime name our directory; so do the overlay mounts.
         sweep(self.dir());
+        remove_cgroups(&self.cgroup_parent);
     }
 }
 

@@ -23,8 +23,11 @@ fn setup() -> Option<Podman> {
     Some(p)
 }
 
-fn run_argv(flags: &[&str], args: &[&str]) -> Vec<String> {
-    let mut argv: Vec<String> = ["--runtime", "runsc", "run"].map(String::from).to_vec();
+fn run_argv(p: &Podman, flags: &[&str], args: &[&str]) -> Vec<String> {
+    let mut argv: Vec<String> = ["--runtime", "runsc", "run", "--cgroup-parent"]
+        .map(String::from)
+        .to_vec();
+    argv.push(p.cgroup_parent());
     argv.extend(flags.iter().map(|s| s.to_string()));
     argv.push(BUSYBOX_REF.into());
     argv.extend(args.iter().map(|s| s.to_string()));
@@ -32,7 +35,7 @@ fn run_argv(flags: &[&str], args: &[&str]) -> Vec<String> {
 }
 
 fn podman_run(p: &Podman, flags: &[&str], args: &[&str]) -> Output {
-    p.podman(run_argv(flags, args))
+    p.podman(run_argv(p, flags, args))
 }
 
 #[test]
@@ -45,7 +48,7 @@ fn podman_run_output_exit_codes_and_exec() {
     assert!(out.success(), "{out}");
     assert_eq!(out.stdout_str(), "hello from podman\n", "{out}");
 
-    let cmd = p.podman_command(run_argv(&["--rm", "-i"], &["sh", "-c", "cat; echo done"]));
+    let cmd = p.podman_command(run_argv(&p, &["--rm", "-i"], &["sh", "-c", "cat; echo done"]));
     let out = run_with_input(cmd, b"via stdin\n", runsc_tests::default_timeout());
     assert!(out.success(), "{out}");
     assert_eq!(out.stdout_str(), "via stdin\ndone\n", "{out}");

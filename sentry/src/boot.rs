@@ -253,6 +253,7 @@ fn apply_mounts(
         };
         let path = normalize_mount_path(&m.destination)
             .ok_or_else(|| Error::Setup(format!("mount destination {:?} is not absolute", m.destination)))?;
+        make_mount_point_parents(table, &path);
         table.mount(
             &path,
             Mount {
@@ -264,6 +265,50 @@ fn apply_mounts(
         );
     }
     Ok(())
+}
+
+/// runc makes the missing directories above a mount's destination in the
+/// rootfs (`mkdir -p`), so that `docker run --init` (docker-init bound at
+/// /sbin/docker-init) works on an image without /sbin, and so does a volume
+/// at a new path. The mount table is keyed by path, but reaching a mount
+/// point walks every directory above it: each missing one is made in the
+/// filesystem that holds it or, where that refuses (a read-only root), an
+/// empty read-only tmpfs is mounted in its place. **Difference:** a
+/// destination below a symlink is not resolved in the rootfs first.
+fn make_mount_point_parents(table: &MountTable, path: &[u8]) {
+    let components: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+    let Some(mut dir) = table.at(b"/").map(|m| m.root) else {
+        return;
+    };
+    let mut prefix = Vec::new();
+    for name in components.iter().take(components.len().saturating_sub(1)) {
+        prefix.push(b'/');
+        prefix.extend_from_slice(name);
+        if let Some(mount) = table.at(&prefix) {
+            dir = mount.root;
+            continue;
+        }
+        dir = match dir.lookup(name) {
+            Ok(child) => child,
+            Err(Errno::ENOENT) => {
+                let attr = crate::vfs::CreateAttr {
+                    mode: 0o755,
+                    uid: 0,
+                    gid: 0,
+                };
+                match dir.mkdir(name, attr).and_then(|()| dir.lookup(name)) {
+                    Ok(child) => child,
+                    Err(_) => {
+                        let tmpfs: Arc<dyn Inode> = Tmpfs::new(None, 0o755);
+                        table.mount(&prefix, Mount::new(tmpfs.clone(), "tmpfs", true));
+                        tmpfs
+                    }
+                }
+            }
+            // A file in the way: the mount stays unreachable, as before.
+            Err(_) => return,
+        };
+    }
 }
 
 /// "/a//b/" -> "/a/b"; None for relative paths.

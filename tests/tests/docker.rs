@@ -88,6 +88,16 @@ fn docker_run_output_exit_codes_and_stdin() {
     assert_eq!(out.stdout_str().trim(), "true", "{out}");
     assert!(d.docker(["rm", &name]).success());
 
+    // --init binds docker-init at /sbin/docker-init, a directory the image
+    // does not have; it runs as pid 1 and starts the command.
+    let out = docker_run(
+        &d,
+        &["--rm", "--init"],
+        &["sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"],
+    );
+    assert!(out.success(), "{out}");
+    assert!(out.stdout_str().starts_with("/sbin/docker-init -- sh -c"), "{out}");
+
     // Docker's own mapping of a missing executable (127).
     let out = docker_run(&d, &["--rm"], &["/no/such/binary"]);
     assert_eq!(out.code(), Some(127), "{out}");

@@ -442,6 +442,58 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
     );
 }
 
+/// As runc, the directories above a mount's destination are made when the
+/// rootfs lacks them (`docker run --init` binds docker-init at
+/// /sbin/docker-init): in the rootfs when it is writable, else as an empty
+/// read-only directory.
+#[test]
+fn mounts_below_missing_directories() {
+    let host_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
+    let bind = |destination: &str, source: &Path| {
+        oci_spec::runtime::MountBuilder::default()
+            .destination(destination)
+            .typ("bind")
+            .source(source)
+            .options(vec!["rbind".to_string(), "ro".to_string()])
+            .build()
+            .expect("mount")
+    };
+    for read_only_root in [false, true] {
+        let runsc = Runsc::new();
+        let script = "cat /new/deep/dir/f /sbin/tool && ls -d /new/deep && \
+                      if mkdir /new/x 2>/dev/null; then echo made; else echo refused; fi";
+        let bundle = Bundle::builder()
+            .binary("/bin/busybox")
+            .args(["/bin/busybox", "sh", "-c", script])
+            .build();
+        let mut spec = bundle.spec();
+        let mut mounts = spec.mounts().clone().unwrap_or_default();
+        mounts.push(bind("/new/deep/dir", host_dir.path()));
+        mounts.push(bind("/sbin/tool", &host_dir.path().join("f")));
+        spec.set_mounts(Some(mounts));
+        let mut root = spec.root().clone().expect("root");
+        root.set_readonly(Some(read_only_root));
+        spec.set_root(Some(root));
+        bundle.save_spec(&spec);
+        let id = runsc.new_id("mountpoints");
+        let out = runsc.run_bundle(&bundle, &id);
+        assert!(out.success(), "read-only root {read_only_root}: {out}");
+        let made = if read_only_root { "refused" } else { "made" };
+        assert_eq!(
+            out.stdout_str(),
+            format!("from the host\nfrom the host\n/new/deep\n{made}\n"),
+            "read-only root {read_only_root}: {out}"
+        );
+        // Like runc, a writable rootfs keeps the directories it was given.
+        assert_eq!(
+            bundle.rootfs().join("new/deep").is_dir(),
+            !read_only_root,
+            "read-only root {read_only_root}"
+        );
+    }
+}
+
 #[test]
 fn writes_to_a_writable_root_reach_the_host_and_a_read_only_root_refuses_them() {
     let runsc = Runsc::new();

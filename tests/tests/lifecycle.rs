@@ -442,6 +442,49 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
     );
 }
 
+/// As runc, a mount's destination is resolved in the container's tree:
+/// symlinks above it are followed inside the root (`/sbin -> usr/sbin`, as
+/// in Debian's merged /usr, where `docker run --init` binds
+/// /sbin/docker-init), also absolute ones and ones that climb out with `..`.
+#[test]
+fn mounts_below_symlinks_land_at_their_targets() {
+    let host_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
+    let runsc = Runsc::new();
+    let script = "cat /sbin/tool /usr/sbin/tool /abs/tool2 /usr/lib/tool2 /tmp/tool3";
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let rootfs = bundle.rootfs();
+    std::fs::create_dir_all(rootfs.join("usr/sbin")).expect("mkdir");
+    std::os::unix::fs::symlink("usr/sbin", rootfs.join("sbin")).expect("symlink");
+    std::os::unix::fs::symlink("/usr/lib", rootfs.join("abs")).expect("symlink");
+    std::os::unix::fs::symlink("../../../../tmp", rootfs.join("up")).expect("symlink");
+    let mut spec = bundle.spec();
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    let file = host_dir.path().join("f");
+    for destination in ["/sbin/tool", "/abs/tool2", "/up/tool3"] {
+        mounts.push(
+            oci_spec::runtime::MountBuilder::default()
+                .destination(destination)
+                .typ("bind")
+                .source(&file)
+                .options(vec!["bind".to_string(), "ro".to_string()])
+                .build()
+                .expect("mount"),
+        );
+    }
+    spec.set_mounts(Some(mounts));
+    bundle.save_spec(&spec);
+    let id = runsc.new_id("mountlinks");
+    let out = runsc.run_bundle(&bundle, &id);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout_str(), "from the host\n".repeat(5), "{out}");
+    // The climb stopped at the container's root: nothing went to the host's /tmp.
+    assert!(rootfs.join("usr/lib").is_dir());
+}
+
 /// As runc, the directories above a mount's destination are made when the
 /// rootfs lacks them (`docker run --init` binds docker-init at
 /// /sbin/docker-init): in the rootfs when it is writable, else as an empty

@@ -59,6 +59,14 @@ fn podman_run_output_exit_codes_and_exec() {
     let out = p.podman(["exec", &name, "sh", "-c", "echo from exec; exit 4"]);
     assert_eq!(out.code(), Some(4), "{out}");
     assert_eq!(out.stdout_str(), "from exec\n", "{out}");
+    let out = p.podman(["pause", &name]);
+    assert!(out.success(), "{out}");
+    let out = p.podman(["inspect", "-f", "{{.State.Status}}", &name]);
+    assert_eq!(out.stdout_str().trim(), "paused", "{out}");
+    let out = p.podman(["unpause", &name]);
+    assert!(out.success(), "{out}");
+    let out = p.podman(["exec", &name, "echo", "thawed"]);
+    assert_eq!(out.stdout_str(), "thawed\n", "{out}");
     let out = p.podman(["stop", "-t", "5", &name]);
     assert!(out.success(), "{out}");
     let out = p.podman(["rm", &name]);

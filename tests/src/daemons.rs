@@ -461,8 +461,7 @@ impl Dockerd {
         &self.containerd
     }
 
-    /// Where dockerd keeps the runtime state (`--root` of the runtime is
-    /// `<this>/runtime-runc/moby`... see the runtime's argv).
+    /// dockerd's exec-root: runtimes get `--root <this>/runtime-runc/moby`.
     pub fn exec_root(&self) -> PathBuf {
         self.dir().join("exec")
     }

@@ -17,6 +17,9 @@ use anyhow::Context;
 
 const ROOT: &str = "/sys/fs/cgroup";
 
+/// v1 controllers the sandbox joins without setting limits in them.
+const ACCOUNTING_V1: [&str; 3] = ["cpuacct", "blkio", "freezer"];
+
 /// What the spec asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
@@ -33,9 +36,15 @@ pub struct Limits {
 
 impl Limits {
     pub fn from_spec(spec: &oci_spec::runtime::Spec) -> Limits {
-        let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
-            return Limits::default();
-        };
+        match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+            Some(r) => Limits::from_resources(r),
+            None => Limits::default(),
+        }
+    }
+
+    /// The limits of an OCI `linux.resources` object (also what `update
+    /// --resources` reads).
+    pub fn from_resources(r: &oci_spec::runtime::LinuxResources) -> Limits {
         let memory = r.memory().as_ref().and_then(|m| m.limit()).filter(|&l| l > 0);
         let cpu = r.cpu().as_ref();
         Limits {
@@ -74,7 +83,7 @@ struct Dir {
 /// The directories to create, with their limit files, for `limits`.
 fn plan(rel: &Path, limits: &Limits) -> Vec<Dir> {
     let rel = rel.strip_prefix("/").unwrap_or(rel);
-    if is_v1(Path::new(ROOT).join("memory")) {
+    if is_v1_layout() {
         let mut dirs = Vec::new();
         let mut v1 = |ctrl: &str, writes: Vec<(&'static str, String)>| {
             if is_v1(Path::new(ROOT).join(ctrl)) {
@@ -105,6 +114,11 @@ fn plan(rel: &Path, limits: &Limits) -> Vec<Dir> {
             pids.push(("pids.max", p.to_string()));
         }
         v1("pids", pids);
+        // No limits here, but the sandbox's own accounting (for `events`
+        // and containerd's metrics) and its freezer (for `pause`).
+        for ctrl in ACCOUNTING_V1 {
+            v1(ctrl, Vec::new());
+        }
         return dirs;
     }
     let mut writes = Vec::new();
@@ -186,6 +200,81 @@ pub fn remove(rel: &Path) {
                 _ => break,
             }
         }
+    }
+}
+
+/// The directory of controller `ctrl` (v1: `memory`, `cpu`, ...) for the
+/// sandbox at `rel`, or the single v2 directory; `None` when this machine
+/// does not mount that controller.
+pub fn controller_dir(rel: &Path, ctrl: &str) -> Option<PathBuf> {
+    let rel = rel.strip_prefix("/").unwrap_or(rel);
+    let v1 = Path::new(ROOT).join(ctrl);
+    if is_v1_layout() {
+        return is_v1(v1.clone()).then(|| v1.join(rel));
+    }
+    Some(Path::new(ROOT).join(rel))
+}
+
+/// Whether the sandbox's cgroups are cgroup v1 (else v2).
+pub fn is_v1_layout() -> bool {
+    is_v1(Path::new(ROOT).join("memory"))
+}
+
+/// Host pids of every process in the sandbox's cgroup: the sandbox
+/// process, its gofer and the stubs of the guest's processes.
+pub fn procs(rel: &Path) -> anyhow::Result<Vec<i32>> {
+    let dir = controller_dir(rel, "pids")
+        .or_else(|| controller_dir(rel, "memory"))
+        .context("no cgroup hierarchy to list processes from")?;
+    let path = dir.join("cgroup.procs");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// Writes new limits into the sandbox's existing cgroups (`update`).
+pub fn update(rel: &Path, limits: &Limits) -> anyhow::Result<()> {
+    for dir in plan(rel, limits) {
+        if !is_v1(dir.path.clone()) {
+            // A limit the sandbox was created without needs its controller.
+            enable_v2_controllers(&dir.path, &dir.writes)?;
+        }
+        for (file, value) in &dir.writes {
+            write(&dir.path.join(file), value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Freezes (`pause`) or thaws (`resume`) every process of the sandbox:
+/// the v1 freezer's `freezer.state`, or v2's `cgroup.freeze`. Returns once
+/// the kernel reports the new state.
+pub fn set_frozen(rel: &Path, frozen: bool) -> anyhow::Result<()> {
+    let (file, value) = if is_v1_layout() {
+        ("freezer.state", if frozen { "FROZEN" } else { "THAWED" })
+    } else {
+        ("cgroup.freeze", if frozen { "1" } else { "0" })
+    };
+    let dir = controller_dir(rel, "freezer").context("this machine has no freezer cgroup")?;
+    write(&dir.join(file), value)?;
+    // v1 passes through FREEZING; v2 reports completion in cgroup.events.
+    for _ in 0..1000 {
+        if is_frozen(rel) == frozen {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    anyhow::bail!("{} did not become {value}", dir.join(file).display())
+}
+
+/// Whether the sandbox is (completely) frozen.
+pub fn is_frozen(rel: &Path) -> bool {
+    let Some(dir) = controller_dir(rel, "freezer") else {
+        return false;
+    };
+    if is_v1_layout() {
+        fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() == "FROZEN")
+    } else {
+        fs::read_to_string(dir.join("cgroup.events")).is_ok_and(|s| s.lines().any(|l| l.trim() == "frozen 1"))
     }
 }
 

@@ -153,6 +153,18 @@ pub enum Command {
     Spec(SpecArgs),
     /// Run a command in a sandbox over the host's root (no bundle needed).
     Do(DoArgs),
+    /// Freeze every process of a running container.
+    Pause(IdArgs),
+    /// Thaw a paused container.
+    Resume(IdArgs),
+    /// Change a running container's resource limits.
+    Update(UpdateArgs),
+    /// Print a container's resource usage (and OOM events) as JSON.
+    Events(EventsArgs),
+    /// Print what this runtime supports as JSON (runc's `features`).
+    Features,
+    /// Register runsc with Docker (daemon.json) or containerd (config.toml).
+    Install(InstallArgs),
     /// Internal: the sandbox process started by `create`.
     #[command(hide = true)]
     Boot(BootArgs),
@@ -186,6 +198,12 @@ impl Command {
             Command::List(_) => "list",
             Command::Spec(_) => "spec",
             Command::Do(_) => "do",
+            Command::Pause(_) => "pause",
+            Command::Resume(_) => "resume",
+            Command::Update(_) => "update",
+            Command::Events(_) => "events",
+            Command::Features => "features",
+            Command::Install(_) => "install",
             Command::Boot(_) => "boot",
             Command::Gofer(_) => "gofer",
         }
@@ -365,6 +383,112 @@ pub struct KillArgs {
     /// Signal as a number, `TERM` or `SIGTERM`.
     #[arg(default_value = "SIGTERM", value_parser = crate::signals::parse)]
     pub signal: Sig,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpdateArgs {
+    /// OCI `linux.resources` JSON to apply (`-` reads stdin), as
+    /// containerd's shim sends it.
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+
+    /// Memory limit in bytes (suffixes k, m, g allowed).
+    #[arg(short = 'm', long, value_name = "BYTES", value_parser = parse_bytes)]
+    pub memory: Option<i64>,
+
+    /// CPU shares (relative weight).
+    #[arg(long = "cpu-shares", value_name = "N")]
+    pub cpu_shares: Option<u64>,
+
+    /// CFS quota in microseconds per period.
+    #[arg(long = "cpu-quota", value_name = "US")]
+    pub cpu_quota: Option<i64>,
+
+    /// CFS period in microseconds.
+    #[arg(long = "cpu-period", value_name = "US")]
+    pub cpu_period: Option<u64>,
+
+    /// Maximum number of tasks.
+    #[arg(long = "pids-limit", value_name = "N")]
+    pub pids_limit: Option<i64>,
+
+    /// Container id.
+    pub id: String,
+}
+
+/// `1024`, `64k`, `100m`, `2g` (binary units, as runc's --memory).
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let lower = lower.strip_suffix('b').unwrap_or(&lower);
+    let (digits, shift) = match lower.chars().last() {
+        Some('k') => (&lower[..lower.len() - 1], 10),
+        Some('m') => (&lower[..lower.len() - 1], 20),
+        Some('g') => (&lower[..lower.len() - 1], 30),
+        _ => (lower, 0),
+    };
+    digits
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{s:?} is not a size in bytes"))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    /// Print the resource usage once and exit.
+    #[arg(long)]
+    pub stats: bool,
+
+    /// How often to print the usage: `5s`, `500ms`, `1m`.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub interval: std::time::Duration,
+
+    /// Container id.
+    pub id: String,
+}
+
+/// Go's duration syntax for the common cases: `5s`, `500ms`, `1m`, `2h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{s:?} is not a duration such as 5s or 500ms");
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').ok_or_else(bad)?;
+    let (number, unit) = s.split_at(split);
+    let n: f64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    if secs <= 0.0 || !secs.is_finite() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    /// The name clients select runsc by.
+    #[arg(long, value_name = "NAME", default_value = "runsc")]
+    pub runtime: String,
+
+    /// The file to edit: Docker's daemon.json (default
+    /// /etc/docker/daemon.json), or with --containerd containerd's
+    /// config.toml (without it the snippet is printed).
+    #[arg(long = "config-file", value_name = "PATH")]
+    pub config_file: Option<PathBuf>,
+
+    /// Write containerd's configuration instead of Docker's.
+    #[arg(long)]
+    pub containerd: bool,
+
+    /// Print the result instead of writing it.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+
+    /// Global flags for runsc itself (after `--`), e.g. `--platform systrap`.
+    #[arg(value_name = "RUNTIME_ARGS", num_args = 0.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub runtime_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -813,5 +937,77 @@ mod tests {
             parse(&["--platform", "systrap", "list"]).global.platform,
             PlatformKind::Systrap
         );
+    }
+
+    #[test]
+    fn shim_pause_resume_update_events() {
+        let Command::Pause(p) = parse(&["--root", "/r", "pause", "id1"]).command else {
+            panic!("not pause")
+        };
+        assert_eq!(p.id, "id1");
+        assert!(matches!(parse(&["resume", "id1"]).command, Command::Resume(_)));
+        let Command::Update(u) = parse(&["update", "--resources", "-", "id1"]).command else {
+            panic!("not update")
+        };
+        assert_eq!(u.resources.as_deref(), Some(Path::new("-")));
+        assert_eq!(u.id, "id1");
+        let Command::Update(u) = parse(&["update", "id1", "--memory", "100m", "--pids-limit", "50"]).command else {
+            panic!("not update")
+        };
+        assert_eq!(u.memory, Some(100 << 20));
+        assert_eq!(u.pids_limit, Some(50));
+        assert!(parse_err(&["update", "--memory", "lots", "id1"]).contains("size in bytes"));
+        let Command::Events(e) = parse(&["events", "--stats", "id1"]).command else {
+            panic!("not events")
+        };
+        assert!(e.stats);
+        assert_eq!(e.interval, std::time::Duration::from_secs(5));
+        let Command::Events(e) = parse(&["events", "--interval", "250ms", "id1"]).command else {
+            panic!("not events")
+        };
+        assert_eq!(e.interval, std::time::Duration::from_millis(250));
+        assert!(parse_err(&["events", "--interval", "5x", "id1"]).contains("duration"));
+        assert!(parse_err(&["events", "--interval", "0s", "id1"]).contains("duration"));
+        assert!(matches!(parse(&["features"]).command, Command::Features));
+    }
+
+    #[test]
+    fn install_command_line() {
+        let Command::Install(i) = parse(&["install"]).command else {
+            panic!("not install")
+        };
+        assert_eq!(i.runtime, "runsc");
+        assert!(!i.containerd && !i.dry_run && i.config_file.is_none() && i.runtime_args.is_empty());
+        let Command::Install(i) = parse(&[
+            "install",
+            "--runtime",
+            "gv",
+            "--config-file",
+            "/tmp/d.json",
+            "--dry-run",
+            "--",
+            "--platform",
+            "systrap",
+        ])
+        .command
+        else {
+            panic!("not install")
+        };
+        assert_eq!(i.runtime, "gv");
+        assert!(i.dry_run);
+        assert_eq!(i.config_file.as_deref(), Some(Path::new("/tmp/d.json")));
+        assert_eq!(i.runtime_args, ["--platform", "systrap"]);
+    }
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_bytes("1024"), Ok(1024));
+        assert_eq!(parse_bytes("64k"), Ok(64 << 10));
+        assert_eq!(parse_bytes("2G"), Ok(2 << 30));
+        assert_eq!(parse_bytes("3mb"), Ok(3 << 20));
+        assert!(parse_bytes("").is_err() && parse_bytes("m").is_err() && parse_bytes("-").is_err());
+        assert_eq!(parse_duration("1m"), Ok(std::time::Duration::from_secs(60)));
+        assert_eq!(parse_duration("1.5s"), Ok(std::time::Duration::from_millis(1500)));
+        assert!(parse_duration("5").is_err() && parse_duration("s").is_err());
     }
 }

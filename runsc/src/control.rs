@@ -89,7 +89,49 @@ struct SignalRequest {
 /// host's file system).
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
-    UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
+    let short = ShortPath::new(path).with_context(|| format!("binding {}", path.display()))?;
+    UnixListener::bind(&short.path).with_context(|| format!("binding {}", path.display()))
+}
+
+/// The longest path a `sockaddr_un` holds (unix(7): 108 bytes with the NUL).
+const SUN_PATH_MAX: usize = 107;
+
+/// A name for a socket path that fits in a `sockaddr_un`. Docker's state
+/// root plus a 64-hex id plus `control.sock` can be longer; such a path is
+/// reached through `/proc/self/fd/N/` of its directory instead, which the
+/// kernel resolves like any other path.
+struct ShortPath {
+    path: std::path::PathBuf,
+    /// Keeps the directory's fd (N) open while the path is used.
+    _dir: Option<std::fs::File>,
+}
+
+impl ShortPath {
+    fn new(path: &Path) -> std::io::Result<ShortPath> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::OpenOptionsExt;
+        if path.as_os_str().as_bytes().len() <= SUN_PATH_MAX {
+            return Ok(ShortPath {
+                path: path.to_path_buf(),
+                _dir: None,
+            });
+        }
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        };
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(parent)?;
+        let short = Path::new(&format!("/proc/self/fd/{}", dir.as_raw_fd())).join(name);
+        if short.as_os_str().as_bytes().len() > SUN_PATH_MAX {
+            return Err(std::io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        Ok(ShortPath {
+            path: short,
+            _dir: Some(dir),
+        })
+    }
 }
 
 /// Answers control requests on `listener` from a thread of its own; each
@@ -297,36 +339,59 @@ pub fn signal(path: &Path, pid: i32, signal: i32) -> anyhow::Result<bool> {
 }
 
 /// An `exec` in progress: the connection on which its events arrive.
+///
+/// Events are read a byte at a time, never past the end of the current
+/// line: the connection may be handed to `runsc exec-wait` after the
+/// `started` event, and an exit event already sent behind it must still be
+/// in the socket for that process to read (a buffered reader would keep it).
 pub struct ExecConnection {
-    reader: BufReader<UnixStream>,
+    stream: UnixStream,
 }
 
 impl ExecConnection {
     /// The next event; an error when the sandbox closed the connection
     /// (it died).
     pub fn next_event(&mut self) -> anyhow::Result<ExecEvent> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
+        let line = read_line_unbuffered(&mut self.stream)?;
+        if line.is_empty() {
             bail!("the sandbox closed the connection (did the container stop?)");
         }
-        serde_json::from_str(&line).with_context(|| format!("unexpected reply {line:?}"))
+        serde_json::from_slice(&line).with_context(|| format!("unexpected reply {:?}", String::from_utf8_lossy(&line)))
     }
 
     /// The connection's socket, for handing to another process.
     pub fn into_stream(self) -> UnixStream {
-        self.reader.into_inner()
+        self.stream
     }
 
     /// The connection's socket, for writing to the sandbox.
     pub fn stream(&self) -> &UnixStream {
-        self.reader.get_ref()
+        &self.stream
     }
 
     pub fn from_stream(stream: UnixStream) -> ExecConnection {
-        ExecConnection {
-            reader: BufReader::new(stream),
+        ExecConnection { stream }
+    }
+}
+
+/// One line (with its newline) read without reading past it; empty at EOF.
+fn read_line_unbuffered(stream: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < MAX_REQUEST {
+        match stream.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                line.push(byte[0]);
+                if byte[0] == b'\n' {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
+    Ok(line)
 }
 
 /// Sends an `exec` request with `stdio` to the sandbox behind `path`, for
@@ -366,7 +431,8 @@ pub fn send_request(path: &Path, line: &str, fds: &[OwnedFd]) -> anyhow::Result<
 }
 
 fn connect(path: &Path) -> anyhow::Result<UnixStream> {
-    UnixStream::connect(path).with_context(|| format!("connecting to {}", path.display()))
+    let short = ShortPath::new(path).with_context(|| format!("connecting to {}", path.display()))?;
+    UnixStream::connect(&short.path).with_context(|| format!("connecting to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -409,5 +475,40 @@ mod tests {
         let (request, got) = read_request(&b).unwrap();
         assert_eq!(request, "exec {\"x\": 1}");
         assert_eq!(got.len(), 3);
+    }
+
+    /// Docker's state directories make socket paths longer than a
+    /// sockaddr_un holds; they still bind and connect.
+    #[test]
+    fn long_socket_paths_work() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("d".repeat(64)).join("e".repeat(64));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("control.sock");
+        assert!(path.as_os_str().len() > SUN_PATH_MAX);
+        let listener = bind(&path).unwrap();
+        assert!(path.exists());
+        let mut client = connect(&path).unwrap();
+        client.write_all(b"x").unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        let mut byte = [0u8; 1];
+        server.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+    }
+
+    /// An exit event queued behind `started` stays in the socket for
+    /// whoever reads next (`runsc exec-wait` after a detached exec).
+    #[test]
+    fn events_are_not_read_ahead() {
+        let (mut sandbox, client) = UnixStream::pair().unwrap();
+        sandbox
+            .write_all(b"{\"started\":{\"pid\":2}}\n{\"exited\":{\"code\":5}}\n")
+            .unwrap();
+        let mut conn = ExecConnection::from_stream(client);
+        assert_eq!(conn.next_event().unwrap(), ExecEvent::Started { pid: 2 });
+        let mut handed_over = ExecConnection::from_stream(conn.into_stream());
+        assert_eq!(handed_over.next_event().unwrap(), ExecEvent::Exited { code: 5 });
+        drop(sandbox);
+        assert!(handed_over.next_event().is_err());
     }
 }

@@ -71,6 +71,40 @@ pub fn init(global: &GlobalOpts, command: &str, stderr_ok: bool) -> Result<(), L
         .map_err(|e| LogError::Init(e.to_string()))
 }
 
+/// Writes a command-line error to the `--log` file named in `argv` (the
+/// logger is not installed when the command line does not parse), so that
+/// containerd's shim, which shows the last JSON error line, can report it.
+pub fn log_usage_error(argv: &[String], message: &str) {
+    let Some((path, format)) = log_target(argv) else { return };
+    let line = match format {
+        LogFormat::Json => json_line(Level::ERROR, message, BTreeMap::new(), &rfc3339::now(true)),
+        LogFormat::Text => format!("[{}] ERROR {message}\n", std::process::id()),
+    };
+    if let Ok(mut file) = open_append(&path) {
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
+/// `--log FILE` / `--log=FILE` and `--log-format` from a raw command line.
+fn log_target(argv: &[String]) -> Option<(PathBuf, LogFormat)> {
+    let mut path = None;
+    let mut format = LogFormat::Text;
+    let mut args = argv.iter();
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_string())),
+            None => (arg.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| args.next().cloned());
+        match flag {
+            "--log" => path = value().map(PathBuf::from),
+            "--log-format" if value().as_deref() == Some("json") => format = LogFormat::Json,
+            _ => {}
+        }
+    }
+    path.map(|p| (p, format))
+}
+
 fn open_append(path: &Path) -> Result<File, LogError> {
     OpenOptions::new()
         .create(true)
@@ -276,6 +310,33 @@ mod tests {
         let p = debug_log_path(Path::new(&new_dir), "boot").unwrap();
         assert!(dir.path().join("sub").is_dir());
         assert_eq!(p.parent(), Some(dir.path().join("sub").as_path()));
+    }
+
+    #[test]
+    fn usage_errors_reach_the_log_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.json");
+        let argv: Vec<String> = [
+            "--root",
+            "/r",
+            "--log",
+            path.to_str().unwrap(),
+            "--log-format=json",
+            "frob",
+            "x",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        log_usage_error(&argv, "unrecognized subcommand 'frob'");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(
+            (v["level"].as_str(), v["msg"].as_str()),
+            (Some("error"), Some("unrecognized subcommand 'frob'"))
+        );
+        assert_eq!(log_target(&["--log".to_string()]), None);
+        assert_eq!(log_target(&["list".to_string()]), None);
     }
 
     #[test]

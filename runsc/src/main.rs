@@ -14,6 +14,7 @@ mod confine;
 mod console;
 mod control;
 mod gofer_proc;
+mod hooks;
 mod logging;
 mod pod;
 mod report;
@@ -22,6 +23,7 @@ mod seccomp;
 mod signals;
 mod spec;
 mod state;
+mod stats;
 mod testonly;
 mod userns;
 
@@ -81,6 +83,12 @@ fn dispatch(cli: &Cli) -> anyhow::Result<i32> {
         Command::List(args) => commands::list::main(g, args),
         Command::Spec(args) => commands::spec::main(g, args),
         Command::Do(args) => commands::do_cmd::main(g, args),
+        Command::Pause(args) => commands::pause::pause(g, args),
+        Command::Resume(args) => commands::pause::resume(g, args),
+        Command::Update(args) => commands::update::main(g, args),
+        Command::Events(args) => commands::events::main(g, args),
+        Command::Features => commands::features::main(g),
+        Command::Install(args) => commands::install::main(g, args),
         Command::Boot(args) => boot::main(g, args),
         Command::Gofer(args) => gofer_proc::main(args),
     }
@@ -112,6 +120,8 @@ fn usage_error(e: clap::Error) -> ExitCode {
         _ => {
             let text = e.render().to_string();
             let text = text.strip_prefix("error: ").unwrap_or(&text);
+            let argv: Vec<String> = std::env::args().skip(1).collect();
+            logging::log_usage_error(&argv, text.lines().next().unwrap_or_default());
             eprint!("runsc: {text}");
             ExitCode::from(2)
         }

@@ -181,16 +181,27 @@ impl ContainerDir {
         self.fifo_path().symlink_metadata().is_ok()
     }
 
-    /// Current status of the container recorded in `state`.
+    /// Current status of the container recorded in `state`: a running
+    /// sandbox whose cgroup is frozen is `paused`.
     pub fn status(&self, state: &ContainerState) -> Status {
-        derive_status(proc_info(state.pid), state.start_time, self.fifo_exists())
+        match derive_status(proc_info(state.pid), state.start_time, self.fifo_exists()) {
+            Status::Running if self.cgroup().is_some_and(|rel| crate::cgroup::is_frozen(&rel)) => Status::Paused,
+            status => status,
+        }
+    }
+
+    /// The sandbox's cgroup path (relative to each hierarchy), once boot
+    /// has recorded it.
+    pub fn cgroup(&self) -> Option<PathBuf> {
+        let rel = fs::read_to_string(self.cgroup_path()).ok()?;
+        Some(PathBuf::from(rel.trim()))
     }
 
     /// Removes the state directory, and the sandbox's cgroup recorded in it
     /// (its processes must be gone).
     pub fn remove(&self) -> Result<(), StateError> {
-        if let Ok(rel) = fs::read_to_string(self.cgroup_path()) {
-            crate::cgroup::remove(Path::new(rel.trim()));
+        if let Some(rel) = self.cgroup() {
+            crate::cgroup::remove(&rel);
         }
         match fs::remove_dir_all(&self.path) {
             Ok(()) => Ok(()),
@@ -243,6 +254,8 @@ impl ContainerState {
 pub enum Status {
     Created,
     Running,
+    /// Running, with every process of the sandbox frozen (`pause`).
+    Paused,
     Stopped,
 }
 
@@ -251,6 +264,7 @@ impl fmt::Display for Status {
         f.write_str(match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         })
     }

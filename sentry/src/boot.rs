@@ -288,6 +288,7 @@ fn apply_mounts(
         };
         let path = normalize_mount_path(&m.destination)
             .ok_or_else(|| Error::Setup(format!("mount destination {:?} is not absolute", m.destination)))?;
+        let path = prepare_mount_point(table, &path);
         table.mount(
             &path,
             Mount {
@@ -299,6 +300,115 @@ fn apply_mounts(
         );
     }
     Ok(())
+}
+
+/// Where a mount at `path` goes, made reachable, as runc prepares a mount
+/// point: the directories above it are resolved in the container's tree,
+/// following symlinks inside the root (`/sbin/x` with `/sbin -> usr/sbin`
+/// mounts at `/usr/sbin/x`; `..` stops at the root), and those missing are
+/// made (`mkdir -p`), so that `docker run --init` (docker-init bound at
+/// /sbin/docker-init) and a volume at a new path work. A missing directory
+/// is made in the filesystem that holds it or, where that refuses (a
+/// read-only root), is an empty read-only tmpfs mounted in its place. The
+/// last component is not resolved: the mount covers whatever is there.
+fn prepare_mount_point(table: &MountTable, path: &[u8]) -> Vec<u8> {
+    const MAX_LINKS: u32 = 40;
+    let Some(root) = table.at(b"/").map(|m| m.root) else {
+        return path.to_vec();
+    };
+    let mut pending: std::collections::VecDeque<Vec<u8>> = components(path).collect();
+    let mut resolved: Vec<Vec<u8>> = Vec::new();
+    // dirs[i]: the inode of the first i resolved components.
+    let mut dirs: Vec<Arc<dyn Inode>> = vec![root];
+    let mut links = 0;
+    while let Some(name) = pending.pop_front() {
+        if name == b".." {
+            if resolved.pop().is_some() {
+                dirs.pop();
+            }
+            continue;
+        }
+        if pending.is_empty() {
+            resolved.push(name);
+            break;
+        }
+        let prefix = join_path(resolved.iter().chain(std::iter::once(&name)));
+        let mounted = table.at(&prefix).map(|m| m.root);
+        let Some(dir) = dirs.last().cloned() else { break };
+        let child = match mounted.clone() {
+            Some(mount_root) => mount_root,
+            None => match existing_or_new_dir(table, &dir, &name, &prefix) {
+                Some(child) => child,
+                // A file in the way: the mount stays unreachable, as before.
+                None => {
+                    resolved.push(name);
+                    resolved.extend(pending.drain(..));
+                    break;
+                }
+            },
+        };
+        if mounted.is_none() && links < MAX_LINKS && child.stat().is_ok_and(|st| st.is_symlink()) {
+            if let Ok(target) = child.readlink() {
+                links += 1;
+                if target.first() == Some(&b'/') {
+                    resolved.clear();
+                    dirs.truncate(1);
+                }
+                for part in components(&target).collect::<Vec<_>>().into_iter().rev() {
+                    pending.push_front(part);
+                }
+                continue;
+            }
+        }
+        resolved.push(name);
+        dirs.push(child);
+    }
+    join_path(resolved.iter())
+}
+
+/// `dir`'s entry `name`; when missing, a new directory made in `dir`, or
+/// an empty read-only tmpfs mounted at `prefix` when `dir` refuses. None
+/// for any other failure.
+fn existing_or_new_dir(table: &MountTable, dir: &Arc<dyn Inode>, name: &[u8], prefix: &[u8]) -> Option<Arc<dyn Inode>> {
+    match dir.lookup(name) {
+        Ok(child) => Some(child),
+        Err(Errno::ENOENT) => {
+            let attr = crate::vfs::CreateAttr {
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+            };
+            match dir.mkdir(name, attr).and_then(|()| dir.lookup(name)) {
+                Ok(child) => Some(child),
+                Err(_) => {
+                    let tmpfs: Arc<dyn Inode> = Tmpfs::new(None, 0o755);
+                    table.mount(prefix, Mount::new(tmpfs.clone(), "tmpfs", true));
+                    Some(tmpfs)
+                }
+            }
+        }
+        Err(_) => None,
+    }
+}
+
+/// The non-empty components of a path other than ".".
+fn components(path: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    path.split(|&c| c == b'/')
+        .filter(|c| !c.is_empty() && *c != b".")
+        .map(<[u8]>::to_vec)
+}
+
+/// "/a/b" from ["a", "b"]; "/" from none.
+fn join_path<'a>(parts: impl Iterator<Item = &'a Vec<u8>>) -> Vec<u8> {
+    let mut path = Vec::new();
+    for part in parts {
+        path.push(b'/');
+        path.extend_from_slice(part);
+    }
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    path
 }
 
 /// "/a//b/" -> "/a/b"; None for relative paths.

@@ -19,6 +19,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod daemons;
+pub mod images;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::{self, File};
@@ -338,10 +341,15 @@ fn describe(cmd: &Command) -> String {
 /// temporary files (not pipes: a container started by `runsc create` inherits them and
 /// may hold them open long after the command exits). The command gets its own process
 /// group so that a timeout can kill everything it started.
-pub fn spawn(mut cmd: Command) -> Running {
+pub fn spawn(cmd: Command) -> Running {
+    spawn_with_stdin(cmd, Stdio::null())
+}
+
+/// [`spawn`] with `stdin` as the command's standard input.
+pub fn spawn_with_stdin(mut cmd: Command, stdin: Stdio) -> Running {
     let stdout_file = tempfile::tempfile().expect("stdout capture file");
     let stderr_file = tempfile::tempfile().expect("stderr capture file");
-    cmd.stdin(Stdio::null())
+    cmd.stdin(stdin)
         .stdout(Stdio::from(stdout_file.try_clone().expect("dup")))
         .stderr(Stdio::from(stderr_file.try_clone().expect("dup")))
         .process_group(0);
@@ -411,6 +419,16 @@ impl Running {
 /// Runs `cmd` to completion (see [`spawn`]), killing it after `timeout`.
 pub fn run(cmd: Command, timeout: Duration) -> Output {
     spawn(cmd).wait(timeout)
+}
+
+/// Runs `cmd` with `input` as its stdin (from an unnamed file, so it ends
+/// with EOF), killing it after `timeout`.
+pub fn run_with_input(cmd: Command, input: &[u8], timeout: Duration) -> Output {
+    use std::io::Write;
+    let mut file = tempfile::tempfile().expect("stdin file");
+    file.write_all(input).expect("writing stdin");
+    file.seek(SeekFrom::Start(0)).expect("seek stdin");
+    spawn_with_stdin(cmd, Stdio::from(file)).wait(timeout)
 }
 
 /// Runs a program natively with the given arguments and working directory.

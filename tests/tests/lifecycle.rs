@@ -394,8 +394,12 @@ fn ps_lists_the_processes_inside_the_sandbox() {
     );
     let json = runsc.run(["ps", "--format", "json", id.as_str()]);
     assert!(json.success(), "runsc ps --format json\n{json}");
+    // As runc, host pids (containerd and `docker top` look them up on the
+    // host): the sandbox's own processes, the sandbox process among them.
     let pids: Vec<i64> = serde_json::from_str(json.stdout_str().trim()).expect("a JSON list of pids");
-    assert_eq!(pids, vec![1], "{json}");
+    let sandbox = runsc.state(&id)["pid"].as_i64().expect("pid");
+    assert!(pids.contains(&sandbox), "{json}");
+    assert!(pids.iter().all(|&p| pid_alive(p)), "{json}");
 
     let out = runsc.run(["kill", id.as_str(), "KILL"]);
     assert!(out.success(), "{out}");
@@ -436,6 +440,101 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
         !host_dir.path().join("g").exists(),
         "the read-only bind mount was written through"
     );
+}
+
+/// As runc, a mount's destination is resolved in the container's tree:
+/// symlinks above it are followed inside the root (`/sbin -> usr/sbin`, as
+/// in Debian's merged /usr, where `docker run --init` binds
+/// /sbin/docker-init), also absolute ones and ones that climb out with `..`.
+#[test]
+fn mounts_below_symlinks_land_at_their_targets() {
+    let host_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
+    let runsc = Runsc::new();
+    let script = "cat /sbin/tool /usr/sbin/tool /abs/tool2 /usr/lib/tool2 /tmp/tool3";
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let rootfs = bundle.rootfs();
+    std::fs::create_dir_all(rootfs.join("usr/sbin")).expect("mkdir");
+    std::os::unix::fs::symlink("usr/sbin", rootfs.join("sbin")).expect("symlink");
+    std::os::unix::fs::symlink("/usr/lib", rootfs.join("abs")).expect("symlink");
+    std::os::unix::fs::symlink("../../../../tmp", rootfs.join("up")).expect("symlink");
+    let mut spec = bundle.spec();
+    let mut mounts = spec.mounts().clone().unwrap_or_default();
+    let file = host_dir.path().join("f");
+    for destination in ["/sbin/tool", "/abs/tool2", "/up/tool3"] {
+        mounts.push(
+            oci_spec::runtime::MountBuilder::default()
+                .destination(destination)
+                .typ("bind")
+                .source(&file)
+                .options(vec!["bind".to_string(), "ro".to_string()])
+                .build()
+                .expect("mount"),
+        );
+    }
+    spec.set_mounts(Some(mounts));
+    bundle.save_spec(&spec);
+    let id = runsc.new_id("mountlinks");
+    let out = runsc.run_bundle(&bundle, &id);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout_str(), "from the host\n".repeat(5), "{out}");
+    // The climb stopped at the container's root: nothing went to the host's /tmp.
+    assert!(rootfs.join("usr/lib").is_dir());
+}
+
+/// As runc, the directories above a mount's destination are made when the
+/// rootfs lacks them (`docker run --init` binds docker-init at
+/// /sbin/docker-init): in the rootfs when it is writable, else as an empty
+/// read-only directory.
+#[test]
+fn mounts_below_missing_directories() {
+    let host_dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
+    let bind = |destination: &str, source: &Path| {
+        oci_spec::runtime::MountBuilder::default()
+            .destination(destination)
+            .typ("bind")
+            .source(source)
+            .options(vec!["rbind".to_string(), "ro".to_string()])
+            .build()
+            .expect("mount")
+    };
+    for read_only_root in [false, true] {
+        let runsc = Runsc::new();
+        let script = "cat /new/deep/dir/f /sbin/tool && ls -d /new/deep && \
+                      if mkdir /new/x 2>/dev/null; then echo made; else echo refused; fi";
+        let bundle = Bundle::builder()
+            .binary("/bin/busybox")
+            .args(["/bin/busybox", "sh", "-c", script])
+            .build();
+        let mut spec = bundle.spec();
+        let mut mounts = spec.mounts().clone().unwrap_or_default();
+        mounts.push(bind("/new/deep/dir", host_dir.path()));
+        mounts.push(bind("/sbin/tool", &host_dir.path().join("f")));
+        spec.set_mounts(Some(mounts));
+        let mut root = spec.root().clone().expect("root");
+        root.set_readonly(Some(read_only_root));
+        spec.set_root(Some(root));
+        bundle.save_spec(&spec);
+        let id = runsc.new_id("mountpoints");
+        let out = runsc.run_bundle(&bundle, &id);
+        assert!(out.success(), "read-only root {read_only_root}: {out}");
+        let made = if read_only_root { "refused" } else { "made" };
+        assert_eq!(
+            out.stdout_str(),
+            format!("from the host\nfrom the host\n/new/deep\n{made}\n"),
+            "read-only root {read_only_root}: {out}"
+        );
+        // Like runc, a writable rootfs keeps the directories it was given.
+        assert_eq!(
+            bundle.rootfs().join("new/deep").is_dir(),
+            !read_only_root,
+            "read-only root {read_only_root}"
+        );
+    }
 }
 
 #[test]

@@ -9,9 +9,10 @@ use anyhow::Context;
 use crate::cli::{CreateArgs, GlobalOpts};
 use crate::commands::launch::{self, Launched};
 use crate::console;
+use crate::hooks;
 use crate::rfc3339;
 use crate::spec;
-use crate::state::{ContainerDir, ContainerState, Root};
+use crate::state::{ContainerDir, ContainerState, Root, Status};
 
 /// A container in the `created` state.
 pub struct Created {
@@ -71,13 +72,29 @@ pub fn create(global: &GlobalOpts, args: &CreateArgs, detach: bool) -> anyhow::R
         .and_then(|()| match &args.pid_file {
             Some(path) => write_pid_file(path, state.pid),
             None => Ok(()),
-        });
+        })
+        .and_then(|()| run_create_hooks(&dir, &state, bundle.spec.hooks().as_ref()));
     if let Err(e) = recorded {
         launched.abort();
         remove_quietly(&dir);
         return Err(e);
     }
     Ok(Created { dir, state, launched })
+}
+
+/// Keeps the hooks for `start` and `delete`, then runs prestart,
+/// createRuntime and createContainer (see [`crate::hooks`]).
+fn run_create_hooks(
+    dir: &ContainerDir,
+    state: &ContainerState,
+    hooks: Option<&oci_spec::runtime::Hooks>,
+) -> anyhow::Result<()> {
+    hooks::save(&dir.path, hooks)?;
+    let oci = state.oci(Status::Created);
+    for kind in hooks::Kind::CREATE {
+        hooks::run(hooks, kind, &oci)?;
+    }
+    Ok(())
 }
 
 fn remove_quietly(dir: &ContainerDir) {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use crate::cli::{DeleteArgs, GlobalOpts};
+use crate::hooks;
 use crate::signals::Sig;
 use crate::state::{ContainerState, Root, StateError, Status};
 
@@ -40,8 +41,16 @@ pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
         Status::Stopped => {}
         Status::Created => kill_and_wait(&state)?,
         Status::Running if args.force => kill_and_wait(&state)?,
-        Status::Running => bail!(
-            "cannot delete container {:?} that is not stopped: running (use --force)",
+        Status::Paused if args.force => {
+            // A frozen process handles even SIGKILL only once thawed.
+            Sig::KILL.send(state.pid).ok();
+            if let Some(rel) = dir.cgroup() {
+                crate::cgroup::set_frozen(&rel, false)?;
+            }
+            kill_and_wait(&state)?
+        }
+        status @ (Status::Running | Status::Paused) => bail!(
+            "cannot delete container {:?} that is not stopped: {status} (use --force)",
             args.id
         ),
     }
@@ -49,8 +58,13 @@ pub fn main(global: &GlobalOpts, args: &DeleteArgs) -> anyhow::Result<i32> {
         None => remove_pod_members(&root, &args.id),
         Some(m) => stop_gofer(m.gofer)?,
     }
+    let saved = hooks::load(&dir.path);
     dir.remove()?;
     tracing::info!(id = %args.id, "container deleted");
+    match saved {
+        Ok(saved) => hooks::run_logged(saved.as_ref(), hooks::Kind::Poststop, &state.oci(Status::Stopped)),
+        Err(e) => tracing::warn!("poststop hooks: {e}"),
+    }
     Ok(0)
 }
 

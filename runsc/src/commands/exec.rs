@@ -47,8 +47,11 @@ pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
     let root = Root::new(&global.root);
     let dir = root.open(&args.id)?;
     let state = dir.load()?;
-    if dir.status(&state) == Status::Stopped {
-        bail!("cannot exec in a stopped container {:?}", args.id);
+    match dir.status(&state) {
+        Status::Stopped => bail!("cannot exec in a stopped container {:?}", args.id),
+        // A frozen sandbox cannot answer (runc refuses too).
+        Status::Paused => bail!("cannot exec in a paused container {:?}", args.id),
+        Status::Created | Status::Running => {}
     }
     let process = match &args.process {
         Some(path) => load_process(path)?,

@@ -20,15 +20,25 @@ pub fn main(global: &GlobalOpts, args: &KillArgs) -> anyhow::Result<i32> {
         }
         bail!("container {:?} is not running", args.id);
     }
+    let paused = dir.status(&state) == Status::Paused;
     let target = crate::pod::target(&root, &dir)?;
-    if args.all {
+    // A frozen sandbox cannot answer on its control socket; its processes
+    // all die with it anyway.
+    if args.all && !paused {
         signal_other_processes(&target, args.signal);
     }
     if target.container.is_some() {
         return signal_pod_member(&target, &state, args);
     }
     tracing::debug!(id = %args.id, pid = state.pid, signo = args.signal.number(), "kill {}", args.signal);
-    match args.signal.send(state.pid) {
+    let sent = args.signal.send(state.pid);
+    if paused && args.signal == Sig::KILL {
+        // A frozen process acts on SIGKILL only once thawed (as runc does).
+        if let Some(rel) = dir.cgroup() {
+            crate::cgroup::set_frozen(&rel, false)?;
+        }
+    }
+    match sent {
         Ok(()) => Ok(0),
         // It died between the status check and the signal.
         Err(nix::errno::Errno::ESRCH) if args.all => Ok(0),

@@ -83,10 +83,18 @@ pub fn start_reporting(
             .stdout(Stdio::from(stdout))
             .stderr(Stdio::from(slave));
     }
+    // A sandbox process is the init of a new pid namespace: its stubs and
+    // its gofer live in it, and die with it.
     if new_pid_ns {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWPID).context("unshare(CLONE_NEWPID)")?;
     }
-    let mut child = cmd.spawn().context("starting the sandbox process")?;
+    let spawned = cmd.spawn().context("starting the sandbox process");
+    // Children started later (the OCI hooks) belong in our own pid
+    // namespace, not in the sandbox's.
+    if new_pid_ns {
+        restore_pid_namespace()?;
+    }
+    let mut child = spawned?;
     drop(status_w);
     // `cmd` holds the pty slave copies until it is dropped.
     drop(cmd);
@@ -119,6 +127,13 @@ pub fn start_reporting(
             Err(anyhow!("reading the sandbox status: {e}"))
         }
     }
+}
+
+/// Points our pid_for_children back at our own pid namespace, which
+/// `/proc/self/ns/pid` names (setns(2) allows the caller's own namespace).
+fn restore_pid_namespace() -> anyhow::Result<()> {
+    let own = std::fs::File::open("/proc/self/ns/pid").context("opening /proc/self/ns/pid")?;
+    nix::sched::setns(&own, nix::sched::CloneFlags::CLONE_NEWPID).context("setns back to our own pid namespace")
 }
 
 fn dup(fd: &OwnedFd) -> anyhow::Result<OwnedFd> {

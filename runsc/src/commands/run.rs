@@ -11,8 +11,10 @@ use crate::cli::{GlobalOpts, RunArgs};
 use crate::commands::create::{self, Created};
 use crate::commands::launch::exit_code;
 use crate::commands::start;
+use crate::hooks;
 use crate::report::{BootFailure, Report};
 use crate::signals::Sig;
+use crate::state::Status;
 
 /// Signals a foreground `run` passes on to the container.
 const FORWARDED: [Signal; 6] = [
@@ -26,7 +28,7 @@ const FORWARDED: [Signal; 6] = [
 
 pub fn main(global: &GlobalOpts, args: &RunArgs) -> anyhow::Result<i32> {
     let Created { dir, state, launched } = create::create(global, &args.create, args.detach)?;
-    if let Err(e) = start::release(&dir, &state) {
+    if let Err(e) = start::start_with_hooks(&dir, &state) {
         launched.abort();
         let _ = dir.remove();
         return Err(e.context(format!("starting container {:?}", state.id)));
@@ -44,8 +46,13 @@ pub fn main(global: &GlobalOpts, args: &RunArgs) -> anyhow::Result<i32> {
         Ok(Some(Report::Failed { message, exit_code })) => Some(BootFailure::new(message, exit_code)),
         _ => None,
     };
+    let saved = hooks::load(&dir.path);
     if let Err(e) = dir.remove() {
         tracing::warn!("deleting the container: {e}");
+    }
+    match saved {
+        Ok(saved) => hooks::run_logged(saved.as_ref(), hooks::Kind::Poststop, &state.oci(Status::Stopped)),
+        Err(e) => tracing::warn!("poststop hooks: {e}"),
     }
     if let Some(failure) = failure {
         return Err(failure.into());

@@ -8,6 +8,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use anyhow::{bail, Context};
 
 use crate::cli::{GlobalOpts, IdArgs};
+use crate::hooks;
 use crate::state::{ContainerDir, ContainerState, Root, Status};
 
 pub fn main(global: &GlobalOpts, args: &IdArgs) -> anyhow::Result<i32> {
@@ -15,12 +16,28 @@ pub fn main(global: &GlobalOpts, args: &IdArgs) -> anyhow::Result<i32> {
     let state = dir.load()?;
     match dir.status(&state) {
         Status::Created => {}
-        Status::Running => bail!("cannot start an already running container"),
+        Status::Running | Status::Paused => bail!("cannot start an already running container"),
         Status::Stopped => bail!("cannot start a container that has stopped"),
     }
-    release(&dir, &state)?;
+    start_with_hooks(&dir, &state)?;
     tracing::info!(id = %args.id, "container started");
     Ok(0)
+}
+
+/// Runs the startContainer hooks, lets the init run, then runs the
+/// poststart hooks (see [`crate::hooks`]). A failing startContainer hook
+/// kills the sandbox.
+pub fn start_with_hooks(dir: &ContainerDir, state: &ContainerState) -> anyhow::Result<()> {
+    let saved = hooks::load(&dir.path)?;
+    if let Err(e) = hooks::run(saved.as_ref(), hooks::Kind::StartContainer, &state.oci(Status::Created)) {
+        if let Err(kill) = crate::commands::delete::kill_and_wait(state) {
+            tracing::warn!("{kill:#}");
+        }
+        return Err(e.into());
+    }
+    release(dir, state)?;
+    hooks::run_logged(saved.as_ref(), hooks::Kind::Poststart, &state.oci(Status::Running));
+    Ok(())
 }
 
 /// Unblocks the sandbox process and removes the fifo (so the container

@@ -129,9 +129,15 @@ fn wait_exit_code(pid: i32) -> i32 {
 }
 
 fn pids_of(runsc: &Runsc, id: &str) -> Vec<i64> {
-    let out = runsc.run(["ps", "--format", "json", id]);
+    // The table lists the sandbox's own pids; `--format json` lists host
+    // pids, as runc's clients expect.
+    let out = runsc.run(["ps", id]);
     assert!(out.success(), "ps {id}\n{out}");
-    serde_json::from_str(out.stdout_str().trim()).expect("a JSON list of pids")
+    out.stdout_str()
+        .lines()
+        .skip(1)
+        .map(|row| row.split_whitespace().nth(1).and_then(|pid| pid.parse().ok()).expect("a PID column"))
+        .collect()
 }
 
 /// Cgroup directories named after container `id`, in any hierarchy.

@@ -125,9 +125,20 @@ impl InetOptions {
             (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) if tcp => Ok(int(self.keepidle)),
             (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) if tcp => Ok(int(self.keepintvl)),
             (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) if tcp => Ok(int(self.keepcnt)),
-            // The IPv6 level on an AF_INET socket is not there (ENOPROTOOPT
-            // as for any unknown option); unknown levels too.
-            _ => Err(Errno::ENOPROTOOPT),
+            // A level the socket lacks is EOPNOTSUPP for getsockopt
+            // (ip_getsockopt), an unknown option of its levels ENOPROTOOPT.
+            _ if Self::has_level(level, family, tcp) => Err(Errno::ENOPROTOOPT),
+            _ => Err(Errno::EOPNOTSUPP),
+        }
+    }
+
+    fn has_level(level: i32, family: Family, tcp: bool) -> bool {
+        match level {
+            libc::IPPROTO_IP => true,
+            libc::IPPROTO_IPV6 => family == Family::V6,
+            libc::IPPROTO_TCP => tcp,
+            libc::IPPROTO_UDP => !tcp,
+            _ => false,
         }
     }
 

@@ -255,8 +255,14 @@ impl UdpSocket {
                         }
                     }
                 }
+                // A read after SHUT_RD ends at once, but a non-blocking one
+                // still says EAGAIN (__skb_wait_for_more_packets).
                 if entry.shut_rd {
-                    return Ok(Some(Received::default()));
+                    return if wait.nonblock {
+                        Err(Errno::EAGAIN)
+                    } else {
+                        Ok(Some(Received::default()))
+                    };
                 }
                 Ok(None)
             })?;

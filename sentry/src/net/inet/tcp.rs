@@ -1005,3 +1005,30 @@ mod tests {
         assert_eq!(b.bind_addr(same), Ok(()));
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use std::time::Instant;
+    use crate::net::inet::iface::Network;
+
+    #[test]
+    fn round_trips_do_not_wait_for_timers() {
+        let stack = Stack::new(Network::loopback_only());
+        let l = TcpSocket::new(&stack, Family::V4, SocketInode::new(0, 0)).unwrap();
+        l.bind_addr("127.0.0.1:0".parse().unwrap()).unwrap();
+        l.listen_backlog(4).unwrap();
+        let c = TcpSocket::new(&stack, Family::V4, SocketInode::new(0, 0)).unwrap();
+        c.connect_addr(l.local_addr().unwrap(), &Wait::new(false, None)).unwrap();
+        let s = l.accept_conn(&Wait::new(true, None)).unwrap();
+        let start = Instant::now();
+        let block = Wait::new(true, None);
+        for _ in 0..200 {
+            assert_eq!(c.send_bytes(&[1; 64], &block), Ok(64));
+            assert_eq!(s.recv_bytes(64, RecvFlags::default(), &block).map(|d| d.len()), Ok(64));
+            assert_eq!(s.send_bytes(&[2; 64], &block), Ok(64));
+            assert_eq!(c.recv_bytes(64, RecvFlags::default(), &block).map(|d| d.len()), Ok(64));
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
+    }
+}

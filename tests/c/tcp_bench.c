@@ -3,6 +3,7 @@
  *   tcp_bench stream MIB   client sends MIB MiB in 64 KiB writes; prints MiB/s
  *   tcp_bench rr N         N 64-byte request/response round trips; prints per second
  *   tcp_bench conn N       N connect/accept/close cycles; prints per second
+ *   tcp_bench unixrr N     rr over a unix socketpair, for comparison
  *
  * Times are taken in the server with CLOCK_MONOTONIC.
  */
@@ -95,6 +96,27 @@ int main(int argc, char **argv)
 	double start, secs;
 	pid_t pid;
 
+	if (strcmp(mode, "unixrr") == 0) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+			die("socketpair");
+		pid = fork();
+		if (pid == 0) {
+			for (long i = 0; i < n; i++) {
+				full(sv[1], buf, 64, 1);
+				full(sv[1], buf, 64, 0);
+			}
+			exit(0);
+		}
+		start = now();
+		for (long i = 0; i < n; i++) {
+			full(sv[0], buf, 64, 0);
+			full(sv[0], buf, 64, 1);
+		}
+		printf("%.0f\n", n / (now() - start));
+		waitpid(pid, NULL, 0);
+		return 0;
+	}
 	memset(&addr, 0, sizeof(addr));
 	addr.sin_family = AF_INET;
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

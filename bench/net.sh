@@ -8,14 +8,16 @@
 # Knobs (environment): RUNSC_BIN (skip the build), RUNSC_PLATFORM (default
 # ptrace), STREAM_MIB (default 256 natively, 64 under runsc: MiB sent through
 # one connection), RR (round trips, default 20000 / 2000), CONNS (connections,
-# default 2000 / 300).
+# default 2000 / 300). STREAM_MIB_RUNSC, RR_RUNSC and CONNS_RUNSC set the
+# counts under runsc.
 #
 # Measures, with tests/c/tcp_bench.c (server and client forked from one program,
 # timed in the server):
 #   1. throughput: one connection, 64 KiB writes, MiB/s;
 #   2. request rate: 64-byte request/response round trips per second on one
 #      connection (TCP_NODELAY);
-#   3. connection rate: connect/accept/close cycles per second.
+#   3. connection rate: connect/accept/close cycles per second;
+#   4. for comparison, round trips over a unix socketpair (no TCP/IP stack).
 # A measurement that fails prints "not measured"; nothing is invented.
 set -euo pipefail
 
@@ -66,11 +68,12 @@ today=$(date -u +%Y-%m-%d)
 echo "| date | commit | platform | benchmark | native | runsc | native / runsc |"
 echo "|---|---|---|---|---|---|---|"
 row() {
-    local name=$1 mode=$2 native_n=$3 runsc_n=$4 native runsc
-    native=$(measure native "$mode" "$native_n")
-    runsc=$(measure runsc "$mode" "$runsc_n")
-    echo "| $today | $commit | $platform | $name | $native | $runsc | $(ratio "$native" "$runsc") |"
+    local name=$1 mode=$2 native_n=$3 sandbox_n=$4 native_v sandbox_v
+    native_v=$(measure native "$mode" "$native_n")
+    sandbox_v=$(measure runsc "$mode" "$sandbox_n")
+    echo "| $today | $commit | $platform | $name | $native_v | $sandbox_v | $(ratio "$native_v" "$sandbox_v") |"
 }
 row "TCP throughput, one connection (MiB/s)" stream "${STREAM_MIB:-256}" "${STREAM_MIB_RUNSC:-64}"
 row "TCP 64-byte round trips (per second)" rr "${RR:-20000}" "${RR_RUNSC:-2000}"
 row "TCP connections (per second)" conn "${CONNS:-2000}" "${CONNS_RUNSC:-300}"
+row "unix socketpair 64-byte round trips (per second, for comparison)" unixrr "${RR:-20000}" "${RR_RUNSC:-2000}"

@@ -14,6 +14,7 @@
 use super::backlog::Listener;
 use super::device::Loopback;
 use super::iface::Network;
+use super::ping::PingEntry;
 use super::ports::PortTable;
 use super::tcp::TcpEntry;
 use super::udp::UdpEntry;
@@ -51,6 +52,7 @@ pub struct StackInner {
     pub ports: PortTable,
     pub tcp: HashMap<u64, TcpEntry>,
     pub udp: HashMap<u64, UdpEntry>,
+    pub ping: HashMap<u64, PingEntry>,
     /// Closed sockets still finishing their connection (FIN, TIME_WAIT).
     orphans: Vec<SocketHandle>,
     next_id: u64,
@@ -90,6 +92,7 @@ impl Stack {
                 ports: PortTable::default(),
                 tcp: HashMap::new(),
                 udp: HashMap::new(),
+                ping: HashMap::new(),
                 orphans: Vec::new(),
                 next_id: 1,
                 epoch,

@@ -1009,8 +1009,8 @@ mod tests {
 #[cfg(test)]
 mod timing {
     use super::*;
-    use std::time::Instant;
     use crate::net::inet::iface::Network;
+    use std::time::Instant;
 
     #[test]
     fn round_trips_do_not_wait_for_timers() {
@@ -1019,7 +1019,8 @@ mod timing {
         l.bind_addr("127.0.0.1:0".parse().unwrap()).unwrap();
         l.listen_backlog(4).unwrap();
         let c = TcpSocket::new(&stack, Family::V4, SocketInode::new(0, 0)).unwrap();
-        c.connect_addr(l.local_addr().unwrap(), &Wait::new(false, None)).unwrap();
+        c.connect_addr(l.local_addr().unwrap(), &Wait::new(false, None))
+            .unwrap();
         let s = l.accept_conn(&Wait::new(true, None)).unwrap();
         let start = Instant::now();
         let block = Wait::new(true, None);

@@ -22,7 +22,7 @@ use crate::errno::{Errno, Result};
 use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -120,9 +120,10 @@ impl Stack {
     fn run_timers(&self) {
         let Ok(mut inner) = self.inner.lock() else { return };
         loop {
-            if inner.pump() {
-                self.wake_waiters();
-            }
+            // Woken waiters look again even when no socket reported a
+            // change: a timer may have moved a listener's queue.
+            inner.pump();
+            self.wake_waiters();
             let delay = inner.next_deadline().clamp(TIMER_MIN, TIMER_IDLE);
             inner = match self.timer.wait_timeout(inner, delay) {
                 Ok((guard, _)) => guard,
@@ -217,14 +218,19 @@ impl StackInner {
         changed
     }
 
+    /// Refills every listener, and tells the device which endpoints take
+    /// no connection now: those whose every listener (SO_REUSEPORT may
+    /// put several on one) has a full accept queue.
     fn tend_listeners(&mut self) {
-        self.device.full.clear();
+        let mut full = HashSet::new();
+        let mut open = HashSet::new();
         for entry in self.tcp.values_mut() {
             if let Some(listener) = entry.listener_mut() {
                 listener.tend(&mut self.sockets);
-                listener.full_endpoints(&mut self.device.full);
+                listener.endpoints(&mut full, &mut open);
             }
         }
+        self.device.full = full.difference(&open).copied().collect();
     }
 
     /// Time until smoltcp's next timer.

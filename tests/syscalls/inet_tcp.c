@@ -730,4 +730,25 @@ CASE(tcp_full_backlog_connect_completes_after_accept)
 	(void)s1;
 }
 
+CASE(tcp_any_127_address_is_local)
+{
+	struct sockaddr_in a = loopback(0), peer, name;
+	socklen_t len = sizeof(a);
+	int l = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int c = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int s;
+
+	a.sin_addr.s_addr = htonl(0x7f000002);
+	ASSERT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(listen(l, 1));
+	ASSERT_OK(getsockname(l, (struct sockaddr *)&a, &len));
+	ASSERT_OK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	len = sizeof(peer);
+	s = ASSERT_OK(accept(l, (struct sockaddr *)&peer, &len));
+	len = sizeof(name);
+	ASSERT_OK(getsockname(s, (struct sockaddr *)&name, &len));
+	EXPECT_EQ(ntohl(name.sin_addr.s_addr), 0x7f000002);
+	EXPECT_EQ(ntohl(peer.sin_addr.s_addr) >> 24, 127);
+}
+
 HARNESS_MAIN

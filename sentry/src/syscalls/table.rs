@@ -84,7 +84,7 @@ table! {
     46 sendmsg socket::sendmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB; sockets passed in their own queue (SCM_RIGHTS cycles) are never collected"), "fxx";
     47 recvmsg socket::recvmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB or MSG_ERRQUEUE"), "fxx";
     48 shutdown socket::shutdown, Full, "fd";
-    49 bind socket::bind, Partial("inet: addresses of lo (127.0.0.0/8, ::1) and wildcards; ports held until close (no TIME_WAIT hold); only 127.0.0.1 and ::1 carry traffic"), "fxd";
+    49 bind socket::bind, Partial("inet: addresses of lo (127.0.0.0/8, ::1) and wildcards; ports held until close (no TIME_WAIT hold)"), "fxd";
     50 listen socket::listen, Full, "fd";
     51 getsockname socket::getsockname, Full, "fxx";
     52 getpeername socket::getpeername, Full, "fxx";

@@ -78,6 +78,10 @@ impl Stack {
         config.random_seed = seed();
         let epoch = Instant::now();
         let mut iface = Interface::new(config, &mut device, smol_now(epoch));
+        // Every packet on the loopback device is for this host: take in
+        // any destination (127.0.0.0/8 is all local, ip(7)). Sockets only
+        // reach addresses `Network::is_local` accepts.
+        iface.set_any_ip(true);
         iface.update_ip_addrs(|addrs| {
             for addr in network.interfaces.iter().flat_map(|i| &i.addrs) {
                 // The address list is bounded; extra addresses are not served.

@@ -1028,6 +1028,22 @@ mod tests {
     }
 
     #[test]
+    fn any_loopback_address_carries_traffic() {
+        let stack = stack();
+        let l = socket(&stack, Family::V4);
+        l.bind_addr("127.0.0.2:0".parse().unwrap()).unwrap();
+        l.listen_backlog(1).unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = socket(&stack, Family::V4);
+        assert_eq!(c.connect_addr(addr, &Wait::new(false, None)), Ok(()));
+        assert_eq!(c.peer_addr(), Ok(addr));
+        assert!(l.accept_conn(&nonblock()).is_ok());
+        let nobody = socket(&stack, Family::V4);
+        let refused = nobody.connect_addr("127.3.4.5:9".parse().unwrap(), &Wait::new(false, None));
+        assert_eq!(refused, Err(Errno::ECONNREFUSED));
+    }
+
+    #[test]
     fn bind_rules() {
         let stack = stack();
         let a = socket(&stack, Family::V4);

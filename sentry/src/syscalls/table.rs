@@ -76,7 +76,7 @@ table! {
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
     40 sendfile xfer::sendfile, Partial("copies through the Sentry in 1 MiB chunks; the source must be a regular file or device"), "ffxd";
-    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP and ICMP echo (ping) datagrams on the Sentry's loopback-only stack (docs/networking.md); raw sockets are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
+    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP, ICMP echo (ping) datagrams and raw ICMP on the Sentry's loopback-only stack (docs/networking.md); raw sockets of other protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
     42 connect socket::connect, Partial("inet: loopback addresses only (others ENETUNREACH)"), "fxd";
     43 accept socket::accept, Full, "fxx";
     44 sendto socket::sendto, Partial("no MSG_OOB (EOPNOTSUPP); UDP datagrams up to 65507 bytes (65487 over IPv6)"), "fxdxxd";

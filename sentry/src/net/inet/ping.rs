@@ -61,7 +61,7 @@ impl PingEntry {
 }
 
 /// The Internet checksum (RFC 1071) of `parts`, as one byte string.
-fn checksum(parts: &[&[u8]]) -> u16 {
+pub(super) fn checksum(parts: &[&[u8]]) -> u16 {
     let mut sum: u32 = 0;
     let mut odd: Option<u8> = None;
     for part in parts {
@@ -83,7 +83,7 @@ fn checksum(parts: &[&[u8]]) -> u16 {
 
 /// Fills in the checksum of an ICMP (v4) or ICMPv6 message between `src`
 /// and `dst`.
-fn fill_checksum(message: &mut [u8], src: IpAddr, dst: IpAddr) {
+pub(super) fn fill_checksum(message: &mut [u8], src: IpAddr, dst: IpAddr) {
     message[2] = 0;
     message[3] = 0;
     let sum = match (src, dst) {

@@ -16,6 +16,7 @@ use super::device::Loopback;
 use super::iface::Network;
 use super::ping::PingEntry;
 use super::ports::PortTable;
+use super::raw::RawEntry;
 use super::tcp::TcpEntry;
 use super::udp::UdpEntry;
 use crate::errno::{Errno, Result};
@@ -53,6 +54,7 @@ pub struct StackInner {
     pub tcp: HashMap<u64, TcpEntry>,
     pub udp: HashMap<u64, UdpEntry>,
     pub ping: HashMap<u64, PingEntry>,
+    pub raw: HashMap<u64, RawEntry>,
     /// Closed sockets still finishing their connection (FIN, TIME_WAIT).
     orphans: Vec<SocketHandle>,
     next_id: u64,
@@ -97,6 +99,7 @@ impl Stack {
                 tcp: HashMap::new(),
                 udp: HashMap::new(),
                 ping: HashMap::new(),
+                raw: HashMap::new(),
                 orphans: Vec::new(),
                 next_id: 1,
                 epoch,

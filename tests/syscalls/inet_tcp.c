@@ -751,4 +751,30 @@ CASE(tcp_any_127_address_is_local)
 	EXPECT_EQ(ntohl(peer.sin_addr.s_addr) >> 24, 127);
 }
 
+CASE(tcp_nonblocking_connect_refused_reports_so_error)
+{
+	uint16_t port;
+	int l = listener(&port);
+	struct sockaddr_in a = loopback(port);
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+	struct pollfd p = {.fd = s, .events = POLLOUT};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	close(l);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+		FAILX("connect to a closed port succeeded");
+	if (errno == EINPROGRESS) {
+		EXPECT_EQ(poll(&p, 1, 5000), 1);
+		EXPECT_TRUE(p.revents & (POLLERR | POLLHUP));
+		ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len));
+		EXPECT_EQ(err, ECONNREFUSED);
+		/* SO_ERROR is reported once */
+		ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len));
+		EXPECT_EQ(err, 0);
+	} else {
+		EXPECT_EQ(errno, ECONNREFUSED);
+	}
+}
+
 HARNESS_MAIN

@@ -82,6 +82,11 @@ errnos!(
     EDESTADDRREQ,
     EDOM,
     ENOBUFS,
+    EADDRNOTAVAIL,
+    EINPROGRESS,
+    EALREADY,
+    ENETUNREACH,
+    ETIMEDOUT,
 );
 
 impl fmt::Debug for Errno {

@@ -1,16 +1,22 @@
-//! Sockets served entirely inside the Sentry. Only the Unix domain
-//! (unix(7)) exists so far: its sockets never reach a host socket.
+//! Sockets served entirely inside the Sentry: they never reach a host
+//! socket.
 //!
+//! - `socket`: the `Socket` trait every family implements, the open
+//!   socket file, and socket(2)'s dispatch by family;
+//! - `inet`: AF_INET and AF_INET6 (the interface list in `inet::iface`);
 //! - `addr`: sockaddr_un names and the sandbox's name tables;
 //! - `options`: the socket options that are stored as set;
 //! - `queue`: a receive queue of messages with their ancillary data;
-//! - `unix`: the socket state machine (bind, listen, connect, accept,
-//!   send, receive, shutdown, options).
+//! - `unix`: the unix(7) state machine (bind, listen, connect, accept,
+//!   send, receive, shutdown, options); `unix_ops` its `Socket` face.
 
 pub mod addr;
+pub mod inet;
 pub mod options;
 pub mod queue;
+pub mod socket;
 pub mod unix;
+pub mod unix_ops;
 
 use crate::errno::{Errno, Result};
 use crate::vfs::{FileOps, Inode, Stat, Timespec};

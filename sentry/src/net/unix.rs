@@ -12,10 +12,10 @@
 use super::addr::{Address, Names};
 use super::options::Options;
 use super::queue::{Message, Queue, QueueState, MESSAGE_OVERHEAD};
+use super::socket::{Received, RecvFlags};
 use super::{SocketInode, Ucred, Wait};
 use crate::errno::{Errno, Result};
-use crate::mm::UserMemory;
-use crate::vfs::{FileOps, OpenFile};
+use crate::vfs::OpenFile;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -108,25 +108,6 @@ fn live_peer(peer: &Weak<UnixSocket>) -> Option<Arc<UnixSocket>> {
 
 /// Builds a message from bytes and the files passed with them.
 type MakeMessage<'a> = dyn Fn(&[u8], Vec<Arc<OpenFile>>) -> Message + 'a;
-
-/// What one receive returns.
-#[derive(Default)]
-pub struct Received {
-    pub data: Vec<u8>,
-    /// The message's full length (datagrams; MSG_TRUNC returns it).
-    pub full_len: usize,
-    pub truncated: bool,
-    pub from: Option<Address>,
-    pub creds: Option<Ucred>,
-    pub files: Vec<Arc<OpenFile>>,
-}
-
-/// recv(2) flags the socket itself looks at.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RecvFlags {
-    pub peek: bool,
-    pub waitall: bool,
-}
 
 /// Ancillary data to send (SCM_RIGHTS, SCM_CREDENTIALS).
 #[derive(Default)]
@@ -638,7 +619,7 @@ impl UnixSocket {
             data: front.data[..n].to_vec(),
             full_len: front.data.len(),
             truncated: n < front.data.len(),
-            from: front.from.clone(),
+            from: front.from.as_ref().map(|a| Address::to_sockaddr(Some(a))),
             creds: Some(front.creds),
             files: Vec::new(),
         };
@@ -704,7 +685,7 @@ impl UnixSocket {
             got.data.extend_from_slice(&msg.data[msg.read..msg.read + n]);
             if first {
                 got.creds = Some(msg.creds);
-                got.from = msg.from.clone();
+                got.from = msg.from.as_ref().map(|a| Address::to_sockaddr(Some(a)));
             }
             let had_files = !msg.files.is_empty();
             if peek {
@@ -857,64 +838,6 @@ impl UnixSocket {
 impl Drop for UnixSocket {
     fn drop(&mut self) {
         self.release();
-    }
-}
-
-/// An open socket: what an fd holds. Dropping the last description
-/// releases the socket even while a blocked call still holds it.
-pub struct SocketFile(pub Arc<UnixSocket>);
-
-impl Drop for SocketFile {
-    fn drop(&mut self) {
-        self.0.release();
-    }
-}
-
-/// The file operations of an open socket: read and write are recv and
-/// send without flags.
-impl FileOps for SocketFile {
-    fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        self.read_with_flags(buf, offset, 0)
-    }
-    fn write(&self, buf: &[u8], offset: u64) -> Result<usize> {
-        self.write_with_flags(buf, offset, 0)
-    }
-    fn read_with_flags(&self, buf: &mut [u8], _offset: u64, flags: i32) -> Result<usize> {
-        let wait = Wait::new(flags & libc::O_NONBLOCK != 0, self.0.rcvtimeo());
-        let got = self.0.recv(buf.len(), RecvFlags::default(), &wait)?;
-        buf[..got.data.len()].copy_from_slice(&got.data);
-        Ok(got.data.len())
-    }
-    /// write(2) reaching the socket without the writer's credentials
-    /// (the syscall layer sends through `send` with them): the message
-    /// carries the socket owner's ids and no pid.
-    fn write_with_flags(&self, buf: &[u8], _offset: u64, flags: i32) -> Result<usize> {
-        let wait = Wait::new(flags & libc::O_NONBLOCK != 0, self.0.sndtimeo());
-        let creds = Ucred {
-            pid: 0,
-            uid: self.0.inode.uid,
-            gid: self.0.inode.gid,
-        };
-        self.0.send(buf, Control::default(), None, &wait, creds)
-    }
-    fn seekable(&self) -> bool {
-        false
-    }
-    fn poll(&self, events: i16) -> i16 {
-        self.0.readiness(events)
-    }
-    fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
-        match cmd as u64 {
-            libc::FIONREAD => {
-                let n = self.0.readable_bytes()? as i32;
-                mem.write(arg, &n.to_le_bytes())?;
-                Ok(0)
-            }
-            _ => Err(Errno::ENOTTY),
-        }
-    }
-    fn unix_socket(&self) -> Option<&UnixSocket> {
-        Some(&self.0)
     }
 }
 

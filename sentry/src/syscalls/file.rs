@@ -523,7 +523,7 @@ pub fn write(task: &mut Task, a: Args) -> Result<u64> {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    if file.ops.unix_socket().is_some() {
+    if file.ops.socket().is_some() {
         return Ok(super::socket::writev_socket(task, &file, &[(a.u64(1), a.usize(2))])? as u64);
     }
     crate::fs::tty::jobctl::check_write(task, &file)?;
@@ -597,7 +597,7 @@ pub fn readv(task: &mut Task, a: Args) -> Result<u64> {
     }
     crate::fs::tty::jobctl::check_read(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
-    if file.ops.unix_socket().is_some() {
+    if file.ops.socket().is_some() {
         return Ok(super::socket::readv_socket(task, &file, &iovs)? as u64);
     }
     let mut total = 0;
@@ -622,7 +622,7 @@ pub fn writev(task: &mut Task, a: Args) -> Result<u64> {
     }
     crate::fs::tty::jobctl::check_write(task, &file)?;
     let iovs = read_iovecs(task, a.u64(1), a.usize(2))?;
-    if file.ops.unix_socket().is_some() {
+    if file.ops.socket().is_some() {
         return Ok(super::socket::writev_socket(task, &file, &iovs)? as u64);
     }
     let total: usize = iovs.iter().map(|&(_, len)| len).sum();

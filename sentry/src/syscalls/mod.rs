@@ -17,6 +17,7 @@ mod process;
 mod signal;
 mod signalfd;
 mod socket;
+pub(crate) use socket::sockaddr_lookup;
 mod table;
 mod time;
 mod timers;

@@ -1,17 +1,16 @@
-//! Socket syscalls (socket(2), unix(7)). Only AF_UNIX exists, served by
-//! `crate::net::unix`; other families are EAFNOSUPPORT. This module moves
-//! addresses, iovecs and control messages between the guest and the socket.
+//! Socket syscalls (socket(2)). Sockets of every family are `dyn Socket`
+//! (`crate::net::socket`); this module moves addresses, iovecs and control
+//! messages between the guest and the socket.
 
-use super::file::{file_of, read_iovecs, resolve_at, sigpipe_on_epipe};
+use super::file::{file_of, read_iovecs, sigpipe_on_epipe};
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::{UserMemory, UserMemoryExt};
-use crate::net::addr::{Address, SOCKADDR_UN_LEN, SUN_PATH_OFFSET};
-use crate::net::options::MAX_BUF;
-use crate::net::unix::{Control, Kind, Received, RecvFlags, SocketFile, UnixSocket};
-use crate::net::{SocketInode, Ucred, Wait};
-use crate::vfs::{CreateAttr, Dentry, FileOps, OpenFile};
+use crate::net::socket::{self as sock, Received, RecvFlags, SendArgs, Socket, SocketFile};
+use crate::net::unix::Control;
+use crate::net::{Ucred, Wait};
+use crate::vfs::{Dentry, OpenFile};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,43 +29,52 @@ const SCM_CREDENTIALS: i32 = 2;
 /// Bytes a stream send copies from the guest at a time.
 const SEND_PIECE: usize = 1 << 20;
 
+/// VFS lookups the unix(7) family needs for path names.
+pub(crate) mod sockaddr_lookup {
+    use crate::errno::Result;
+    use crate::kernel::Task;
+    use crate::vfs::{Dentry, Stat};
+    use std::sync::Arc;
+
+    /// stat of the file at `path` (relative to the cwd, following links).
+    pub fn stat_path(task: &Task, path: &[u8]) -> Result<Stat> {
+        super::super::file::resolve_at(task, libc::AT_FDCWD, path, 0)?
+            .inode
+            .stat()
+    }
+
+    /// EACCES unless the caller may write the file `st` describes.
+    pub fn may_write(task: &Task, st: &Stat) -> Result<()> {
+        super::super::file::may_access(task, st, 2, false)
+    }
+
+    /// The parent directory and last component of a new entry at `path`.
+    pub fn new_entry_parent(task: &Task, path: &[u8]) -> Result<(Arc<Dentry>, Vec<u8>)> {
+        super::super::fileattr::new_entry_parent(task, libc::AT_FDCWD, path)
+    }
+}
+
 // ---- helpers ----
 
-fn socket_file(task: &Task, fd: i32) -> Result<(Arc<OpenFile>, Arc<dyn FileOps>)> {
+/// The socket open at `fd` (ENOTSOCK for other files).
+fn socket_file(task: &Task, fd: i32) -> Result<(Arc<OpenFile>, Arc<dyn Socket>)> {
     let file = file_of(task, fd)?;
-    if file.ops.unix_socket().is_none() {
-        return Err(Errno::ENOTSOCK);
-    }
-    let ops = file.ops.clone();
-    Ok((file, ops))
+    let sock = socket_of(&file)?;
+    Ok((file, sock))
+}
+
+fn socket_of(file: &OpenFile) -> Result<Arc<dyn Socket>> {
+    file.ops.socket().ok_or(Errno::ENOTSOCK)
 }
 
 /// Runs `f` on the socket open at `fd` (ENOTSOCK for other files).
-fn with_socket<T>(task: &Task, fd: i32, f: impl FnOnce(&UnixSocket, &OpenFile) -> Result<T>) -> Result<T> {
-    let (file, ops) = socket_file(task, fd)?;
-    let sock = ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
-    f(sock, &file)
+fn with_socket<T>(task: &Task, fd: i32, f: impl FnOnce(&dyn Socket, &OpenFile) -> Result<T>) -> Result<T> {
+    let (file, sock) = socket_file(task, fd)?;
+    f(&*sock, &file)
 }
 
 fn nonblocking(file: &OpenFile, msg_flags: i32) -> bool {
     file.flags() & libc::O_NONBLOCK != 0 || msg_flags & libc::MSG_DONTWAIT != 0
-}
-
-fn caller_peercred(task: &Task) -> Ucred {
-    Ucred {
-        pid: task.tgid,
-        uid: task.creds.euid,
-        gid: task.creds.egid,
-    }
-}
-
-/// What a message carries by default (scm_send: the real ids).
-fn caller_msgcred(task: &Task) -> Ucred {
-    Ucred {
-        pid: task.tgid,
-        uid: task.creds.uid,
-        gid: task.creds.gid,
-    }
 }
 
 /// Reads a sockaddr of `len` bytes (move_addr_to_kernel: EINVAL for a
@@ -77,21 +85,6 @@ fn read_sockaddr(task: &Task, addr: u64, len: u64) -> Result<Vec<u8>> {
         return Err(Errno::EINVAL);
     }
     task.mm.read_vec(addr, len as usize)
-}
-
-/// A sockaddr_un for connect/sendto (unix_validate_addr).
-fn unix_name(raw: &[u8]) -> Result<Address> {
-    if raw.len() <= SUN_PATH_OFFSET || raw.len() > SOCKADDR_UN_LEN || family_of(raw) != libc::AF_UNIX {
-        return Err(Errno::EINVAL);
-    }
-    Address::parse(raw)?.ok_or(Errno::EINVAL)
-}
-
-fn family_of(raw: &[u8]) -> i32 {
-    match raw {
-        [a, b, ..] => i32::from(u16::from_le_bytes([*a, *b])),
-        _ => -1,
-    }
 }
 
 /// Writes `bytes` to a (sockaddr, socklen_t *) pair: at most *len bytes
@@ -109,29 +102,9 @@ fn write_sockaddr(task: &Task, addr: u64, len_addr: u64, bytes: &[u8]) -> Result
     task.mm.write_val(len_addr, &(bytes.len() as u32))
 }
 
-/// The socket bound to `name`: a path is looked up through the VFS and
-/// matched by the socket file's identity (unix(7) "Pathname sockets":
-/// connecting needs write permission on it).
-/// An abstract name is only found by a socket of the same type.
-fn find_socket(task: &Task, name: &Address, kind: Kind) -> Result<Arc<UnixSocket>> {
-    let names = &task.kernel.unix_names;
-    match name {
-        Address::Abstract(n) => names.find_abstract(kind.linux_type(), n).ok_or(Errno::ECONNREFUSED),
-        Address::Path(path) => {
-            let dentry = resolve_at(task, libc::AT_FDCWD, path, 0)?;
-            let st = dentry.inode.stat()?;
-            super::file::may_access(task, &st, 2, false)?;
-            if st.file_type() != libc::S_IFSOCK {
-                return Err(Errno::ECONNREFUSED);
-            }
-            names.find_path((st.dev, st.ino)).ok_or(Errno::ECONNREFUSED)
-        }
-    }
-}
-
 /// Installs a socket as a new fd with SOCK_NONBLOCK/SOCK_CLOEXEC `flags`.
-fn install(task: &Task, sock: Arc<UnixSocket>, flags: i32) -> Result<i32> {
-    let inode = sock.inode.clone();
+fn install(task: &Task, sock: Arc<dyn Socket>, flags: i32) -> Result<i32> {
+    let inode = sock.inode().clone();
     let dentry = Arc::new(Dentry {
         path: format!("socket:[{}]", inode.ino).into_bytes(),
         parent: None,
@@ -147,43 +120,33 @@ fn install(task: &Task, sock: Arc<UnixSocket>, flags: i32) -> Result<i32> {
     task.fds.insert(file, flags & libc::SOCK_CLOEXEC != 0)
 }
 
-/// The socket kind and SOCK_* flags of a socket(2) type; only AF_UNIX.
-fn parse_socket_args(domain: i32, ty: i32, protocol: i32) -> Result<(Kind, i32)> {
+/// The base type and SOCK_NONBLOCK/SOCK_CLOEXEC flags of a socket(2) type.
+fn split_type(ty: i32) -> Result<(i32, i32)> {
     let flags = ty & (libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
     let base = ty & !(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
     if base & !0xf != 0 {
         return Err(Errno::EINVAL);
     }
-    if domain != libc::AF_UNIX {
-        return Err(Errno::EAFNOSUPPORT);
-    }
-    if protocol != 0 && protocol != libc::PF_UNIX {
-        return Err(Errno::EPROTONOSUPPORT);
-    }
-    // unix(7): SOCK_RAW is taken as SOCK_DGRAM.
-    let base = if base == libc::SOCK_RAW { libc::SOCK_DGRAM } else { base };
-    let kind = Kind::from_type(base).ok_or(Errno::ESOCKTNOSUPPORT)?;
-    Ok((kind, flags))
+    Ok((base, flags))
 }
 
 // ---- socket, socketpair, bind, listen, connect, accept ----
 
 pub fn socket(task: &mut Task, a: Args) -> Result<u64> {
-    let (kind, flags) = parse_socket_args(a.i32(0), a.i32(1), a.i32(2))?;
-    let inode = SocketInode::new(task.creds.euid, task.creds.egid);
-    let sock = UnixSocket::new(kind, task.kernel.unix_names.clone(), inode);
+    let (base, flags) = split_type(a.i32(1))?;
+    let sock = sock::create(task, a.i32(0), base, a.i32(2))?;
     Ok(install(task, sock, flags)? as u64)
 }
 
-/// Families Linux creates sockets of but cannot pair (socketpair(2) EOPNOTSUPP).
-const UNPAIRABLE_FAMILIES: [i32; 4] = [libc::AF_INET, libc::AF_INET6, libc::AF_NETLINK, libc::AF_PACKET];
-
 pub fn socketpair(task: &mut Task, a: Args) -> Result<u64> {
-    if UNPAIRABLE_FAMILIES.contains(&a.i32(0)) {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    let (kind, flags) = parse_socket_args(a.i32(0), a.i32(1), a.i32(2))?;
-    let (one, two) = UnixSocket::pair(kind, &task.kernel.unix_names, caller_peercred(task));
+    let (base, flags) = split_type(a.i32(1)).map_err(|e| {
+        if sock::unpairable(a.i32(0)) {
+            Errno::EOPNOTSUPP
+        } else {
+            e
+        }
+    })?;
+    let (one, two) = sock::pair(task, a.i32(0), base, a.i32(2))?;
     let fd1 = install(task, one, flags)?;
     let fd2 = match install(task, two, flags) {
         Ok(fd) => fd,
@@ -200,61 +163,20 @@ pub fn socketpair(task: &mut Task, a: Args) -> Result<u64> {
     Ok(0)
 }
 
-/// Creates the socket file of a path bind (mknod S_IFSOCK with the umask
-/// applied to 0777); EADDRINUSE if the name exists.
-fn make_socket_file(task: &Task, path: &[u8]) -> Result<(u64, u64)> {
-    let (parent, name) = super::fileattr::new_entry_parent(task, libc::AT_FDCWD, path).map_err(|e| {
-        if e == Errno::EEXIST {
-            Errno::EADDRINUSE
-        } else {
-            e
-        }
-    })?;
-    let attr = CreateAttr {
-        mode: libc::S_IFSOCK | (0o777 & !task.fs().umask),
-        uid: task.creds.euid,
-        gid: task.creds.egid,
-    };
-    parent
-        .inode
-        .mknod(&name, attr, 0)
-        .map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
-    let st = task.fs().lookup_child(&parent, &name)?.inode.stat()?;
-    Ok((st.dev, st.ino))
-}
-
 pub fn bind(task: &mut Task, a: Args) -> Result<u64> {
     let raw = read_sockaddr(task, a.u64(1), a.u64(2))?;
-    with_socket(task, a.fd(0), |sock, _| {
-        // bind with just the family autobinds (unix(7) "Autobind feature").
-        let name = if raw.len() == SUN_PATH_OFFSET && family_of(&raw) == libc::AF_UNIX {
-            None
-        } else {
-            Some(unix_name(&raw)?)
-        };
-        sock.bind(name, |path| make_socket_file(task, path))?;
-        Ok(0)
-    })
+    with_socket(task, a.fd(0), |sock, _| sock.bind(task, &raw).map(|_| 0))
 }
 
 pub fn listen(task: &mut Task, a: Args) -> Result<u64> {
-    let cred = caller_peercred(task);
-    with_socket(task, a.fd(0), |sock, _| sock.listen(a.i32(1), cred).map(|_| 0))
+    with_socket(task, a.fd(0), |sock, _| sock.listen(task, a.i32(1)).map(|_| 0))
 }
 
 pub fn connect(task: &mut Task, a: Args) -> Result<u64> {
     let raw = read_sockaddr(task, a.u64(1), a.u64(2))?;
-    let cred = caller_peercred(task);
     with_socket(task, a.fd(0), |sock, file| {
-        // connect(2): a datagram socket connected to AF_UNSPEC is disconnected.
-        if family_of(&raw) == libc::AF_UNSPEC && sock.kind == Kind::Dgram {
-            return sock.disconnect().map(|_| 0);
-        }
-        let name = unix_name(&raw)?;
-        let target = find_socket(task, &name, sock.kind)?;
         let wait = Wait::new(nonblocking(file, 0), sock.sndtimeo());
-        sock.connect(&target, &wait, cred)?;
-        Ok(0)
+        sock.connect(task, &raw, &wait).map(|_| 0)
     })
 }
 
@@ -266,7 +188,9 @@ fn do_accept(task: &Task, fd: i32, addr: u64, len_addr: u64, flags: i32) -> Resu
         let wait = Wait::new(nonblocking(file, 0), sock.rcvtimeo());
         sock.accept(&wait)
     })?;
-    let peer = Address::to_sockaddr(server.peer_address().ok().flatten().as_ref());
+    let peer = server
+        .peer_name()
+        .unwrap_or_else(|_| (server.family() as u16).to_le_bytes().to_vec());
     let newfd = install(task, server, flags)?;
     if let Err(e) = write_sockaddr(task, addr, len_addr, &peer) {
         let _ = task.fds.remove(newfd);
@@ -284,14 +208,14 @@ pub fn accept4(task: &mut Task, a: Args) -> Result<u64> {
 }
 
 pub fn getsockname(task: &mut Task, a: Args) -> Result<u64> {
-    let name = with_socket(task, a.fd(0), |sock, _| sock.local_address())?;
-    write_sockaddr(task, a.u64(1), a.u64(2), &Address::to_sockaddr(name.as_ref()))?;
+    let name = with_socket(task, a.fd(0), |sock, _| sock.local_name())?;
+    write_sockaddr(task, a.u64(1), a.u64(2), &name)?;
     Ok(0)
 }
 
 pub fn getpeername(task: &mut Task, a: Args) -> Result<u64> {
-    let name = with_socket(task, a.fd(0), |sock, _| sock.peer_address())?;
-    write_sockaddr(task, a.u64(1), a.u64(2), &Address::to_sockaddr(name.as_ref()))?;
+    let name = with_socket(task, a.fd(0), |sock, _| sock.peer_name())?;
+    write_sockaddr(task, a.u64(1), a.u64(2), &name)?;
     Ok(0)
 }
 
@@ -303,12 +227,7 @@ pub fn shutdown(task: &mut Task, a: Args) -> Result<u64> {
 
 pub fn getsockopt(task: &mut Task, a: Args) -> Result<u64> {
     let (level, name, val, len_addr) = (a.i32(1), a.i32(2), a.u64(3), a.u64(4));
-    let bytes = with_socket(task, a.fd(0), |sock, _| {
-        if level != libc::SOL_SOCKET {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        sock.get_option(name)
-    })?;
+    let bytes = with_socket(task, a.fd(0), |sock, _| sock.get_option(level, name))?;
     let cap: i32 = task.mm.read_val(len_addr)?;
     if cap < 0 {
         return Err(Errno::EINVAL);
@@ -322,14 +241,11 @@ pub fn getsockopt(task: &mut Task, a: Args) -> Result<u64> {
 pub fn setsockopt(task: &mut Task, a: Args) -> Result<u64> {
     let (level, name, val, len) = (a.i32(1), a.i32(2), a.u64(3), a.u32(4) as i32);
     with_socket(task, a.fd(0), |sock, _| {
-        if level != libc::SOL_SOCKET {
-            return Err(Errno::EOPNOTSUPP);
-        }
         if len < 0 {
             return Err(Errno::EINVAL);
         }
-        let bytes = task.mm.read_vec(val, (len as usize).min(64))?;
-        sock.set_option(name, &bytes).map(|_| 0)
+        let bytes = task.mm.read_vec(val, (len as usize).min(256))?;
+        sock.set_option(level, name, &bytes).map(|_| 0)
     })
 }
 
@@ -436,28 +352,18 @@ const SEND_FLAGS: i32 = libc::MSG_DONTWAIT
     | libc::MSG_DONTROUTE
     | libc::MSG_WAITALL;
 
-/// One send on the socket open as `file`: `to` is a destination name
-/// (sendto, msg_name).
-fn send_on(task: &Task, file: &OpenFile, data: &[u8], ctl: Control, to: Option<&Address>, flags: i32) -> Result<usize> {
-    let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
-    if flags & libc::MSG_OOB != 0 {
-        return Err(Errno::EOPNOTSUPP);
-    }
-    let target = match to {
-        // unix_stream_sendmsg refuses a destination name.
-        Some(_) if sock.kind == Kind::Stream => {
-            return Err(if sock.is_connected() {
-                Errno::EISCONN
-            } else {
-                Errno::EOPNOTSUPP
-            });
-        }
-        Some(name) if sock.kind == Kind::Dgram => Some(find_socket(task, name, sock.kind)?),
-        _ => None,
+/// One send on the socket open as `file`: `to` is a raw destination
+/// sockaddr (sendto, msg_name).
+fn send_on(task: &Task, file: &OpenFile, data: &[u8], ctl: Control, to: Option<&[u8]>, flags: i32) -> Result<usize> {
+    let sock = socket_of(file)?;
+    let args = SendArgs {
+        to,
+        ctl,
+        flags,
+        wait: Wait::new(nonblocking(file, flags), sock.sndtimeo()),
     };
-    let wait = Wait::new(nonblocking(file, flags), sock.sndtimeo());
-    let result = sock.send(data, ctl, target.as_ref(), &wait, caller_msgcred(task));
-    let stream = sock.kind == Kind::Stream;
+    let result = sock.send(Some(task), data, args);
+    let stream = sock.is_stream();
     result.map_err(|e| {
         if flags & libc::MSG_NOSIGNAL == 0 {
             sigpipe_for(task, stream, e)
@@ -495,13 +401,13 @@ fn send_iovs(
     file: &OpenFile,
     iovs: &[(u64, usize)],
     ctl: Control,
-    to: Option<&Address>,
+    to: Option<&[u8]>,
     flags: i32,
 ) -> Result<usize> {
-    let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
+    let sock = socket_of(file)?;
     let total = iovs.iter().map(|&(_, len)| len).sum::<usize>().min(super::file::MAX_RW);
-    if sock.kind != Kind::Stream {
-        if total > 2 * MAX_BUF {
+    if !sock.is_stream() {
+        if total > sock.max_message() {
             return Err(Errno::EMSGSIZE);
         }
         let data = gather_range(task, iovs, 0, total)?;
@@ -540,12 +446,11 @@ fn sigpipe_for(task: &Task, stream: bool, e: Errno) -> Errno {
     }
 }
 
-fn optional_name(task: &Task, addr: u64, len: u32) -> Result<Option<Address>> {
+fn optional_name(task: &Task, addr: u64, len: u32) -> Result<Option<Vec<u8>>> {
     if addr == 0 || len == 0 {
         return Ok(None);
     }
-    let raw = read_sockaddr(task, addr, u64::from(len))?;
-    unix_name(&raw).map(Some)
+    read_sockaddr(task, addr, u64::from(len)).map(Some)
 }
 
 pub fn sendto(task: &mut Task, a: Args) -> Result<u64> {
@@ -557,7 +462,7 @@ pub fn sendto(task: &mut Task, a: Args) -> Result<u64> {
         &file,
         &[(buf, len)],
         Control::default(),
-        to.as_ref(),
+        to.as_deref(),
         flags & SEND_FLAGS,
     )?;
     Ok(n as u64)
@@ -572,7 +477,7 @@ fn do_sendmsg(task: &Task, fd: i32, msg_addr: u64, flags: i32) -> Result<usize> 
     let to = optional_name(task, msg.name, msg.namelen)?;
     let iovs = read_iovecs(task, msg.iov, msg.iovlen)?;
     let ctl = read_control(task, msg.control, msg.controllen)?;
-    send_iovs(task, &file, &iovs, ctl, to.as_ref(), flags & SEND_FLAGS)
+    send_iovs(task, &file, &iovs, ctl, to.as_deref(), flags & SEND_FLAGS)
 }
 
 pub fn sendmsg(task: &mut Task, a: Args) -> Result<u64> {
@@ -603,7 +508,7 @@ pub(super) fn writev_socket(task: &Task, file: &OpenFile, iovs: &[(u64, usize)])
 
 /// readv(2) on a socket: one receive scattered over the vectors.
 pub(super) fn readv_socket(task: &Task, file: &OpenFile, iovs: &[(u64, usize)]) -> Result<usize> {
-    let sock = file.ops.unix_socket().ok_or(Errno::ENOTSOCK)?;
+    let sock = socket_of(file)?;
     let want = iovs.iter().map(|&(_, len)| len).sum::<usize>();
     let wait = Wait::new(nonblocking(file, 0), sock.rcvtimeo());
     let got = sock.recv(want, RecvFlags::default(), &wait)?;
@@ -657,7 +562,7 @@ fn recv_one(task: &Task, fd: i32, want: usize, flags: i32, deadline: Option<Inst
 /// What recv returns: the bytes copied, or with MSG_TRUNC on a message
 /// socket the message's real length (recv(2)).
 fn recv_result(task: &Task, fd: i32, got: &Received, flags: i32) -> Result<usize> {
-    let by_message = with_socket(task, fd, |sock, _| Ok(sock.kind != Kind::Stream))?;
+    let by_message = with_socket(task, fd, |sock, _| Ok(!sock.is_stream()))?;
     Ok(if by_message && flags & libc::MSG_TRUNC != 0 {
         got.full_len
     } else {
@@ -671,8 +576,8 @@ pub fn recvfrom(task: &mut Task, a: Args) -> Result<u64> {
     let flags = flags & RECV_FLAGS;
     let got = recv_one(task, fd, len.min(super::file::MAX_RW), flags, None)?;
     task.mm.write(buf, &got.data)?;
-    if a.u64(4) != 0 && got.from.is_some() {
-        write_sockaddr(task, a.u64(4), a.u64(5), &Address::to_sockaddr(got.from.as_ref()))?;
+    if let (true, Some(from)) = (a.u64(4) != 0, &got.from) {
+        write_sockaddr(task, a.u64(4), a.u64(5), from)?;
     } else if a.u64(4) != 0 {
         task.mm.write_val(a.u64(5), &0u32)?;
     }
@@ -739,11 +644,7 @@ fn do_recvmsg(task: &Task, fd: i32, msg_addr: u64, flags: i32, deadline: Option<
     scatter(task, &iovs, &got.data)?;
     let ret = recv_result(task, fd, &got, flags)?;
     let mut out_flags = if got.truncated { libc::MSG_TRUNC } else { 0 };
-    let name = got
-        .from
-        .as_ref()
-        .map(|a| Address::to_sockaddr(Some(a)))
-        .unwrap_or_default();
+    let name = got.from.clone().unwrap_or_default();
     if msg.name != 0 {
         let n = name.len().min(msg.namelen as usize);
         task.mm.write(msg.name, &name[..n])?;

@@ -240,7 +240,7 @@ fn splice_file_to_pipe(
     if offset.is_some_and(|o| o < 0) {
         return Err(Errno::EINVAL);
     }
-    if input.ops.unix_socket().is_some() {
+    if input.ops.socket().is_some() {
         return socket_to_pipe(input, output, to, len, nonblock);
     }
     if !input.ops.seekable() || is_dir(input)? {

@@ -317,9 +317,9 @@ pub trait FileOps: Send + Sync {
     fn tty(&self) -> Option<crate::fs::tty::TtyHandle> {
         None
     }
-    /// The Unix domain socket behind this file, if it is one (the socket
-    /// syscalls give ENOTSOCK otherwise).
-    fn unix_socket(&self) -> Option<&crate::net::unix::UnixSocket> {
+    /// The socket behind this file, if it is one (the socket syscalls
+    /// give ENOTSOCK otherwise).
+    fn socket(&self) -> Option<std::sync::Arc<dyn crate::net::socket::Socket>> {
         None
     }
     /// The pipe end behind this file, if it is one (splice(2) and tee(2)

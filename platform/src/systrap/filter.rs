@@ -93,6 +93,7 @@ pub(crate) fn program(code_start: u64, code_end: u64, memory_file: i32, clone_fl
         only(libc::SYS_arch_prctl, 0, &[ARCH_SET_GS, ARCH_SET_FS]),
         any(libc::SYS_sigaltstack),
         only(libc::SYS_rt_sigprocmask, 0, &[libc::SIG_SETMASK as u32]),
+        any(libc::SYS_sched_yield),
     ];
     for rule in &rules {
         push_rule(&mut prog, rule);

@@ -15,7 +15,7 @@
 //! - From the stub page the filter allows only the syscalls the stub makes
 //!   (rt_sigreturn, FUTEX_WAIT/WAKE, mmap of the memory file, munmap,
 //!   mprotect, the one thread clone, exit, ARCH_SET_FS/GS, sigaltstack,
-//!   SIG_SETMASK); any other syscall from there kills the stub process. The
+//!   SIG_SETMASK, sched_yield); any other syscall from there kills the stub process. The
 //!   stub has no fd but the memory file, so these reach nothing outside the
 //!   stub process and the memory file.
 //! - Stubs come from a stub factory process ([`prepare`]) forked before the
@@ -38,6 +38,7 @@
 mod factory;
 mod filter;
 mod fpu;
+mod handoff;
 mod process;
 mod slot;
 mod stub;
@@ -45,6 +46,7 @@ mod stub;
 use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result, ThreadSeed};
 use factory::Factory;
 use fpu::{initial_fp_image, mxcsr_mask, reset_x87};
+use handoff::{Mode, Policy};
 use process::{prepared_factory, stub_area, StubProcess, STUB_MEMORY_FD, TASK_SIZE, THREAD_CLONE_FLAGS};
 use slot::{post, Slot};
 use std::os::fd::RawFd;
@@ -155,7 +157,7 @@ impl SystrapContext {
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;
         ctx.init_fp_state()?;
-        crate::ptrace::pin_pair(pid);
+        handoff::pin(pid);
         Ok(ctx)
     }
 
@@ -184,7 +186,7 @@ impl SystrapContext {
         };
         let mut ctx = SystrapContext::new(stub, slot, seed.tid);
         ctx.await_ready()?;
-        crate::ptrace::pin_pair(seed.tid);
+        handoff::pin(seed.tid);
         Ok(ctx)
     }
 
@@ -234,16 +236,15 @@ impl SystrapContext {
         }
     }
 
-    /// Waits until the stub thread posts to the Sentry's mailbox.
-    ///
-    /// No spinning: each Sentry thread shares one CPU with its stub thread
-    /// (`pin_pair`), where a spinning waiter only delays the peer it waits
-    /// for. Spinning pays only when both run on different idle CPUs; on
-    /// these 2-vCPU machines, loaded by parallel tests, measured round trips
-    /// were 16-69 us with spinning against 8-11 us pinned and sleeping.
+    /// Waits until the stub thread posts to the Sentry's mailbox: polls it
+    /// as the hand-off policy says (see `handoff.rs`), then sleeps on it,
+    /// waking every [`LIVENESS_PERIOD_NS`] to check the stub is alive.
     fn wait_event(&self) -> Result<()> {
         let slot = self.slot();
         let word = slot.word(OFF_TO_SENTRY);
+        if poll_mailbox(word, &Policy::get()) {
+            return Ok(());
+        }
         let timeout = libc::timespec {
             tv_sec: 0,
             tv_nsec: LIVENESS_PERIOD_NS,
@@ -353,6 +354,34 @@ impl SystrapContext {
         regs.fs_base = slot.get(OFF_FS_BASE);
         regs.gs_base = slot.get(OFF_GS_BASE);
         regs.orig_rax = u64::MAX;
+    }
+}
+
+/// Looks at a mailbox for the policy's budget; true (and the mailbox
+/// emptied) when a message came.
+fn poll_mailbox(word: &std::sync::atomic::AtomicU32, policy: &Policy) -> bool {
+    if policy.sentry_budget.is_zero() {
+        return false;
+    }
+    let start = std::time::Instant::now();
+    let mut polls = 0u32;
+    loop {
+        // 0 is empty; anything else (1, or garbage from the guest) is taken.
+        if word.load(Ordering::Acquire) != 0 {
+            word.store(0, Ordering::SeqCst);
+            return true;
+        }
+        match policy.mode {
+            // SAFETY: sched_yield has no preconditions.
+            Mode::Yield => unsafe {
+                libc::sched_yield();
+            },
+            _ => std::hint::spin_loop(),
+        }
+        polls = polls.wrapping_add(1);
+        if polls % 32 == 0 && start.elapsed() >= policy.sentry_budget {
+            return false;
+        }
     }
 }
 

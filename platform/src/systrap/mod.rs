@@ -379,7 +379,7 @@ fn poll_mailbox(word: &std::sync::atomic::AtomicU32, policy: &Policy) -> bool {
             _ => std::hint::spin_loop(),
         }
         polls = polls.wrapping_add(1);
-        if polls % 32 == 0 && start.elapsed() >= policy.sentry_budget {
+        if polls.is_multiple_of(32) && start.elapsed() >= policy.sentry_budget {
             return false;
         }
     }

@@ -36,9 +36,11 @@
 //!   the Sentry is never left waiting on a guest it cannot stop.
 
 mod factory;
+mod factory_seccomp;
 mod filter;
 mod fpu;
 mod handoff;
+mod probe;
 mod process;
 mod slot;
 mod stub;
@@ -74,6 +76,9 @@ pub(crate) struct Seed {
 pub fn prepare() -> Result<()> {
     process::prepare_factory()
 }
+
+pub use factory_seccomp::{FactorySyscall, FACTORY_SECCOMP};
+pub use probe::supported;
 
 /// The systrap platform.
 pub struct SystrapPlatform {

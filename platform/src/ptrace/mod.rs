@@ -65,16 +65,18 @@ fn map_stub_page() -> Result<StubPage> {
 /// virtual machines); on one core it is a plain context switch. So each
 /// tracer and its stub thread share a core, and successive contexts are
 /// spread over the CPUs this process may use.
-pub(crate) fn pin_pair(stub_tid: i32) {
+/// Returns the CPU chosen (None: one CPU only, nothing pinned).
+pub(crate) fn pin_pair(stub_tid: i32) -> Option<usize> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let allowed = allowed_cpus();
     if allowed.len() < 2 {
-        return;
+        return None;
     }
     let cpu = allowed[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % allowed.len()];
     for tid in [0, stub_tid] {
         pin_thread(tid, cpu);
     }
+    Some(cpu)
 }
 
 /// Restricts thread `tid` (0: the calling thread) to one CPU; failure only
@@ -235,7 +237,7 @@ impl PtraceContext {
             return Err(Error::last("PTRACE_SETOPTIONS"));
         }
         ctx.template = ctx.get_regs()?;
-        pin_pair(pid);
+        let _ = pin_pair(pid);
         Ok(ctx)
     }
 
@@ -270,7 +272,7 @@ impl PtraceContext {
         }
         ctx.template = ctx.get_regs()?;
         ctx.template.orig_rax = u64::MAX;
-        pin_pair(tid);
+        let _ = pin_pair(tid);
         Ok(ctx)
     }
 

@@ -48,7 +48,7 @@ mod stub;
 use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result, ThreadSeed};
 use factory::Factory;
 use fpu::{initial_fp_image, mxcsr_mask, reset_x87};
-use handoff::{Mode, Policy};
+use handoff::Handoff;
 use process::{prepared_factory, stub_area, StubProcess, STUB_MEMORY_FD, TASK_SIZE, THREAD_CLONE_FLAGS};
 use slot::{post, Slot};
 use std::os::fd::RawFd;
@@ -149,6 +149,9 @@ pub struct SystrapContext {
     slot: usize,
     tid: i32,
     kicker: Arc<StubKicker>,
+    handoff: Handoff,
+    /// Whether the last wait for the stub ended asleep on the futex.
+    slept: std::cell::Cell<bool>,
 }
 
 impl SystrapContext {
@@ -162,7 +165,6 @@ impl SystrapContext {
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;
         ctx.init_fp_state()?;
-        handoff::pin(pid);
         Ok(ctx)
     }
 
@@ -174,11 +176,14 @@ impl SystrapContext {
             kicked_at: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
         });
+        let handoff = Handoff::start(tid, stub.slot(slot));
         SystrapContext {
             stub,
             slot,
             tid,
             kicker,
+            handoff,
+            slept: std::cell::Cell::new(false),
         }
     }
 
@@ -191,7 +196,6 @@ impl SystrapContext {
         };
         let mut ctx = SystrapContext::new(stub, slot, seed.tid);
         ctx.await_ready()?;
-        handoff::pin(seed.tid);
         Ok(ctx)
     }
 
@@ -242,14 +246,16 @@ impl SystrapContext {
     }
 
     /// Waits until the stub thread posts to the Sentry's mailbox: polls it
-    /// as the hand-off policy says (see `handoff.rs`), then sleeps on it,
-    /// waking every [`LIVENESS_PERIOD_NS`] to check the stub is alive.
+    /// as the hand-off says (see `handoff.rs`), then sleeps on it, waking
+    /// every [`LIVENESS_PERIOD_NS`] to check the stub is alive.
     fn wait_event(&self) -> Result<()> {
         let slot = self.slot();
         let word = slot.word(OFF_TO_SENTRY);
-        if poll_mailbox(word, &Policy::get()) {
+        self.slept.set(false);
+        if poll_mailbox(word, self.handoff.sentry_budget(), self.handoff.yields()) {
             return Ok(());
         }
+        self.slept.set(true);
         let timeout = libc::timespec {
             tv_sec: 0,
             tv_nsec: LIVENESS_PERIOD_NS,
@@ -362,10 +368,11 @@ impl SystrapContext {
     }
 }
 
-/// Looks at a mailbox for the policy's budget; true (and the mailbox
-/// emptied) when a message came.
-fn poll_mailbox(word: &std::sync::atomic::AtomicU32, policy: &Policy) -> bool {
-    if policy.sentry_budget.is_zero() {
+/// Looks at a mailbox for `budget` (sched_yield between looks when
+/// `yields`, else pause); true (and the mailbox emptied) when a message
+/// came.
+fn poll_mailbox(word: &std::sync::atomic::AtomicU32, budget: std::time::Duration, yields: bool) -> bool {
+    if budget.is_zero() {
         return false;
     }
     let start = std::time::Instant::now();
@@ -376,15 +383,14 @@ fn poll_mailbox(word: &std::sync::atomic::AtomicU32, policy: &Policy) -> bool {
             word.store(0, Ordering::SeqCst);
             return true;
         }
-        match policy.mode {
+        if yields {
             // SAFETY: sched_yield has no preconditions.
-            Mode::Yield => unsafe {
-                libc::sched_yield();
-            },
-            _ => std::hint::spin_loop(),
+            unsafe { libc::sched_yield() };
+        } else {
+            std::hint::spin_loop();
         }
         polls = polls.wrapping_add(1);
-        if polls.is_multiple_of(32) && start.elapsed() >= policy.sentry_budget {
+        if polls.is_multiple_of(32) && start.elapsed() >= budget {
             return false;
         }
     }
@@ -403,7 +409,11 @@ fn canonical_or_zero(base: u64) -> u64 {
 impl Context for SystrapContext {
     fn switch(&mut self, regs: &mut Regs) -> Result<Event> {
         self.store_regs(regs);
+        let resumed = std::time::Instant::now();
         self.command(CMD_RESUME)?;
+        let slot = self.slot();
+        self.handoff
+            .after_switch(resumed.elapsed(), self.slept.get(), self.tid, slot);
         // Any event answers the interrupts sent so far: the Sentry looks at
         // its pending work after every switch.
         self.kicker.kicked_at.store(0, Ordering::SeqCst);

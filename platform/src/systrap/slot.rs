@@ -1,7 +1,6 @@
 //! The Sentry's view of one stub thread's slot of the control region, and
 //! the mailbox protocol on it (see [`super::stub`]).
 
-use super::handoff::{Mode, Policy};
 use super::stub::*;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -44,11 +43,10 @@ impl Slot {
         self.word(OFF_TO_SENTRY).store(0, Ordering::Relaxed);
         self.word(OFF_TO_STUB).store(0, Ordering::Relaxed);
         self.word(OFF_TID).store(tid, Ordering::Relaxed);
-        let policy = Policy::get();
-        let yield_flag = if policy.mode == Mode::Yield { FLAG_YIELD } else { 0 };
+        // The hand-off settings come with the thread's context (handoff.rs).
         let fsgsbase_flag = if has_fsgsbase() { FLAG_FSGSBASE } else { 0 };
-        self.set(OFF_FLAGS, fsgsbase_flag | yield_flag);
-        self.set(OFF_POLLS, policy.stub_polls);
+        self.set(OFF_FLAGS, fsgsbase_flag);
+        self.set(OFF_POLLS, 0);
         self.set(OFF_CUR_FS, cur_fs);
         self.set(OFF_CUR_GS, cur_gs);
         std::sync::atomic::fence(Ordering::SeqCst);

@@ -198,3 +198,50 @@ impl Handoff {
         slot.set(OFF_POLLS, polls);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adaptive_moves_apart_on_quick_switches_and_back_when_spinning_fails() {
+        let Some(&home) = crate::ptrace::allowed_cpus().first() else {
+            return;
+        };
+        if crate::ptrace::allowed_cpus().len() < 2 {
+            return;
+        }
+        let mut memory = vec![0u64; 64];
+        let slot = Slot {
+            base: memory.as_mut_ptr().cast(),
+        };
+        // No such thread: pinning it fails harmlessly.
+        let tid = -1;
+        let mut handoff = Handoff {
+            mode: Mode::Adaptive,
+            home: Some(home),
+            apart: false,
+            quick_streak: 0,
+            slept_streak: 0,
+        };
+        let quick = Duration::from_micros(5);
+        for _ in 0..QUICK_STREAK - 1 {
+            handoff.after_switch(quick, true, tid, slot);
+        }
+        handoff.after_switch(Duration::from_millis(1), true, tid, slot);
+        assert!(!handoff.apart, "a slow switch breaks the streak");
+        for _ in 0..QUICK_STREAK {
+            handoff.after_switch(quick, true, tid, slot);
+        }
+        assert!(handoff.apart);
+        assert_eq!(handoff.sentry_budget(), SPIN_BUDGET);
+        assert!(slot.get(OFF_POLLS) > 0, "the stub spins too");
+        handoff.after_switch(quick, false, tid, slot);
+        for _ in 0..SLEPT_STREAK {
+            handoff.after_switch(quick, true, tid, slot);
+        }
+        assert!(!handoff.apart);
+        assert_eq!(handoff.sentry_budget(), Duration::ZERO);
+        assert_eq!(slot.get(OFF_POLLS), 0);
+    }
+}

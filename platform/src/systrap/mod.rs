@@ -20,7 +20,9 @@
 //!   stub process and the memory file.
 //! - Stubs come from a stub factory process ([`prepare`]) forked before the
 //!   Sentry confines itself with its own seccomp filter, so they never
-//!   inherit that filter (whose kill would win over their trap).
+//!   inherit that filter (whose kill would win over their trap). They do
+//!   inherit the factory's own allow-list ([`FACTORY_SECCOMP`]), which traps
+//!   rather than kills what it does not list, so guest syscalls still trap.
 //! - A guest that maps memory-file pages it was not given (mmap of the memory
 //!   file from the stub page) can read memory of other guest processes of
 //!   the same sandbox: systrap isolates the sandbox from the host, not guest

@@ -506,3 +506,28 @@ fn probe_reports_systrap_supported_where_stubs_run() {
     assert!(supported());
     assert_eq!(crate::default_kind(), crate::PlatformKind::Systrap);
 }
+
+/// What a new address space costs the platform (a stub process, ready to
+/// run): `cargo test -p platform --release -- --ignored --nocapture spawn_cost`.
+#[test]
+#[ignore]
+fn spawn_cost() {
+    let fd = memfd(1 << 20);
+    let rounds = 200;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        drop(SystrapContext::spawn_from(fd, Some(test_factory())).expect("spawn"));
+    }
+    println!("systrap spawn (factory): {:?}", start.elapsed() / rounds);
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        drop(SystrapContext::spawn_from(fd, None).expect("spawn"));
+    }
+    println!("systrap spawn (thread of this process): {:?}", start.elapsed() / rounds);
+    let platform = crate::ptrace::PtracePlatform::new().expect("ptrace");
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        drop(platform.new_context(fd).expect("spawn"));
+    }
+    println!("ptrace spawn: {:?}", start.elapsed() / rounds);
+}

@@ -21,14 +21,17 @@
 //! together and moves it apart once it sees a run of guest syscalls in
 //! quick succession (a syscall-bound guest), back together when the
 //! spinning keeps failing (the guest computes between syscalls, or the
-//! CPUs are busy). `RUNSC_SYSTRAP_HANDOFF=spin|yield|sleep` fixes the
-//! policy instead (for benchmarks): always apart, together polling with
-//! sched_yield, together sleeping.
+//! CPUs are busy). With one CPU the default is [`Mode::Yield`]: together,
+//! each reader polling with sched_yield (which runs its peer at once) a
+//! few times before sleeping. `RUNSC_SYSTRAP_HANDOFF=spin|yield|sleep`
+//! fixes the policy instead (for benchmarks): always apart, together
+//! polling with sched_yield, together sleeping.
 //!
 //! Measured on the 2-vCPU development VM while other builds ran (getpid
 //! round trip under `runsc do`, docs/benchmarks.md): apart 3.3-11 us
-//! (median 8), together 8.4-15 us (median 12.5), yield 8-22 us, the raw
-//! in-process trap 2.2-4.4 us; on a quiet machine apart is 2.8 us against
+//! (median 8), together 8.4-15 us (median 12.5), yield 8-22 us (8.1 against
+//! sleeping's 8.4 us in six interleaved rounds at a lighter load: it wins
+//! while no other process wants the CPU), the raw in-process trap 2.2-4.4 us; on a quiet machine apart is 2.8 us against
 //! a 2.4 us trap. fork+exec+wait of `true`, which creates a stub per
 //! process and is not syscall-bound, ran at 47-134/s always apart against
 //! 98-159/s together. A profile of apart shows the Sentry thread's own work
@@ -76,7 +79,7 @@ impl Mode {
                 Some("yield") => Mode::Yield,
                 Some("sleep") => Mode::Sleep,
                 _ if two_cpus => Mode::Adaptive,
-                _ => Mode::Sleep,
+                _ => Mode::Yield,
             }
         })
     }

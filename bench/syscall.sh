@@ -7,11 +7,16 @@
 #
 # Knobs (environment): RUNSC_BIN (skip the cargo build and use this binary),
 # RUNSC_PLATFORM (default ptrace), NATIVE_CALLS (default 2000000), RUNSC_CALLS
-# (default 100000), RUNS (start-up repetitions, default 20).
+# (default 100000), TRAP_CALLS (default 500000), RUNS (start-up repetitions,
+# default 20), SYSCALL_ONLY=1 (only the getpid and trap rows, for quick
+# comparisons of platforms).
 #
 # Measures:
 #   1. getpid round trip: tests/c/getpid_bench.c (raw syscall(SYS_getpid) in a loop),
-#      natively and under `runsc do`, in ns per call.
+#      natively and under `runsc do`, in ns per call. Next to it, natively, the raw
+#      cost of one in-process seccomp trap (tests/c/trap_bench.c: a SECCOMP_RET_TRAP
+#      filter for getppid, a SIGSYS handler, rt_sigreturn), the floor of the systrap
+#      platform.
 #   2. start-up: a static `true` (tests/c/true.c) executed natively, through
 #      `runsc run` of a bundle holding it, and through `runsc do`; and through `runc run`
 #      when runc is installed. hyperfine when installed, else a loop timed with date.
@@ -25,6 +30,8 @@ platform=${RUNSC_PLATFORM:-ptrace}
 native_calls=${NATIVE_CALLS:-2000000}
 runsc_calls=${RUNSC_CALLS:-100000}
 runs=${RUNS:-20}
+trap_calls=${TRAP_CALLS:-500000}
+syscall_only=${SYSCALL_ONLY:-0}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/runsc-bench.XXXXXX")
 cleanup() {
@@ -52,6 +59,7 @@ fi
 runsc=$(cd "$(dirname "$runsc")" && pwd)/$(basename "$runsc")
 
 gcc -O2 -static -o "$work/getpid_bench" tests/c/getpid_bench.c
+gcc -O2 -static -o "$work/trap_bench" tests/c/trap_bench.c
 gcc -O2 -static -o "$work/true" tests/c/true.c
 gcc -O2 -static -o "$work/forkexec_bench" tests/c/forkexec_bench.c
 mkdir -p "$work/root"
@@ -145,6 +153,27 @@ log "getpid under runsc do ($runsc_calls calls)..."
 rsc_getpid=$(getpid_ns "$runsc" --root "$work/root" --platform "$platform" do -- \
     "$work/getpid_bench" "$runsc_calls") || rsc_getpid=""
 
+# Prints ns/call from trap_bench's "trap: N calls, X ns/call", or fails.
+trap_ns() {
+    local out
+    out=$("$@" 2>"$work/err") || { log "failed: $* :: $(head -n3 "$work/err")"; return 1; }
+    sed -n 's/^trap: [0-9]* calls, \([0-9.]*\) ns\/call$/\1/p' <<<"$out" | grep . \
+        || { log "unexpected output from $*: $out"; return 1; }
+}
+log "raw in-process seccomp trap natively ($trap_calls calls)..."
+nat_trap=$(trap_ns "$work/trap_bench" "$trap_calls") || nat_trap=""
+
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ "$syscall_only" == 1 ]]; then
+    echo "Measured $(date -u +%Y-%m-%d) on $(uname -srm), $(nproc) cpus, commit $rev, platform $platform."
+    echo
+    echo "| benchmark | native | runsc ($platform) | runsc / native |"
+    echo "|---|---|---|---|"
+    echo "| getpid round trip (ns/call) | $(cell "$nat_getpid") | $(cell "$rsc_getpid") | $(ratio "$nat_getpid" "$rsc_getpid") |"
+    echo "| raw in-process seccomp trap (ns/call) | $(cell "$nat_trap") | – | runsc getpid / trap: $(ratio "$nat_trap" "$rsc_getpid") |"
+    exit 0
+fi
+
 # Prints runs/second from forkexec_bench's "forkexec: N runs, X per second", or fails.
 forkexec_rate() {
     local out
@@ -170,12 +199,12 @@ if command -v runc >/dev/null 2>&1; then
 fi
 
 # --- report ------------------------------------------------------------------
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "Measured $(date -u +%Y-%m-%d) on $(uname -srm), $(nproc) cpus, commit $rev, platform $platform, timer: $timer."
 echo
 echo "| benchmark | native | runsc ($platform) | runsc / native |"
 echo "|---|---|---|---|"
 echo "| getpid round trip (ns/call) | $(cell "$nat_getpid") | $(cell "$rsc_getpid") | $(ratio "$nat_getpid" "$rsc_getpid") |"
+echo "| raw in-process seccomp trap (ns/call) | $(cell "$nat_trap") | – | runsc getpid / trap: $(ratio "$nat_trap" "$rsc_getpid") |"
 echo "| \`runsc run\` of a static true (ms) | $(cell "$nat_true") | $(cell "$rsc_run") | $(ratio "$nat_true" "$rsc_run") |"
 echo "| \`runsc do\` of a static true (ms) | $(cell "$nat_true") | $(cell "$rsc_do") | $(ratio "$nat_true" "$rsc_do") |"
 echo "| fork+exec+wait of a static true (per second, higher is better) | $(cell "$nat_fork") | $(cell "$rsc_fork") | $(ratio "$rsc_fork" "$nat_fork") slower |"

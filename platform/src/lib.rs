@@ -58,6 +58,10 @@ impl Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Which platform implementation to use.
+///
+/// `Default` is ptrace, which needs nothing of the kernel beyond ptrace
+/// itself; [`default_kind`] picks the platform a sandbox gets when none
+/// is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PlatformKind {
     #[default]
@@ -145,6 +149,17 @@ pub struct ThreadSeed {
     pub(crate) shared: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// The stub process and slot of a systrap thread (None for ptrace).
     pub(crate) systrap: Option<systrap::Seed>,
+}
+
+/// The platform to use when none is asked for: systrap when this kernel
+/// supports it ([`systrap::supported`], a probe in a forked child), else
+/// ptrace.
+pub fn default_kind() -> PlatformKind {
+    if systrap::supported() {
+        PlatformKind::Systrap
+    } else {
+        PlatformKind::Ptrace
+    }
 }
 
 /// Builds the platform of the given kind.

@@ -177,7 +177,7 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
     join_cgroup(global, args, &bundle).map_err(|e| BootFailure::new(format!("{e:#}"), 1))?;
     let stdio = take_stdio().map_err(|e| BootFailure::new(format!("taking stdio: {e}"), 1))?;
     let opts = RuntimeOptions {
-        platform: global.platform,
+        platform: global.platform(),
         strace: global.strace,
     };
     let mut config = bundle.sentry_config(&args.id, &opts, stdio);
@@ -187,7 +187,7 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         .into_iter();
     config.gofer = conns.next();
     config.bind_gofers = conns.collect();
-    crate::confine::sentry(global.platform)
+    crate::confine::sentry(global.platform())
         .map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
     tracing::debug!(
         rootfs = %config.rootfs.display(),

@@ -35,9 +35,10 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "DIR", default_value = DEFAULT_ROOT)]
     pub root: PathBuf,
 
-    /// How guest code is run: ptrace, or systrap (seccomp traps).
-    #[arg(long, global = true, value_name = "NAME", default_value = "ptrace")]
-    pub platform: PlatformKind,
+    /// How guest code is run: ptrace, or systrap (seccomp traps). Default:
+    /// systrap when the kernel supports it, else ptrace.
+    #[arg(long = "platform", global = true, value_name = "NAME")]
+    pub platform_flag: Option<PlatformKind>,
 
     /// Write debug logs to this file (or, for a directory, to a file in it
     /// named after the command and pid).
@@ -83,6 +84,23 @@ pub enum LogFormat {
 }
 
 impl GlobalOpts {
+    /// The platform asked for, or the default for this kernel
+    /// ([`platform::default_kind`], probed once per process).
+    pub fn platform(&self) -> PlatformKind {
+        static DEFAULT: std::sync::OnceLock<PlatformKind> = std::sync::OnceLock::new();
+        self.platform_flag.unwrap_or_else(|| {
+            *DEFAULT.get_or_init(|| {
+                let kind = platform::default_kind();
+                tracing::debug!(
+                    "no --platform given: using {} (systrap supported: {})",
+                    platform_name(kind),
+                    kind == PlatformKind::Systrap
+                );
+                kind
+            })
+        })
+    }
+
     /// The same flags as argv, for re-executing ourselves as `boot`.
     /// Paths are made absolute because the child runs in `/`.
     pub fn to_args(&self) -> std::io::Result<Vec<OsString>> {
@@ -90,7 +108,7 @@ impl GlobalOpts {
             "--root".into(),
             absolute(&self.root)?.into(),
             "--platform".into(),
-            platform_name(self.platform).into(),
+            platform_name(self.platform()).into(),
             "--log-format".into(),
             match self.log_format {
                 LogFormat::Text => "text",
@@ -661,7 +679,7 @@ mod tests {
     fn defaults() {
         let cli = parse(&["state", "x"]);
         assert_eq!(cli.global.root, Path::new(DEFAULT_ROOT));
-        assert_eq!(cli.global.platform, PlatformKind::Ptrace);
+        assert_eq!(cli.global.platform_flag, None);
         assert_eq!(cli.global.log_format, LogFormat::Text);
         assert!(!cli.global.debug && !cli.global.strace && !cli.global.systemd_cgroup);
         let cli = parse(&["create", "x"]);
@@ -917,7 +935,11 @@ mod tests {
         assert_eq!(g.log_format, LogFormat::Json);
         assert_eq!(g.debug_log.as_deref(), Some(Path::new("/d.log")));
         assert!(g.debug && g.strace);
-        assert_eq!(g.platform, PlatformKind::Ptrace);
+        assert_eq!(
+            g.platform_flag,
+            Some(platform::default_kind()),
+            "the default is resolved for boot"
+        );
     }
 
     #[test]
@@ -934,8 +956,12 @@ mod tests {
             assert_eq!(platform_name(kind).parse::<PlatformKind>(), Ok(kind));
         }
         assert_eq!(
-            parse(&["--platform", "systrap", "list"]).global.platform,
+            parse(&["--platform", "systrap", "list"]).global.platform(),
             PlatformKind::Systrap
+        );
+        assert_eq!(
+            parse(&["--platform", "ptrace", "list"]).global.platform(),
+            PlatformKind::Ptrace
         );
     }
 

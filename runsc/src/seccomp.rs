@@ -764,6 +764,24 @@ pub fn markdown(table: &[Allowed]) -> String {
     out
 }
 
+/// The Markdown table of the systrap stub factory's allow-list (kept as
+/// data in the platform crate, which installs it) for docs/security.md.
+#[cfg(test)]
+pub fn factory_markdown() -> String {
+    use std::fmt::Write;
+    let mut out = String::from("| syscall | why | arguments |\n|---|---|---|\n");
+    for a in platform::systrap::FACTORY_SECCOMP {
+        let args = if a.values.is_empty() {
+            "any".to_string()
+        } else {
+            let values = a.values.iter().map(|v| format!("{v:#x}")).collect::<Vec<_>>();
+            format!("arg{} (low 32 bits) in {}", a.arg, values.join(", "))
+        };
+        let _ = writeln!(out, "| {} | {} | {args} |", a.name, a.why);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -771,6 +789,10 @@ mod tests {
     /// Replaces the text between `<!-- seccomp:NAME:begin -->` and
     /// `<!-- seccomp:NAME:end -->` in `doc` with `table`'s Markdown.
     fn fill(doc: &str, name: &str, table: &[Allowed]) -> String {
+        fill_text(doc, name, &markdown(table))
+    }
+
+    fn fill_text(doc: &str, name: &str, text: &str) -> String {
         let (begin, end) = (
             format!("<!-- seccomp:{name}:begin -->"),
             format!("<!-- seccomp:{name}:end -->"),
@@ -778,7 +800,7 @@ mod tests {
         let (Some(b), Some(e)) = (doc.find(&begin), doc.find(&end)) else {
             panic!("docs/security.md has no {begin} ... {end} markers");
         };
-        format!("{}{begin}\n{}{}", &doc[..b], markdown(table), &doc[e..])
+        format!("{}{begin}\n{}{}", &doc[..b], text, &doc[e..])
     }
 
     /// Every table with its marker name in docs/security.md.
@@ -802,6 +824,7 @@ mod tests {
         for (name, table) in all_tables() {
             generated = fill(&generated, name, table);
         }
+        let generated = fill_text(&generated, "systrap-factory", &factory_markdown());
         if std::env::var_os("RUNSC_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &generated).expect("write docs/security.md");
             return;

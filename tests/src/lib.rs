@@ -12,7 +12,9 @@
 //!
 //! Environment knobs:
 //! - `RUNSC_BIN`: the runsc binary (default: `target/<profile>/runsc` next to the test).
-//! - `RUNSC_PLATFORM`: the value of `--platform` (default `ptrace`).
+//! - `RUNSC_PLATFORM`: the value of `--platform` (default `ptrace`, always passed
+//!   explicitly: runsc's own default is systrap where the kernel supports it, and
+//!   `tests/run-all` runs these tests under both).
 //! - `RUNSC_TEST_FLAGS`: extra global flags, split on whitespace (e.g. `--strace
 //!   --debug-log /tmp/runsc-debug/`).
 //! - `RUNSC_TEST_TIMEOUT`: seconds before a command is killed (default 60).

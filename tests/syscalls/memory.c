@@ -4,6 +4,7 @@
  */
 #include "harness.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <ucontext.h>
 
@@ -169,6 +170,71 @@ CASE(madvise_dontfork_hides_range_from_child)
 	if (pid == 0)
 		_exit(h_touch(p, 0, 0) == SIGSEGV ? 0 : 1);
 	EXPECT_EXITED(h_wait(pid), 0);
+}
+
+/* ---- copy-on-write after fork, from several threads ---- */
+
+#define COW_THREADS 8
+#define COW_PAGES 16
+static char cow_pages[COW_PAGES * PG];
+static pthread_barrier_t cow_barrier;
+
+/* Writes its id into every page, all threads at once; the odd threads map
+ * and unmap memory in between, so that faults also wait for the address
+ * space's lock. */
+static void *cow_writer(void *arg)
+{
+	int id = (int)(intptr_t)arg, i;
+
+	pthread_barrier_wait(&cow_barrier);
+	for (i = 0; i < COW_PAGES; i++) {
+		if (id % 2) {
+			void *scratch = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (scratch != MAP_FAILED)
+				munmap(scratch, PG);
+		}
+		cow_pages[((i + id) % COW_PAGES) * PG + id] = (char)(id + 1);
+	}
+	return NULL;
+}
+
+/*
+ * fork(2) makes the parent's private pages copy-on-write too; threads that
+ * then write to the same pages at once, while the child still shares them,
+ * each take a write fault, and every one must be resolved (none may end in
+ * SIGSEGV), with no write lost; the child keeps seeing the old contents.
+ */
+CASE(threads_write_the_same_private_pages_after_fork)
+{
+	pthread_t threads[COW_THREADS];
+	int round, i, p, fds[2];
+	char byte;
+
+	for (round = 0; round < 40; round++) {
+		pid_t pid;
+
+		memset(cow_pages, 0, sizeof(cow_pages));
+		ASSERT_OK(pipe(fds));
+		pid = ASSERT_OK(fork());
+		if (pid == 0) {
+			/* Keeps the pages shared until the threads are done. */
+			close(fds[1]);
+			_exit(read(fds[0], &byte, 1) == 0 && cow_pages[0] == 0 ? 0 : 1);
+		}
+		close(fds[0]);
+		pthread_barrier_init(&cow_barrier, NULL, COW_THREADS);
+		for (i = 0; i < COW_THREADS; i++)
+			ASSERT_EQ(pthread_create(&threads[i], NULL, cow_writer, (void *)(intptr_t)i), 0);
+		for (i = 0; i < COW_THREADS; i++)
+			pthread_join(threads[i], NULL);
+		pthread_barrier_destroy(&cow_barrier);
+		close(fds[1]);
+		EXPECT_EXITED(h_wait(pid), 0);
+		for (p = 0; p < COW_PAGES; p++)
+			for (i = 0; i < COW_THREADS; i++)
+				EXPECT_EQ(cow_pages[p * PG + i], i + 1);
+	}
 }
 
 /* ---- faults ---- */

@@ -210,15 +210,29 @@ fn children_of(pid: i64) -> Vec<i64> {
     children
 }
 
-/// A child of the Sentry that runs without a seccomp filter (the systrap
-/// stub factory) is confined in every other way; there are `expected` of them.
-fn assert_unfiltered_children_are_confined(pid: i64, expected: usize) {
-    let unfiltered: Vec<i64> = children_of(pid)
+/// Every child of the Sentry runs under a seccomp filter. The children that
+/// share its mount namespace (the gofer has one of its own) but not its
+/// filters (ptrace stubs inherit them) are systrap stub factories, forked
+/// before the Sentry's filters and running under their own allow-list:
+/// confined in every other way too; there are `expected` of them.
+fn assert_children_are_confined(pid: i64, expected: usize) {
+    let children = children_of(pid);
+    for &child in &children {
+        assert_eq!(
+            status_field(child, "Seccomp"),
+            "2",
+            "child {child} runs without a filter"
+        );
+    }
+    let sentry_mnt = std::fs::read_link(format!("/proc/{pid}/ns/mnt")).expect("ns");
+    let sentry_filters = status_field(pid, "Seccomp_filters");
+    let factories: Vec<i64> = children
         .into_iter()
-        .filter(|&child| status_field(child, "Seccomp") == "0")
+        .filter(|&child| std::fs::read_link(format!("/proc/{child}/ns/mnt")).ok().as_ref() == Some(&sentry_mnt))
+        .filter(|&child| status_field(child, "Seccomp_filters") != sentry_filters)
         .collect();
-    assert_eq!(unfiltered.len(), expected, "unfiltered children: {unfiltered:?}");
-    for child in unfiltered {
+    assert_eq!(factories.len(), expected, "stub factories: {factories:?}");
+    for child in factories {
         assert_eq!(status_field(child, "NoNewPrivs"), "1", "child {child}");
         for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
             assert_eq!(status_field(child, set), "0000000000000000", "child {child}: {set}");
@@ -267,7 +281,7 @@ fn assert_sandbox_process_is_confined(runsc: Runsc, factories: usize) {
         .map(|e| e.expect("entry").file_name())
         .collect();
     assert!(root.is_empty(), "the sandbox's root is empty: {root:?}");
-    assert_unfiltered_children_are_confined(pid, factories);
+    assert_children_are_confined(pid, factories);
 
     let killed = runsc.run(["kill", id.as_str(), "KILL"]);
     assert!(killed.success(), "{killed}");

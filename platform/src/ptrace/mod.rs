@@ -65,10 +65,39 @@ fn map_stub_page() -> Result<StubPage> {
 /// virtual machines); on one core it is a plain context switch. So each
 /// tracer and its stub thread share a core, and successive contexts are
 /// spread over the CPUs this process may use.
-pub(crate) fn pin_pair(stub_tid: i32) {
-    static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
+/// Returns the CPU chosen (None: one CPU only, nothing pinned).
+pub(crate) fn pin_pair(stub_tid: i32) -> Option<usize> {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let allowed = ALLOWED.get_or_init(|| {
+    let allowed = allowed_cpus();
+    if allowed.len() < 2 {
+        return None;
+    }
+    let cpu = allowed[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % allowed.len()];
+    for tid in [0, stub_tid] {
+        pin_thread(tid, cpu);
+    }
+    Some(cpu)
+}
+
+/// Restricts thread `tid` (0: the calling thread) to one CPU; failure only
+/// costs speed.
+pub(crate) fn pin_thread(tid: i32, cpu: usize) {
+    // SAFETY: cpu_set_t is plain data.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return;
+    }
+    // SAFETY: cpu < CPU_SETSIZE (checked above).
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: setting the affinity of this thread or of one of our stub
+    // threads with a valid set.
+    unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+}
+
+/// The CPUs this process may run on (at its start).
+pub(crate) fn allowed_cpus() -> &'static [usize] {
+    static ALLOWED: OnceLock<Vec<usize>> = OnceLock::new();
+    ALLOWED.get_or_init(|| {
         // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
         let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         // SAFETY: valid out pointer of the right size.
@@ -79,20 +108,7 @@ pub(crate) fn pin_pair(stub_tid: i32) {
         (0..libc::CPU_SETSIZE as usize)
             .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
             .collect()
-    });
-    if allowed.len() < 2 {
-        return;
-    }
-    let cpu = allowed[NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % allowed.len()];
-    // SAFETY: cpu_set_t is plain data.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: cpu < CPU_SETSIZE (it came from the set above).
-    unsafe { libc::CPU_SET(cpu, &mut set) };
-    for tid in [0, stub_tid] {
-        // SAFETY: setting the affinity of this thread (0) and of our stub
-        // thread; failure only costs speed.
-        unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
-    }
+    })
 }
 
 /// The ptrace platform.
@@ -223,7 +239,7 @@ impl PtraceContext {
             return Err(Error::last("PTRACE_SETOPTIONS"));
         }
         ctx.template = ctx.get_regs()?;
-        pin_pair(pid);
+        let _ = pin_pair(pid);
         Ok(ctx)
     }
 
@@ -258,7 +274,7 @@ impl PtraceContext {
         }
         ctx.template = ctx.get_regs()?;
         ctx.template.orig_rax = u64::MAX;
-        pin_pair(tid);
+        let _ = pin_pair(tid);
         Ok(ctx)
     }
 

@@ -15,7 +15,8 @@
 //!
 //! The factory does nothing else. It holds no fd but its end of the socket
 //! (and, briefly, the two fds of a request), it runs in the Sentry's
-//! namespaces under the empty root with no capabilities, it dies with the
+//! namespaces under the empty root with no capabilities and under a seccomp
+//! allow-list of its own (`factory_seccomp.rs`), it dies with the
 //! thread that forked it (PR_SET_PDEATHSIG) or when the Sentry's end of the
 //! socket closes, and its stubs die with it (their own PR_SET_PDEATHSIG).
 //! Its loop makes only raw syscalls on stack buffers, since it may be
@@ -71,6 +72,12 @@ impl Factory {
         }
         // SAFETY: socketpair returned two new fds that nothing else owns.
         let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // Built before the fork: the child must not allocate.
+        let own_filter = super::factory_seccomp::program();
+        let own_fprog = libc::sock_fprog {
+            len: own_filter.len() as u16,
+            filter: own_filter.as_ptr() as *mut libc::sock_filter,
+        };
         // SAFETY: getpid has no preconditions.
         let parent = unsafe { libc::getpid() };
         // SAFETY: a raw fork (clone with only SIGCHLD). The child runs
@@ -80,7 +87,7 @@ impl Factory {
             return Err(Error::last("fork of the systrap stub factory"));
         }
         if pid == 0 {
-            factory_main(parent, theirs.as_raw_fd(), area, fprog);
+            factory_main(parent, theirs.as_raw_fd(), area, fprog, &own_fprog);
         }
         drop(theirs);
         Ok(Factory {
@@ -228,7 +235,13 @@ fn recv<T: Copy>(
 
 /// The factory process. Only raw syscalls and stack memory: it may be a
 /// copy of a multi-threaded process and must not take locks.
-fn factory_main(parent: i32, socket: RawFd, area: &StubArea, fprog: &libc::sock_fprog) -> ! {
+fn factory_main(
+    parent: i32,
+    socket: RawFd,
+    area: &StubArea,
+    fprog: &libc::sock_fprog,
+    own_fprog: &libc::sock_fprog,
+) -> ! {
     // SAFETY: raw syscalls on our own process state.
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
@@ -245,6 +258,14 @@ fn factory_main(parent: i32, socket: RawFd, area: &StubArea, fprog: &libc::sock_
             libc::syscall(libc::SYS_close_range, 0u32, fd - 1, 0u32);
         }
         libc::syscall(libc::SYS_close_range, fd + 1, u32::MAX, 0u32);
+        // Our own allow-list (factory_seccomp.rs), inherited by every stub;
+        // without it we serve nothing.
+        const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, own_fprog) != 0
+        {
+            libc::_exit(1);
+        }
     }
     loop {
         let mut request = Request::default();

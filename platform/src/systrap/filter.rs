@@ -7,24 +7,24 @@
 //! guest code jumped into the stub with its own registers, and kills the
 //! stub process. Syscalls of any other ABI (int 0x80) kill it too.
 
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const RET_KILL_PROCESS: u32 = 0x8000_0000;
-const RET_TRAP: u32 = 0x0003_0000;
+pub(super) const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+pub(super) const RET_KILL_PROCESS: u32 = 0x8000_0000;
+pub(super) const RET_TRAP: u32 = 0x0003_0000;
 const RET_ALLOW: u32 = 0x7fff_0000;
 
-const LD_ABS_W: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
-const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+pub(super) const LD_ABS_W: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+pub(super) const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
 const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
 const JGT: u16 = (libc::BPF_JMP | libc::BPF_JGT | libc::BPF_K) as u16;
 /// arch_prctl(2) codes (asm/prctl.h).
 const ARCH_SET_GS: u32 = 0x1001;
 const ARCH_SET_FS: u32 = 0x1002;
 
-const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+pub(super) const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 
 // Offsets in struct seccomp_data.
 const DATA_NR: u32 = 0;
-const DATA_ARCH: u32 = 4;
+pub(super) const DATA_ARCH: u32 = 4;
 const DATA_IP_LO: u32 = 8;
 const DATA_IP_HI: u32 = 12;
 fn data_arg_lo(i: u32) -> u32 {
@@ -33,10 +33,10 @@ fn data_arg_lo(i: u32) -> u32 {
 
 /// A syscall the stub may make, with the values allowed for the low 32
 /// bits of one argument (empty: any arguments).
-struct Rule {
-    nr: i64,
-    arg: u32,
-    values: Vec<u32>,
+pub(super) struct Rule {
+    pub(super) nr: i64,
+    pub(super) arg: u32,
+    pub(super) values: Vec<u32>,
 }
 
 fn any(nr: i64) -> Rule {
@@ -55,11 +55,11 @@ fn only(nr: i64, arg: u32, values: &[u32]) -> Rule {
     }
 }
 
-fn stmt(code: u16, k: u32) -> libc::sock_filter {
+pub(super) fn stmt(code: u16, k: u32) -> libc::sock_filter {
     libc::sock_filter { code, jt: 0, jf: 0, k }
 }
 
-fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+pub(super) fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
@@ -93,18 +93,19 @@ pub(crate) fn program(code_start: u64, code_end: u64, memory_file: i32, clone_fl
         only(libc::SYS_arch_prctl, 0, &[ARCH_SET_GS, ARCH_SET_FS]),
         any(libc::SYS_sigaltstack),
         only(libc::SYS_rt_sigprocmask, 0, &[libc::SIG_SETMASK as u32]),
+        any(libc::SYS_sched_yield),
     ];
     for rule in &rules {
-        push_rule(&mut prog, rule);
+        push_rule(&mut prog, rule, RET_KILL_PROCESS);
     }
     prog.push(stmt(RET, RET_KILL_PROCESS));
     prog
 }
 
-/// Appends: if nr matches, check the argument and allow or kill; else fall
-/// through to the next rule. Expects the syscall number in A on entry and
-/// leaves it there when falling through.
-fn push_rule(prog: &mut Vec<libc::sock_filter>, rule: &Rule) {
+/// Appends: if nr matches, check the argument and allow or return
+/// `mismatch`; else fall through to the next rule. Expects the syscall
+/// number in A on entry and leaves it there when falling through.
+pub(super) fn push_rule(prog: &mut Vec<libc::sock_filter>, rule: &Rule, mismatch: u32) {
     prog.push(stmt(LD_ABS_W, DATA_NR));
     if rule.values.is_empty() {
         prog.push(jump(JEQ, rule.nr as u32, 0, 1));
@@ -120,6 +121,6 @@ fn push_rule(prog: &mut Vec<libc::sock_filter>, rule: &Rule) {
         // Jump to the ALLOW that follows the KILL.
         prog.push(jump(JEQ, *value, (n - i) as u8, 0));
     }
-    prog.push(stmt(RET, RET_KILL_PROCESS));
+    prog.push(stmt(RET, mismatch));
     prog.push(stmt(RET, RET_ALLOW));
 }

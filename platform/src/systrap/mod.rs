@@ -15,12 +15,14 @@
 //! - From the stub page the filter allows only the syscalls the stub makes
 //!   (rt_sigreturn, FUTEX_WAIT/WAKE, mmap of the memory file, munmap,
 //!   mprotect, the one thread clone, exit, ARCH_SET_FS/GS, sigaltstack,
-//!   SIG_SETMASK); any other syscall from there kills the stub process. The
+//!   SIG_SETMASK, sched_yield); any other syscall from there kills the stub process. The
 //!   stub has no fd but the memory file, so these reach nothing outside the
 //!   stub process and the memory file.
 //! - Stubs come from a stub factory process ([`prepare`]) forked before the
 //!   Sentry confines itself with its own seccomp filter, so they never
-//!   inherit that filter (whose kill would win over their trap).
+//!   inherit that filter (whose kill would win over their trap). They do
+//!   inherit the factory's own allow-list ([`FACTORY_SECCOMP`]), which traps
+//!   rather than kills what it does not list, so guest syscalls still trap.
 //! - A guest that maps memory-file pages it was not given (mmap of the memory
 //!   file from the stub page) can read memory of other guest processes of
 //!   the same sandbox: systrap isolates the sandbox from the host, not guest
@@ -36,8 +38,11 @@
 //!   the Sentry is never left waiting on a guest it cannot stop.
 
 mod factory;
+mod factory_seccomp;
 mod filter;
 mod fpu;
+mod handoff;
+mod probe;
 mod process;
 mod slot;
 mod stub;
@@ -45,6 +50,7 @@ mod stub;
 use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result, ThreadSeed};
 use factory::Factory;
 use fpu::{initial_fp_image, mxcsr_mask, reset_x87};
+use handoff::Handoff;
 use process::{prepared_factory, stub_area, StubProcess, STUB_MEMORY_FD, TASK_SIZE, THREAD_CLONE_FLAGS};
 use slot::{post, Slot};
 use std::os::fd::RawFd;
@@ -72,6 +78,9 @@ pub(crate) struct Seed {
 pub fn prepare() -> Result<()> {
     process::prepare_factory()
 }
+
+pub use factory_seccomp::{FactorySyscall, FACTORY_SECCOMP};
+pub use probe::supported;
 
 /// The systrap platform.
 pub struct SystrapPlatform {
@@ -142,6 +151,9 @@ pub struct SystrapContext {
     slot: usize,
     tid: i32,
     kicker: Arc<StubKicker>,
+    handoff: Handoff,
+    /// Whether the last wait for the stub ended asleep on the futex.
+    slept: std::cell::Cell<bool>,
 }
 
 impl SystrapContext {
@@ -155,7 +167,6 @@ impl SystrapContext {
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;
         ctx.init_fp_state()?;
-        crate::ptrace::pin_pair(pid);
         Ok(ctx)
     }
 
@@ -167,11 +178,14 @@ impl SystrapContext {
             kicked_at: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
         });
+        let handoff = Handoff::start(tid, stub.slot(slot));
         SystrapContext {
             stub,
             slot,
             tid,
             kicker,
+            handoff,
+            slept: std::cell::Cell::new(false),
         }
     }
 
@@ -184,7 +198,6 @@ impl SystrapContext {
         };
         let mut ctx = SystrapContext::new(stub, slot, seed.tid);
         ctx.await_ready()?;
-        crate::ptrace::pin_pair(seed.tid);
         Ok(ctx)
     }
 
@@ -234,16 +247,17 @@ impl SystrapContext {
         }
     }
 
-    /// Waits until the stub thread posts to the Sentry's mailbox.
-    ///
-    /// No spinning: each Sentry thread shares one CPU with its stub thread
-    /// (`pin_pair`), where a spinning waiter only delays the peer it waits
-    /// for. Spinning pays only when both run on different idle CPUs; on
-    /// these 2-vCPU machines, loaded by parallel tests, measured round trips
-    /// were 16-69 us with spinning against 8-11 us pinned and sleeping.
+    /// Waits until the stub thread posts to the Sentry's mailbox: polls it
+    /// as the hand-off says (see `handoff.rs`), then sleeps on it, waking
+    /// every [`LIVENESS_PERIOD_NS`] to check the stub is alive.
     fn wait_event(&self) -> Result<()> {
         let slot = self.slot();
         let word = slot.word(OFF_TO_SENTRY);
+        self.slept.set(false);
+        if poll_mailbox(word, self.handoff.sentry_budget(), self.handoff.yields()) {
+            return Ok(());
+        }
+        self.slept.set(true);
         let timeout = libc::timespec {
             tv_sec: 0,
             tv_nsec: LIVENESS_PERIOD_NS,
@@ -356,6 +370,34 @@ impl SystrapContext {
     }
 }
 
+/// Looks at a mailbox for `budget` (sched_yield between looks when
+/// `yields`, else pause); true (and the mailbox emptied) when a message
+/// came.
+fn poll_mailbox(word: &std::sync::atomic::AtomicU32, budget: std::time::Duration, yields: bool) -> bool {
+    if budget.is_zero() {
+        return false;
+    }
+    let start = std::time::Instant::now();
+    let mut polls = 0u32;
+    loop {
+        // 0 is empty; anything else (1, or garbage from the guest) is taken.
+        if word.load(Ordering::Acquire) != 0 {
+            word.store(0, Ordering::SeqCst);
+            return true;
+        }
+        if yields {
+            // SAFETY: sched_yield has no preconditions.
+            unsafe { libc::sched_yield() };
+        } else {
+            std::hint::spin_loop();
+        }
+        polls = polls.wrapping_add(1);
+        if polls.is_multiple_of(32) && start.elapsed() >= budget {
+            return false;
+        }
+    }
+}
+
 /// A base the kernel would refuse (arch_prctl(2): EPERM) faults wrfsbase in
 /// the stub; the guest gets 0 instead.
 fn canonical_or_zero(base: u64) -> u64 {
@@ -369,7 +411,11 @@ fn canonical_or_zero(base: u64) -> u64 {
 impl Context for SystrapContext {
     fn switch(&mut self, regs: &mut Regs) -> Result<Event> {
         self.store_regs(regs);
+        let resumed = std::time::Instant::now();
         self.command(CMD_RESUME)?;
+        let slot = self.slot();
+        self.handoff
+            .after_switch(resumed.elapsed(), self.slept.get(), self.tid, slot);
         // Any event answers the interrupts sent so far: the Sentry looks at
         // its pending work after every switch.
         self.kicker.kicked_at.store(0, Ordering::SeqCst);

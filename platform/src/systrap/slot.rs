@@ -43,7 +43,10 @@ impl Slot {
         self.word(OFF_TO_SENTRY).store(0, Ordering::Relaxed);
         self.word(OFF_TO_STUB).store(0, Ordering::Relaxed);
         self.word(OFF_TID).store(tid, Ordering::Relaxed);
-        self.set(OFF_FLAGS, has_fsgsbase() as u64);
+        // The hand-off settings come with the thread's context (handoff.rs).
+        let fsgsbase_flag = if has_fsgsbase() { FLAG_FSGSBASE } else { 0 };
+        self.set(OFF_FLAGS, fsgsbase_flag);
+        self.set(OFF_POLLS, 0);
         self.set(OFF_CUR_FS, cur_fs);
         self.set(OFF_CUR_GS, cur_gs);
         std::sync::atomic::fence(Ordering::SeqCst);

@@ -42,14 +42,21 @@ pub(crate) const OFF_ARGS: usize = 56;
 pub(crate) const OFF_RET: usize = 104;
 pub(crate) const OFF_FS_BASE: usize = 112;
 pub(crate) const OFF_GS_BASE: usize = 120;
-/// Bit 0: the CPU and kernel allow rdfsbase/wrfsbase in user mode.
+/// Bit 0 ([`FLAG_FSGSBASE`]): the CPU and kernel allow rdfsbase/wrfsbase in
+/// user mode. Bit 1 ([`FLAG_YIELD`]): poll the mailbox with sched_yield.
 pub(crate) const OFF_FLAGS: usize = 128;
+pub(crate) const FLAG_FSGSBASE: u64 = 1;
+pub(crate) const FLAG_YIELD: u64 = 2;
 /// Without FSGSBASE: the bases the stub last set with arch_prctl.
 pub(crate) const OFF_CUR_FS: usize = 136;
 pub(crate) const OFF_CUR_GS: usize = 144;
 /// Qwords of FP state the last GET_FP copied (64: FXSAVE only, 72: with the
 /// XSAVE header).
 pub(crate) const OFF_FP_LEN: usize = 152;
+/// How many times the stub looks at its mailbox before it sleeps (see
+/// `handoff.rs`); with [`FLAG_YIELD`] it calls sched_yield between looks,
+/// else `pause`.
+pub(crate) const OFF_POLLS: usize = 160;
 /// The 23 general registers of the signal frame's mcontext.
 pub(crate) const OFF_GREGS: usize = 256;
 /// FXSAVE image followed by the XSAVE header (576 bytes).
@@ -168,9 +175,25 @@ global_asm!(
     "    mov edx, 1",
     "    mov eax, 202",
     "    syscall",
-    // Wait for a command. The Sentry thread shares this CPU (see
-    // `wait_event` in mod.rs), so the stub sleeps at once rather than spin.
+    // Wait for a command: look at the mailbox up to [polls] times (pause
+    // or sched_yield between looks, see handoff.rs), then sleep on it.
     "21:",
+    "    mov r14, [r12 + {polls}]",
+    "22:",
+    "    cmp dword ptr [r12 + {to_stub}], 1",
+    "    je 25f",
+    "    test r14, r14",
+    "    jz 24f",
+    "    dec r14",
+    "    test qword ptr [r12 + {flags}], 2",
+    "    jnz 26f",
+    "    pause",
+    "    jmp 22b",
+    "26:",
+    "    mov eax, 24",
+    "    syscall",
+    "    jmp 22b",
+    "24:",
     "    xor eax, eax",
     "    mov edx, 2",
     "    lock cmpxchg dword ptr [r12 + {to_stub}], edx",
@@ -312,6 +335,7 @@ global_asm!(
     ret = const OFF_RET,
     fp_len = const OFF_FP_LEN,
     fp = const OFF_FP,
+    polls = const OFF_POLLS,
 );
 
 extern "C" {

@@ -340,8 +340,17 @@ fn legacy_int80_syscalls_kill_the_stub() {
 fn test_factory() -> &'static Factory {
     static FACTORY: std::sync::OnceLock<Factory> = std::sync::OnceLock::new();
     FACTORY.get_or_init(|| {
-        let area = stub_area().expect("stub area");
-        Factory::start(area, &process::stub_filter(area).fprog).expect("factory")
+        // The factory dies with the thread that forked it
+        // (PR_SET_PDEATHSIG), so a thread that outlives every test forks it.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let area = stub_area().expect("stub area");
+            let _ = tx.send(Factory::start(area, &process::stub_filter(area).fprog).expect("factory"));
+            loop {
+                std::thread::park();
+            }
+        });
+        rx.recv().expect("factory thread")
     })
 }
 
@@ -397,4 +406,128 @@ fn stubs_from_the_factory_process_run_guests_and_are_reaped() {
     }
     // SAFETY: closing the memfd made above.
     unsafe { libc::close(fd) };
+}
+
+fn status_field(pid: i32, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(|v| v.trim().to_string()))
+}
+
+/// The factory runs under its own allow-list, its stubs under that and
+/// their own filter; guest syscalls the factory's list allows (sched_yield,
+/// clone of a child) still trap to the Sentry rather than run.
+#[test]
+fn factory_is_confined_and_its_filter_does_not_let_guest_syscalls_through() {
+    let fd = memfd(1 << 20);
+    // mov eax, 24 (sched_yield); syscall; mov eax, 56 (clone); mov edi, 0x11 (SIGCHLD); syscall
+    write_at(
+        fd,
+        0,
+        &[
+            0xb8, 24, 0, 0, 0, 0x0f, 0x05, 0xb8, 56, 0, 0, 0, 0xbf, 0x11, 0, 0, 0, 0x0f, 0x05,
+        ],
+    );
+    let mut ctx = SystrapContext::spawn_from(fd, Some(test_factory())).expect("spawn");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    let factory = parent_of(ctx.stub.pid).expect("stub stat");
+    assert_eq!(
+        status_field(factory, "Seccomp").as_deref(),
+        Some("2"),
+        "factory in filter mode"
+    );
+    let factory_filters: u32 = status_field(factory, "Seccomp_filters")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let stub_filters: u32 = status_field(ctx.stub.pid, "Seccomp_filters")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        factory_filters >= 1 && stub_filters == factory_filters + 1,
+        "{factory_filters} {stub_filters}"
+    );
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 24);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 56);
+    assert!(parent_of(ctx.stub.pid).is_some(), "the stub is alive");
+    drop(ctx);
+    // SAFETY: closing the memfd made above.
+    unsafe { libc::close(fd) };
+}
+
+/// The factory's program itself, in a forked child: listed syscalls run,
+/// anything else traps, which with no handler kills by SIGSYS.
+#[test]
+fn a_syscall_outside_the_factory_table_kills_the_factory() {
+    let program = factory_seccomp::program();
+    let fprog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    let run = |nr: i64| {
+        // SAFETY: a raw fork; the child makes only raw syscalls and exits.
+        let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) } as i32;
+        assert!(pid >= 0);
+        if pid == 0 {
+            // SAFETY: raw syscalls in the child; it ends in exit_group.
+            unsafe {
+                libc::syscall(libc::SYS_prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                if libc::syscall(libc::SYS_seccomp, 1, 0, &fprog) != 0 {
+                    libc::syscall(libc::SYS_exit_group, 2);
+                }
+                libc::syscall(nr, 0, 0, 0, 0, 0, 0);
+                libc::syscall(libc::SYS_exit_group, 0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        status
+    };
+    let listed = run(libc::SYS_sched_yield);
+    assert!(libc::WIFEXITED(listed) && libc::WEXITSTATUS(listed) == 0, "{listed:#x}");
+    for nr in [libc::SYS_socket, libc::SYS_getpid, libc::SYS_openat, libc::SYS_execve] {
+        let status = run(nr);
+        assert!(
+            libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
+            "syscall {nr}: {status:#x}"
+        );
+    }
+}
+
+/// The probe agrees with what the other tests here need: this kernel runs
+/// stubs, so it must report systrap as supported.
+#[test]
+fn probe_reports_systrap_supported_where_stubs_run() {
+    assert!(SystrapContext::spawn(memfd(1 << 20)).is_ok());
+    assert!(supported());
+    assert_eq!(crate::default_kind(), crate::PlatformKind::Systrap);
+}
+
+/// What a new address space costs the platform (a stub process, ready to
+/// run): `cargo test -p platform --release -- --ignored --nocapture spawn_cost`.
+#[test]
+#[ignore]
+fn spawn_cost() {
+    let fd = memfd(1 << 20);
+    let rounds = 200;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        drop(SystrapContext::spawn_from(fd, Some(test_factory())).expect("spawn"));
+    }
+    println!("systrap spawn (factory): {:?}", start.elapsed() / rounds);
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        drop(SystrapContext::spawn_from(fd, None).expect("spawn"));
+    }
+    println!("systrap spawn (thread of this process): {:?}", start.elapsed() / rounds);
+    let platform = crate::ptrace::PtracePlatform::new().expect("ptrace");
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        drop(platform.new_context(fd).expect("spawn"));
+    }
+    println!("ptrace spawn: {:?}", start.elapsed() / rounds);
 }

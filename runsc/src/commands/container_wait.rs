@@ -196,7 +196,7 @@ fn prepare(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<(Add
     let bundle = spec::load(&args.bundle)?;
     let stdio = crate::boot::take_stdio().context("taking stdio")?;
     let opts = RuntimeOptions {
-        platform: global.platform,
+        platform: global.platform(),
         strace: global.strace,
     };
     let config = bundle.sentry_config(&args.id, &opts, stdio);

@@ -15,7 +15,7 @@ pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
     crate::testonly::read_env();
     let mut config = config(global, args)?;
     config.gofer = Some(root_gofer()?);
-    crate::confine::sentry(global.platform).context("confining the sandbox")?;
+    crate::confine::sentry(global.platform()).context("confining the sandbox")?;
     tracing::debug!(args = ?config.args, cwd = %config.cwd, overlay = config.overlay, "do");
     let sandbox = Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))?;
     let status = sandbox.run().map_err(|e| BootFailure::from_sentry(&e))?;
@@ -68,7 +68,7 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         gofer: None,
         bind_gofers: Vec::new(),
         hostname,
-        platform: global.platform,
+        platform: global.platform(),
         strace: global.strace,
         stdio: [
             stdin.context("duplicating stdin")?,

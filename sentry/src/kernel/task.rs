@@ -635,6 +635,9 @@ impl Task {
     fn run_loop(&mut self) -> std::result::Result<ExitStatus, platform::Error> {
         super::interrupt::set_current(self.signal_queue.clone());
         self.sync_signal_masks();
+        // The (address, rip) of the last fault another thread had already
+        // resolved: the same fault twice in a row is delivered.
+        let mut last_resolved_fault: Option<(u64, u64)> = None;
         loop {
             self.group.wait_while_stopped(&self.signal_queue);
             if let Some(status) = self.deliver_pending() {
@@ -643,6 +646,7 @@ impl Task {
             self.mm.apply_remaps(self.tgid, self.ctx.as_mut());
             match self.ctx.switch(&mut self.regs)? {
                 Event::Syscall => {
+                    last_resolved_fault = None;
                     self.regs_replaced = false;
                     self.take_remote_rlimits();
                     let result = syscalls::dispatch(self);
@@ -663,6 +667,11 @@ impl Task {
                 Event::Fault { signo, code, addr } => {
                     let (signo, code) = match self.mm.handle_fault(self.ctx.as_mut(), self.tgid, signo, code, addr) {
                         FaultOutcome::Retry => continue,
+                        FaultOutcome::AlreadyResolved if last_resolved_fault != Some((addr, self.regs.rip)) => {
+                            last_resolved_fault = Some((addr, self.regs.rip));
+                            continue;
+                        }
+                        FaultOutcome::AlreadyResolved => (signo, code),
                         // mmap(2): a touch of a file page past EOF.
                         FaultOutcome::PastEof => (libc::SIGBUS, BUS_ADRERR),
                         FaultOutcome::Deliver => (signo, code),

@@ -106,6 +106,17 @@ pub enum FutexKey {
     Shared { offset: u64 },
 }
 
+/// What a write fault on a private page came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CowFault {
+    /// The page was copy-on-write and is now this address space's own.
+    Copied,
+    /// The page allows writing already (a racing thread copied it).
+    AlreadyWritable,
+    /// Not a copy-on-write page: a genuine fault.
+    NotCow,
+}
+
 impl MemoryManager {
     /// Another thread group (a CLONE_VM|CLONE_VFORK child) starts using
     /// this address space: map everything into its stub.
@@ -207,11 +218,17 @@ impl MemoryManager {
     /// A write fault at `addr` in thread group `tgid`: if it hit a COW page
     /// of a writable mapping, give the page its own copy, map it into `ctx`
     /// and report true (the guest retries the write).
-    pub fn handle_cow_fault(&self, ctx: &mut dyn Context, tgid: i32, addr: u64) -> bool {
-        let Ok(mut s) = self.lock() else { return false };
-        let writable_cow = matches!(vma_at(&s, addr), Some((_, v)) if v.cow && v.prot & libc::PROT_WRITE != 0);
-        if !writable_cow {
-            return false;
+    pub fn handle_cow_fault(&self, ctx: &mut dyn Context, tgid: i32, addr: u64) -> CowFault {
+        let Ok(mut s) = self.lock() else {
+            return CowFault::NotCow;
+        };
+        match vma_at(&s, addr) {
+            Some((_, v)) if v.cow && v.prot & libc::PROT_WRITE != 0 => {}
+            // Another thread's fault on this copy-on-write piece got the
+            // lock first and made it writable in this address space (its
+            // remap was applied under the lock, before we got it).
+            Some((_, v)) if v.stub_prot() & libc::PROT_WRITE != 0 => return CowFault::AlreadyWritable,
+            _ => return CowFault::NotCow,
         }
         match self.unshare(&mut s, addr) {
             Ok(remaps) => {
@@ -219,9 +236,9 @@ impl MemoryManager {
                     remap.apply(ctx);
                     self.remaps.push(remap, Some(tgid));
                 }
-                true
+                CowFault::Copied
             }
-            Err(_) => false,
+            Err(_) => CowFault::NotCow,
         }
     }
 

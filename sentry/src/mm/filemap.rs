@@ -23,11 +23,19 @@ use std::sync::Arc;
 pub enum FaultOutcome {
     /// Resolved (a COW copy, a file that grew): run the guest again.
     Retry,
+    /// Nothing to resolve: the page already allows writing, so another
+    /// thread of the address space resolved the same copy-on-write fault
+    /// while this one waited (the host fault raced with it). Run the guest
+    /// again, but deliver the fault if the same instruction faults on the
+    /// same address again (it was not a write, e.g. an exec of a data page).
+    AlreadyResolved,
     /// A touch of a file page past EOF: SIGBUS with BUS_ADRERR.
     PastEof,
     /// A genuine fault: deliver it as it is.
     Deliver,
 }
+
+use super::cow::CowFault;
 
 /// SEGV_ACCERR: the access was refused by the page protection.
 const SEGV_ACCERR: i32 = 2;
@@ -50,10 +58,10 @@ impl MemoryManager {
                 _ => FaultOutcome::PastEof,
             };
         }
-        if self.handle_cow_fault(ctx, tgid, addr) {
-            FaultOutcome::Retry
-        } else {
-            FaultOutcome::Deliver
+        match self.handle_cow_fault(ctx, tgid, addr) {
+            CowFault::Copied => FaultOutcome::Retry,
+            CowFault::AlreadyWritable => FaultOutcome::AlreadyResolved,
+            CowFault::NotCow => FaultOutcome::Deliver,
         }
     }
 

@@ -82,6 +82,8 @@ errnos!(
     EDESTADDRREQ,
     EDOM,
     ENOBUFS,
+    ENETUNREACH,
+    EADDRNOTAVAIL,
 );
 
 impl fmt::Debug for Errno {

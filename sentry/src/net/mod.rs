@@ -4,6 +4,8 @@
 //! - `socket`: the `Socket` trait every family implements, the open
 //!   socket file, and socket(2)'s dispatch by family;
 //! - `inet`: AF_INET and AF_INET6 (the interface list in `inet::iface`);
+//! - `netdevice`: the netdevice(7) interface ioctls, for every family;
+//! - `netlink`: AF_NETLINK (NETLINK_ROUTE answered from `inet::iface`);
 //! - `addr`: sockaddr_un names and the sandbox's name tables;
 //! - `options`: the socket options that are stored as set;
 //! - `queue`: a receive queue of messages with their ancillary data;
@@ -12,6 +14,8 @@
 
 pub mod addr;
 pub mod inet;
+pub mod netdevice;
+pub mod netlink;
 pub mod options;
 pub mod queue;
 pub mod socket;

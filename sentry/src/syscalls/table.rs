@@ -54,7 +54,7 @@ table! {
     13 rt_sigaction signal::rt_sigaction, Full, "dxxd";
     14 rt_sigprocmask signal::rt_sigprocmask, Full, "dxxd";
     15 rt_sigreturn signal::rt_sigreturn, Partial("x87/SSE state only (no AVX upper halves)"), "";
-    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; SIGTTOU for background groups on TCSETS*, TIOCSPGRP, TCFLSH, TCSBRK*; no TIOCPKT, TIOCSTI or termios2"), "fxx";
+    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; SIGTTOU for background groups on TCSETS*, TIOCSPGRP, TCFLSH, TCSBRK*; no TIOCPKT, TIOCSTI or termios2; sockets: netdevice(7) SIOCGIFCONF, SIOCGIFNAME, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFTXQLEN, SIOCGIFMETRIC, and on AF_INET SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFDSTADDR; SIOCSIF* are EPERM (EOPNOTSUPP with CAP_NET_ADMIN)"), "fxx";
     17 pread64 file::pread64, Full, "fxdd";
     18 pwrite64 file::pwrite64, Full, "fxdd";
     19 readv file::readv, Full, "fxd";
@@ -76,7 +76,7 @@ table! {
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
     40 sendfile xfer::sendfile, Partial("copies through the Sentry in 1 MiB chunks; the source must be a regular file or device"), "ffxd";
-    41 socket socket::socket, Partial("AF_UNIX only (served by the Sentry); AF_INET and AF_INET6 are EAFNOSUPPORT"), "ddd";
+    41 socket socket::socket, Partial("AF_UNIX and AF_NETLINK (NETLINK_ROUTE: links, addresses and routes read-only) served by the Sentry; AF_INET and AF_INET6 are EAFNOSUPPORT; other netlink protocols EPROTONOSUPPORT"), "ddd";
     42 connect socket::connect, Full, "fxd";
     43 accept socket::accept, Full, "fxx";
     44 sendto socket::sendto, Partial("no MSG_OOB (EOPNOTSUPP)"), "fxdxxd";

@@ -7,6 +7,7 @@
 //! - `netdevice`: the netdevice(7) interface ioctls, for every family;
 //! - `netlink`: AF_NETLINK (NETLINK_ROUTE answered from `inet::iface`);
 //! - `addr`: sockaddr_un names and the sandbox's name tables;
+//! - `procnet`: the /proc/net files;
 //! - `options`: the socket options that are stored as set;
 //! - `queue`: a receive queue of messages with their ancillary data;
 //! - `unix`: the unix(7) state machine (bind, listen, connect, accept,
@@ -17,6 +18,7 @@ pub mod inet;
 pub mod netdevice;
 pub mod netlink;
 pub mod options;
+pub mod procnet;
 pub mod queue;
 pub mod socket;
 pub mod unix;

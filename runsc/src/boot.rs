@@ -143,6 +143,10 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         .into_iter();
     config.gofer = conns.next();
     config.bind_gofers = conns.collect();
+    let net = crate::network::prepare(global.network, bundle.netns_path().as_deref())
+        .map_err(|e| BootFailure::new(format!("setting up the network: {e:#}"), 1))?;
+    config.network = net.network;
+    config.nics = net.nics;
     crate::confine::sentry(global.platform)
         .map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
     tracing::debug!(

@@ -15,6 +15,7 @@ mod console;
 mod control;
 mod gofer_proc;
 mod logging;
+mod network;
 mod report;
 mod rfc3339;
 mod seccomp;

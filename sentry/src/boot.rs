@@ -30,13 +30,13 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         ),
     );
     mount_pseudo_filesystems(&mounts);
-    let kernel = Arc::new(Kernel::new(
-        platform,
-        memfile,
-        mounts.clone(),
-        &config.hostname,
-        config.strace,
+    let mut kernel = Kernel::new(platform, memfile, mounts.clone(), &config.hostname, config.strace);
+    kernel.network = Arc::new(std::mem::replace(
+        &mut config.network,
+        crate::net::inet::iface::Network::loopback_only(),
     ));
+    kernel.nics = std::sync::Mutex::new(std::mem::take(&mut config.nics));
+    let kernel = Arc::new(kernel);
     let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));
     let bind_gofers = std::mem::take(&mut config.bind_gofers);
     apply_mounts(&mounts, &config.mounts, bind_gofers, &proc_source)?;

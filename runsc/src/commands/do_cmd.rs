@@ -13,6 +13,10 @@ use crate::report::BootFailure;
 pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
     let mut config = config(global, args)?;
     config.gofer = Some(root_gofer()?);
+    // `do` names no network namespace: loopback only, or an error for host.
+    let net = crate::network::prepare(global.network, None)?;
+    config.network = net.network;
+    config.nics = net.nics;
     crate::confine::sentry(global.platform).context("confining the sandbox")?;
     tracing::debug!(args = ?config.args, cwd = %config.cwd, overlay = config.overlay, "do");
     let sandbox = Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))?;
@@ -65,6 +69,8 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         }],
         gofer: None,
         bind_gofers: Vec::new(),
+        network: sentry::net::inet::iface::Network::loopback_only(),
+        nics: Vec::new(),
         hostname,
         platform: global.platform,
         strace: global.strace,

@@ -63,6 +63,16 @@ pub struct Network {
     pub routes: Vec<Route>,
 }
 
+/// The host side of a non-loopback interface: a packet socket bound to
+/// the host interface the sandbox took over, which sends and receives
+/// its Ethernet frames.
+#[derive(Debug)]
+pub struct NicFd {
+    /// The interface's index in [`Network`].
+    pub ifindex: u32,
+    pub fd: std::os::fd::OwnedFd,
+}
+
 /// The loopback MTU Linux gives "lo".
 pub const LOOPBACK_MTU: u32 = 65536;
 

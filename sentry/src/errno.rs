@@ -82,8 +82,11 @@ errnos!(
     EDESTADDRREQ,
     EDOM,
     ENOBUFS,
-    ENETUNREACH,
     EADDRNOTAVAIL,
+    EINPROGRESS,
+    EALREADY,
+    ENETUNREACH,
+    ETIMEDOUT,
 );
 
 impl fmt::Debug for Errno {

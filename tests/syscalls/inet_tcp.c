@@ -8,6 +8,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
 
 static struct sockaddr_in loopback(uint16_t port)
@@ -267,6 +272,435 @@ CASE(tcp_ipv6_loopback_roundtrip)
 	s = ASSERT_OK(accept(l, NULL, NULL));
 	EXPECT_EQ(send(c, "6", 1, 0), 1);
 	EXPECT_EQ(recv(s, &a, 1, 0), 1);
+}
+
+/* A connected pair: *srv is the accepted end. */
+static int pair_up(int *srv)
+{
+	uint16_t port;
+	int l = listener(&port);
+	int c = connect_to(port);
+
+	if (c < 0)
+		FAILX("connect: %s", h_errname(errno));
+	*srv = accept(l, NULL, NULL);
+	if (*srv < 0)
+		FAILX("accept: %s", h_errname(errno));
+	close(l);
+	return c;
+}
+
+CASE(tcp_socket_type_and_protocol_errors)
+{
+	EXPECT_ERRNO(socket(AF_INET, SOCK_STREAM, IPPROTO_UDP), EPROTONOSUPPORT);
+	EXPECT_ERRNO(socket(AF_INET, SOCK_DGRAM, IPPROTO_TCP), EPROTONOSUPPORT);
+	EXPECT_ERRNO(socket(AF_INET, SOCK_SEQPACKET, 0), ESOCKTNOSUPPORT);
+	EXPECT_ERRNO(socket(AF_INET6, SOCK_SEQPACKET, 0), ESOCKTNOSUPPORT);
+	EXPECT_OK(close(ASSERT_OK(socket(AF_INET, SOCK_STREAM, IPPROTO_TCP))));
+}
+
+CASE(tcp_socketpair_is_eopnotsupp)
+{
+	int sv[2];
+
+	EXPECT_ERRNO(socketpair(AF_INET, SOCK_STREAM, 0, sv), EOPNOTSUPP);
+	EXPECT_ERRNO(socketpair(AF_INET6, SOCK_DGRAM, 0, sv), EOPNOTSUPP);
+}
+
+CASE(tcp_fstat_and_proc_fd_link)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	struct stat st;
+	char path[64], link[64];
+	ssize_t n;
+
+	ASSERT_OK(fstat(s, &st));
+	EXPECT_TRUE(S_ISSOCK(st.st_mode));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s);
+	n = ASSERT_OK(readlink(path, link, sizeof(link) - 1));
+	link[n] = 0;
+	EXPECT_EQ(strncmp(link, "socket:[", 8), 0);
+}
+
+CASE(tcp_getsockopt_identity)
+{
+	int s = ASSERT_OK(socket(AF_INET6, SOCK_STREAM, 0));
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_DOMAIN, &v, &len));
+	EXPECT_EQ(v, AF_INET6);
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &len));
+	EXPECT_EQ(v, 0);
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_ERROR, &v, &len));
+	EXPECT_EQ(v, 0);
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, &len));
+	EXPECT_EQ(v, 0);
+	EXPECT_ERRNO(getsockopt(s, SOL_SOCKET, 9999, &v, &len), ENOPROTOOPT);
+	EXPECT_ERRNO(getsockopt(s, IPPROTO_TCP, 9999, &v, &len), ENOPROTOOPT);
+	EXPECT_ERRNO(setsockopt(s, IPPROTO_IP, 9999, &v, sizeof(v)), ENOPROTOOPT);
+}
+
+CASE(tcp_listen_sets_acceptconn)
+{
+	uint16_t port;
+	int l = listener(&port);
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	ASSERT_OK(getsockopt(l, SOL_SOCKET, SO_ACCEPTCONN, &v, &len));
+	EXPECT_EQ(v, 1);
+	/* listen again changes the backlog only */
+	EXPECT_OK(listen(l, 16));
+}
+
+CASE(tcp_buffer_sizes_are_doubled)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int v = 32768;
+	socklen_t len = sizeof(v);
+
+	ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &len));
+	EXPECT_EQ(v, 65536);
+	v = 20000;
+	ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_SNDBUF, &v, &len));
+	EXPECT_EQ(v, 40000);
+}
+
+CASE(tcp_keepalive_options)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int v = 1;
+	socklen_t len = sizeof(v);
+
+	ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len));
+	EXPECT_EQ(v, 7200);
+	ASSERT_OK(getsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &v, &len));
+	EXPECT_EQ(v, 75);
+	ASSERT_OK(getsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &v, &len));
+	EXPECT_EQ(v, 9);
+	v = 30;
+	ASSERT_OK(setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len));
+	EXPECT_EQ(v, 30);
+	v = 0;
+	EXPECT_ERRNO(setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v)), EINVAL);
+	EXPECT_ERRNO(setsockopt(s, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v)), EINVAL);
+}
+
+CASE(tcp_ip_tos_and_ttl)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	ASSERT_OK(getsockopt(s, IPPROTO_IP, IP_TTL, &v, &len));
+	EXPECT_EQ(v, 64);
+	v = 10;
+	ASSERT_OK(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, IPPROTO_IP, IP_TTL, &v, &len));
+	EXPECT_EQ(v, 10);
+	v = 256;
+	EXPECT_ERRNO(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), EINVAL);
+	v = 0x10;
+	ASSERT_OK(setsockopt(s, IPPROTO_IP, IP_TOS, &v, sizeof(v)));
+	ASSERT_OK(getsockopt(s, IPPROTO_IP, IP_TOS, &v, &len));
+	EXPECT_EQ(v, 0x10);
+}
+
+CASE(tcp_info_reports_state)
+{
+	uint16_t port;
+	int l = listener(&port);
+	int c = ASSERT_OK(connect_to(port));
+	struct tcp_info info;
+	socklen_t len = sizeof(info);
+
+	ASSERT_OK(getsockopt(l, IPPROTO_TCP, TCP_INFO, &info, &len));
+	EXPECT_EQ(info.tcpi_state, TCP_LISTEN);
+	len = sizeof(info);
+	ASSERT_OK(getsockopt(c, IPPROTO_TCP, TCP_INFO, &info, &len));
+	EXPECT_EQ(info.tcpi_state, TCP_ESTABLISHED);
+}
+
+CASE(tcp_accept4_flags_and_peer_address)
+{
+	uint16_t port;
+	int l = listener(&port);
+	int c = ASSERT_OK(connect_to(port));
+	struct sockaddr_in peer, local;
+	socklen_t plen = sizeof(peer), llen = sizeof(local);
+	int a = ASSERT_OK(accept4(l, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC));
+
+	EXPECT_EQ(plen, sizeof(peer));
+	ASSERT_OK(getsockname(c, (struct sockaddr *)&local, &llen));
+	EXPECT_EQ(peer.sin_port, local.sin_port);
+	EXPECT_EQ(ntohl(peer.sin_addr.s_addr), INADDR_LOOPBACK);
+	EXPECT_TRUE(fcntl(a, F_GETFL) & O_NONBLOCK);
+	EXPECT_TRUE(fcntl(a, F_GETFD) & FD_CLOEXEC);
+	EXPECT_ERRNO(accept4(l, NULL, NULL, 0x1234), EINVAL);
+}
+
+CASE(tcp_nonblocking_accept_eagain)
+{
+	uint16_t port;
+	int l = listener(&port);
+
+	ASSERT_OK(fcntl(l, F_SETFL, O_NONBLOCK));
+	EXPECT_ERRNO(accept(l, NULL, NULL), EAGAIN);
+}
+
+CASE(tcp_recv_dontwait_peek_and_waitall)
+{
+	int a, c = pair_up(&a);
+	char buf[16];
+
+	EXPECT_ERRNO(recv(a, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	EXPECT_EQ(send(c, "abcdef", 6, 0), 6);
+	EXPECT_EQ(recv(a, buf, 3, MSG_PEEK), 3);
+	EXPECT_MEMEQ(buf, "abc", 3);
+	EXPECT_EQ(recv(a, buf, 6, MSG_WAITALL), 6);
+	EXPECT_MEMEQ(buf, "abcdef", 6);
+}
+
+CASE(tcp_fionread_and_outq)
+{
+	int a, c = pair_up(&a);
+	int n = -1;
+
+	EXPECT_EQ(send(c, "12345", 5, 0), 5);
+	ASSERT_OK(ioctl(a, FIONREAD, &n));
+	EXPECT_EQ(n, 5);
+	ASSERT_OK(ioctl(a, SIOCINQ, &n));
+	EXPECT_EQ(n, 5);
+	ASSERT_OK(ioctl(c, SIOCOUTQ, &n));
+	EXPECT_GE(n, 0);
+}
+
+CASE(tcp_shutdown_read_gives_eof)
+{
+	int a, c = pair_up(&a);
+	char ch;
+
+	ASSERT_OK(shutdown(a, SHUT_RD));
+	EXPECT_EQ(recv(a, &ch, 1, 0), 0);
+	EXPECT_EQ(send(a, "y", 1, 0), 1);
+	EXPECT_EQ(recv(c, &ch, 1, 0), 1);
+	EXPECT_ERRNO(shutdown(a, 7), EINVAL);
+}
+
+CASE(tcp_epipe_raises_sigpipe)
+{
+	int a, c = pair_up(&a);
+	pid_t pid;
+
+	ASSERT_OK(shutdown(c, SHUT_WR));
+	EXPECT_ERRNO(send(c, "x", 1, MSG_NOSIGNAL), EPIPE);
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		send(c, "x", 1, 0);
+		_exit(0);
+	}
+	EXPECT_SIGNALED(h_wait(pid), SIGPIPE);
+	(void)a;
+}
+
+CASE(tcp_close_with_unread_data_resets_peer)
+{
+	int a, c = pair_up(&a);
+	char ch;
+
+	EXPECT_EQ(send(c, "zz", 2, 0), 2);
+	usleep(10000);
+	close(a);
+	EXPECT_ERRNO(recv(c, &ch, 1, 0), ECONNRESET);
+}
+
+CASE(tcp_linger_zero_resets_peer)
+{
+	int a, c = pair_up(&a);
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	char ch;
+
+	ASSERT_OK(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	close(a);
+	EXPECT_ERRNO(recv(c, &ch, 1, 0), ECONNRESET);
+}
+
+CASE(tcp_poll_states)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	struct pollfd p = {.fd = s, .events = POLLIN | POLLOUT};
+	int a, c;
+
+	/* a fresh socket is writable and hung up (tcp_poll on TCP_CLOSE) */
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+	EXPECT_EQ(p.revents, POLLOUT | POLLHUP);
+	c = pair_up(&a);
+	p.fd = a;
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+	EXPECT_EQ(p.revents, POLLOUT);
+	EXPECT_EQ(send(c, "x", 1, 0), 1);
+	EXPECT_EQ(poll(&p, 1, 1000), 1);
+	EXPECT_EQ(p.revents, POLLIN | POLLOUT);
+	close(c);
+	p.events = POLLIN | POLLRDHUP;
+	EXPECT_EQ(poll(&p, 1, 1000), 1);
+	EXPECT_EQ(p.revents, POLLIN | POLLRDHUP);
+}
+
+CASE(tcp_epoll_edge_triggered_sees_each_write)
+{
+	int a, c = pair_up(&a);
+	int ep = ASSERT_OK(epoll_create1(0));
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = a};
+	char buf[8];
+
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, a, &ev));
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 0), 0);
+	EXPECT_EQ(send(c, "1", 1, 0), 1);
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 1000), 1);
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 0), 0);
+	/* more data while still readable is a new edge */
+	EXPECT_EQ(send(c, "2", 1, 0), 1);
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 1000), 1);
+	EXPECT_EQ(recv(a, buf, sizeof(buf), 0), 2);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+CASE(tcp_blocking_recv_interrupted_by_signal)
+{
+	int a, c = pair_up(&a);
+	struct sigaction sa;
+	char ch;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	ASSERT_OK(sigaction(SIGALRM, &sa, NULL));
+	alarm(1);
+	EXPECT_ERRNO(recv(a, &ch, 1, 0), EINTR);
+	(void)c;
+}
+
+CASE(tcp_rcvtimeo_times_out)
+{
+	int a, c = pair_up(&a);
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+	char ch;
+
+	ASSERT_OK(setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	EXPECT_ERRNO(recv(a, &ch, 1, 0), EAGAIN);
+	(void)c;
+}
+
+CASE(tcp_large_transfer_in_order)
+{
+	int a, c = pair_up(&a);
+	size_t total = 4 << 20, got = 0;
+	pid_t pid = ASSERT_OK(fork());
+	static char buf[65536];
+	unsigned sum = 0, want = 0;
+
+	if (pid == 0) {
+		static char out[65536];
+		size_t sent = 0;
+		for (size_t i = 0; i < sizeof(out); i++)
+			out[i] = (char)(i * 7);
+		while (sent < total) {
+			ssize_t n = send(c, out + sent % sizeof(out), sizeof(out) - sent % sizeof(out), 0);
+			if (n <= 0)
+				_exit(1);
+			sent += n;
+		}
+		_exit(0);
+	}
+	close(c);
+	for (size_t i = 0; i < total; i++)
+		want += (unsigned char)(char)((i % 65536) * 7);
+	while (got < total) {
+		ssize_t n = recv(a, buf, sizeof(buf), 0);
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			sum += (unsigned char)buf[i];
+		got += n;
+	}
+	EXPECT_EQ(got, total);
+	EXPECT_EQ(sum, want);
+	EXPECT_EXITED(h_wait(pid), 0);
+}
+
+CASE(tcp_reuseaddr_allows_rebind_but_not_next_to_listener)
+{
+	uint16_t port;
+	int l = listener(&port);
+	struct sockaddr_in a = loopback(port);
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int one = 1;
+
+	ASSERT_OK(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, sizeof(a)), EADDRINUSE);
+	close(l);
+	EXPECT_OK(bind(s, (struct sockaddr *)&a, sizeof(a)));
+}
+
+CASE(tcp_reuseport_shares_a_listening_port)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	int one = 1;
+	int s1 = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int s2 = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+
+	ASSERT_OK(setsockopt(s1, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)));
+	ASSERT_OK(setsockopt(s2, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)));
+	ASSERT_OK(bind(s1, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(getsockname(s1, (struct sockaddr *)&a, &len));
+	ASSERT_OK(listen(s1, 4));
+	EXPECT_OK(bind(s2, (struct sockaddr *)&a, sizeof(a)));
+	EXPECT_OK(listen(s2, 4));
+}
+
+CASE(tcp_bad_pointers_efault)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	socklen_t len = 16;
+
+	EXPECT_ERRNO(bind(s, BAD_PTR, 16), EFAULT);
+	EXPECT_ERRNO(connect(s, BAD_PTR, 16), EFAULT);
+	EXPECT_ERRNO(getsockname(s, BAD_PTR, &len), EFAULT);
+	EXPECT_ERRNO(bind(s, NULL, 200), EINVAL);
+}
+
+CASE(tcp_connect_twice_eisconn)
+{
+	uint16_t port;
+	int l = listener(&port);
+	int c = ASSERT_OK(connect_to(port));
+	struct sockaddr_in a = loopback(port);
+
+	EXPECT_ERRNO(connect(c, (struct sockaddr *)&a, sizeof(a)), EISCONN);
+	(void)l;
+}
+
+CASE(tcp_connect_unreachable_address)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+	struct sockaddr_in a = loopback(80);
+
+	a.sin_addr.s_addr = htonl(0x0a000001);
+	/* no route off the loopback-only network (natively it may be EINPROGRESS) */
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
+		FAILX("connect to 10.0.0.1 succeeded");
+	EXPECT_TRUE(errno == ENETUNREACH || errno == EINPROGRESS);
 }
 
 HARNESS_MAIN

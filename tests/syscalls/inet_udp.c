@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
+#include <arpa/inet.h>
 
 static struct sockaddr_in loopback(uint16_t port)
 {
@@ -190,6 +192,172 @@ CASE(udp_too_large_datagram_emsgsize)
 	ASSERT_TRUE(big != NULL);
 	memset(big, 'x', 70000);
 	EXPECT_ERRNO(send_to(s, rp, big, 70000), EMSGSIZE);
+}
+
+CASE(udp_recvfrom_dontwait_eagain_and_peek)
+{
+	uint16_t rp;
+	int r = bound(&rp), s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	char buf[8];
+
+	EXPECT_ERRNO(recv(r, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	EXPECT_EQ(send_to(s, rp, "peek", 4), 4);
+	EXPECT_EQ(recv(r, buf, sizeof(buf), MSG_PEEK), 4);
+	EXPECT_EQ(recv(r, buf, sizeof(buf), 0), 4);
+	EXPECT_MEMEQ(buf, "peek", 4);
+	EXPECT_ERRNO(recv(r, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+}
+
+CASE(udp_msg_trunc_returns_real_length)
+{
+	uint16_t rp;
+	int r = bound(&rp), s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	char buf[4];
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	EXPECT_EQ(send_to(s, rp, "0123456789", 10), 10);
+	EXPECT_EQ(recv(r, buf, sizeof(buf), MSG_TRUNC), 10);
+	EXPECT_EQ(send_to(s, rp, "0123456789", 10), 10);
+	EXPECT_EQ(recvmsg(r, &m, 0), 4);
+	EXPECT_TRUE(m.msg_flags & MSG_TRUNC);
+}
+
+CASE(udp_sendmmsg_recvmmsg)
+{
+	uint16_t rp;
+	int r = bound(&rp), s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	struct sockaddr_in to = loopback(rp);
+	char a[] = "one", b[] = "three", in[2][8];
+	struct iovec out_iov[2] = {{a, 3}, {b, 5}}, in_iov[2] = {{in[0], 8}, {in[1], 8}};
+	struct mmsghdr out[2], got[2];
+
+	memset(out, 0, sizeof(out));
+	memset(got, 0, sizeof(got));
+	for (int i = 0; i < 2; i++) {
+		out[i].msg_hdr.msg_name = &to;
+		out[i].msg_hdr.msg_namelen = sizeof(to);
+		out[i].msg_hdr.msg_iov = &out_iov[i];
+		out[i].msg_hdr.msg_iovlen = 1;
+		got[i].msg_hdr.msg_iov = &in_iov[i];
+		got[i].msg_hdr.msg_iovlen = 1;
+	}
+	EXPECT_EQ(sendmmsg(s, out, 2, 0), 2);
+	EXPECT_EQ(recvmmsg(r, got, 2, MSG_WAITFORONE, NULL), 2);
+	EXPECT_EQ(got[0].msg_len, 3);
+	EXPECT_EQ(got[1].msg_len, 5);
+	EXPECT_MEMEQ(in[1], "three", 5);
+}
+
+CASE(udp_bind_rules)
+{
+	uint16_t rp;
+	int r = bound(&rp);
+	struct sockaddr_in a = loopback(rp);
+	int s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	int one = 1;
+
+	(void)r;
+	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, sizeof(a)), EADDRINUSE);
+	a.sin_addr.s_addr = htonl(0x0a0b0c0d);
+	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, sizeof(a)), EADDRNOTAVAIL);
+	/* two sockets with SO_REUSEADDR share a port */
+	{
+		int x = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+		int y = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+		struct sockaddr_in b = loopback(0);
+		socklen_t len = sizeof(b);
+
+		ASSERT_OK(setsockopt(x, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+		ASSERT_OK(setsockopt(y, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+		ASSERT_OK(bind(x, (struct sockaddr *)&b, sizeof(b)));
+		ASSERT_OK(getsockname(x, (struct sockaddr *)&b, &len));
+		EXPECT_OK(bind(y, (struct sockaddr *)&b, sizeof(b)));
+	}
+}
+
+CASE(udp_wildcard_bind_receives_on_loopback)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int r = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	int s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	char buf[4];
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	ASSERT_OK(bind(r, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(getsockname(r, (struct sockaddr *)&a, &len));
+	EXPECT_EQ(a.sin_addr.s_addr, htonl(INADDR_ANY));
+	EXPECT_EQ(send_to(s, ntohs(a.sin_port), "w", 1), 1);
+	EXPECT_EQ(recv(r, buf, sizeof(buf), 0), 1);
+}
+
+CASE(udp_connected_getsockname_shows_source)
+{
+	uint16_t rp;
+	int r = bound(&rp), s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	struct sockaddr_in a = loopback(rp);
+	socklen_t len = sizeof(a);
+
+	(void)r;
+	ASSERT_OK(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(getsockname(s, (struct sockaddr *)&a, &len));
+	EXPECT_EQ(ntohl(a.sin_addr.s_addr), INADDR_LOOPBACK);
+	EXPECT_NE(a.sin_port, 0);
+	len = sizeof(a);
+	ASSERT_OK(getpeername(s, (struct sockaddr *)&a, &len));
+	EXPECT_EQ(ntohs(a.sin_port), rp);
+	a.sin_family = AF_UNSPEC;
+	ASSERT_OK(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	len = sizeof(a);
+	EXPECT_ERRNO(getpeername(s, (struct sockaddr *)&a, &len), ENOTCONN);
+}
+
+CASE(udp_poll_and_epoll_readiness)
+{
+	uint16_t rp;
+	int r = bound(&rp), s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	struct pollfd p = {.fd = r, .events = POLLIN | POLLOUT};
+	int ep = ASSERT_OK(epoll_create1(0));
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = r};
+
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+	EXPECT_EQ(p.revents, POLLOUT);
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, r, &ev));
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 0), 0);
+	EXPECT_EQ(send_to(s, rp, "e", 1), 1);
+	EXPECT_EQ(epoll_wait(ep, &ev, 1, 1000), 1);
+	EXPECT_EQ(poll(&p, 1, 0), 1);
+	EXPECT_EQ(p.revents, POLLIN | POLLOUT);
+}
+
+CASE(udp_shutdown_unconnected_enotconn)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	char c;
+
+	EXPECT_ERRNO(shutdown(s, SHUT_RD), ENOTCONN);
+	/* the shutdown still took effect: a blocking read sees end of file */
+	EXPECT_ERRNO(recv(s, &c, 1, MSG_DONTWAIT), EAGAIN);
+	EXPECT_EQ(recv(s, &c, 1, 0), 0);
+}
+
+CASE(udp_socket_options)
+{
+	int s = ASSERT_OK(socket(AF_INET, SOCK_DGRAM, 0));
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &len));
+	EXPECT_EQ(v, SOCK_DGRAM);
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_PROTOCOL, &v, &len));
+	EXPECT_EQ(v, IPPROTO_UDP);
+	ASSERT_OK(getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &len));
+	EXPECT_EQ(v, 212992);
+	EXPECT_ERRNO(getsockopt(s, IPPROTO_TCP, 1 /* TCP_NODELAY */, &v, &len), EOPNOTSUPP);
+	EXPECT_ERRNO(setsockopt(s, IPPROTO_TCP, 1 /* TCP_NODELAY */, &v, sizeof(v)), ENOPROTOOPT);
+	EXPECT_ERRNO(accept(s, NULL, NULL), EOPNOTSUPP);
 }
 
 HARNESS_MAIN

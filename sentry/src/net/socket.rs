@@ -34,8 +34,6 @@ pub struct Received {
 pub struct RecvFlags {
     pub peek: bool,
     pub waitall: bool,
-    /// MSG_TRUNC on a stream socket discards instead of copying (tcp(7)).
-    pub trunc: bool,
 }
 
 /// One send: the destination name (sendto, msg_name), ancillary data and
@@ -80,6 +78,12 @@ pub trait Socket: Send + Sync {
     fn wake_hint(&self) -> WakeHint {
         WakeHint::Poll
     }
+    /// A counter that moves with every event (data in, room freed,
+    /// hang-up, connection queued), for edge-triggered epoll; 0 when the
+    /// family has none.
+    fn event_count(&self) -> u64 {
+        0
+    }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64>;
     fn rcvtimeo(&self) -> Option<Duration>;
     fn sndtimeo(&self) -> Option<Duration>;
@@ -103,6 +107,7 @@ pub fn create(task: &Task, domain: i32, ty: i32, protocol: i32) -> Result<Arc<dy
             let kind = unix_kind(ty, protocol)?;
             Ok(UnixSocket::new(kind, task.kernel.unix_names.clone(), inode))
         }
+        libc::AF_INET | libc::AF_INET6 => super::inet::create(domain, ty, protocol, inode),
         libc::AF_NETLINK => super::netlink::create(task, ty, protocol, inode),
         _ => Err(Errno::EAFNOSUPPORT),
     }
@@ -188,6 +193,9 @@ impl FileOps for SocketFile {
     }
     fn wake_hint(&self) -> WakeHint {
         self.0.wake_hint()
+    }
+    fn event_count(&self, _events: i16) -> u64 {
+        self.0.event_count()
     }
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
         self.0.ioctl(cmd, arg, mem)

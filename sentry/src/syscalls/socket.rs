@@ -554,7 +554,6 @@ fn recv_one(task: &Task, fd: i32, want: usize, flags: i32, deadline: Option<Inst
         let rf = RecvFlags {
             peek: flags & libc::MSG_PEEK != 0,
             waitall: flags & libc::MSG_WAITALL != 0,
-            trunc: flags & libc::MSG_TRUNC != 0,
         };
         sock.recv(want, rf, &wait)
     })

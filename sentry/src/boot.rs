@@ -35,7 +35,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         &mut config.network,
         crate::net::inet::iface::Network::loopback_only(),
     ));
-    kernel.nics = std::sync::Mutex::new(std::mem::take(&mut config.nics));
+    crate::net::inet::stack::configure((*kernel.network).clone(), std::mem::take(&mut config.nics));
     let kernel = Arc::new(kernel);
     let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));
     let bind_gofers = std::mem::take(&mut config.bind_gofers);

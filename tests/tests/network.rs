@@ -196,24 +196,11 @@ fn do_in_none_and_sandbox_mode_sees_loopback() {
     }
 }
 
-/// A server in the sandbox answers a client on the host over the veth.
-#[test]
-#[ignore = "needs the Sentry's inet stack with a packet-socket device on the taken-over interface"]
-fn sandbox_server_answers_the_host() {
-    let Some(ns) = Netns::new() else { return };
-    let bundle = bundle_in(&ns, "echo hello | busybox nc -l -p 8080");
-    let runsc = Runsc::new();
-    let id = runsc.new_id("net-server");
-    let server = runsc.spawn([
-        "--network",
-        "sandbox",
-        "run",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8 bundle path"),
-        &id,
-    ]);
+/// Tries `busybox nc` from the host to the sandbox's address, port 8080,
+/// for up to `tries` times; returns what it read.
+fn fetch(ns: &Netns, tries: usize) -> String {
     let mut got = String::new();
-    for _ in 0..50 {
+    for _ in 0..tries {
         let out = Command::new("busybox")
             .args(["nc", "-w", "2", &ns.inner_addr(), "8080"])
             .output()
@@ -224,6 +211,61 @@ fn sandbox_server_answers_the_host() {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+    got
+}
+
+/// A sandbox running a one-shot TCP server on port 8080 (killed after 20 s).
+fn serve(mode: &str, ns: &Netns) -> (Runsc, runsc_tests::Running, Bundle) {
+    let bundle = bundle_in(ns, "echo hello | busybox timeout -s KILL 20 busybox nc -l -p 8080");
+    let runsc = Runsc::new();
+    let id = runsc.new_id("net-server");
+    let server = runsc.spawn([
+        "--network",
+        mode,
+        "run",
+        "--bundle",
+        bundle.path().to_str().expect("utf-8 bundle path"),
+        &id,
+    ]);
+    (runsc, server, bundle)
+}
+
+/// A server in the sandbox answers a client on the host over the veth,
+/// and the sandbox answers ping.
+#[test]
+fn sandbox_server_answers_the_host() {
+    let Some(ns) = Netns::new() else { return };
+    let (_runsc, server, _bundle) = serve("sandbox", &ns);
+    // Ping while the server still waits for its one client.
+    let mut ping = None;
+    for _ in 0..20 {
+        let out = Command::new("busybox")
+            .args(["ping", "-c", "1", "-W", "1", &ns.inner_addr()])
+            .output()
+            .expect("busybox ping");
+        let ok = out.status.success();
+        ping = Some(out);
+        if ok {
+            break;
+        }
+    }
+    let ping = ping.expect("ping ran");
+    let got = fetch(&ns, 50);
     let out = server.wait(runsc_tests::default_timeout());
     assert!(got.contains("hello"), "client got {got:?}\n{out}");
+    assert_no_panic(&out, "server sandbox");
+    assert!(ping.status.success(), "ping: {}", String::from_utf8_lossy(&ping.stdout));
+}
+
+/// With `--network=none` the same server cannot be reached: the address
+/// still belongs to the namespace's kernel, where nothing listens.
+#[test]
+fn none_mode_server_is_unreachable() {
+    let Some(ns) = Netns::new() else { return };
+    let (_runsc, server, _bundle) = serve("none", &ns);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let got = fetch(&ns, 3);
+    let out = server.wait(runsc_tests::default_timeout());
+    assert!(!got.contains("hello"), "client got {got:?}\n{out}");
+    assert_no_panic(&out, "server sandbox");
 }

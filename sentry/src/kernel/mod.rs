@@ -55,9 +55,6 @@ pub struct Kernel {
     pub unix_names: Arc<crate::net::addr::Names>,
     /// The sandbox's network interfaces and routes.
     pub network: Arc<crate::net::inet::iface::Network>,
-    /// The packet sockets of the non-loopback interfaces, until the
-    /// network stack takes them.
-    pub nics: Mutex<Vec<crate::net::inet::iface::NicFd>>,
     /// Bound netlink port ids.
     pub netlink_ports: Arc<crate::net::netlink::Ports>,
     /// Syscall numbers already reported as unimplemented.
@@ -91,7 +88,6 @@ impl Kernel {
             unix_names: Default::default(),
             network: Arc::new(crate::net::inet::iface::Network::loopback_only()),
             netlink_ports: Default::default(),
-            nics: Mutex::new(Vec::new()),
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),

@@ -6,6 +6,8 @@
 //! - `addr`: sockaddr_in/sockaddr_in6 and v4-mapped addresses;
 //! - `ports`: bound ports and the bind(2) conflict rules;
 //! - `device`: the loopback device;
+//! - `nic`: Ethernet and ARP over the packet sockets of taken-over
+//!   interfaces (`--network=sandbox`);
 //! - `stack`: the interface, every socket's state, polling and timers;
 //! - `backlog`: the listen backlog;
 //! - `options`: IP, IPv6 and TCP socket options;
@@ -15,6 +17,7 @@ pub mod addr;
 pub mod backlog;
 pub mod device;
 pub mod iface;
+pub mod nic;
 pub mod options;
 pub mod ports;
 pub mod stack;

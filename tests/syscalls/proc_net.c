@@ -9,6 +9,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netpacket/packet.h>
 #include <sys/socket.h>
 #include <stddef.h>
@@ -205,6 +206,67 @@ CASE(proc_net_inet_files_have_their_headers)
 	expect_first_line("/proc/net/udp", udp, 127);
 	expect_first_line("/proc/net/tcp6", v6, strlen(v6));
 	expect_first_line("/proc/net/udp6", v6, strlen(v6) + strlen(" ref pointer drops"));
+}
+
+/* The line of `file` holding `needle`, copied into `out`; 0 if none. */
+static int line_with(const char *file, const char *needle, char *out, size_t cap)
+{
+	char *t = read_proc(file), *hit = strstr(t, needle);
+	if (!hit)
+		return 0;
+	char *start = hit;
+	while (start > t && start[-1] != '\n')
+		start--;
+	char *end = strchr(hit, '\n');
+	size_t n = end ? (size_t)(end - start) : strlen(start);
+	snprintf(out, cap, "%.*s", (int)n, start);
+	return 1;
+}
+
+/* Binds an inet socket of `type` to 127.0.0.1, port chosen by the kernel. */
+static int bound_loopback(int type, unsigned short *port, unsigned long *ino)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	struct stat st;
+	int fd = socket(AF_INET, type, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) != 0 || fstat(fd, &st) != 0)
+		FAILX("inet socket: %s", h_errname(errno));
+	*port = ntohs(sa.sin_port);
+	*ino = st.st_ino;
+	return fd;
+}
+
+CASE(proc_net_tcp_lists_a_listener)
+{
+	unsigned short port;
+	unsigned long ino;
+	int fd = bound_loopback(SOCK_STREAM, &port, &ino);
+	char needle[64], line[512], inode[32];
+
+	ASSERT_OK(listen(fd, 1));
+	snprintf(needle, sizeof(needle), ": 0100007F:%04X 00000000:0000 0A ", port);
+	ASSERT_TRUE(line_with("/proc/net/tcp", needle, line, sizeof(line)));
+	snprintf(inode, sizeof(inode), " %lu ", ino);
+	EXPECT_TRUE(strstr(line, inode) != NULL);
+	/* Not in the IPv6 file. */
+	EXPECT_TRUE(!line_with("/proc/net/tcp6", needle, line, sizeof(line)));
+}
+
+CASE(proc_net_udp_lists_a_bound_socket)
+{
+	unsigned short port;
+	unsigned long ino;
+	int fd = bound_loopback(SOCK_DGRAM, &port, &ino);
+	char needle[64], line[512], inode[32];
+
+	ASSERT_GE(fd, 0);
+	snprintf(needle, sizeof(needle), ": 0100007F:%04X 00000000:0000 07 ", port);
+	ASSERT_TRUE(line_with("/proc/net/udp", needle, line, sizeof(line)));
+	snprintf(inode, sizeof(inode), " %lu ", ino);
+	EXPECT_TRUE(strstr(line, inode) != NULL);
 }
 
 HARNESS_MAIN

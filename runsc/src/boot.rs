@@ -147,7 +147,8 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         .map_err(|e| BootFailure::new(format!("setting up the network: {e:#}"), 1))?;
     config.network = net.network;
     config.nics = net.nics;
-    crate::confine::sentry(global.platform)
+    config.host_network = net.host;
+    crate::confine::sentry(global.platform, net.host)
         .map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
     tracing::debug!(
         rootfs = %config.rootfs.display(),

@@ -24,9 +24,12 @@ use nix::sched::{unshare, CloneFlags};
 /// their trap), so with systrap the stub factory process is forked here,
 /// confined in every other way but before the Sentry's filters: stubs come
 /// from it and never inherit them (see docs/security.md).
-pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
+///
+/// With `host_network` (`--network=host`) the Sentry stays in the host's
+/// network namespace and may make inet sockets (SENTRY_HOSTINET).
+pub fn sentry(platform: ::platform::PlatformKind, host_network: bool) -> anyhow::Result<()> {
     sentry::read_host_facts();
-    enter_namespaces()?;
+    enter_namespaces(host_network)?;
     empty_root()?;
     drop_capabilities()?;
     if platform == ::platform::PlatformKind::Systrap {
@@ -35,16 +38,21 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     // The ENOENT filter first: once the allow-list is on, seccomp(2) itself
     // is refused.
     crate::seccomp::install_enoent(crate::seccomp::SENTRY_ENOENT).context("the Sentry's ENOENT filter")?;
-    crate::seccomp::install(crate::seccomp::SENTRY).context("the Sentry's seccomp filter")?;
+    let table = if host_network {
+        [crate::seccomp::SENTRY, crate::seccomp::SENTRY_HOSTINET].concat()
+    } else {
+        crate::seccomp::SENTRY.to_vec()
+    };
+    crate::seccomp::install(&table).context("the Sentry's seccomp filter")?;
     Ok(())
 }
 
-fn enter_namespaces() -> anyhow::Result<()> {
-    let flags = CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-        | CloneFlags::CLONE_NEWCGROUP;
+fn enter_namespaces(host_network: bool) -> anyhow::Result<()> {
+    let mut flags =
+        CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS | CloneFlags::CLONE_NEWCGROUP;
+    if !host_network {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     unshare(flags).context("unshare of the mount, network, IPC, UTS and cgroup namespaces")?;
     mount(
         None::<&str>,

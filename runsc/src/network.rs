@@ -12,12 +12,15 @@
 //!   Without a path (or without a network namespace entry) the container
 //!   gets a new, empty namespace: loopback only. The host's own
 //!   interfaces are never taken.
-//! - `host`: the host's sockets; not supported yet (an error).
+//! - `host`: AF_INET/AF_INET6 sockets are host sockets in the host's
+//!   network namespace (the Sentry does not unshare it, and its seccomp
+//!   list gains the socket calls): weaker isolation. The guest's netlink,
+//!   ioctls and /proc/net describe the host's interfaces, as read here.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use sentry::net::inet::iface::{IfAddr, Interface, Network, NicFd, Route, IFF_LOOPBACK};
 use sentry::net::netlink::msg::{self, Builder};
 use std::net::IpAddr;
@@ -28,6 +31,8 @@ use crate::cli::NetworkMode;
 pub struct Taken {
     pub network: Network,
     pub nics: Vec<NicFd>,
+    /// `--network=host`: keep the host's network namespace.
+    pub host: bool,
 }
 
 /// Builds the sandbox's network for `mode`; `netns` is the path of the
@@ -36,9 +41,14 @@ pub fn prepare(mode: NetworkMode, netns: Option<&Path>) -> anyhow::Result<Taken>
     let loopback = || Taken {
         network: Network::loopback_only(),
         nics: Vec::new(),
+        host: false,
     };
     match (mode, netns) {
-        (NetworkMode::Host, _) => bail!("--network=host is not supported yet (use sandbox or none)"),
+        (NetworkMode::Host, _) => Ok(Taken {
+            network: host_network().context("reading the host's interfaces")?,
+            nics: Vec::new(),
+            host: true,
+        }),
         (NetworkMode::None, _) | (NetworkMode::Sandbox, None) => Ok(loopback()),
         (NetworkMode::Sandbox, Some(path)) => {
             enter(path)?;
@@ -71,6 +81,39 @@ const RT_TABLE_MAIN: u32 = 254;
 const RTN_UNICAST: u8 = 1;
 const ARPHRD_ETHER: u16 = 1;
 const ETH_P_ALL: u16 = 0x0003;
+
+/// The current namespace's interfaces, addresses and main-table routes,
+/// as they are.
+fn host_network() -> anyhow::Result<Network> {
+    let mut rtnl = Rtnl::open()?;
+    let links = rtnl.dump(RTM_GETLINK, 16)?;
+    let addrs: Vec<(u32, IfAddr)> = rtnl
+        .dump(RTM_GETADDR, 8)?
+        .iter()
+        .filter_map(|m| parse_addr(m))
+        .collect();
+    let routes = rtnl.dump(RTM_GETROUTE, 12)?;
+    let interfaces = links
+        .iter()
+        .filter_map(|m| parse_link(m))
+        .map(|link| Interface {
+            addrs: addrs
+                .iter()
+                .filter(|(i, _)| *i == link.index)
+                .map(|(_, a)| *a)
+                .collect(),
+            name: link.name,
+            index: link.index,
+            flags: link.flags,
+            mtu: link.mtu,
+            mac: link.mac,
+        })
+        .collect();
+    Ok(Network {
+        interfaces,
+        routes: routes.iter().filter_map(|m| parse_route(m)).collect(),
+    })
+}
 
 /// Reads the current namespace's interfaces, opens a packet socket on
 /// each Ethernet one and removes its addresses.
@@ -128,7 +171,11 @@ fn take_over() -> anyhow::Result<Taken> {
         }
         tracing::debug!(name = %iface.name, addrs = ?iface.addrs, "took over the interface");
     }
-    Ok(Taken { network, nics })
+    Ok(Taken {
+        network,
+        nics,
+        host: false,
+    })
 }
 
 /// A link of the dump.
@@ -358,7 +405,9 @@ mod tests {
             assert_eq!(taken.network, Network::loopback_only());
             assert!(taken.nics.is_empty());
         }
-        assert!(prepare(NetworkMode::Host, None).is_err());
+        let host = prepare(NetworkMode::Host, None).unwrap();
+        assert!(host.host && host.nics.is_empty());
+        assert!(host.network.interfaces.iter().any(|i| i.flags & IFF_LOOPBACK != 0));
     }
 
     #[test]

@@ -320,6 +320,52 @@ pub const SENTRY: &[Allowed] = &[
     allow(libc::SYS_open, "open", "always ENOENT (SENTRY_ENOENT)"),
 ];
 
+/// `socket(2)` of one family only.
+const fn socket_of(family: i32, why: &'static str) -> Allowed {
+    Allowed {
+        nr: libc::SYS_socket,
+        name: "socket",
+        why,
+        only_if: match family {
+            libc::AF_INET => &[ArgMask {
+                index: 0,
+                mask: 0xffff_ffff,
+                value: libc::AF_INET as u64,
+            }],
+            _ => &[ArgMask {
+                index: 0,
+                mask: 0xffff_ffff,
+                value: libc::AF_INET6 as u64,
+            }],
+        },
+    }
+}
+
+/// What the Sentry adds to SENTRY with `--network=host` only: the guest's
+/// inet sockets are host sockets (weaker isolation: the guest reaches the
+/// host's network stack through them). sendto, recvfrom, sendmsg,
+/// recvmsg, accept4, poll and ioctl are in SENTRY already.
+pub const SENTRY_HOSTINET: &[Allowed] = &[
+    socket_of(libc::AF_INET, "--network=host: the guest's AF_INET sockets"),
+    socket_of(libc::AF_INET6, "--network=host: the guest's AF_INET6 sockets"),
+    allow(libc::SYS_bind, "bind", "--network=host: bind(2) of a guest socket"),
+    allow(libc::SYS_listen, "listen", "--network=host: listen(2)"),
+    allow(libc::SYS_connect, "connect", "--network=host: connect(2)"),
+    allow(libc::SYS_shutdown, "shutdown", "--network=host: shutdown(2)"),
+    allow(libc::SYS_getsockname, "getsockname", "--network=host: getsockname(2)"),
+    allow(libc::SYS_getpeername, "getpeername", "--network=host: getpeername(2)"),
+    allow(
+        libc::SYS_setsockopt,
+        "setsockopt",
+        "--network=host: guest socket options",
+    ),
+    allow(
+        libc::SYS_getsockopt,
+        "getsockopt",
+        "--network=host: guest socket options, SO_ERROR",
+    ),
+];
+
 /// Syscalls of the Sentry that always fail with ENOENT instead of killing
 /// it: glibc opens files lazily (malloc reads
 /// /proc/sys/vm/overcommit_memory the first time it trims an arena), and
@@ -446,6 +492,7 @@ mod tests {
         let generated = fill(&current, "gofer", GOFER);
         let generated = fill(&generated, "sentry", SENTRY);
         let generated = fill(&generated, "sentry-enoent", SENTRY_ENOENT);
+        let generated = fill(&generated, "sentry-hostinet", SENTRY_HOSTINET);
         if std::env::var_os("RUNSC_UPDATE_DOCS").is_some() {
             std::fs::write(&path, &generated).expect("write docs/security.md");
             return;
@@ -458,7 +505,12 @@ mod tests {
 
     #[test]
     fn tables_compile_and_names_match_numbers() {
-        for (name, table) in [("gofer", GOFER), ("sentry", SENTRY), ("sentry-enoent", SENTRY_ENOENT)] {
+        for (name, table) in [
+            ("gofer", GOFER),
+            ("sentry", SENTRY),
+            ("sentry-enoent", SENTRY_ENOENT),
+            ("sentry-hostinet", SENTRY_HOSTINET),
+        ] {
             compile(table).unwrap_or_else(|e| panic!("{name}: {e}"));
             for a in table {
                 assert!(!a.why.is_empty(), "{name}: {} has no reason", a.name);

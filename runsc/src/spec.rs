@@ -213,6 +213,7 @@ impl Bundle {
             bind_gofers: Vec::new(),
             network: sentry::net::inet::iface::Network::loopback_only(),
             nics: Vec::new(),
+            host_network: false,
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         &mut config.network,
         crate::net::inet::iface::Network::loopback_only(),
     ));
+    kernel.host_network = config.host_network;
     crate::net::inet::stack::configure((*kernel.network).clone(), std::mem::take(&mut config.nics));
     let kernel = Arc::new(kernel);
     let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));

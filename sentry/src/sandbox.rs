@@ -60,6 +60,9 @@ pub struct Config {
     /// interface each) that carry the frames of the non-loopback
     /// interfaces of `network`.
     pub nics: Vec<crate::net::inet::iface::NicFd>,
+    /// `--network=host`: AF_INET/AF_INET6 sockets are host sockets in the
+    /// host's network namespace (weaker isolation).
+    pub host_network: bool,
 }
 
 /// A further process to start in a running sandbox (`runsc exec`): the

@@ -2,7 +2,8 @@
 //! `linux.namespaces` network entry with a path, as CNI makes for a pod)
 //! sees that namespace's interfaces in `--network=sandbox` mode, which
 //! takes them over (their addresses leave the host side); with
-//! `--network=none` it sees loopback only and the namespace is left alone.
+//! `--network=none` it sees loopback only and the namespace is left alone;
+//! `--network=host` uses the host's sockets.
 //!
 //! Each test makes its own namespace and veth pair with unique names and
 //! removes them in a drop guard. Addresses are in 10.231.N.0/24 inside
@@ -175,13 +176,66 @@ fn none_mode_is_loopback_only_and_leaves_the_namespace_alone() {
     assert!(ns.inner_addrs().contains(&ns.inner_addr()), "{}", ns.inner_addrs());
 }
 
+/// A one-shot server on the host's loopback that says hello; its port.
+fn host_server() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind on the host");
+    let port = listener.local_addr().expect("local addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let handle = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut conn, _)) => {
+                    use std::io::Write;
+                    let _ = conn.write_all(b"hello from the host\n");
+                    return;
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    });
+    (port, handle)
+}
+
+/// `--network=host`: the sandbox's sockets are the host's, so a server on
+/// the host's loopback is reachable, from `runsc do` and from a container.
 #[test]
-fn host_mode_is_refused_clearly() {
+fn host_mode_reaches_a_host_loopback_server() {
     let runsc = Runsc::new();
-    let out = runsc.run(["--network", "host", "do", "--", "/bin/true"]);
-    assert!(!out.success(), "{out}");
-    assert!(out.stderr_str().contains("--network=host is not supported"), "{out}");
+    let (port, server) = host_server();
+    let out = runsc.run([
+        "--network",
+        "host",
+        "do",
+        "--",
+        "busybox",
+        "nc",
+        "127.0.0.1",
+        &port.to_string(),
+    ]);
+    let _ = server.join();
     assert_no_panic(&out, "runsc --network=host do");
+    assert!(out.stdout_str().contains("hello from the host"), "{out}");
+
+    let (port, server) = host_server();
+    let bundle = busybox_bundle(&format!("busybox nc 127.0.0.1 {port}"), Vec::new());
+    let out = run_with("host", &bundle);
+    let _ = server.join();
+    assert_no_panic(&out, "runsc --network=host run");
+    assert!(out.stdout_str().contains("hello from the host"), "{out}");
+}
+
+/// The default mode cannot reach the host's loopback.
+#[test]
+fn sandbox_mode_does_not_reach_the_host_loopback() {
+    let runsc = Runsc::new();
+    let (port, server) = host_server();
+    let out = runsc.run(["do", "--", "busybox", "nc", "-w", "1", "127.0.0.1", &port.to_string()]);
+    assert_no_panic(&out, "runsc do");
+    assert!(!out.stdout_str().contains("hello"), "{out}");
+    // Let the server go: connect once from the host.
+    let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+    let _ = server.join();
 }
 
 #[test]

@@ -703,4 +703,52 @@ CASE(tcp_connect_unreachable_address)
 	EXPECT_TRUE(errno == ENETUNREACH || errno == EINPROGRESS);
 }
 
+CASE(tcp_full_backlog_connect_completes_after_accept)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	int l = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int c1, c2, s1, s2;
+	struct pollfd p;
+
+	ASSERT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(listen(l, 0));
+	ASSERT_OK(getsockname(l, (struct sockaddr *)&a, &len));
+	c1 = ASSERT_OK(connect_to(ntohs(a.sin_port)));
+	c2 = ASSERT_OK(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+	if (connect(c2, (struct sockaddr *)&a, sizeof(a)) != 0)
+		EXPECT_EQ(errno, EINPROGRESS);
+	s1 = ASSERT_OK(accept(l, NULL, NULL));
+	/* the second SYN was held back; a retransmission (a timer) completes it */
+	p.fd = c2;
+	p.events = POLLOUT;
+	EXPECT_EQ(poll(&p, 1, 10000), 1);
+	s2 = ASSERT_OK(accept(l, NULL, NULL));
+	EXPECT_EQ(send(c2, "2", 1, 0), 1);
+	EXPECT_EQ(recv(s2, &a, 1, 0), 1);
+	(void)c1;
+	(void)s1;
+}
+
+CASE(tcp_any_127_address_is_local)
+{
+	struct sockaddr_in a = loopback(0), peer, name;
+	socklen_t len = sizeof(a);
+	int l = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int c = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int s;
+
+	a.sin_addr.s_addr = htonl(0x7f000002);
+	ASSERT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	ASSERT_OK(listen(l, 1));
+	ASSERT_OK(getsockname(l, (struct sockaddr *)&a, &len));
+	ASSERT_OK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	len = sizeof(peer);
+	s = ASSERT_OK(accept(l, (struct sockaddr *)&peer, &len));
+	len = sizeof(name);
+	ASSERT_OK(getsockname(s, (struct sockaddr *)&name, &len));
+	EXPECT_EQ(ntohl(name.sin_addr.s_addr), 0x7f000002);
+	EXPECT_EQ(ntohl(peer.sin_addr.s_addr) >> 24, 127);
+}
+
 HARNESS_MAIN

@@ -49,12 +49,10 @@ fn check(rc: isize) -> Result<usize> {
     }
 }
 
-/// socket(2) for AF_INET/AF_INET6 on the host: stream and datagram
-/// sockets only (raw sockets need a capability the Sentry does not have).
+/// socket(2) for AF_INET/AF_INET6 on the host, which decides what it
+/// allows (raw sockets need CAP_NET_RAW, which the Sentry does not have:
+/// EPERM; ping sockets need the host's ping_group_range).
 pub fn create(domain: i32, ty: i32, protocol: i32, inode: Arc<SocketInode>) -> Result<Arc<dyn Socket>> {
-    if ty != libc::SOCK_STREAM && ty != libc::SOCK_DGRAM {
-        return Err(Errno::ESOCKTNOSUPPORT);
-    }
     // SAFETY: socket(2) with integer arguments.
     let raw = unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, protocol) };
     check(raw as isize)?;

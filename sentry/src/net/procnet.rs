@@ -139,7 +139,11 @@ fn inet(name: &str, sockets: &[Arc<dyn Socket>]) -> String {
     let family = if v6 { libc::AF_INET6 } else { libc::AF_INET };
     let ty = if tcp { libc::SOCK_STREAM } else { libc::SOCK_DGRAM };
     let mut out = inet_header(name);
-    let rows = sockets.iter().filter(|s| s.family() == family && s.sock_type() == ty);
+    // Ping sockets are datagram sockets too, but /proc/net/icmp's.
+    let protocol = if tcp { libc::IPPROTO_TCP } else { libc::IPPROTO_UDP };
+    let rows = sockets
+        .iter()
+        .filter(|s| s.family() == family && s.sock_type() == ty && [0, protocol].contains(&s.protocol()));
     for (slot, sock) in rows.enumerate() {
         out.push_str(&inet_row(slot, sock, tcp, v6));
     }

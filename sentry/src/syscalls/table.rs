@@ -76,15 +76,15 @@ table! {
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
     40 sendfile xfer::sendfile, Partial("copies through the Sentry in 1 MiB chunks; the source must be a regular file or device"), "ffxd";
-    41 socket socket::socket, Partial("AF_UNIX, AF_INET/AF_INET6 TCP and UDP on the Sentry's loopback-only stack (docs/networking.md), and AF_NETLINK NETLINK_ROUTE (links, addresses and routes, read-only; docs/network-config.md); raw and ping (ICMP) sockets and other netlink protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
-    42 connect socket::connect, Partial("inet: loopback addresses only (others ENETUNREACH); a connected UDP socket gets no ECONNREFUSED from ICMP"), "fxd";
+    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP, ICMP echo (ping) datagrams and raw ICMP on the Sentry's stack (docs/networking.md; with --network=host, host sockets), and AF_NETLINK NETLINK_ROUTE (links, addresses and routes, read-only; docs/network-config.md); raw sockets of other protocols and other netlink protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
+    42 connect socket::connect, Partial("inet: loopback addresses only (others ENETUNREACH)"), "fxd";
     43 accept socket::accept, Full, "fxx";
     44 sendto socket::sendto, Partial("no MSG_OOB (EOPNOTSUPP); UDP datagrams up to 65507 bytes (65487 over IPv6)"), "fxdxxd";
     45 recvfrom socket::recvfrom, Partial("no MSG_OOB (EOPNOTSUPP); MSG_ERRQUEUE is EAGAIN; MSG_TRUNC on TCP copies instead of discarding"), "fxdxxx";
     46 sendmsg socket::sendmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB; sockets passed in their own queue (SCM_RIGHTS cycles) are never collected"), "fxx";
     47 recvmsg socket::recvmsg, Partial("SCM_RIGHTS and SCM_CREDENTIALS; no MSG_OOB or MSG_ERRQUEUE"), "fxx";
     48 shutdown socket::shutdown, Full, "fd";
-    49 bind socket::bind, Partial("inet: addresses of lo (127.0.0.0/8, ::1) and wildcards; ports held until close (no TIME_WAIT hold); only 127.0.0.1 and ::1 carry traffic"), "fxd";
+    49 bind socket::bind, Partial("inet: addresses of lo (127.0.0.0/8, ::1) and wildcards; ports held until close (no TIME_WAIT hold)"), "fxd";
     50 listen socket::listen, Full, "fd";
     51 getsockname socket::getsockname, Full, "fxx";
     52 getpeername socket::getpeername, Full, "fxx";

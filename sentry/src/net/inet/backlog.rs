@@ -127,11 +127,15 @@ impl Listener {
         }
     }
 
-    /// The endpoints that take no new connection now (no spare LISTEN
-    /// socket): SYNs to them are dropped.
-    pub fn full_endpoints(&self, out: &mut HashSet<(IpAddr, u16)>) {
+    /// Adds this listener's endpoints to `full` when its accept queue is
+    /// full (no spare LISTEN socket: SYNs are dropped unless another
+    /// listener takes them), else to `open`.
+    pub fn endpoints(&self, full: &mut HashSet<(IpAddr, u16)>, open: &mut HashSet<(IpAddr, u16)>) {
+        let mine = self.pools.iter().map(|p| (p.addr, p.port));
         if self.ready.len() >= self.capacity() {
-            out.extend(self.pools.iter().map(|p| (p.addr, p.port)));
+            full.extend(mine);
+        } else {
+            open.extend(mine);
         }
     }
 

@@ -11,7 +11,8 @@
 //! - `stack`: the interface, every socket's state, polling and timers;
 //! - `backlog`: the listen backlog;
 //! - `options`: IP, IPv6 and TCP socket options;
-//! - `tcp`, `udp`: the sockets.
+//! - `tcp`, `udp`, `ping`, `raw`: the sockets (ping: ICMP echo
+//!   datagrams; raw: SOCK_RAW ICMP).
 
 pub mod addr;
 pub mod backlog;
@@ -19,7 +20,9 @@ pub mod device;
 pub mod iface;
 pub mod nic;
 pub mod options;
+pub mod ping;
 pub mod ports;
+pub mod raw;
 pub mod stack;
 pub mod tcp;
 pub mod udp;
@@ -40,8 +43,17 @@ pub fn create(domain: i32, ty: i32, protocol: i32, inode: Arc<SocketInode>) -> R
     match (ty, protocol) {
         (libc::SOCK_STREAM, 0 | libc::IPPROTO_TCP) => Ok(tcp::TcpSocket::new(stack, family, inode)?),
         (libc::SOCK_DGRAM, 0 | libc::IPPROTO_UDP) => Ok(udp::UdpSocket::new(stack, family, inode)?),
-        // Ping sockets (IPPROTO_ICMP/ICMPV6 datagrams) and raw sockets are
-        // not there yet.
+        (libc::SOCK_DGRAM, libc::IPPROTO_ICMP) if family == Family::V4 => {
+            Ok(ping::PingSocket::new(stack, family, inode)?)
+        }
+        (libc::SOCK_DGRAM, libc::IPPROTO_ICMPV6) if family == Family::V6 => {
+            Ok(ping::PingSocket::new(stack, family, inode)?)
+        }
+        (libc::SOCK_RAW, libc::IPPROTO_ICMP) if family == Family::V4 => Ok(raw::RawSocket::new(stack, family, inode)?),
+        (libc::SOCK_RAW, libc::IPPROTO_ICMPV6) if family == Family::V6 => {
+            Ok(raw::RawSocket::new(stack, family, inode)?)
+        }
+        // Raw sockets of other protocols are not there yet.
         (libc::SOCK_STREAM | libc::SOCK_DGRAM | libc::SOCK_RAW, _) => Err(Errno::EPROTONOSUPPORT),
         _ => Err(Errno::ESOCKTNOSUPPORT),
     }

@@ -105,10 +105,12 @@ impl InetOptions {
         self.sock.get(name).is_some_and(|v| v.iter().any(|&b| b != 0))
     }
 
-    /// TCP keepalive: the interval smoltcp probes at, when SO_KEEPALIVE is on.
+    /// TCP keepalive when SO_KEEPALIVE is on: smoltcp probes after one
+    /// idle interval and then at the same interval, so TCP_KEEPIDLE is
+    /// used for both (TCP_KEEPINTVL and TCP_KEEPCNT are only recorded).
     pub fn keepalive(&self) -> Option<Duration> {
         self.flag(libc::SO_KEEPALIVE)
-            .then(|| Duration::from_secs(self.keepintvl.max(1) as u64))
+            .then(|| Duration::from_secs(self.keepidle.max(1) as u64))
     }
 
     /// getsockopt at an IP, IPv6 or TCP level (SOL_SOCKET is the socket's).

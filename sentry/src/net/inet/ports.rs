@@ -15,6 +15,8 @@ pub const EPHEMERAL_LAST: u16 = 60999;
 pub enum Proto {
     Tcp,
     Udp,
+    /// Ping sockets: the "port" is the echo identifier.
+    Icmp,
 }
 
 /// One bound socket's claim on a port.
@@ -68,7 +70,7 @@ impl Binding {
         }
         match proto {
             Proto::Tcp => self.reuseaddr && other.reuseaddr && !other.listening,
-            Proto::Udp => self.reuseaddr && other.reuseaddr,
+            Proto::Udp | Proto::Icmp => self.reuseaddr && other.reuseaddr,
         }
     }
 }

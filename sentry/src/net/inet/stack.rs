@@ -15,14 +15,16 @@ use super::backlog::Listener;
 use super::device::Loopback;
 use super::iface::{Network, NicFd};
 use super::nic::Nics;
+use super::ping::PingEntry;
 use super::ports::PortTable;
+use super::raw::RawEntry;
 use super::tcp::TcpEntry;
 use super::udp::UdpEntry;
 use crate::errno::{Errno, Result};
 use smoltcp::iface::{Config, Interface, PollResult, Route, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -63,6 +65,8 @@ pub struct StackInner {
     pub ports: PortTable,
     pub tcp: HashMap<u64, TcpEntry>,
     pub udp: HashMap<u64, UdpEntry>,
+    pub ping: HashMap<u64, PingEntry>,
+    pub raw: HashMap<u64, RawEntry>,
     /// Closed sockets still finishing their connection (FIN, TIME_WAIT).
     orphans: Vec<SocketHandle>,
     next_id: u64,
@@ -167,6 +171,10 @@ impl Stack {
         config.random_seed = seed();
         let epoch = Instant::now();
         let mut iface = Interface::new(config, &mut device, smol_now(epoch));
+        // Every packet on the loopback device is for this host: take in
+        // any destination (127.0.0.0/8 is all local, ip(7)). Sockets only
+        // reach addresses `Network::is_local` accepts.
+        iface.set_any_ip(true);
         iface.update_ip_addrs(|addrs| {
             for addr in network.interfaces.iter().flat_map(|i| &i.addrs) {
                 // The address list is bounded; extra addresses are not served.
@@ -181,6 +189,8 @@ impl Stack {
                 ports: PortTable::default(),
                 tcp: HashMap::new(),
                 udp: HashMap::new(),
+                ping: HashMap::new(),
+                raw: HashMap::new(),
                 orphans: Vec::new(),
                 next_id: 1,
                 epoch,
@@ -208,9 +218,10 @@ impl Stack {
     fn run_timers(&self) {
         let Ok(mut inner) = self.inner.lock() else { return };
         loop {
-            if inner.pump() {
-                self.wake_waiters();
-            }
+            // Woken waiters look again even when no socket reported a
+            // change: a timer may have moved a listener's queue.
+            inner.pump();
+            self.wake_waiters();
             let delay = inner.next_deadline().clamp(TIMER_MIN, TIMER_IDLE);
             inner = match self.timer.wait_timeout(inner, delay) {
                 Ok((guard, _)) => guard,
@@ -305,14 +316,19 @@ impl StackInner {
         changed
     }
 
+    /// Refills every listener, and tells the device which endpoints take
+    /// no connection now: those whose every listener (SO_REUSEPORT may
+    /// put several on one) has a full accept queue.
     fn tend_listeners(&mut self) {
-        self.device.full.clear();
+        let mut full = HashSet::new();
+        let mut open = HashSet::new();
         for entry in self.tcp.values_mut() {
             if let Some(listener) = entry.listener_mut() {
                 listener.tend(&mut self.sockets);
-                listener.full_endpoints(&mut self.device.full);
+                listener.endpoints(&mut full, &mut open);
             }
         }
+        self.device.full = full.difference(&open).copied().collect();
     }
 
     /// Time until smoltcp's next timer.

@@ -566,7 +566,8 @@ impl TcpSocket {
         let queued = socket.recv_queue();
         if queued > 0 {
             let start = got.len();
-            got.resize(want, 0);
+            // Never more than is queued: `want` comes from the guest.
+            got.resize(want.min(start + queued), 0);
             let n = if flags.peek {
                 socket.peek_slice(&mut got[start..])
             } else {
@@ -964,6 +965,43 @@ mod tests {
     }
 
     #[test]
+    fn reuseport_listeners_share_the_syns() {
+        let stack = stack();
+        let one = 1i32.to_le_bytes();
+        let l1 = socket(&stack, Family::V4);
+        let l2 = socket(&stack, Family::V4);
+        for l in [&l1, &l2] {
+            l.set_option(libc::SOL_SOCKET, libc::SO_REUSEPORT, &one).unwrap();
+        }
+        l1.bind_addr("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = l1.local_addr().unwrap();
+        l2.bind_addr(addr).unwrap();
+        l1.listen_backlog(0).unwrap();
+        l2.listen_backlog(0).unwrap();
+        // Each accept queue holds one: the second SYN goes to the other listener.
+        let clients: Vec<_> = (0..2).map(|_| socket(&stack, Family::V4)).collect();
+        for c in &clients {
+            assert_eq!(c.connect_addr(addr, &nonblock()), Err(Errno::EINPROGRESS));
+        }
+        assert!(clients.iter().all(|c| c.peer_addr().is_ok()));
+        assert!(l1.accept_conn(&nonblock()).is_ok());
+        assert!(l2.accept_conn(&nonblock()).is_ok());
+    }
+
+    #[test]
+    fn huge_reads_take_only_what_is_queued() {
+        let stack = stack();
+        let (l, addr) = listener(&stack, 1);
+        let c = socket(&stack, Family::V4);
+        c.connect_addr(addr, &Wait::new(false, None)).unwrap();
+        let s = l.accept_conn(&nonblock()).unwrap();
+        assert_eq!(c.send_bytes(b"abc", &nonblock()), Ok(3));
+        let got = s.recv_bytes(usize::MAX / 2, RecvFlags::default(), &nonblock()).unwrap();
+        assert_eq!(got, b"abc");
+        assert!(got.capacity() < 1 << 20);
+    }
+
+    #[test]
     fn closed_port_refuses_and_data_flows_with_eof() {
         let stack = stack();
         let c = socket(&stack, Family::V4);
@@ -990,6 +1028,22 @@ mod tests {
     }
 
     #[test]
+    fn any_loopback_address_carries_traffic() {
+        let stack = stack();
+        let l = socket(&stack, Family::V4);
+        l.bind_addr("127.0.0.2:0".parse().unwrap()).unwrap();
+        l.listen_backlog(1).unwrap();
+        let addr = l.local_addr().unwrap();
+        let c = socket(&stack, Family::V4);
+        assert_eq!(c.connect_addr(addr, &Wait::new(false, None)), Ok(()));
+        assert_eq!(c.peer_addr(), Ok(addr));
+        assert!(l.accept_conn(&nonblock()).is_ok());
+        let nobody = socket(&stack, Family::V4);
+        let refused = nobody.connect_addr("127.3.4.5:9".parse().unwrap(), &Wait::new(false, None));
+        assert_eq!(refused, Err(Errno::ECONNREFUSED));
+    }
+
+    #[test]
     fn bind_rules() {
         let stack = stack();
         let a = socket(&stack, Family::V4);
@@ -1003,5 +1057,33 @@ mod tests {
         assert_eq!(b.bind_addr(same), Err(Errno::EADDRINUSE));
         a.release();
         assert_eq!(b.bind_addr(same), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::net::inet::iface::Network;
+    use std::time::Instant;
+
+    #[test]
+    fn round_trips_do_not_wait_for_timers() {
+        let stack = Stack::new(Network::loopback_only());
+        let l = TcpSocket::new(&stack, Family::V4, SocketInode::new(0, 0)).unwrap();
+        l.bind_addr("127.0.0.1:0".parse().unwrap()).unwrap();
+        l.listen_backlog(4).unwrap();
+        let c = TcpSocket::new(&stack, Family::V4, SocketInode::new(0, 0)).unwrap();
+        c.connect_addr(l.local_addr().unwrap(), &Wait::new(false, None))
+            .unwrap();
+        let s = l.accept_conn(&Wait::new(true, None)).unwrap();
+        let start = Instant::now();
+        let block = Wait::new(true, None);
+        for _ in 0..200 {
+            assert_eq!(c.send_bytes(&[1; 64], &block), Ok(64));
+            assert_eq!(s.recv_bytes(64, RecvFlags::default(), &block).map(|d| d.len()), Ok(64));
+            assert_eq!(s.send_bytes(&[2; 64], &block), Ok(64));
+            assert_eq!(c.recv_bytes(64, RecvFlags::default(), &block).map(|d| d.len()), Ok(64));
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "{:?}", start.elapsed());
     }
 }

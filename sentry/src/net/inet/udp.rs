@@ -13,7 +13,7 @@ use crate::net::socket::{family_of, Received, RecvFlags, SendArgs, Socket};
 use crate::net::{SocketInode, Wait};
 use crate::vfs::readiness::WakeHint;
 use smoltcp::iface::SocketHandle;
-use smoltcp::socket::udp;
+use smoltcp::socket::{icmp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -39,6 +39,11 @@ pub struct UdpEntry {
     handles: Vec<(IpAddr, SocketHandle)>,
     /// connect(2)'s default destination and only source.
     peer: Option<SocketAddr>,
+    /// An ICMP socket hearing the errors about datagrams sent from the
+    /// port (port unreachable), and the error they left for a connected
+    /// socket (SO_ERROR).
+    errors: Option<SocketHandle>,
+    error: Option<Errno>,
     shut_rd: bool,
     shut_wr: bool,
     /// Datagrams taken and sent: with what is queued, the epoll event counter.
@@ -51,6 +56,37 @@ fn new_socket() -> udp::Socket<'static> {
         udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; RX_PACKETS], vec![0; RX_BYTES]),
         udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; TX_PACKETS], vec![0; TX_BYTES]),
     )
+}
+
+/// An ICMP socket for the errors about datagrams from `port`.
+fn error_socket(port: u16) -> Option<icmp::Socket<'static>> {
+    let mut socket = icmp::Socket::new(
+        icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 8], vec![0; 4096]),
+        icmp::PacketBuffer::new(vec![icmp::PacketMetadata::EMPTY; 1], vec![0; 64]),
+    );
+    let endpoint = IpListenEndpoint { addr: None, port };
+    socket.bind(icmp::Endpoint::Udp(endpoint)).ok()?;
+    Some(socket)
+}
+
+/// ICMP "port unreachable" (ICMPv4 type 3 code 3, ICMPv6 type 1 code 4).
+fn is_port_unreachable(message: &[u8]) -> bool {
+    matches!(message, [3, 3, ..] | [1, 4, ..])
+}
+
+impl UdpEntry {
+    /// udp(7): an ICMP error about a datagram of a connected socket is
+    /// reported by its next send, receive or SO_ERROR (ECONNREFUSED for
+    /// port unreachable); unconnected sockets do not hear them.
+    fn take_icmp_errors(&mut self, inner: &mut StackInner) {
+        let Some(h) = self.errors else { return };
+        let socket = inner.sockets.get_mut::<icmp::Socket>(h);
+        while let Ok((message, _)) = socket.recv() {
+            if self.peer.is_some() && is_port_unreachable(message) {
+                self.error = Some(Errno::ECONNREFUSED);
+            }
+        }
+    }
 }
 
 fn loopback_of(ip: IpAddr) -> IpAddr {
@@ -79,6 +115,8 @@ impl UdpSocket {
                 local: None,
                 handles: Vec::new(),
                 peer: None,
+                errors: None,
+                error: None,
                 shut_rd: false,
                 shut_wr: false,
                 taken_total: 0,
@@ -104,6 +142,7 @@ impl UdpSocket {
         f: impl FnOnce(&mut UdpEntry, &mut StackInner) -> Result<T>,
     ) -> Result<T> {
         let mut entry = inner.udp.remove(&id).ok_or(Errno::EBADF)?;
+        entry.take_icmp_errors(inner);
         let result = f(&mut entry, inner);
         inner.udp.insert(id, entry);
         result
@@ -162,6 +201,7 @@ impl UdpSocket {
             }
         }
         entry.local = Some(SocketAddr::new(want.ip(), port));
+        entry.errors = error_socket(port).map(|s| inner.sockets.add(s));
         Ok(())
     }
 
@@ -206,6 +246,9 @@ impl UdpSocket {
             if dest.port() == 0 {
                 return Err(Errno::EINVAL);
             }
+            if let Some(e) = entry.error.take() {
+                return Err(e);
+            }
             if entry.shut_wr {
                 return Err(Errno::EPIPE);
             }
@@ -243,6 +286,11 @@ impl UdpSocket {
         let mut inner = self.stack.lock()?;
         loop {
             let got = Self::with_locked(self.id, &mut inner, |entry, inner| {
+                // A pending ICMP error comes before queued datagrams
+                // (__skb_try_recv_datagram checks sock_error first).
+                if let Some(e) = entry.error.take() {
+                    return Err(e);
+                }
                 for &(_, h) in &entry.handles {
                     let socket = inner.sockets.get_mut::<udp::Socket>(h);
                     while let Some(got) = take_datagram(socket, want, flags, entry.peer, self.family) {
@@ -293,7 +341,7 @@ impl UdpSocket {
 
     fn poll_mask(&self) -> i16 {
         let mask = self.with(|entry, inner| {
-            let mut mask = 0;
+            let mut mask = if entry.error.is_some() { libc::POLLERR } else { 0 };
             let readable = entry
                 .handles
                 .iter()
@@ -455,7 +503,7 @@ impl Socket for UdpSocket {
             (libc::SOL_SOCKET, libc::SO_TYPE) => Ok(int(libc::SOCK_DGRAM)),
             (libc::SOL_SOCKET, libc::SO_DOMAIN) => Ok(int(self.family.domain())),
             (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(int(libc::IPPROTO_UDP)),
-            (libc::SOL_SOCKET, libc::SO_ERROR) => Ok(int(0)),
+            (libc::SOL_SOCKET, libc::SO_ERROR) => Ok(int(entry.error.take().map_or(0, |e| e.0))),
             (libc::SOL_SOCKET, libc::SO_ACCEPTCONN) => Ok(int(0)),
             (libc::SOL_SOCKET, _) => entry.opts.sock.get(name).ok_or(Errno::ENOPROTOOPT),
             _ => entry.opts.get(level, name, self.family, false),
@@ -534,7 +582,7 @@ impl Socket for UdpSocket {
         if let Some(local) = entry.local {
             inner.ports.release(Proto::Udp, local.port(), self.id);
         }
-        for (_, h) in entry.handles {
+        for h in entry.handles.into_iter().map(|(_, h)| h).chain(entry.errors) {
             inner.sockets.remove(h);
         }
         self.stack.update(&mut inner);

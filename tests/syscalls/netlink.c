@@ -644,4 +644,30 @@ CASE(netlink_bind_groups_show_in_name)
 	EXPECT_EQ(got.nl_groups, (unsigned)(RTMGRP_LINK | RTMGRP_IPV4_IFADDR));
 }
 
+CASE(netlink_unread_replies_overrun_with_enobufs)
+{
+	int fd = nl_open(), size = 4096, replies = 0, enobufs = 0;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)if_nametoindex("lo") };
+	static char buf[BUFSZ];
+
+	/* A small receive buffer and many replies nobody reads yet: the
+	 * replies that do not fit are dropped and the next receive says so. */
+	ASSERT_OK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)));
+	for (int i = 0; i < 64; i++)
+		nl_send(fd, RTM_GETLINK, NLM_F_REQUEST, 100 + i, &ifi, sizeof(ifi));
+	for (int i = 0; i < 200; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0)
+			replies++;
+		else if (errno == ENOBUFS)
+			enobufs++;
+		else
+			break;
+	}
+	EXPECT_EQ(errno, EAGAIN);
+	EXPECT_GT(replies, 0);
+	EXPECT_LT(replies, 64);
+	EXPECT_EQ(enobufs, 1);
+}
+
 HARNESS_MAIN

@@ -106,6 +106,11 @@ struct State {
     dst_port: u32,
     dst_groups: u32,
     rx: VecDeque<Datagram>,
+    /// Bytes queued in `rx`, held to SO_RCVBUF.
+    rx_bytes: usize,
+    /// A reply was dropped for want of room: the next receive fails with
+    /// ENOBUFS (netlink(7)), once.
+    overrun: bool,
     opts: Options,
     /// FLAG_OPTIONS that are on.
     nl_flags: Vec<i32>,
@@ -198,8 +203,17 @@ impl NetlinkSocket {
         self.opener_net_admin && task.is_none_or(|t| t.creds.capable(CAP_NET_ADMIN))
     }
 
+    /// Queues a datagram; one that does not fit in the receive buffer is
+    /// dropped and reported as ENOBUFS, as Linux does.
     fn deliver(&self, from_port: u32, data: Vec<u8>) -> Result<()> {
-        self.lock()?.rx.push_back(Datagram { from_port, data });
+        let mut st = self.lock()?;
+        if st.rx_bytes + data.len() > st.opts.rcvbuf {
+            st.overrun = true;
+        } else {
+            st.rx_bytes += data.len();
+            st.rx.push_back(Datagram { from_port, data });
+        }
+        drop(st);
         self.changed.notify_all();
         Ok(())
     }
@@ -387,6 +401,9 @@ impl Socket for NetlinkSocket {
 
     fn recv(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
         let mut st = self.lock()?;
+        if std::mem::take(&mut st.overrun) {
+            return Err(Errno::ENOBUFS);
+        }
         while st.rx.is_empty() {
             st = wait.block(&self.changed, st)?;
         }
@@ -395,6 +412,9 @@ impl Socket for NetlinkSocket {
         } else {
             st.rx.pop_front().map(|d| (d.from_port, d.data))
         };
+        if !flags.peek {
+            st.rx_bytes = st.rx_bytes.saturating_sub(dgram.as_ref().map_or(0, |d| d.1.len()));
+        }
         let (from_port, mut data) = dgram.ok_or(Errno::EAGAIN)?;
         let full_len = data.len();
         data.truncate(want);
@@ -470,6 +490,7 @@ impl Socket for NetlinkSocket {
     fn release(&self) {
         if let Ok(mut st) = self.state.lock() {
             st.rx.clear();
+            st.rx_bytes = 0;
             if st.port != 0 {
                 if let Ok(mut bound) = self.ports.lock() {
                     bound.remove(&st.port);

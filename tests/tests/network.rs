@@ -6,8 +6,8 @@
 //! `--network=host` uses the host's sockets.
 //!
 //! Each test makes its own namespace and veth pair with unique names and
-//! removes them in a drop guard. Addresses are in 10.231.N.0/24 inside
-//! those namespaces only. Skipped when `ip` is missing or we are not root.
+//! removes them in a drop guard. Addresses are in 10.231.N.0/24 and
+//! fd31:0:0:N::/64, on those veth pairs only. Skipped when `ip` is missing or we are not root.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -58,6 +58,16 @@ impl Netns {
         ip_ok(&["link", "add", &ns.host_if, "type", "veth", "peer", "name", &ns.inner_if]);
         ip_ok(&["link", "set", &ns.inner_if, "netns", &ns.name]);
         ip_ok(&["addr", "add", &format!("{}/24", ns.host_addr()), "dev", &ns.host_if]);
+        // IPv6 too, without duplicate address detection (no waiting).
+        ip_ok(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{}/64", ns.host_addr6()),
+            "dev",
+            &ns.host_if,
+            "nodad",
+        ]);
         ip_ok(&["link", "set", &ns.host_if, "up"]);
         ip_ok(&[
             "-n",
@@ -67,6 +77,17 @@ impl Netns {
             &format!("{}/24", ns.inner_addr()),
             "dev",
             &ns.inner_if,
+        ]);
+        ip_ok(&[
+            "-n",
+            &ns.name,
+            "-6",
+            "addr",
+            "add",
+            &format!("{}/64", ns.inner_addr6()),
+            "dev",
+            &ns.inner_if,
+            "nodad",
         ]);
         ip_ok(&["-n", &ns.name, "link", "set", &ns.inner_if, "up"]);
         ip_ok(&["-n", &ns.name, "link", "set", "lo", "up"]);
@@ -80,6 +101,14 @@ impl Netns {
 
     fn inner_addr(&self) -> String {
         format!("10.231.{}.2", self.subnet)
+    }
+
+    fn host_addr6(&self) -> String {
+        format!("fd31:0:0:{:x}::1", self.subnet)
+    }
+
+    fn inner_addr6(&self) -> String {
+        format!("fd31:0:0:{:x}::2", self.subnet)
     }
 
     fn path(&self) -> PathBuf {
@@ -250,13 +279,13 @@ fn do_in_none_and_sandbox_mode_sees_loopback() {
     }
 }
 
-/// Tries `busybox nc` from the host to the sandbox's address, port 8080,
-/// for up to `tries` times; returns what it read.
-fn fetch(ns: &Netns, tries: usize) -> String {
+/// Tries `busybox nc` from the host to `addr`, port 8080, up to `tries`
+/// times; returns what it read.
+fn fetch(addr: &str, tries: usize) -> String {
     let mut got = String::new();
     for _ in 0..tries {
         let out = Command::new("busybox")
-            .args(["nc", "-w", "2", &ns.inner_addr(), "8080"])
+            .args(["nc", "-w", "2", addr, "8080"])
             .output()
             .expect("busybox nc");
         got = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -266,6 +295,23 @@ fn fetch(ns: &Netns, tries: usize) -> String {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     got
+}
+
+/// Pings `addr` from the host until it answers (at most 20 tries).
+fn ping(addr: &str) -> std::process::Output {
+    let mut last = None;
+    for _ in 0..20 {
+        let out = Command::new("busybox")
+            .args(["ping", "-c", "1", "-W", "1", addr])
+            .output()
+            .expect("busybox ping");
+        let ok = out.status.success();
+        last = Some(out);
+        if ok {
+            break;
+        }
+    }
+    last.expect("ping ran")
 }
 
 /// A sandbox running a one-shot TCP server on port 8080 (killed after 20 s).
@@ -291,20 +337,8 @@ fn sandbox_server_answers_the_host() {
     let Some(ns) = Netns::new() else { return };
     let (_runsc, server, _bundle) = serve("sandbox", &ns);
     // Ping while the server still waits for its one client.
-    let mut ping = None;
-    for _ in 0..20 {
-        let out = Command::new("busybox")
-            .args(["ping", "-c", "1", "-W", "1", &ns.inner_addr()])
-            .output()
-            .expect("busybox ping");
-        let ok = out.status.success();
-        ping = Some(out);
-        if ok {
-            break;
-        }
-    }
-    let ping = ping.expect("ping ran");
-    let got = fetch(&ns, 50);
+    let ping = ping(&ns.inner_addr());
+    let got = fetch(&ns.inner_addr(), 50);
     let out = server.wait(runsc_tests::default_timeout());
     assert!(got.contains("hello"), "client got {got:?}\n{out}");
     assert_no_panic(&out, "server sandbox");
@@ -318,8 +352,21 @@ fn none_mode_server_is_unreachable() {
     let Some(ns) = Netns::new() else { return };
     let (_runsc, server, _bundle) = serve("none", &ns);
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let got = fetch(&ns, 3);
+    let got = fetch(&ns.inner_addr(), 3);
     let out = server.wait(runsc_tests::default_timeout());
     assert!(!got.contains("hello"), "client got {got:?}\n{out}");
     assert_no_panic(&out, "server sandbox");
+}
+
+/// The same over IPv6 (neighbour discovery instead of ARP).
+#[test]
+fn sandbox_server_answers_the_host_over_ipv6() {
+    let Some(ns) = Netns::new() else { return };
+    let (_runsc, server, _bundle) = serve("sandbox", &ns);
+    let ping = ping(&ns.inner_addr6());
+    let got = fetch(&ns.inner_addr6(), 50);
+    let out = server.wait(runsc_tests::default_timeout());
+    assert!(got.contains("hello"), "client got {got:?}\n{out}");
+    assert_no_panic(&out, "server sandbox");
+    assert!(ping.status.success(), "ping: {}", String::from_utf8_lossy(&ping.stdout));
 }

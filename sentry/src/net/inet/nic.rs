@@ -4,13 +4,15 @@
 //! ([`super::device::Loopback`]) hands here every packet whose destination
 //! is not local, and takes in the IP packets that arrive for us.
 //!
-//! This module does the Ethernet part: framing, ARP (RFC 826) for IPv4 —
-//! answering requests for our addresses, resolving next hops, holding a
-//! few packets per next hop until the answer — and the choice of the
-//! outgoing interface and next hop from the routes. IPv6 over these
-//! interfaces (NDP) is not handled: IPv6 frames are dropped.
+//! This module does the Ethernet part: framing, neighbour discovery —
+//! ARP (RFC 826) for IPv4, NDP neighbour solicitations and advertisements
+//! (RFC 4861) for IPv6: answering for our addresses, resolving next hops,
+//! holding a few packets per next hop until the answer — the checksums
+//! the stack leaves out, and the choice of the outgoing interface and
+//! next hop from the routes.
 
-use super::iface::{Network, NicFd};
+use super::iface::{IfAddr, Network, NicFd};
+use super::ndp;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
@@ -18,6 +20,7 @@ use std::os::fd::AsRawFd;
 const ETH_HDR: usize = 14;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ARP_LEN: usize = 28;
 const ARP_REQUEST: u16 = 1;
 const ARP_REPLY: u16 = 2;
@@ -25,6 +28,11 @@ const BROADCAST: [u8; 6] = [0xff; 6];
 /// Packets held per unresolved next hop (Linux's unres_qlen is larger;
 /// the sender retransmits).
 const PENDING_PER_HOP: usize = 8;
+/// Next hops with packets waiting, and addresses in the ARP cache, at most
+/// (Linux's gc_thresh3 is 1024): traffic to ever new addresses cannot
+/// grow the Sentry.
+const MAX_PENDING_HOPS: usize = 256;
+const MAX_ARP_ENTRIES: usize = 1024;
 /// Frames read from one packet socket per drain.
 const DRAIN_BUDGET: usize = 256;
 /// The largest frame read (an MTU of 65535 and the Ethernet header).
@@ -34,34 +42,30 @@ const FRAME_MAX: usize = 65535 + ETH_HDR;
 pub struct Nic {
     fd: NicFd,
     mac: [u8; 6],
-    /// Its IPv4 addresses with prefix lengths.
-    addrs: Vec<(Ipv4Addr, u8)>,
-    /// IPv4 next hop -> MAC.
-    arp: HashMap<Ipv4Addr, [u8; 6]>,
+    /// Its addresses with prefix lengths.
+    addrs: Vec<IfAddr>,
+    /// Next hop -> MAC (the ARP and neighbour caches).
+    neighbors: HashMap<IpAddr, [u8; 6]>,
     /// Packets waiting for a next hop's MAC.
-    pending: HashMap<Ipv4Addr, VecDeque<Vec<u8>>>,
+    pending: HashMap<IpAddr, VecDeque<Vec<u8>>>,
 }
 
-/// Every taken-over interface, with the IPv4 routes out of them.
+/// A route out of a taken-over interface.
+struct NicRoute {
+    dest: IfAddr,
+    gateway: Option<IpAddr>,
+    /// Index into `Nics::nics`.
+    slot: usize,
+}
+
+/// Every taken-over interface, with the routes out of them.
 #[derive(Default)]
 pub struct Nics {
     nics: Vec<Nic>,
-    /// (network, prefix, gateway, index into `nics`), longest prefix first.
-    routes: Vec<(Ipv4Addr, u8, Option<Ipv4Addr>, usize)>,
+    /// Longest prefix first.
+    routes: Vec<NicRoute>,
     /// IP packets received for the stack.
     pub rx: VecDeque<Vec<u8>>,
-}
-
-fn mask(prefix: u8) -> u32 {
-    if prefix == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(prefix.min(32)))
-    }
-}
-
-fn in_subnet(ip: Ipv4Addr, net: Ipv4Addr, prefix: u8) -> bool {
-    u32::from(ip) & mask(prefix) == u32::from(net) & mask(prefix)
 }
 
 impl Nics {
@@ -72,33 +76,23 @@ impl Nics {
             let Some(iface) = network.by_index(fd.ifindex) else {
                 continue;
             };
-            let addrs = iface
-                .addrs
-                .iter()
-                .filter_map(|a| match a.addr {
-                    IpAddr::V4(v4) => Some((v4, a.prefix)),
-                    IpAddr::V6(_) => None,
-                })
-                .collect();
             let slot = nics.nics.len();
             for r in network.routes.iter().filter(|r| r.ifindex == fd.ifindex) {
-                if let IpAddr::V4(dest) = r.dest.addr {
-                    let gw = match r.gateway {
-                        Some(IpAddr::V4(g)) => Some(g),
-                        _ => None,
-                    };
-                    nics.routes.push((dest, r.dest.prefix, gw, slot));
-                }
+                nics.routes.push(NicRoute {
+                    dest: r.dest,
+                    gateway: r.gateway,
+                    slot,
+                });
             }
             nics.nics.push(Nic {
                 mac: iface.mac,
-                addrs,
+                addrs: iface.addrs.clone(),
                 fd,
-                arp: HashMap::new(),
+                neighbors: HashMap::new(),
                 pending: HashMap::new(),
             });
         }
-        nics.routes.sort_by_key(|r| std::cmp::Reverse(r.1));
+        nics.routes.sort_by_key(|r| std::cmp::Reverse(r.dest.prefix));
         nics
     }
 
@@ -114,16 +108,16 @@ impl Nics {
     /// True when `packet` (an IP packet from the stack) leaves through a
     /// taken-over interface; it has then been sent or queued.
     pub fn try_send(&mut self, packet: Vec<u8>) -> Result<(), Vec<u8>> {
-        let Some(dst) = ipv4_destination(&packet) else {
+        let Some(dst) = ip_destination(&packet) else {
             return Err(packet);
         };
-        if dst.is_loopback() || self.nics.iter().any(|n| n.addrs.iter().any(|(a, _)| *a == dst)) {
+        if dst.is_loopback() || self.nics.iter().any(|n| n.owns(dst)) {
             return Err(packet);
         }
-        let Some(&(_, _, gw, slot)) = self.routes.iter().find(|(net, p, _, _)| in_subnet(dst, *net, *p)) else {
+        let Some(route) = self.routes.iter().find(|r| r.dest.covers(dst)) else {
             return Err(packet);
         };
-        let hop = gw.unwrap_or(dst);
+        let (hop, slot) = (route.gateway.unwrap_or(dst), route.slot);
         let mut packet = packet;
         // The stack computes no checksums (its loopback does not need them).
         fill_checksums(&mut packet);
@@ -149,7 +143,7 @@ impl Nics {
 }
 
 /// The Internet checksum (RFC 1071) of `data`, folded from `sum`.
-fn checksum(mut sum: u32, data: &[u8]) -> u16 {
+pub(super) fn checksum(mut sum: u32, data: &[u8]) -> u16 {
     let mut words = data.chunks_exact(2);
     for w in &mut words {
         sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
@@ -167,9 +161,59 @@ const IPPROTO_ICMP: u8 = 1;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
 
+/// The pseudo-header sum of TCP, UDP and ICMPv6 over IPv6.
+pub(super) fn pseudo_v6(src: &[u8], dst: &[u8], next: u8, len: usize) -> u32 {
+    let mut sum = 0u32;
+    for w in src.chunks_exact(2).chain(dst.chunks_exact(2)) {
+        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    sum + u32::from(next) + (len as u32 >> 16) + (len as u32 & 0xffff)
+}
+
+const IPPROTO_ICMPV6: u8 = 58;
+
+/// Fills in the checksums of an IP packet (see the two versions).
+fn fill_checksums(p: &mut [u8]) {
+    match p.first().map(|b| b >> 4) {
+        Some(4) => fill_checksums_v4(p),
+        Some(6) => fill_checksums_v6(p),
+        _ => {}
+    }
+}
+
+/// The TCP, UDP or ICMPv6 checksum of an IPv6 packet without extension
+/// headers.
+fn fill_checksums_v6(p: &mut [u8]) {
+    if p.len() < 40 {
+        return;
+    }
+    let len = usize::from(u16::from_be_bytes([p[4], p[5]]));
+    let next = p[6];
+    if 40 + len > p.len() {
+        return;
+    }
+    let at = match next {
+        IPPROTO_TCP => 16,
+        IPPROTO_UDP => 6,
+        IPPROTO_ICMPV6 => 2,
+        _ => return,
+    };
+    let (head, rest) = p.split_at_mut(40);
+    let body = &mut rest[..len];
+    if body.len() < at + 2 {
+        return;
+    }
+    body[at..at + 2].fill(0);
+    let mut sum = checksum(pseudo_v6(&head[8..24], &head[24..40], next, len), body);
+    if next == IPPROTO_UDP && sum == 0 {
+        sum = 0xffff;
+    }
+    body[at..at + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
 /// Fills in the IPv4 header checksum and the TCP, UDP or ICMP checksum of
 /// an unfragmented packet.
-fn fill_checksums(p: &mut [u8]) {
+fn fill_checksums_v4(p: &mut [u8]) {
     let ihl = usize::from(p[0] & 0xf) * 4;
     let total = p.get(2..4).map_or(0, |b| usize::from(u16::from_be_bytes([b[0], b[1]])));
     if ihl < 20 || p.len() < ihl || total < ihl || total > p.len() {
@@ -206,42 +250,79 @@ fn fill_checksums(p: &mut [u8]) {
     body[at..at + 2].copy_from_slice(&sum.to_be_bytes());
 }
 
-/// The destination of an IPv4 packet.
-fn ipv4_destination(packet: &[u8]) -> Option<Ipv4Addr> {
-    if packet.first()? >> 4 != 4 {
-        return None;
+/// The destination of an IP packet.
+fn ip_destination(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first()? >> 4 {
+        4 => Some(IpAddr::from(<[u8; 4]>::try_from(packet.get(16..20)?).ok()?)),
+        6 => Some(IpAddr::from(<[u8; 16]>::try_from(packet.get(24..40)?).ok()?)),
+        _ => None,
     }
-    let dst: [u8; 4] = packet.get(16..20)?.try_into().ok()?;
-    Some(Ipv4Addr::from(dst))
 }
 
 impl Nic {
-    fn owns(&self, ip: Ipv4Addr) -> bool {
-        self.addrs.iter().any(|(a, _)| *a == ip)
+    fn owns(&self, ip: IpAddr) -> bool {
+        self.addrs.iter().any(|a| a.addr == ip)
     }
 
-    /// Our address on the subnet of `peer`, else our first.
-    fn source_for(&self, peer: Ipv4Addr) -> Option<Ipv4Addr> {
+    /// Our address of `peer`'s family on its subnet, else our first of
+    /// that family.
+    fn source_for(&self, peer: IpAddr) -> Option<IpAddr> {
+        let same = |a: &&IfAddr| a.addr.is_ipv4() == peer.is_ipv4();
         self.addrs
             .iter()
-            .find(|(a, p)| in_subnet(peer, *a, *p))
-            .or_else(|| self.addrs.first())
-            .map(|(a, _)| *a)
+            .filter(same)
+            .find(|a| a.covers(peer))
+            .or_else(|| self.addrs.iter().find(same))
+            .map(|a| a.addr)
     }
 
-    fn send_ip(&mut self, hop: Ipv4Addr, packet: Vec<u8>) {
-        if let Some(mac) = self.arp.get(&hop).copied() {
-            self.write_frame(mac, ETHERTYPE_IPV4, &packet);
+    fn send_ip(&mut self, hop: IpAddr, packet: Vec<u8>) {
+        let ethertype = if hop.is_ipv4() { ETHERTYPE_IPV4 } else { ETHERTYPE_IPV6 };
+        if let Some(mac) = self.neighbors.get(&hop).copied() {
+            self.write_frame(mac, ethertype, &packet);
             return;
+        }
+        if !self.pending.contains_key(&hop) && self.pending.len() >= MAX_PENDING_HOPS {
+            // Some other resolution is given up.
+            if let Some(&other) = self.pending.keys().next() {
+                self.pending.remove(&other);
+            }
         }
         let queue = self.pending.entry(hop).or_default();
         if queue.len() == PENDING_PER_HOP {
             queue.pop_front();
         }
         queue.push_back(packet);
-        if let Some(src) = self.source_for(hop) {
-            let request = arp_packet(ARP_REQUEST, self.mac, src, [0; 6], hop);
-            self.write_frame(BROADCAST, ETHERTYPE_ARP, &request);
+        self.solicit(hop);
+    }
+
+    /// Asks for the MAC of `hop`: an ARP request, or a neighbour
+    /// solicitation to its solicited-node multicast group.
+    fn solicit(&self, hop: IpAddr) {
+        match (hop, self.source_for(hop)) {
+            (IpAddr::V4(hop), Some(IpAddr::V4(src))) => {
+                let request = arp_packet(ARP_REQUEST, self.mac, src, [0; 6], hop);
+                self.write_frame(BROADCAST, ETHERTYPE_ARP, &request);
+            }
+            (IpAddr::V6(hop), Some(IpAddr::V6(src))) => {
+                let (packet, mac) = ndp::solicitation(src, hop, self.mac);
+                self.write_frame(mac, ETHERTYPE_IPV6, &packet);
+            }
+            _ => {}
+        }
+    }
+
+    /// Records `ip` at `mac` and sends what waited for it.
+    fn learn(&mut self, ip: IpAddr, mac: [u8; 6]) {
+        if !self.neighbors.contains_key(&ip) && self.neighbors.len() >= MAX_ARP_ENTRIES {
+            self.neighbors.clear();
+        }
+        self.neighbors.insert(ip, mac);
+        let ethertype = if ip.is_ipv4() { ETHERTYPE_IPV4 } else { ETHERTYPE_IPV6 };
+        if let Some(waiting) = self.pending.remove(&ip) {
+            for packet in waiting {
+                self.write_frame(mac, ethertype, &packet);
+            }
         }
     }
 
@@ -268,42 +349,72 @@ impl Nic {
     /// the stack, if any.
     fn take_frame(&mut self, frame: &[u8]) -> Option<Vec<u8>> {
         let dst: [u8; 6] = frame.get(..6)?.try_into().ok()?;
-        if dst != self.mac && dst != BROADCAST {
+        let multicast = dst[..2] == [0x33, 0x33];
+        if dst != self.mac && dst != BROADCAST && !multicast {
             return None;
         }
+        let src: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
         let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
         let payload = frame.get(ETH_HDR..)?;
         match ethertype {
             ETHERTYPE_IPV4 => {
-                let to = ipv4_destination(payload)?;
+                let to = ip_destination(payload)?;
                 self.owns(to).then(|| ip_packet(payload))
             }
             ETHERTYPE_ARP => {
                 self.take_arp(payload);
                 None
             }
+            ETHERTYPE_IPV6 => {
+                let packet = ndp::ipv6_packet(payload)?;
+                if let Some(nd) = ndp::parse(&packet) {
+                    self.take_nd(nd, src);
+                    return None;
+                }
+                self.owns(ip_destination(&packet)?).then_some(packet)
+            }
             _ => None,
         }
     }
 
+    /// Answers a solicitation for one of our addresses; learns the
+    /// sender of solicitations and advertisements.
+    fn take_nd(&mut self, nd: ndp::Message, frame_src: [u8; 6]) {
+        match nd {
+            ndp::Message::Solicitation { src, target, src_mac } => {
+                if !self.owns(IpAddr::V6(target)) {
+                    return;
+                }
+                let mac = src_mac.unwrap_or(frame_src);
+                if !src.is_unspecified() {
+                    self.learn(IpAddr::V6(src), mac);
+                }
+                let (packet, dst_mac) = ndp::advertisement(target, src, self.mac, mac);
+                self.write_frame(dst_mac, ETHERTYPE_IPV6, &packet);
+            }
+            ndp::Message::Advertisement { target, target_mac } => {
+                let known =
+                    self.pending.contains_key(&IpAddr::V6(target)) || self.neighbors.contains_key(&IpAddr::V6(target));
+                if known {
+                    self.learn(IpAddr::V6(target), target_mac.unwrap_or(frame_src));
+                }
+            }
+        }
+    }
+
     /// Learns the sender of any ARP packet for us; answers requests for
-    /// our addresses; sends what waited for the sender.
+    /// our addresses.
     fn take_arp(&mut self, arp: &[u8]) {
         let Some((oper, sha, spa, tpa)) = parse_arp(arp) else {
             return;
         };
-        if !self.owns(tpa) {
+        if !self.owns(IpAddr::V4(tpa)) {
             return;
         }
-        self.arp.insert(spa, sha);
+        self.learn(IpAddr::V4(spa), sha);
         if oper == ARP_REQUEST {
             let reply = arp_packet(ARP_REPLY, self.mac, tpa, sha, spa);
             self.write_frame(sha, ETHERTYPE_ARP, &reply);
-        }
-        if let Some(waiting) = self.pending.remove(&spa) {
-            for packet in waiting {
-                self.write_frame(sha, ETHERTYPE_IPV4, &packet);
-            }
         }
     }
 }
@@ -408,9 +519,11 @@ mod tests {
     }
 
     #[test]
-    fn subnets() {
-        assert!(in_subnet("10.1.2.3".parse().unwrap(), "10.1.0.0".parse().unwrap(), 16));
-        assert!(!in_subnet("10.2.2.3".parse().unwrap(), "10.1.0.0".parse().unwrap(), 16));
-        assert!(in_subnet("8.8.8.8".parse().unwrap(), "0.0.0.0".parse().unwrap(), 0));
+    fn destinations() {
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 0, IPPROTO_TCP, 64];
+        v6.resize(40, 0);
+        v6[39] = 1;
+        assert_eq!(ip_destination(&v6), Some("::1".parse().unwrap()));
+        assert_eq!(ip_destination(&[0x45]), None);
     }
 }

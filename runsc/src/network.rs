@@ -171,6 +171,7 @@ fn take_over() -> anyhow::Result<Taken> {
         }
         tracing::debug!(name = %iface.name, addrs = ?iface.addrs, "took over the interface");
     }
+    tracing::debug!(routes = ?network.routes, "the sandbox's routes");
     Ok(Taken {
         network,
         nics,

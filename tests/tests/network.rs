@@ -207,7 +207,13 @@ fn none_mode_is_loopback_only_and_leaves_the_namespace_alone() {
 
 /// A one-shot server on the host's loopback that says hello; its port.
 fn host_server() -> (u16, std::thread::JoinHandle<()>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind on the host");
+    host_server_on("127.0.0.1")
+}
+
+/// A one-shot server on the host at `ip` that says hello; its port.
+fn host_server_on(ip: &str) -> (u16, std::thread::JoinHandle<()>) {
+    let ip: std::net::IpAddr = ip.parse().expect("server address");
+    let listener = std::net::TcpListener::bind((ip, 0)).expect("bind on the host");
     let port = listener.local_addr().expect("local addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
     let handle = std::thread::spawn(move || {
@@ -369,4 +375,21 @@ fn sandbox_server_answers_the_host_over_ipv6() {
     assert!(got.contains("hello"), "client got {got:?}\n{out}");
     assert_no_panic(&out, "server sandbox");
     assert!(ping.status.success(), "ping: {}", String::from_utf8_lossy(&ping.stdout));
+}
+
+/// A client in the sandbox reaches a server on the host side of the veth,
+/// over IPv4 and IPv6.
+#[test]
+fn sandbox_client_reaches_the_host_over_the_veth() {
+    for v6 in [false, true] {
+        // A namespace each: a sandbox takes its addresses for good.
+        let Some(ns) = Netns::new() else { return };
+        let addr = if v6 { ns.host_addr6() } else { ns.host_addr() };
+        let (port, server) = host_server_on(&addr);
+        let bundle = bundle_in(&ns, &format!("busybox nc -w 5 {addr} {port}"));
+        let out = run_with("sandbox", &bundle);
+        let _ = server.join();
+        assert_no_panic(&out, "client sandbox");
+        assert!(out.stdout_str().contains("hello from the host"), "{addr}: {out}");
+    }
 }

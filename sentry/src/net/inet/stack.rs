@@ -176,7 +176,11 @@ impl Stack {
         // reach addresses `Network::is_local` accepts.
         iface.set_any_ip(true);
         iface.update_ip_addrs(|addrs| {
-            for addr in network.interfaces.iter().flat_map(|i| &i.addrs) {
+            // Non-loopback addresses first: smoltcp takes the first address
+            // of the family as the source towards a gateway.
+            let mut ordered: Vec<_> = network.interfaces.iter().flat_map(|i| &i.addrs).collect();
+            ordered.sort_by_key(|a| a.addr.is_loopback());
+            for addr in ordered {
                 // The address list is bounded; extra addresses are not served.
                 let _ = addrs.push(IpCidr::new(IpAddress::from(addr.addr), addr.prefix));
             }
@@ -255,6 +259,19 @@ impl Stack {
     /// otherwise).
     pub fn is_local(&self, ip: IpAddr) -> bool {
         self.network.is_local(ip)
+    }
+
+    /// True when packets to `ip` have somewhere to go: a local address, or
+    /// a route out of a taken-over interface (`--network=sandbox`).
+    pub fn reachable(&self, ip: IpAddr) -> bool {
+        self.network.is_local(ip)
+            || self.network.routes.iter().any(|r| {
+                r.dest.covers(ip)
+                    && self
+                        .network
+                        .by_index(r.ifindex)
+                        .is_some_and(|i| i.flags & super::iface::IFF_LOOPBACK == 0)
+            })
     }
 
     /// The interface addresses of one family, for wildcard listeners.

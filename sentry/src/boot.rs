@@ -36,7 +36,14 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         crate::net::inet::iface::Network::loopback_only(),
     ));
     kernel.host_network = config.host_network;
-    crate::net::inet::stack::configure((*kernel.network).clone(), std::mem::take(&mut config.nics));
+    let nics = std::mem::take(&mut config.nics);
+    let has_nics = !nics.is_empty();
+    crate::net::inet::stack::configure((*kernel.network).clone(), nics);
+    if has_nics {
+        // Taken-over interfaces answer ARP, neighbour discovery and ping
+        // from the start, before the guest makes its first socket.
+        crate::net::inet::stack::Stack::global().map_err(|e| Error::Setup(format!("network stack: {e:?}")))?;
+    }
     let kernel = Arc::new(kernel);
     let proc_source: Arc<dyn crate::fs::proc::ProcSource> = Arc::new(KernelProc(Arc::downgrade(&kernel)));
     let bind_gofers = std::mem::take(&mut config.bind_gofers);

@@ -393,3 +393,29 @@ fn sandbox_client_reaches_the_host_over_the_veth() {
         assert!(out.stdout_str().contains("hello from the host"), "{addr}: {out}");
     }
 }
+
+/// A taken-over interface answers ping from the start, before the guest
+/// makes any socket.
+#[test]
+fn sandbox_answers_ping_without_sockets() {
+    let Some(ns) = Netns::new() else { return };
+    let bundle = bundle_in(&ns, "busybox sleep 5");
+    let runsc = Runsc::new();
+    let id = runsc.new_id("net-idle");
+    let sandbox = runsc.spawn([
+        "--network",
+        "sandbox",
+        "run",
+        "--bundle",
+        bundle.path().to_str().expect("utf-8 bundle path"),
+        &id,
+    ]);
+    let ping = ping(&ns.inner_addr());
+    let out = sandbox.wait(runsc_tests::default_timeout());
+    assert!(
+        ping.status.success(),
+        "ping: {}\n{out}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    assert_no_panic(&out, "idle sandbox");
+}

@@ -161,6 +161,11 @@ impl Stack {
             let Ok(mut inner) = self.inner.lock() else { return };
             if inner.device.nics.drain() {
                 self.update(&mut inner);
+            } else {
+                // Ready but nothing read: an error state (the host
+                // interface went away); do not spin on it.
+                drop(inner);
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
     }

@@ -21,6 +21,8 @@ const SOCKADDR_MAX: usize = 128;
 const OPTION_MAX: usize = 256;
 /// How often a blocked call looks for signals.
 const POLL_STEP: Duration = Duration::from_millis(20);
+/// The most one receive asks of the host (the buffer is allocated).
+const RECV_MAX: usize = 1 << 20;
 /// The largest datagram a send may carry before the host says more.
 const DATAGRAM_MAX: usize = 1 << 20;
 
@@ -166,8 +168,10 @@ impl HostSocket {
         Ok(buf[..(len as usize).min(SOCKADDR_MAX)].to_vec())
     }
 
-    /// One non-blocking receive of up to `want` bytes.
+    /// One non-blocking receive of up to `want` bytes (at most RECV_MAX:
+    /// a stream returns less, a datagram's real length still comes back).
     fn recv_once(&self, want: usize, flags: i32) -> Result<Received> {
+        let want = want.min(RECV_MAX);
         let mut data = vec![0u8; want];
         let mut from = [0u8; SOCKADDR_MAX];
         let mut from_len = SOCKADDR_MAX as libc::socklen_t;

@@ -104,7 +104,10 @@ pub fn answer(net: &Network, req: &Request, who: &Asker) -> Result<Answer> {
     let Some(&family) = req.body.first() else {
         return Ok(Answer::Ack);
     };
-    let kind = (ty - RTM_BASE) & 3;
+    let Some(kind) = ty.checked_sub(RTM_BASE).map(|t| t & 3) else {
+        // netlink's own control messages: only acknowledged.
+        return Ok(Answer::Ack);
+    };
     if kind != 2 && !who.net_admin {
         return Err(Errno::EPERM);
     }

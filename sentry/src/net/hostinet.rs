@@ -12,6 +12,7 @@ use crate::errno::{Errno, Result};
 use crate::kernel::Task;
 use crate::mm::UserMemory;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,11 @@ pub struct HostSocket {
     /// SO_RCVTIMEO and SO_SNDTIMEO: kept here, since the host socket is
     /// non-blocking and the waits are ours.
     timeouts: Mutex<(Option<Duration>, Option<Duration>)>,
+    /// Bytes received and sent, connections accepted: with what the host
+    /// still queues they make the event counter of edge-triggered epoll.
+    read_total: AtomicU64,
+    written_total: AtomicU64,
+    accepted_total: AtomicU64,
 }
 
 /// The errno of the last failed host call.
@@ -72,6 +78,9 @@ impl HostSocket {
             protocol,
             inode,
             timeouts: Mutex::new((None, None)),
+            read_total: AtomicU64::new(0),
+            written_total: AtomicU64::new(0),
+            accepted_total: AtomicU64::new(0),
         }
     }
 
@@ -150,6 +159,15 @@ impl HostSocket {
                 };
             }
         }
+    }
+
+    /// An int the host reports through ioctl `cmd` (FIONREAD, TIOCOUTQ).
+    fn host_queue(&self, cmd: u64) -> Result<i32> {
+        let mut n: i32 = 0;
+        // SAFETY: these ioctls write one int.
+        let rc = unsafe { libc::ioctl(self.raw(), cmd, &mut n) };
+        check(rc as isize)?;
+        Ok(n)
     }
 
     fn name_of(&self, peer: bool) -> Result<Vec<u8>> {
@@ -273,6 +291,7 @@ impl Socket for HostSocket {
         })?;
         // SAFETY: `raw` is a new descriptor that nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        self.accepted_total.fetch_add(1, Ordering::Relaxed);
         let inode = SocketInode::new(self.inode.uid, self.inode.gid);
         Ok(Arc::new(HostSocket::wrap(
             fd,
@@ -290,7 +309,7 @@ impl Socket for HostSocket {
         };
         // SIGPIPE is the Sentry's to raise (MSG_NOSIGNAL on the host).
         let flags = args.flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-        self.blocking(libc::POLLOUT, &args.wait, || {
+        let sent = self.blocking(libc::POLLOUT, &args.wait, || {
             // SAFETY: live buffers of the given lengths.
             let n = unsafe {
                 libc::sendto(
@@ -303,7 +322,9 @@ impl Socket for HostSocket {
                 )
             };
             check(n)
-        })
+        })?;
+        self.written_total.fetch_add(sent as u64, Ordering::Relaxed);
+        Ok(sent)
     }
 
     fn recv(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
@@ -317,6 +338,10 @@ impl Socket for HostSocket {
             };
             got.data.extend_from_slice(&more.data);
             got.full_len = got.data.len();
+        }
+        if !flags.peek {
+            self.read_total
+                .fetch_add(got.data.len().max(1) as u64, Ordering::Relaxed);
         }
         Ok(got)
     }
@@ -392,13 +417,25 @@ impl Socket for HostSocket {
         self.poll_host(events, 0)
     }
 
+    /// Moves with every arrival (bytes read plus bytes queued), every
+    /// freed byte of the send queue, every accepted connection and a
+    /// hang-up, as the stack's sockets count.
+    fn event_count(&self) -> u64 {
+        let queued_in = self.host_queue(libc::FIONREAD).unwrap_or(0).max(0) as u64;
+        let queued_out = self.host_queue(libc::TIOCOUTQ).unwrap_or(0).max(0) as u64;
+        let ready = self.poll_host(libc::POLLIN | libc::POLLRDHUP, 0);
+        self.read_total.load(Ordering::Relaxed)
+            + queued_in
+            + self.written_total.load(Ordering::Relaxed).saturating_sub(queued_out)
+            + self.accepted_total.load(Ordering::Relaxed)
+            + u64::from(ready & (libc::POLLRDHUP | libc::POLLHUP) != 0)
+            + u64::from(ready & libc::POLLIN != 0)
+    }
+
     fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
         match u64::from(cmd) {
             libc::FIONREAD | libc::TIOCOUTQ => {
-                let mut n: i32 = 0;
-                // SAFETY: these ioctls write one int.
-                let rc = unsafe { libc::ioctl(self.raw(), u64::from(cmd), &mut n) };
-                check(rc as isize)?;
+                let n = self.host_queue(u64::from(cmd))?;
                 mem.write(arg, &n.to_le_bytes())?;
                 Ok(0)
             }

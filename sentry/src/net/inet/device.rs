@@ -5,6 +5,7 @@
 //! accept queue is full, so the client retransmits them later (as Linux
 //! drops them, tcp_conn_request) instead of being refused.
 
+use super::iface::Counters;
 use super::nic::Nics;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
@@ -27,6 +28,8 @@ pub struct Loopback {
     pub full: HashSet<(IpAddr, u16)>,
     /// The taken-over interfaces (none with `--network=none`).
     pub nics: Nics,
+    /// The loopback interface's counters (each packet is sent and received).
+    pub lo: Counters,
 }
 
 impl Loopback {
@@ -96,6 +99,7 @@ impl Device for Loopback {
             TxToken {
                 queue: &mut self.queue,
                 nics: &mut self.nics,
+                lo: &mut self.lo,
             },
         ))
     }
@@ -104,6 +108,7 @@ impl Device for Loopback {
         Some(TxToken {
             queue: &mut self.queue,
             nics: &mut self.nics,
+            lo: &mut self.lo,
         })
     }
 }
@@ -119,6 +124,7 @@ impl phy::RxToken for RxToken {
 pub struct TxToken<'a> {
     queue: &'a mut VecDeque<Vec<u8>>,
     nics: &'a mut Nics,
+    lo: &'a mut Counters,
 }
 
 impl phy::TxToken for TxToken<'_> {
@@ -126,6 +132,8 @@ impl phy::TxToken for TxToken<'_> {
         let mut packet = vec![0; len];
         let result = f(&mut packet);
         if let Err(local) = self.nics.try_send(packet) {
+            self.lo.count_tx(local.len());
+            self.lo.count_rx(local.len());
             self.queue.push_back(local);
         }
         result

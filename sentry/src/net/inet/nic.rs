@@ -11,7 +11,7 @@
 //! the stack leaves out, and the choice of the outgoing interface and
 //! next hop from the routes.
 
-use super::iface::{IfAddr, Network, NicFd};
+use super::iface::{Counters, IfAddr, Network, NicFd};
 use super::ndp;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
@@ -48,6 +48,7 @@ pub struct Nic {
     neighbors: HashMap<IpAddr, [u8; 6]>,
     /// Packets waiting for a next hop's MAC.
     pending: HashMap<IpAddr, VecDeque<Vec<u8>>>,
+    counters: Counters,
 }
 
 /// A route out of a taken-over interface.
@@ -90,6 +91,7 @@ impl Nics {
                 fd,
                 neighbors: HashMap::new(),
                 pending: HashMap::new(),
+                counters: Counters::default(),
             });
         }
         nics.routes.sort_by_key(|r| std::cmp::Reverse(r.dest.prefix));
@@ -98,6 +100,11 @@ impl Nics {
 
     pub fn is_empty(&self) -> bool {
         self.nics.is_empty()
+    }
+
+    /// (interface index, counters) of each taken-over interface.
+    pub fn counters(&self) -> Vec<(u32, Counters)> {
+        self.nics.iter().map(|n| (n.fd.ifindex, n.counters)).collect()
     }
 
     /// The packet sockets' fds, for the thread that waits on them.
@@ -298,7 +305,7 @@ impl Nic {
 
     /// Asks for the MAC of `hop`: an ARP request, or a neighbour
     /// solicitation to its solicited-node multicast group.
-    fn solicit(&self, hop: IpAddr) {
+    fn solicit(&mut self, hop: IpAddr) {
         match (hop, self.source_for(hop)) {
             (IpAddr::V4(hop), Some(IpAddr::V4(src))) => {
                 let request = arp_packet(ARP_REQUEST, self.mac, src, [0; 6], hop);
@@ -326,7 +333,7 @@ impl Nic {
         }
     }
 
-    fn write_frame(&self, dst: [u8; 6], ethertype: u16, payload: &[u8]) {
+    fn write_frame(&mut self, dst: [u8; 6], ethertype: u16, payload: &[u8]) {
         let mut frame = Vec::with_capacity(ETH_HDR + payload.len());
         frame.extend_from_slice(&dst);
         frame.extend_from_slice(&self.mac);
@@ -334,7 +341,10 @@ impl Nic {
         frame.extend_from_slice(payload);
         // A frame the host cannot take now is lost, as on a busy link.
         // SAFETY: writes `frame.len()` bytes from a live buffer to our fd.
-        let _ = unsafe { libc::write(self.fd.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+        let n = unsafe { libc::write(self.fd.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+        if n > 0 {
+            self.counters.count_tx(frame.len());
+        }
     }
 
     fn read_frame(&self) -> Option<Vec<u8>> {
@@ -353,6 +363,7 @@ impl Nic {
         if dst != self.mac && dst != BROADCAST && !multicast {
             return None;
         }
+        self.counters.count_rx(frame.len());
         let src: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
         let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
         let payload = frame.get(ETH_HDR..)?;

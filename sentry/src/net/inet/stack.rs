@@ -13,7 +13,7 @@
 
 use super::backlog::Listener;
 use super::device::Loopback;
-use super::iface::{Network, NicFd};
+use super::iface::{Counters, Network, NicFd};
 use super::nic::Nics;
 use super::ping::PingEntry;
 use super::ports::PortTable;
@@ -37,6 +37,33 @@ const TIMER_IDLE: Duration = Duration::from_secs(1);
 const TIMER_MIN: Duration = Duration::from_millis(1);
 /// Bound on the polls of one pump (each moves at least one packet).
 const MAX_POLLS: usize = 1 << 16;
+
+/// The sandbox's stack, once built.
+static STACK: OnceLock<Arc<Stack>> = OnceLock::new();
+
+/// The traffic counters of interface `index`: zero until the stack exists.
+pub fn counters_of(index: u32) -> Counters {
+    let Some(stack) = STACK.get() else {
+        return Counters::default();
+    };
+    let loopback = stack
+        .network
+        .by_index(index)
+        .is_some_and(|i| i.flags & super::iface::IFF_LOOPBACK != 0);
+    let Ok(inner) = stack.lock() else {
+        return Counters::default();
+    };
+    if loopback {
+        return inner.device.lo;
+    }
+    inner
+        .device
+        .nics
+        .counters()
+        .into_iter()
+        .find(|(i, _)| *i == index)
+        .map_or_else(Counters::default, |(_, c)| c)
+}
 
 /// The network the stack is built from, set at boot by [`configure`].
 static CONFIG: Mutex<Option<(Network, Vec<NicFd>)>> = Mutex::new(None);
@@ -79,7 +106,6 @@ impl Stack {
     /// thread and, with taken-over interfaces, the thread that waits for
     /// their frames.
     pub fn global() -> Result<&'static Arc<Stack>> {
-        static STACK: OnceLock<Arc<Stack>> = OnceLock::new();
         if let Some(stack) = STACK.get() {
             return Ok(stack);
         }

@@ -66,8 +66,7 @@ const IF_OPER_UNKNOWN: u8 = 0;
 const IF_OPER_UP: u8 = 6;
 /// The transmit queue length Linux gives loopback and veth devices.
 const TXQLEN: u32 = 1000;
-/// sizeof(struct rtnl_link_stats) and sizeof(struct rtnl_link_stats64)
-/// (no counters are kept: all zero).
+/// sizeof(struct rtnl_link_stats) and sizeof(struct rtnl_link_stats64).
 const STATS_LEN: usize = 25 * 4;
 const STATS64_LEN: usize = 25 * 8;
 /// Lifetime of a permanent address (ifa_cacheinfo).
@@ -251,9 +250,25 @@ fn link_message(b: Builder, iface: &Interface) -> Vec<u8> {
         .attr_str(IFLA_QDISC, "noqueue")
         .attr(IFLA_ADDRESS, &iface.mac)
         .attr(IFLA_BROADCAST, &broadcast)
-        .attr(IFLA_STATS64, &[0u8; STATS64_LEN])
-        .attr(IFLA_STATS, &[0u8; STATS_LEN])
+        .attr(IFLA_STATS64, &link_stats(iface.index, 8))
+        .attr(IFLA_STATS, &link_stats(iface.index, 4))
         .finish()
+}
+
+/// struct rtnl_link_stats (`width` 4) or rtnl_link_stats64 (8): the
+/// packet and byte counters first, the error counters zero.
+fn link_stats(index: u32, width: usize) -> Vec<u8> {
+    let c = crate::net::inet::stack::counters_of(index);
+    let mut out = Vec::with_capacity(if width == 4 { STATS_LEN } else { STATS64_LEN });
+    for v in [c.rx_packets, c.tx_packets, c.rx_bytes, c.tx_bytes] {
+        if width == 4 {
+            out.extend_from_slice(&(v as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out.resize(if width == 4 { STATS_LEN } else { STATS64_LEN }, 0);
+    out
 }
 
 /// The broadcast address an IPv4 address gets on a broadcast interface

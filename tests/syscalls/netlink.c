@@ -14,6 +14,7 @@
 #include <ifaddrs.h>
 #include <linux/capability.h>
 #include <linux/netlink.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -668,6 +669,23 @@ CASE(netlink_unread_replies_overrun_with_enobufs)
 	EXPECT_GT(replies, 0);
 	EXPECT_LT(replies, 64);
 	EXPECT_EQ(enobufs, 1);
+}
+
+static void check_neigh(struct nlmsghdr *h, void *arg)
+{
+	struct ndmsg *nd = NLMSG_DATA(h);
+	(void)arg;
+	EXPECT_TRUE(nd->ndm_family == AF_INET || nd->ndm_family == AF_INET6);
+	EXPECT_GT(nd->ndm_ifindex, 0);
+	EXPECT_TRUE(find_attr((struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd))), h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd)), NDA_DST) != NULL);
+}
+
+CASE(netlink_neigh_dump_is_well_formed)
+{
+	int fd = nl_open();
+
+	/* Possibly empty (a fresh namespace has no neighbours). */
+	EXPECT_GE(nl_dump(fd, RTM_GETNEIGH, AF_UNSPEC, check_neigh, NULL), 0);
 }
 
 HARNESS_MAIN

@@ -386,11 +386,14 @@ fn sandbox_client_reaches_the_host_over_the_veth() {
         let Some(ns) = Netns::new() else { return };
         let addr = if v6 { ns.host_addr6() } else { ns.host_addr() };
         let (port, server) = host_server_on(&addr);
-        let bundle = bundle_in(&ns, &format!("busybox nc -w 5 {addr} {port}"));
+        let bundle = bundle_in(&ns, &format!("busybox nc -w 5 {addr} {port}; busybox ip neigh"));
         let out = run_with("sandbox", &bundle);
         let _ = server.join();
         assert_no_panic(&out, "client sandbox");
         assert!(out.stdout_str().contains("hello from the host"), "{addr}: {out}");
+        // The host's side was resolved, and netlink shows it.
+        let neigh = format!("{addr} dev {} lladdr", ns.inner_if);
+        assert!(out.stdout_str().contains(&neigh), "{neigh}: {out}");
     }
 }
 

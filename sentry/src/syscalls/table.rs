@@ -76,7 +76,7 @@ table! {
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
     40 sendfile xfer::sendfile, Partial("copies through the Sentry in 1 MiB chunks; the source must be a regular file or device"), "ffxd";
-    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP, ICMP echo (ping) datagrams and raw ICMP on the Sentry's stack (docs/networking.md; with --network=host, host sockets), and AF_NETLINK NETLINK_ROUTE (links, addresses and routes, read-only; docs/network-config.md); raw sockets of other protocols and other netlink protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
+    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP, ICMP echo (ping) datagrams and raw ICMP on the Sentry's stack (docs/networking.md; with --network=host, host sockets), and AF_NETLINK NETLINK_ROUTE (links, addresses, routes and neighbours, read-only; docs/network-config.md); raw sockets of other protocols and other netlink protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
     42 connect socket::connect, Partial("inet: local addresses, and with --network=sandbox those routed out of a taken-over interface (others ENETUNREACH)"), "fxd";
     43 accept socket::accept, Full, "fxx";
     44 sendto socket::sendto, Partial("no MSG_OOB (EOPNOTSUPP); UDP datagrams up to 65507 bytes (65487 over IPv6)"), "fxdxxd";

@@ -102,6 +102,17 @@ impl Nics {
         self.nics.is_empty()
     }
 
+    /// (interface index, address, MAC) of every resolved neighbour.
+    pub fn neighbors(&self) -> Vec<(u32, IpAddr, [u8; 6])> {
+        let mut out: Vec<_> = self
+            .nics
+            .iter()
+            .flat_map(|n| n.neighbors.iter().map(|(ip, mac)| (n.fd.ifindex, *ip, *mac)))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// (interface index, counters) of each taken-over interface.
     pub fn counters(&self) -> Vec<(u32, Counters)> {
         self.nics.iter().map(|n| (n.fd.ifindex, n.counters)).collect()

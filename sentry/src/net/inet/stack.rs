@@ -65,6 +65,15 @@ pub fn counters_of(index: u32) -> Counters {
         .map_or_else(Counters::default, |(_, c)| c)
 }
 
+/// The neighbours the taken-over interfaces have resolved (ARP and
+/// neighbour discovery): (interface index, address, MAC).
+pub fn neighbors() -> Vec<(u32, IpAddr, [u8; 6])> {
+    STACK
+        .get()
+        .and_then(|s| s.lock().ok().map(|inner| inner.device.nics.neighbors()))
+        .unwrap_or_default()
+}
+
 /// The network the stack is built from, set at boot by [`configure`].
 static CONFIG: Mutex<Option<(Network, Vec<NicFd>)>> = Mutex::new(None);
 

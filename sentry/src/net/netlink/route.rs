@@ -19,6 +19,8 @@ pub const RTM_NEWADDR: u16 = 20;
 pub const RTM_GETADDR: u16 = 22;
 pub const RTM_NEWROUTE: u16 = 24;
 pub const RTM_GETROUTE: u16 = 26;
+pub const RTM_NEWNEIGH: u16 = 28;
+pub const RTM_GETNEIGH: u16 = 30;
 /// The highest rtnetlink message type (Linux 6.1).
 const RTM_MAX: u16 = 123;
 
@@ -134,6 +136,13 @@ pub fn answer(net: &Network, req: &Request, who: &Asker) -> Result<Answer> {
                 .iter()
                 .filter(|r| family_matches(family, r.dest.addr))
                 .map(|r| route_message(reply(RTM_NEWROUTE, NLM_F_MULTI), r, 0))
+                .collect(),
+        )),
+        (RTM_GETNEIGH, true) => Ok(Answer::Dump(
+            crate::net::inet::stack::neighbors()
+                .into_iter()
+                .filter(|(_, ip, _)| family_matches(family, *ip))
+                .map(|(index, ip, mac)| neigh_message(reply(RTM_NEWNEIGH, NLM_F_MULTI), index, ip, mac))
                 .collect(),
         )),
         (RTM_GETROUTE, false) => {
@@ -309,6 +318,25 @@ fn addr_message(b: Builder, iface: &Interface, a: &IfAddr) -> Vec<u8> {
         .attr(IFA_CACHEINFO, &cache)
         .finish()
 }
+
+/// RTM_NEWNEIGH: struct ndmsg (family, index, NUD_REACHABLE, type
+/// unicast), NDA_DST and NDA_LLADDR.
+fn neigh_message(b: Builder, index: u32, ip: IpAddr, mac: [u8; 6]) -> Vec<u8> {
+    const NUD_REACHABLE: u16 = 0x02;
+    const NDA_DST: u16 = 1;
+    const NDA_LLADDR: u16 = 2;
+    let mut head = vec![family_of(ip), 0, 0, 0];
+    head.extend_from_slice(&index.to_le_bytes());
+    head.extend_from_slice(&NUD_REACHABLE.to_le_bytes());
+    head.extend_from_slice(&[0, RTN_UNICAST_TYPE]);
+    b.payload(&head)
+        .attr(NDA_DST, &ip_bytes(ip))
+        .attr(NDA_LLADDR, &mac)
+        .finish()
+}
+
+/// rtm_type/ndm_type of a unicast entry.
+const RTN_UNICAST_TYPE: u8 = 1;
 
 /// RTM_NEWROUTE for `r`: struct rtmsg, then its attributes.
 fn route_message(b: Builder, r: &RouteEntry, flags: u32) -> Vec<u8> {

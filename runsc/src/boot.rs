@@ -187,7 +187,12 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         .into_iter();
     config.gofer = conns.next();
     config.bind_gofers = conns.collect();
-    crate::confine::sentry(global.platform())
+    let net = crate::network::prepare(global.network, bundle.netns_path().as_deref())
+        .map_err(|e| BootFailure::new(format!("setting up the network: {e:#}"), 1))?;
+    config.network = net.network;
+    config.nics = net.nics;
+    config.host_network = net.host;
+    crate::confine::sentry(global.platform(), net.host)
         .map_err(|e| BootFailure::new(format!("confining the sandbox: {e:#}"), 1))?;
     tracing::debug!(
         rootfs = %config.rootfs.display(),

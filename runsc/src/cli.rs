@@ -40,6 +40,13 @@ pub struct GlobalOpts {
     #[arg(long = "platform", global = true, value_name = "NAME")]
     pub platform_flag: Option<PlatformKind>,
 
+    /// The sandbox's network: `sandbox` (the Sentry's own stack over the
+    /// interfaces of the container's network namespace, which it takes
+    /// over), `none` (loopback only) or `host` (the host's sockets; not
+    /// supported yet).
+    #[arg(long, global = true, value_enum, value_name = "MODE", default_value_t = NetworkMode::Sandbox)]
+    pub network: NetworkMode,
+
     /// Write debug logs to this file (or, for a directory, to a file in it
     /// named after the command and pid).
     #[arg(long = "debug-log", global = true, value_name = "FILE")]
@@ -77,6 +84,24 @@ pub struct GlobalOpts {
     pub rootless: Option<String>,
 }
 
+/// What `--network` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkMode {
+    Sandbox,
+    None,
+    Host,
+}
+
+impl NetworkMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            NetworkMode::Sandbox => "sandbox",
+            NetworkMode::None => "none",
+            NetworkMode::Host => "host",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -109,6 +134,8 @@ impl GlobalOpts {
             absolute(&self.root)?.into(),
             "--platform".into(),
             platform_name(self.platform()).into(),
+            "--network".into(),
+            self.network.name().into(),
             "--log-format".into(),
             match self.log_format {
                 LogFormat::Text => "text",

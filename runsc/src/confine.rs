@@ -28,7 +28,10 @@ use nix::sched::{unshare, CloneFlags};
 /// their trap), so with systrap the stub factory process is forked here,
 /// confined in every other way but before the Sentry's filters: stubs come
 /// from it and never inherit them (see docs/security.md).
-pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
+///
+/// With `host_network` (`--network=host`) the Sentry stays in the host's
+/// network namespace and may make inet sockets (SENTRY_HOSTINET).
+pub fn sentry(platform: ::platform::PlatformKind, host_network: bool) -> anyhow::Result<()> {
     sentry::read_host_facts();
     close_inherited_fds().context("closing inherited fds")?;
     let ids = crate::userns::HostIds::unprivileged();
@@ -36,7 +39,7 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     // user namespace's setgroups is denied, and host groups would stay.
     nix::unistd::setgroups(&[]).context("clearing the supplementary groups")?;
     let mapper = crate::userns::Mapper::start(ids).context("starting the id mapper")?;
-    enter_namespaces()?;
+    enter_namespaces(host_network)?;
     mapper.map().context("mapping the user namespace's root")?;
     crate::userns::become_root(platform == ::platform::PlatformKind::Ptrace)
         .context("becoming the user namespace's root")?;
@@ -45,7 +48,7 @@ pub fn sentry(platform: ::platform::PlatformKind) -> anyhow::Result<()> {
     if platform == ::platform::PlatformKind::Systrap {
         ::platform::systrap::prepare().context("starting the systrap stub factory")?;
     }
-    crate::seccomp::install_sentry(platform).context("the Sentry's seccomp filters")?;
+    crate::seccomp::install_sentry(platform, host_network).context("the Sentry's seccomp filters")?;
     crate::testonly::after_confinement();
     Ok(())
 }
@@ -81,13 +84,17 @@ fn close_inherited_fds() -> anyhow::Result<()> {
 
 /// Unshares the user namespace first (the kernel makes it before the
 /// others, which it then owns) and every other one but pid's.
-fn enter_namespaces() -> anyhow::Result<()> {
-    let flags = CloneFlags::CLONE_NEWUSER
+///
+/// With `host_network` the network namespace stays the host's.
+fn enter_namespaces(host_network: bool) -> anyhow::Result<()> {
+    let mut flags = CloneFlags::CLONE_NEWUSER
         | CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWNET
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWUTS
         | CloneFlags::CLONE_NEWCGROUP;
+    if !host_network {
+        flags |= CloneFlags::CLONE_NEWNET;
+    }
     unshare(flags).context("unshare of the user, mount, network, IPC, UTS and cgroup namespaces")?;
     mount(
         None::<&str>,

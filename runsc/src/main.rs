@@ -16,6 +16,7 @@ mod control;
 mod gofer_proc;
 mod hooks;
 mod logging;
+mod network;
 mod pod;
 mod report;
 mod rfc3339;

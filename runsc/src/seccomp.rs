@@ -627,13 +627,53 @@ pub const SENTRY_SYSTRAP: &[Allowed] = &[allow_if(
 )];
 
 /// The Sentry's allow-list on `platform`.
-pub fn sentry_table(platform: ::platform::PlatformKind) -> Vec<Allowed> {
+///
+/// With `host_network` (`--network=host`) it also has SENTRY_HOSTINET.
+pub fn sentry_table(platform: ::platform::PlatformKind, host_network: bool) -> Vec<Allowed> {
     let extra = match platform {
         ::platform::PlatformKind::Ptrace => SENTRY_PTRACE,
         ::platform::PlatformKind::Systrap => SENTRY_SYSTRAP,
     };
-    SENTRY.iter().chain(extra).copied().collect()
+    let hostinet: &[Allowed] = if host_network { SENTRY_HOSTINET } else { &[] };
+    SENTRY.iter().chain(extra).chain(hostinet).copied().collect()
 }
+
+/// What the Sentry adds with `--network=host` only: the guest's inet
+/// sockets are host sockets (weaker isolation: the guest reaches the
+/// host's network stack through them). sendto, recvfrom, sendmsg,
+/// recvmsg, accept4, poll and FIONREAD are in SENTRY already.
+pub const SENTRY_HOSTINET: &[Allowed] = &[
+    allow_if(
+        libc::SYS_socket,
+        "socket",
+        "--network=host: the guest's AF_INET sockets",
+        &[int_is(0, libc::AF_INET as i64)],
+    ),
+    allow_if(
+        libc::SYS_socket,
+        "socket",
+        "--network=host: the guest's AF_INET6 sockets",
+        &[int_is(0, libc::AF_INET6 as i64)],
+    ),
+    allow(libc::SYS_bind, "bind", "--network=host: bind(2) of a guest socket"),
+    allow(libc::SYS_listen, "listen", "--network=host: listen(2)"),
+    allow(libc::SYS_connect, "connect", "--network=host: connect(2)"),
+    allow(libc::SYS_shutdown, "shutdown", "--network=host: shutdown(2)"),
+    allow(libc::SYS_getsockname, "getsockname", "--network=host: getsockname(2)"),
+    allow(libc::SYS_getpeername, "getpeername", "--network=host: getpeername(2)"),
+    allow(libc::SYS_setsockopt, "setsockopt", "--network=host: guest socket options"),
+    allow(
+        libc::SYS_getsockopt,
+        "getsockopt",
+        "--network=host: guest socket options, SO_ERROR",
+    ),
+    allow_if(
+        libc::SYS_ioctl,
+        "ioctl",
+        "--network=host: SIOCOUTQ (TIOCOUTQ) of a guest socket",
+        &[int_is(1, libc::TIOCOUTQ as i64)],
+    ),
+];
 
 /// Syscalls of the Sentry that always fail with ENOENT instead of killing
 /// it: glibc opens files lazily (malloc reads
@@ -715,10 +755,10 @@ pub fn install_errno(table: &[Allowed], errno: i32) -> Result<(), Error> {
 
 /// The Sentry's filters on every thread: the errno ones first (once the
 /// allow-list is on, seccomp(2) itself is refused).
-pub fn install_sentry(platform: ::platform::PlatformKind) -> Result<(), Error> {
+pub fn install_sentry(platform: ::platform::PlatformKind, host_network: bool) -> Result<(), Error> {
     install_errno(SENTRY_ENOENT, libc::ENOENT)?;
     install_errno(SENTRY_ENOSYS, libc::ENOSYS)?;
-    install(&sentry_table(platform))
+    install(&sentry_table(platform, host_network))
 }
 
 /// The gofer's filters on every thread.
@@ -804,13 +844,14 @@ mod tests {
     }
 
     /// Every table with its marker name in docs/security.md.
-    fn all_tables() -> [(&'static str, &'static [Allowed]); 7] {
+    fn all_tables() -> [(&'static str, &'static [Allowed]); 8] {
         [
             ("gofer", GOFER),
             ("gofer-enoent", GOFER_ENOENT),
             ("sentry", SENTRY),
             ("sentry-ptrace", SENTRY_PTRACE),
             ("sentry-systrap", SENTRY_SYSTRAP),
+            ("sentry-hostinet", SENTRY_HOSTINET),
             ("sentry-enoent", SENTRY_ENOENT),
             ("sentry-enosys", SENTRY_ENOSYS),
         ]
@@ -891,7 +932,7 @@ mod tests {
     #[allow(unsafe_code)]
     fn the_sentry_cannot_open_host_paths_or_make_sockets() {
         let filtered_open = || {
-            if install_sentry(::platform::PlatformKind::Ptrace).is_err() {
+            if install_sentry(::platform::PlatformKind::Ptrace, false).is_err() {
                 return false;
             }
             // SAFETY: a raw openat of a NUL-terminated path that exists.
@@ -939,7 +980,7 @@ mod tests {
     /// `platform` and then makes `call`; it exits 0 when `call` returns
     /// true.
     fn under_sentry(platform: ::platform::PlatformKind, call: impl FnOnce() -> bool) -> i32 {
-        in_child(|| install_sentry(platform).is_ok() && call())
+        in_child(|| install_sentry(platform, false).is_ok() && call())
     }
 
     const PTRACE: ::platform::PlatformKind = ::platform::PlatformKind::Ptrace;

@@ -142,6 +142,17 @@ pub struct RuntimeOptions {
 }
 
 impl Bundle {
+    /// The path of the network namespace the spec gives the container
+    /// (`linux.namespaces` entry of type network with a path).
+    pub fn netns_path(&self) -> Option<PathBuf> {
+        let namespaces = self.spec.linux().as_ref()?.namespaces().as_ref()?;
+        namespaces
+            .iter()
+            .find(|ns| ns.typ() == oci_spec::runtime::LinuxNamespaceType::Network)?
+            .path()
+            .clone()
+    }
+
     pub fn terminal(&self) -> bool {
         self.process.terminal().unwrap_or(false)
     }
@@ -200,6 +211,9 @@ impl Bundle {
             stdio,
             gofer: None,
             bind_gofers: Vec::new(),
+            network: sentry::net::inet::iface::Network::loopback_only(),
+            nics: Vec::new(),
+            host_network: false,
         }
     }
 }

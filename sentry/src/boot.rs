@@ -28,13 +28,21 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         lower
     };
     let fs_type = if config.overlay { "overlay" } else { "9p" };
-    let kernel = Arc::new(Kernel::new(
-        platform,
-        memfile,
-        mounts.clone(),
-        &config.hostname,
-        config.strace,
+    let mut kernel = Kernel::new(platform, memfile, mounts.clone(), &config.hostname, config.strace);
+    kernel.network = Arc::new(std::mem::replace(
+        &mut config.network,
+        crate::net::inet::iface::Network::loopback_only(),
     ));
+    kernel.host_network = config.host_network;
+    let nics = std::mem::take(&mut config.nics);
+    let has_nics = !nics.is_empty();
+    crate::net::inet::stack::configure((*kernel.network).clone(), nics);
+    if has_nics {
+        // Taken-over interfaces answer ARP, neighbour discovery and ping
+        // from the start, before the guest makes its first socket.
+        crate::net::inet::stack::Stack::global().map_err(|e| Error::Setup(format!("network stack: {e:?}")))?;
+    }
+    let kernel = Arc::new(kernel);
     let bind_gofers = std::mem::take(&mut config.bind_gofers);
     let root = ContainerRoot {
         inode: root_inode,

@@ -54,6 +54,16 @@ pub struct Config {
     /// Connections to the gofer serving each bind mount, in the order of
     /// the bind mounts in `mounts`. Empty serves them from this process.
     pub bind_gofers: Vec<OwnedFd>,
+    /// The sandbox's interfaces, addresses and routes (loopback only
+    /// unless runsc took over the interfaces of a network namespace).
+    pub network: crate::net::inet::iface::Network,
+    /// The packet sockets (AF_PACKET, SOCK_RAW, bound to one host
+    /// interface each) that carry the frames of the non-loopback
+    /// interfaces of `network`.
+    pub nics: Vec<crate::net::inet::iface::NicFd>,
+    /// `--network=host`: AF_INET/AF_INET6 sockets are host sockets in the
+    /// host's network namespace (weaker isolation).
+    pub host_network: bool,
 }
 
 /// A further process to start in a running sandbox (`runsc exec`): the

@@ -15,7 +15,12 @@ pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
     crate::testonly::read_env();
     let mut config = config(global, args)?;
     config.gofer = Some(root_gofer()?);
-    crate::confine::sentry(global.platform()).context("confining the sandbox")?;
+    // `do` names no network namespace: loopback only, or the host's.
+    let net = crate::network::prepare(global.network, None)?;
+    config.network = net.network;
+    config.nics = net.nics;
+    config.host_network = net.host;
+    crate::confine::sentry(global.platform(), net.host).context("confining the sandbox")?;
     tracing::debug!(args = ?config.args, cwd = %config.cwd, overlay = config.overlay, "do");
     let sandbox = Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))?;
     let status = sandbox.run().map_err(|e| BootFailure::from_sentry(&e))?;
@@ -67,6 +72,9 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         }],
         gofer: None,
         bind_gofers: Vec::new(),
+        network: sentry::net::inet::iface::Network::loopback_only(),
+        nics: Vec::new(),
+        host_network: false,
         hostname,
         platform: global.platform(),
         strace: global.strace,

@@ -601,11 +601,28 @@ fn process_files(src: &Arc<dyn ProcSource>, pid: i32, tid: i32, key: &[u8]) -> E
     }
     out.push((b"fd".to_vec(), fd_dir(src.clone(), pid, key, &owner)));
     out.push((b"fdinfo".to_vec(), fdinfo_dir(src.clone(), pid, key, &owner)));
-    out.push((
-        b"net".to_vec(),
-        dir_with_mode(&[key, b"net"], &owner, 0o555, || Ok(Vec::new())),
-    ));
+    out.push((b"net".to_vec(), net_dir(src, key, &owner)));
     out
+}
+
+/// /proc/PID/net: the sandbox's network (one network namespace), as
+/// [`ProcSource::kernel_file`] renders "net/NAME".
+fn net_dir(src: &Arc<dyn ProcSource>, key: &[u8], owner: &Owner) -> Arc<dyn Inode> {
+    let src = src.clone();
+    let dir_key = [key, b"/net"].concat();
+    dir_with_mode(&[&dir_key.clone()], owner, 0o555, move || {
+        Ok(crate::net::procnet::FILES
+            .iter()
+            .map(|&name| {
+                let s = src.clone();
+                let path = format!("net/{name}");
+                let inode = file(&[&dir_key, name.as_bytes()], move || {
+                    s.kernel_file(&path).ok_or(Errno::EIO)
+                });
+                (name.as_bytes().to_vec(), inode)
+            })
+            .collect())
+    })
 }
 
 fn pid_dir(src: Arc<dyn ProcSource>, pid: i32) -> Arc<dyn Inode> {

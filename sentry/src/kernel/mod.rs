@@ -53,6 +53,12 @@ pub struct Kernel {
     pub ttys: crate::fs::tty::ctty::Sessions,
     /// Names of bound Unix domain sockets (paths and abstract names).
     pub unix_names: Arc<crate::net::addr::Names>,
+    /// The sandbox's network interfaces and routes.
+    pub network: Arc<crate::net::inet::iface::Network>,
+    /// `--network=host`: inet sockets are host sockets.
+    pub host_network: bool,
+    /// Bound netlink port ids.
+    pub netlink_ports: Arc<crate::net::netlink::Ports>,
     /// Syscall numbers already reported as unimplemented.
     reported_missing: Mutex<HashSet<u64>>,
 }
@@ -82,6 +88,9 @@ impl Kernel {
             groups: Default::default(),
             fifos: Default::default(),
             unix_names: Default::default(),
+            network: Arc::new(crate::net::inet::iface::Network::loopback_only()),
+            netlink_ports: Default::default(),
+            host_network: false,
             reported_missing: Mutex::new(HashSet::new()),
             timers: Default::default(),
             proc_attrs: Default::default(),

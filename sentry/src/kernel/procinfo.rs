@@ -383,10 +383,31 @@ impl ProcSource for KernelProc {
             "uptime" => procrender::uptime(&kernel),
             "sys/kernel/hostname" => line_of(&kernel.hostname),
             "sys/kernel/domainname" => line_of(&kernel.domainname),
-            _ => return None,
+            _ => {
+                let net_file = name.strip_prefix("net/")?;
+                crate::net::procnet::render(net_file, &kernel.network, &open_sockets(&kernel))?
+            }
         };
         Some(text.into_bytes())
     }
+}
+
+/// Every socket open in some process of the sandbox, once each.
+fn open_sockets(kernel: &Kernel) -> Vec<Arc<dyn crate::net::socket::Socket>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (_, e) in kernel.procs.snapshot() {
+        for fd in e.fds.fds() {
+            let Some(sock) = e.fds.get(fd).ok().and_then(|f| f.ops.socket()) else {
+                continue;
+            };
+            if seen.insert(sock.inode().ino) {
+                out.push(sock);
+            }
+        }
+    }
+    out.sort_by_key(|s| s.inode().ino);
+    out
 }
 
 fn line_of(value: &Mutex<Vec<u8>>) -> String {

@@ -4,15 +4,23 @@
 //! - `socket`: the `Socket` trait every family implements, the open
 //!   socket file, and socket(2)'s dispatch by family;
 //! - `inet`: AF_INET and AF_INET6 (the interface list in `inet::iface`);
+//! - `hostinet`: AF_INET/AF_INET6 as host sockets (`--network=host`);
+//! - `netdevice`: the netdevice(7) interface ioctls, for every family;
+//! - `netlink`: AF_NETLINK (NETLINK_ROUTE answered from `inet::iface`);
 //! - `addr`: sockaddr_un names and the sandbox's name tables;
+//! - `procnet`: the /proc/net files;
 //! - `options`: the socket options that are stored as set;
 //! - `queue`: a receive queue of messages with their ancillary data;
 //! - `unix`: the unix(7) state machine (bind, listen, connect, accept,
 //!   send, receive, shutdown, options); `unix_ops` its `Socket` face.
 
 pub mod addr;
+pub mod hostinet;
 pub mod inet;
+pub mod netdevice;
+pub mod netlink;
 pub mod options;
+pub mod procnet;
 pub mod queue;
 pub mod socket;
 pub mod unix;

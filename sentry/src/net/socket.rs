@@ -107,7 +107,11 @@ pub fn create(task: &Task, domain: i32, ty: i32, protocol: i32) -> Result<Arc<dy
             let kind = unix_kind(ty, protocol)?;
             Ok(UnixSocket::new(kind, task.kernel.unix_names.clone(), inode))
         }
+        libc::AF_INET | libc::AF_INET6 if task.kernel.host_network => {
+            super::hostinet::create(domain, ty, protocol, inode)
+        }
         libc::AF_INET | libc::AF_INET6 => super::inet::create(domain, ty, protocol, inode),
+        libc::AF_NETLINK => super::netlink::create(task, ty, protocol, inode),
         _ => Err(Errno::EAFNOSUPPORT),
     }
 }

@@ -819,6 +819,10 @@ pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
             });
             Ok(0)
         }
+        cmd if file.ops.socket().is_some() && crate::net::netdevice::is_netdevice(cmd as u32) => {
+            let family = file.ops.socket().map_or(0, |s| s.family());
+            crate::net::netdevice::ioctl(task, family, cmd as u32, a.u64(2))
+        }
         cmd => match file.ops.tty() {
             Some(handle) => crate::fs::tty::ioctl::ioctl(task, &handle, cmd as u32, a.u64(2)),
             None => match super::xfer::file_ioctl(task, &file, cmd, a.u64(2)) {

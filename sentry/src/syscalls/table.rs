@@ -54,7 +54,7 @@ table! {
     13 rt_sigaction signal::rt_sigaction, Full, "dxxd";
     14 rt_sigprocmask signal::rt_sigprocmask, Full, "dxxd";
     15 rt_sigreturn signal::rt_sigreturn, Partial("x87/SSE state only (no AVX upper halves)"), "";
-    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; SIGTTOU for background groups on TCSETS*, TIOCSPGRP, TCFLSH, TCSBRK*; no TIOCPKT, TIOCSTI or termios2"), "fxx";
+    16 ioctl file::ioctl, Partial("FIOCLEX, FIONCLEX, FIONBIO; FIONREAD on pipes; host ttys: TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, FIONREAD; ptys: TCGETS, TCSETS/TCSETSW/TCSETSF, TIOCGWINSZ, TIOCSWINSZ (SIGWINCH), TIOCGPTN, TIOCSPTLCK, TIOCGPTLCK, TIOCGPTPEER, TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID, FIONREAD, TIOCOUTQ, TCFLSH, TCSBRK, TIOCGETD; SIGTTOU for background groups on TCSETS*, TIOCSPGRP, TCFLSH, TCSBRK*; no TIOCPKT, TIOCSTI or termios2; sockets: netdevice(7) SIOCGIFCONF, SIOCGIFNAME, SIOCGIFINDEX, SIOCGIFFLAGS, SIOCGIFMTU, SIOCGIFHWADDR, SIOCGIFTXQLEN, SIOCGIFMETRIC, and on AF_INET SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFBRDADDR, SIOCGIFDSTADDR; SIOCSIF* are EPERM (EOPNOTSUPP with CAP_NET_ADMIN)"), "fxx";
     17 pread64 file::pread64, Full, "fxdd";
     18 pwrite64 file::pwrite64, Full, "fxdd";
     19 readv file::readv, Full, "fxd";
@@ -76,8 +76,8 @@ table! {
     38 setitimer timers::setitimer, Partial("ITIMER_VIRTUAL and ITIMER_PROF count elapsed time, not CPU time"), "dxx";
     39 getpid process::getpid, Full, "";
     40 sendfile xfer::sendfile, Partial("copies through the Sentry in 1 MiB chunks; the source must be a regular file or device"), "ffxd";
-    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP, ICMP echo (ping) datagrams and raw ICMP on the Sentry's loopback-only stack (docs/networking.md); raw sockets of other protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
-    42 connect socket::connect, Partial("inet: loopback addresses only (others ENETUNREACH)"), "fxd";
+    41 socket socket::socket, Partial("AF_UNIX, and AF_INET/AF_INET6 TCP, UDP, ICMP echo (ping) datagrams and raw ICMP on the Sentry's stack (docs/networking.md; with --network=host, host sockets), and AF_NETLINK NETLINK_ROUTE (links, addresses, routes and neighbours, read-only; docs/network-config.md); raw sockets of other protocols and other netlink protocols are EPROTONOSUPPORT, other families EAFNOSUPPORT"), "ddd";
+    42 connect socket::connect, Partial("inet: local addresses, and with --network=sandbox those routed out of a taken-over interface (others ENETUNREACH)"), "fxd";
     43 accept socket::accept, Full, "fxx";
     44 sendto socket::sendto, Partial("no MSG_OOB (EOPNOTSUPP); UDP datagrams up to 65507 bytes (65487 over IPv6)"), "fxdxxd";
     45 recvfrom socket::recvfrom, Partial("no MSG_OOB (EOPNOTSUPP); MSG_ERRQUEUE is EAGAIN; MSG_TRUNC on TCP copies instead of discarding"), "fxdxxx";

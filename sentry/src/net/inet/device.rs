@@ -1,8 +1,12 @@
 //! The loopback device the stack sends through: every packet sent is
-//! received back in order. It also holds back SYNs for listeners whose
+//! received back in order, but packets routed out of a taken-over
+//! interface, which go to [`super::nic::Nics`] (and what those receive
+//! comes in after the looped-back packets). It also holds back SYNs for listeners whose
 //! accept queue is full, so the client retransmits them later (as Linux
 //! drops them, tcp_conn_request) instead of being refused.
 
+use super::iface::Counters;
+use super::nic::Nics;
 use smoltcp::phy::{self, Device, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use std::collections::{HashSet, VecDeque};
@@ -22,16 +26,20 @@ pub struct Loopback {
     pub budget: usize,
     /// Listening endpoints that take no new connection now.
     pub full: HashSet<(IpAddr, u16)>,
+    /// The taken-over interfaces (none with `--network=none`).
+    pub nics: Nics,
+    /// The loopback interface's counters (each packet is sent and received).
+    pub lo: Counters,
 }
 
 impl Loopback {
     pub fn is_idle(&self) -> bool {
-        self.queue.is_empty()
+        self.queue.is_empty() && self.nics.rx.is_empty()
     }
 
     /// The next packet to take in, dropping SYNs to full listeners.
     fn next_packet(&mut self) -> Option<Vec<u8>> {
-        while let Some(packet) = self.queue.pop_front() {
+        while let Some(packet) = self.queue.pop_front().or_else(|| self.nics.rx.pop_front()) {
             match syn_destination(&packet) {
                 Some(dest) if self.full.contains(&dest) => continue,
                 _ => return Some(packet),
@@ -86,11 +94,22 @@ impl Device for Loopback {
         }
         let packet = self.next_packet()?;
         self.budget -= 1;
-        Some((RxToken(packet), TxToken(&mut self.queue)))
+        Some((
+            RxToken(packet),
+            TxToken {
+                queue: &mut self.queue,
+                nics: &mut self.nics,
+                lo: &mut self.lo,
+            },
+        ))
     }
 
     fn transmit(&mut self, _now: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken(&mut self.queue))
+        Some(TxToken {
+            queue: &mut self.queue,
+            nics: &mut self.nics,
+            lo: &mut self.lo,
+        })
     }
 }
 
@@ -102,13 +121,21 @@ impl phy::RxToken for RxToken {
     }
 }
 
-pub struct TxToken<'a>(&'a mut VecDeque<Vec<u8>>);
+pub struct TxToken<'a> {
+    queue: &'a mut VecDeque<Vec<u8>>,
+    nics: &'a mut Nics,
+    lo: &'a mut Counters,
+}
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut packet = vec![0; len];
         let result = f(&mut packet);
-        self.0.push_back(packet);
+        if let Err(local) = self.nics.try_send(packet) {
+            self.lo.count_tx(local.len());
+            self.lo.count_rx(local.len());
+            self.queue.push_back(local);
+        }
         result
     }
 }

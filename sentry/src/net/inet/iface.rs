@@ -63,6 +63,38 @@ pub struct Network {
     pub routes: Vec<Route>,
 }
 
+/// Traffic counters of one interface (what `ip -s link` and
+/// /proc/net/dev show): frames and their bytes, Ethernet header included.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+}
+
+impl Counters {
+    pub fn count_rx(&mut self, len: usize) {
+        self.rx_packets += 1;
+        self.rx_bytes += len as u64;
+    }
+
+    pub fn count_tx(&mut self, len: usize) {
+        self.tx_packets += 1;
+        self.tx_bytes += len as u64;
+    }
+}
+
+/// The host side of a non-loopback interface: a packet socket bound to
+/// the host interface the sandbox took over, which sends and receives
+/// its Ethernet frames.
+#[derive(Debug)]
+pub struct NicFd {
+    /// The interface's index in [`Network`].
+    pub ifindex: u32,
+    pub fd: std::os::fd::OwnedFd,
+}
+
 /// The loopback MTU Linux gives "lo".
 pub const LOOPBACK_MTU: u32 = 65536;
 

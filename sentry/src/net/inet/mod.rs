@@ -6,6 +6,9 @@
 //! - `addr`: sockaddr_in/sockaddr_in6 and v4-mapped addresses;
 //! - `ports`: bound ports and the bind(2) conflict rules;
 //! - `device`: the loopback device;
+//! - `ndp`: IPv6 neighbour solicitations and advertisements for `nic`;
+//! - `nic`: Ethernet, ARP and NDP over the packet sockets of taken-over
+//!   interfaces (`--network=sandbox`);
 //! - `stack`: the interface, every socket's state, polling and timers;
 //! - `backlog`: the listen backlog;
 //! - `options`: IP, IPv6 and TCP socket options;
@@ -16,6 +19,8 @@ pub mod addr;
 pub mod backlog;
 pub mod device;
 pub mod iface;
+pub mod ndp;
+pub mod nic;
 pub mod options;
 pub mod ping;
 pub mod ports;

@@ -203,7 +203,7 @@ impl PingSocket {
                 IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
                 d => d,
             };
-            if !self.stack.is_local(dest) {
+            if !self.stack.reachable(dest) {
                 return Err(Errno::ENETUNREACH);
             }
             if entry.local.is_none() {

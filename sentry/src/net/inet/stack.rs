@@ -13,14 +13,15 @@
 
 use super::backlog::Listener;
 use super::device::Loopback;
-use super::iface::Network;
+use super::iface::{Counters, Network, NicFd};
+use super::nic::Nics;
 use super::ping::PingEntry;
 use super::ports::PortTable;
 use super::raw::RawEntry;
 use super::tcp::TcpEntry;
 use super::udp::UdpEntry;
 use crate::errno::{Errno, Result};
-use smoltcp::iface::{Config, Interface, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, Route, SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use std::collections::{HashMap, HashSet};
@@ -36,6 +37,53 @@ const TIMER_IDLE: Duration = Duration::from_secs(1);
 const TIMER_MIN: Duration = Duration::from_millis(1);
 /// Bound on the polls of one pump (each moves at least one packet).
 const MAX_POLLS: usize = 1 << 16;
+
+/// The sandbox's stack, once built.
+static STACK: OnceLock<Arc<Stack>> = OnceLock::new();
+
+/// The traffic counters of interface `index`: zero until the stack exists.
+pub fn counters_of(index: u32) -> Counters {
+    let Some(stack) = STACK.get() else {
+        return Counters::default();
+    };
+    let loopback = stack
+        .network
+        .by_index(index)
+        .is_some_and(|i| i.flags & super::iface::IFF_LOOPBACK != 0);
+    let Ok(inner) = stack.lock() else {
+        return Counters::default();
+    };
+    if loopback {
+        return inner.device.lo;
+    }
+    inner
+        .device
+        .nics
+        .counters()
+        .into_iter()
+        .find(|(i, _)| *i == index)
+        .map_or_else(Counters::default, |(_, c)| c)
+}
+
+/// The neighbours the taken-over interfaces have resolved (ARP and
+/// neighbour discovery): (interface index, address, MAC).
+pub fn neighbors() -> Vec<(u32, IpAddr, [u8; 6])> {
+    STACK
+        .get()
+        .and_then(|s| s.lock().ok().map(|inner| inner.device.nics.neighbors()))
+        .unwrap_or_default()
+}
+
+/// The network the stack is built from, set at boot by [`configure`].
+static CONFIG: Mutex<Option<(Network, Vec<NicFd>)>> = Mutex::new(None);
+
+/// Sets the sandbox's network and the packet sockets of its taken-over
+/// interfaces, before the first inet socket builds the stack.
+pub fn configure(network: Network, nics: Vec<NicFd>) {
+    if let Ok(mut config) = CONFIG.lock() {
+        *config = Some((network, nics));
+    }
+}
 
 pub struct Stack {
     inner: Mutex<StackInner>,
@@ -62,16 +110,99 @@ pub struct StackInner {
 }
 
 impl Stack {
-    /// The sandbox's stack, built on first use from the loopback-only
-    /// network, with its timer thread.
+    /// The sandbox's stack, built on first use from the network
+    /// [`configure`]d at boot (loopback only if none was), with its timer
+    /// thread and, with taken-over interfaces, the thread that waits for
+    /// their frames.
     pub fn global() -> Result<&'static Arc<Stack>> {
-        static STACK: OnceLock<Arc<Stack>> = OnceLock::new();
         if let Some(stack) = STACK.get() {
             return Ok(stack);
         }
-        let stack = STACK.get_or_init(|| Stack::new(Network::loopback_only()));
+        let stack = STACK.get_or_init(|| {
+            let (network, fds) = CONFIG
+                .lock()
+                .ok()
+                .and_then(|mut c| c.take())
+                .unwrap_or_else(|| (Network::loopback_only(), Vec::new()));
+            Stack::with_nics(network, fds)
+        });
         stack.start_timer_thread()?;
+        stack.start_nic_thread()?;
         Ok(stack)
+    }
+
+    /// A stack over `network` whose non-loopback interfaces send and
+    /// receive through the packet sockets `fds`.
+    pub fn with_nics(network: Network, fds: Vec<NicFd>) -> Arc<Stack> {
+        let nics = Nics::new(&network, fds);
+        let stack = Stack::new(network);
+        if let Ok(mut inner) = stack.inner.lock() {
+            let gateways: Vec<Route> = stack
+                .network
+                .routes
+                .iter()
+                .filter_map(|r| {
+                    Some(Route {
+                        cidr: IpCidr::new(IpAddress::from(r.dest.addr), r.dest.prefix),
+                        via_router: IpAddress::from(r.gateway?),
+                        preferred_until: None,
+                        expires_at: None,
+                    })
+                })
+                .collect();
+            inner.iface.routes_mut().update(|table| {
+                for route in gateways {
+                    // The route table is bounded; extra routes are not served.
+                    let _ = table.push(route);
+                }
+            });
+            inner.device.nics = nics;
+        }
+        stack
+    }
+
+    /// Waits for frames on the taken-over interfaces and pumps the stack
+    /// when some arrive.
+    fn start_nic_thread(self: &Arc<Self>) -> Result<()> {
+        static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let fds = self.lock()?.device.nics.raw_fds();
+        if fds.is_empty() || STARTED.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return Ok(());
+        }
+        let stack = self.clone();
+        std::thread::Builder::new()
+            .name("inet-nics".into())
+            .spawn(move || stack.run_nics(&fds))
+            .map(|_| ())
+            .map_err(|_| Errno::ENOMEM)
+    }
+
+    fn run_nics(&self, fds: &[i32]) {
+        let mut polled: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|&fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        loop {
+            // SAFETY: `polled` is a valid array of pollfd of that length;
+            // the fds stay open as long as the stack (which never goes).
+            let n = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, 1000) };
+            if n <= 0 {
+                continue;
+            }
+            let Ok(mut inner) = self.inner.lock() else { return };
+            if inner.device.nics.drain() {
+                self.update(&mut inner);
+            } else {
+                // Ready but nothing read: an error state (the host
+                // interface went away); do not spin on it.
+                drop(inner);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
     }
 
     pub fn new(network: Network) -> Arc<Stack> {
@@ -85,7 +216,11 @@ impl Stack {
         // reach addresses `Network::is_local` accepts.
         iface.set_any_ip(true);
         iface.update_ip_addrs(|addrs| {
-            for addr in network.interfaces.iter().flat_map(|i| &i.addrs) {
+            // Non-loopback addresses first: smoltcp takes the first address
+            // of the family as the source towards a gateway.
+            let mut ordered: Vec<_> = network.interfaces.iter().flat_map(|i| &i.addrs).collect();
+            ordered.sort_by_key(|a| a.addr.is_loopback());
+            for addr in ordered {
                 // The address list is bounded; extra addresses are not served.
                 let _ = addrs.push(IpCidr::new(IpAddress::from(addr.addr), addr.prefix));
             }
@@ -164,6 +299,19 @@ impl Stack {
     /// otherwise).
     pub fn is_local(&self, ip: IpAddr) -> bool {
         self.network.is_local(ip)
+    }
+
+    /// True when packets to `ip` have somewhere to go: a local address, or
+    /// a route out of a taken-over interface (`--network=sandbox`).
+    pub fn reachable(&self, ip: IpAddr) -> bool {
+        self.network.is_local(ip)
+            || self.network.routes.iter().any(|r| {
+                r.dest.covers(ip)
+                    && self
+                        .network
+                        .by_index(r.ifindex)
+                        .is_some_and(|i| i.flags & super::iface::IFF_LOOPBACK == 0)
+            })
     }
 
     /// The interface addresses of one family, for wildcard listeners.

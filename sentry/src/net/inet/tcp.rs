@@ -380,7 +380,7 @@ impl TcpSocket {
             IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
             other => other,
         };
-        if !self.stack.is_local(ip) {
+        if !self.stack.reachable(ip) {
             return Err(Errno::ENETUNREACH);
         }
         Ok(ip)

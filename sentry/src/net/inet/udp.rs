@@ -215,7 +215,7 @@ impl UdpSocket {
     /// The stack's address for a destination (ENETUNREACH off this host).
     fn destination(&self, entry: &UdpEntry, to: SocketAddr) -> Result<SocketAddr> {
         let ip = loopback_of(self.unmapped(to.ip(), entry.opts.v6only, Errno::ENETUNREACH)?);
-        if !self.stack.is_local(ip) {
+        if !self.stack.reachable(ip) {
             return Err(Errno::ENETUNREACH);
         }
         Ok(SocketAddr::new(ip, to.port()))

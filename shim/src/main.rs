@@ -11,10 +11,20 @@ mod error;
 mod io;
 mod process;
 mod runsc;
+mod server;
 mod service;
 mod shim;
 mod stats;
 
 fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Ok(flags) = containerd_shim::parse(args.get(1..).unwrap_or_default()) {
+        if flags.action == "start" {
+            std::process::exit(shim::start_plain(&flags));
+        }
+        if flags.action.is_empty() && !flags.socket.is_empty() {
+            std::process::exit(server::serve(&flags));
+        }
+    }
     containerd_shim::run::<shim::RunscShim>(shim::RUNTIME_ID, None);
 }

@@ -54,6 +54,43 @@ pub fn grouping(spec_json: &[u8], id: &str) -> String {
     }
 }
 
+/// `start` as containerd 1.6 expects it: spawn (or find) the server and
+/// print its address as plain text. (containerd-shim 0.12 prints a JSON
+/// reply, which only containerd 1.7 and later parse; they still accept a
+/// plain address.) Returns the exit code.
+pub fn start_plain(flags: &Flags) -> i32 {
+    let opts = StartOpts {
+        id: flags.id.clone(),
+        publish_binary: flags.publish_binary.clone(),
+        address: flags.address.clone(),
+        ttrpc_address: std::env::var("TTRPC_ADDRESS").unwrap_or_default(),
+        namespace: flags.namespace.clone(),
+        debug: flags.debug,
+        ..Default::default()
+    };
+    if opts.namespace.is_empty() || opts.id.is_empty() {
+        eprintln!("{RUNTIME_ID}: start needs -namespace and -id");
+        return 1;
+    }
+    // containerd runs `start` in the bundle.
+    let spec = std::fs::read("config.json").unwrap_or_default();
+    let group = grouping(&spec, &opts.id);
+    let started = containerd_shim::spawn(opts, &group, Vec::new()).and_then(|(_pid, address)| {
+        write_address(&address)?;
+        Ok(address)
+    });
+    match started {
+        Ok(address) => {
+            print!("{address}");
+            0
+        }
+        Err(e) => {
+            eprintln!("{RUNTIME_ID}: {e}");
+            1
+        }
+    }
+}
+
 impl Shim for RunscShim {
     type T = Service;
 
@@ -66,8 +103,9 @@ impl Shim for RunscShim {
         }
     }
 
+    /// For containerd's newer bootstrap protocol (containerd 1.6 takes the
+    /// [`start_plain`] path).
     fn start_shim(&mut self, opts: StartOpts) -> containerd_shim::Result<String> {
-        // containerd runs `start` in the bundle.
         let spec = std::fs::read("config.json").unwrap_or_default();
         let group = grouping(&spec, &opts.id);
         let (_pid, address) = containerd_shim::spawn(opts, &group, Vec::new())?;

@@ -19,6 +19,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod containerd;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::{self, File};

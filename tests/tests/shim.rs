@@ -1,0 +1,175 @@
+//! `containerd-shim-runsc-v1` driven by a private containerd through `ctr`:
+//! run, exit status, kill, exec and metrics (Stats).
+
+use std::time::{Duration, Instant};
+
+use runsc_tests::containerd::{self, Containerd, BUSYBOX, RUNSC_RUNTIME};
+use runsc_tests::{unique_name, Output};
+
+const NS: &str = "runsc-shim-test";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn start(test: &str) -> Option<Containerd> {
+    if !containerd::tools_present(test, &containerd::TOOLS) {
+        return None;
+    }
+    Some(Containerd::start(&[NS]))
+}
+
+/// `ctr run --rm` of busybox with our shim (by runtime name, or by path).
+fn ctr_run(ctrd: &Containerd, runtime: &str, id: &str, cmd: &[&str]) -> Output {
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "--runtime-config-path",
+        &config,
+        BUSYBOX,
+        id,
+    ];
+    args.extend_from_slice(cmd);
+    ctrd.ctr_run(NS, &args, TIMEOUT)
+}
+
+#[test]
+fn echo_prints_and_exits_zero() {
+    let Some(ctrd) = start("echo_prints_and_exits_zero") else {
+        return;
+    };
+    let out = ctr_run(&ctrd, RUNSC_RUNTIME, &unique_name("echo"), &["echo", "hi"]);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(out.stdout_str(), "hi\n", "{out}");
+}
+
+#[test]
+fn exit_status_is_reported_with_the_shim_given_by_path() {
+    let Some(ctrd) = start("exit_status_is_reported_with_the_shim_given_by_path") else {
+        return;
+    };
+    let shim = containerd::shim_bin().display().to_string();
+    let out = ctr_run(&ctrd, &shim, &unique_name("exit3"), &["sh", "-c", "exit 3"]);
+    assert_eq!(out.code(), Some(3), "{out}\n{}", ctrd.log());
+}
+
+/// `ctr task ls` status of `id` (RUNNING, STOPPED, ...).
+fn task_status(ctrd: &Containerd, id: &str) -> Option<String> {
+    let out = ctrd.ctr_run(NS, &["task", "ls"], TIMEOUT);
+    out.stdout_str()
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| cols.first() == Some(&id))
+        .and_then(|cols| cols.get(2).map(|s| s.to_string()))
+}
+
+#[test]
+fn exec_metrics_and_kill_of_a_running_container() {
+    let Some(ctrd) = start("exec_metrics_and_kill_of_a_running_container") else {
+        return;
+    };
+    let id = unique_name("sleeper");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+
+    // Exec: a second process, its output and its exit status.
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "task",
+            "exec",
+            "--exec-id",
+            "e1",
+            &id,
+            "sh",
+            "-c",
+            "echo from exec; exit 4",
+        ],
+        TIMEOUT,
+    );
+    assert_eq!(out.stdout_str(), "from exec\n", "{out}\n{}", ctrd.log());
+    assert_eq!(out.code(), Some(4), "{out}");
+
+    // Stats: the sandbox cgroup's memory (and CPU) figures.
+    let out = ctrd.ctr_run(NS, &["task", "metrics", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let usage = out
+        .stdout_str()
+        .lines()
+        .find_map(|l| l.strip_prefix("memory.usage_in_bytes").map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no memory.usage_in_bytes in:\n{out}"));
+    assert!(
+        usage.parse::<u64>().is_ok_and(|v| v > 0),
+        "memory usage {usage:?}\n{out}"
+    );
+    assert!(out.stdout_str().contains("cpuacct.usage"), "{out}");
+
+    // Pids: runsc ps.
+    let out = ctrd.ctr_run(NS, &["task", "ps", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+
+    // Kill (SIGTERM): the task stops, with 128+15.
+    let out = ctrd.ctr_run(NS, &["task", "kill", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}
+
+#[test]
+fn kill_all_stops_init_and_execs() {
+    let Some(ctrd) = start("kill_all_stops_init_and_execs") else {
+        return;
+    };
+    let id = unique_name("killall");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["task", "kill", "--all", "--signal", "SIGKILL", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}

@@ -294,12 +294,17 @@ fn unmount_below(dir: &Path) {
 }
 
 /// The runsc settings of the `runsc` handler (and of `ctr --runtime-config-path`).
+/// `RUNSC_TEST_DEBUG_LOG=DIR/` adds runsc's `--debug --debug-log DIR/`.
 fn runsc_toml(root: &Path) -> String {
-    format!(
+    let mut text = format!(
         "binary = {:?}\nroot = {:?}\n",
         runsc_bin().display().to_string(),
         root.join("runsc-root").display().to_string()
-    )
+    );
+    if let Some(dir) = std::env::var_os("RUNSC_TEST_DEBUG_LOG") {
+        text.push_str(&format!("debug_log = {:?}\ndebug = true\n", dir.to_string_lossy()));
+    }
+    text
 }
 
 /// `containerd config default`, edited.

@@ -197,6 +197,11 @@ impl Containerd {
         }
     }
 
+    /// The pids of the shim processes serving this containerd.
+    pub fn shim_pids(&self) -> Vec<i32> {
+        self.shims().into_iter().map(|(pid, _)| pid).collect()
+    }
+
     /// Shim processes serving this containerd: (pid, socket path).
     fn shims(&self) -> Vec<(i32, Option<PathBuf>)> {
         let marker = self.socket().display().to_string();

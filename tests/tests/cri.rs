@@ -315,6 +315,8 @@ fn pod_containers_share_a_volume() {
         let reader = pod
             .create_and_start(&ctrd, container_config("reader", &["cat", "/shared/note"], volume()))
             .await;
+        // One shim serves the pod: the sandbox and both containers.
+        assert_eq!(ctrd.shim_pids().len(), 1, "shims: {:?}", ctrd.shim_pids());
         assert_eq!(
             pod.wait_exited(&ctrd, &reader).await,
             0,

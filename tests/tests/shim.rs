@@ -44,6 +44,25 @@ fn echo_prints_and_exits_zero() {
 }
 
 #[test]
+fn stdin_reaches_the_container() {
+    let Some(ctrd) = start("stdin_reaches_the_container") else {
+        return;
+    };
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let ctr = format!(
+        "printf 'line one\\nline two\\n' | ctr --address {} -n {NS} run --rm --runtime {RUNSC_RUNTIME} \
+         --runtime-config-path {config} {BUSYBOX} {} sh -c 'cat; echo done'",
+        ctrd.socket().display(),
+        unique_name("stdin")
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &ctr]);
+    let out = runsc_tests::run(cmd, TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(out.stdout_str(), "line one\nline two\ndone\n", "{out}");
+}
+
+#[test]
 fn exit_status_is_reported_with_the_shim_given_by_path() {
     let Some(ctrd) = start("exit_status_is_reported_with_the_shim_given_by_path") else {
         return;

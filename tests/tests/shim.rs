@@ -192,3 +192,56 @@ fn kill_all_stops_init_and_execs() {
     let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
 }
+
+/// When the shim dies, containerd runs `containerd-shim-runsc-v1 delete`,
+/// which must remove the container from runsc (killing its sandbox),
+/// detach the rootfs and print a DeleteResponse.
+#[test]
+fn a_dead_shims_container_is_cleaned_up_by_delete() {
+    let Some(ctrd) = start("a_dead_shims_container_is_cleaned_up_by_delete") else {
+        return;
+    };
+    let id = unique_name("orphan");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let state = ctrd.runsc_root().join(&id).join("state.json");
+    assert!(state.exists(), "no runsc state at {}", state.display());
+    let shims = ctrd.shim_pids();
+    assert_eq!(shims.len(), 1, "shims {shims:?}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(shims[0]), nix::sys::signal::Signal::SIGKILL)
+        .expect("kill the shim");
+    // containerd notices, runs the shim's `delete`, and reports the task gone.
+    let deadline = Instant::now() + TIMEOUT;
+    while ctrd.runsc_root().join(&id).exists() || task_status(&ctrd, &id).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "not cleaned up: task {:?}\n{}",
+            task_status(&ctrd, &id),
+            ctrd.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert!(
+        ctrd.log().contains("cleaning up dead shim"),
+        "containerd did not run the shim's delete:\n{}",
+        ctrd.log()
+    );
+}

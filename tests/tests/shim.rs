@@ -245,3 +245,27 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
         ctrd.log()
     );
 }
+
+/// `ctr run -t` (under script(1), which gives ctr a terminal): runsc sends
+/// the pty master over the shim's console socket; the container's stdio is
+/// a terminal and its output comes through.
+#[test]
+fn terminal_through_the_console_socket() {
+    let tools = [&containerd::TOOLS[..], &["script"]].concat();
+    if !containerd::tools_present("terminal_through_the_console_socket", &tools) {
+        return;
+    }
+    let ctrd = Containerd::start(&[NS]);
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let ctr = format!(
+        "ctr --address {} -n {NS} run --rm -t --runtime {RUNSC_RUNTIME} --runtime-config-path {config} {BUSYBOX} {} \
+         sh -c '[ -t 0 ] && [ -t 1 ] && echo on-a-terminal'",
+        ctrd.socket().display(),
+        unique_name("tty")
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &ctr, "/dev/null"]);
+    let out = runsc_tests::run(cmd, TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert!(out.stdout_str().contains("on-a-terminal\r\n"), "{out}");
+}

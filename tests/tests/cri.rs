@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::{
-    ContainerConfig, ContainerMetadata, ContainerState, ContainerStatusRequest, CreateContainerRequest,
-    ExecSyncRequest, ImageSpec, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, Mount, NamespaceMode,
-    NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxStatusRequest, RemoveContainerRequest,
-    RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest, StopContainerRequest, StopPodSandboxRequest,
+    ContainerConfig, ContainerMetadata, ContainerState, ContainerStatsRequest, ContainerStatusRequest,
+    CreateContainerRequest, ExecSyncRequest, ImageSpec, LinuxPodSandboxConfig, LinuxSandboxSecurityContext, Mount,
+    NamespaceMode, NamespaceOption, PodSandboxConfig, PodSandboxMetadata, PodSandboxStatusRequest,
+    RemoveContainerRequest, RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest, StopContainerRequest,
+    StopPodSandboxRequest,
 };
 use runsc_tests::containerd::{self, Containerd, BUSYBOX, CRI_NAMESPACE};
 use runsc_tests::unique_name;
@@ -261,6 +262,26 @@ async fn lifecycle(ctrd: &Containerd, handler: &str) {
     assert_eq!(String::from_utf8_lossy(&exec.stdout), "exec-ok\n");
     assert_eq!(String::from_utf8_lossy(&exec.stderr), "to-stderr\n");
     assert_eq!(exec.exit_code, 5);
+
+    // ContainerStats: containerd decodes the shim's cgroup metrics.
+    let stats = pod
+        .client
+        .container_stats(ContainerStatsRequest {
+            container_id: sleeper.clone(),
+        })
+        .await
+        .unwrap_or_else(|e| panic!("ContainerStats: {e}\n{}", ctrd.log()))
+        .into_inner()
+        .stats
+        .expect("stats");
+    let cpu = stats
+        .cpu
+        .as_ref()
+        .and_then(|c| c.usage_core_nano_seconds.clone())
+        .map_or(0, |v| v.value);
+    let working_set = stats.memory.and_then(|m| m.working_set_bytes).map_or(0, |v| v.value);
+    assert!(working_set > 0, "memory working set {working_set}\n{}", ctrd.log());
+    assert!(cpu > 0, "cpu usage {cpu}\n{}", ctrd.log());
 
     pod.remove_container(ctrd, &sleeper).await;
     pod.remove_container(ctrd, &hello).await;

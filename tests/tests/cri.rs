@@ -277,7 +277,7 @@ async fn lifecycle(ctrd: &Containerd, handler: &str) {
     let cpu = stats
         .cpu
         .as_ref()
-        .and_then(|c| c.usage_core_nano_seconds.clone())
+        .and_then(|c| c.usage_core_nano_seconds)
         .map_or(0, |v| v.value);
     let working_set = stats.memory.and_then(|m| m.working_set_bytes).map_or(0, |v| v.value);
     assert!(working_set > 0, "memory working set {working_set}\n{}", ctrd.log());

@@ -136,10 +136,23 @@ impl Shared {
         }
     }
 
+    /// Sends an event to containerd; after a failure (containerd restarted
+    /// and the connection is gone) dials `TTRPC_ADDRESS` again and retries once.
     fn publish(&self, topic: &str, event: Box<dyn MessageDyn>) {
-        let publisher = lock(&self.publisher);
-        if let Err(e) = publisher.publish(Context::default(), topic, &self.namespace, event) {
-            log::warn!("publishing {topic}: {e}");
+        let mut publisher = lock(&self.publisher);
+        let retry = event.clone_box();
+        let Err(first) = publisher.publish(Context::default(), topic, &self.namespace, event) else {
+            return;
+        };
+        let address = std::env::var("TTRPC_ADDRESS").unwrap_or_default();
+        match RemotePublisher::new(&address) {
+            Ok(fresh) => {
+                *publisher = fresh;
+                if let Err(e) = publisher.publish(Context::default(), topic, &self.namespace, retry) {
+                    log::warn!("publishing {topic}: {first}; again after reconnecting: {e}");
+                }
+            }
+            Err(e) => log::warn!("publishing {topic}: {first}; reconnecting to {address}: {e}"),
         }
     }
 

@@ -109,22 +109,7 @@ impl Containerd {
         std::os::unix::fs::symlink(shim_bin(), root.join("bin/containerd-shim-runsc-v1")).expect("symlink the shim");
         fs::write(root.join("runsc.toml"), runsc_toml(root)).expect("runsc.toml");
         fs::write(root.join("config.toml"), config(root)).expect("config.toml");
-        let log = fs::File::create(root.join("containerd.log")).expect("containerd.log");
-        let path = format!(
-            "{}:{}",
-            root.join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(root.join("config.toml"))
-            .env("PATH", path)
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("dup log"))
-            .stderr(log)
-            .spawn()
-            .expect("starting containerd");
+        let child = spawn_daemon(root);
         let mut ctrd = Containerd {
             dir,
             child: Some(child),
@@ -135,6 +120,28 @@ impl Containerd {
             ctrd.import(ns, &pause_image());
         }
         ctrd
+    }
+
+    /// Stops containerd (SIGTERM; its shims keep running) and starts it
+    /// again with the same state, as after a daemon upgrade.
+    pub fn restart(&mut self) {
+        self.stop_daemon();
+        self.child = Some(spawn_daemon(self.dir.path()));
+        self.wait_ready();
+    }
+
+    fn stop_daemon(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !matches!(child.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -234,17 +241,7 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            if let Ok(pid) = i32::try_from(child.id()) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !matches!(child.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.stop_daemon();
         for (pid, socket) in self.shims() {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             if let Some(socket) = socket {
@@ -258,6 +255,31 @@ impl Drop for Containerd {
         std::thread::sleep(Duration::from_millis(100));
         unmount_below(self.dir());
     }
+}
+
+/// Starts containerd on `root/config.toml`, our shim first on its PATH, its
+/// output appended to `root/containerd.log`.
+fn spawn_daemon(root: &Path) -> Child {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("containerd.log"))
+        .expect("containerd.log");
+    let path = format!(
+        "{}:{}",
+        root.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Command::new("containerd")
+        .arg("--config")
+        .arg(root.join("config.toml"))
+        .env("PATH", path)
+        .current_dir(root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("dup log"))
+        .stderr(log)
+        .spawn()
+        .expect("starting containerd")
 }
 
 /// SIGKILLs the sandbox process of every container recorded under a runsc root.

@@ -269,3 +269,66 @@ fn terminal_through_the_console_socket() {
     assert!(out.success(), "{out}\n{}", ctrd.log());
     assert!(out.stdout_str().contains("on-a-terminal\r\n"), "{out}");
 }
+
+/// containerd restarts while a container runs: it finds the shim again
+/// (the bundle's `address` file) and can still exec in and kill the task.
+#[test]
+fn containerd_reconnects_to_a_running_shim() {
+    let Some(mut ctrd) = start("containerd_reconnects_to_a_running_shim") else {
+        return;
+    };
+    let id = unique_name("survivor");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let shims = ctrd.shim_pids();
+    ctrd.restart();
+    assert_eq!(ctrd.shim_pids(), shims, "the shim was replaced");
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"), "{}", ctrd.log());
+    let out = ctrd.ctr_run(
+        NS,
+        &["task", "exec", "--exec-id", "after", &id, "echo", "still here"],
+        TIMEOUT,
+    );
+    assert_eq!(out.stdout_str(), "still here\n", "{out}\n{}", ctrd.log());
+    // The exit event reaches the new containerd (the shim dials again).
+    let mut events_cmd = ctrd.ctr(NS);
+    events_cmd.arg("events");
+    let events = runsc_tests::spawn(events_cmd);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while !String::from_utf8_lossy(&events.stdout_so_far()).contains("/tasks/exit") {
+        assert!(
+            Instant::now() < deadline,
+            "no /tasks/exit event: {}\n{}",
+            String::from_utf8_lossy(&events.stdout_so_far()),
+            ctrd.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(events.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    events.wait(TIMEOUT);
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("STOPPED"));
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}

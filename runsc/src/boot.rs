@@ -14,7 +14,6 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::net::UnixListener;
 
 use anyhow::Context;
 use nix::sys::signal::{SigSet, Signal};
@@ -32,16 +31,16 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     if let Err(e) = nix::unistd::setsid() {
         tracing::debug!("setsid: {e}");
     }
-    let (mut fifo, fifo_path, control) = match open_host_ends(global, args) {
-        Ok(ends) => ends,
-        Err(e) => {
-            // create prints this instead of a bare "exited before it was ready".
-            let failure = BootFailure::new(format!("{e:#}"), 1);
-            tracing::error!("{failure}");
-            send(&mut status, &failure.report());
-            return Ok(failure.exit_code);
-        }
-    };
+    let dir = Root::new(&global.root).open(&args.id)?;
+    let fifo_path = dir.fifo_path();
+    // Read and write: a read then blocks until `start` writes, and opening
+    // never waits (fifo(7)).
+    let mut fifo = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo_path)
+        .with_context(|| format!("opening {}", fifo_path.display()))?;
+    let control = crate::control::bind(&dir.control_path())?;
 
     // Block the signals meant for the container before the Sentry starts
     // any thread, so that only the forwarder below ever receives them.
@@ -76,21 +75,6 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
             Ok(failure.exit_code)
         }
     }
-}
-
-/// The exec fifo (with its path) and the bound control socket.
-fn open_host_ends(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<(File, std::path::PathBuf, UnixListener)> {
-    let dir = Root::new(&global.root).open(&args.id)?;
-    let fifo_path = dir.fifo_path();
-    // Read and write: a read then blocks until `start` writes, and opening
-    // never waits (fifo(7)).
-    let fifo = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&fifo_path)
-        .with_context(|| format!("opening {}", fifo_path.display()))?;
-    let control = crate::control::bind(&dir.control_path())?;
-    Ok((fifo, fifo_path, control))
 }
 
 /// Every catchable signal except those the boot process itself depends on:

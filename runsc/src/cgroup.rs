@@ -100,9 +100,6 @@ fn plan(rel: &Path, limits: &Limits) -> Vec<Dir> {
             cpu.push(("cpu.shares", s.to_string()));
         }
         v1("cpu", cpu);
-        // CPU accounting for the sandbox (what containerd's Stats reports);
-        // a hierarchy of its own where it is not co-mounted with cpu.
-        v1("cpuacct", Vec::new());
         let mut pids = Vec::new();
         if let Some(p) = limits.pids {
             pids.push(("pids.max", p.to_string()));

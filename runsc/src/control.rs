@@ -74,36 +74,7 @@ struct SignalRequest {
 /// host's file system).
 pub fn bind(path: &Path) -> anyhow::Result<UnixListener> {
     let _ = std::fs::remove_file(path);
-    let (_dir, usable) = socket_path(path).with_context(|| format!("binding {}", path.display()))?;
-    UnixListener::bind(&usable).with_context(|| format!("binding {}", path.display()))
-}
-
-/// The longest path a `sockaddr_un` holds (unix(7): 108 bytes with the NUL).
-const SUN_PATH_MAX: usize = 107;
-
-/// A path `bind`/`connect` accept for `path`: itself when short enough,
-/// else `/proc/self/fd/N/<name>` through an `O_PATH` fd of its directory,
-/// which the caller keeps open for the call. CRI container ids are 64
-/// characters, so `<root>/<id>/control.sock` easily passes 108 bytes.
-fn socket_path(path: &Path) -> anyhow::Result<(Option<std::fs::File>, std::path::PathBuf)> {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::OpenOptionsExt;
-    if path.as_os_str().as_bytes().len() <= SUN_PATH_MAX {
-        return Ok((None, path.to_path_buf()));
-    }
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        anyhow::bail!("socket path {} is too long", path.display());
-    };
-    let dir_fd = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC)
-        .open(dir)
-        .with_context(|| format!("opening {}", dir.display()))?;
-    let short = Path::new("/proc/self/fd")
-        .join(dir_fd.as_raw_fd().to_string())
-        .join(name);
-    Ok((Some(dir_fd), short))
+    UnixListener::bind(path).with_context(|| format!("binding {}", path.display()))
 }
 
 /// Answers control requests on `listener` from a thread of its own; each
@@ -288,42 +259,30 @@ pub fn signal(path: &Path, pid: i32, signal: i32) -> anyhow::Result<bool> {
 }
 
 /// An `exec` in progress: the connection on which its events arrive.
-///
-/// Lines are read one byte at a time, never past their newline: a detached
-/// `runsc exec` hands the connection to its helper after the `Started`
-/// line, and an `Exited` line already buffered here would be lost to it
-/// (a fast process's exit then never reached the shim).
 pub struct ExecConnection {
-    stream: UnixStream,
+    reader: BufReader<UnixStream>,
 }
 
 impl ExecConnection {
     /// The next event; an error when the sandbox closed the connection
     /// (it died).
     pub fn next_event(&mut self) -> anyhow::Result<ExecEvent> {
-        let mut line = Vec::new();
-        let mut byte = [0u8; 1];
-        loop {
-            match (&self.stream).read(&mut byte) {
-                Ok(0) if line.is_empty() => bail!("the sandbox closed the connection (did the container stop?)"),
-                Ok(0) => break,
-                Ok(_) if byte[0] == b'\n' => break,
-                Ok(_) => line.push(byte[0]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
+        let mut line = String::new();
+        if self.reader.read_line(&mut line)? == 0 {
+            bail!("the sandbox closed the connection (did the container stop?)");
         }
-        let line = String::from_utf8_lossy(&line);
         serde_json::from_str(&line).with_context(|| format!("unexpected reply {line:?}"))
     }
 
     /// The connection's socket, for handing to another process.
     pub fn into_stream(self) -> UnixStream {
-        self.stream
+        self.reader.into_inner()
     }
 
     pub fn from_stream(stream: UnixStream) -> ExecConnection {
-        ExecConnection { stream }
+        ExecConnection {
+            reader: BufReader::new(stream),
+        }
     }
 }
 
@@ -352,44 +311,12 @@ pub fn exec(path: &Path, process: &oci_spec::runtime::Process, stdio: &[OwnedFd;
 }
 
 fn connect(path: &Path) -> anyhow::Result<UnixStream> {
-    let (_dir, usable) = socket_path(path).with_context(|| format!("connecting to {}", path.display()))?;
-    UnixStream::connect(&usable).with_context(|| format!("connecting to {}", path.display()))
+    UnixStream::connect(path).with_context(|| format!("connecting to {}", path.display()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_event_after_the_first_stays_in_the_socket() {
-        let (a, b) = UnixStream::pair().unwrap();
-        (&a).write_all(b"{\"started\":{\"pid\":7}}\n{\"exited\":{\"code\":3}}\n")
-            .unwrap();
-        let mut first = ExecConnection::from_stream(b);
-        assert!(matches!(first.next_event().unwrap(), ExecEvent::Started { pid: 7 }));
-        // Handed on (as to the detached helper): the exit is still there.
-        let mut second = ExecConnection::from_stream(first.into_stream());
-        assert!(matches!(second.next_event().unwrap(), ExecEvent::Exited { code: 3 }));
-        drop(a);
-        assert!(second.next_event().is_err());
-    }
-
-    #[test]
-    fn long_socket_paths_go_through_the_directory_fd() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("d".repeat(64)).join("e".repeat(64));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("control.sock");
-        assert!(path.as_os_str().len() > SUN_PATH_MAX);
-        let listener = bind(&path).unwrap();
-        assert!(path.exists());
-        let _client = connect(&path).unwrap();
-        let (_conn, _) = listener.accept().unwrap();
-        let short = tmp.path().join("s.sock");
-        let listener = bind(&short).unwrap();
-        let _client = connect(&short).unwrap();
-        drop(listener);
-    }
 
     #[test]
     fn exec_events_round_trip() {

@@ -19,8 +19,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod containerd;
-
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::{self, File};
@@ -889,3 +887,6 @@ pub fn assert_same_as_native(native: &Output, sandboxed: &Output, what: &str) {
         "{what}: exit status differs from native\n=== native ===\n{native}\n=== sandboxed ===\n{sandboxed}"
     );
 }
+
+/// A private containerd and the images for the shim and CRI tests.
+pub mod containerd;

@@ -16,15 +16,33 @@ const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 /// The type URL containerd's typeurl registry knows v1 metrics by.
 pub const METRICS_V1_TYPE: &str = "io.containerd.cgroups.v1.Metrics";
 
-/// The sandbox's cgroup path as runsc recorded it.
+/// The sandbox's cgroup path as runsc recorded it. A container that joined
+/// a pod's sandbox has no cgroup of its own: its state directory names the
+/// sandbox container (`sandbox.json`, `{"sandbox": ID}`), whose cgroup holds
+/// the whole pod, and that one is reported.
 pub fn recorded_cgroup(root: &Path, id: &str) -> Result<PathBuf> {
-    let file = root.join(id).join("cgroup");
+    let mut file = root.join(id).join("cgroup");
+    if !file.exists() {
+        if let Some(sandbox) = pod_sandbox(&root.join(id).join("sandbox.json")) {
+            file = root.join(sandbox).join("cgroup");
+        }
+    }
     let text = std::fs::read_to_string(&file).map_err(io_context(format!("reading {}", file.display())))?;
     let rel = text.trim().trim_start_matches('/');
     if rel.split('/').any(|c| c == "..") {
         return Err(ShimError::InvalidArgument(format!("bad cgroup path {rel:?}")));
     }
     Ok(PathBuf::from(rel))
+}
+
+/// The sandbox container a pod member's membership file names (a plain
+/// container id, never a path).
+fn pod_sandbox(membership: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(membership).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let sandbox = value.get("sandbox")?.as_str()?;
+    let plain = !sandbox.is_empty() && !sandbox.contains('/') && sandbox != "." && sandbox != "..";
+    plain.then(|| sandbox.to_string())
 }
 
 /// Reads the v1 controllers' files under `root` (normally /sys/fs/cgroup).
@@ -215,6 +233,12 @@ mod tests {
         std::fs::create_dir_all(root.join("c1")).unwrap();
         std::fs::write(root.join("c1/cgroup"), "/default/c1\n").unwrap();
         assert_eq!(recorded_cgroup(&root, "c1").unwrap(), Path::new("default/c1"));
+        // A pod member reports its sandbox's cgroup.
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::write(root.join("app/sandbox.json"), r#"{"sandbox":"c1","init_pid":3}"#).unwrap();
+        assert_eq!(recorded_cgroup(&root, "app").unwrap(), Path::new("default/c1"));
+        std::fs::write(root.join("app/sandbox.json"), r#"{"sandbox":"../c1"}"#).unwrap();
+        assert!(recorded_cgroup(&root, "app").is_err());
         std::fs::write(root.join("c1/cgroup"), "/../x\n").unwrap();
         assert!(recorded_cgroup(&root, "c1").is_err());
         std::fs::remove_dir_all(&root).unwrap();

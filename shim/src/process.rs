@@ -14,6 +14,8 @@ use crate::io::{ProcessIo, StdioPaths};
 pub enum Phase {
     Created,
     Running,
+    /// Frozen by Pause (the init's phase; its container's execs are frozen with it).
+    Paused,
     Stopped,
 }
 
@@ -77,6 +79,16 @@ impl Process {
         }
     }
 
+    /// Pause (`true`) or Resume (`false`) of a live process.
+    pub fn set_paused(&self, paused: bool) {
+        let mut inner = self.lock();
+        inner.phase = match (inner.phase, paused) {
+            (Phase::Running, true) => Phase::Paused,
+            (Phase::Paused, false) => Phase::Running,
+            (phase, _) => phase,
+        };
+    }
+
     pub fn exit(&self) -> Option<Exit> {
         self.lock().exit
     }
@@ -108,6 +120,7 @@ impl Process {
         match self.phase() {
             Phase::Created => Status::CREATED,
             Phase::Running => Status::RUNNING,
+            Phase::Paused => Status::PAUSED,
             Phase::Stopped => Status::STOPPED,
         }
     }
@@ -137,11 +150,16 @@ mod tests {
             let p = Arc::clone(&p);
             std::thread::spawn(move || p.wait().code)
         };
+        p.set_paused(true);
+        assert_eq!(p.status(), Status::PAUSED);
+        p.set_paused(false);
+        assert_eq!(p.status(), Status::RUNNING);
         p.set_exited(3);
         p.set_exited(9);
         assert_eq!(waiter.join().unwrap(), 3);
         assert_eq!(p.status(), Status::STOPPED);
         p.set_running();
+        p.set_paused(true);
         assert_eq!(p.status(), Status::STOPPED);
     }
 }

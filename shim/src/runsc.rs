@@ -128,6 +128,21 @@ impl Runsc {
         self.run("exec", cmd, stdio).map(drop)
     }
 
+    /// `runsc pause` / `runsc resume`.
+    pub fn pause(&self, id: &str, pause: bool) -> Result<()> {
+        let verb = if pause { "pause" } else { "resume" };
+        let mut cmd = self.command();
+        cmd.args([verb, id]);
+        self.run(verb, cmd, CommandStdio::default())
+    }
+
+    /// `runsc update --resources FILE` with the OCI `linux.resources` JSON in FILE.
+    pub fn update(&self, id: &str, resources_file: &Path) -> Result<()> {
+        let mut cmd = self.command();
+        cmd.arg("update").arg("--resources").arg(resources_file).arg(id);
+        self.run("update", cmd, CommandStdio::default())
+    }
+
     /// The pids `runsc ps --format json` lists.
     pub fn ps(&self, id: &str) -> Result<Vec<u32>> {
         let mut cmd = self.command();

@@ -15,7 +15,7 @@ use containerd_shim::api::{
 };
 use containerd_shim::monitor::{monitor_subscribe, Subject, Topic};
 use containerd_shim::protos::events::task::{
-    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskStart,
+    TaskCreate, TaskDelete, TaskExecAdded, TaskExecStarted, TaskExit, TaskIO, TaskPaused, TaskResumed, TaskStart,
 };
 use containerd_shim::protos::protobuf::well_known_types::empty::Empty;
 use containerd_shim::protos::protobuf::MessageDyn;
@@ -472,7 +472,7 @@ impl Service {
             return Ok(delete_response(&process));
         }
         let container = table.container(&req.id)?;
-        if container.init.phase() == Phase::Running {
+        if matches!(container.init.phase(), Phase::Running | Phase::Paused) {
             return Err(ShimError::FailedPrecondition(format!(
                 "container {} is still running",
                 req.id
@@ -529,6 +529,60 @@ impl Service {
             return Err(ShimError::NotFound("process already finished".into()));
         }
         runsc.kill(&req.id, req.signal, req.all)
+    }
+
+    /// `runsc pause`/`resume` of a running (paused) container, then the
+    /// `/tasks/paused` (`/tasks/resumed`) event.
+    fn do_pause(&self, id: &str, pause: bool) -> Result<()> {
+        let table = lock(&self.shared.table);
+        let container = table.container(id)?;
+        let wanted = if pause { Phase::Running } else { Phase::Paused };
+        if container.init.phase() != wanted {
+            return Err(ShimError::FailedPrecondition(format!(
+                "container {id} is {:?}, not {wanted:?}",
+                container.init.phase()
+            )));
+        }
+        container.runsc.pause(id, pause)?;
+        container.init.set_paused(pause);
+        let (topic, event): (&str, Box<dyn MessageDyn>) = if pause {
+            (
+                topics::TASK_PAUSED_EVENT_TOPIC,
+                Box::new(TaskPaused {
+                    container_id: id.to_string(),
+                    ..Default::default()
+                }),
+            )
+        } else {
+            (
+                topics::TASK_RESUMED_EVENT_TOPIC,
+                Box::new(TaskResumed {
+                    container_id: id.to_string(),
+                    ..Default::default()
+                }),
+            )
+        };
+        self.shared.publish(topic, event);
+        Ok(())
+    }
+
+    /// `runsc update --resources FILE`: containerd sends the new OCI
+    /// `linux.resources` as JSON.
+    fn do_update(&self, req: &UpdateTaskRequest) -> Result<()> {
+        let (runsc, bundle) = {
+            let table = lock(&self.shared.table);
+            let c = table.container(&req.id)?;
+            (c.runsc.clone(), c.bundle.clone())
+        };
+        let resources = req
+            .resources
+            .as_ref()
+            .ok_or_else(|| ShimError::InvalidArgument("update without resources".into()))?;
+        let file = bundle.join("update-resources.json");
+        std::fs::write(&file, &resources.value).map_err(io_context(format!("writing {}", file.display())))?;
+        let updated = runsc.update(&req.id, &file);
+        let _ = std::fs::remove_file(&file);
+        updated
     }
 
     fn do_stats(&self, req: &StatsRequest) -> Result<StatsResponse> {
@@ -684,16 +738,19 @@ impl Task for Service {
         })
     }
 
-    fn pause(&self, _ctx: &TtrpcContext, _req: PauseRequest) -> TtrpcResult<Empty> {
-        Err(ShimError::Unimplemented("pause is not supported by runsc yet".into()).into())
+    fn pause(&self, _ctx: &TtrpcContext, req: PauseRequest) -> TtrpcResult<Empty> {
+        self.do_pause(&req.id, true)?;
+        Ok(Empty::new())
     }
 
-    fn resume(&self, _ctx: &TtrpcContext, _req: ResumeRequest) -> TtrpcResult<Empty> {
-        Err(ShimError::Unimplemented("resume is not supported by runsc yet".into()).into())
+    fn resume(&self, _ctx: &TtrpcContext, req: ResumeRequest) -> TtrpcResult<Empty> {
+        self.do_pause(&req.id, false)?;
+        Ok(Empty::new())
     }
 
-    fn update(&self, _ctx: &TtrpcContext, _req: UpdateTaskRequest) -> TtrpcResult<Empty> {
-        Err(ShimError::Unimplemented("updating resources is not supported by runsc yet".into()).into())
+    fn update(&self, _ctx: &TtrpcContext, req: UpdateTaskRequest) -> TtrpcResult<Empty> {
+        self.do_update(&req)?;
+        Ok(Empty::new())
     }
 
     fn checkpoint(&self, _ctx: &TtrpcContext, _req: CheckpointTaskRequest) -> TtrpcResult<Empty> {

@@ -332,3 +332,57 @@ fn containerd_reconnects_to_a_running_shim() {
     let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
 }
+
+/// Pause and Resume (`runsc pause`/`resume`), and Update of the memory
+/// limit (`runsc update --resources`), seen in the task's status and metrics.
+#[test]
+fn pause_resume_and_update() {
+    let Some(ctrd) = start("pause_resume_and_update") else {
+        return;
+    };
+    let id = unique_name("frozen");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["task", "pause", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("PAUSED"));
+    let out = ctrd.ctr_run(NS, &["task", "resume", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+
+    let limit = (256u64 << 20).to_string();
+    let out = ctrd.ctr_run(NS, &["task", "update", "--memory-limit", &limit, &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["task", "metrics", &id], TIMEOUT);
+    let shown = out
+        .stdout_str()
+        .lines()
+        .find_map(|l| l.strip_prefix("memory.limit_in_bytes").map(|v| v.trim().to_string()));
+    assert_eq!(shown.as_deref(), Some(limit.as_str()), "{out}");
+
+    let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}

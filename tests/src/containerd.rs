@@ -282,23 +282,36 @@ fn spawn_daemon(root: &Path) -> Child {
         .expect("starting containerd")
 }
 
-/// SIGKILLs the sandbox process of every container recorded under a runsc root.
+/// SIGKILLs the process of every container recorded under a runsc root:
+/// our shim's `<root>/<id>`, and runc's shim's `<root>/<namespace>/<id>`.
 fn kill_sandboxes(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else { return };
     for entry in entries.flatten() {
-        let Ok(text) = fs::read_to_string(entry.path().join("state.json")) else {
-            continue;
-        };
-        let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        if let Some(pid) = state.get("pid").and_then(serde_json::Value::as_i64) {
-            if let Ok(pid) = i32::try_from(pid) {
-                if pid > 1 {
-                    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                }
+        let dir = entry.path();
+        if dir.join("state.json").exists() {
+            kill_recorded(&dir);
+        } else if let Ok(inner) = fs::read_dir(&dir) {
+            for container in inner.flatten() {
+                kill_recorded(&container.path());
             }
         }
+    }
+}
+
+/// SIGKILLs the process recorded in `<container dir>/state.json`.
+fn kill_recorded(container: &Path) {
+    let Ok(text) = fs::read_to_string(container.join("state.json")) else {
+        return;
+    };
+    let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return;
+    };
+    let pid = state
+        .get("pid")
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|p| i32::try_from(p).ok());
+    if let Some(pid) = pid.filter(|&p| p > 1) {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
     }
 }
 

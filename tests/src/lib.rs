@@ -907,3 +907,6 @@ pub fn assert_same_as_native(native: &Output, sandboxed: &Output, what: &str) {
         "{what}: exit status differs from native\n=== native ===\n{native}\n=== sandboxed ===\n{sandboxed}"
     );
 }
+
+/// A private containerd and the images for the shim and CRI tests.
+pub mod containerd;

@@ -1,0 +1,378 @@
+//! `containerd-shim-runsc-v1` driven by a private containerd through `ctr`:
+//! run, exit status, kill, exec and metrics (Stats).
+
+use std::time::{Duration, Instant};
+
+use runsc_tests::containerd::{self, Containerd, BUSYBOX, RUNSC_RUNTIME};
+use runsc_tests::{unique_name, Output};
+
+const NS: &str = "runsc-shim-test";
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+fn start(test: &str) -> Option<Containerd> {
+    if !containerd::tools_present(test, &containerd::TOOLS) {
+        return None;
+    }
+    Some(Containerd::start(&[NS]))
+}
+
+/// `ctr run --rm` of busybox with our shim (by runtime name, or by path).
+fn ctr_run(ctrd: &Containerd, runtime: &str, id: &str, cmd: &[&str]) -> Output {
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--runtime",
+        runtime,
+        "--runtime-config-path",
+        &config,
+        BUSYBOX,
+        id,
+    ];
+    args.extend_from_slice(cmd);
+    ctrd.ctr_run(NS, &args, TIMEOUT)
+}
+
+#[test]
+fn echo_prints_and_exits_zero() {
+    let Some(ctrd) = start("echo_prints_and_exits_zero") else {
+        return;
+    };
+    let out = ctr_run(&ctrd, RUNSC_RUNTIME, &unique_name("echo"), &["echo", "hi"]);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(out.stdout_str(), "hi\n", "{out}");
+}
+
+#[test]
+fn stdin_reaches_the_container() {
+    let Some(ctrd) = start("stdin_reaches_the_container") else {
+        return;
+    };
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let ctr = format!(
+        "printf 'line one\\nline two\\n' | ctr --address {} -n {NS} run --rm --runtime {RUNSC_RUNTIME} \
+         --runtime-config-path {config} {BUSYBOX} {} sh -c 'cat; echo done'",
+        ctrd.socket().display(),
+        unique_name("stdin")
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", &ctr]);
+    let out = runsc_tests::run(cmd, TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(out.stdout_str(), "line one\nline two\ndone\n", "{out}");
+}
+
+#[test]
+fn exit_status_is_reported_with_the_shim_given_by_path() {
+    let Some(ctrd) = start("exit_status_is_reported_with_the_shim_given_by_path") else {
+        return;
+    };
+    let shim = containerd::shim_bin().display().to_string();
+    let out = ctr_run(&ctrd, &shim, &unique_name("exit3"), &["sh", "-c", "exit 3"]);
+    assert_eq!(out.code(), Some(3), "{out}\n{}", ctrd.log());
+}
+
+/// `ctr task ls` status of `id` (RUNNING, STOPPED, ...).
+fn task_status(ctrd: &Containerd, id: &str) -> Option<String> {
+    let out = ctrd.ctr_run(NS, &["task", "ls"], TIMEOUT);
+    out.stdout_str()
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| cols.first() == Some(&id))
+        .and_then(|cols| cols.get(2).map(|s| s.to_string()))
+}
+
+#[test]
+fn exec_metrics_and_kill_of_a_running_container() {
+    let Some(ctrd) = start("exec_metrics_and_kill_of_a_running_container") else {
+        return;
+    };
+    let id = unique_name("sleeper");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+
+    // Exec: a second process, its output and its exit status.
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "task",
+            "exec",
+            "--exec-id",
+            "e1",
+            &id,
+            "sh",
+            "-c",
+            "echo from exec; exit 4",
+        ],
+        TIMEOUT,
+    );
+    assert_eq!(out.stdout_str(), "from exec\n", "{out}\n{}", ctrd.log());
+    assert_eq!(out.code(), Some(4), "{out}");
+
+    // Stats: the sandbox cgroup's memory (and CPU) figures.
+    let out = ctrd.ctr_run(NS, &["task", "metrics", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let usage = out
+        .stdout_str()
+        .lines()
+        .find_map(|l| l.strip_prefix("memory.usage_in_bytes").map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no memory.usage_in_bytes in:\n{out}"));
+    assert!(
+        usage.parse::<u64>().is_ok_and(|v| v > 0),
+        "memory usage {usage:?}\n{out}"
+    );
+    assert!(out.stdout_str().contains("cpuacct.usage"), "{out}");
+
+    // Pids: runsc ps.
+    let out = ctrd.ctr_run(NS, &["task", "ps", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+
+    // Kill (SIGTERM): the task stops, with 128+15.
+    let out = ctrd.ctr_run(NS, &["task", "kill", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}
+
+#[test]
+fn kill_all_stops_init_and_execs() {
+    let Some(ctrd) = start("kill_all_stops_init_and_execs") else {
+        return;
+    };
+    let id = unique_name("killall");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["task", "kill", "--all", "--signal", "SIGKILL", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}
+
+/// When the shim dies, containerd runs `containerd-shim-runsc-v1 delete`,
+/// which must remove the container from runsc (killing its sandbox),
+/// detach the rootfs and print a DeleteResponse.
+#[test]
+fn a_dead_shims_container_is_cleaned_up_by_delete() {
+    let Some(ctrd) = start("a_dead_shims_container_is_cleaned_up_by_delete") else {
+        return;
+    };
+    let id = unique_name("orphan");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let state = ctrd.runsc_root().join(&id).join("state.json");
+    assert!(state.exists(), "no runsc state at {}", state.display());
+    let shims = ctrd.shim_pids();
+    assert_eq!(shims.len(), 1, "shims {shims:?}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(shims[0]), nix::sys::signal::Signal::SIGKILL)
+        .expect("kill the shim");
+    // containerd notices, runs the shim's `delete`, and reports the task gone.
+    let deadline = Instant::now() + TIMEOUT;
+    while ctrd.runsc_root().join(&id).exists() || task_status(&ctrd, &id).is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "not cleaned up: task {:?}\n{}",
+            task_status(&ctrd, &id),
+            ctrd.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert!(
+        ctrd.log().contains("cleaning up dead shim"),
+        "containerd did not run the shim's delete:\n{}",
+        ctrd.log()
+    );
+}
+
+/// `ctr run -t` (under script(1), which gives ctr a terminal): runsc sends
+/// the pty master over the shim's console socket; the container's stdio is
+/// a terminal and its output comes through.
+#[test]
+fn terminal_through_the_console_socket() {
+    let tools = [&containerd::TOOLS[..], &["script"]].concat();
+    if !containerd::tools_present("terminal_through_the_console_socket", &tools) {
+        return;
+    }
+    let ctrd = Containerd::start(&[NS]);
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let ctr = format!(
+        "ctr --address {} -n {NS} run --rm -t --runtime {RUNSC_RUNTIME} --runtime-config-path {config} {BUSYBOX} {} \
+         sh -c '[ -t 0 ] && [ -t 1 ] && echo on-a-terminal'",
+        ctrd.socket().display(),
+        unique_name("tty")
+    );
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &ctr, "/dev/null"]);
+    let out = runsc_tests::run(cmd, TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert!(out.stdout_str().contains("on-a-terminal\r\n"), "{out}");
+}
+
+/// containerd restarts while a container runs: it finds the shim again
+/// (the bundle's `address` file) and can still exec in and kill the task.
+#[test]
+fn containerd_reconnects_to_a_running_shim() {
+    let Some(mut ctrd) = start("containerd_reconnects_to_a_running_shim") else {
+        return;
+    };
+    let id = unique_name("survivor");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let shims = ctrd.shim_pids();
+    ctrd.restart();
+    assert_eq!(ctrd.shim_pids(), shims, "the shim was replaced");
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"), "{}", ctrd.log());
+    let out = ctrd.ctr_run(
+        NS,
+        &["task", "exec", "--exec-id", "after", &id, "echo", "still here"],
+        TIMEOUT,
+    );
+    assert_eq!(out.stdout_str(), "still here\n", "{out}\n{}", ctrd.log());
+    // The exit event reaches the new containerd (the shim dials again).
+    let mut events_cmd = ctrd.ctr(NS);
+    events_cmd.arg("events");
+    let events = runsc_tests::spawn(events_cmd);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while !String::from_utf8_lossy(&events.stdout_so_far()).contains("/tasks/exit") {
+        assert!(
+            Instant::now() < deadline,
+            "no /tasks/exit event: {}\n{}",
+            String::from_utf8_lossy(&events.stdout_so_far()),
+            ctrd.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(events.pid() as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    events.wait(TIMEOUT);
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("STOPPED"));
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}
+
+/// Pause and Resume (`runsc pause`/`resume`), and Update of the memory
+/// limit (`runsc update --resources`), seen in the task's status and metrics.
+#[test]
+fn pause_resume_and_update() {
+    let Some(ctrd) = start("pause_resume_and_update") else {
+        return;
+    };
+    let id = unique_name("frozen");
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let out = ctrd.ctr_run(
+        NS,
+        &[
+            "run",
+            "-d",
+            "--runtime",
+            RUNSC_RUNTIME,
+            "--runtime-config-path",
+            &config,
+            BUSYBOX,
+            &id,
+            "sleep",
+            "1000",
+        ],
+        TIMEOUT,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_run(NS, &["task", "pause", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("PAUSED"));
+    let out = ctrd.ctr_run(NS, &["task", "resume", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+
+    let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}

@@ -354,6 +354,37 @@ CASE(kill_child_default_terminates)
 	EXPECT_SIGNALED(h_wait(pid), SIGTERM);
 }
 
+/*
+ * A signal whose default action kills ends the process when it is sent
+ * (kernel/signal.c complete_signal): a SIGKILL sent right after it does not
+ * change the status, though SIGKILL is the lower-numbered of the two.
+ */
+CASE(kill_fatal_default_fixes_status_at_send)
+{
+	int ready[2], hold[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_OK(pipe(ready));
+	ASSERT_OK(pipe(hold));
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		close(ready[0]);
+		close(hold[1]);
+		write(ready[1], "r", 1);
+		read(hold[0], &c, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	ASSERT_EQ(read(ready[0], &c, 1), 1);
+	EXPECT_OK(kill(pid, SIGTERM));
+	EXPECT_OK(kill(pid, SIGKILL));
+	EXPECT_SIGNALED(h_wait(pid), SIGTERM);
+	close(ready[0]);
+	close(hold[1]);
+}
+
 CASE(kill_process_group)
 {
 	int ready[2];

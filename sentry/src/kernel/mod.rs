@@ -134,8 +134,33 @@ impl Kernel {
         }
         if info.signo != 0 {
             queue.post(info);
+            self.short_circuit_fatal(pid, &queue, info);
         }
         Ok(())
+    }
+
+    /// A signal whose default action kills a process that does not block
+    /// it ends the process when it is sent, not when a thread gets round
+    /// to it (kernel/signal.c complete_signal): its status is fixed now, so
+    /// a SIGKILL that overtakes it (a container torn down) cannot change
+    /// it. The init of the pid namespace is exempt for signals from inside
+    /// (pid_namespaces(7)).
+    fn short_circuit_fatal(&self, pid: i32, queue: &signals::SignalQueue, info: signals::SigInfo) {
+        let sig = info.signo;
+        if sig == libc::SIGKILL || !queue.kills_when_sent(sig) {
+            return;
+        }
+        if pid == process::INIT_PID && info.pid_or_addr != 0 {
+            return;
+        }
+        let group = self
+            .groups
+            .lock()
+            .ok()
+            .and_then(|g| g.get(&pid).and_then(|w| w.upgrade()));
+        if let Some(group) = group {
+            group.begin_group_exit(crate::ExitStatus::Signaled(sig), 0);
+        }
     }
 
     /// `entry` with its parent as it is now: the registry records the

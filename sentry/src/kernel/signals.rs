@@ -107,6 +107,9 @@ pub struct SignalQueue {
     /// Signals whose action is to ignore them: discarded when posted
     /// unless blocked (signal(7)).
     ignored: std::sync::atomic::AtomicU64,
+    /// Signals whose action is the default one and kills (terminate or
+    /// core dump).
+    fatal: std::sync::atomic::AtomicU64,
     posted: Condvar,
     interrupter: Mutex<Option<Arc<dyn Interrupter>>>,
 }
@@ -117,6 +120,7 @@ impl SignalQueue {
             pending: Mutex::new(Vec::new()),
             blocked: Default::default(),
             ignored: Default::default(),
+            fatal: Default::default(),
             posted: Condvar::new(),
             interrupter: Mutex::new(Some(interrupter)),
         })
@@ -191,11 +195,20 @@ impl SignalQueue {
             .unwrap_or(0)
     }
 
-    /// Records the task's blocked mask and ignored set.
-    pub fn set_masks(&self, blocked: u64, ignored: u64) {
+    /// Records the task's blocked mask, ignored set and fatal set.
+    pub fn set_masks(&self, blocked: u64, ignored: u64, fatal: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         self.blocked.store(blocked, Relaxed);
         self.ignored.store(ignored, Relaxed);
+        self.fatal.store(fatal, Relaxed);
+    }
+
+    /// True when `sig` kills the task the moment it is sent: its action is
+    /// the default one, which terminates, and the task does not block it.
+    pub fn kills_when_sent(&self, sig: i32) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let b = bit(sig);
+        self.fatal.load(Relaxed) & b != 0 && self.blocked.load(Relaxed) & b == 0
     }
 
     /// The task's blocked mask as last recorded (SigBlk of /proc status).
@@ -319,16 +332,18 @@ impl Task {
     /// Mirrors the blocked mask and the ignored set into the queue, which
     /// filters and wakes with them.
     pub fn sync_signal_masks(&self) {
-        let mut ignored = 0;
+        let (mut ignored, mut fatal) = (0, 0);
         for (i, action) in self.signals.actions.snapshot().iter().enumerate() {
             let sig = i as i32 + 1;
-            let ignore = action.handler == libc::SIG_IGN as u64
-                || (action.handler == libc::SIG_DFL as u64 && default_action(sig) == DefaultAction::Ignore);
-            if ignore {
+            let default = action.handler == libc::SIG_DFL as u64;
+            if action.handler == libc::SIG_IGN as u64 || (default && default_action(sig) == DefaultAction::Ignore) {
                 ignored |= bit(sig);
             }
+            if default && matches!(default_action(sig), DefaultAction::Terminate | DefaultAction::CoreDump) {
+                fatal |= bit(sig);
+            }
         }
-        self.signal_queue.set_masks(self.signals.mask, ignored);
+        self.signal_queue.set_masks(self.signals.mask, ignored, fatal);
         const SA_NOCLDWAIT: u64 = 2;
         let chld = self.signals.actions.get(libc::SIGCHLD);
         let reaps = chld.handler == libc::SIG_IGN as u64 || chld.flags & SA_NOCLDWAIT != 0;

@@ -14,7 +14,7 @@ use crate::net::socket::{family_of, Received, RecvFlags, SendArgs, Socket};
 use crate::net::{SocketInode, Wait};
 use crate::vfs::readiness::WakeHint;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 /// SIOCOUTQ (TIOCOUTQ) and SIOCINQ (FIONREAD).
@@ -284,25 +284,53 @@ pub fn recv_queued<E: Entry>(
     queue: impl Fn(&mut E) -> &mut RecvQueue,
     finish: impl Fn(&mut Vec<u8>, IpAddr),
 ) -> Result<Received> {
-    let mut inner = sock.stack.lock()?;
-    loop {
-        let got = sock.with_locked(&mut inner, |entry, _| {
-            let Some((mut datagram, from)) = queue(entry).take(flags.peek) else {
-                return Ok(None);
-            };
-            finish(&mut datagram, from);
-            let n = want.min(datagram.len());
-            Ok(Some(Received {
-                full_len: datagram.len(),
-                truncated: n < datagram.len(),
-                data: datagram[..n].to_vec(),
-                from: Some(addr::to_sockaddr(SocketAddr::new(from, 0), sock.family)),
-                ..Received::default()
-            }))
-        })?;
-        if let Some(got) = got {
-            return Ok(got);
+    sock.wait_for(wait, |entry, _| {
+        let Some((mut datagram, from)) = queue(entry).take(flags.peek) else {
+            return Ok(None);
+        };
+        finish(&mut datagram, from);
+        let n = want.min(datagram.len());
+        Ok(Some(Received {
+            full_len: datagram.len(),
+            truncated: n < datagram.len(),
+            data: datagram[..n].to_vec(),
+            from: Some(addr::to_sockaddr(SocketAddr::new(from, 0), sock.family)),
+            ..Received::default()
+        }))
+    })
+}
+
+/// How one try to queue a datagram in a smoltcp socket went.
+pub enum SendTry {
+    Sent,
+    /// The socket's send buffer is full: wait for room.
+    Full,
+}
+
+impl<E: Entry> InetSocket<E> {
+    /// Tries `try_send` until the datagram is queued, pumping the stack
+    /// after each try and blocking while the send buffer is full.
+    pub fn send_when_room(
+        &self,
+        mut inner: MutexGuard<'_, StackInner>,
+        wait: &Wait,
+        mut try_send: impl FnMut(&mut StackInner) -> Result<SendTry>,
+    ) -> Result<()> {
+        loop {
+            let tried = try_send(&mut inner)?;
+            self.stack.update(&mut inner);
+            match tried {
+                SendTry::Sent => return Ok(()),
+                SendTry::Full => inner = wait.block(&self.stack.changed, inner)?,
+            }
         }
-        inner = wait.block(&sock.stack.changed, inner)?;
+    }
+}
+
+/// SO_PROTOCOL of an ICMP socket (ping or raw) of `family`.
+pub fn icmp_protocol(family: Family) -> i32 {
+    match family {
+        Family::V4 => libc::IPPROTO_ICMP,
+        Family::V6 => libc::IPPROTO_ICMPV6,
     }
 }

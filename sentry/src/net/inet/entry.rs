@@ -8,7 +8,7 @@ use super::addr::Family;
 use super::options::InetOptions;
 use super::stack::{Stack, StackInner};
 use crate::errno::{Errno, Result};
-use crate::net::SocketInode;
+use crate::net::{SocketInode, Wait};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -80,6 +80,22 @@ impl<E: Entry> InetSocket<E> {
         let result = f(&mut entry, inner);
         E::table(inner).insert(self.id, entry);
         result
+    }
+
+    /// Runs `f` on the entry until it has an answer, blocking on the
+    /// stack between tries (or until the wait ends).
+    pub fn wait_for<T>(
+        &self,
+        wait: &Wait,
+        mut f: impl FnMut(&mut E, &mut StackInner) -> Result<Option<T>>,
+    ) -> Result<T> {
+        let mut inner = self.stack.lock()?;
+        loop {
+            if let Some(answer) = self.with_locked(&mut inner, &mut f)? {
+                return Ok(answer);
+            }
+            inner = wait.block(&self.stack.changed, inner)?;
+        }
     }
 
     /// SO_RCVTIMEO, for `Socket::rcvtimeo`.

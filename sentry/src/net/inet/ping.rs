@@ -5,7 +5,7 @@
 //! (as net.ipv4.ping_group_range = "0 2147483647").
 
 use super::addr::{self, Family};
-use super::datagram::{recv_queued, Datagram, RecvQueue};
+use super::datagram::{icmp_protocol, recv_queued, Datagram, RecvQueue, SendTry};
 use super::entry::{Entry, InetSocket};
 use super::options::InetOptions;
 use super::ports::{Binding, Proto};
@@ -17,7 +17,7 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::icmp;
 use smoltcp::wire::IpAddress;
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 const ICMP_ECHO: u8 = 8;
@@ -179,13 +179,8 @@ impl PingSocket {
         let mut inner = self.stack.lock()?;
         let (dest, handle, message) = self.with_locked(&mut inner, |entry, inner| {
             let dest = match to {
-                Some(to) => to.ip(),
-                None => entry.peer.ok_or(Errno::EDESTADDRREQ)?,
-            };
-            let dest = match dest {
-                IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-                d => d,
+                Some(to) => addr::loopback_of(to.ip()),
+                None => addr::loopback_of(entry.peer.ok_or(Errno::EDESTADDRREQ)?),
             };
             if !self.stack.reachable(dest) {
                 return Err(Errno::ENETUNREACH);
@@ -201,20 +196,15 @@ impl PingSocket {
             fill_checksum(&mut message, dest, dest);
             Ok((dest, handle, message))
         })?;
-        loop {
+        self.send_when_room(inner, wait, |inner| {
             let socket = inner.sockets.get_mut::<icmp::Socket>(handle);
             match socket.send_slice(&message, IpAddress::from(dest)) {
-                Ok(()) => {
-                    self.stack.update(&mut inner);
-                    return Ok(data.len());
-                }
-                Err(icmp::SendError::Unaddressable) => return Err(Errno::ENETUNREACH),
-                Err(icmp::SendError::BufferFull) => {
-                    self.stack.update(&mut inner);
-                    inner = wait.block(&self.stack.changed, inner)?;
-                }
+                Ok(()) => Ok(SendTry::Sent),
+                Err(icmp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
+                Err(icmp::SendError::BufferFull) => Ok(SendTry::Full),
             }
-        }
+        })?;
+        Ok(data.len())
     }
 }
 
@@ -223,10 +213,7 @@ impl Datagram for PingEntry {
     const MAX_MESSAGE: usize = MAX_MESSAGE;
 
     fn protocol(family: Family) -> i32 {
-        match family {
-            Family::V4 => libc::IPPROTO_ICMP,
-            Family::V6 => libc::IPPROTO_ICMPV6,
-        }
+        icmp_protocol(family)
     }
 
     fn opts_mut(&mut self) -> &mut InetOptions {
@@ -283,6 +270,7 @@ impl Datagram for PingEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn checksum_of_an_echo_request() {

@@ -7,7 +7,7 @@
 //! without the IPv6 header. IP_HDRINCL and ICMP_FILTER are not there.
 
 use super::addr::{self, Family};
-use super::datagram::{recv_queued, Datagram, RecvQueue};
+use super::datagram::{icmp_protocol, recv_queued, Datagram, RecvQueue, SendTry};
 use super::entry::{Entry, InetSocket};
 use super::options::InetOptions;
 use super::ping::fill_checksum;
@@ -186,18 +186,11 @@ impl RawSocket {
             let tos = u8::try_from(entry.opts.tos).unwrap_or(0);
             Ok((entry.handle, ip_packet(data, src, dest, ttl, tos)))
         })?;
-        loop {
-            match inner.sockets.get_mut::<raw::Socket>(handle).send_slice(&packet) {
-                Ok(()) => {
-                    self.stack.update(&mut inner);
-                    return Ok(data.len());
-                }
-                Err(_) => {
-                    self.stack.update(&mut inner);
-                    inner = wait.block(&self.stack.changed, inner)?;
-                }
-            }
-        }
+        self.send_when_room(inner, wait, |inner| {
+            let sent = inner.sockets.get_mut::<raw::Socket>(handle).send_slice(&packet);
+            Ok(if sent.is_ok() { SendTry::Sent } else { SendTry::Full })
+        })?;
+        Ok(data.len())
     }
 }
 
@@ -206,10 +199,7 @@ impl Datagram for RawEntry {
     const MAX_MESSAGE: usize = MAX_MESSAGE;
 
     fn protocol(family: Family) -> i32 {
-        match family {
-            Family::V4 => libc::IPPROTO_ICMP,
-            Family::V6 => libc::IPPROTO_ICMPV6,
-        }
+        icmp_protocol(family)
     }
 
     fn opts_mut(&mut self) -> &mut InetOptions {

@@ -385,11 +385,7 @@ impl TcpSocket {
         if self.family == Family::V6 && unmapped != ip && self.v6only() {
             return Err(Errno::ENETUNREACH);
         }
-        let ip = match unmapped {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
-            other => other,
-        };
+        let ip = addr::loopback_of(unmapped);
         if !self.stack.reachable(ip) {
             return Err(Errno::ENETUNREACH);
         }

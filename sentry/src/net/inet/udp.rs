@@ -3,7 +3,7 @@
 //! AF_INET socket never hears IPv6 and IPV6_V6ONLY is kept.
 
 use super::addr::{self, Family};
-use super::datagram::Datagram;
+use super::datagram::{Datagram, SendTry};
 use super::entry::{Entry, InetSocket};
 use super::options::InetOptions;
 use super::ports::{Binding, Proto};
@@ -101,14 +101,6 @@ impl UdpEntry {
     }
 }
 
-fn loopback_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        other => other,
-    }
-}
-
 pub type UdpSocket = InetSocket<UdpEntry>;
 
 impl UdpSocket {
@@ -182,7 +174,7 @@ impl UdpSocket {
 
     /// The stack's address for a destination (ENETUNREACH off this host).
     fn destination(&self, entry: &UdpEntry, to: SocketAddr) -> Result<SocketAddr> {
-        let ip = loopback_of(self.unmapped(to.ip(), entry.opts.v6only, Errno::ENETUNREACH)?);
+        let ip = addr::loopback_of(self.unmapped(to.ip(), entry.opts.v6only, Errno::ENETUNREACH)?);
         if !self.stack.reachable(ip) {
             return Err(Errno::ENETUNREACH);
         }
@@ -229,63 +221,62 @@ impl UdpSocket {
             Ok((dest, handle))
         })?;
         let endpoint = IpEndpoint::new(IpAddress::from(dest.ip()), dest.port());
-        loop {
-            let sent = inner.sockets.get_mut::<udp::Socket>(handle).send_slice(data, endpoint);
-            match sent {
+        self.send_when_room(inner, wait, |inner| {
+            match inner.sockets.get_mut::<udp::Socket>(handle).send_slice(data, endpoint) {
                 Ok(()) => {
                     if let Some(entry) = inner.udp.get_mut(&self.id) {
                         entry.sent_total += 1;
                     }
-                    self.stack.update(&mut inner);
-                    return Ok(data.len());
+                    Ok(SendTry::Sent)
                 }
-                Err(udp::SendError::Unaddressable) => return Err(Errno::ENETUNREACH),
-                Err(udp::SendError::BufferFull) => {
-                    self.stack.update(&mut inner);
-                    inner = wait.block(&self.stack.changed, inner)?;
-                }
+                Err(udp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
+                Err(udp::SendError::BufferFull) => Ok(SendTry::Full),
             }
-        }
+        })?;
+        Ok(data.len())
     }
 
     /// recvfrom(2): the next datagram (from the peer, when connected).
     pub fn recv_from(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        let mut inner = self.stack.lock()?;
-        loop {
-            let got = self.with_locked(&mut inner, |entry, inner| {
-                // A pending ICMP error comes before queued datagrams
-                // (__skb_try_recv_datagram checks sock_error first).
-                if let Some(e) = entry.error.take() {
-                    return Err(e);
-                }
-                for &(_, h) in &entry.handles {
-                    let socket = inner.sockets.get_mut::<udp::Socket>(h);
-                    while let Some(got) = take_datagram(socket, want, flags, entry.peer, self.family) {
-                        match got {
-                            Some(got) => {
-                                entry.taken_total += u64::from(!flags.peek);
-                                return Ok(Some(got));
-                            }
-                            None => continue, // not from the connected peer: dropped
-                        }
-                    }
-                }
-                // A read after SHUT_RD ends at once, but a non-blocking one
-                // still says EAGAIN (__skb_wait_for_more_packets).
-                if entry.shut_rd {
-                    return if wait.nonblock {
-                        Err(Errno::EAGAIN)
-                    } else {
-                        Ok(Some(Received::default()))
-                    };
-                }
-                Ok(None)
-            })?;
-            if let Some(got) = got {
-                return Ok(got);
-            }
-            inner = wait.block(&self.stack.changed, inner)?;
+        self.wait_for(wait, |entry, inner| self.recv_step(entry, inner, want, flags, wait))
+    }
+
+    /// One look at the receive queues: None when there is nothing yet.
+    fn recv_step(
+        &self,
+        entry: &mut UdpEntry,
+        inner: &mut StackInner,
+        want: usize,
+        flags: RecvFlags,
+        wait: &Wait,
+    ) -> Result<Option<Received>> {
+        // A pending ICMP error comes before queued datagrams
+        // (__skb_try_recv_datagram checks sock_error first).
+        if let Some(e) = entry.error.take() {
+            return Err(e);
         }
+        for &(_, h) in &entry.handles {
+            let socket = inner.sockets.get_mut::<udp::Socket>(h);
+            while let Some(got) = take_datagram(socket, want, flags, entry.peer, self.family) {
+                match got {
+                    Some(got) => {
+                        entry.taken_total += u64::from(!flags.peek);
+                        return Ok(Some(got));
+                    }
+                    None => continue, // not from the connected peer: dropped
+                }
+            }
+        }
+        // A read after SHUT_RD ends at once, but a non-blocking one
+        // still says EAGAIN (__skb_wait_for_more_packets).
+        if entry.shut_rd {
+            return if wait.nonblock {
+                Err(Errno::EAGAIN)
+            } else {
+                Ok(Some(Received::default()))
+            };
+        }
+        Ok(None)
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the datagram sockets (UDP, ping, raw ICMP) share: one `Socket`
 //! implementation over [`Datagram`], which each family implements for
 //! what differs (its smoltcp sockets, its addresses, its headers), and
-//! the receive queue of the ICMP sockets.
+//! the send loop.
 
 use super::addr::{self, Family};
 use super::entry::{reported, Entry, InetSocket};
@@ -13,7 +13,7 @@ use crate::mm::UserMemory;
 use crate::net::socket::{family_of, Received, RecvFlags, SendArgs, Socket};
 use crate::net::{SocketInode, Wait};
 use crate::vfs::readiness::WakeHint;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
@@ -228,78 +228,6 @@ impl<E: Datagram> Socket for InetSocket<E> {
     }
 }
 
-/// The next datagram of an ICMP socket, taken out of its smoltcp socket
-/// ahead of the guest's read (MSG_PEEK, FIONREAD, poll), and its source.
-#[derive(Default)]
-pub struct RecvQueue {
-    next: Option<(Vec<u8>, IpAddr)>,
-    /// Datagrams read: with `next`, the epoll event counter.
-    taken_total: u64,
-}
-
-impl RecvQueue {
-    pub fn is_empty(&self) -> bool {
-        self.next.is_none()
-    }
-
-    pub fn put(&mut self, datagram: Vec<u8>, from: IpAddr) {
-        self.next = Some((datagram, from));
-    }
-
-    /// The next datagram: a copy under MSG_PEEK, else taken.
-    fn take(&mut self, peek: bool) -> Option<(Vec<u8>, IpAddr)> {
-        let taken = if peek { self.next.clone() } else { self.next.take() };
-        if taken.is_some() {
-            self.taken_total += u64::from(!peek);
-        }
-        taken
-    }
-
-    /// Always writable; readable with a datagram waiting.
-    pub fn poll_mask(&self) -> i16 {
-        let mut mask = libc::POLLOUT | libc::POLLWRNORM;
-        if self.next.is_some() {
-            mask |= libc::POLLIN | libc::POLLRDNORM;
-        }
-        mask
-    }
-
-    pub fn event_count(&self) -> u64 {
-        self.taken_total * 2 + u64::from(self.next.is_some())
-    }
-
-    pub fn next_len(&self) -> usize {
-        self.next.as_ref().map_or(0, |(m, _)| m.len())
-    }
-}
-
-/// recvfrom(2) on a socket whose datagrams wait in the `RecvQueue` that
-/// `queue` finds in its entry: blocks until one is there; `finish` turns
-/// it into what the guest sees (checksums) before it is cut to `want`.
-pub fn recv_queued<E: Entry>(
-    sock: &InetSocket<E>,
-    want: usize,
-    flags: RecvFlags,
-    wait: &Wait,
-    queue: impl Fn(&mut E) -> &mut RecvQueue,
-    finish: impl Fn(&mut Vec<u8>, IpAddr),
-) -> Result<Received> {
-    sock.wait_for(wait, |entry, _| {
-        let Some((mut datagram, from)) = queue(entry).take(flags.peek) else {
-            return Ok(None);
-        };
-        finish(&mut datagram, from);
-        let n = want.min(datagram.len());
-        Ok(Some(Received {
-            full_len: datagram.len(),
-            truncated: n < datagram.len(),
-            data: datagram[..n].to_vec(),
-            from: Some(addr::to_sockaddr(SocketAddr::new(from, 0), sock.family)),
-            ..Received::default()
-        }))
-    })
-}
-
 /// How one try to queue a datagram in a smoltcp socket went.
 pub enum SendTry {
     Sent,
@@ -324,13 +252,5 @@ impl<E: Entry> InetSocket<E> {
                 SendTry::Full => inner = wait.block(&self.stack.changed, inner)?,
             }
         }
-    }
-}
-
-/// SO_PROTOCOL of an ICMP socket (ping or raw) of `family`.
-pub fn icmp_protocol(family: Family) -> i32 {
-    match family {
-        Family::V4 => libc::IPPROTO_ICMP,
-        Family::V6 => libc::IPPROTO_ICMPV6,
     }
 }

@@ -14,6 +14,7 @@
 //! - `options`: IP, IPv6 and TCP socket options;
 //! - `entry`: a socket as a handle on its entry in the stack's tables;
 //! - `datagram`: what the datagram sockets share;
+//! - `icmp`: what ping and raw sockets share, and ICMP checksums;
 //! - `tcp`, `udp`, `ping`, `raw`: the sockets (ping: ICMP echo
 //!   datagrams; raw: SOCK_RAW ICMP).
 
@@ -22,6 +23,7 @@ pub mod backlog;
 pub mod datagram;
 pub mod device;
 pub mod entry;
+pub mod icmp;
 pub mod iface;
 pub mod ndp;
 pub mod nic;

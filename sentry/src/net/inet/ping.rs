@@ -5,13 +5,13 @@
 //! (as net.ipv4.ping_group_range = "0 2147483647").
 
 use super::addr::{self, Family};
-use super::datagram::{icmp_protocol, recv_queued, Datagram, RecvQueue, SendTry};
+use super::datagram::SendTry;
 use super::entry::{Entry, InetSocket};
+use super::icmp::{fill_checksum, Icmp, IcmpShared};
 use super::options::InetOptions;
 use super::ports::{Binding, Proto};
 use super::stack::{Stack, StackInner};
 use crate::errno::{Errno, Result};
-use crate::net::socket::{Received, RecvFlags};
 use crate::net::{SocketInode, Wait};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::icmp;
@@ -25,16 +25,13 @@ const ICMPV6_ECHO_REQUEST: u8 = 128;
 /// The ICMP header: type, code, checksum, identifier, sequence.
 const ICMP_HEADER: usize = 8;
 const MAX_MESSAGE: usize = 65_507;
-const IPPROTO_ICMPV6: u8 = 58;
 
 pub struct PingEntry {
-    pub opts: InetOptions,
+    /// Options, peer, and the next reply taken out of the smoltcp socket.
+    shared: IcmpShared,
     /// The echo identifier and the bound address.
     local: Option<SocketAddr>,
     handle: Option<SocketHandle>,
-    peer: Option<IpAddr>,
-    /// The next reply, taken out of the smoltcp socket.
-    queue: RecvQueue,
 }
 
 /// The echo request type of `family`.
@@ -48,11 +45,9 @@ fn echo_request(family: Family) -> u8 {
 impl PingEntry {
     fn new() -> PingEntry {
         PingEntry {
-            opts: InetOptions::new(false),
+            shared: IcmpShared::default(),
             local: None,
             handle: None,
-            peer: None,
-            queue: RecvQueue::default(),
         }
     }
 }
@@ -67,16 +62,16 @@ impl Entry for PingEntry {
     fn refresh(&mut self, inner: &mut StackInner, family: Family) {
         let Some(h) = self.handle else { return };
         let socket = inner.sockets.get_mut::<icmp::Socket>(h);
-        while self.queue.is_empty() {
+        while self.shared.queue.is_empty() {
             let Ok((message, from)) = socket.recv() else { return };
             if message.len() >= ICMP_HEADER && message[0] != echo_request(family) {
-                self.queue.put(message.to_vec(), IpAddr::from(from));
+                self.shared.queue.put(message.to_vec(), IpAddr::from(from));
             }
         }
     }
 
     fn opts(&self) -> &InetOptions {
-        &self.opts
+        &self.shared.opts
     }
 
     fn free(self, inner: &mut StackInner, id: u64) {
@@ -87,43 +82,6 @@ impl Entry for PingEntry {
             inner.sockets.remove(h);
         }
     }
-}
-
-/// The Internet checksum (RFC 1071) of `parts`, as one byte string.
-pub(super) fn checksum(parts: &[&[u8]]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut odd: Option<u8> = None;
-    for part in parts {
-        for &b in *part {
-            match odd.take() {
-                Some(hi) => sum += u32::from(u16::from_be_bytes([hi, b])),
-                None => odd = Some(b),
-            }
-        }
-    }
-    if let Some(hi) = odd {
-        sum += u32::from(u16::from_be_bytes([hi, 0]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// Fills in the checksum of an ICMP (v4) or ICMPv6 message between `src`
-/// and `dst`.
-pub(super) fn fill_checksum(message: &mut [u8], src: IpAddr, dst: IpAddr) {
-    message[2] = 0;
-    message[3] = 0;
-    let sum = match (src, dst) {
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            let len = (message.len() as u32).to_be_bytes();
-            let next = [0, 0, 0, IPPROTO_ICMPV6];
-            checksum(&[&s.octets(), &d.octets(), &len, &next, message])
-        }
-        _ => checksum(&[message]),
-    };
-    message[2..4].copy_from_slice(&sum.to_be_bytes());
 }
 
 pub type PingSocket = InetSocket<PingEntry>;
@@ -180,7 +138,7 @@ impl PingSocket {
         let (dest, handle, message) = self.with_locked(&mut inner, |entry, inner| {
             let dest = match to {
                 Some(to) => addr::loopback_of(to.ip()),
-                None => addr::loopback_of(entry.peer.ok_or(Errno::EDESTADDRREQ)?),
+                None => addr::loopback_of(entry.shared.peer.ok_or(Errno::EDESTADDRREQ)?),
             };
             if !self.stack.reachable(dest) {
                 return Err(Errno::ENETUNREACH);
@@ -208,40 +166,24 @@ impl PingSocket {
     }
 }
 
-impl Datagram for PingEntry {
+impl Icmp for PingEntry {
     const SOCK_TYPE: i32 = libc::SOCK_DGRAM;
     const MAX_MESSAGE: usize = MAX_MESSAGE;
 
-    fn protocol(family: Family) -> i32 {
-        icmp_protocol(family)
+    fn shared(&self) -> &IcmpShared {
+        &self.shared
     }
 
-    fn opts_mut(&mut self) -> &mut InetOptions {
-        &mut self.opts
+    fn shared_mut(&mut self) -> &mut IcmpShared {
+        &mut self.shared
     }
 
     fn v6only_fixed(&self) -> bool {
         self.local.is_some()
     }
 
-    fn peer(&self) -> Option<SocketAddr> {
-        self.peer.map(|ip| SocketAddr::new(ip, 0))
-    }
-
     fn local_addr(&self, family: Family) -> SocketAddr {
         self.local.unwrap_or(SocketAddr::new(family.any(), 0))
-    }
-
-    fn poll_mask(&self, _inner: &StackInner) -> i16 {
-        self.queue.poll_mask()
-    }
-
-    fn event_count(&self, _inner: &StackInner) -> u64 {
-        self.queue.event_count()
-    }
-
-    fn next_len(&mut self, _inner: &mut StackInner) -> usize {
-        self.queue.next_len()
     }
 
     fn bind(sock: &PingSocket, want: SocketAddr) -> Result<()> {
@@ -249,35 +191,12 @@ impl Datagram for PingEntry {
         sock.with(|entry, inner| sock.bind_locked(entry, inner, SocketAddr::new(ip, want.port())))
     }
 
-    fn connect(sock: &PingSocket, to: Option<SocketAddr>) -> Result<()> {
-        sock.with(|entry, _| {
-            entry.peer = to.map(|to| to.ip());
-            Ok(())
-        })
-    }
-
     fn send(sock: &PingSocket, data: &[u8], to: Option<SocketAddr>, wait: &Wait) -> Result<usize> {
         sock.send_echo(data, to, wait)
     }
 
-    /// The next echo reply, its checksum filled in as Linux delivers it.
-    fn recv(sock: &PingSocket, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        let fill = |message: &mut Vec<u8>, from| fill_checksum(message, from, from);
-        recv_queued(sock, want, flags, wait, |entry| &mut entry.queue, fill)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::net::Ipv4Addr;
-
-    #[test]
-    fn checksum_of_an_echo_request() {
-        // type 8, code 0, id 1, seq 1, data "ab": sum computed by hand.
-        let mut m = vec![8, 0, 0, 0, 0, 1, 0, 1, b'a', b'b'];
-        fill_checksum(&mut m, IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(Ipv4Addr::LOCALHOST));
-        assert_eq!(checksum(&[&m]), 0);
-        assert_eq!(&m[2..4], &[0x96, 0x9b]);
+    /// Replies come with their checksum filled in, as Linux delivers them.
+    fn finish(message: &mut Vec<u8>, from: IpAddr) {
+        fill_checksum(message, from, from);
     }
 }

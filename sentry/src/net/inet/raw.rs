@@ -7,13 +7,12 @@
 //! without the IPv6 header. IP_HDRINCL and ICMP_FILTER are not there.
 
 use super::addr::{self, Family};
-use super::datagram::{icmp_protocol, recv_queued, Datagram, RecvQueue, SendTry};
+use super::datagram::SendTry;
 use super::entry::{Entry, InetSocket};
+use super::icmp::{checksum, fill_checksum, Icmp, IcmpShared};
 use super::options::InetOptions;
-use super::ping::fill_checksum;
 use super::stack::{Stack, StackInner};
 use crate::errno::{Errno, Result};
-use crate::net::socket::{Received, RecvFlags};
 use crate::net::{SocketInode, Wait};
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::raw;
@@ -28,12 +27,10 @@ const MAX_MESSAGE: usize = 65_535 - IPV6_HEADER;
 const DEFAULT_TTL: u8 = 64;
 
 pub struct RawEntry {
-    pub opts: InetOptions,
+    /// Options, peer, and the next packet as the guest will see it.
+    shared: IcmpShared,
     handle: SocketHandle,
     local: Option<IpAddr>,
-    peer: Option<IpAddr>,
-    /// The next packet, as the guest will see it, and its source.
-    queue: RecvQueue,
 }
 
 impl Entry for RawEntry {
@@ -42,17 +39,17 @@ impl Entry for RawEntry {
     }
 
     fn refresh(&mut self, inner: &mut StackInner, family: Family) {
-        if !self.queue.is_empty() {
+        if !self.shared.queue.is_empty() {
             return;
         }
         let socket = inner.sockets.get_mut::<raw::Socket>(self.handle);
         if let Some((packet, from)) = socket.recv().ok().and_then(|p| guest_view(p, family)) {
-            self.queue.put(packet, from);
+            self.shared.queue.put(packet, from);
         }
     }
 
     fn opts(&self) -> &InetOptions {
-        &self.opts
+        &self.shared.opts
     }
 
     fn free(self, inner: &mut StackInner, _id: u64) {
@@ -73,7 +70,7 @@ fn guest_view(packet: &[u8], family: Family) -> Option<(Vec<u8>, IpAddr)> {
             // The loopback device carries no checksums; the guest sees them.
             out[10] = 0;
             out[11] = 0;
-            let sum = super::ping::checksum(&[&out[..ihl]]);
+            let sum = checksum(&[&out[..ihl]]);
             out[10..12].copy_from_slice(&sum.to_be_bytes());
             let src = IpAddr::V4(Ipv4Addr::from(src));
             if out.len() >= ihl + 4 {
@@ -148,11 +145,9 @@ impl RawSocket {
             raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 192 << 10]),
         );
         let entry = RawEntry {
-            opts: InetOptions::new(false),
+            shared: IcmpShared::default(),
             handle: inner.sockets.add(socket),
             local: None,
-            peer: None,
-            queue: RecvQueue::default(),
         };
         Ok(Self::insert(stack, &mut inner, family, inode, entry))
     }
@@ -170,7 +165,7 @@ impl RawSocket {
         }
         let mut inner = self.stack.lock()?;
         let (handle, packet) = self.with_locked(&mut inner, |entry, _| {
-            let dest = match to.map(|t| t.ip()).or(entry.peer) {
+            let dest = match to.map(|t| t.ip()).or(entry.shared.peer) {
                 Some(d) if d.is_unspecified() => self.loopback(),
                 Some(d) => d,
                 None => return Err(Errno::EDESTADDRREQ),
@@ -182,8 +177,8 @@ impl RawSocket {
                 .local
                 .filter(|l| !l.is_unspecified())
                 .unwrap_or_else(|| self.loopback());
-            let ttl = u8::try_from(entry.opts.ttl).unwrap_or(DEFAULT_TTL);
-            let tos = u8::try_from(entry.opts.tos).unwrap_or(0);
+            let ttl = u8::try_from(entry.shared.opts.ttl).unwrap_or(DEFAULT_TTL);
+            let tos = u8::try_from(entry.shared.opts.tos).unwrap_or(0);
             Ok((entry.handle, ip_packet(data, src, dest, ttl, tos)))
         })?;
         self.send_when_room(inner, wait, |inner| {
@@ -194,40 +189,24 @@ impl RawSocket {
     }
 }
 
-impl Datagram for RawEntry {
+impl Icmp for RawEntry {
     const SOCK_TYPE: i32 = libc::SOCK_RAW;
     const MAX_MESSAGE: usize = MAX_MESSAGE;
 
-    fn protocol(family: Family) -> i32 {
-        icmp_protocol(family)
+    fn shared(&self) -> &IcmpShared {
+        &self.shared
     }
 
-    fn opts_mut(&mut self) -> &mut InetOptions {
-        &mut self.opts
+    fn shared_mut(&mut self) -> &mut IcmpShared {
+        &mut self.shared
     }
 
     fn v6only_fixed(&self) -> bool {
         false
     }
 
-    fn peer(&self) -> Option<SocketAddr> {
-        self.peer.map(|ip| SocketAddr::new(ip, 0))
-    }
-
     fn local_addr(&self, family: Family) -> SocketAddr {
         SocketAddr::new(self.local.unwrap_or(family.any()), 0)
-    }
-
-    fn poll_mask(&self, _inner: &StackInner) -> i16 {
-        self.queue.poll_mask()
-    }
-
-    fn event_count(&self, _inner: &StackInner) -> u64 {
-        self.queue.event_count()
-    }
-
-    fn next_len(&mut self, _inner: &mut StackInner) -> usize {
-        self.queue.next_len()
     }
 
     /// raw(7): bind sets the source address; the port means nothing.
@@ -242,18 +221,7 @@ impl Datagram for RawEntry {
         })
     }
 
-    fn connect(sock: &RawSocket, to: Option<SocketAddr>) -> Result<()> {
-        sock.with(|entry, _| {
-            entry.peer = to.map(|to| to.ip());
-            Ok(())
-        })
-    }
-
     fn send(sock: &RawSocket, data: &[u8], to: Option<SocketAddr>, wait: &Wait) -> Result<usize> {
         sock.send_message(data, to, wait)
-    }
-
-    fn recv(sock: &RawSocket, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        recv_queued(sock, want, flags, wait, |entry| &mut entry.queue, |_, _| {})
     }
 }

@@ -29,10 +29,10 @@ pub trait Entry: Send + Sized + 'static {
 /// An Internet socket: its stack, its id in `E`'s table, its family and
 /// inode.
 pub struct InetSocket<E: Entry> {
-    pub stack: Arc<Stack>,
-    pub id: u64,
-    pub family: Family,
-    pub inode: Arc<SocketInode>,
+    pub(super) stack: Arc<Stack>,
+    pub(super) id: u64,
+    pub(super) family: Family,
+    pub(super) inode: Arc<SocketInode>,
     entry: PhantomData<fn() -> E>,
 }
 

@@ -18,8 +18,8 @@ use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
 
 /// SIOCOUTQ (TIOCOUTQ) and SIOCINQ (FIONREAD).
-pub const SIOCOUTQ: u64 = 0x5411;
-pub const SIOCINQ: u64 = 0x541b;
+const SIOCOUTQ: u64 = 0x5411;
+const SIOCINQ: u64 = 0x541b;
 
 /// A datagram family: its entry and the operations that differ.
 pub trait Datagram: Entry {

@@ -46,6 +46,16 @@ impl Family {
     }
 }
 
+/// Where a packet to `ip` goes: the loopback address for a wildcard
+/// (ip(7): sending or connecting to INADDR_ANY reaches the local host).
+pub fn loopback_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        other => other,
+    }
+}
+
 /// A v4-mapped IPv6 address as the IPv4 address it maps; others as given.
 pub fn unmap(ip: IpAddr) -> IpAddr {
     match ip {

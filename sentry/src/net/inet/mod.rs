@@ -12,12 +12,18 @@
 //! - `stack`: the interface, every socket's state, polling and timers;
 //! - `backlog`: the listen backlog;
 //! - `options`: IP, IPv6 and TCP socket options;
+//! - `entry`: a socket as a handle on its entry in the stack's tables;
+//! - `datagram`: what the datagram sockets share;
+//! - `icmp`: what ping and raw sockets share, and ICMP checksums;
 //! - `tcp`, `udp`, `ping`, `raw`: the sockets (ping: ICMP echo
 //!   datagrams; raw: SOCK_RAW ICMP).
 
 pub mod addr;
 pub mod backlog;
+pub mod datagram;
 pub mod device;
+pub mod entry;
+pub mod icmp;
 pub mod iface;
 pub mod ndp;
 pub mod nic;

@@ -7,47 +7,53 @@
 //! without the IPv6 header. IP_HDRINCL and ICMP_FILTER are not there.
 
 use super::addr::{self, Family};
+use super::datagram::SendTry;
+use super::entry::{Entry, InetSocket};
+use super::icmp::{checksum, fill_checksum, Icmp, IcmpShared};
 use super::options::InetOptions;
-use super::ping::fill_checksum;
 use super::stack::{Stack, StackInner};
 use crate::errno::{Errno, Result};
-use crate::kernel::Task;
-use crate::mm::UserMemory;
-use crate::net::socket::{family_of, Received, RecvFlags, SendArgs, Socket};
 use crate::net::{SocketInode, Wait};
-use crate::vfs::readiness::WakeHint;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::raw;
 use smoltcp::wire::{IpProtocol, IpVersion};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 const IPV4_HEADER: usize = 20;
 const IPV6_HEADER: usize = 40;
 const MAX_MESSAGE: usize = 65_535 - IPV6_HEADER;
-const SIOCINQ: u64 = 0x541b;
 const DEFAULT_TTL: u8 = 64;
 
 pub struct RawEntry {
-    pub opts: InetOptions,
+    /// Options, peer, and the next packet as the guest will see it.
+    shared: IcmpShared,
     handle: SocketHandle,
     local: Option<IpAddr>,
-    peer: Option<IpAddr>,
-    /// The next packet, as the guest will see it, and its source.
-    next: Option<(Vec<u8>, IpAddr)>,
-    taken_total: u64,
 }
 
-impl RawEntry {
-    fn fetch(&mut self, inner: &mut StackInner, family: Family) {
-        if self.next.is_some() {
+impl Entry for RawEntry {
+    fn table(inner: &mut StackInner) -> &mut HashMap<u64, Self> {
+        &mut inner.raw
+    }
+
+    fn refresh(&mut self, inner: &mut StackInner, family: Family) {
+        if !self.shared.queue.is_empty() {
             return;
         }
         let socket = inner.sockets.get_mut::<raw::Socket>(self.handle);
-        if let Ok(packet) = socket.recv() {
-            self.next = guest_view(packet, family);
+        if let Some((packet, from)) = socket.recv().ok().and_then(|p| guest_view(p, family)) {
+            self.shared.queue.put(packet, from);
         }
+    }
+
+    fn opts(&self) -> &InetOptions {
+        &self.shared.opts
+    }
+
+    fn free(self, inner: &mut StackInner, _id: u64) {
+        inner.sockets.remove(self.handle);
     }
 }
 
@@ -64,7 +70,7 @@ fn guest_view(packet: &[u8], family: Family) -> Option<(Vec<u8>, IpAddr)> {
             // The loopback device carries no checksums; the guest sees them.
             out[10] = 0;
             out[11] = 0;
-            let sum = super::ping::checksum(&[&out[..ihl]]);
+            let sum = checksum(&[&out[..ihl]]);
             out[10..12].copy_from_slice(&sum.to_be_bytes());
             let src = IpAddr::V4(Ipv4Addr::from(src));
             if out.len() >= ihl + 4 {
@@ -123,12 +129,7 @@ fn ip_packet(message: &[u8], src: IpAddr, dst: IpAddr, ttl: u8, tos: u8) -> Vec<
     }
 }
 
-pub struct RawSocket {
-    stack: Arc<Stack>,
-    id: u64,
-    family: Family,
-    inode: Arc<SocketInode>,
-}
+pub type RawSocket = InetSocket<RawEntry>;
 
 impl RawSocket {
     pub fn new(stack: &Arc<Stack>, family: Family, inode: Arc<SocketInode>) -> Result<Arc<RawSocket>> {
@@ -143,42 +144,12 @@ impl RawSocket {
             raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 64], vec![0; 256 << 10]),
             raw::PacketBuffer::new(vec![raw::PacketMetadata::EMPTY; 16], vec![0; 192 << 10]),
         );
-        let handle = inner.sockets.add(socket);
-        let id = inner.new_id();
-        inner.raw.insert(
-            id,
-            RawEntry {
-                opts: InetOptions::new(false),
-                handle,
-                local: None,
-                peer: None,
-                next: None,
-                taken_total: 0,
-            },
-        );
-        Ok(Arc::new(RawSocket {
-            stack: stack.clone(),
-            id,
-            family,
-            inode,
-        }))
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut RawEntry, &mut StackInner) -> Result<T>) -> Result<T> {
-        let mut inner = self.stack.lock()?;
-        self.with_locked(&mut inner, f)
-    }
-
-    fn with_locked<T>(
-        &self,
-        inner: &mut StackInner,
-        f: impl FnOnce(&mut RawEntry, &mut StackInner) -> Result<T>,
-    ) -> Result<T> {
-        let mut entry = inner.raw.remove(&self.id).ok_or(Errno::EBADF)?;
-        entry.fetch(inner, self.family);
-        let result = f(&mut entry, inner);
-        inner.raw.insert(self.id, entry);
-        result
+        let entry = RawEntry {
+            shared: IcmpShared::default(),
+            handle: inner.sockets.add(socket),
+            local: None,
+        };
+        Ok(Self::insert(stack, &mut inner, family, inode, entry))
     }
 
     fn loopback(&self) -> IpAddr {
@@ -194,7 +165,7 @@ impl RawSocket {
         }
         let mut inner = self.stack.lock()?;
         let (handle, packet) = self.with_locked(&mut inner, |entry, _| {
-            let dest = match to.map(|t| t.ip()).or(entry.peer) {
+            let dest = match to.map(|t| t.ip()).or(entry.shared.peer) {
                 Some(d) if d.is_unspecified() => self.loopback(),
                 Some(d) => d,
                 None => return Err(Errno::EDESTADDRREQ),
@@ -206,215 +177,51 @@ impl RawSocket {
                 .local
                 .filter(|l| !l.is_unspecified())
                 .unwrap_or_else(|| self.loopback());
-            let ttl = u8::try_from(entry.opts.ttl).unwrap_or(DEFAULT_TTL);
-            let tos = u8::try_from(entry.opts.tos).unwrap_or(0);
+            let ttl = u8::try_from(entry.shared.opts.ttl).unwrap_or(DEFAULT_TTL);
+            let tos = u8::try_from(entry.shared.opts.tos).unwrap_or(0);
             Ok((entry.handle, ip_packet(data, src, dest, ttl, tos)))
         })?;
-        loop {
-            match inner.sockets.get_mut::<raw::Socket>(handle).send_slice(&packet) {
-                Ok(()) => {
-                    self.stack.update(&mut inner);
-                    return Ok(data.len());
-                }
-                Err(_) => {
-                    self.stack.update(&mut inner);
-                    inner = wait.block(&self.stack.changed, inner)?;
-                }
-            }
-        }
-    }
-
-    fn recv_packet(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        let mut inner = self.stack.lock()?;
-        loop {
-            let got = self.with_locked(&mut inner, |entry, _| {
-                let taken = if flags.peek {
-                    entry.next.clone()
-                } else {
-                    entry.next.take()
-                };
-                let Some((packet, from)) = taken else { return Ok(None) };
-                entry.taken_total += u64::from(!flags.peek);
-                let n = want.min(packet.len());
-                Ok(Some(Received {
-                    full_len: packet.len(),
-                    truncated: n < packet.len(),
-                    data: packet[..n].to_vec(),
-                    from: Some(addr::to_sockaddr(SocketAddr::new(from, 0), self.family)),
-                    ..Received::default()
-                }))
-            })?;
-            if let Some(got) = got {
-                return Ok(got);
-            }
-            inner = wait.block(&self.stack.changed, inner)?;
-        }
+        self.send_when_room(inner, wait, |inner| {
+            let sent = inner.sockets.get_mut::<raw::Socket>(handle).send_slice(&packet);
+            Ok(if sent.is_ok() { SendTry::Sent } else { SendTry::Full })
+        })?;
+        Ok(data.len())
     }
 }
 
-impl Socket for RawSocket {
-    fn family(&self) -> i32 {
-        self.family.domain()
+impl Icmp for RawEntry {
+    const SOCK_TYPE: i32 = libc::SOCK_RAW;
+    const MAX_MESSAGE: usize = MAX_MESSAGE;
+
+    fn shared(&self) -> &IcmpShared {
+        &self.shared
     }
-    fn sock_type(&self) -> i32 {
-        libc::SOCK_RAW
+
+    fn shared_mut(&mut self) -> &mut IcmpShared {
+        &mut self.shared
     }
-    fn protocol(&self) -> i32 {
-        match self.family {
-            Family::V4 => libc::IPPROTO_ICMP,
-            Family::V6 => libc::IPPROTO_ICMPV6,
-        }
+
+    fn v6only_fixed(&self) -> bool {
+        false
     }
-    fn inode(&self) -> &Arc<SocketInode> {
-        &self.inode
+
+    fn local_addr(&self, family: Family) -> SocketAddr {
+        SocketAddr::new(self.local.unwrap_or(family.any()), 0)
     }
 
     /// raw(7): bind sets the source address; the port means nothing.
-    fn bind(&self, _task: &Task, raw_addr: &[u8]) -> Result<()> {
-        let ip = addr::parse(raw_addr, self.family)?.ip();
-        if !ip.is_unspecified() && (addr::unmap(ip) != ip || !self.stack.is_local(ip)) {
+    fn bind(sock: &RawSocket, want: SocketAddr) -> Result<()> {
+        let ip = want.ip();
+        if !ip.is_unspecified() && (addr::unmap(ip) != ip || !sock.stack.is_local(ip)) {
             return Err(Errno::EADDRNOTAVAIL);
         }
-        self.with(|entry, _| {
+        sock.with(|entry, _| {
             entry.local = Some(ip);
             Ok(())
         })
     }
 
-    fn listen(&self, _task: &Task, _backlog: i32) -> Result<()> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    fn connect(&self, _task: &Task, raw_addr: &[u8], _wait: &Wait) -> Result<()> {
-        let peer = if family_of(raw_addr) == libc::AF_UNSPEC && raw_addr.len() >= 2 {
-            None
-        } else {
-            Some(addr::parse(raw_addr, self.family)?.ip())
-        };
-        self.with(|entry, _| {
-            entry.peer = peer;
-            Ok(())
-        })
-    }
-
-    fn accept(&self, _wait: &Wait) -> Result<Arc<dyn Socket>> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    fn send(&self, _task: Option<&Task>, data: &[u8], args: SendArgs) -> Result<usize> {
-        if args.flags & libc::MSG_OOB != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        let to = match args.to {
-            Some(raw_addr) => Some(addr::parse(raw_addr, self.family)?),
-            None => None,
-        };
-        self.send_message(data, to, &args.wait)
-    }
-
-    fn recv(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        self.recv_packet(want, flags, wait)
-    }
-
-    fn shutdown(&self, how: i32) -> Result<()> {
-        if !(libc::SHUT_RD..=libc::SHUT_RDWR).contains(&how) {
-            return Err(Errno::EINVAL);
-        }
-        let connected = self.with(|entry, _| Ok(entry.peer.is_some()))?;
-        if connected {
-            Ok(())
-        } else {
-            Err(Errno::ENOTCONN)
-        }
-    }
-
-    fn local_name(&self) -> Result<Vec<u8>> {
-        let local = self.with(|entry, _| Ok(entry.local))?;
-        let ip = local.unwrap_or(self.family.any());
-        Ok(addr::to_sockaddr(SocketAddr::new(ip, 0), self.family))
-    }
-
-    fn peer_name(&self) -> Result<Vec<u8>> {
-        let peer = self.with(|entry, _| entry.peer.ok_or(Errno::ENOTCONN))?;
-        Ok(addr::to_sockaddr(SocketAddr::new(peer, 0), self.family))
-    }
-
-    fn get_option(&self, level: i32, name: i32) -> Result<Vec<u8>> {
-        let int = |v: i32| v.to_le_bytes().to_vec();
-        self.with(|entry, _| match (level, name) {
-            (libc::SOL_SOCKET, libc::SO_TYPE) => Ok(int(libc::SOCK_RAW)),
-            (libc::SOL_SOCKET, libc::SO_DOMAIN) => Ok(int(self.family.domain())),
-            (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(int(self.protocol())),
-            (libc::SOL_SOCKET, libc::SO_ERROR | libc::SO_ACCEPTCONN) => Ok(int(0)),
-            (libc::SOL_SOCKET, _) => entry.opts.sock.get(name).ok_or(Errno::ENOPROTOOPT),
-            _ => entry.opts.get(level, name, self.family, false),
-        })
-    }
-
-    fn set_option(&self, level: i32, name: i32, val: &[u8]) -> Result<()> {
-        self.with(|entry, _| {
-            if level == libc::SOL_SOCKET {
-                return entry.opts.sock.set(name, val);
-            }
-            entry.opts.set(level, name, val, self.family, false, false)
-        })
-    }
-
-    fn readiness(&self, events: i16) -> i16 {
-        let mask = self
-            .with(|entry, _| {
-                let mut mask = libc::POLLOUT | libc::POLLWRNORM;
-                if entry.next.is_some() {
-                    mask |= libc::POLLIN | libc::POLLRDNORM;
-                }
-                Ok(mask)
-            })
-            .unwrap_or(libc::POLLERR);
-        (mask & events) | (mask & (libc::POLLERR | libc::POLLHUP))
-    }
-
-    fn wake_hint(&self) -> WakeHint {
-        WakeHint::Notified
-    }
-
-    fn event_count(&self) -> u64 {
-        self.with(|entry, _| Ok(entry.taken_total * 2 + u64::from(entry.next.is_some())))
-            .unwrap_or(0)
-    }
-
-    fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
-        if u64::from(cmd) != SIOCINQ {
-            return Err(Errno::ENOTTY);
-        }
-        let n = self.with(|entry, _| Ok(entry.next.as_ref().map_or(0, |(m, _)| m.len())))?;
-        mem.write(arg, &(n as i32).to_le_bytes())?;
-        Ok(0)
-    }
-
-    fn rcvtimeo(&self) -> Option<Duration> {
-        self.with(|entry, _| Ok(entry.opts.sock.rcvtimeo)).ok().flatten()
-    }
-
-    fn sndtimeo(&self) -> Option<Duration> {
-        self.with(|entry, _| Ok(entry.opts.sock.sndtimeo)).ok().flatten()
-    }
-
-    fn max_message(&self) -> usize {
-        MAX_MESSAGE
-    }
-
-    fn release(&self) {
-        let Ok(mut inner) = self.stack.lock() else { return };
-        let Some(entry) = inner.raw.remove(&self.id) else {
-            return;
-        };
-        inner.sockets.remove(entry.handle);
-        self.stack.update(&mut inner);
-    }
-}
-
-impl Drop for RawSocket {
-    fn drop(&mut self) {
-        self.release();
+    fn send(sock: &RawSocket, data: &[u8], to: Option<SocketAddr>, wait: &Wait) -> Result<usize> {
+        sock.send_message(data, to, wait)
     }
 }

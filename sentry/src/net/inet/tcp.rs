@@ -4,6 +4,7 @@
 
 use super::addr::{self, Family};
 use super::backlog::{Listener, SocketTemplate};
+use super::entry::{reported, Entry, InetSocket};
 use super::options::InetOptions;
 use super::ports::{Binding, Proto};
 use super::stack::{Stack, StackInner};
@@ -16,6 +17,7 @@ use crate::vfs::readiness::WakeHint;
 use smoltcp::iface::{SocketHandle, SocketSet};
 use smoltcp::socket::tcp;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, MutexGuard};
 use std::time::Duration;
@@ -140,6 +142,46 @@ impl TcpEntry {
     }
 }
 
+impl Entry for TcpEntry {
+    fn table(inner: &mut StackInner) -> &mut HashMap<u64, Self> {
+        &mut inner.tcp
+    }
+
+    fn refresh(&mut self, inner: &mut StackInner, _family: Family) {
+        self.sync(&mut inner.sockets);
+    }
+
+    fn opts(&self) -> &InetOptions {
+        &self.opts
+    }
+
+    fn free(self, inner: &mut StackInner, id: u64) {
+        if let (true, Some(local)) = (self.holds_port, self.local) {
+            inner.ports.release(Proto::Tcp, local.port(), id);
+        }
+        let linger_zero = self.opts.sock.linger == (1, 0);
+        match self.conn {
+            Conn::Listening(l) => inner.drop_listener(l),
+            Conn::Connecting(h) => {
+                inner.sockets.get_mut::<tcp::Socket>(h).abort();
+                inner.orphan(h);
+            }
+            Conn::Connected(h) => {
+                let socket = inner.sockets.get_mut::<tcp::Socket>(h);
+                // tcp_close: unread data or SO_LINGER with a zero time
+                // resets the connection instead of closing it.
+                if linger_zero || socket.recv_queue() > 0 {
+                    socket.abort();
+                } else {
+                    socket.close();
+                }
+                inner.orphan(h);
+            }
+            Conn::Idle | Conn::Dead => {}
+        }
+    }
+}
+
 /// A new smoltcp socket with the template's buffers and options.
 fn make_socket(t: &SocketTemplate) -> tcp::Socket<'static> {
     let mut s = tcp::Socket::new(
@@ -195,45 +237,13 @@ fn linux_state(conn: &Conn, sockets: &SocketSet<'static>) -> u8 {
     }
 }
 
-pub struct TcpSocket {
-    stack: Arc<Stack>,
-    id: u64,
-    family: Family,
-    inode: Arc<SocketInode>,
-}
+pub type TcpSocket = InetSocket<TcpEntry>;
 
 type Guard<'a> = MutexGuard<'a, StackInner>;
 
 impl TcpSocket {
     pub fn new(stack: &Arc<Stack>, family: Family, inode: Arc<SocketInode>) -> Result<Arc<TcpSocket>> {
-        let mut inner = stack.lock()?;
-        let id = inner.new_id();
-        inner.tcp.insert(id, TcpEntry::new());
-        Ok(Arc::new(TcpSocket {
-            stack: stack.clone(),
-            id,
-            family,
-            inode,
-        }))
-    }
-
-    /// Runs `f` on this socket's entry and the stack, after following the
-    /// connection.
-    fn with<T>(&self, f: impl FnOnce(&mut TcpEntry, &mut StackInner) -> Result<T>) -> Result<T> {
-        let mut inner = self.stack.lock()?;
-        self.with_locked(&mut inner, f)
-    }
-
-    fn with_locked<T>(
-        &self,
-        inner: &mut StackInner,
-        f: impl FnOnce(&mut TcpEntry, &mut StackInner) -> Result<T>,
-    ) -> Result<T> {
-        let mut entry = inner.tcp.remove(&self.id).ok_or(Errno::EBADF)?;
-        entry.sync(&mut inner.sockets);
-        let result = f(&mut entry, inner);
-        inner.tcp.insert(self.id, entry);
-        result
+        Self::create(stack, family, inode, TcpEntry::new())
     }
 
     /// Blocks until the stack changes (or the wait ends).
@@ -375,11 +385,7 @@ impl TcpSocket {
         if self.family == Family::V6 && unmapped != ip && self.v6only() {
             return Err(Errno::ENETUNREACH);
         }
-        let ip = match unmapped {
-            IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-            IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
-            other => other,
-        };
+        let ip = addr::loopback_of(unmapped);
         if !self.stack.reachable(ip) {
             return Err(Errno::ENETUNREACH);
         }
@@ -457,19 +463,13 @@ impl TcpSocket {
 
     /// A socket for an accepted connection.
     fn adopt(&self, inner: &mut StackInner, handle: SocketHandle, opts: InetOptions) -> Arc<TcpSocket> {
-        let id = inner.new_id();
         let local = inner.sockets.get::<tcp::Socket>(handle).local_endpoint().map(to_std);
         let mut entry = TcpEntry::new();
         entry.opts = opts;
         entry.local = local;
         entry.conn = Conn::Connected(handle);
-        inner.tcp.insert(id, entry);
-        Arc::new(TcpSocket {
-            stack: self.stack.clone(),
-            id,
-            family: self.family,
-            inode: SocketInode::new(self.inode.uid, self.inode.gid),
-        })
+        let inode = SocketInode::new(self.inode.uid, self.inode.gid);
+        Self::insert(&self.stack, inner, self.family, inode, entry)
     }
 
     /// send(2): all of `data` unless non-blocking, interrupted or timed out.
@@ -826,8 +826,7 @@ impl Socket for TcpSocket {
     }
 
     fn readiness(&self, events: i16) -> i16 {
-        let mask = self.poll_mask();
-        (mask & events) | (mask & (libc::POLLERR | libc::POLLHUP))
+        reported(self.poll_mask(), events)
     }
 
     fn wake_hint(&self) -> WakeHint {
@@ -850,11 +849,11 @@ impl Socket for TcpSocket {
     }
 
     fn rcvtimeo(&self) -> Option<Duration> {
-        self.with(|entry, _| Ok(entry.opts.sock.rcvtimeo)).ok().flatten()
+        self.recv_timeout()
     }
 
     fn sndtimeo(&self) -> Option<Duration> {
-        self.with(|entry, _| Ok(entry.opts.sock.sndtimeo)).ok().flatten()
+        self.send_timeout()
     }
 
     fn max_message(&self) -> usize {
@@ -862,40 +861,7 @@ impl Socket for TcpSocket {
     }
 
     fn release(&self) {
-        let Ok(mut inner) = self.stack.lock() else { return };
-        let Some(entry) = inner.tcp.remove(&self.id) else {
-            return;
-        };
-        if let (true, Some(local)) = (entry.holds_port, entry.local) {
-            inner.ports.release(Proto::Tcp, local.port(), self.id);
-        }
-        let linger_zero = entry.opts.sock.linger == (1, 0);
-        match entry.conn {
-            Conn::Listening(l) => inner.drop_listener(l),
-            Conn::Connecting(h) => {
-                inner.sockets.get_mut::<tcp::Socket>(h).abort();
-                inner.orphan(h);
-            }
-            Conn::Connected(h) => {
-                let socket = inner.sockets.get_mut::<tcp::Socket>(h);
-                // tcp_close: unread data or SO_LINGER with a zero time
-                // resets the connection instead of closing it.
-                if linger_zero || socket.recv_queue() > 0 {
-                    socket.abort();
-                } else {
-                    socket.close();
-                }
-                inner.orphan(h);
-            }
-            Conn::Idle | Conn::Dead => {}
-        }
-        self.stack.update(&mut inner);
-    }
-}
-
-impl Drop for TcpSocket {
-    fn drop(&mut self) {
-        self.release();
+        self.release_entry();
     }
 }
 

@@ -3,21 +3,20 @@
 //! AF_INET socket never hears IPv6 and IPV6_V6ONLY is kept.
 
 use super::addr::{self, Family};
+use super::datagram::{Datagram, SendTry};
+use super::entry::{Entry, InetSocket};
 use super::options::InetOptions;
 use super::ports::{Binding, Proto};
 use super::stack::{Stack, StackInner};
 use crate::errno::{Errno, Result};
-use crate::kernel::Task;
-use crate::mm::UserMemory;
-use crate::net::socket::{family_of, Received, RecvFlags, SendArgs, Socket};
+use crate::net::socket::{Received, RecvFlags};
 use crate::net::{SocketInode, Wait};
-use crate::vfs::readiness::WakeHint;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::{icmp, udp};
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// udp(7): the largest IPv4 datagram payload (65535 - 20 - 8).
 pub const MAX_V4_PAYLOAD: usize = 65_507;
@@ -28,8 +27,6 @@ const RX_BYTES: usize = 256 << 10;
 const RX_PACKETS: usize = 512;
 const TX_BYTES: usize = 192 << 10;
 const TX_PACKETS: usize = 64;
-const SIOCOUTQ: u64 = 0x5411;
-const SIOCINQ: u64 = 0x541b;
 
 pub struct UdpEntry {
     pub opts: InetOptions,
@@ -75,6 +72,21 @@ fn is_port_unreachable(message: &[u8]) -> bool {
 }
 
 impl UdpEntry {
+    fn new() -> UdpEntry {
+        UdpEntry {
+            opts: InetOptions::new(false),
+            local: None,
+            handles: Vec::new(),
+            peer: None,
+            errors: None,
+            error: None,
+            shut_rd: false,
+            shut_wr: false,
+            taken_total: 0,
+            sent_total: 0,
+        }
+    }
+
     /// udp(7): an ICMP error about a datagram of a connected socket is
     /// reported by its next send, receive or SO_ERROR (ECONNREFUSED for
     /// port unreachable); unconnected sockets do not hear them.
@@ -89,63 +101,11 @@ impl UdpEntry {
     }
 }
 
-fn loopback_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        other => other,
-    }
-}
-
-pub struct UdpSocket {
-    stack: Arc<Stack>,
-    id: u64,
-    family: Family,
-    inode: Arc<SocketInode>,
-}
+pub type UdpSocket = InetSocket<UdpEntry>;
 
 impl UdpSocket {
     pub fn new(stack: &Arc<Stack>, family: Family, inode: Arc<SocketInode>) -> Result<Arc<UdpSocket>> {
-        let mut inner = stack.lock()?;
-        let id = inner.new_id();
-        inner.udp.insert(
-            id,
-            UdpEntry {
-                opts: InetOptions::new(false),
-                local: None,
-                handles: Vec::new(),
-                peer: None,
-                errors: None,
-                error: None,
-                shut_rd: false,
-                shut_wr: false,
-                taken_total: 0,
-                sent_total: 0,
-            },
-        );
-        Ok(Arc::new(UdpSocket {
-            stack: stack.clone(),
-            id,
-            family,
-            inode,
-        }))
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut UdpEntry, &mut StackInner) -> Result<T>) -> Result<T> {
-        let mut inner = self.stack.lock()?;
-        Self::with_locked(self.id, &mut inner, f)
-    }
-
-    fn with_locked<T>(
-        id: u64,
-        inner: &mut StackInner,
-        f: impl FnOnce(&mut UdpEntry, &mut StackInner) -> Result<T>,
-    ) -> Result<T> {
-        let mut entry = inner.udp.remove(&id).ok_or(Errno::EBADF)?;
-        entry.take_icmp_errors(inner);
-        let result = f(&mut entry, inner);
-        inner.udp.insert(id, entry);
-        result
+        Self::create(stack, family, inode, UdpEntry::new())
     }
 
     /// Address checks shared by bind, connect and sendto: v4-mapped
@@ -214,7 +174,7 @@ impl UdpSocket {
 
     /// The stack's address for a destination (ENETUNREACH off this host).
     fn destination(&self, entry: &UdpEntry, to: SocketAddr) -> Result<SocketAddr> {
-        let ip = loopback_of(self.unmapped(to.ip(), entry.opts.v6only, Errno::ENETUNREACH)?);
+        let ip = addr::loopback_of(self.unmapped(to.ip(), entry.opts.v6only, Errno::ENETUNREACH)?);
         if !self.stack.reachable(ip) {
             return Err(Errno::ENETUNREACH);
         }
@@ -233,8 +193,7 @@ impl UdpSocket {
     /// sendto(2): one datagram.
     pub fn send_to(&self, data: &[u8], to: Option<SocketAddr>, wait: &Wait) -> Result<usize> {
         let mut inner = self.stack.lock()?;
-        let id = self.id;
-        let (dest, handle) = Self::with_locked(id, &mut inner, |entry, inner| {
+        let (dest, handle) = self.with_locked(&mut inner, |entry, inner| {
             let dest = match to {
                 Some(to) => self.destination(entry, to)?,
                 None => entry.peer.ok_or(Errno::EDESTADDRREQ)?,
@@ -262,124 +221,62 @@ impl UdpSocket {
             Ok((dest, handle))
         })?;
         let endpoint = IpEndpoint::new(IpAddress::from(dest.ip()), dest.port());
-        loop {
-            let sent = inner.sockets.get_mut::<udp::Socket>(handle).send_slice(data, endpoint);
-            match sent {
+        self.send_when_room(inner, wait, |inner| {
+            match inner.sockets.get_mut::<udp::Socket>(handle).send_slice(data, endpoint) {
                 Ok(()) => {
-                    if let Some(entry) = inner.udp.get_mut(&id) {
+                    if let Some(entry) = inner.udp.get_mut(&self.id) {
                         entry.sent_total += 1;
                     }
-                    self.stack.update(&mut inner);
-                    return Ok(data.len());
+                    Ok(SendTry::Sent)
                 }
-                Err(udp::SendError::Unaddressable) => return Err(Errno::ENETUNREACH),
-                Err(udp::SendError::BufferFull) => {
-                    self.stack.update(&mut inner);
-                    inner = wait.block(&self.stack.changed, inner)?;
-                }
+                Err(udp::SendError::Unaddressable) => Err(Errno::ENETUNREACH),
+                Err(udp::SendError::BufferFull) => Ok(SendTry::Full),
             }
-        }
+        })?;
+        Ok(data.len())
     }
 
     /// recvfrom(2): the next datagram (from the peer, when connected).
     pub fn recv_from(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        let mut inner = self.stack.lock()?;
-        loop {
-            let got = Self::with_locked(self.id, &mut inner, |entry, inner| {
-                // A pending ICMP error comes before queued datagrams
-                // (__skb_try_recv_datagram checks sock_error first).
-                if let Some(e) = entry.error.take() {
-                    return Err(e);
-                }
-                for &(_, h) in &entry.handles {
-                    let socket = inner.sockets.get_mut::<udp::Socket>(h);
-                    while let Some(got) = take_datagram(socket, want, flags, entry.peer, self.family) {
-                        match got {
-                            Some(got) => {
-                                entry.taken_total += u64::from(!flags.peek);
-                                return Ok(Some(got));
-                            }
-                            None => continue, // not from the connected peer: dropped
-                        }
-                    }
-                }
-                // A read after SHUT_RD ends at once, but a non-blocking one
-                // still says EAGAIN (__skb_wait_for_more_packets).
-                if entry.shut_rd {
-                    return if wait.nonblock {
-                        Err(Errno::EAGAIN)
-                    } else {
-                        Ok(Some(Received::default()))
-                    };
-                }
-                Ok(None)
-            })?;
-            if let Some(got) = got {
-                return Ok(got);
-            }
-            inner = wait.block(&self.stack.changed, inner)?;
+        self.wait_for(wait, |entry, inner| self.recv_step(entry, inner, want, flags, wait))
+    }
+
+    /// One look at the receive queues: None when there is nothing yet.
+    fn recv_step(
+        &self,
+        entry: &mut UdpEntry,
+        inner: &mut StackInner,
+        want: usize,
+        flags: RecvFlags,
+        wait: &Wait,
+    ) -> Result<Option<Received>> {
+        // A pending ICMP error comes before queued datagrams
+        // (__skb_try_recv_datagram checks sock_error first).
+        if let Some(e) = entry.error.take() {
+            return Err(e);
         }
-    }
-
-    fn local_addr(&self) -> Result<SocketAddr> {
-        self.with(|entry, _| {
-            let local = entry.local.unwrap_or(SocketAddr::new(self.family.any(), 0));
-            // A connected socket reports the source address its route uses.
-            Ok(match entry.peer {
-                Some(peer) if local.ip().is_unspecified() => {
-                    let ip = if peer.is_ipv4() {
-                        IpAddr::V4(Ipv4Addr::LOCALHOST)
-                    } else {
-                        IpAddr::V6(Ipv6Addr::LOCALHOST)
-                    };
-                    SocketAddr::new(ip, local.port())
-                }
-                _ => local,
-            })
-        })
-    }
-
-    fn poll_mask(&self) -> i16 {
-        let mask = self.with(|entry, inner| {
-            let mut mask = if entry.error.is_some() { libc::POLLERR } else { 0 };
-            let readable = entry
-                .handles
-                .iter()
-                .any(|&(_, h)| inner.sockets.get::<udp::Socket>(h).can_recv());
-            if readable {
-                mask |= libc::POLLIN | libc::POLLRDNORM;
-            }
-            if entry.shut_rd {
-                mask |= libc::POLLIN | libc::POLLRDNORM | libc::POLLRDHUP;
-            }
-            if entry.shut_rd && entry.shut_wr {
-                mask |= libc::POLLHUP;
-            }
-            let writable = entry
-                .handles
-                .iter()
-                .all(|&(_, h)| inner.sockets.get::<udp::Socket>(h).can_send());
-            if writable {
-                mask |= libc::POLLOUT | libc::POLLWRNORM;
-            }
-            Ok(mask)
-        });
-        mask.unwrap_or(libc::POLLERR)
-    }
-
-    fn queue_sizes(&self) -> Result<(usize, usize)> {
-        self.with(|entry, inner| {
-            let mut next = 0;
-            let mut out = 0;
-            for &(_, h) in &entry.handles {
-                let socket = inner.sockets.get_mut::<udp::Socket>(h);
-                out += socket.send_queue();
-                if next == 0 {
-                    next = socket.peek().map_or(0, |(data, _)| data.len());
+        for &(_, h) in &entry.handles {
+            let socket = inner.sockets.get_mut::<udp::Socket>(h);
+            while let Some(got) = take_datagram(socket, want, flags, entry.peer, self.family) {
+                match got {
+                    Some(got) => {
+                        entry.taken_total += u64::from(!flags.peek);
+                        return Ok(Some(got));
+                    }
+                    None => continue, // not from the connected peer: dropped
                 }
             }
-            Ok((next, out))
-        })
+        }
+        // A read after SHUT_RD ends at once, but a non-blocking one
+        // still says EAGAIN (__skb_wait_for_more_packets).
+        if entry.shut_rd {
+            return if wait.nonblock {
+                Err(Errno::EAGAIN)
+            } else {
+                Ok(Some(Received::default()))
+            };
+        }
+        Ok(None)
     }
 }
 
@@ -412,185 +309,165 @@ fn take_datagram(
     Some(Some(got))
 }
 
-impl Socket for UdpSocket {
-    fn family(&self) -> i32 {
-        self.family.domain()
-    }
-    fn sock_type(&self) -> i32 {
-        libc::SOCK_DGRAM
-    }
-    fn protocol(&self) -> i32 {
-        libc::IPPROTO_UDP
-    }
-    fn inode(&self) -> &Arc<SocketInode> {
-        &self.inode
+impl Entry for UdpEntry {
+    fn table(inner: &mut StackInner) -> &mut HashMap<u64, Self> {
+        &mut inner.udp
     }
 
-    fn bind(&self, _task: &Task, raw: &[u8]) -> Result<()> {
-        self.bind_addr(addr::parse(raw, self.family)?)
+    fn refresh(&mut self, inner: &mut StackInner, _family: Family) {
+        self.take_icmp_errors(inner);
     }
 
-    fn listen(&self, _task: &Task, _backlog: i32) -> Result<()> {
-        Err(Errno::EOPNOTSUPP)
+    fn opts(&self) -> &InetOptions {
+        &self.opts
     }
 
-    fn connect(&self, _task: &Task, raw: &[u8], _wait: &Wait) -> Result<()> {
-        // connect(2): AF_UNSPEC dissolves the association.
-        if family_of(raw) == libc::AF_UNSPEC && raw.len() >= 2 {
-            return self.with(|entry, _| {
-                entry.peer = None;
-                Ok(())
-            });
+    fn free(self, inner: &mut StackInner, id: u64) {
+        if let Some(local) = self.local {
+            inner.ports.release(Proto::Udp, local.port(), id);
         }
-        self.connect_addr(addr::parse(raw, self.family)?)
-    }
-
-    fn accept(&self, _wait: &Wait) -> Result<Arc<dyn Socket>> {
-        Err(Errno::EOPNOTSUPP)
-    }
-
-    fn send(&self, _task: Option<&Task>, data: &[u8], args: SendArgs) -> Result<usize> {
-        if args.flags & libc::MSG_OOB != 0 {
-            return Err(Errno::EOPNOTSUPP);
-        }
-        let to = match args.to {
-            Some(raw) => Some(addr::parse(raw, self.family)?),
-            None => None,
-        };
-        self.send_to(data, to, &args.wait)
-    }
-
-    fn recv(&self, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
-        self.recv_from(want, flags, wait)
-    }
-
-    fn shutdown(&self, how: i32) -> Result<()> {
-        let (rd, wr) = match how {
-            libc::SHUT_RD => (true, false),
-            libc::SHUT_WR => (false, true),
-            libc::SHUT_RDWR => (true, true),
-            _ => return Err(Errno::EINVAL),
-        };
-        let connected = self.with(|entry, _| {
-            entry.shut_rd |= rd;
-            entry.shut_wr |= wr;
-            Ok(entry.peer.is_some())
-        })?;
-        if let Ok(mut inner) = self.stack.lock() {
-            self.stack.update(&mut inner);
-        }
-        // inet_shutdown: an unconnected socket is shut down all the same,
-        // and says ENOTCONN.
-        if connected {
-            Ok(())
-        } else {
-            Err(Errno::ENOTCONN)
-        }
-    }
-
-    fn local_name(&self) -> Result<Vec<u8>> {
-        Ok(addr::to_sockaddr(self.local_addr()?, self.family))
-    }
-
-    fn peer_name(&self) -> Result<Vec<u8>> {
-        let peer = self.with(|entry, _| entry.peer.ok_or(Errno::ENOTCONN))?;
-        Ok(addr::to_sockaddr(peer, self.family))
-    }
-
-    fn get_option(&self, level: i32, name: i32) -> Result<Vec<u8>> {
-        let int = |v: i32| v.to_le_bytes().to_vec();
-        self.with(|entry, _| match (level, name) {
-            (libc::SOL_SOCKET, libc::SO_TYPE) => Ok(int(libc::SOCK_DGRAM)),
-            (libc::SOL_SOCKET, libc::SO_DOMAIN) => Ok(int(self.family.domain())),
-            (libc::SOL_SOCKET, libc::SO_PROTOCOL) => Ok(int(libc::IPPROTO_UDP)),
-            (libc::SOL_SOCKET, libc::SO_ERROR) => Ok(int(entry.error.take().map_or(0, |e| e.0))),
-            (libc::SOL_SOCKET, libc::SO_ACCEPTCONN) => Ok(int(0)),
-            (libc::SOL_SOCKET, _) => entry.opts.sock.get(name).ok_or(Errno::ENOPROTOOPT),
-            _ => entry.opts.get(level, name, self.family, false),
-        })
-    }
-
-    fn set_option(&self, level: i32, name: i32, val: &[u8]) -> Result<()> {
-        self.with(|entry, inner| {
-            if level == libc::SOL_SOCKET {
-                return entry.opts.sock.set(name, val);
-            }
-            let bound = entry.local.is_some();
-            entry.opts.set(level, name, val, self.family, false, bound)?;
-            let ttl = u8::try_from(entry.opts.ttl).ok();
-            for &(_, h) in &entry.handles {
-                inner.sockets.get_mut::<udp::Socket>(h).set_hop_limit(ttl);
-            }
-            Ok(())
-        })
-    }
-
-    fn readiness(&self, events: i16) -> i16 {
-        let mask = self.poll_mask();
-        (mask & events) | (mask & (libc::POLLERR | libc::POLLHUP))
-    }
-
-    fn wake_hint(&self) -> WakeHint {
-        WakeHint::Notified
-    }
-
-    fn event_count(&self) -> u64 {
-        self.with(|entry, inner| {
-            // Not monotonic, but it changes at every event, which is what
-            // epoll compares.
-            let queued: usize = entry
-                .handles
-                .iter()
-                .map(|&(_, h)| {
-                    let s = inner.sockets.get::<udp::Socket>(h);
-                    s.recv_queue() + s.send_queue()
-                })
-                .sum();
-            let moved = entry.taken_total.wrapping_mul(1 << 32) ^ entry.sent_total.wrapping_mul(1 << 16);
-            Ok(moved.wrapping_add(queued as u64) + u64::from(entry.shut_rd))
-        })
-        .unwrap_or(0)
-    }
-
-    fn ioctl(&self, cmd: u32, arg: u64, mem: &dyn UserMemory) -> Result<u64> {
-        let n = match u64::from(cmd) {
-            SIOCINQ => self.queue_sizes()?.0,
-            SIOCOUTQ => self.queue_sizes()?.1,
-            _ => return Err(Errno::ENOTTY),
-        };
-        mem.write(arg, &(n as i32).to_le_bytes())?;
-        Ok(0)
-    }
-
-    fn rcvtimeo(&self) -> Option<Duration> {
-        self.with(|entry, _| Ok(entry.opts.sock.rcvtimeo)).ok().flatten()
-    }
-
-    fn sndtimeo(&self) -> Option<Duration> {
-        self.with(|entry, _| Ok(entry.opts.sock.sndtimeo)).ok().flatten()
-    }
-
-    fn max_message(&self) -> usize {
-        MAX_V4_PAYLOAD
-    }
-
-    fn release(&self) {
-        let Ok(mut inner) = self.stack.lock() else { return };
-        let Some(entry) = inner.udp.remove(&self.id) else {
-            return;
-        };
-        if let Some(local) = entry.local {
-            inner.ports.release(Proto::Udp, local.port(), self.id);
-        }
-        for h in entry.handles.into_iter().map(|(_, h)| h).chain(entry.errors) {
+        for h in self.handles.into_iter().map(|(_, h)| h).chain(self.errors) {
             inner.sockets.remove(h);
         }
-        self.stack.update(&mut inner);
     }
 }
 
-impl Drop for UdpSocket {
-    fn drop(&mut self) {
-        self.release();
+impl Datagram for UdpEntry {
+    const SOCK_TYPE: i32 = libc::SOCK_DGRAM;
+    const MAX_MESSAGE: usize = MAX_V4_PAYLOAD;
+    const HAS_SEND_QUEUE: bool = true;
+
+    fn protocol(_family: Family) -> i32 {
+        libc::IPPROTO_UDP
+    }
+
+    fn opts_mut(&mut self) -> &mut InetOptions {
+        &mut self.opts
+    }
+
+    fn v6only_fixed(&self) -> bool {
+        self.local.is_some()
+    }
+
+    /// IP_TTL and IPV6_UNICAST_HOPS live in the smoltcp sockets.
+    fn apply_options(&mut self, inner: &mut StackInner) {
+        let ttl = u8::try_from(self.opts.ttl).ok();
+        for &(_, h) in &self.handles {
+            inner.sockets.get_mut::<udp::Socket>(h).set_hop_limit(ttl);
+        }
+    }
+
+    fn take_error(&mut self) -> Option<Errno> {
+        self.error.take()
+    }
+
+    fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    fn local_addr(&self, family: Family) -> SocketAddr {
+        let local = self.local.unwrap_or(SocketAddr::new(family.any(), 0));
+        // A connected socket reports the source address its route uses.
+        match self.peer {
+            Some(peer) if local.ip().is_unspecified() => {
+                let ip = if peer.is_ipv4() {
+                    IpAddr::V4(Ipv4Addr::LOCALHOST)
+                } else {
+                    IpAddr::V6(Ipv6Addr::LOCALHOST)
+                };
+                SocketAddr::new(ip, local.port())
+            }
+            _ => local,
+        }
+    }
+
+    fn shut_down(&mut self, rd: bool, wr: bool) -> bool {
+        self.shut_rd |= rd;
+        self.shut_wr |= wr;
+        true
+    }
+
+    fn poll_mask(&self, inner: &StackInner) -> i16 {
+        let mut mask = if self.error.is_some() { libc::POLLERR } else { 0 };
+        let readable = self
+            .handles
+            .iter()
+            .any(|&(_, h)| inner.sockets.get::<udp::Socket>(h).can_recv());
+        if readable {
+            mask |= libc::POLLIN | libc::POLLRDNORM;
+        }
+        if self.shut_rd {
+            mask |= libc::POLLIN | libc::POLLRDNORM | libc::POLLRDHUP;
+        }
+        if self.shut_rd && self.shut_wr {
+            mask |= libc::POLLHUP;
+        }
+        let writable = self
+            .handles
+            .iter()
+            .all(|&(_, h)| inner.sockets.get::<udp::Socket>(h).can_send());
+        if writable {
+            mask |= libc::POLLOUT | libc::POLLWRNORM;
+        }
+        mask
+    }
+
+    fn event_count(&self, inner: &StackInner) -> u64 {
+        // Not monotonic, but it changes at every event, which is what
+        // epoll compares.
+        let queued: usize = self
+            .handles
+            .iter()
+            .map(|&(_, h)| {
+                let s = inner.sockets.get::<udp::Socket>(h);
+                s.recv_queue() + s.send_queue()
+            })
+            .sum();
+        let moved = self.taken_total.wrapping_mul(1 << 32) ^ self.sent_total.wrapping_mul(1 << 16);
+        moved.wrapping_add(queued as u64) + u64::from(self.shut_rd)
+    }
+
+    /// The first datagram of the first of the smoltcp sockets holding one.
+    fn next_len(&mut self, inner: &mut StackInner) -> usize {
+        self.handles
+            .iter()
+            .map(|&(_, h)| {
+                inner
+                    .sockets
+                    .get_mut::<udp::Socket>(h)
+                    .peek()
+                    .map_or(0, |(data, _)| data.len())
+            })
+            .find(|&len| len > 0)
+            .unwrap_or(0)
+    }
+
+    fn send_queue_len(&self, inner: &StackInner) -> usize {
+        self.handles
+            .iter()
+            .map(|&(_, h)| inner.sockets.get::<udp::Socket>(h).send_queue())
+            .sum()
+    }
+
+    fn bind(sock: &UdpSocket, want: SocketAddr) -> Result<()> {
+        sock.bind_addr(want)
+    }
+
+    fn connect(sock: &UdpSocket, to: Option<SocketAddr>) -> Result<()> {
+        match to {
+            Some(to) => sock.connect_addr(to),
+            None => sock.with(|entry, _| {
+                entry.peer = None;
+                Ok(())
+            }),
+        }
+    }
+
+    fn send(sock: &UdpSocket, data: &[u8], to: Option<SocketAddr>, wait: &Wait) -> Result<usize> {
+        sock.send_to(data, to, wait)
+    }
+
+    fn recv(sock: &UdpSocket, want: usize, flags: RecvFlags, wait: &Wait) -> Result<Received> {
+        sock.recv_from(want, flags, wait)
     }
 }

@@ -661,7 +661,11 @@ pub const SENTRY_HOSTINET: &[Allowed] = &[
     allow(libc::SYS_shutdown, "shutdown", "--network=host: shutdown(2)"),
     allow(libc::SYS_getsockname, "getsockname", "--network=host: getsockname(2)"),
     allow(libc::SYS_getpeername, "getpeername", "--network=host: getpeername(2)"),
-    allow(libc::SYS_setsockopt, "setsockopt", "--network=host: guest socket options"),
+    allow(
+        libc::SYS_setsockopt,
+        "setsockopt",
+        "--network=host: guest socket options",
+    ),
     allow(
         libc::SYS_getsockopt,
         "getsockopt",

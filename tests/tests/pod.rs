@@ -136,7 +136,12 @@ fn pids_of(runsc: &Runsc, id: &str) -> Vec<i64> {
     out.stdout_str()
         .lines()
         .skip(1)
-        .map(|row| row.split_whitespace().nth(1).and_then(|pid| pid.parse().ok()).expect("a PID column"))
+        .map(|row| {
+            row.split_whitespace()
+                .nth(1)
+                .and_then(|pid| pid.parse().ok())
+                .expect("a PID column")
+        })
         .collect()
 }
 

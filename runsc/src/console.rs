@@ -84,6 +84,29 @@ pub fn open_and_send(socket: &Path, size: Option<(u16, u16)>) -> Result<OwnedFd,
     Ok(pty.slave)
 }
 
+/// Our stdin's terminal settings, put back when this is dropped: with a
+/// terminal the Sentry puts the host terminal it relays in raw mode
+/// (`runsc do` and a foreground `runsc run` relay our own).
+pub struct SavedTerminal(nix::sys::termios::Termios);
+
+impl SavedTerminal {
+    /// None when stdin is not a terminal.
+    pub fn of_stdin() -> Option<SavedTerminal> {
+        nix::sys::termios::tcgetattr(std::io::stdin().as_fd())
+            .ok()
+            .map(SavedTerminal)
+    }
+}
+
+impl Drop for SavedTerminal {
+    fn drop(&mut self) {
+        use nix::sys::termios::{tcsetattr, SetArg};
+        if let Err(e) = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &self.0) {
+            tracing::debug!("restoring the terminal: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,6 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::Context;
-use nix::sys::termios::{tcgetattr, tcsetattr, SetArg};
 use sentry::Sandbox;
 
 use crate::cli::{DoArgs, GlobalOpts};
@@ -24,11 +23,9 @@ pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
     crate::confine::sentry(global.platform(), net.host).context("confining the sandbox")?;
     tracing::debug!(args = ?config.args, cwd = %config.cwd, overlay = config.overlay, "do");
     // The Sentry puts our terminal in raw mode; it is given back as it was.
-    let saved = config.terminal.then(|| tcgetattr(io::stdin().as_fd()).ok()).flatten();
+    let saved = config.terminal.then(crate::console::SavedTerminal::of_stdin).flatten();
     let result = Sandbox::new(config).and_then(Sandbox::run);
-    if let Some(saved) = saved {
-        let _ = tcsetattr(io::stdin().as_fd(), SetArg::TCSADRAIN, &saved);
-    }
+    drop(saved);
     let status = result.map_err(|e| BootFailure::from_sentry(&e))?;
     Ok(status.code())
 }

@@ -120,8 +120,10 @@ impl Shared {
         if self.finished.load(Ordering::Acquire) {
             return true;
         }
-        let queued = self.master.tty.lock().map(|s| s.to_master.len()).unwrap_or(0);
-        queued == 0 && !self.writing.load(Ordering::Acquire)
+        // The output thread sets `writing` under the terminal's lock as it
+        // takes bytes, so both are looked at together.
+        let Ok(s) = self.master.tty.lock() else { return true };
+        s.to_master.is_empty() && !self.writing.load(Ordering::Acquire)
     }
 
     fn stopped(&self) -> bool {
@@ -135,8 +137,7 @@ fn copy_output(shared: &Shared, host: OwnedFd) {
     let tty = &shared.master.tty;
     let mut buf = vec![0u8; 4096];
     while !shared.stopped() {
-        shared.writing.store(true, Ordering::Release);
-        let n = match tty.relay_read(&mut buf, OUTPUT_TICK) {
+        let n = match tty.relay_read(&mut buf, OUTPUT_TICK, &shared.writing) {
             Ok(n) => n,
             // No slave is open any more: the terminal's users are gone.
             Err(_) => break,
@@ -205,8 +206,9 @@ fn write_to_master(shared: &Shared, mut data: &[u8]) -> Result<()> {
 
 impl Terminal {
     /// A master read for the relay: waits at most `tick` for output
-    /// (Ok(0) then); EIO once every slave has been closed.
-    fn relay_read(&self, out: &mut [u8], tick: Duration) -> Result<usize> {
+    /// (Ok(0) then); EIO once every slave has been closed. Sets `writing`
+    /// when it takes bytes, before the lock is released.
+    fn relay_read(&self, out: &mut [u8], tick: Duration, writing: &AtomicBool) -> Result<usize> {
         let mut s = self.lock()?;
         if s.to_master.is_empty() {
             if s.slaves == 0 && s.slave_was_open {
@@ -217,6 +219,9 @@ impl Terminal {
         let n = out.len().min(s.to_master.len());
         for (dst, src) in out.iter_mut().zip(s.to_master.drain(..n)) {
             *dst = src;
+        }
+        if n > 0 {
+            writing.store(true, Ordering::Release);
         }
         drop(s);
         if n > 0 {
@@ -320,4 +325,92 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::FileOps;
+    use std::os::fd::FromRawFd;
+
+    /// A host pty: (master, slave).
+    fn host_pty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+        let (mut master, mut slave) = (-1, -1);
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: valid out pointers; no name buffer; termios defaults.
+        let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), &ws) };
+        assert_eq!(rc, 0);
+        // SAFETY: openpty just opened both fds for us alone.
+        unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+    }
+
+    fn read_until(fd: RawFd, want: &[u8]) -> Vec<u8> {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !seen.ends_with(want) && Instant::now() < deadline {
+            if wait_readable(fd, 50) == Ok(true) {
+                let mut buf = [0u8; 64];
+                if let Ok(Some(n)) = read_some(fd, &mut buf) {
+                    seen.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn bytes_and_sizes_cross_both_ways() {
+        let (host_master, host_slave) = host_pty(33, 111);
+        let master = Terminal::new_master(0, 0, 0, 0);
+        adopt_host_settings(&master, host_slave.as_raw_fd()).unwrap();
+        assert_eq!(master.tty.lock().unwrap().winsize, Winsize([33, 111, 0, 0]));
+        // The host side is raw now; the sandbox's terminal cooks.
+        let host = host_termios(host_slave.as_raw_fd()).unwrap();
+        assert_eq!(host.lflag & (libc::ICANON | libc::ECHO), 0);
+        let slave = master.tty.open_slave(false).unwrap();
+        let out = host_slave.try_clone().unwrap();
+        start(master.clone(), host_slave, out).unwrap();
+        drop(master);
+
+        assert_eq!(slave.write(b"hi\n", 0), Ok(3));
+        assert_eq!(read_until(host_master.as_raw_fd(), b"hi\r\n"), b"hi\r\n");
+        write_all(host_master.as_raw_fd(), b"ls\r").unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(slave.read(&mut buf, 0), Ok(3));
+        assert_eq!(&buf[..3], b"ls\n");
+        // The echo comes back to the host once, from the sandbox's terminal.
+        assert_eq!(read_until(host_master.as_raw_fd(), b"ls\r\n"), b"ls\r\n");
+
+        let ws = libc::winsize {
+            ws_row: 40,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ reads one winsize.
+        let rc = unsafe { libc::ioctl(host_master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        assert_eq!(rc, 0);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while slave.tty.lock().unwrap().winsize != Winsize([40, 100, 0, 0]) {
+            assert!(Instant::now() < deadline, "the resize did not come through");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
+        // The last slave closes: the relay ends and hangs up the host side.
+        drop(slave);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let mut buf = [0u8; 8];
+            if matches!(read_some(host_master.as_raw_fd(), &mut buf), Err(Errno::EIO)) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the host side was not hung up");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }

@@ -512,12 +512,9 @@ fn terminal_stdio(
     gid: u32,
 ) -> Result<(FdTable, Arc<crate::fs::tty::MasterEnd>), Error> {
     let err = |what: &str, e: Errno| Error::Setup(format!("terminal: {what}: {e}"));
-    let pts = fs
-        .resolve(&fs.root, b"/dev/pts", true)
-        .map_err(|e| err("/dev/pts", e))?;
-    let devpts = crate::fs::devpts::of_root(&pts.inode)
-        .ok_or_else(|| Error::Setup("terminal: /dev/pts is not a devpts mount".into()))?;
-    let master = devpts.open_master(uid, gid).map_err(|e| err("new pty", e))?;
+    let master = container_devpts(fs)
+        .open_master(uid, gid)
+        .map_err(|e| err("new pty", e))?;
     let [host_in, host_out, _host_err] = stdio;
     crate::fs::tty::relay::adopt_host_settings(&master, host_in.as_raw_fd()).map_err(|e| err("settings", e))?;
     let slave: Arc<dyn crate::vfs::FileOps> = master.tty.open_slave(false).map_err(|e| err("slave", e))?;
@@ -528,6 +525,19 @@ fn terminal_stdio(
     }
     crate::fs::tty::relay::start(master.clone(), host_in, host_out).map_err(|e| err("relay", e))?;
     Ok((fds, master))
+}
+
+/// The devpts mounted at the container's /dev/pts; a spec that mounts
+/// none there gets a private one (its terminals then have no node).
+fn container_devpts(fs: &FsContext) -> Arc<Devpts> {
+    let mounted = fs
+        .resolve(&fs.root, b"/dev/pts", true)
+        .ok()
+        .and_then(|pts| crate::fs::devpts::of_root(&pts.inode));
+    mounted.unwrap_or_else(|| {
+        tracing::debug!("no devpts at /dev/pts: the terminal gets a private one");
+        Devpts::new()
+    })
 }
 
 /// fds 0, 1, 2 from the host fds the runtime handed us.

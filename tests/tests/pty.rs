@@ -109,22 +109,31 @@ enum Step {
     Resize(u16, u16),
 }
 
-/// Steps after a delay in milliseconds from the start.
-type Steps = &'static [(u64, Step)];
+/// Steps, each taken once the terminal has shown its text (anywhere in
+/// what it showed so far) and then a delay in milliseconds has passed.
+type Steps = &'static [(&'static str, u64, Step)];
 
 /// Feeds `steps` to `master` while collecting what it shows, until every
 /// slave is closed (EIO) or 30 s have passed.
 fn drive(master: std::os::fd::OwnedFd, steps: Steps) -> String {
     use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
     let mut typist = std::fs::File::from(master.try_clone().expect("dup master"));
     let start = Instant::now();
+    let seen = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let shown = seen.clone();
     let feeder = std::thread::spawn(move || {
-        for (at, step) in steps {
-            let due = start + Duration::from_millis(*at);
-            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        for (text, delay, step) in steps {
+            while !String::from_utf8_lossy(&shown.lock().expect("seen")).contains(text) {
+                if start.elapsed() > Duration::from_secs(30) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::thread::sleep(Duration::from_millis(*delay));
             match step {
                 Step::Type(bytes) => typist.write_all(bytes).expect("typing"),
                 Step::Resize(rows, cols) => set_winsize(typist.as_raw_fd(), *rows, *cols),
@@ -132,15 +141,15 @@ fn drive(master: std::os::fd::OwnedFd, steps: Steps) -> String {
         }
     });
     let mut master = std::fs::File::from(master);
-    let mut seen = Vec::new();
     let mut buf = [0u8; 1024];
     while start.elapsed() < Duration::from_secs(30) {
         match master.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Ok(n) => seen.lock().expect("seen").extend_from_slice(&buf[..n]),
         }
     }
     feeder.join().expect("feeder");
+    let seen = seen.lock().expect("seen");
     String::from_utf8_lossy(&seen).into_owned()
 }
 
@@ -340,7 +349,7 @@ fn terminal_container_resize_raises_sigwinch() {
     // The shell runs its trap once the foreground sleep is over.
     let script = "trap 'echo winch; /bin/busybox stty size' WINCH; /bin/busybox stty size; \
                   /bin/busybox sleep 2; echo done";
-    for seen in same_as_native(script, &[(700, Step::Resize(40, 100))]) {
+    for seen in same_as_native(script, &[("33 111\r\n", 0, Step::Resize(40, 100))]) {
         assert_eq!(seen, "33 111\r\nwinch\r\n40 100\r\ndone\r\n", "{seen:?}");
     }
 }
@@ -355,10 +364,10 @@ fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
     // (no "can't access tty"), ^C interrupts the foreground sleep and the
     // shell survives.
     let steps: Steps = &[
-        (300, Step::Type(b"/bin/busybox sleep 30\n")),
-        (1500, Step::Type(b"\x03")),
-        (2000, Step::Type(b"echo after $?\n")),
-        (2300, Step::Type(b"exit 5\n")),
+        ("$ ", 0, Step::Type(b"/bin/busybox sleep 30\n")),
+        ("sleep 30\r\n", 500, Step::Type(b"\x03")),
+        ("^C", 200, Step::Type(b"echo after $?\n")),
+        ("after 130", 0, Step::Type(b"exit 5\n")),
     ];
     let native = natively("PS1='$ ' exec /bin/busybox sh -i", steps);
     assert!(native.contains("after 130\r\n"), "the test itself: {native:?}");
@@ -375,9 +384,9 @@ fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
         );
     }
     // A non-interactive shell dies of the SIGINT with its sleep.
-    let script = "/bin/busybox sleep 30; echo not-reached";
-    for seen in same_as_native(script, &[(700, Step::Type(b"\x03"))]) {
-        assert_eq!(seen, "^C", "{seen:?}");
+    let script = "echo ready; /bin/busybox sleep 30; echo not-reached";
+    for seen in same_as_native(script, &[("ready\r\n", 300, Step::Type(b"\x03"))]) {
+        assert_eq!(seen, "ready\r\n^C", "{seen:?}");
     }
 }
 

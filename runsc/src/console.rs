@@ -1,6 +1,7 @@
 //! Terminals: when process.terminal is set, a pty whose master goes to the
 //! caller's `--console-socket` (SCM_RIGHTS, as runc does) and whose slave
-//! becomes the container's stdio.
+//! is handed to the Sentry, which relays it to the container's own
+//! terminal (a pty of the sandbox's devpts, see sentry::fs::tty::relay).
 
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -10,7 +11,6 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{fcntl, FcntlArg, FdFlag};
 use nix::pty::{openpty, Winsize};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
-use nix::sys::termios::{tcgetattr, tcsetattr, OutputFlags, SetArg};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TerminalError {
@@ -56,10 +56,9 @@ pub fn open_and_send(socket: &Path, size: Option<(u16, u16)>) -> Result<OwnedFd,
     for fd in [&pty.master, &pty.slave] {
         fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(ConsoleError::Setup)?;
     }
-    // Like runc: no "\n" -> "\r\n" translation, so logs stay clean.
-    let mut termios = tcgetattr(pty.slave.as_fd()).map_err(ConsoleError::Setup)?;
-    termios.output_flags.remove(OutputFlags::ONLCR);
-    tcsetattr(pty.slave.as_fd(), SetArg::TCSANOW, &termios).map_err(ConsoleError::Setup)?;
+    // The slave keeps a new pty's settings: the Sentry copies them into
+    // the container's own terminal (whose output processing turns "\n"
+    // into "\r\n", as runc's console does) and puts this one in raw mode.
 
     let stream = UnixStream::connect(socket).map_err(|source| ConsoleError::Connect {
         path: socket.to_path_buf(),
@@ -85,10 +84,34 @@ pub fn open_and_send(socket: &Path, size: Option<(u16, u16)>) -> Result<OwnedFd,
     Ok(pty.slave)
 }
 
+/// Our stdin's terminal settings, put back when this is dropped: with a
+/// terminal the Sentry puts the host terminal it relays in raw mode
+/// (`runsc do` and a foreground `runsc run` relay our own).
+pub struct SavedTerminal(nix::sys::termios::Termios);
+
+impl SavedTerminal {
+    /// None when stdin is not a terminal.
+    pub fn of_stdin() -> Option<SavedTerminal> {
+        nix::sys::termios::tcgetattr(std::io::stdin().as_fd())
+            .ok()
+            .map(SavedTerminal)
+    }
+}
+
+impl Drop for SavedTerminal {
+    fn drop(&mut self) {
+        use nix::sys::termios::{tcsetattr, SetArg};
+        if let Err(e) = tcsetattr(std::io::stdin().as_fd(), SetArg::TCSADRAIN, &self.0) {
+            tracing::debug!("restoring the terminal: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use nix::sys::socket::{recvmsg, ControlMessageOwned};
+    use nix::sys::termios::OutputFlags;
     use std::io::{IoSliceMut, Read, Write};
     use std::os::fd::FromRawFd;
     use std::os::unix::net::UnixListener;
@@ -138,12 +161,12 @@ mod tests {
         // SAFETY: the fd was just received over SCM_RIGHTS and nothing else owns it.
         let master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fds[0]) });
         let ws = nix::sys::termios::tcgetattr(slave.as_fd()).unwrap();
-        assert!(!ws.output_flags.contains(OutputFlags::ONLCR));
+        assert!(ws.output_flags.contains(OutputFlags::ONLCR), "a new pty's settings");
         let mut slave = std::fs::File::from(slave);
         slave.write_all(b"hi\n").unwrap();
-        let mut out = [0u8; 3];
+        let mut out = [0u8; 4];
         (&master).read_exact(&mut out).unwrap();
-        assert_eq!(&out, b"hi\n");
+        assert_eq!(&out, b"hi\r\n");
     }
 
     #[test]

@@ -123,6 +123,7 @@ pub fn exec_config(process: &Process, stdio: [OwnedFd; 3]) -> Result<sentry::Exe
         rlimits: process.rlimits().iter().flatten().filter_map(rlimit).collect(),
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         stdio,
+        terminal: process.terminal().unwrap_or(false),
     })
 }
 
@@ -209,6 +210,7 @@ impl Bundle {
             platform: opts.platform,
             strace: opts.strace,
             stdio,
+            terminal: self.terminal(),
             gofer: None,
             bind_gofers: Vec::new(),
             network: sentry::net::inet::iface::Network::loopback_only(),

@@ -61,6 +61,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         rlimits: config.rlimits,
         no_new_privileges: config.no_new_privileges,
         stdio: config.stdio,
+        terminal: config.terminal,
     };
     load_process(kernel, fs, process)
 }
@@ -149,7 +150,13 @@ fn load_process(kernel: Arc<Kernel>, mut fs: FsContext, config: ExecConfig) -> R
     fs.cwd = fs
         .resolve(&root, config.cwd.as_bytes(), true)
         .map_err(|e| Error::Setup(format!("working directory {:?}: {e}", config.cwd)))?;
-    let fds = stdio_table(config.stdio).map_err(|e| Error::Setup(format!("stdio: {e}")))?;
+    let (fds, terminal) = if config.terminal {
+        let (fds, master) = terminal_stdio(&fs, config.stdio, config.uid, config.gid)?;
+        (fds, Some(master))
+    } else {
+        let fds = stdio_table(config.stdio).map_err(|e| Error::Setup(format!("stdio: {e}")))?;
+        (fds, None)
+    };
     let mut creds = Credentials::new(config.uid, config.gid);
     creds.groups = config.additional_gids.clone();
     if let Some(caps) = config.capabilities {
@@ -167,7 +174,14 @@ fn load_process(kernel: Arc<Kernel>, mut fs: FsContext, config: ExecConfig) -> R
         errno: std::io::Error::from_raw_os_error(libc::ENOENT),
     })?;
     let mut task = Task::new_init(kernel, fs, fds, creds).map_err(|e| Error::Setup(format!("init task: {e}")))?;
-    adopt_host_terminal(&task);
+    match &terminal {
+        Some(master) => {
+            // The process is a session leader without a terminal yet.
+            crate::fs::tty::ctty::tiocsctty(&task, &master.tty, false)
+                .map_err(|e| Error::Setup(format!("controlling terminal: {e}")))?;
+        }
+        None => adopt_host_terminal(&task),
+    }
     let argv: Vec<Vec<u8>> = config.args.iter().map(|a| a.as_bytes().to_vec()).collect();
     let env: Vec<Vec<u8>> = config.env.iter().map(|e| e.as_bytes().to_vec()).collect();
     for &(resource, soft, hard) in &config.rlimits {
@@ -486,6 +500,44 @@ fn adopt_host_terminal(task: &Task) {
             return;
         }
     }
+}
+
+/// fds 0, 1, 2 on a new pty of the container's devpts (/dev/pts), its
+/// slave owned by `uid`:`gid`, relayed to the host terminal `stdio`
+/// (OCI `process.terminal`). Returns the table and the master.
+fn terminal_stdio(
+    fs: &FsContext,
+    stdio: [OwnedFd; 3],
+    uid: u32,
+    gid: u32,
+) -> Result<(FdTable, Arc<crate::fs::tty::MasterEnd>), Error> {
+    let err = |what: &str, e: Errno| Error::Setup(format!("terminal: {what}: {e}"));
+    let master = container_devpts(fs)
+        .open_master(uid, gid)
+        .map_err(|e| err("new pty", e))?;
+    let [host_in, host_out, _host_err] = stdio;
+    crate::fs::tty::relay::adopt_host_settings(&master, host_in.as_raw_fd()).map_err(|e| err("settings", e))?;
+    let slave: Arc<dyn crate::vfs::FileOps> = master.tty.open_slave(false).map_err(|e| err("slave", e))?;
+    let file = OpenFile::new(crate::fs::devpts::slave_dentry(&master.tty), slave, libc::O_RDWR);
+    let fds = FdTable::default();
+    for fd in 0..3 {
+        fds.insert_at(fd, file.clone(), false).map_err(|e| err("stdio", e))?;
+    }
+    crate::fs::tty::relay::start(master.clone(), host_in, host_out).map_err(|e| err("relay", e))?;
+    Ok((fds, master))
+}
+
+/// The devpts mounted at the container's /dev/pts; a spec that mounts
+/// none there gets a private one (its terminals then have no node).
+fn container_devpts(fs: &FsContext) -> Arc<Devpts> {
+    let mounted = fs
+        .resolve(&fs.root, b"/dev/pts", true)
+        .ok()
+        .and_then(|pts| crate::fs::devpts::of_root(&pts.inode));
+    mounted.unwrap_or_else(|| {
+        tracing::debug!("no devpts at /dev/pts: the terminal gets a private one");
+        Devpts::new()
+    })
 }
 
 /// fds 0, 1, 2 from the host fds the runtime handed us.

@@ -47,6 +47,10 @@ pub struct Config {
     pub strace: bool,
     /// Host fds that become the guest's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+    /// OCI `process.terminal`: `stdio` is a host terminal; the guest gets
+    /// a pty of the sandbox's devpts relayed to it (see
+    /// [`crate::fs::tty::relay`]).
+    pub terminal: bool,
     /// A connection to a gofer process serving `rootfs` (runsc starts one
     /// per sandbox). None serves the rootfs from this process, which only
     /// tests and tools should do.
@@ -86,6 +90,8 @@ pub struct ExecConfig {
     pub no_new_privileges: bool,
     /// Host fds that become the process's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+    /// `stdio` is a host terminal: the process gets a pty of its own.
+    pub terminal: bool,
 }
 
 /// A further container in a running sandbox (a Kubernetes pod's app
@@ -476,6 +482,8 @@ impl Sandbox {
             .done
             .recv()
             .map_err(|_| Error::Setup("the sandbox ended without an init exit status".into()))?;
+        // What the init wrote to its terminal reaches the host first.
+        crate::fs::tty::relay::drain(std::time::Duration::from_secs(2));
         // The init's host thread may still be waiting for sibling threads;
         // the process exit tears everything down.
         drop(self.thread);

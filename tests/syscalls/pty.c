@@ -767,6 +767,56 @@ static int fork_and_run(int (*fn)(void))
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
 }
 
+/*
+ * What a container's init sees of its terminal: the slave, opened without
+ * a path (TIOCGPTPEER, as the runtime opens it), dup'ed onto fds 0-2 of a
+ * new session leader that makes it its controlling terminal.
+ */
+static int stdio_on_peer_child(void)
+{
+	struct winsize ws = {.ws_row = 33, .ws_col = 111}, got;
+	char link[64], *name;
+	pid_t pgrp = -1;
+	ssize_t len;
+	int m, s, fd;
+
+	m = posix_openpt(O_RDWR | O_NOCTTY);
+	if (m < 0 || grantpt(m) || unlockpt(m) || ioctl(m, TIOCSWINSZ, &ws))
+		return 40;
+	s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (s < 0 || setsid() < 0)
+		return 41;
+	for (fd = 0; fd < 3; fd++)
+		if (dup2(s, fd) != fd)
+			return 42;
+	close(s);
+	if (ioctl(0, TIOCSCTTY, 0) != 0 || ioctl(0, TIOCGPGRP, &pgrp) != 0 || pgrp != getpid())
+		return 43;
+	name = ttyname(0);
+	if (!name || strcmp(name, ptsname(m)) != 0)
+		return 44;
+	len = readlink("/proc/self/fd/2", link, sizeof(link) - 1);
+	if (len < 0)
+		return 45;
+	link[len] = 0;
+	if (strcmp(link, ptsname(m)) != 0)
+		return 46;
+	if (ioctl(1, TIOCGWINSZ, &got) != 0 || got.ws_row != 33 || got.ws_col != 111)
+		return 47;
+	if (!isatty(0) || !isatty(1) || !isatty(2))
+		return 48;
+	/* /dev/tty is the same terminal. */
+	fd = open("/dev/tty", O_RDWR);
+	if (fd < 0 || ioctl(fd, TIOCGWINSZ, &got) != 0 || got.ws_col != 111)
+		return 49;
+	return 0;
+}
+
+CASE(peer_as_stdio_of_a_session_leader)
+{
+	EXPECT_EQ(fork_and_run(stdio_on_peer_child), 0);
+}
+
 CASE(tiocsctty_after_setsid_with_noctty)
 {
 	EXPECT_EQ(fork_and_run(tiocsctty_child), 0);

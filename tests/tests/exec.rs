@@ -282,8 +282,9 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
     assert!(out.stderr_str().contains("stopped"), "{out}");
 }
 
-/// With a terminal, the pty master goes to the console socket as for
-/// `create`, and the slave is the process's stdio.
+/// With a terminal, the host pty's master goes to the console socket as
+/// for `create`, and the process gets a terminal of the sandbox relayed
+/// to the host pty's slave.
 #[test]
 fn tty_exec_sends_the_pty_master_to_the_console_socket() {
     use std::io::{IoSliceMut, Read};
@@ -320,7 +321,7 @@ fn tty_exec_sends_the_pty_master_to_the_console_socket() {
         &runsc,
         &id,
         &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
-        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo on-a-tty; exit 4"],
+        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4"],
     );
     assert!(out.success(), "{out}");
     let mut master = fs::File::from(receiver.join().expect("console receiver"));
@@ -333,7 +334,9 @@ fn tty_exec_sends_the_pty_master_to_the_console_socket() {
         }
         seen.extend_from_slice(&buf[..n]);
     }
-    assert_eq!(String::from_utf8_lossy(&seen), "on-a-tty\n");
+    // A pty of the sandbox's devpts (the init has none: the first one),
+    // relayed to the host pty; "\n" becomes "\r\n" as on a new pty.
+    assert_eq!(String::from_utf8_lossy(&seen), "/dev/pts/0\r\n");
 }
 
 /// `kill --all` reaches exec'd processes too, not only the init.

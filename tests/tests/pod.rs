@@ -467,7 +467,7 @@ fn members_follow_their_sandbox(platform: &str) {
     assert!(out.success(), "{out}");
     let seen = read_to_hangup(receiver.join().expect("console receiver"));
     assert_eq!(
-        seen, "app\n",
+        seen, "app\r\n",
         "the app's own file, through a pty (as exec.rs's tty test sees it)"
     );
 
@@ -511,7 +511,7 @@ fn members_follow_their_sandbox(platform: &str) {
     let master = receiver.join().expect("console receiver");
     let out = runsc.run(["start", tty.as_str()]);
     assert!(out.success(), "{out}");
-    assert_eq!(read_to_hangup(master), "tty\n");
+    assert_eq!(read_to_hangup(master), "tty\r\n");
     let tty_pid: i32 = fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid");
     assert_eq!(wait_exit_code(tty_pid), 2);
     let out = runsc.run(["delete", tty.as_str()]);

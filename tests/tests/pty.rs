@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use runsc_tests::{assert_no_panic, compile, Link, Output, Runsc};
+use runsc_tests::{assert_no_panic, compile, Bundle, Link, Output, Runsc};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -93,4 +93,332 @@ fn util_linux_script_runs_a_command_on_a_pty() {
     let lines: Vec<&str> = stdout.split("\r\n").collect();
     assert!(is_pts_path(lines[0]), "tty printed {:?}\n{out}", lines[0]);
     assert_eq!(&lines[1..], ["hi", ""], "{out}");
+}
+
+// A container whose process.terminal is set: its terminal is a pty of the
+// sandbox's own devpts (/dev/pts/0 for the init), relayed by the Sentry to
+// the host pty whose master the test receives over the console socket, as
+// containerd's shim does. Each case also runs natively, on a pty the test
+// makes, and the two must show the same.
+
+/// What the test does to the host master while the process runs.
+enum Step {
+    /// Type bytes into the terminal.
+    Type(&'static [u8]),
+    /// TIOCSWINSZ on the master (containerd's ResizePty): rows, columns.
+    Resize(u16, u16),
+}
+
+/// Steps, each taken once the terminal has shown its text (anywhere in
+/// what it showed so far) and then a delay in milliseconds has passed.
+type Steps = &'static [(&'static str, u64, Step)];
+
+/// Feeds `steps` to `master` while collecting what it shows, until every
+/// slave is closed (EIO) or 30 s have passed.
+fn drive(master: std::os::fd::OwnedFd, steps: Steps) -> String {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    let mut typist = std::fs::File::from(master.try_clone().expect("dup master"));
+    let start = Instant::now();
+    let seen = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let shown = seen.clone();
+    let feeder = std::thread::spawn(move || {
+        for (text, delay, step) in steps {
+            while !String::from_utf8_lossy(&shown.lock().expect("seen")).contains(text) {
+                if start.elapsed() > Duration::from_secs(30) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            std::thread::sleep(Duration::from_millis(*delay));
+            match step {
+                Step::Type(bytes) => typist.write_all(bytes).expect("typing"),
+                Step::Resize(rows, cols) => set_winsize(typist.as_raw_fd(), *rows, *cols),
+            }
+        }
+    });
+    let mut master = std::fs::File::from(master);
+    let mut buf = [0u8; 1024];
+    while start.elapsed() < Duration::from_secs(30) {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.lock().expect("seen").extend_from_slice(&buf[..n]),
+        }
+    }
+    feeder.join().expect("feeder");
+    let seen = seen.lock().expect("seen");
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+#[allow(unsafe_code)]
+fn set_winsize(fd: std::os::fd::RawFd, rows: u16, cols: u16) {
+    let ws = nix::pty::Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize from a pointer valid for the call.
+    let rc = unsafe { nix::libc::ioctl(fd, nix::libc::TIOCSWINSZ, &ws) };
+    assert_eq!(rc, 0, "TIOCSWINSZ");
+}
+
+/// Accepts one connection on a new console socket at `path` and returns
+/// the pty master sent over it.
+fn console_receiver(path: &Path) -> std::thread::JoinHandle<std::os::fd::OwnedFd> {
+    use std::io::IoSliceMut;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+    use std::os::unix::net::UnixListener;
+
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
+
+    let listener = UnixListener::bind(path).expect("bind the console socket");
+    std::thread::spawn(move || {
+        let (conn, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 256];
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let msg =
+            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
+        let mut fds = Vec::new();
+        for cmsg in msg.cmsgs().expect("cmsgs") {
+            if let ControlMessageOwned::ScmRights(received) = cmsg {
+                fds.extend(received);
+            }
+        }
+        assert_eq!(fds.len(), 1, "one pty master");
+        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
+        unsafe { OwnedFd::from_raw_fd(fds[0]) }
+    })
+}
+
+/// A running terminal container: its id, bundle and pty master.
+struct TerminalContainer {
+    id: String,
+    bundle: Bundle,
+    master: std::os::fd::OwnedFd,
+}
+
+/// Creates and starts a busybox container running `sh -c script` with
+/// process.terminal and a `rows`x`cols` console.
+fn terminal_container(runsc: &Runsc, script: &str, rows: u16, cols: u16) -> TerminalContainer {
+    let bundle = Bundle::builder()
+        .binary(BUSYBOX)
+        .args([BUSYBOX, "sh", "-c", script])
+        .build();
+    let mut spec = bundle.spec();
+    if let Some(process) = spec.process_mut() {
+        process.set_terminal(Some(true));
+        let size = oci_spec::runtime::BoxBuilder::default()
+            .height(u32::from(rows))
+            .width(u32::from(cols))
+            .build()
+            .expect("console size");
+        process.set_console_size(Some(size));
+    }
+    bundle.save_spec(&spec);
+    let socket = bundle.path().join("console.sock");
+    let receiver = console_receiver(&socket);
+    let id = runsc.new_id("tty");
+    let out = runsc.run([
+        "create",
+        "--bundle",
+        bundle.path().to_str().expect("utf-8"),
+        "--console-socket",
+        socket.to_str().expect("utf-8"),
+        id.as_str(),
+    ]);
+    assert!(out.success(), "runsc create\n{out}");
+    let master = receiver.join().expect("console receiver");
+    let out = runsc.run(["start", id.as_str()]);
+    assert!(out.success(), "runsc start\n{out}");
+    TerminalContainer { id, bundle, master }
+}
+
+/// What `sh -c script` shows in a terminal container driven by `steps`.
+fn in_container(platform: &str, script: &str, steps: Steps) -> String {
+    let runsc = Runsc::on_platform(platform);
+    let c = terminal_container(&runsc, script, 33, 111);
+    let seen = drive(c.master, steps);
+    let out = runsc.run(["delete", "--force", c.id.as_str()]);
+    assert!(out.success(), "runsc delete\n{out}");
+    drop(c.bundle);
+    seen
+}
+
+/// What `sh -c script` shows natively, as the session leader of a 33x111
+/// pty the test makes, driven by `steps`.
+#[allow(unsafe_code)]
+fn natively(script: &str, steps: Steps) -> String {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+
+    let winsize = nix::pty::Winsize {
+        ws_row: 33,
+        ws_col: 111,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = nix::pty::openpty(Some(&winsize), None).expect("openpty");
+    let slave = pty.slave;
+    let mut cmd = std::process::Command::new(BUSYBOX);
+    cmd.args(["sh", "-c", script])
+        .current_dir("/")
+        .stdin(slave.try_clone().expect("dup"))
+        .stdout(slave.try_clone().expect("dup"))
+        .stderr(slave.try_clone().expect("dup"));
+    // SAFETY: setsid and ioctl are async-signal-safe; nothing is allocated.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::libc::setsid();
+            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("native busybox");
+    drop(cmd);
+    assert!(slave.as_raw_fd() >= 0);
+    drop(slave);
+    let seen = drive(pty.master, steps);
+    let _ = child.wait();
+    seen
+}
+
+/// /dev/pts/N with N replaced by "N".
+fn any_pts(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("/dev/pts/") {
+        out.push_str(&rest[..i + 9]);
+        rest = rest[i + 9..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push('N');
+    }
+    out.push_str(rest);
+    out
+}
+
+const PLATFORMS: [&str; 2] = ["ptrace", "systrap"];
+
+/// Runs `script` in a terminal container on each platform and natively;
+/// returns what the container showed (checked to match the native run).
+fn same_as_native(script: &str, steps: Steps) -> Vec<String> {
+    let native = natively(script, steps);
+    PLATFORMS
+        .iter()
+        .map(|platform| {
+            let seen = in_container(platform, script, steps);
+            assert_eq!(
+                any_pts(&seen),
+                any_pts(&native),
+                "{platform}: the sandbox and Linux differ"
+            );
+            seen
+        })
+        .collect()
+}
+
+#[test]
+fn terminal_container_has_its_own_tty() {
+    if !Path::new(BUSYBOX).exists() {
+        eprintln!("skipped: {BUSYBOX} is missing");
+        return;
+    }
+    let script = "/bin/busybox tty; /bin/busybox stty size; \
+                  [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-on-a-tty; \
+                  /bin/busybox readlink /proc/self/fd/0";
+    for seen in same_as_native(script, &[]) {
+        // No stray byte first; "\n" is "\r\n" as on a new pty.
+        assert_eq!(
+            seen, "/dev/pts/0\r\n33 111\r\nall-on-a-tty\r\n/dev/pts/0\r\n",
+            "{seen:?}"
+        );
+    }
+}
+
+#[test]
+fn terminal_container_resize_raises_sigwinch() {
+    if !Path::new(BUSYBOX).exists() {
+        eprintln!("skipped: {BUSYBOX} is missing");
+        return;
+    }
+    // The shell runs its trap once the foreground sleep is over.
+    let script = "trap 'echo winch; /bin/busybox stty size' WINCH; /bin/busybox stty size; \
+                  /bin/busybox sleep 2; echo done";
+    for seen in same_as_native(script, &[("33 111\r\n", 0, Step::Resize(40, 100))]) {
+        assert_eq!(seen, "33 111\r\nwinch\r\n40 100\r\ndone\r\n", "{seen:?}");
+    }
+}
+
+#[test]
+fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
+    if !Path::new(BUSYBOX).exists() {
+        eprintln!("skipped: {BUSYBOX} is missing");
+        return;
+    }
+    // An interactive shell on its controlling terminal: job control is on
+    // (no "can't access tty"), ^C interrupts the foreground sleep and the
+    // shell survives.
+    let steps: Steps = &[
+        ("$ ", 0, Step::Type(b"/bin/busybox sleep 30\n")),
+        ("sleep 30\r\n", 500, Step::Type(b"\x03")),
+        ("^C", 200, Step::Type(b"echo after $?\n")),
+        ("after 130", 0, Step::Type(b"exit 5\n")),
+    ];
+    let native = natively("PS1='$ ' exec /bin/busybox sh -i", steps);
+    assert!(native.contains("after 130\r\n"), "the test itself: {native:?}");
+    for platform in PLATFORMS {
+        let seen = in_container(platform, "PS1='$ ' exec /bin/busybox sh -i", steps);
+        assert!(
+            !seen.contains("can't access tty"),
+            "{platform}: no job control: {seen:?}"
+        );
+        assert!(seen.contains("^C"), "{platform}: no ^C echoed: {seen:?}");
+        assert!(
+            seen.contains("after 130\r\n"),
+            "{platform}: sleep not interrupted: {seen:?}"
+        );
+    }
+    // A non-interactive shell dies of the SIGINT with its sleep.
+    let script = "echo ready; /bin/busybox sleep 30; echo not-reached";
+    for seen in same_as_native(script, &[("ready\r\n", 300, Step::Type(b"\x03"))]) {
+        assert_eq!(seen, "ready\r\n^C", "{seen:?}");
+    }
+}
+
+#[test]
+fn tty_exec_gets_a_pty_of_its_own() {
+    if !Path::new(BUSYBOX).exists() {
+        eprintln!("skipped: {BUSYBOX} is missing");
+        return;
+    }
+    for platform in PLATFORMS {
+        let runsc = Runsc::on_platform(platform);
+        let c = terminal_container(&runsc, "/bin/busybox tty; exec /bin/busybox sleep 30", 33, 111);
+        let socket = c.bundle.path().join("exec.sock");
+        let receiver = console_receiver(&socket);
+        let out = runsc.run([
+            "exec",
+            "--tty",
+            "--detach",
+            "--console-socket",
+            socket.to_str().expect("utf-8"),
+            c.id.as_str(),
+            BUSYBOX,
+            "sh",
+            "-c",
+            "/bin/busybox tty; [ -t 0 ] && echo on-a-tty",
+        ]);
+        assert!(out.success(), "{platform}: runsc exec\n{out}");
+        let seen = drive(receiver.join().expect("console receiver"), &[]);
+        assert_eq!(seen, "/dev/pts/1\r\non-a-tty\r\n", "{platform}");
+        let out = runsc.run(["delete", "--force", c.id.as_str()]);
+        assert!(out.success(), "{platform}: runsc delete\n{out}");
+        let init = drive(c.master, &[]);
+        assert_eq!(init, "/dev/pts/0\r\n", "{platform}");
+    }
 }

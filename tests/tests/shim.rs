@@ -1,6 +1,7 @@
 //! `containerd-shim-runsc-v1` driven by a private containerd through `ctr`:
 //! run, exit status, kill, exec and metrics (Stats).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use runsc_tests::containerd::{self, Containerd, BUSYBOX, RUNSC_RUNTIME};
@@ -248,7 +249,7 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
 
 /// `ctr run -t` (under script(1), which gives ctr a terminal): runsc sends
 /// the pty master over the shim's console socket; the container's stdio is
-/// a terminal and its output comes through.
+/// a terminal of the sandbox and its output comes through as runc's does.
 #[test]
 fn terminal_through_the_console_socket() {
     let tools = [&containerd::TOOLS[..], &["script"]].concat();
@@ -257,17 +258,45 @@ fn terminal_through_the_console_socket() {
     }
     let ctrd = Containerd::start(&[NS]);
     let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let script = "[ -t 0 ] && [ -t 1 ] && tty && stty size && echo on-a-terminal";
+    let out = ctr_run_on_a_terminal(
+        &ctrd,
+        &format!("--runtime {RUNSC_RUNTIME} --runtime-config-path {config}"),
+        script,
+    );
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let stdout = out.stdout_str();
+    // The container's terminal turns "\n" into "\r\n" and so does
+    // script's; no stray byte (a NUL, or its echo "^@") comes first.
+    assert!(
+        stdout.starts_with("/dev/pts/0\r\r\n"),
+        "not the sandbox's /dev/pts/0: {stdout:?}"
+    );
+    assert!(stdout.contains("on-a-terminal\r\r\n"), "{out}");
+    if Path::new("/usr/bin/containerd-shim-runc-v2").exists() && Path::new("/usr/sbin/runc").exists() {
+        let runc = ctr_run_on_a_terminal(&ctrd, "--runtime io.containerd.runc.v2", script);
+        assert!(runc.success(), "{runc}");
+        assert_eq!(stdout, runc.stdout_str(), "runsc and runc differ");
+    }
+}
+
+/// Runs `script` in a busybox container with `ctr run -t` under script(1),
+/// whose stdin stays open until it ends: at EOF script(1) types ^D into
+/// ctr's terminal, and once ctr has made that terminal raw Linux hands
+/// the pending end-of-file over as a NUL byte, which ctr passes on to the
+/// container (where its terminal echoes "^@", runc's as well as ours).
+fn ctr_run_on_a_terminal(ctrd: &Containerd, runtime: &str, script: &str) -> Output {
     let ctr = format!(
-        "ctr --address {} -n {NS} run --rm -t --runtime {RUNSC_RUNTIME} --runtime-config-path {config} {BUSYBOX} {} \
-         sh -c '[ -t 0 ] && [ -t 1 ] && echo on-a-terminal'",
+        "ctr --address {} -n {NS} run --rm -t {runtime} {BUSYBOX} {} sh -c '{script}'",
         ctrd.socket().display(),
         unique_name("tty")
     );
     let mut cmd = std::process::Command::new("script");
     cmd.args(["-qec", &ctr, "/dev/null"]);
-    let out = runsc_tests::run(cmd, TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
-    assert!(out.stdout_str().contains("on-a-terminal\r\n"), "{out}");
+    let (stdin, held_open) = nix::unistd::pipe().expect("stdin pipe");
+    let out = runsc_tests::spawn_with_stdin(cmd, std::process::Stdio::from(stdin)).wait(TIMEOUT);
+    drop(held_open);
+    out
 }
 
 /// containerd restarts while a container runs: it finds the shim again

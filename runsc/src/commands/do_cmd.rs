@@ -2,7 +2,7 @@
 //! process, without a bundle or any container state.
 
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use anyhow::Context;
 use sentry::Sandbox;
@@ -22,8 +22,11 @@ pub fn main(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<i32> {
     config.host_network = net.host;
     crate::confine::sentry(global.platform(), net.host).context("confining the sandbox")?;
     tracing::debug!(args = ?config.args, cwd = %config.cwd, overlay = config.overlay, "do");
-    let sandbox = Sandbox::new(config).map_err(|e| BootFailure::from_sentry(&e))?;
-    let status = sandbox.run().map_err(|e| BootFailure::from_sentry(&e))?;
+    // The Sentry puts our terminal in raw mode; it is given back as it was.
+    let saved = config.terminal.then(crate::console::SavedTerminal::of_stdin).flatten();
+    let result = Sandbox::new(config).and_then(Sandbox::run);
+    drop(saved);
+    let status = result.map_err(|e| BootFailure::from_sentry(&e))?;
     Ok(status.code())
 }
 
@@ -43,6 +46,15 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
         io::stderr().as_fd().try_clone_to_owned(),
     ];
     let [stdin, stdout, stderr] = stdio;
+    // From a terminal (all of stdin, stdout and stderr), the command gets a
+    // terminal of the sandbox relayed to it.
+    let terminal = [
+        io::stdin().as_raw_fd(),
+        io::stdout().as_raw_fd(),
+        io::stderr().as_raw_fd(),
+    ]
+    .into_iter()
+    .all(|fd| nix::unistd::isatty(fd).unwrap_or(false));
     let hostname = nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
@@ -83,6 +95,7 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
             stdout.context("duplicating stdout")?,
             stderr.context("duplicating stderr")?,
         ],
+        terminal,
     })
 }
 

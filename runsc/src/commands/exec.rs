@@ -66,6 +66,11 @@ pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
         Some(socket) => pty_stdio(socket, &process)?,
         None => own_stdio()?,
     };
+    // A terminal exec in the foreground has our terminal relayed to it in
+    // raw mode; it is given back as it was when we return.
+    let _terminal = (terminal && !args.detach && args.console_socket.is_none())
+        .then(console::SavedTerminal::of_stdin)
+        .flatten();
     block_forwarded_signals()?;
     let target = crate::pod::target(&root, &dir)?;
     let mut conn = control::exec(&target.control, target.container.as_deref(), &process, &stdio)

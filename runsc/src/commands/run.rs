@@ -27,6 +27,9 @@ const FORWARDED: [Signal; 6] = [
 ];
 
 pub fn main(global: &GlobalOpts, args: &RunArgs) -> anyhow::Result<i32> {
+    // In the foreground, a container with a terminal has ours relayed to
+    // it in raw mode; it is given back as it was when we return.
+    let _terminal = (!args.detach).then(crate::console::SavedTerminal::of_stdin).flatten();
     let Created { dir, state, launched } = create::create(global, &args.create, args.detach)?;
     if let Err(e) = start::start_with_hooks(&dir, &state) {
         launched.abort();

@@ -118,7 +118,7 @@ fn set_termios(tty: &Terminal, new: Termios, flush: bool) -> Result<u64> {
 }
 
 /// TIOCSWINSZ: a change sends SIGWINCH to the foreground group.
-fn set_winsize(tty: &Terminal, ws: Winsize) -> Result<u64> {
+pub(super) fn set_winsize(tty: &Terminal, ws: Winsize) -> Result<u64> {
     let pending = {
         let mut s = tty.lock()?;
         if s.winsize == ws {

@@ -11,12 +11,14 @@
 //! - [`ldisc`]: input and output processing;
 //! - [`ctty`]: controlling terminals of sessions and `/dev/tty`;
 //! - [`ioctl`]: the terminal ioctls (tty_ioctl(4));
-//! - [`jobctl`]: SIGTTIN and SIGTTOU for background process groups.
+//! - [`jobctl`]: SIGTTIN and SIGTTOU for background process groups;
+//! - [`relay`]: a container's terminal, relayed to the host terminal.
 
 pub mod ctty;
 pub mod ioctl;
 pub mod jobctl;
 pub mod ldisc;
+pub mod relay;
 pub mod termios;
 
 use crate::errno::{Errno, Result};

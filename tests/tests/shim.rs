@@ -34,6 +34,34 @@ fn ctr_run(ctrd: &Containerd, runtime: &str, id: &str, cmd: &[&str]) -> Output {
     ctrd.ctr_run(NS, &args, TIMEOUT)
 }
 
+/// `ctr run -d` of busybox `sleep 1000` with our shim, as task `id`.
+fn run_sleeper(ctrd: &Containerd, id: &str) {
+    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let args = [
+        "run",
+        "-d",
+        "--runtime",
+        RUNSC_RUNTIME,
+        "--runtime-config-path",
+        &config,
+        BUSYBOX,
+        id,
+        "sleep",
+        "1000",
+    ];
+    let out = ctrd.ctr_run(NS, &args, TIMEOUT);
+    assert!(out.success(), "{out}\n{}", ctrd.log());
+}
+
+/// Waits (up to TIMEOUT) until task `id` is STOPPED.
+fn wait_stopped(ctrd: &Containerd, id: &str) {
+    let deadline = Instant::now() + TIMEOUT;
+    while task_status(ctrd, id).as_deref() != Some("STOPPED") {
+        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn echo_prints_and_exits_zero() {
     let Some(ctrd) = start("echo_prints_and_exits_zero") else {
@@ -89,24 +117,7 @@ fn exec_metrics_and_kill_of_a_running_container() {
         return;
     };
     let id = unique_name("sleeper");
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
-    let out = ctrd.ctr_run(
-        NS,
-        &[
-            "run",
-            "-d",
-            "--runtime",
-            RUNSC_RUNTIME,
-            "--runtime-config-path",
-            &config,
-            BUSYBOX,
-            &id,
-            "sleep",
-            "1000",
-        ],
-        TIMEOUT,
-    );
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    run_sleeper(&ctrd, &id);
     assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
 
     // Exec: a second process, its output and its exit status.
@@ -148,11 +159,7 @@ fn exec_metrics_and_kill_of_a_running_container() {
     // Kill (SIGTERM): the task stops, with 128+15.
     let out = ctrd.ctr_run(NS, &["task", "kill", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
-    let deadline = Instant::now() + TIMEOUT;
-    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
-        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_stopped(&ctrd, &id);
     let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
     let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
@@ -165,31 +172,10 @@ fn kill_all_stops_init_and_execs() {
         return;
     };
     let id = unique_name("killall");
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
-    let out = ctrd.ctr_run(
-        NS,
-        &[
-            "run",
-            "-d",
-            "--runtime",
-            RUNSC_RUNTIME,
-            "--runtime-config-path",
-            &config,
-            BUSYBOX,
-            &id,
-            "sleep",
-            "1000",
-        ],
-        TIMEOUT,
-    );
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    run_sleeper(&ctrd, &id);
     let out = ctrd.ctr_run(NS, &["task", "kill", "--all", "--signal", "SIGKILL", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
-    let deadline = Instant::now() + TIMEOUT;
-    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
-        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_stopped(&ctrd, &id);
     let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
 }
@@ -203,24 +189,7 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
         return;
     };
     let id = unique_name("orphan");
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
-    let out = ctrd.ctr_run(
-        NS,
-        &[
-            "run",
-            "-d",
-            "--runtime",
-            RUNSC_RUNTIME,
-            "--runtime-config-path",
-            &config,
-            BUSYBOX,
-            &id,
-            "sleep",
-            "1000",
-        ],
-        TIMEOUT,
-    );
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    run_sleeper(&ctrd, &id);
     let state = ctrd.runsc_root().join(&id).join("state.json");
     assert!(state.exists(), "no runsc state at {}", state.display());
     let shims = ctrd.shim_pids();
@@ -307,24 +276,7 @@ fn containerd_reconnects_to_a_running_shim() {
         return;
     };
     let id = unique_name("survivor");
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
-    let out = ctrd.ctr_run(
-        NS,
-        &[
-            "run",
-            "-d",
-            "--runtime",
-            RUNSC_RUNTIME,
-            "--runtime-config-path",
-            &config,
-            BUSYBOX,
-            &id,
-            "sleep",
-            "1000",
-        ],
-        TIMEOUT,
-    );
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    run_sleeper(&ctrd, &id);
     let shims = ctrd.shim_pids();
     ctrd.restart();
     assert_eq!(ctrd.shim_pids(), shims, "the shim was replaced");
@@ -370,24 +322,7 @@ fn pause_resume_and_update() {
         return;
     };
     let id = unique_name("frozen");
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
-    let out = ctrd.ctr_run(
-        NS,
-        &[
-            "run",
-            "-d",
-            "--runtime",
-            RUNSC_RUNTIME,
-            "--runtime-config-path",
-            &config,
-            BUSYBOX,
-            &id,
-            "sleep",
-            "1000",
-        ],
-        TIMEOUT,
-    );
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    run_sleeper(&ctrd, &id);
     let out = ctrd.ctr_run(NS, &["task", "pause", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
     assert_eq!(task_status(&ctrd, &id).as_deref(), Some("PAUSED"));
@@ -397,11 +332,7 @@ fn pause_resume_and_update() {
 
     let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
-    let deadline = Instant::now() + TIMEOUT;
-    while task_status(&ctrd, &id).as_deref() != Some("STOPPED") {
-        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_stopped(&ctrd, &id);
     let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
     assert!(out.success(), "{out}\n{}", ctrd.log());
 }

@@ -27,7 +27,7 @@ pub mod images;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -313,12 +313,21 @@ impl fmt::Debug for Output {
     }
 }
 
+/// Reads the whole capture file with pread: the file offset is shared with the
+/// command and whatever it started, so seeking it would make their next write land
+/// at the start of the file.
 fn read_all(file: &File) -> Vec<u8> {
-    let mut f = file.try_clone().expect("dup capture file");
+    use std::os::unix::fs::FileExt;
     let mut buf = Vec::new();
-    f.seek(SeekFrom::Start(0)).expect("seek capture file");
-    f.read_to_end(&mut buf).expect("read capture file");
-    buf
+    let mut chunk = [0u8; 8192];
+    loop {
+        match file.read_at(&mut chunk, buf.len() as u64) {
+            Ok(0) => return buf,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("read capture file: {e}"),
+        }
+    }
 }
 
 /// A command started by [`spawn`].

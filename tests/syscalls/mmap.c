@@ -128,6 +128,18 @@ CASE(mmap_fixed_noreplace_eexist)
 	EXPECT_TRUE(q == p + PG);
 }
 
+/* Past TASK_SIZE (x86-64: 0x7ffffffff000) there is nothing to map (ENOMEM). */
+CASE(mmap_fixed_past_user_space_enomem)
+{
+	void *high = (void *)0x800000000000UL;
+
+	EXPECT_MMAP_ERRNO(mmap(high, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0),
+			  ENOMEM);
+	EXPECT_MMAP_ERRNO(mmap(high, PG, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), ENOMEM);
+	EXPECT_MMAP_ERRNO(mmap((void *)(0x7ffffffff000UL - PG), 2 * PG, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0), ENOMEM);
+}
+
 CASE(mmap_hint_is_page_aligned)
 {
 	char *base = anon(4 * PG, PROT_NONE);

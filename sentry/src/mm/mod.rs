@@ -244,6 +244,8 @@ pub struct MemoryManager {
 
 /// Lowest mappable address (Linux's default vm.mmap_min_addr).
 const MIN_ADDR: u64 = 0x10000;
+/// x86-64 TASK_SIZE: one past the highest user address Linux has.
+const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Room left between the stack and the mmap area.
 const STACK_GAP: u64 = 256 << 20;
 
@@ -318,6 +320,11 @@ impl MemoryManager {
                 return Err(Errno::EINVAL);
             }
             let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            // Past user space Linux says ENOMEM; the top of it that the
+            // platform keeps for itself looks taken to MAP_FIXED_NOREPLACE.
+            if end > TASK_SIZE {
+                return Err(Errno::ENOMEM);
+            }
             if addr < s.min_addr || end > s.max_addr {
                 return Err(if fixed_noreplace { Errno::EEXIST } else { Errno::ENOMEM });
             }

@@ -375,6 +375,87 @@ CASE(tcp_buffer_sizes_are_doubled)
 	EXPECT_EQ(v, 40000);
 }
 
+/*
+ * Bytes a non-blocking writer on c queues before EAGAIN, at most cap. Each
+ * byte is its offset mod 251, so the reader can check what arrived.
+ */
+static long fill_until_eagain(int c, long cap)
+{
+	unsigned char buf[1024];
+	long total = 0;
+
+	while (total < cap) {
+		ssize_t n;
+		int i;
+
+		for (i = 0; i < (int)sizeof(buf); i++)
+			buf[i] = (unsigned char)((total + i) % 251);
+		n = send(c, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			FAILX("send: %s", h_errname(errno));
+		}
+		total += n;
+	}
+	return total;
+}
+
+/* A pair whose buffers were sized before connect and listen (0: defaults). */
+static int sized_pair(int *srv, int size)
+{
+	struct sockaddr_in a = loopback(0);
+	socklen_t len = sizeof(a);
+	int l = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+	int c = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
+
+	if (size) {
+		ASSERT_OK(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)));
+		ASSERT_OK(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)));
+	}
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0)
+		SKIP("no 127.0.0.1 on this host's lo");
+	ASSERT_OK(listen(l, 1));
+	ASSERT_OK(getsockname(l, (struct sockaddr *)&a, &len));
+	ASSERT_OK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	*srv = ASSERT_OK(accept(l, NULL, NULL));
+	close(l);
+	return c;
+}
+
+/*
+ * socket(7): SO_SNDBUF/SO_RCVBUF bound what a connection holds in flight. A
+ * writer with 8 KiB buffers both ends fills them far sooner than one with the
+ * defaults, and everything it queued arrives intact.
+ */
+CASE(tcp_buffer_sizes_bound_queued_bytes)
+{
+	const long cap = 64L << 20;
+	int srv_small, srv_default;
+	int small = sized_pair(&srv_small, 8192);
+	int dflt = sized_pair(&srv_default, 0);
+	long queued_small = fill_until_eagain(small, cap);
+	long queued_default = fill_until_eagain(dflt, cap);
+	unsigned char buf[4096];
+	long got = 0;
+
+	EXPECT_TRUE(queued_small > 0);
+	EXPECT_TRUE(queued_small < (256L << 10));
+	EXPECT_TRUE(queued_default > 2 * queued_small);
+	while (got < queued_small) {
+		struct pollfd p = {.fd = srv_small, .events = POLLIN};
+		ssize_t n, i;
+
+		ASSERT_EQ(poll(&p, 1, 5000), 1);
+		n = ASSERT_OK(recv(srv_small, buf, sizeof(buf), MSG_DONTWAIT));
+		ASSERT_TRUE(n > 0);
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(buf[i], (got + i) % 251);
+		got += n;
+	}
+	EXPECT_EQ(got, queued_small);
+}
+
 CASE(tcp_keepalive_options)
 {
 	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));

@@ -26,6 +26,10 @@ pub struct Options {
     pub passcred: bool,
     pub sndbuf: usize,
     pub rcvbuf: usize,
+    /// SOCK_SNDBUF_LOCK / SOCK_RCVBUF_LOCK: the program chose the size, so a
+    /// stack sizes its buffers from it instead of its own default.
+    pub sndbuf_set: bool,
+    pub rcvbuf_set: bool,
     pub rcvtimeo: Option<Duration>,
     pub sndtimeo: Option<Duration>,
     /// (l_onoff, l_linger): accepted and reported; closing never waits.
@@ -41,6 +45,8 @@ impl Default for Options {
             passcred: false,
             sndbuf: DEFAULT_BUF,
             rcvbuf: DEFAULT_BUF,
+            sndbuf_set: false,
+            rcvbuf_set: false,
             rcvtimeo: None,
             sndtimeo: None,
             linger: (0, 0),
@@ -78,8 +84,14 @@ impl Options {
             Ok(i32::from_le_bytes(b))
         };
         match name {
-            libc::SO_SNDBUF => self.sndbuf = doubled_buffer(as_int()?, MIN_SNDBUF),
-            libc::SO_RCVBUF => self.rcvbuf = doubled_buffer(as_int()?, MIN_RCVBUF),
+            libc::SO_SNDBUF => {
+                self.sndbuf = doubled_buffer(as_int()?, MIN_SNDBUF);
+                self.sndbuf_set = true;
+            }
+            libc::SO_RCVBUF => {
+                self.rcvbuf = doubled_buffer(as_int()?, MIN_RCVBUF);
+                self.rcvbuf_set = true;
+            }
             libc::SO_PASSCRED => self.passcred = as_int()? != 0,
             libc::SO_RCVTIMEO => self.rcvtimeo = parse_timeval(val)?,
             libc::SO_SNDTIMEO => self.sndtimeo = parse_timeval(val)?,

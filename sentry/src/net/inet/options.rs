@@ -87,6 +87,8 @@ impl InetOptions {
         }
         sock.rcvbuf = self.sock.rcvbuf;
         sock.sndbuf = self.sock.sndbuf;
+        sock.rcvbuf_set = self.sock.rcvbuf_set;
+        sock.sndbuf_set = self.sock.sndbuf_set;
         sock.rcvtimeo = self.sock.rcvtimeo;
         sock.sndtimeo = self.sock.sndtimeo;
         InetOptions {

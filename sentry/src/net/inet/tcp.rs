@@ -24,7 +24,7 @@ use std::time::Duration;
 
 /// /proc/sys/net/core/somaxconn: the largest listen backlog.
 const SOMAXCONN: usize = 4096;
-/// The smoltcp buffers of a connection.
+/// The smoltcp buffers of a connection whose program did not size them.
 const RX_BUFFER: usize = 256 << 10;
 const TX_BUFFER: usize = 256 << 10;
 /// sizeof(struct tcp_info) in Linux 6.x.
@@ -107,10 +107,15 @@ impl TcpEntry {
         }
     }
 
+    /// The buffers come from SO_RCVBUF/SO_SNDBUF when the program set them
+    /// before connect or listen; as in Linux, half of the doubled value holds
+    /// data (tcp(7) on tcp_adv_win_scale). A smoltcp socket cannot resize its
+    /// buffers, so a size set after that changes only what getsockopt reports.
     fn template(&self) -> SocketTemplate {
+        let sock = &self.opts.sock;
         SocketTemplate {
-            rcvbuf: RX_BUFFER,
-            sndbuf: TX_BUFFER,
+            rcvbuf: if sock.rcvbuf_set { sock.rcvbuf / 2 } else { RX_BUFFER },
+            sndbuf: if sock.sndbuf_set { sock.sndbuf / 2 } else { TX_BUFFER },
             nodelay: self.opts.nodelay,
             keepalive: self.opts.keepalive(),
         }

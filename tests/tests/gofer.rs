@@ -164,3 +164,30 @@ fn mount_options_ro_noexec_nodev_are_enforced() {
     );
     assert_eq!(fs::read_to_string(dir.path().join("ro/f")).expect("f"), "kept\n");
 }
+
+/// statfs(2) of a tmpfs shows its `size=` and the content it holds, as
+/// `df` on Linux does, and the limit holds (ENOSPC past it).
+#[test]
+fn tmpfs_size_shows_in_df_and_is_enforced() {
+    let runsc = Runsc::new();
+    let script = "df -k /small | tail -n 1; \
+                  dd if=/dev/zero of=/small/f bs=1024 count=256 2>/dev/null; \
+                  df -k /small | tail -n 1; \
+                  dd if=/dev/zero of=/small/g bs=1024 count=2048 2>/dev/null || echo full";
+    let bundle = busybox_bundle(
+        script,
+        vec![runsc_tests::mount("/small", "tmpfs", Path::new("tmpfs"), &["size=1m"])],
+    );
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("tmpfs-size"));
+    let lines: Vec<&str> = out
+        .stdout
+        .split(|&b| b == b'\n')
+        .map(|l| std::str::from_utf8(l).unwrap_or(""))
+        .collect();
+    // "tmpfs 1024 0 1024 0% /small": size, used and available in KiB.
+    let columns = |line: &str| -> Vec<String> { line.split_whitespace().skip(1).take(3).map(String::from).collect() };
+    assert!(lines.len() >= 3, "{out}");
+    assert_eq!(columns(lines[0]), ["1024", "0", "1024"], "{out}");
+    assert_eq!(columns(lines[1]), ["1024", "256", "768"], "{out}");
+    assert_eq!(lines[2], "full", "{out}");
+}

@@ -14,7 +14,7 @@
 
 use super::{alloc_anon_dev, dev, lock, open_dir_or_path, read_lock, write_lock};
 use crate::errno::{Errno, Result};
-use crate::vfs::{dtype_of, CreateAttr, DirEntry, FileOps, Inode, SetAttr, Stat, Timespec};
+use crate::vfs::{dtype_of, CreateAttr, DirEntry, FileOps, FsSpace, Inode, SetAttr, Stat, Timespec};
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -25,6 +25,9 @@ pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// Largest regular file. File content is one contiguous buffer in Sentry
 /// memory, so this is far below Linux's limit; past it writes give EFBIG.
 pub const MAX_FILE_SIZE: u64 = 4 << 30;
+/// What statfs(2) reports as the size of a tmpfs mounted without `size=`
+/// (Linux's default is half of RAM; the Sentry has no fixed RAM size).
+const NOMINAL_SIZE: u64 = 4 << 30;
 /// Longest file name (NAME_MAX).
 const NAME_MAX: usize = 255;
 /// st_blksize, and the unit st_blocks is rounded to.
@@ -788,6 +791,15 @@ impl Inode for TmpfsInode {
 
     fn fs_magic(&self) -> u64 {
         TMPFS_MAGIC
+    }
+
+    /// The `size=` limit (nominal without one) and the file content held.
+    fn fs_space(&self) -> Option<FsSpace> {
+        let used = *lock(&self.fs.used).ok()?;
+        Some(FsSpace {
+            total: self.fs.limit.unwrap_or(NOMINAL_SIZE),
+            used,
+        })
     }
 
     fn as_any(&self) -> &dyn Any {

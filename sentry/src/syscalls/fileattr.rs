@@ -615,11 +615,12 @@ pub fn creat(task: &mut Task, a: Args) -> Result<u64> {
 
 // ---- statfs ----
 
-/// Fills a struct statfs (x86-64 layout, 120 bytes). The numbers are
-/// nominal: the in-memory filesystems have no fixed device size.
+/// Fills a struct statfs (x86-64 layout, 120 bytes). Block counts come
+/// from the filesystem where it keeps them (tmpfs: its `size=` and the
+/// content held); elsewhere, and for inode counts, they are nominal.
 fn encode_statfs(task: &Task, d: &Dentry) -> Result<[u8; 120]> {
     const BSIZE: u64 = 4096;
-    const BLOCKS: u64 = 1 << 20;
+    const NOMINAL_BLOCKS: u64 = 1 << 20;
     const FILES: u64 = 1 << 20;
     const ST_RDONLY: u64 = 1;
     const ST_VALID: u64 = 0x20;
@@ -637,9 +638,16 @@ fn encode_statfs(task: &Task, d: &Dentry) -> Result<[u8; 120]> {
     let mut put = |off: usize, v: u64| b[off..off + 8].copy_from_slice(&v.to_le_bytes());
     put(0, magic);
     put(8, BSIZE);
-    put(16, BLOCKS);
-    put(24, BLOCKS);
-    put(32, BLOCKS);
+    let (blocks, free) = match d.inode.fs_space() {
+        Some(space) => {
+            let blocks = space.total / BSIZE;
+            (blocks, blocks.saturating_sub(space.used.div_ceil(BSIZE)))
+        }
+        None => (NOMINAL_BLOCKS, NOMINAL_BLOCKS),
+    };
+    put(16, blocks);
+    put(24, free);
+    put(32, free);
     put(40, FILES);
     put(48, FILES);
     // f_fsid: the device number.

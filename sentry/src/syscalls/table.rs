@@ -158,8 +158,8 @@ table! {
     131 sigaltstack signal::sigaltstack, Full, "xx";
     132 utime fileattr::utime, Full, "sx";
     133 mknod fileattr::mknod, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "sxx";
-    137 statfs fileattr::statfs, Partial("block and inode counts are nominal"), "sx";
-    138 fstatfs fileattr::fstatfs, Partial("block and inode counts are nominal"), "fx";
+    137 statfs fileattr::statfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "sx";
+    138 fstatfs fileattr::fstatfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "fx";
     140 getpriority misc::getpriority, Partial("nice values are per process"), "dd";
     141 setpriority misc::setpriority, Partial("nice values are per process and do not affect scheduling"), "ddd";
     142 sched_setparam misc::sched_setparam, Partial("recorded; does not affect scheduling"), "dx";

@@ -41,6 +41,13 @@ impl Timespec {
     }
 }
 
+/// A filesystem's size and use in bytes, as statfs(2) reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FsSpace {
+    pub total: u64,
+    pub used: u64,
+}
+
 /// File metadata, as stat(2) reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stat {
@@ -227,6 +234,11 @@ pub trait Inode: Send + Sync + Any {
     /// statfs(2) f_type of the filesystem.
     fn fs_magic(&self) -> u64 {
         0x0102_1994 // TMPFS_MAGIC
+    }
+    /// statfs(2) space figures, where the filesystem keeps them; None gives
+    /// nominal ones.
+    fn fs_space(&self) -> Option<FsSpace> {
+        None
     }
 
     fn as_any(&self) -> &dyn Any;

@@ -12,6 +12,8 @@
 //! - `signal {"pid": N, "signal": S}`: one reply line, `{"ok": bool}`;
 //! - `add {AddRequest}` with stdio and gofer connections attached: a
 //!   further container of a pod ([`crate::pod::answer_add`]).
+//! - `memory-limit {"bytes": N}`: the limit `runsc update` gave the
+//!   sandbox's cgroup, for /proc/meminfo; one reply line, `{"ok": true}`.
 //! - with test-only hooks enabled, `testonly-*` ([`crate::testonly`]).
 
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Read, Write};
@@ -50,6 +52,12 @@ pub struct ExecRequest {
 struct PsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     container: Option<String>,
+}
+
+/// What `memory-limit` carries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct MemoryLimitRequest {
+    bytes: u64,
 }
 
 /// The replies on an `exec` connection.
@@ -175,6 +183,12 @@ fn answer(mut conn: UnixStream, sandbox: &sentry::Signaller) -> anyhow::Result<(
             tracing::debug!(pid = req.pid, signal = req.signal, "signal request");
             let ok = sandbox.signal_process(req.pid, req.signal);
             reply(&mut conn, &serde_json::json!({ "ok": ok }))
+        }
+        "memory-limit" => {
+            let req: MemoryLimitRequest = serde_json::from_str(body).context("parsing the memory-limit request")?;
+            tracing::debug!(bytes = req.bytes, "memory-limit request");
+            sentry::set_memory_limit(req.bytes);
+            reply(&mut conn, &serde_json::json!({ "ok": true }))
         }
         hook if crate::testonly::run(hook) => Ok(()),
         other => reply(
@@ -336,6 +350,22 @@ pub fn signal(path: &Path, pid: i32, signal: i32) -> anyhow::Result<bool> {
     let value: serde_json::Value =
         serde_json::from_str(&reply).with_context(|| format!("unexpected reply {reply:?}"))?;
     Ok(value.get("ok").and_then(|v| v.as_bool()).unwrap_or(false))
+}
+
+/// Tells the sandbox its cgroup's new memory limit (what its guest sees as
+/// MemTotal).
+pub fn set_memory_limit(path: &Path, bytes: u64) -> anyhow::Result<()> {
+    let mut conn = connect(path)?;
+    let request = serde_json::to_string(&MemoryLimitRequest { bytes })?;
+    conn.write_all(format!("memory-limit {request}\n").as_bytes())?;
+    let mut reply = String::new();
+    BufReader::new(conn).read_line(&mut reply)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&reply).with_context(|| format!("unexpected reply {reply:?}"))?;
+    if value.get("ok").and_then(|v| v.as_bool()) != Some(true) {
+        bail!("the sandbox refused the memory limit: {reply:?}");
+    }
+    Ok(())
 }
 
 /// An `exec` in progress: the connection on which its events arrive.

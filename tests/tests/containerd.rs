@@ -182,6 +182,18 @@ fn update_applies_to_the_sandbox_cgroup() {
     let v: serde_json::Value = serde_json::from_str(events.stdout_str().trim()).expect("events JSON");
     assert_eq!(v["data"]["memory"]["usage"]["limit"], 209_715_200, "{v}");
     assert_eq!(v["data"]["pids"]["limit"], 300, "{v}");
+    // The guest sees its new limit as MemTotal (200 MiB = 204800 kB).
+    let out = c.ctr([
+        "task",
+        "exec",
+        "--exec-id",
+        "mem",
+        &id,
+        "grep",
+        "MemTotal",
+        "/proc/meminfo",
+    ]);
+    assert_eq!(out.stdout_str().split_whitespace().nth(1), Some("204800"), "{out}");
     let out = c.ctr(["task", "kill", "-s", "SIGKILL", &id]);
     assert!(out.success(), "{out}");
     wait_for_task_status(&c, &id, "STOPPED");

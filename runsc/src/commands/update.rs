@@ -1,9 +1,7 @@
 //! `runsc update`: new resource limits for a running container, written into
 //! the sandbox's cgroups. containerd's shim (`docker update`) sends the OCI
-//! `linux.resources` object on stdin (`--resources -`).
-//!
-//! **Difference:** the guest's /proc/meminfo keeps the memory limit it was
-//! created with.
+//! `linux.resources` object on stdin (`--resources -`). A new memory limit
+//! also reaches the Sentry, so that the guest's /proc/meminfo shows it.
 
 use std::io::Read;
 
@@ -25,6 +23,10 @@ pub fn main(global: &GlobalOpts, args: &UpdateArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("container {:?} has no cgroup", args.id))?;
     tracing::debug!(id = %args.id, ?limits, "update");
     crate::cgroup::update(&rel, &limits)?;
+    if let Some(bytes) = crate::cgroup::memory_limit(&limits) {
+        crate::control::set_memory_limit(&dir.control_path(), bytes)
+            .with_context(|| format!("telling container {:?} its memory limit", args.id))?;
+    }
     Ok(0)
 }
 

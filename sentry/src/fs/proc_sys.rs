@@ -3,6 +3,7 @@
 //! filesystems, cmdline, and the constant sysctls under /proc/sys.
 
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// Renders a file's content.
@@ -158,11 +159,13 @@ fn cmdline() -> Vec<u8> {
     .into_bytes()
 }
 
-static MEMORY_LIMIT: OnceLock<u64> = OnceLock::new();
+/// The sandbox cgroup's memory limit in bytes; 0 when there is none.
+static MEMORY_LIMIT: AtomicU64 = AtomicU64::new(0);
 
-/// Caps what /proc/meminfo and sysinfo report at the cgroup's limit.
+/// Caps what /proc/meminfo and sysinfo report at the cgroup's limit (at
+/// boot, and again when `runsc update` changes it); 0 lifts the cap.
 pub fn set_memory_limit(bytes: u64) {
-    let _ = MEMORY_LIMIT.set(bytes);
+    MEMORY_LIMIT.store(bytes, Ordering::Relaxed);
 }
 
 /// Reads what /proc needs from the host once, before the sandbox gives up
@@ -245,7 +248,8 @@ fn sysinfo_kb() -> (u64, u64, u64, u64) {
     unsafe { libc::sysinfo(&mut si) };
     let kb = |v: u64| v * si.mem_unit as u64 / 1024;
     let (mut total, mut free) = (kb(si.totalram), kb(si.freeram));
-    if let Some(limit) = MEMORY_LIMIT.get() {
+    let limit = MEMORY_LIMIT.load(Ordering::Relaxed);
+    if limit != 0 {
         // The sandbox's cgroup is its machine: free is what the host has
         // free, but never more than the limit.
         total = total.min(limit / 1024);

@@ -45,6 +45,7 @@ mod handoff;
 mod probe;
 mod process;
 mod slot;
+mod spare;
 mod stub;
 
 use crate::{Context, Error, Event, Interrupter, Platform, Regs, Result, ThreadSeed};
@@ -157,12 +158,22 @@ pub struct SystrapContext {
 }
 
 impl SystrapContext {
+    /// A new address space: the spare stub if one is ready (see spare.rs).
     fn spawn(memory_file: RawFd) -> Result<Self> {
-        Self::spawn_from(memory_file, prepared_factory())
+        let factory = prepared_factory();
+        let stub = match factory.and_then(|f| spare::take(memory_file, f)) {
+            Some(stub) => stub,
+            None => StubProcess::start(memory_file, factory)?,
+        };
+        Self::from_stub(stub)
     }
 
+    #[cfg(test)]
     fn spawn_from(memory_file: RawFd, factory: Option<&'static Factory>) -> Result<Self> {
-        let stub = StubProcess::start(memory_file, factory)?;
+        Self::from_stub(StubProcess::start(memory_file, factory)?)
+    }
+
+    fn from_stub(stub: Arc<StubProcess>) -> Result<Self> {
         let pid = stub.pid;
         let mut ctx = SystrapContext::new(stub, 0, pid);
         ctx.await_ready()?;

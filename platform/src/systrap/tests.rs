@@ -531,3 +531,30 @@ fn spawn_cost() {
     }
     println!("ptrace spawn: {:?}", start.elapsed() / rounds);
 }
+
+/// A spare stub is made in the background after the first request, runs
+/// guest code like any other, and is not handed out for another memory file.
+#[test]
+fn spare_stub_is_made_ahead_and_runs_guest_code() {
+    let fd = memfd(1 << 20);
+    // mov eax, 39 (getpid); syscall
+    write_at(fd, 0, &[0xb8, 39, 0, 0, 0, 0x0f, 0x05]);
+    let _ = spare::take(fd, test_factory());
+    let start = std::time::Instant::now();
+    while !spare::ready_for(fd) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "no spare stub was made"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let stub = spare::take(fd, test_factory()).expect("the spare");
+    let mut ctx = SystrapContext::from_stub(stub).expect("context from the spare");
+    ctx.map(BASE, 4096, libc::PROT_READ | libc::PROT_EXEC, 0).expect("map");
+    let mut regs = regs_at(BASE);
+    assert_eq!(ctx.switch(&mut regs).expect("switch"), Event::Syscall);
+    assert_eq!(regs.orig_rax, 39);
+    // The refill for `fd` is under way or done; it is not given to another file.
+    let other = memfd(1 << 20);
+    assert!(spare::take(other, test_factory()).is_none());
+}

@@ -442,6 +442,49 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
     );
 }
 
+/// The spec's hostname is the guest's; root in the guest may change it
+/// with CAP_SYS_ADMIN (sethostname(2)), which uname(2) and
+/// /proc/sys/kernel/hostname then show; without it, or as another user, EPERM.
+#[test]
+fn hostname_comes_from_the_spec_and_root_may_change_it() {
+    let runsc = Runsc::new();
+    let script = "hostname; hostname renamed-guest && uname -n && cat /proc/sys/kernel/hostname; \
+                  setuidgid 65534 hostname refused 2>/dev/null || echo eperm; hostname";
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", script])
+        .build();
+    let mut spec = bundle.spec();
+    spec.set_hostname(Some("spec-host".into()));
+    // CAP_SYS_ADMIN, which runc's and Docker's default set leaves out.
+    let mut process = spec.process().clone().expect("process");
+    let mut caps = process.capabilities().clone().unwrap_or_default();
+    let with_admin = |set: Option<oci_spec::runtime::Capabilities>| {
+        let mut set = set.unwrap_or_default();
+        set.insert(oci_spec::runtime::Capability::SysAdmin);
+        Some(set)
+    };
+    caps.set_bounding(with_admin(caps.bounding().clone()));
+    caps.set_effective(with_admin(caps.effective().clone()));
+    caps.set_permitted(with_admin(caps.permitted().clone()));
+    process.set_capabilities(Some(caps));
+    spec.set_process(Some(process));
+    bundle.save_spec(&spec);
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("hostname"));
+    assert_eq!(
+        out.stdout_str(),
+        "spec-host\nrenamed-guest\nrenamed-guest\neperm\nrenamed-guest\n",
+        "{out}"
+    );
+    // Without CAP_SYS_ADMIN (the default set) root may not either.
+    let bundle = Bundle::builder()
+        .binary("/bin/busybox")
+        .args(["/bin/busybox", "sh", "-c", "hostname other 2>/dev/null || echo eperm"])
+        .build();
+    let out = runsc.run_bundle(&bundle, &runsc.new_id("hostname"));
+    assert_eq!(out.stdout_str(), "eperm\n", "{out}");
+}
+
 /// As runc, a mount's destination is resolved in the container's tree:
 /// symlinks above it are followed inside the root (`/sbin -> usr/sbin`, as
 /// in Debian's merged /usr, where `docker run --init` binds

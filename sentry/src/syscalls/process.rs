@@ -479,6 +479,38 @@ pub fn uname(task: &mut Task, a: Args) -> Result<u64> {
     Ok(0)
 }
 
+/// sethostname(2): needs CAP_SYS_ADMIN (EPERM, checked first), at most
+/// 64 bytes (EINVAL, a negative length too), then the name is read (EFAULT).
+pub fn sethostname(task: &mut Task, a: Args) -> Result<u64> {
+    let name = read_uts_name(task, a)?;
+    set_uts(&task.kernel.hostname, name)
+}
+
+/// setdomainname(2): the same rules as sethostname.
+pub fn setdomainname(task: &mut Task, a: Args) -> Result<u64> {
+    let name = read_uts_name(task, a)?;
+    set_uts(&task.kernel.domainname, name)
+}
+
+fn read_uts_name(task: &Task, a: Args) -> Result<Vec<u8>> {
+    const NEW_UTS_LEN: i32 = 64;
+    if !task.creds.capable(super::creds::CAP_SYS_ADMIN) {
+        return Err(Errno::EPERM);
+    }
+    let len = a.i32(1);
+    if !(0..=NEW_UTS_LEN).contains(&len) {
+        return Err(Errno::EINVAL);
+    }
+    let mut name = vec![0u8; len as usize];
+    task.mm.read(a.u64(0), &mut name)?;
+    Ok(name)
+}
+
+fn set_uts(field: &std::sync::Mutex<Vec<u8>>, name: Vec<u8>) -> Result<u64> {
+    *field.lock().map_err(|_| Errno::EIO)? = name;
+    Ok(0)
+}
+
 pub fn sysinfo(task: &mut Task, a: Args) -> Result<u64> {
     // SAFETY: all-zero is valid for struct sysinfo; the host fills it.
     let mut host: libc::sysinfo = unsafe { std::mem::zeroed() };

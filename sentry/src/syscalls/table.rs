@@ -177,6 +177,8 @@ table! {
     160 setrlimit process::setrlimit, Full, "dx";
     161 chroot paths::chroot, Partial("/proc links (cwd, root, fd/N) show paths from the sandbox root, not from the reader's root"), "s";
     162 sync xfer::sync, Partial("writes back every shared file mapping; file data writes through to the host already"), "";
+    170 sethostname process::sethostname, Full, "xd";
+    171 setdomainname process::setdomainname, Full, "xd";
     186 gettid process::gettid, Full, "";
     188 setxattr xattr::setxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";
     189 lsetxattr xattr::lsetxattr, Partial("no filesystem stores xattrs: EOPNOTSUPP"), "ssxdd";

@@ -174,9 +174,11 @@ table! {
     152 munlockall mem::munlockall, Full, "";
     157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
+    159 adjtimex time::adjtimex, Partial("a query reports an unsynchronised clock (STA_UNSYNC, TIME_ERROR), not the host's NTP state; changes are EPERM even with CAP_SYS_TIME"), "x";
     160 setrlimit process::setrlimit, Full, "dx";
     161 chroot paths::chroot, Partial("/proc links (cwd, root, fd/N) show paths from the sandbox root, not from the reader's root"), "s";
     162 sync xfer::sync, Partial("writes back every shared file mapping; file data writes through to the host already"), "";
+    164 settimeofday time::settimeofday, Partial("checks as Linux; setting the time is EPERM even with CAP_SYS_TIME (the clock is the host's)"), "xx";
     170 sethostname process::sethostname, Full, "xd";
     171 setdomainname process::setdomainname, Full, "xd";
     186 gettid process::gettid, Full, "";
@@ -206,6 +208,7 @@ table! {
     224 timer_gettime timers::timer_gettime, Full, "dx";
     225 timer_getoverrun timers::timer_getoverrun, Partial("overruns are counted while the previous signal is pending and reported with the next one"), "d";
     226 timer_delete timers::timer_delete, Full, "d";
+    227 clock_settime time::clock_settime, Partial("checks as Linux; setting the time is EPERM even with CAP_SYS_TIME (the clock is the host's)"), "dx";
     228 clock_gettime time::clock_gettime, Partial("CPU-time clocks report the Sentry thread"), "dx";
     229 clock_getres time::clock_getres, Full, "dx";
     230 clock_nanosleep time::clock_nanosleep, Full, "ddxx";
@@ -253,6 +256,7 @@ table! {
     297 rt_tgsigqueueinfo signal::rt_tgsigqueueinfo, Full, "dddx";
     299 recvmmsg socket::recvmmsg, Partial("as recvmsg; the timeout is checked between messages, as Linux does"), "fxdxx";
     302 prlimit64 process::prlimit64, Full, "ddxx";
+    305 clock_adjtime time::clock_adjtime, Partial("CLOCK_REALTIME as adjtimex; other clocks EOPNOTSUPP"), "dx";
     306 syncfs xfer::syncfs, Partial("writes back every shared file mapping and fsyncs the file the fd names rather than each file of its filesystem"), "f";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on, or the first one the affinity mask allows"), "xxx";

@@ -3,7 +3,7 @@
 use super::Args;
 use crate::errno::{Errno, Result};
 use crate::kernel::Task;
-use crate::mm::UserMemoryExt;
+use crate::mm::{UserMemory, UserMemoryExt};
 use std::time::Duration;
 
 thread_local! {
@@ -77,6 +77,107 @@ pub fn gettimeofday(task: &mut Task, a: Args) -> Result<u64> {
         task.mm.write_val(a.u64(1), &[0i32, 0i32])?;
     }
     Ok(0)
+}
+
+/// CAP_SYS_TIME (capabilities(7)).
+const CAP_SYS_TIME: u32 = 25;
+
+/// clock_settime(2): only CLOCK_REALTIME can be set (EINVAL for any other
+/// clock), the time is read (EFAULT) and checked (EINVAL), and then setting
+/// it needs CAP_SYS_TIME (EPERM). The sandbox's clock is the host's, which
+/// no guest may change, so a privileged caller gets EPERM too.
+pub fn clock_settime(task: &mut Task, a: Args) -> Result<u64> {
+    if a.i32(0) != libc::CLOCK_REALTIME {
+        return Err(Errno::EINVAL);
+    }
+    read_timespec(task, a.u64(1))?;
+    set_host_time(task)
+}
+
+/// settimeofday(2): the timeval is checked (EFAULT, then EINVAL for
+/// microseconds outside 0..1000000 or negative seconds), then a timezone
+/// outside ±15 hours (EINVAL); then as clock_settime. A call with neither
+/// only checks the privilege.
+pub fn settimeofday(task: &mut Task, a: Args) -> Result<u64> {
+    if a.u64(0) != 0 {
+        let tv: [i64; 2] = task.mm.read_val(a.u64(0))?;
+        if tv[0] < 0 || !(0..1_000_000).contains(&tv[1]) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if a.u64(1) != 0 {
+        let tz: [i32; 2] = task.mm.read_val(a.u64(1))?;
+        if !task.creds.capable(CAP_SYS_TIME) {
+            return Err(Errno::EPERM);
+        }
+        if !(-15 * 60..=15 * 60).contains(&tz[0]) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if a.u64(0) == 0 && a.u64(1) == 0 {
+        return if task.creds.capable(CAP_SYS_TIME) {
+            Ok(0)
+        } else {
+            Err(Errno::EPERM)
+        };
+    }
+    set_host_time(task)
+}
+
+fn set_host_time(task: &Task) -> Result<u64> {
+    if task.creds.capable(CAP_SYS_TIME) {
+        tracing::debug!("the guest may not set the host's clock: EPERM");
+    }
+    Err(Errno::EPERM)
+}
+
+/// sizeof(struct __kernel_timex) on x86-64.
+const TIMEX_SIZE: usize = 208;
+/// adjtimex(2) status bit: the clock is not synchronised.
+const STA_UNSYNC: i32 = 0x40;
+/// adjtimex(2) return value of a clock whose status is in error (unsynchronised).
+const TIME_ERROR: u64 = 5;
+
+/// adjtimex(2). A query (modes 0) reports the clock as Linux reports one that
+/// nothing disciplines: STA_UNSYNC, the default error bounds and tick, and
+/// TIME_ERROR; NTP state of the host is not shown. A change needs CAP_SYS_TIME
+/// (EPERM) and is refused even with it: the clock is the host's.
+pub fn adjtimex(task: &mut Task, a: Args) -> Result<u64> {
+    adjust_realtime(task, a.u64(0))
+}
+
+/// clock_adjtime(2): CLOCK_REALTIME as adjtimex; another valid clock cannot
+/// be adjusted (EOPNOTSUPP); an unknown one is EINVAL.
+pub fn clock_adjtime(task: &mut Task, a: Args) -> Result<u64> {
+    CURRENT_TGID.with(|t| t.set(task.tgid));
+    host_clock(a.i32(0))?;
+    if a.i32(0) != libc::CLOCK_REALTIME {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    adjust_realtime(task, a.u64(1))
+}
+
+fn adjust_realtime(task: &Task, addr: u64) -> Result<u64> {
+    let mut tx = [0u8; TIMEX_SIZE];
+    task.mm.read(addr, &mut tx)?;
+    let modes = u32::from_le_bytes([tx[0], tx[1], tx[2], tx[3]]);
+    if modes != 0 {
+        return set_host_time(task);
+    }
+    let ts = now(libc::CLOCK_REALTIME)?;
+    let mut put = |off: usize, v: i64| tx[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    // NTP_PHASE_LIMIT (µs), the error bounds of an unsynchronised clock.
+    put(24, 16_000_000);
+    put(32, 16_000_000);
+    put(48, 2); // time_constant
+    put(56, 1); // precision (µs)
+    put(64, 500 << 16); // tolerance: MAXFREQ, 500 ppm scaled by 2^16
+    put(72, ts.tv_sec);
+    put(80, ts.tv_nsec / 1000);
+    put(88, 10_000); // tick: µs per USER_HZ tick
+    tx[40..44].copy_from_slice(&STA_UNSYNC.to_le_bytes());
+    task.mm.write(addr, &tx)?;
+    Ok(TIME_ERROR)
 }
 
 pub fn time(task: &mut Task, a: Args) -> Result<u64> {

@@ -154,6 +154,31 @@ CASE(sched_setattr_sets_nice)
 	EXPECT_ERRNO(syscall(SYS_sched_setattr, 0, &at, 0), EINVAL);
 }
 
+/*
+ * sched_setattr(2) E2BIG: a size below SCHED_ATTR_SIZE_VER0 (48), or unknown
+ * trailing bytes that are not zero; the kernel writes back the size it
+ * knows (56 since Linux 5.3). Size 0 means VER0; zero trailing bytes are fine.
+ */
+CASE(sched_setattr_size_rules)
+{
+	unsigned char buf[64];
+	struct sched_attr_v1 *at = (struct sched_attr_v1 *)buf;
+
+	memset(buf, 0, sizeof(buf));
+	at->size = 40;
+	EXPECT_ERRNO(syscall(SYS_sched_setattr, 0, at, 0), E2BIG);
+	EXPECT_EQ(at->size, 56);
+	at->size = 0;
+	at->sched_policy = SCHED_OTHER;
+	EXPECT_OK(syscall(SYS_sched_setattr, 0, at, 0));
+	at->size = sizeof(buf);
+	EXPECT_OK(syscall(SYS_sched_setattr, 0, at, 0));
+	buf[60] = 1;
+	EXPECT_ERRNO(syscall(SYS_sched_setattr, 0, at, 0), E2BIG);
+	EXPECT_EQ(at->size, 56);
+	EXPECT_ERRNO(syscall(SYS_sched_setattr, 0, at, 1), EINVAL);
+}
+
 CASE(sched_setaffinity_errors)
 {
 	cpu_set_t set;

@@ -428,6 +428,133 @@ pub fn sched_getparam(task: &mut Task, a: Args) -> Result<u64> {
     Ok(0)
 }
 
+/// sched_rr_get_interval(2): SCHED_RR's 100 ms quantum (RR_TIMESLICE),
+/// none for SCHED_FIFO, and for the fair policies a fixed 3 ms (Linux gives
+/// the task's current CFS/EEVDF slice, which depends on the load).
+pub fn sched_rr_get_interval(task: &mut Task, a: Args) -> Result<u64> {
+    const RR_TIMESLICE_NS: i64 = 100_000_000;
+    const FAIR_SLICE_NS: i64 = 3_000_000;
+    let attrs = task.kernel.proc_attrs.get(sched_target(task, a.i32(0))?);
+    let ns = match attrs.policy {
+        SCHED_FIFO => 0,
+        SCHED_RR => RR_TIMESLICE_NS,
+        _ => FAIR_SLICE_NS,
+    };
+    task.mm.write_val(a.u64(1), &[0i64, ns])?;
+    Ok(0)
+}
+
+/// sizeof(struct sched_attr): SCHED_ATTR_SIZE_VER0 and _VER1.
+const SCHED_ATTR_SIZE_VER0: usize = 48;
+const SCHED_ATTR_SIZE_VER1: usize = 56;
+const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
+const SCHED_FLAG_KEEP_POLICY: u64 = 0x08;
+const SCHED_FLAG_KEEP_PARAMS: u64 = 0x10;
+/// SCHED_FLAG_ALL: every flag Linux 6.x knows.
+const SCHED_FLAG_ALL: u64 = 0x7f;
+
+/// sched_getattr(2): EINVAL for flags, a size below VER0 or above a page,
+/// or no buffer; writes min(size, VER1) bytes with that size in `size`.
+pub fn sched_getattr(task: &mut Task, a: Args) -> Result<u64> {
+    let (pid, addr, size, flags) = (a.i32(0), a.u64(1), a.usize(2), a.u32(3));
+    if addr == 0 || pid < 0 || flags != 0 || !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let attrs = task.kernel.proc_attrs.get(sched_target(task, pid)?);
+    let size = size.min(SCHED_ATTR_SIZE_VER1);
+    let mut b = [0u8; SCHED_ATTR_SIZE_VER1];
+    b[0..4].copy_from_slice(&(size as u32).to_le_bytes());
+    b[4..8].copy_from_slice(&(attrs.policy as u32).to_le_bytes());
+    let flags = if attrs.reset_on_fork {
+        SCHED_FLAG_RESET_ON_FORK
+    } else {
+        0
+    };
+    b[8..16].copy_from_slice(&flags.to_le_bytes());
+    let nice = if is_rt(attrs.policy) { 0 } else { attrs.nice };
+    b[16..20].copy_from_slice(&nice.to_le_bytes());
+    b[20..24].copy_from_slice(&(attrs.rt_priority as u32).to_le_bytes());
+    // sched_util_max (VER1) of a task without clamping: SCHED_CAPACITY_SCALE.
+    b[52..56].copy_from_slice(&1024u32.to_le_bytes());
+    task.mm.write(addr, &b[..size])?;
+    Ok(0)
+}
+
+/// The fields of a struct sched_attr that sched_setattr uses.
+struct SchedAttr {
+    policy: u32,
+    flags: u64,
+    nice: i32,
+    priority: u32,
+}
+
+/// Reads a struct sched_attr as sched_copy_attr() does: size 0 means
+/// VER0; a size below VER0 or above a page, or non-zero bytes past what
+/// is known, is E2BIG with the known size written back.
+fn read_sched_attr(task: &Task, addr: u64) -> Result<SchedAttr> {
+    let mut size = task.mm.read_val::<u32>(addr)? as usize;
+    if size == 0 {
+        size = SCHED_ATTR_SIZE_VER0;
+    }
+    let mut b = vec![0u8; size.clamp(SCHED_ATTR_SIZE_VER0, 4096)];
+    task.mm.read(addr, &mut b)?;
+    if !(SCHED_ATTR_SIZE_VER0..=4096).contains(&size) || b.iter().skip(SCHED_ATTR_SIZE_VER1).any(|&x| x != 0) {
+        task.mm.write_val(addr, &(SCHED_ATTR_SIZE_VER1 as u32))?;
+        return Err(Errno::E2BIG);
+    }
+    let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+    Ok(SchedAttr {
+        policy: u32_at(4),
+        flags: u64::from(u32_at(8)) | u64::from(u32_at(12)) << 32,
+        // sched_copy_attr clamps the nice value rather than failing.
+        nice: (u32_at(16) as i32).clamp(-20, 19),
+        priority: u32_at(20),
+    })
+}
+
+/// sched_setattr(2): policy, priority, nice and SCHED_FLAG_RESET_ON_FORK
+/// with sched_setscheduler's checks; a lower nice value needs can_nice
+/// (EPERM). SCHED_DEADLINE is EINVAL as in sched_setscheduler here.
+pub fn sched_setattr(task: &mut Task, a: Args) -> Result<u64> {
+    let (pid, addr, flags) = (a.i32(0), a.u64(1), a.u32(2));
+    if addr == 0 || pid < 0 || flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let attr = read_sched_attr(task, addr)?;
+    if attr.flags & !SCHED_FLAG_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let target = sched_target(task, pid)?;
+    let cur = task.kernel.proc_attrs.get(target);
+    let policy = if attr.flags & SCHED_FLAG_KEEP_POLICY != 0 {
+        cur.policy
+    } else {
+        i32::try_from(attr.policy).map_err(|_| Errno::EINVAL)?
+    };
+    let reset = attr.flags & SCHED_FLAG_RESET_ON_FORK != 0;
+    let keep_params = attr.flags & SCHED_FLAG_KEEP_PARAMS != 0;
+    let prio = if keep_params {
+        cur.rt_priority
+    } else {
+        i32::try_from(attr.priority).map_err(|_| Errno::EINVAL)?
+    };
+    let requested = policy | if reset { SCHED_RESET_ON_FORK } else { 0 };
+    let (policy, reset) = check_sched(task, target, &cur, Some(requested), prio)?;
+    let fair = !is_rt(policy);
+    if fair && attr.nice < cur.nice && !can_nice(task, attr.nice) {
+        return Err(Errno::EPERM);
+    }
+    task.kernel.proc_attrs.update(target, |p| {
+        p.policy = policy;
+        p.rt_priority = prio;
+        p.reset_on_fork = reset;
+        if fair {
+            p.nice = attr.nice;
+        }
+    });
+    Ok(0)
+}
+
 pub fn sched_get_priority_max(_task: &mut Task, a: Args) -> Result<u64> {
     match a.i32(0) {
         SCHED_FIFO | SCHED_RR => Ok(MAX_RT_PRIO as u64),

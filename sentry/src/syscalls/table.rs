@@ -168,6 +168,7 @@ table! {
     145 sched_getscheduler misc::sched_getscheduler, Full, "d";
     146 sched_get_priority_max misc::sched_get_priority_max, Full, "d";
     147 sched_get_priority_min misc::sched_get_priority_min, Full, "d";
+    148 sched_rr_get_interval misc::sched_rr_get_interval, Partial("the fair policies report a fixed 3 ms slice"), "dx";
     149 mlock mem::mlock, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "xd";
     150 munlock mem::munlock, Full, "xd";
     151 mlockall mem::mlockall, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "x";
@@ -260,6 +261,8 @@ table! {
     306 syncfs xfer::syncfs, Partial("writes back every shared file mapping and fsyncs the file the fd names rather than each file of its filesystem"), "f";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
     309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on, or the first one the affinity mask allows"), "xxx";
+    314 sched_setattr misc::sched_setattr, Partial("as sched_setscheduler: recorded, SCHED_DEADLINE is EINVAL; utilization clamps are ignored"), "dxd";
+    315 sched_getattr misc::sched_getattr, Full, "dxdd";
     316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); adding F_SEAL_WRITE is EBUSY only while a shared mapping was made writable (Linux also counts read-only shared mappings); /proc/PID/fd/N cannot reopen a memfd"), "sx";

@@ -298,6 +298,22 @@ CASE(personality_query)
 	EXPECT_EQ(p & PER_MASK, PER_LINUX);
 }
 
+/* personality(2) returns the old persona and keeps the new one; fork keeps it. */
+CASE(personality_set_and_inherited)
+{
+	int old = personality(0xffffffff);
+	pid_t pid;
+
+	ASSERT_GE(old, 0);
+	EXPECT_EQ(personality(PER_LINUX | ADDR_NO_RANDOMIZE), old);
+	EXPECT_EQ(personality(0xffffffff), PER_LINUX | ADDR_NO_RANDOMIZE);
+	pid = ASSERT_OK(fork());
+	if (pid == 0)
+		_exit(personality(0xffffffff) == (PER_LINUX | ADDR_NO_RANDOMIZE) ? 0 : 1);
+	EXPECT_EXITED(h_wait(pid), 0);
+	EXPECT_EQ(personality(old), PER_LINUX | ADDR_NO_RANDOMIZE);
+}
+
 /* ---- the system call table itself ---- */
 
 CASE(unknown_syscall_enosys)

@@ -165,6 +165,23 @@ CASE(prctl_timerslack_roundtrip)
 	EXPECT_EQ(prctl(PR_GET_TIMERSLACK), def);
 }
 
+/* A fork child's default slack (what 0 restores) is the parent's slack at fork. */
+CASE(prctl_timerslack_default_comes_from_the_parent)
+{
+	pid_t pid;
+
+	ASSERT_OK(prctl(PR_SET_TIMERSLACK, 77777));
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		if (prctl(PR_GET_TIMERSLACK) != 77777 || prctl(PR_SET_TIMERSLACK, 1000) != 0)
+			_exit(1);
+		prctl(PR_SET_TIMERSLACK, 0);
+		_exit(prctl(PR_GET_TIMERSLACK) == 77777 ? 0 : 2);
+	}
+	EXPECT_EXITED(h_wait(pid), 0);
+	ASSERT_OK(prctl(PR_SET_TIMERSLACK, 0));
+}
+
 CASE(prctl_get_seccomp_is_zero)
 {
 	EXPECT_EQ(prctl(PR_GET_SECCOMP), 0);

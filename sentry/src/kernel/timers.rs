@@ -666,7 +666,19 @@ pub struct ProcessAttrs {
     /// Inherited by fork children. Guest threads still run where the host
     /// schedules their Sentry threads.
     pub cpu_mask: u64,
+    /// PR_SET_TIMERSLACK (ns; recorded only: timers here are not coalesced),
+    /// and what PR_SET_TIMERSLACK 0 goes back to: the parent's value at fork.
+    pub timer_slack_ns: u64,
+    pub default_timer_slack_ns: u64,
+    /// PR_SET_THP_DISABLE (recorded only: the Sentry maps no huge pages).
+    pub thp_disable: bool,
+    /// personality(2) (recorded only: PER_LINUX with flags such as
+    /// ADDR_NO_RANDOMIZE, which this Sentry's layout does not follow).
+    pub personality: u32,
 }
+
+/// The timer slack of init (prctl(2) PR_SET_TIMERSLACK).
+pub const DEFAULT_TIMER_SLACK_NS: u64 = 50_000;
 
 impl Default for ProcessAttrs {
     fn default() -> Self {
@@ -681,6 +693,10 @@ impl Default for ProcessAttrs {
             children_maxrss_kb: 0,
             parent: 0,
             cpu_mask: 0,
+            timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
+            thp_disable: false,
+            personality: 0,
         }
     }
 }
@@ -694,6 +710,7 @@ impl ProcessAttrs {
             maxrss_kb: 0,
             children_maxrss_kb: 0,
             parent,
+            default_timer_slack_ns: self.timer_slack_ns,
             ..*self
         };
         if self.reset_on_fork {

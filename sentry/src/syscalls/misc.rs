@@ -24,10 +24,15 @@ const PR_SET_NAME: i32 = 15;
 const PR_GET_NAME: i32 = 16;
 const PR_CAPBSET_READ: i32 = 23;
 const PR_CAPBSET_DROP: i32 = 24;
+const PR_SET_TIMERSLACK: i32 = 29;
+const PR_GET_TIMERSLACK: i32 = 30;
 const PR_SET_CHILD_SUBREAPER: i32 = 36;
 const PR_GET_CHILD_SUBREAPER: i32 = 37;
 const PR_SET_NO_NEW_PRIVS: i32 = 38;
 const PR_GET_NO_NEW_PRIVS: i32 = 39;
+const PR_GET_THP_DISABLE: i32 = 42;
+const PR_SET_THP_DISABLE: i32 = 41;
+const PR_GET_SECCOMP: i32 = 21;
 
 const PRIO_PROCESS: i32 = 0;
 const PRIO_PGRP: i32 = 1;
@@ -132,6 +137,33 @@ pub fn prctl(task: &mut Task, a: Args) -> Result<u64> {
             Ok(0)
         }
         PR_GET_DUMPABLE => Ok(task.kernel.proc_attrs.get(task.tgid).dumpable as u64),
+        PR_GET_TIMERSLACK => Ok(task.kernel.proc_attrs.get(task.tgid).timer_slack_ns),
+        // A value of 0 (or, read as signed, below it) restores the default.
+        PR_SET_TIMERSLACK => {
+            task.kernel.proc_attrs.update(task.tgid, |p| {
+                p.timer_slack_ns = if (arg2 as i64) <= 0 {
+                    p.default_timer_slack_ns
+                } else {
+                    arg2
+                };
+            });
+            Ok(0)
+        }
+        PR_GET_THP_DISABLE => {
+            if arg2 != 0 || !rest_zero {
+                return Err(Errno::EINVAL);
+            }
+            Ok(task.kernel.proc_attrs.get(task.tgid).thp_disable as u64)
+        }
+        PR_SET_THP_DISABLE => {
+            if !rest_zero {
+                return Err(Errno::EINVAL);
+            }
+            task.kernel.proc_attrs.update(task.tgid, |p| p.thp_disable = arg2 != 0);
+            Ok(0)
+        }
+        // No guest runs in a seccomp mode here (seccomp(2) is not offered).
+        PR_GET_SECCOMP => Ok(0),
         PR_SET_DUMPABLE => {
             // SUID_DUMP_ROOT (2) may not be set this way.
             if arg2 > 1 {
@@ -296,6 +328,19 @@ fn same_owner_or_nice(task: &Task, pid: i32) -> bool {
 /// RLIMIT_NICE of at least 20 - nice.
 fn can_nice(task: &Task, nice: i32) -> bool {
     task.creds.capable(CAP_SYS_NICE) || (20 - nice) as u64 <= task.rlimits[libc::RLIMIT_NICE as usize].0
+}
+
+/// personality(2): 0xffffffff queries; any other value is taken (Linux
+/// never fails it) and the old one returned. It is recorded only: every
+/// process runs as PER_LINUX, whatever flags (ADDR_NO_RANDOMIZE, ...) say.
+pub fn personality(task: &mut Task, a: Args) -> Result<u64> {
+    const QUERY: u32 = 0xffff_ffff;
+    let persona = a.u32(0);
+    let old = task.kernel.proc_attrs.get(task.tgid).personality;
+    if persona != QUERY {
+        task.kernel.proc_attrs.update(task.tgid, |p| p.personality = persona);
+    }
+    Ok(u64::from(old))
 }
 
 pub fn getpriority(task: &mut Task, a: Args) -> Result<u64> {

@@ -158,6 +158,7 @@ table! {
     131 sigaltstack signal::sigaltstack, Full, "xx";
     132 utime fileattr::utime, Full, "sx";
     133 mknod fileattr::mknod, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "sxx";
+    135 personality misc::personality, Partial("recorded and reported; processes always run as PER_LINUX"), "x";
     137 statfs fileattr::statfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "sx";
     138 fstatfs fileattr::fstatfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "fx";
     140 getpriority misc::getpriority, Partial("nice values are per process"), "dd";
@@ -173,7 +174,7 @@ table! {
     150 munlock mem::munlock, Full, "xd";
     151 mlockall mem::mlockall, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "x";
     152 munlockall mem::munlockall, Full, "";
-    157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS; others, seccomp included, EINVAL"), "dxxxx";
+    157 prctl misc::prctl, Partial("PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CHILD_SUBREAPER (recorded only), NO_NEW_PRIVS, TIMERSLACK and THP_DISABLE (per process, recorded only), GET_SECCOMP (always 0: guests have no seccomp mode); others, PR_SET_SECCOMP included, EINVAL"), "dxxxx";
     158 arch_prctl process::arch_prctl, Partial("ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS"), "xx";
     159 adjtimex time::adjtimex, Partial("a query reports an unsynchronised clock (STA_UNSYNC, TIME_ERROR), not the host's NTP state; changes are EPERM even with CAP_SYS_TIME"), "x";
     160 setrlimit process::setrlimit, Full, "dx";

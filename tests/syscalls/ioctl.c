@@ -53,6 +53,24 @@ CASE(fioasync_sets_o_async)
 	EXPECT_EQ(fcntl(p[0], F_GETFL) & O_ASYNC, O_ASYNC);
 	ASSERT_OK(ioctl(p[0], FIOASYNC, &off));
 	EXPECT_EQ(fcntl(p[0], F_GETFL) & O_ASYNC, 0);
+	EXPECT_ERRNO(ioctl(p[0], FIOASYNC, BAD_PTR), EFAULT);
+}
+
+/*
+ * A regular file has no fasync method: FIOASYNC is ENOTTY, and F_SETFL
+ * succeeds but leaves O_ASYNC off (fcntl's setfl() lets ->fasync set it).
+ */
+CASE(fioasync_on_regular_file_enotty)
+{
+	int fd = file_with("x");
+	int p[2], on = 1;
+
+	EXPECT_ERRNO(ioctl(fd, FIOASYNC, &on), ENOTTY);
+	ASSERT_OK(fcntl(fd, F_SETFL, O_ASYNC));
+	EXPECT_EQ(fcntl(fd, F_GETFL) & O_ASYNC, 0);
+	ASSERT_OK(pipe(p));
+	ASSERT_OK(fcntl(p[1], F_SETFL, O_ASYNC));
+	EXPECT_EQ(fcntl(p[1], F_GETFL) & O_ASYNC, O_ASYNC);
 }
 
 CASE(fionread_on_regular_file_counts_rest)

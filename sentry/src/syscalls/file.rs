@@ -803,20 +803,47 @@ pub fn getdents64(task: &mut Task, a: Args) -> Result<u64> {
     Ok(out.len() as u64)
 }
 
+/// ioctl(2) requests of every file: FIOASYNC (0x5452) and FIGETBSZ (_IO(0, 2)).
+const FIOASYNC: u64 = 0x5452;
+const FIGETBSZ: u64 = 2;
+
+/// FIONBIO and FIOASYNC: the int at `arg` turns status flag `flag` on or off.
+fn set_flag_from_ioctl(task: &Task, file: &OpenFile, arg: u64, flag: i32) -> Result<u64> {
+    let on: i32 = task.mm.read_val(arg)?;
+    let flags = file.flags();
+    file.set_status_flags(if on != 0 { flags | flag } else { flags & !flag });
+    Ok(0)
+}
+
+/// Whether Linux's file would have a fasync method: pipes and FIFOs,
+/// sockets and terminals.
+fn has_fasync(file: &OpenFile) -> Result<bool> {
+    if file.ops.socket().is_some() || file.ops.tty().is_some() {
+        return Ok(true);
+    }
+    Ok(file.dentry.inode.stat()?.file_type() == libc::S_IFIFO)
+}
+
 pub fn ioctl(task: &mut Task, a: Args) -> Result<u64> {
     let fd = a.fd(0);
     let file = io_file_of(task, fd)?;
     match a.u64(1) {
         libc::FIOCLEX => task.fds.set_cloexec(fd, true).map(|_| 0),
         libc::FIONCLEX => task.fds.set_cloexec(fd, false).map(|_| 0),
-        libc::FIONBIO => {
-            let on: i32 = task.mm.read_val(a.u64(2))?;
-            let flags = file.flags();
-            file.set_status_flags(if on != 0 {
-                flags | libc::O_NONBLOCK
-            } else {
-                flags & !libc::O_NONBLOCK
-            });
+        libc::FIONBIO => set_flag_from_ioctl(task, &file, a.u64(2), libc::O_NONBLOCK),
+        // ioctl_fioasync(): only files with a fasync method (pipes, sockets,
+        // terminals) take O_ASYNC this way; others are ENOTTY. As with
+        // F_SETFL, the flag is recorded: no SIGIO is sent.
+        FIOASYNC => {
+            if !has_fasync(&file)? {
+                return Err(Errno::ENOTTY);
+            }
+            set_flag_from_ioctl(task, &file, a.u64(2), libc::O_ASYNC)
+        }
+        // FIGETBSZ: the filesystem's block size, for any file.
+        FIGETBSZ => {
+            let blksize = i32::try_from(file.dentry.inode.stat()?.blksize).map_err(|_| Errno::EINVAL)?;
+            task.mm.write_val(a.u64(2), &blksize)?;
             Ok(0)
         }
         cmd if file.ops.socket().is_some() && crate::net::netdevice::is_netdevice(cmd as u32) => {
@@ -861,7 +888,13 @@ pub fn fcntl(task: &mut Task, a: Args) -> Result<u64> {
         libc::F_SETFD => task.fds.set_cloexec(fd, a.i32(2) & libc::FD_CLOEXEC != 0).map(|_| 0),
         libc::F_GETFL => Ok(entry.file.flags() as u64),
         libc::F_SETFL => {
-            entry.file.set_status_flags(a.i32(2));
+            // setfl(): O_ASYNC changes only on a file with a fasync method;
+            // elsewhere it is ignored.
+            let mut flags = a.i32(2);
+            if !has_fasync(&entry.file)? {
+                flags = (flags & !libc::O_ASYNC) | (entry.file.flags() & libc::O_ASYNC);
+            }
+            entry.file.set_status_flags(flags);
             Ok(0)
         }
         libc::F_GETLK | libc::F_OFD_GETLK => locks::get_lock(task, &entry.file, a.u64(2), cmd == libc::F_OFD_GETLK),

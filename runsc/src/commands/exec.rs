@@ -73,9 +73,9 @@ pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
         .flatten();
     block_forwarded_signals()?;
     let target = crate::pod::target(&root, &dir)?;
-    let mut conn = control::exec(&target.control, target.container.as_deref(), &process, &stdio)
+    let preserved = crate::preserve::take(args.preserve_fds)?;
+    let mut conn = control::exec(&target.control, target.container.as_deref(), &process, stdio, preserved)
         .with_context(|| format!("exec in container {:?}", args.id))?;
-    drop(stdio);
     let pid = match conn.next_event()? {
         ExecEvent::Started { pid } => pid,
         ExecEvent::Failed { message, exit_code } => return Err(BootFailure::new(message, exit_code).into()),

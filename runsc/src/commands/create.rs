@@ -202,6 +202,50 @@ mod tests {
         assert!(!tmp.path().join("evil").exists());
     }
 
+    /// A pod's app container joins a running sandbox through `add`, which
+    /// carries no preserved fds: N > 0 is refused before anything starts.
+    #[test]
+    fn pod_app_containers_refuse_preserved_fds() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let bundle = tmp.path().join("bundle");
+        std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
+        let annotations = [
+            (crate::pod::CONTAINER_TYPE.to_string(), "container".to_string()),
+            (crate::pod::SANDBOX_ID.to_string(), "the-pod".to_string()),
+        ];
+        SpecBuilder::default()
+            .version("1.0.2")
+            .annotations(annotations.into_iter().collect::<std::collections::HashMap<_, _>>())
+            .process(
+                ProcessBuilder::default()
+                    .args(vec!["x".to_string()])
+                    .cwd("/")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+            .save(bundle.join("config.json"))
+            .unwrap();
+        let (g, c) = parse(&[
+            "--root".into(),
+            root.display().to_string(),
+            "create".into(),
+            "--preserve-fds".into(),
+            "1".into(),
+            "-b".into(),
+            bundle.display().to_string(),
+            "app".into(),
+        ]);
+        let err = create(&g, &c, true).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "--preserve-fds 1: not supported for a container that joins the pod sandbox \"the-pod\""
+        );
+        assert!(!root.join("app").exists());
+    }
+
     #[test]
     fn duplicate_id_is_refused() {
         let tmp = tempfile::tempdir().unwrap();

@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
 use runsc_tests::daemons::{require_tools, Podman};
 use runsc_tests::images::{busybox, BUSYBOX_REF};
-use runsc_tests::{assert_clean_failure, busybox_bundle, default_timeout, runsc_bin, spawn_with_stdin, Output, Runsc};
+use runsc_tests::{
+    assert_clean_failure, busybox_bundle, compile, default_timeout, guest_path, runsc_bin, spawn_with_stdin, Bundle,
+    Link, Output, Runsc,
+};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -24,17 +27,23 @@ fn busybox_present() -> bool {
     false
 }
 
-/// Moves the command's stdin to fd 3 (stdin becomes /dev/null) and, when
-/// `fd4` is given, opens that file read-only as fd 4, then execs `cmd`.
-const WITH_FDS: &str = r#"exec 3>&0 0</dev/null; if [ -n "$1" ]; then exec 4<"$1"; fi; shift; exec "$@""#;
+/// Moves the command's stdin to fd 3 (stdin becomes /dev/null), runs the
+/// shell redirections in `$1` (more fds), then execs the command.
+const WITH_FDS: &str = r#"exec 3>&0 0</dev/null; if [ -n "$1" ]; then eval "exec $1"; fi; shift; exec "$@""#;
 
-/// Runs `cmd` with the write end of a new pipe as its fd 3 and `fd4` (if
-/// any) as its fd 4; returns its output and what was written to the pipe.
-fn run_with_fds(cmd: Command, fd4: Option<&Path>) -> (Output, String) {
+/// Runs `cmd` with the write end of a new pipe as its fd 3, after the
+/// shell redirections `more` (e.g. `4<'/path'`); returns its output and
+/// what was written to the pipe.
+fn run_with_fds(cmd: Command, more: &str) -> (Output, String) {
+    run_with_pipe(cmd, more, OFlag::empty())
+}
+
+/// [`run_with_fds`] with `flags` (O_NONBLOCK) set on the pipe's write end.
+fn run_with_pipe(cmd: Command, more: &str, flags: OFlag) -> (Output, String) {
     let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC).expect("pipe");
+    fcntl(write_end.as_raw_fd(), FcntlArg::F_SETFL(flags)).expect("F_SETFL");
     let mut sh = Command::new("/bin/sh");
-    sh.args(["-c", WITH_FDS, "sh"])
-        .arg(fd4.map_or(OsStr::new(""), |p| p.as_os_str()))
+    sh.args(["-c", WITH_FDS, "sh", more])
         .arg(cmd.get_program())
         .args(cmd.get_args());
     for (key, value) in cmd.get_envs() {
@@ -49,6 +58,11 @@ fn run_with_fds(cmd: Command, fd4: Option<&Path>) -> (Output, String) {
     let running = spawn_with_stdin(sh, Stdio::from(write_end));
     let out = running.wait(default_timeout());
     (out, drain(read_end))
+}
+
+/// `4<'path'`: `path` opened read-only as fd 4.
+fn read_fd4(path: &Path) -> String {
+    format!("4<'{}'", path.display())
 }
 
 /// Everything in the pipe once its writers are gone (or 10s passed).
@@ -98,7 +112,7 @@ fn run_passes_a_pipe_and_a_file() {
         bundle.path().as_os_str(),
         OsStr::new(&id),
     ]);
-    let (out, piped) = run_with_fds(cmd, Some(&data));
+    let (out, piped) = run_with_fds(cmd, &read_fd4(&data));
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(out.stdout_str(), "on-stdout\n", "{out}");
     assert_eq!(piped, "hi\nread:line-from-file\nsecond\nfd5-closed\n", "{out}");
@@ -121,7 +135,7 @@ fn run_with_a_closed_fd_fails_cleanly() {
         bundle.path().as_os_str(),
         OsStr::new(&id),
     ]);
-    let (out, piped) = run_with_fds(cmd, None);
+    let (out, piped) = run_with_fds(cmd, "");
     assert_clean_failure(&out, "run --preserve-fds 2 without fd 4");
     assert!(out.stderr_str().contains("fd 4 is not open"), "{out}");
     assert_eq!(piped, "");
@@ -145,13 +159,13 @@ fn exec_passes_a_pipe() {
 
     let script = "echo via-exec >&3; if echo x >&4; then echo fd4-open >&3; else echo fd4-closed >&3; fi";
     let cmd = runsc.command(["exec", "--preserve-fds", "1", id.as_str(), BUSYBOX, "sh", "-c", script]);
-    let (out, piped) = run_with_fds(cmd, None);
+    let (out, piped) = run_with_fds(cmd, "");
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(piped, "via-exec\nfd4-closed\n", "{out}");
 
     // fd 4 is not open in the caller.
     let cmd = runsc.command(["exec", "--preserve-fds", "2", id.as_str(), BUSYBOX, "true"]);
-    let (out, _) = run_with_fds(cmd, None);
+    let (out, _) = run_with_fds(cmd, "");
     assert_clean_failure(&out, "exec --preserve-fds 2 without fd 4");
     assert!(out.stderr_str().contains("fd 4 is not open"), "{out}");
 
@@ -187,8 +201,45 @@ fn podman_run_passes_a_pipe() {
         "-c",
         "echo via-podman >&3; echo done",
     ]);
-    let (out, piped) = run_with_fds(cmd, None);
+    let (out, piped) = run_with_fds(cmd, "");
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(out.stdout_str(), "done\n", "{out}");
     assert_eq!(piped, "via-podman\n", "{out}");
+}
+
+/// The types, status flags and offsets of preserved fds are Linux's: the
+/// same program prints the same natively and in the container.
+#[test]
+fn preserved_fds_look_as_on_linux() {
+    let prog = compile("preserved_fds", Link::Static);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (data, log) = (tmp.path().join("data"), tmp.path().join("log"));
+    std::fs::write(&data, "first line\nsecond\n").expect("data file");
+    std::fs::write(&log, "old\n").expect("log file");
+    // fd 4 read-only, its offset past the first line; fd 5 appending.
+    let more = format!("{}; read -r _ <&4; exec 5>>'{}'", read_fd4(&data), log.display());
+    let args = ["3", "4", "5", "6"];
+    let mut native = Command::new(&prog);
+    native.args(args);
+    let (native_out, native_piped) = run_with_pipe(native, &more, OFlag::O_NONBLOCK);
+    assert_eq!(native_out.code(), Some(0), "{native_out}");
+    assert!(native_out.stdout_str().contains("fd 6: fstat"), "{native_out}");
+    assert_eq!(native_piped, "");
+
+    let mut argv = vec![guest_path(&prog)];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    let bundle = Bundle::builder().binary(&prog).args(argv).build();
+    let runsc = Runsc::new();
+    let id = runsc.new_id("pfds-flags");
+    let cmd = runsc.command([
+        OsStr::new("run"),
+        OsStr::new("--preserve-fds"),
+        OsStr::new("3"),
+        OsStr::new("--bundle"),
+        bundle.path().as_os_str(),
+        OsStr::new(&id),
+    ]);
+    let (out, _) = run_with_pipe(cmd, &more, OFlag::O_NONBLOCK);
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(out.stdout_str(), native_out.stdout_str(), "{out}");
 }

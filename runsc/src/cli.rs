@@ -234,6 +234,7 @@ impl Command {
             Command::Run(args) => args.create.preserve_fds,
             Command::Exec(args) => args.preserve_fds,
             Command::Boot(args) => args.preserve_fds,
+            Command::ContainerWait(args) => args.preserve_fds,
             _ => 0,
         }
     }

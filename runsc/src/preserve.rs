@@ -47,6 +47,17 @@ pub fn inherit(n: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Undoes [`inherit`] once the child is started, so that later children
+/// (the OCI hooks) do not get the container's fds.
+pub fn stop_inheriting(n: u32) {
+    let Ok(fds) = numbers(n) else { return };
+    for fd in fds {
+        if let Err(e) = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)) {
+            tracing::debug!("--preserve-fds: FD_CLOEXEC on fd {fd}: {e}");
+        }
+    }
+}
+
 /// Takes ownership of the preserved fds, marked close-on-exec (so that
 /// `runsc boot` keeps them when it closes whatever else it inherited).
 #[allow(unsafe_code)]

@@ -243,3 +243,60 @@ fn preserved_fds_look_as_on_linux() {
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(out.stdout_str(), native_out.stdout_str(), "{out}");
 }
+
+/// A busybox bundle running `sh -c script` with the CRI annotations of
+/// `kind` (`sandbox` or `container`) in pod `sandbox`.
+fn pod_bundle(script: &str, kind: &str, sandbox: &str) -> Bundle {
+    let bundle = busybox_bundle(script, Vec::new());
+    let mut spec = bundle.spec();
+    let annotations = [
+        ("io.kubernetes.cri.container-type".to_string(), kind.to_string()),
+        ("io.kubernetes.cri.sandbox-id".to_string(), sandbox.to_string()),
+    ];
+    spec.set_annotations(Some(annotations.into_iter().collect()));
+    bundle.save_spec(&spec);
+    bundle
+}
+
+/// A pod's app container (which joins the running sandbox through
+/// `container-wait`) gets its preserved fds too.
+#[test]
+fn pod_app_container_gets_a_pipe() {
+    if !busybox_present() {
+        return;
+    }
+    let runsc = Runsc::new();
+    let sandbox = runsc.new_id("pfds-pod");
+    let sandbox_bundle = pod_bundle(&format!("exec {BUSYBOX} sleep 60"), "sandbox", &sandbox);
+    let path = sandbox_bundle.path().to_str().expect("utf-8 bundle path");
+    let created = runsc.run(["create", "--bundle", path, sandbox.as_str()]);
+    assert!(created.success(), "{created}");
+    let started = runsc.run(["start", sandbox.as_str()]);
+    assert!(started.success(), "{started}");
+
+    let app = runsc.new_id("pfds-app");
+    let app_bundle = pod_bundle(
+        &format!("echo from-app >&3; read l <&4; echo \"read:$l\" >&3; {PROBE_FD5}"),
+        "container",
+        &sandbox,
+    );
+    let cmd = runsc.command([
+        OsStr::new("run"),
+        OsStr::new("--preserve-fds"),
+        OsStr::new("2"),
+        OsStr::new("--bundle"),
+        app_bundle.path().as_os_str(),
+        OsStr::new(&app),
+    ]);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    std::fs::write(&data, "in-the-pod\n").expect("data file");
+    let (out, piped) = run_with_fds(cmd, &read_fd4(&data));
+    assert_eq!(out.code(), Some(0), "{out}");
+    assert_eq!(piped, "from-app\nread:in-the-pod\nfd5-closed\n", "{out}");
+
+    for id in [&app, &sandbox] {
+        let deleted = runsc.run(["delete", "--force", id.as_str()]);
+        assert!(deleted.success(), "{deleted}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::cli::{CreateArgs, GlobalOpts};
 use crate::commands::launch::{self, Launched};
@@ -38,14 +38,13 @@ pub fn create(global: &GlobalOpts, args: &CreateArgs, detach: bool) -> anyhow::R
     let bundle = spec::load(&args.bundle)?;
     console::check_terminal(bundle.terminal(), detach, args.console_socket.is_some())?;
     let sandbox = crate::pod::sandbox_to_join(&bundle.annotations(), &args.id);
-    if let (Some(sandbox), n @ 1..) = (&sandbox, args.preserve_fds) {
-        bail!("--preserve-fds {n}: not supported for a container that joins the pod sandbox {sandbox:?}");
-    }
     let dir = Root::new(&global.root).create(&args.id)?;
     let console_socket = args.console_socket.as_deref();
     // An app container of a pod joins its sandbox; any other gets its own.
     let launched = match sandbox {
-        Some(sandbox) => crate::commands::container_wait::join(global, &dir, &bundle, &sandbox, console_socket),
+        Some(sandbox) => {
+            crate::commands::container_wait::join(global, &dir, &bundle, &sandbox, console_socket, args.preserve_fds)
+        }
         None => launch::launch(global, &dir, &bundle, console_socket, args.preserve_fds),
     };
     let launched = match launched {
@@ -200,50 +199,6 @@ mod tests {
 
         assert!(!root.join("c1").exists());
         assert!(!tmp.path().join("evil").exists());
-    }
-
-    /// A pod's app container joins a running sandbox through `add`, which
-    /// carries no preserved fds: N > 0 is refused before anything starts.
-    #[test]
-    fn pod_app_containers_refuse_preserved_fds() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("root");
-        let bundle = tmp.path().join("bundle");
-        std::fs::create_dir_all(bundle.join("rootfs")).unwrap();
-        let annotations = [
-            (crate::pod::CONTAINER_TYPE.to_string(), "container".to_string()),
-            (crate::pod::SANDBOX_ID.to_string(), "the-pod".to_string()),
-        ];
-        SpecBuilder::default()
-            .version("1.0.2")
-            .annotations(annotations.into_iter().collect::<std::collections::HashMap<_, _>>())
-            .process(
-                ProcessBuilder::default()
-                    .args(vec!["x".to_string()])
-                    .cwd("/")
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-            .save(bundle.join("config.json"))
-            .unwrap();
-        let (g, c) = parse(&[
-            "--root".into(),
-            root.display().to_string(),
-            "create".into(),
-            "--preserve-fds".into(),
-            "1".into(),
-            "-b".into(),
-            bundle.display().to_string(),
-            "app".into(),
-        ]);
-        let err = create(&g, &c, true).err().unwrap();
-        assert_eq!(
-            err.to_string(),
-            "--preserve-fds 1: not supported for a container that joins the pod sandbox \"the-pod\""
-        );
-        assert!(!root.join("app").exists());
     }
 
     #[test]

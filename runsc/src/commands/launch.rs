@@ -56,7 +56,9 @@ pub fn launch(
     }
     // The sandbox process is the init of a new pid namespace: its stubs and
     // its gofer live in it, and die with it.
-    start_reporting(cmd, dir, bundle, console_socket, true)
+    let launched = start_reporting(cmd, dir, bundle, console_socket, true);
+    crate::preserve::stop_inheriting(preserve_fds);
+    launched
 }
 
 /// Creates the exec fifo in `dir`, then starts `cmd` (a `runsc`

@@ -4,8 +4,9 @@
 //! Each connection carries one request line, `NAME[ JSON]`:
 //! - `ps[ {"container": ID}]`: one JSON reply line, the processes (of
 //!   container ID of a pod, else of the sandbox's first container);
-//! - `exec {"process": OCI process[, "container": ID]}` with the process's
-//!   stdin, stdout and stderr attached (SCM_RIGHTS): a
+//! - `exec {"process": OCI process[, "container": ID][, "preserve_fds": N]}`
+//!   with the process's stdin, stdout and stderr attached (SCM_RIGHTS),
+//!   then the N fds that become its fds 3, 4, ...: a
 //!   [`ExecEvent::Started`] (or [`ExecEvent::Failed`]) line as soon as the
 //!   process is loaded, then an exit line when it has exited and been
 //!   reaped;

@@ -2,8 +2,9 @@
 //!
 //! The process is described as an OCI process (from `--process`, as
 //! containerd's shim writes it, or from the container's own process with
-//! the command line's changes, as runc does) and sent with its stdio over
-//! the sandbox's control socket ([`crate::control`]). The sandbox starts it
+//! the command line's changes, as runc does) and sent with its stdio (and
+//! the fds `--preserve-fds` passes on) over the sandbox's control socket
+//! ([`crate::control`]). The sandbox starts it
 //! in the running Sentry kernel and reports its exit; `runsc exec` exits
 //! with that status (128 + N for signal N), passing on the signals it gets.
 //!

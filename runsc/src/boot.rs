@@ -3,7 +3,8 @@
 //! status is the container init's.
 //!
 //! 1. take what it needs from the host as fds: the exec fifo, the control
-//!    socket, stdio, and the gofer's connections (it starts the gofer);
+//!    socket, stdio, the fds `--preserve-fds` passes on, and the gofer's
+//!    connections (it starts the gofer);
 //! 2. confine itself ([`crate::confine`]): namespaces, an empty root, no
 //!    capabilities, the Sentry's seccomp filter;
 //! 3. load the init process in a new [`sentry::Sandbox`] over the bundle;
@@ -26,6 +27,9 @@ use crate::state::Root;
 
 /// Runs the sandbox; returns the process exit code.
 pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
+    // Owned and close-on-exec before anything else, so that confinement's
+    // sweep of inherited fds leaves them to the guest.
+    let preserved = crate::preserve::take(args.preserve_fds)?;
     let mut status = StatusWriter::from_inherited_fd(args.status_fd)?;
     end_sandbox_on_panic(Some(status.try_clone().context("duplicating the status pipe")?));
     crate::testonly::read_env();
@@ -48,7 +52,7 @@ pub fn main(global: &GlobalOpts, args: &BootArgs) -> anyhow::Result<i32> {
     // any thread, so that only the forwarder below ever receives them.
     let forwarded = forwarded_signals();
     forwarded.thread_block().context("blocking forwarded signals")?;
-    let sandbox = match load(global, args) {
+    let sandbox = match load(global, args, preserved) {
         Ok(sandbox) => sandbox,
         Err(failure) => {
             tracing::error!("{failure}");
@@ -172,7 +176,7 @@ fn send(status: &mut StatusWriter, report: &Report) {
     }
 }
 
-fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
+fn load(global: &GlobalOpts, args: &BootArgs, preserved: Vec<OwnedFd>) -> Result<Sandbox, BootFailure> {
     let bundle = spec::load(&args.bundle).map_err(|e| BootFailure::new(e.to_string(), 1))?;
     join_cgroup(global, args, &bundle).map_err(|e| BootFailure::new(format!("{e:#}"), 1))?;
     let stdio = take_stdio().map_err(|e| BootFailure::new(format!("taking stdio: {e}"), 1))?;
@@ -181,6 +185,7 @@ fn load(global: &GlobalOpts, args: &BootArgs) -> Result<Sandbox, BootFailure> {
         strace: global.strace,
     };
     let mut config = bundle.sentry_config(&args.id, &opts, stdio);
+    config.preserved_fds = preserved;
     let exports = gofer_exports(&config);
     let mut conns = crate::gofer_proc::spawn(&exports)
         .map_err(|e| BootFailure::new(format!("{e:#}"), 1))?

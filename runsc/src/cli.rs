@@ -227,6 +227,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// The `--preserve-fds` count of the subcommands that take one.
+    pub fn preserve_fds(&self) -> u32 {
+        match self {
+            Command::Create(args) => args.preserve_fds,
+            Command::Run(args) => args.create.preserve_fds,
+            Command::Exec(args) => args.preserve_fds,
+            Command::Boot(args) => args.preserve_fds,
+            Command::ContainerWait(args) => args.preserve_fds,
+            _ => 0,
+        }
+    }
+
     /// The subcommand's name, for log file names and log lines.
     pub fn name(&self) -> &'static str {
         match self {
@@ -283,8 +295,9 @@ pub struct CreateArgs {
     #[arg(long = "no-new-keyring", hide = true)]
     pub no_new_keyring: bool,
 
-    /// Accepted for runc compatibility; extra fds are not passed to the guest yet.
-    #[arg(long = "preserve-fds", hide = true, value_name = "N", default_value_t = 0)]
+    /// Pass our fds 3 .. 3+N-1 on to the container's init at the same
+    /// numbers, after stdio (as runc does).
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
 
     /// Container id.
@@ -364,8 +377,9 @@ pub struct ExecArgs {
     #[arg(long = "pid-file", value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
 
-    /// Accepted for runc compatibility; extra fds are not passed to the guest yet.
-    #[arg(long = "preserve-fds", hide = true, value_name = "N", default_value_t = 0)]
+    /// Pass our fds 3 .. 3+N-1 on to the process at the same numbers,
+    /// after stdio (as runc does).
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
 
     /// Set no_new_privs for the process.
@@ -616,6 +630,11 @@ pub struct ContainerWaitArgs {
     #[arg(long = "status-fd", value_name = "FD")]
     pub status_fd: i32,
 
+    /// Inherited fds 3 .. 3+N-1 that become the init's (`create
+    /// --preserve-fds`).
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+
     /// Container id.
     pub id: String,
 }
@@ -629,6 +648,11 @@ pub struct BootArgs {
     /// Inherited pipe on which to report readiness to `create`.
     #[arg(long = "status-fd", value_name = "FD")]
     pub status_fd: i32,
+
+    /// Inherited fds 3 .. 3+N-1 that become the init's (`create
+    /// --preserve-fds`).
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
 
     /// Container id.
     pub id: String,

@@ -4,8 +4,9 @@
 //! Each connection carries one request line, `NAME[ JSON]`:
 //! - `ps[ {"container": ID}]`: one JSON reply line, the processes (of
 //!   container ID of a pod, else of the sandbox's first container);
-//! - `exec {"process": OCI process[, "container": ID]}` with the process's
-//!   stdin, stdout and stderr attached (SCM_RIGHTS): a
+//! - `exec {"process": OCI process[, "container": ID][, "preserve_fds": N]}`
+//!   with the process's stdin, stdout and stderr attached (SCM_RIGHTS),
+//!   then the N fds that become its fds 3, 4, ...: a
 //!   [`ExecEvent::Started`] (or [`ExecEvent::Failed`]) line as soon as the
 //!   process is loaded, then an exit line when it has exited and been
 //!   reaped;
@@ -45,6 +46,14 @@ pub struct ExecRequest {
     /// The pod's container to run it in; None for the sandbox's first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// How many fds after the 3 of stdio the process gets as its fds 3,
+    /// 4, ... (`exec --preserve-fds`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub preserve_fds: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What `ps` may ask for.
@@ -278,10 +287,24 @@ type ExecParsed = (Option<String>, sentry::ExecConfig);
 
 fn parse_exec(body: &str, fds: Vec<OwnedFd>) -> Result<ExecParsed, (String, i32)> {
     let request: ExecRequest = serde_json::from_str(body).map_err(|e| (format!("parsing the exec request: {e}"), 1))?;
+    let expected = 3 + request.preserve_fds;
+    if fds.len() != expected {
+        return Err((
+            format!(
+                "exec needs {expected} fds (stdio and {} preserved), got {}",
+                request.preserve_fds,
+                fds.len()
+            ),
+            1,
+        ));
+    }
+    let mut fds = fds;
+    let preserved = fds.split_off(3);
     let stdio: [OwnedFd; 3] = fds
         .try_into()
         .map_err(|fds: Vec<OwnedFd>| (format!("exec needs 3 stdio fds, got {}", fds.len()), 1))?;
-    let config = crate::spec::exec_config(&request.process, stdio).map_err(|e| (e.to_string(), 1))?;
+    let mut config = crate::spec::exec_config(&request.process, stdio).map_err(|e| (e.to_string(), 1))?;
+    config.preserved_fds = preserved;
     Ok((request.container, config))
 }
 
@@ -424,19 +447,33 @@ fn read_line_unbuffered(stream: &mut impl Read) -> std::io::Result<Vec<u8>> {
     Ok(line)
 }
 
-/// Sends an `exec` request with `stdio` to the sandbox behind `path`, for
-/// its pod's container `container` (None: its first container).
+/// The most fds `exec --preserve-fds` can pass: what one SCM_RIGHTS
+/// message carries, less stdio.
+pub const MAX_EXEC_PRESERVED: usize = crate::pod::MAX_FDS - 3;
+
+/// Sends an `exec` request with `stdio` and the `preserved` fds (the
+/// process's fds 3, 4, ...) to the sandbox behind `path`, for its pod's
+/// container `container` (None: its first container).
 pub fn exec(
     path: &Path,
     container: Option<&str>,
     process: &oci_spec::runtime::Process,
-    stdio: &[OwnedFd; 3],
+    stdio: [OwnedFd; 3],
+    preserved: Vec<OwnedFd>,
 ) -> anyhow::Result<ExecConnection> {
+    if preserved.len() > MAX_EXEC_PRESERVED {
+        bail!(
+            "--preserve-fds {}: exec passes at most {MAX_EXEC_PRESERVED} fds",
+            preserved.len()
+        );
+    }
     let request = serde_json::to_string(&ExecRequest {
         process: process.clone(),
         container: container.map(str::to_string),
+        preserve_fds: preserved.len(),
     })?;
-    let conn = send_request(path, &format!("exec {request}\n"), stdio).context("sending the exec request")?;
+    let fds: Vec<OwnedFd> = stdio.into_iter().chain(preserved).collect();
+    let conn = send_request(path, &format!("exec {request}\n"), &fds).context("sending the exec request")?;
     Ok(ExecConnection::from_stream(conn))
 }
 

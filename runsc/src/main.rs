@@ -18,6 +18,7 @@ mod hooks;
 mod logging;
 mod network;
 mod pod;
+mod preserve;
 mod report;
 mod rfc3339;
 mod seccomp;
@@ -43,6 +44,9 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let name = cli.command.name();
+    // Before any file of ours (the log) can take a number the caller left
+    // closed.
+    let preserved_open = preserve::check_open(cli.command.preserve_fds());
     // boot's stderr is the container's: it never logs there.
     let stderr_ok = !matches!(cli.command, Command::Boot(_) | Command::ContainerWait(_));
     if let Err(e) = logging::init(&cli.global, name, stderr_ok) {
@@ -57,7 +61,7 @@ fn main() -> ExitCode {
         tracing::debug!("--rootless={rootless} is accepted and ignored");
     }
 
-    match dispatch(&cli) {
+    match preserved_open.and_then(|()| dispatch(&cli)) {
         Ok(code) => exit_code(code),
         Err(err) => {
             let message = format!("{err:#}");

@@ -232,8 +232,9 @@ impl From<WireMount> for sentry::MountConfig {
 }
 
 /// The `add` request: a container for the running sandbox. Its fds, in
-/// order: stdin, stdout, stderr, the rootfs gofer's connection, then one
-/// gofer connection per bind mount in `mounts`.
+/// order: stdin, stdout, stderr, the rootfs gofer's connection, one gofer
+/// connection per bind mount in `mounts`, then the `preserve_fds` fds
+/// that become the init's fds 3, 4, ... (`create --preserve-fds`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AddRequest {
     pub id: String,
@@ -243,6 +244,8 @@ pub struct AddRequest {
     pub rootfs: PathBuf,
     pub root_readonly: bool,
     pub mounts: Vec<WireMount>,
+    #[serde(default)]
+    pub preserve_fds: usize,
 }
 
 impl AddRequest {
@@ -255,6 +258,7 @@ impl AddRequest {
             rootfs: config.rootfs.clone(),
             root_readonly: config.root_readonly,
             mounts: config.mounts.iter().map(WireMount::from).collect(),
+            preserve_fds: 0,
         }
     }
 
@@ -268,20 +272,23 @@ impl AddRequest {
     /// The Sentry's configuration from the request and the fds that came
     /// with it.
     fn into_config(self, fds: Vec<OwnedFd>) -> anyhow::Result<sentry::ContainerConfig> {
-        let binds = self.bind_count();
-        if fds.len() != 4 + binds {
+        let (binds, preserved) = (self.bind_count(), self.preserve_fds);
+        if fds.len() != 4 + binds + preserved {
             anyhow::bail!(
-                "add needs {} fds (stdio, rootfs, {binds} binds), got {}",
-                4 + binds,
+                "add needs {} fds (stdio, rootfs, {binds} binds, {preserved} preserved), got {}",
+                4 + binds + preserved,
                 fds.len()
             );
         }
+        let mut fds = fds;
+        let preserved_fds = fds.split_off(4 + binds);
         let mut fds = fds.into_iter();
         let mut next = || fds.next().context("missing fd");
         let stdio = [next()?, next()?, next()?];
         let gofer = next()?;
         let bind_gofers: Vec<OwnedFd> = fds.collect();
-        let process = crate::spec::exec_config(&self.process, stdio)?;
+        let mut process = crate::spec::exec_config(&self.process, stdio)?;
+        process.preserved_fds = preserved_fds;
         Ok(sentry::ContainerConfig {
             id: self.id,
             rootfs: self.rootfs,
@@ -478,6 +485,7 @@ mod tests {
             rootfs: "/b/rootfs".into(),
             root_readonly: false,
             mounts: wire,
+            preserve_fds: 0,
         };
         let null = || OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
         // stdio + rootfs + one bind.
@@ -486,7 +494,21 @@ mod tests {
         assert_eq!(config.bind_gofers.len(), 1);
         assert!(config.gofer.is_some());
         assert_eq!(config.process.args, ["/bin/sh"]);
-        let err = request.into_config((0..4).map(|_| null()).collect()).unwrap_err();
+        assert!(config.process.preserved_fds.is_empty());
+        let err = request
+            .clone()
+            .into_config((0..4).map(|_| null()).collect())
+            .unwrap_err();
         assert!(err.to_string().contains("needs 5 fds"), "{err}");
+        // Preserved fds come last.
+        let with_two = AddRequest {
+            preserve_fds: 2,
+            ..request
+        };
+        let config = with_two.clone().into_config((0..7).map(|_| null()).collect()).unwrap();
+        assert_eq!(config.bind_gofers.len(), 1);
+        assert_eq!(config.process.preserved_fds.len(), 2);
+        let err = with_two.into_config((0..5).map(|_| null()).collect()).unwrap_err();
+        assert!(err.to_string().contains("needs 7 fds"), "{err}");
     }
 }

@@ -123,6 +123,7 @@ pub fn exec_config(process: &Process, stdio: [OwnedFd; 3]) -> Result<sentry::Exe
         rlimits: process.rlimits().iter().flatten().filter_map(rlimit).collect(),
         no_new_privileges: process.no_new_privileges().unwrap_or(false),
         stdio,
+        preserved_fds: Vec::new(),
         terminal: process.terminal().unwrap_or(false),
     })
 }
@@ -210,6 +211,7 @@ impl Bundle {
             platform: opts.platform,
             strace: opts.strace,
             stdio,
+            preserved_fds: Vec::new(),
             terminal: self.terminal(),
             gofer: None,
             bind_gofers: Vec::new(),

@@ -61,6 +61,7 @@ pub fn init_task(mut config: Config) -> Result<Task, Error> {
         rlimits: config.rlimits,
         no_new_privileges: config.no_new_privileges,
         stdio: config.stdio,
+        preserved_fds: config.preserved_fds,
         terminal: config.terminal,
     };
     load_process(kernel, fs, process)
@@ -157,6 +158,8 @@ fn load_process(kernel: Arc<Kernel>, mut fs: FsContext, config: ExecConfig) -> R
         let fds = stdio_table(config.stdio).map_err(|e| Error::Setup(format!("stdio: {e}")))?;
         (fds, None)
     };
+    crate::kernel::preserved::install(&fds, config.preserved_fds)
+        .map_err(|e| Error::Setup(format!("preserved fds: {e}")))?;
     let mut creds = Credentials::new(config.uid, config.gid);
     creds.groups = config.additional_gids.clone();
     if let Some(caps) = config.capabilities {
@@ -564,18 +567,9 @@ fn stdio_table(stdio: [OwnedFd; 3]) -> Result<FdTable, Errno> {
     Ok(fds)
 }
 
-/// What /proc/PID/fd/N shows for a host stdio fd: Linux's names for pipes,
-/// sockets and /dev/null (which the sandbox's /dev has too); `host:[N]` else.
+/// What /proc/PID/fd/N shows for a host stdio fd.
 fn host_stdio_name(stream: &HostStream, guest_fd: usize) -> String {
-    let Ok(st) = stream.host_stat() else {
-        return format!("host:[{guest_fd}]");
-    };
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFIFO => format!("pipe:[{}]", st.st_ino),
-        libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),
-        libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => "/dev/null".to_string(),
-        _ => format!("host:[{guest_fd}]"),
-    }
+    crate::kernel::preserved::host_fd_name(stream.host_stat().ok().as_ref(), guest_fd as i32)
 }
 
 /// execvp(3)'s search: a name without '/' is looked up in $PATH.

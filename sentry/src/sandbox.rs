@@ -47,6 +47,9 @@ pub struct Config {
     pub strace: bool,
     /// Host fds that become the guest's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+    /// Host fds that become the guest's fds 3, 4, ... (runc's
+    /// `--preserve-fds`; see [`crate::kernel::preserved`]).
+    pub preserved_fds: Vec<OwnedFd>,
     /// OCI `process.terminal`: `stdio` is a host terminal; the guest gets
     /// a pty of the sandbox's devpts relayed to it (see
     /// [`crate::fs::tty::relay`]).
@@ -90,6 +93,9 @@ pub struct ExecConfig {
     pub no_new_privileges: bool,
     /// Host fds that become the process's stdin, stdout and stderr.
     pub stdio: [OwnedFd; 3],
+    /// Host fds that become the process's fds 3, 4, ... (`runsc exec
+    /// --preserve-fds`).
+    pub preserved_fds: Vec<OwnedFd>,
     /// `stdio` is a host terminal: the process gets a pty of its own.
     pub terminal: bool,
 }

@@ -38,13 +38,15 @@ use crate::state::{ContainerDir, Root, Status};
 const SANDBOX_GONE: i32 = 128 + libc::SIGKILL;
 
 /// `create` of an app container: starts its helper, which joins the
-/// sandbox container `sandbox`, and waits for its report.
+/// sandbox container `sandbox`, and waits for its report. Our fds
+/// 3 .. 3+`preserve_fds`-1 go along with the container's stdio.
 pub fn join(
     global: &GlobalOpts,
     dir: &ContainerDir,
     bundle: &Bundle,
     sandbox: &str,
     console_socket: Option<&Path>,
+    preserve_fds: u32,
 ) -> anyhow::Result<Launched> {
     check_sandbox(&Root::new(&global.root), sandbox)?;
     let mut cmd = Command::new("/proc/self/exe");
@@ -54,7 +56,13 @@ pub fn join(
         .arg(&bundle.dir)
         .arg("--sandbox")
         .arg(sandbox);
-    launch::start_reporting(cmd, dir, bundle, console_socket, false)
+    if preserve_fds > 0 {
+        crate::preserve::inherit(preserve_fds)?;
+        cmd.arg("--preserve-fds").arg(preserve_fds.to_string());
+    }
+    let launched = launch::start_reporting(cmd, dir, bundle, console_socket, false);
+    crate::preserve::stop_inheriting(preserve_fds);
+    launched
 }
 
 /// The sandbox must be a live sandbox container of this root.
@@ -82,6 +90,9 @@ struct Joined {
 
 /// `runsc container-wait`.
 pub fn main(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<i32> {
+    // Owned and close-on-exec before anything else (the gofer must not
+    // inherit them).
+    let preserved = crate::preserve::take(args.preserve_fds)?;
     let mut status = StatusWriter::from_inherited_fd(args.status_fd)?;
     // Outlive `create` and leave its process group and session.
     if let Err(e) = nix::unistd::setsid() {
@@ -89,7 +100,7 @@ pub fn main(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<i32
     }
     // Before any thread starts, so that only the forwarder receives them.
     block_forwarded_signals()?;
-    let mut joined = match join_sandbox(global, args) {
+    let mut joined = match join_sandbox(global, args, preserved) {
         Ok(joined) => joined,
         Err(failure) => {
             tracing::error!("{failure}");
@@ -152,7 +163,7 @@ fn wait_for_start(joined: &mut Joined) -> anyhow::Result<bool> {
 }
 
 /// Steps 1 and 2: the gofer, the `add` request, the membership record.
-fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs) -> Result<Joined, BootFailure> {
+fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs, preserved: Vec<OwnedFd>) -> Result<Joined, BootFailure> {
     let fail = |e: anyhow::Error| BootFailure::new(format!("{e:#}"), 1);
     let root = Root::new(&global.root);
     let dir = root.open(&args.id).map_err(|e| fail(e.into()))?;
@@ -165,7 +176,7 @@ fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs) -> Result<Joined,
         .with_context(|| format!("opening {}", fifo_path.display()))
         .map_err(fail)?;
     let control = root.open(&args.sandbox).map_err(|e| fail(e.into()))?.control_path();
-    let (request, fds, gofer) = prepare(global, args).map_err(fail)?;
+    let (request, fds, gofer) = prepare(global, args, preserved).map_err(fail)?;
     let mut conn = pod::add(&control, &request, &fds).map_err(fail)?;
     // The gofer's connections now live in the sandbox only.
     drop(fds);
@@ -190,9 +201,13 @@ fn join_sandbox(global: &GlobalOpts, args: &ContainerWaitArgs) -> Result<Joined,
 }
 
 /// The `add` request and its fds: the container's stdio (ours, which we
-/// then point at /dev/null), and the connections of a new gofer, whose pid
-/// comes last.
-fn prepare(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<(AddRequest, Vec<OwnedFd>, i32)> {
+/// then point at /dev/null), the connections of a new gofer, and the
+/// `preserved` fds; the gofer's pid comes last.
+fn prepare(
+    global: &GlobalOpts,
+    args: &ContainerWaitArgs,
+    preserved: Vec<OwnedFd>,
+) -> anyhow::Result<(AddRequest, Vec<OwnedFd>, i32)> {
     let bundle = spec::load(&args.bundle)?;
     let stdio = crate::boot::take_stdio().context("taking stdio")?;
     let opts = RuntimeOptions {
@@ -201,11 +216,18 @@ fn prepare(global: &GlobalOpts, args: &ContainerWaitArgs) -> anyhow::Result<(Add
     };
     let config = bundle.sentry_config(&args.id, &opts, stdio);
     let gofer = crate::gofer_proc::spawn_process(&crate::boot::gofer_exports(&config))?;
-    let request = AddRequest::new(&args.id, &bundle.process, &config);
+    let mut request = AddRequest::new(&args.id, &bundle.process, &config);
+    request.preserve_fds = preserved.len();
     let mut fds: Vec<OwnedFd> = config.stdio.into();
     fds.extend(gofer.conns);
-    if fds.len() > pod::MAX_FDS {
-        bail!("too many bind mounts ({})", fds.len() - 4);
+    if fds.len() + preserved.len() > pod::MAX_FDS {
+        bail!(
+            "too many fds for the sandbox: {} bind mounts and {} preserved (at most {} in all)",
+            fds.len() - 4,
+            preserved.len(),
+            pod::MAX_FDS - 4
+        );
     }
+    fds.extend(preserved);
     Ok((request, fds, gofer.pid))
 }

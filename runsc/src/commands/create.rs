@@ -37,18 +37,15 @@ pub fn main(global: &GlobalOpts, args: &CreateArgs) -> anyhow::Result<i32> {
 pub fn create(global: &GlobalOpts, args: &CreateArgs, detach: bool) -> anyhow::Result<Created> {
     let bundle = spec::load(&args.bundle)?;
     console::check_terminal(bundle.terminal(), detach, args.console_socket.is_some())?;
-    if args.preserve_fds > 0 {
-        tracing::warn!(
-            n = args.preserve_fds,
-            "--preserve-fds is not supported yet; extra fds are not passed to the container"
-        );
-    }
+    let sandbox = crate::pod::sandbox_to_join(&bundle.annotations(), &args.id);
     let dir = Root::new(&global.root).create(&args.id)?;
     let console_socket = args.console_socket.as_deref();
     // An app container of a pod joins its sandbox; any other gets its own.
-    let launched = match crate::pod::sandbox_to_join(&bundle.annotations(), &args.id) {
-        Some(sandbox) => crate::commands::container_wait::join(global, &dir, &bundle, &sandbox, console_socket),
-        None => launch::launch(global, &dir, &bundle, console_socket),
+    let launched = match sandbox {
+        Some(sandbox) => {
+            crate::commands::container_wait::join(global, &dir, &bundle, &sandbox, console_socket, args.preserve_fds)
+        }
+        None => launch::launch(global, &dir, &bundle, console_socket, args.preserve_fds),
     };
     let launched = match launched {
         Ok(launched) => launched,

@@ -95,6 +95,7 @@ fn config(global: &GlobalOpts, args: &DoArgs) -> anyhow::Result<sentry::Config> 
             stdout.context("duplicating stdout")?,
             stderr.context("duplicating stderr")?,
         ],
+        preserved_fds: Vec::new(),
         terminal,
     })
 }

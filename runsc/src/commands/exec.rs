@@ -2,8 +2,9 @@
 //!
 //! The process is described as an OCI process (from `--process`, as
 //! containerd's shim writes it, or from the container's own process with
-//! the command line's changes, as runc does) and sent with its stdio over
-//! the sandbox's control socket ([`crate::control`]). The sandbox starts it
+//! the command line's changes, as runc does) and sent with its stdio (and
+//! the fds `--preserve-fds` passes on) over the sandbox's control socket
+//! ([`crate::control`]). The sandbox starts it
 //! in the running Sentry kernel and reports its exit; `runsc exec` exits
 //! with that status (128 + N for signal N), passing on the signals it gets.
 //!
@@ -73,9 +74,9 @@ pub fn main(global: &GlobalOpts, args: &ExecArgs) -> anyhow::Result<i32> {
         .flatten();
     block_forwarded_signals()?;
     let target = crate::pod::target(&root, &dir)?;
-    let mut conn = control::exec(&target.control, target.container.as_deref(), &process, &stdio)
+    let preserved = crate::preserve::take(args.preserve_fds)?;
+    let mut conn = control::exec(&target.control, target.container.as_deref(), &process, stdio, preserved)
         .with_context(|| format!("exec in container {:?}", args.id))?;
-    drop(stdio);
     let pid = match conn.next_event()? {
         ExecEvent::Started { pid } => pid,
         ExecEvent::Failed { message, exit_code } => return Err(BootFailure::new(message, exit_code).into()),

@@ -36,21 +36,29 @@ impl Launched {
 
 /// Starts `runsc boot` for the container in `dir` and waits for its report.
 /// With a console socket (the caller has checked process.terminal), the
-/// guest's stdio is a new pty; otherwise it is our own stdio.
+/// guest's stdio is a new pty; otherwise it is our own stdio. Our fds
+/// 3 .. 3+`preserve_fds`-1 become the init's ([`crate::preserve`]).
 pub fn launch(
     global: &GlobalOpts,
     dir: &ContainerDir,
     bundle: &Bundle,
     console_socket: Option<&Path>,
+    preserve_fds: u32,
 ) -> anyhow::Result<Launched> {
     let mut cmd = Command::new("/proc/self/exe");
     cmd.args(global.to_args().context("resolving paths")?)
         .arg("boot")
         .arg("--bundle")
         .arg(&bundle.dir);
+    if preserve_fds > 0 {
+        crate::preserve::inherit(preserve_fds)?;
+        cmd.arg("--preserve-fds").arg(preserve_fds.to_string());
+    }
     // The sandbox process is the init of a new pid namespace: its stubs and
     // its gofer live in it, and die with it.
-    start_reporting(cmd, dir, bundle, console_socket, true)
+    let launched = start_reporting(cmd, dir, bundle, console_socket, true);
+    crate::preserve::stop_inheriting(preserve_fds);
+    launched
 }
 
 /// Creates the exec fifo in `dir`, then starts `cmd` (a `runsc`

@@ -404,6 +404,19 @@ pub struct HostFile {
     cache: Option<Arc<LookupCache>>,
 }
 
+impl HostFile {
+    /// A host regular file or block device handed to the sandbox as an
+    /// open fd (runc's `--preserve-fds`): pread/pwrite at the VFS's
+    /// offset, no gofer tree behind it.
+    pub fn adopted(file: File) -> Arc<HostFile> {
+        Arc::new(HostFile {
+            file,
+            seekable: true,
+            cache: None,
+        })
+    }
+}
+
 impl FileOps for HostFile {
     fn read(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         let res = if self.seekable {

@@ -3,6 +3,7 @@
 pub mod futex;
 pub mod interrupt;
 pub mod loader;
+pub mod preserved;
 pub mod process;
 pub mod procinfo;
 pub mod procrender;

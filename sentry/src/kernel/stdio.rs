@@ -25,13 +25,7 @@ impl HostStream {
     }
 
     pub(crate) fn host_stat(&self) -> Result<libc::stat> {
-        // SAFETY: all-zero is a valid stat; fstat fills it.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: valid fd and out pointer.
-        if unsafe { libc::fstat(self.raw(), &mut st) } != 0 {
-            return Err(Errno::last());
-        }
-        Ok(st)
+        host_fstat(self.raw())
     }
 
     /// Forwards an ioctl whose argument is a `size`-byte struct copied out
@@ -173,23 +167,7 @@ pub struct HostStreamInode {
 
 impl Inode for HostStreamInode {
     fn stat(&self) -> Result<Stat> {
-        let st = self.stream.host_stat()?;
-        let ts = |sec: i64, nsec: i64| Timespec { sec, nsec };
-        Ok(Stat {
-            dev: st.st_dev,
-            ino: st.st_ino,
-            mode: st.st_mode,
-            nlink: st.st_nlink,
-            uid: st.st_uid,
-            gid: st.st_gid,
-            rdev: st.st_rdev,
-            size: st.st_size as u64,
-            blksize: st.st_blksize as u64,
-            blocks: st.st_blocks as u64,
-            atime: ts(st.st_atime, st.st_atime_nsec),
-            mtime: ts(st.st_mtime, st.st_mtime_nsec),
-            ctime: ts(st.st_ctime, st.st_ctime_nsec),
-        })
+        Ok(guest_stat(&self.stream.host_stat()?))
     }
 
     fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
@@ -198,5 +176,36 @@ impl Inode for HostStreamInode {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// fstat(2) of a host fd.
+pub(crate) fn host_fstat(fd: RawFd) -> Result<libc::stat> {
+    // SAFETY: all-zero is a valid stat; fstat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: an fd number and a valid out pointer; a closed fd is EBADF.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(st)
+}
+
+/// What the guest's fstat reports for a host file: the host's stat as is.
+pub(crate) fn guest_stat(st: &libc::stat) -> Stat {
+    let ts = |sec: i64, nsec: i64| Timespec { sec, nsec };
+    Stat {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        mode: st.st_mode,
+        nlink: st.st_nlink,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        rdev: st.st_rdev,
+        size: st.st_size as u64,
+        blksize: st.st_blksize as u64,
+        blocks: st.st_blocks as u64,
+        atime: ts(st.st_atime, st.st_atime_nsec),
+        mtime: ts(st.st_mtime, st.st_mtime_nsec),
+        ctime: ts(st.st_ctime, st.st_ctime_nsec),
     }
 }

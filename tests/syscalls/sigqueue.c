@@ -169,6 +169,37 @@ CASE(kill_other_user_eperm)
 	h_wait(victim);
 }
 
+/*
+ * kill(2) to a process group answers EPERM when no member took the signal;
+ * kill(-1) never reports EPERM (only ESRCH when there is no process at all).
+ */
+CASE(kill_group_eperm_and_minus_one_never_eperm)
+{
+	pid_t victim, pid;
+
+	if (geteuid() != 0)
+		SKIP("needs root to switch users");
+	victim = ASSERT_OK(fork());
+	if (victim == 0) {
+		setpgid(0, 0);
+		pause();
+		_exit(0);
+	}
+	setpgid(victim, victim);
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		if (setgid(NOBODY) || setuid(NOBODY))
+			_exit(2);
+		if (!(kill(-victim, SIGTERM) == -1 && errno == EPERM))
+			_exit(1);
+		_exit(kill(-1, 0) == 0 ? 0 : 3);
+	}
+	EXPECT_EXITED(h_wait(pid), 0);
+	EXPECT_OK(kill(victim, 0));
+	kill(victim, SIGKILL);
+	h_wait(victim);
+}
+
 CASE(kill_same_real_uid_allowed)
 {
 	pid_t a, b;

@@ -184,6 +184,15 @@ impl Kernel {
     }
 
     /// True when thread `tid` belongs to process `tgid`.
+    /// The thread group (process) thread `tid` belongs to.
+    pub fn tgid_of_thread(&self, tid: i32) -> Option<i32> {
+        let groups = self.groups.lock().ok()?;
+        groups
+            .iter()
+            .find(|(_, w)| w.upgrade().is_some_and(|g| g.has_thread(tid)))
+            .map(|(&tgid, _)| tgid)
+    }
+
     pub fn thread_in_group(&self, tgid: i32, tid: i32) -> bool {
         let group = self
             .groups

@@ -182,32 +182,97 @@ fn user_signal(task: &Task, sig: i32) -> SigInfo {
     }
 }
 
+/// CAP_KILL (capabilities(7)).
+const CAP_KILL: u32 = 5;
+
+/// check_kill_permission() of Linux (kill(2) EPERM): the sender's real or
+/// effective uid is the target's real or saved uid, or it has CAP_KILL;
+/// SIGCONT may also go to any process of the sender's session.
+fn may_signal(task: &Task, tgid: i32, sig: i32) -> Result<()> {
+    if tgid == task.tgid || task.creds.capable(CAP_KILL) {
+        return Ok(());
+    }
+    // Gone already: delivery reports it (ESRCH, or nothing for a zombie).
+    let Some(target) = task.kernel.procs.creds_of(tgid) else {
+        return Ok(());
+    };
+    let me = &task.creds;
+    if [me.uid, me.euid].iter().any(|&u| u == target.uid || u == target.suid) {
+        return Ok(());
+    }
+    let same_session = task
+        .kernel
+        .processes
+        .session_of(tgid)
+        .is_some_and(|(sid, _)| sid == task.sid);
+    if sig == libc::SIGCONT && same_session {
+        return Ok(());
+    }
+    Err(Errno::EPERM)
+}
+
+/// Sends `info` to process `pid` as kill(2) does: ESRCH if there is no
+/// such process, EPERM if the sender may not signal it; a zombie takes it
+/// and nothing happens.
+fn kill_one(task: &Task, pid: i32, info: SigInfo) -> Result<()> {
+    // kill(2) also takes the tid of any thread, meaning its process.
+    let tgid = if task.kernel.processes.exists(pid) {
+        pid
+    } else {
+        task.kernel.tgid_of_thread(pid).ok_or(Errno::ESRCH)?
+    };
+    may_signal(task, tgid, info.signo)?;
+    match task.kernel.post_signal(pid, info) {
+        Err(Errno::ESRCH) => Ok(()),
+        other => other,
+    }
+}
+
 pub fn kill(task: &mut Task, a: Args) -> Result<u64> {
     let (pid, sig) = (a.i32(0), a.i32(1));
     check_signal(sig)?;
-    let targets = match pid {
-        p if p > 0 => vec![p],
-        0 => task.kernel.processes.live_pids(Some(task.pgid)),
-        -1 => task
-            .kernel
-            .processes
-            .live_pids(None)
-            .into_iter()
-            .filter(|&p| p != INIT_PID)
-            .collect(),
-        p if p == i32::MIN => return Err(Errno::ESRCH),
-        p => task.kernel.processes.live_pids(Some(-p)),
-    };
     let info = user_signal(task, sig);
-    let mut delivered = false;
-    for target in targets {
-        // A zombie still exists: signalling it succeeds and does nothing.
-        delivered |= task.kernel.post_signal(target, info).is_ok() || task.kernel.processes.exists(target);
-    }
-    if delivered {
-        Ok(0)
-    } else {
-        Err(Errno::ESRCH)
+    match pid {
+        p if p > 0 => kill_one(task, p, info).map(|_| 0),
+        // kill(2) with -1: every process but init and the caller's own;
+        // ESRCH only when there is none, and EPERM is never reported.
+        -1 => {
+            let targets: Vec<i32> = task
+                .kernel
+                .processes
+                .live_pids(None)
+                .into_iter()
+                .filter(|&p| p != INIT_PID && p != task.tgid)
+                .collect();
+            if targets.is_empty() {
+                return Err(Errno::ESRCH);
+            }
+            let mut result = Ok(0);
+            for target in targets {
+                match kill_one(task, target, info) {
+                    Ok(()) | Err(Errno::EPERM) => {}
+                    Err(e) => result = Err(e),
+                }
+            }
+            result
+        }
+        p if p == i32::MIN => Err(Errno::ESRCH),
+        // A process group: success if any member took the signal, else
+        // the last error (ESRCH for an empty group).
+        p => {
+            let group = if p == 0 { task.pgid } else { -p };
+            let mut last = Err(Errno::ESRCH);
+            let mut any = false;
+            for target in task.kernel.processes.live_pids(Some(group)) {
+                last = kill_one(task, target, info).map(|_| 0);
+                any |= last.is_ok();
+            }
+            if any {
+                Ok(0)
+            } else {
+                last
+            }
+        }
     }
 }
 
@@ -229,6 +294,7 @@ pub fn tgkill(task: &mut Task, a: Args) -> Result<u64> {
     if !task.kernel.thread_in_group(tgid, tid) {
         return Err(Errno::ESRCH);
     }
+    may_signal(task, tgid, sig)?;
     task.kernel.post_signal(tid, tkill_signal(task, sig))?;
     Ok(0)
 }
@@ -239,6 +305,9 @@ pub fn tkill(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     check_signal(sig)?;
+    if let Some(tgid) = task.kernel.tgid_of_thread(tid) {
+        may_signal(task, tgid, sig)?;
+    }
     task.kernel.post_signal(tid, tkill_signal(task, sig))?;
     Ok(0)
 }
@@ -292,7 +361,7 @@ pub fn rt_sigqueueinfo(task: &mut Task, a: Args) -> Result<u64> {
     let (pid, sig) = (a.i32(0), a.i32(1));
     check_signal(sig)?;
     let info = queued_info(task, sig, a.u64(2), pid)?;
-    task.kernel.post_signal(pid, info)?;
+    kill_one(task, pid, info)?;
     Ok(0)
 }
 
@@ -307,6 +376,7 @@ pub fn rt_tgsigqueueinfo(task: &mut Task, a: Args) -> Result<u64> {
     if !task.kernel.thread_in_group(tgid, tid) {
         return Err(Errno::ESRCH);
     }
+    may_signal(task, tgid, sig)?;
     task.kernel.post_signal(tid, info)?;
     Ok(0)
 }

@@ -97,7 +97,7 @@ table! {
     59 execve process::execve, Full, "sxx";
     60 exit process::exit, Full, "d";
     61 wait4 process::wait4, Partial("rusage is zero"), "dxxx";
-    62 kill signal::kill, Partial("no permission checks between sandbox users; stop/continue are ignored"), "dd";
+    62 kill signal::kill, Full, "dd";
     63 uname process::uname, Full, "x";
     72 fcntl file::fcntl, Partial("fd flags, status flags, record and OFD locks, pipe sizes, memfd seals; F_SETOWN/F_GETOWN(_EX), F_SETSIG, leases, F_NOTIFY and RW hints are EINVAL; no pipe-user-pages quotas"), "fdx";
     73 flock locks::flock, Full, "fd";

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 extern char **environ;
 
@@ -469,6 +470,80 @@ int h_helper(int argc, char **argv)
 		return slurp("/proc/self/environ") == sizeof(want) && memcmp(big, want, sizeof(want)) == 0 ? 0 : 3;
 	}
 	return 99;
+}
+
+/* The path of fd `fd`'s magic link. */
+static const char *fd_path(int fd)
+{
+	static char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return path;
+}
+
+/*
+ * proc(5): opening /proc/self/fd/N opens the file itself, not the link's
+ * text ("pipe:[ino]"): a pipe gets a new end of the same pipe, without
+ * waiting for a peer as a FIFO would.
+ */
+CASE(proc_fd_link_reopens_a_pipe)
+{
+	int p[2], r, w;
+	char buf[8];
+
+	ASSERT_OK(pipe(p));
+	ASSERT_EQ(write(p[1], "ab", 2), 2);
+	r = ASSERT_OK(open(fd_path(p[0]), O_RDONLY));
+	ASSERT_EQ(read(r, buf, sizeof(buf)), 2);
+	EXPECT_EQ(memcmp(buf, "ab", 2), 0);
+	w = ASSERT_OK(open(fd_path(p[1]), O_WRONLY));
+	ASSERT_EQ(write(w, "c", 1), 1);
+	ASSERT_EQ(read(p[0], buf, sizeof(buf)), 1);
+	EXPECT_EQ(buf[0], 'c');
+	close(p[1]);
+	close(w);
+	/* no writer left: end of file, not a wait for one */
+	EXPECT_EQ(read(r, buf, sizeof(buf)), 0);
+	close(r);
+	r = ASSERT_OK(open(fd_path(p[0]), O_RDONLY | O_NONBLOCK));
+	EXPECT_EQ(read(r, buf, sizeof(buf)), 0);
+}
+
+/* A deleted file stays reachable through its fd's link, as "... (deleted)". */
+CASE(proc_fd_link_reopens_a_deleted_file)
+{
+	const char *name = h_path("deleted");
+	int fd = ASSERT_OK(open(name, O_CREAT | O_RDWR | O_TRUNC, 0600));
+	char buf[16] = {0}, link[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int again;
+
+	ASSERT_EQ(write(fd, "kept", 4), 4);
+	ASSERT_OK(unlink(name));
+	n = ASSERT_OK(readlink(fd_path(fd), link, sizeof(link) - 1));
+	link[n] = 0;
+	EXPECT_TRUE(strstr(link, " (deleted)") != NULL);
+	again = ASSERT_OK(open(fd_path(fd), O_RDONLY));
+	ASSERT_EQ(read(again, buf, sizeof(buf)), 4);
+	EXPECT_EQ(strcmp(buf, "kept"), 0);
+	ASSERT_OK(fstat(again, &st));
+	EXPECT_EQ(st.st_nlink, 0);
+}
+
+/* A directory fd's link can be walked through; a socket's cannot be opened. */
+CASE(proc_fd_link_walks_into_a_directory_and_refuses_sockets)
+{
+	int dir = ASSERT_OK(open(h_path(""), O_RDONLY | O_DIRECTORY));
+	int sv[2], fd;
+	char path[96];
+
+	close(ASSERT_OK(open(h_path("inside"), O_CREAT | O_WRONLY, 0600)));
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/inside", dir);
+	fd = ASSERT_OK(open(path, O_RDONLY));
+	close(fd);
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	EXPECT_ERRNO(open(fd_path(sv[0]), O_RDWR), ENXIO);
 }
 
 HARNESS_MAIN

@@ -37,8 +37,15 @@ impl FifoTable {
 
 /// open(2) of a FIFO with stat `st`.
 pub fn open(table: &FifoTable, st: &Stat, flags: i32) -> Result<Arc<dyn FileOps>> {
-    let pipe = table.pipe_for(st)?;
-    let nonblock = flags & libc::O_NONBLOCK != 0;
+    open_pipe(&table.pipe_for(st)?, flags, false)
+}
+
+/// A new end (or both, O_RDWR) of `pipe` as open(2) of a FIFO gives it.
+/// `anonymous`: a pipe(2) pipe opened again through /proc/PID/fd/N, which
+/// (as Linux's fifo_open for pipefs) never waits for the other end and
+/// never fails with ENXIO.
+pub fn open_pipe(pipe: &Arc<Pipe>, flags: i32, anonymous: bool) -> Result<Arc<dyn FileOps>> {
+    let nonblock = flags & libc::O_NONBLOCK != 0 || anonymous;
     let file = match flags & libc::O_ACCMODE {
         libc::O_RDONLY => {
             let (reader, writer_opens) = pipe.open_end(false)?;
@@ -51,7 +58,7 @@ pub fn open(table: &FifoTable, st: &Stat, flags: i32) -> Result<Arc<dyn FileOps>
             }
         }
         libc::O_WRONLY => {
-            if nonblock && !pipe.has_readers()? {
+            if nonblock && !anonymous && !pipe.has_readers()? {
                 return Err(Errno::ENXIO);
             }
             let (writer, reader_opens) = pipe.open_end(true)?;

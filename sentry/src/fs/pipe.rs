@@ -426,8 +426,13 @@ impl Inode for PipeInode {
             ..Stat::default()
         })
     }
-    fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
-        Err(Errno::ENXIO)
+    /// Reached through /proc/PID/fd/N: the pipe opens as a FIFO does
+    /// (pipe(7): its inode is a FIFO's).
+    fn open(&self, flags: i32) -> Result<Arc<dyn FileOps>> {
+        super::fifo::open_pipe(&self.0, flags, true)
+    }
+    fn is_anonymous_pipe(&self) -> bool {
+        true
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

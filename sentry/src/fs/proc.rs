@@ -36,9 +36,10 @@ pub trait ProcSource: Send + Sync {
     fn tids(&self, pid: i32) -> Option<Vec<i32>>;
     /// Where a pid directory's `exe`, `cwd` or `root` points.
     fn link(&self, pid: i32, which: PidLink) -> Option<Vec<u8>>;
-    /// Open fds and what they point to.
     /// Open fds of process `pid`: (fd, what the link names, O_ACCMODE).
     fn fds(&self, pid: i32) -> Option<Vec<(i32, Vec<u8>, i32)>>;
+    /// The dentry of process `pid`'s fd `fd`, where its magic link leads.
+    fn fd_dentry(&self, pid: i32, fd: i32) -> Option<Arc<crate::vfs::Dentry>>;
     /// /proc/PID/fdinfo/FD text.
     fn fdinfo(&self, pid: i32, fd: i32) -> Option<Vec<u8>>;
     /// The content of file `name` (one of [`PID_FILES`]) of thread `tid`
@@ -230,7 +231,12 @@ struct SynthLink {
     target: Render,
     /// A magic link (openat2(2) RESOLVE_NO_MAGICLINKS).
     magic: bool,
+    /// Where a walk through it jumps (/proc/PID/fd/N), if anywhere.
+    jump: Option<Jump>,
 }
+
+/// The dentry a /proc/PID/fd/N link leads to, looked up when followed.
+type Jump = Arc<dyn Fn() -> Result<Arc<crate::vfs::Dentry>> + Send + Sync>;
 
 impl Inode for SynthLink {
     fn stat(&self) -> Result<Stat> {
@@ -249,6 +255,9 @@ impl Inode for SynthLink {
     }
     fn is_magic_link(&self) -> bool {
         self.magic
+    }
+    fn magic_target(&self) -> Option<Result<Arc<crate::vfs::Dentry>>> {
+        self.jump.as_ref().map(|jump| jump())
     }
     fn setattr(&self, _attr: crate::vfs::SetAttr) -> Result<()> {
         Err(Errno::EPERM)
@@ -393,6 +402,7 @@ fn link(parts: &[&[u8]], target: impl Fn() -> Result<Vec<u8>> + Send + Sync + 's
         perms: 0o777,
         target: Arc::new(target),
         magic: false,
+        jump: None,
     })
 }
 
@@ -408,12 +418,14 @@ fn owned_link(
         perms: 0o777,
         target: Arc::new(target),
         magic: true,
+        jump: None,
     })
 }
 
 /// /proc/PID/fd/N: owner read/write/search bits after the fd's access mode
-/// (lr-x for O_RDONLY, l-wx for O_WRONLY, lrwx for O_RDWR).
-fn fd_link(parts: &[&[u8]], owner: &Owner, access: i32, target: Vec<u8>) -> Arc<dyn Inode> {
+/// (lr-x for O_RDONLY, l-wx for O_WRONLY, lrwx for O_RDWR); following it
+/// leads to the open file itself (`jump`).
+fn fd_link(parts: &[&[u8]], owner: &Owner, access: i32, target: Vec<u8>, jump: Jump) -> Arc<dyn Inode> {
     let perms = match access {
         libc::O_RDONLY => 0o500,
         libc::O_WRONLY => 0o300,
@@ -425,6 +437,7 @@ fn fd_link(parts: &[&[u8]], owner: &Owner, access: i32, target: Vec<u8>) -> Arc<
         perms,
         target: Arc::new(move || Ok(target.clone())),
         magic: true,
+        jump: Some(jump),
     })
 }
 
@@ -669,7 +682,9 @@ fn fd_dir(src: Arc<dyn ProcSource>, pid: i32, pid_key: &[u8], owner: &Owner) -> 
             .into_iter()
             .map(|(fd, target, access)| {
                 let name = fd.to_string().into_bytes();
-                let inode = fd_link(&[&key, &name], &link_owner, access, target);
+                let s = src.clone();
+                let jump: Jump = Arc::new(move || s.fd_dentry(pid, fd).ok_or(Errno::ENOENT));
+                let inode = fd_link(&[&key, &name], &link_owner, access, target, jump);
                 (name, inode)
             })
             .collect())

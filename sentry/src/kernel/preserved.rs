@@ -102,6 +102,9 @@ impl Inode for HostFdInode {
     fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
         Ok(self.ops.clone())
     }
+    fn is_anonymous_pipe(&self) -> bool {
+        true
+    }
 
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -330,6 +330,11 @@ impl ProcSource for KernelProc {
                 .collect(),
         )
     }
+    fn fd_dentry(&self, pid: i32, fd: i32) -> Option<Arc<crate::vfs::Dentry>> {
+        let e = self.entry(pid)?;
+        let file = e.fds.get(fd).ok()?;
+        Some(file.dentry.clone())
+    }
     fn fdinfo(&self, pid: i32, fd: i32) -> Option<Vec<u8>> {
         let kernel = self.kernel()?;
         let e = kernel.procs.process(pid)?;

@@ -173,6 +173,9 @@ impl Inode for HostStreamInode {
     fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
         Ok(self.stream.clone())
     }
+    fn is_anonymous_pipe(&self) -> bool {
+        true
+    }
 
     fn as_any(&self) -> &dyn std::any::Any {
         self

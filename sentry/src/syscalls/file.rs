@@ -274,7 +274,7 @@ pub(super) fn do_open_limited(
 /// master in the devpts next to it, owned by the caller).
 fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Result<Arc<dyn FileOps>> {
     use crate::fs::devpts;
-    if st.is_fifo() {
+    if st.is_fifo() && !dentry.inode.is_anonymous_pipe() {
         return crate::fs::fifo::open(&task.kernel.fifos, st, flags);
     }
     if st.file_type() != libc::S_IFCHR {

@@ -275,7 +275,7 @@ table! {
     332 statx file::statx, Full, "fsxxx";
     435 clone3 process::clone3, Partial("no CLONE_PIDFD, CLONE_INTO_CGROUP or set_tid"), "xd";
     436 close_range file::close_range, Full, "ddx";
-    437 openat2 paths::openat2, Partial("O_TMPFILE as openat; magic links are followed by their path text"), "fsxd";
+    437 openat2 paths::openat2, Partial("O_TMPFILE as openat"), "fsxd";
     439 faccessat2 file::faccessat2, Full, "fsxx";
     441 epoll_pwait2 epoll::epoll_pwait2, Full, "fxdxxd";
     452 fchmodat2 fileattr::fchmodat2, Full, "fsxx";

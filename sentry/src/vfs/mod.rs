@@ -184,6 +184,20 @@ pub trait Inode: Send + Sync + Any {
     fn is_magic_link(&self) -> bool {
         false
     }
+    /// For a magic link that stands for an open file (/proc/PID/fd/N): the
+    /// file's dentry, which a path walk jumps to instead of resolving the
+    /// link's text, so that a pipe, a deleted file or a memfd can be opened
+    /// again through it (proc(5)). None resolves the text.
+    fn magic_target(&self) -> Option<Result<Arc<Dentry>>> {
+        None
+    }
+    /// A FIFO that is not a named pipe of a file system (a pipe(2) pipe, or
+    /// a host pipe the container was given): opening it (through
+    /// /proc/PID/fd/N) is the inode's own `open`, not the sandbox's FIFO
+    /// table's.
+    fn is_anonymous_pipe(&self) -> bool {
+        false
+    }
     /// Creates a regular file `name` in this directory (EEXIST if present).
     fn create(&self, _name: &[u8], _attr: CreateAttr) -> Result<Arc<dyn Inode>> {
         Err(self.not_dir_or(Errno::EROFS))

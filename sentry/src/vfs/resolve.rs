@@ -228,6 +228,10 @@ impl FsContext {
                         if *links > MAX_SYMLINKS {
                             return Err(Errno::ELOOP);
                         }
+                        if let Some(target) = child.inode.magic_target() {
+                            cur = target?;
+                            continue;
+                        }
                         let target = child.inode.readlink()?;
                         if target.is_empty() {
                             return Err(Errno::ENOENT);

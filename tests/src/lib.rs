@@ -9,6 +9,8 @@
 //!   containers it named when dropped.
 //! - [`run`] / [`spawn`] run any command with a timeout, capturing stdout, stderr and
 //!   the exit status ([`Output`]).
+//! - [`wait_until`] / [`retry_until`] poll a condition until it holds or a timeout passes.
+//! - [`console`] receives the pty master runsc sends to a `--console-socket`.
 //!
 //! Environment knobs:
 //! - `RUNSC_BIN`: the runsc binary (default: `target/<profile>/runsc` next to the test).
@@ -19,8 +21,10 @@
 //!   --debug-log /tmp/runsc-debug/`).
 //! - `RUNSC_TEST_TIMEOUT`: seconds before a command is killed (default 60).
 
-#![forbid(unsafe_code)]
+// Only `console` needs unsafe code (an fd received with SCM_RIGHTS), and allows it where it does.
+#![deny(unsafe_code)]
 
+pub mod console;
 pub mod daemons;
 pub mod images;
 
@@ -453,6 +457,34 @@ where
     run(cmd, default_timeout())
 }
 
+/// How long [`retry_until`] sleeps between attempts.
+const RETRY_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Calls `attempt` every 50 ms until it returns `Ok`, and returns that value;
+/// once `timeout` has passed, panics with the message of the last `Err`.
+pub fn retry_until<T>(timeout: Duration, mut attempt: impl FnMut() -> Result<T, String>) -> T {
+    let start = Instant::now();
+    loop {
+        match attempt() {
+            Ok(value) => return value,
+            Err(why) => assert!(start.elapsed() < timeout, "{why}"),
+        }
+        std::thread::sleep(RETRY_INTERVAL);
+    }
+}
+
+/// Calls `done` every 50 ms until it returns true; panics with "timed out
+/// waiting for `what`" once `timeout` has passed.
+pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    retry_until(timeout, || {
+        if done() {
+            Ok(())
+        } else {
+            Err(format!("timed out waiting for {what}"))
+        }
+    })
+}
+
 /// Whether host process `pid` exists and is not a zombie.
 pub fn pid_alive(pid: i64) -> bool {
     if pid <= 0 {
@@ -601,18 +633,14 @@ impl Runsc {
 
     /// Polls `runsc state ID` until its status is `want`; panics after `timeout`.
     pub fn wait_for_status(&self, id: &str, want: &str, timeout: Duration) -> serde_json::Value {
-        let start = Instant::now();
-        loop {
+        retry_until(timeout, || {
             let state = self.state(id);
             if state["status"] == want {
-                return state;
+                Ok(state)
+            } else {
+                Err(format!("container {id} still not {want} after {timeout:?}: {state}"))
             }
-            assert!(
-                start.elapsed() < timeout,
-                "container {id} still not {want} after {timeout:?}: {state}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 }
 

@@ -3,9 +3,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runsc_tests::{assert_clean_failure, assert_no_panic, Bundle, Output, Runsc};
+use runsc_tests::console::{console_receiver, read_to_hangup};
+use runsc_tests::{assert_clean_failure, assert_no_panic, wait_until, Bundle, Output, Runsc};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -54,14 +55,6 @@ fn exec(runsc: &Runsc, id: &str, opts: &[&str], command: &[&str]) -> Output {
     args.push(id);
     args.extend_from_slice(command);
     runsc.run(args)
-}
-
-fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -287,36 +280,13 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
 /// to the host pty's slave.
 #[test]
 fn tty_exec_sends_the_pty_master_to_the_console_socket() {
-    use std::io::{IoSliceMut, Read};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-    use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-
     if !busybox_present() {
         return;
     }
     let runsc = Runsc::new();
     let (bundle, id, _created) = sleeper(&runsc);
     let socket = bundle.path().join("console.sock");
-    let listener = UnixListener::bind(&socket).expect("bind the console socket");
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg =
-            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1, "one pty master");
-        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
-        unsafe { OwnedFd::from_raw_fd(fds[0]) }
-    });
+    let receiver = console_receiver(&socket);
     let out = exec(
         &runsc,
         &id,
@@ -324,19 +294,11 @@ fn tty_exec_sends_the_pty_master_to_the_console_socket() {
         &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4"],
     );
     assert!(out.success(), "{out}");
-    let mut master = fs::File::from(receiver.join().expect("console receiver"));
     // Reads end with EIO once the last slave fd is closed.
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while let Ok(n) = master.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let seen = read_to_hangup(receiver.join().expect("console receiver"));
     // A pty of the sandbox's devpts (the init has none: the first one),
     // relayed to the host pty; "\n" becomes "\r\n" as on a new pty.
-    assert_eq!(String::from_utf8_lossy(&seen), "/dev/pts/0\r\n");
+    assert_eq!(seen, "/dev/pts/0\r\n");
 }
 
 /// `kill --all` reaches exec'd processes too, not only the init.

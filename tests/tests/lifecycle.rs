@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use runsc_tests::{
-    assert_clean_failure, assert_no_panic, compile, guest_path, native, pid_alive, Bundle, Link, Output, Running, Runsc,
+    assert_clean_failure, assert_no_panic, compile, guest_path, native, pid_alive, wait_until, Bundle, Link, Output,
+    Running, Runsc,
 };
 
 const HELLO: &str = "hello from the guest\n";
@@ -28,15 +29,6 @@ fn canonical(p: &Path) -> String {
         .unwrap_or_else(|e| panic!("canonicalize {}: {e}", p.display()))
         .to_string_lossy()
         .into_owned()
-}
-
-/// Waits until `f` returns true, or panics with `what` after `timeout`.
-fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// Waits until a container's stdout (captured from `runsc run` or `runsc create`)

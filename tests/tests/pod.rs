@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runsc_tests::{assert_no_panic, bind, pid_alive, Bundle, Output, Runsc};
+use runsc_tests::console::{console_receiver, read_to_hangup};
+use runsc_tests::{assert_no_panic, bind, pid_alive, wait_until, Bundle, Output, Runsc};
 
 const BUSYBOX: &str = "/bin/busybox";
 const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
@@ -19,14 +20,6 @@ fn busybox_present() -> bool {
     }
     eprintln!("skipped: {BUSYBOX} is missing");
     false
-}
-
-fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A busybox bundle running `sh -c script`, with a file `/own` holding
@@ -361,49 +354,6 @@ fn annotations_naming_no_sandbox_fail_cleanly() {
     runsc_tests::assert_clean_failure(&out, "create in a missing sandbox");
     assert!(out.stderr_str().contains("no-such-sandbox"), "{out}");
     assert!(!runsc.root().join(&id).exists());
-}
-
-/// Receives the pty master `runsc` sends to the console socket at `socket`.
-fn console_receiver(socket: &Path) -> std::thread::JoinHandle<std::os::fd::OwnedFd> {
-    use std::io::IoSliceMut;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-    use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-
-    let listener = UnixListener::bind(socket).expect("bind the console socket");
-    std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg =
-            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1, "one pty master");
-        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
-        unsafe { OwnedFd::from_raw_fd(fds[0]) }
-    })
-}
-
-/// Everything a pty master reads until the last slave closes (EIO).
-fn read_to_hangup(master: std::os::fd::OwnedFd) -> String {
-    use std::io::Read;
-    let mut master = fs::File::from(master);
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while let Ok(n) = master.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// Signals, `kill --all`, a tty exec, a container deleted before it

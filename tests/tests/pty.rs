@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use runsc_tests::console::console_receiver;
 use runsc_tests::{assert_no_panic, compile, Bundle, Link, Output, Runsc};
 
 const BUSYBOX: &str = "/bin/busybox";
@@ -164,35 +165,6 @@ fn set_winsize(fd: std::os::fd::RawFd, rows: u16, cols: u16) {
     // SAFETY: TIOCSWINSZ reads one winsize from a pointer valid for the call.
     let rc = unsafe { nix::libc::ioctl(fd, nix::libc::TIOCSWINSZ, &ws) };
     assert_eq!(rc, 0, "TIOCSWINSZ");
-}
-
-/// Accepts one connection on a new console socket at `path` and returns
-/// the pty master sent over it.
-fn console_receiver(path: &Path) -> std::thread::JoinHandle<std::os::fd::OwnedFd> {
-    use std::io::IoSliceMut;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-    use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-
-    let listener = UnixListener::bind(path).expect("bind the console socket");
-    std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg =
-            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1, "one pty master");
-        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
-        unsafe { OwnedFd::from_raw_fd(fds[0]) }
-    })
 }
 
 /// A running terminal container: its id, bundle and pty master.

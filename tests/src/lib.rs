@@ -9,7 +9,7 @@
 //!   containers it named when dropped.
 //! - [`run`] / [`spawn`] run any command with a timeout, capturing stdout, stderr and
 //!   the exit status ([`Output`]).
-//! - [`wait_until`] / [`retry_until`] poll a condition until it holds or a timeout passes.
+//! - [`wait_until`] / [`poll_until`] poll a condition until it holds or a timeout passes.
 //! - [`console`] receives the pty master runsc sends to a `--console-socket`.
 //!
 //! Environment knobs:
@@ -457,32 +457,28 @@ where
     run(cmd, default_timeout())
 }
 
-/// How long [`retry_until`] sleeps between attempts.
-const RETRY_INTERVAL: Duration = Duration::from_millis(50);
+/// How long [`poll_until`] sleeps between attempts.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Calls `attempt` every 50 ms until it returns `Ok`, and returns that value;
-/// once `timeout` has passed, panics with the message of the last `Err`.
-pub fn retry_until<T>(timeout: Duration, mut attempt: impl FnMut() -> Result<T, String>) -> T {
+/// Calls `attempt` every 50 ms until it returns `Ok`, and returns that;
+/// once `timeout` has passed, returns the last `Err` instead (for the
+/// caller's panic message, made only then).
+pub fn poll_until<T, E>(timeout: Duration, mut attempt: impl FnMut() -> Result<T, E>) -> Result<T, E> {
     let start = Instant::now();
     loop {
         match attempt() {
-            Ok(value) => return value,
-            Err(why) => assert!(start.elapsed() < timeout, "{why}"),
+            Ok(value) => return Ok(value),
+            Err(last) if start.elapsed() >= timeout => return Err(last),
+            Err(_) => std::thread::sleep(POLL_INTERVAL),
         }
-        std::thread::sleep(RETRY_INTERVAL);
     }
 }
 
 /// Calls `done` every 50 ms until it returns true; panics with "timed out
 /// waiting for `what`" once `timeout` has passed.
 pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    retry_until(timeout, || {
-        if done() {
-            Ok(())
-        } else {
-            Err(format!("timed out waiting for {what}"))
-        }
-    })
+    poll_until(timeout, || if done() { Ok(()) } else { Err(()) })
+        .unwrap_or_else(|()| panic!("timed out waiting for {what}"));
 }
 
 /// Whether host process `pid` exists and is not a zombie.
@@ -633,14 +629,15 @@ impl Runsc {
 
     /// Polls `runsc state ID` until its status is `want`; panics after `timeout`.
     pub fn wait_for_status(&self, id: &str, want: &str, timeout: Duration) -> serde_json::Value {
-        retry_until(timeout, || {
+        poll_until(timeout, || {
             let state = self.state(id);
             if state["status"] == want {
                 Ok(state)
             } else {
-                Err(format!("container {id} still not {want} after {timeout:?}: {state}"))
+                Err(state)
             }
         })
+        .unwrap_or_else(|state| panic!("container {id} still not {want} after {timeout:?}: {state}"))
     }
 }
 

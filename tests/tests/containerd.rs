@@ -3,15 +3,16 @@
 //! `--log`, `--log-format json`) and verbs (create, start, exec --process
 //! --detach, kill, kill --all, delete, delete --force, pause, resume, ps
 //! --format json). Each test has a containerd of its own
-//! (`runsc_tests::daemons`), and images are built locally.
+//! (`runsc_tests::containerd`), and images are built locally.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use runsc_tests::daemons::{mounts_below, pids_mentioning, require_tools, Containerd};
+use runsc_tests::containerd::Containerd;
+use runsc_tests::daemons::{mounts_below, pids_mentioning, require_tools};
 use runsc_tests::images::{busybox, BUSYBOX_REF};
-use runsc_tests::{run, runsc_bin, unique_name, Output};
+use runsc_tests::{poll_until, run, runsc_bin, unique_name, Output};
 
 const TOOLS: [&str; 5] = ["containerd", "ctr", "containerd-shim-runc-v2", "umoci", "skopeo"];
 
@@ -58,19 +59,11 @@ fn task_status(c: &Containerd, id: &str) -> Option<String> {
 }
 
 fn wait_for_task_status(c: &Containerd, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = task_status(c, id);
-        if status.as_deref() == Some(want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "task {id} is {status:?}, not {want}\n{}",
-            c.ctr(["task", "ls"])
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll_until(Duration::from_secs(20), || match task_status(c, id) {
+        Some(status) if status == want => Ok(()),
+        status => Err(status),
+    })
+    .unwrap_or_else(|status| panic!("task {id} is {status:?}, not {want}\n{}", c.ctr(["task", "ls"])));
 }
 
 fn remove(c: &Containerd, id: &str) {

@@ -47,7 +47,7 @@ use tempfile::TempDir;
 
 use crate::daemons::{command_with, private_dir, remove_cgroups, stop, sweep, wait_ready, CLEANUP_TIMEOUT};
 use crate::images::{busybox, pause, PAUSE_REF};
-use crate::{profile_dir, run, runsc_bin, unique_name, Output};
+use crate::{poll_until, profile_dir, run, runsc_bin, unique_name, Output};
 
 /// The CRI's containerd namespace.
 pub const CRI_NAMESPACE: &str = "k8s.io";
@@ -266,6 +266,42 @@ impl Containerd {
         let args = [OsStr::new("images"), OsStr::new("import"), archive.as_os_str()];
         let out = run(self.ctr_command_in(namespace, args), Duration::from_secs(120));
         assert!(out.success(), "importing {}\n{out}\n{}", archive.display(), self.log());
+    }
+
+    /// The columns (TASK, PID, STATUS) of task `id`'s row of `ctr task ls`.
+    fn task_row(&self, id: &str) -> Option<Vec<String>> {
+        let out = self.ctr(["task", "ls"]);
+        out.stdout_str()
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .find(|cols| cols.first().map(String::as_str) == Some(id))
+    }
+
+    /// Task `id`'s status (RUNNING, PAUSED, STOPPED, ...) in `ctr task ls`,
+    /// `None` when it is not listed.
+    pub fn task_status(&self, id: &str) -> Option<String> {
+        self.task_row(id)?.get(2).cloned()
+    }
+
+    /// Task `id`'s host pid in `ctr task ls`.
+    pub fn task_pid(&self, id: &str) -> Option<i32> {
+        self.task_row(id)?.get(1)?.parse().ok()
+    }
+
+    /// Polls until task `id`'s status is `want`; panics after `timeout`
+    /// with `ctr task ls` and the daemon's log.
+    pub fn wait_for_task_status(&self, id: &str, want: &str, timeout: Duration) {
+        poll_until(timeout, || match self.task_status(id) {
+            Some(status) if status == want => Ok(()),
+            status => Err(status),
+        })
+        .unwrap_or_else(|status| {
+            panic!(
+                "task {id} is {status:?}, not {want}\n{}\n{}",
+                self.ctr(["task", "ls"]),
+                self.log()
+            )
+        });
     }
 
     /// Kills and removes every task and container of our namespace.

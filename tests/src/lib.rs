@@ -118,6 +118,18 @@ pub fn runsc_available() -> bool {
 // Guest programs
 // ---------------------------------------------------------------------------
 
+/// The host's busybox (Debian's busybox-static), which tests copy into bundles.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Whether [`BUSYBOX`] is there; when it is not, says that the test is skipped.
+pub fn busybox_present() -> bool {
+    if Path::new(BUSYBOX).exists() {
+        return true;
+    }
+    eprintln!("skipped: {BUSYBOX} is missing");
+    false
+}
+
 /// How a guest program is linked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Link {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use runsc_tests::containerd::Containerd;
 use runsc_tests::daemons::{mounts_below, pids_mentioning, require_tools};
 use runsc_tests::images::{busybox, BUSYBOX_REF};
-use runsc_tests::{poll_until, run, runsc_bin, unique_name, Output};
+use runsc_tests::{run, runsc_bin, unique_name, Output};
 
 const TOOLS: [&str; 5] = ["containerd", "ctr", "containerd-shim-runc-v2", "umoci", "skopeo"];
 
@@ -49,21 +49,9 @@ fn ctr_run(c: &Containerd, extra: &[&str], id: &str, args: &[&str]) -> Output {
     c.ctr(&argv)
 }
 
-/// The STATUS column of `ctr task ls` for `id`.
-fn task_status(c: &Containerd, id: &str) -> Option<String> {
-    let out = c.ctr(["task", "ls"]);
-    out.stdout_str()
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(id))
-        .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
-}
-
+/// Waits until task `id` has status `want` (`ctr task ls`).
 fn wait_for_task_status(c: &Containerd, id: &str, want: &str) {
-    poll_until(Duration::from_secs(20), || match task_status(c, id) {
-        Some(status) if status == want => Ok(()),
-        status => Err(status),
-    })
-    .unwrap_or_else(|status| panic!("task {id} is {status:?}, not {want}\n{}", c.ctr(["task", "ls"])));
+    c.wait_for_task_status(id, want, Duration::from_secs(20));
 }
 
 fn remove(c: &Containerd, id: &str) {
@@ -140,7 +128,9 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     // `ctr task ps` lists host pids (runsc ps --format json): the sandbox's.
     let out = c.ctr(["task", "ps", &id]);
     assert!(out.success(), "{out}");
-    let init_pid = task_pid(&c, &id);
+    let init_pid = c
+        .task_pid(&id)
+        .unwrap_or_else(|| panic!("no pid for {id}\n{}", c.ctr(["task", "ls"])));
     assert!(out.stdout_str().contains(&init_pid.to_string()), "{out}");
 
     // runsc events --stats reads the same cgroups.
@@ -341,15 +331,6 @@ fn runsc_state(c: &Containerd, id: &str) -> serde_json::Value {
     let out = run_runsc(c, &["state", id]);
     assert!(out.success(), "{out}");
     serde_json::from_str(&out.stdout_str()).expect("state JSON")
-}
-
-fn task_pid(c: &Containerd, id: &str) -> i32 {
-    let out = c.ctr(["task", "ls"]);
-    out.stdout_str()
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(id))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or_else(|| panic!("no pid for {id}\n{out}"))
 }
 
 /// A value of `ctr task metrics`' table.

@@ -2,21 +2,10 @@
 //! users and containerd's runc shim start them.
 
 use std::fs;
-use std::path::Path;
 use std::time::Duration;
 
 use runsc_tests::console::{console_receiver, read_to_hangup};
-use runsc_tests::{assert_clean_failure, assert_no_panic, wait_until, Bundle, Output, Runsc};
-
-const BUSYBOX: &str = "/bin/busybox";
-
-fn busybox_present() -> bool {
-    if Path::new(BUSYBOX).exists() {
-        return true;
-    }
-    eprintln!("skipped: {BUSYBOX} is missing");
-    false
-}
+use runsc_tests::{assert_clean_failure, assert_no_panic, busybox_present, wait_until, Bundle, Output, Runsc, BUSYBOX};
 
 /// A container whose init writes /tmp/init-file, then sleeps.
 fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {

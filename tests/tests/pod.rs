@@ -8,19 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use runsc_tests::console::{console_receiver, read_to_hangup};
-use runsc_tests::{assert_no_panic, bind, pid_alive, wait_until, Bundle, Output, Runsc};
+use runsc_tests::{assert_no_panic, bind, busybox_present, pid_alive, wait_until, Bundle, Output, Runsc, BUSYBOX};
 
-const BUSYBOX: &str = "/bin/busybox";
 const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
 const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
-
-fn busybox_present() -> bool {
-    if Path::new(BUSYBOX).exists() {
-        return true;
-    }
-    eprintln!("skipped: {BUSYBOX} is missing");
-    false
-}
 
 /// A busybox bundle running `sh -c script`, with a file `/own` holding
 /// `name`, the given mounts and the CRI annotations of `kind` in pod

@@ -6,13 +6,10 @@
 use std::path::Path;
 
 use runsc_tests::console::console_receiver;
-use runsc_tests::{assert_no_panic, compile, Bundle, Link, Output, Runsc};
-
-const BUSYBOX: &str = "/bin/busybox";
+use runsc_tests::{assert_no_panic, busybox_present, compile, Bundle, Link, Output, Runsc, BUSYBOX};
 
 fn ptyrun(script: &str) -> Option<Output> {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return None;
     }
     let exe = compile("ptyrun", Link::Static);
@@ -53,8 +50,7 @@ fn terminal_settings_and_exit_status_come_through() {
 
 #[test]
 fn interactive_shell_job_control_and_ctrl_c() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     let exe = compile("ptyrun", Link::Static);
@@ -296,8 +292,7 @@ fn same_as_native(script: &str, steps: Steps) -> Vec<String> {
 
 #[test]
 fn terminal_container_has_its_own_tty() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     let script = "/bin/busybox tty; /bin/busybox stty size; \
@@ -314,8 +309,7 @@ fn terminal_container_has_its_own_tty() {
 
 #[test]
 fn terminal_container_resize_raises_sigwinch() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     // The shell runs its trap once the foreground sleep is over.
@@ -328,8 +322,7 @@ fn terminal_container_resize_raises_sigwinch() {
 
 #[test]
 fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     // An interactive shell on its controlling terminal: job control is on
@@ -364,8 +357,7 @@ fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
 
 #[test]
 fn tty_exec_gets_a_pty_of_its_own() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     for platform in PLATFORMS {

@@ -57,11 +57,7 @@ fn run_sleeper(ctrd: &Containerd, id: &str) {
 
 /// Waits (up to TIMEOUT) until task `id` is STOPPED.
 fn wait_stopped(ctrd: &Containerd, id: &str) {
-    poll_until(TIMEOUT, || match task_status(ctrd, id).as_deref() {
-        Some("STOPPED") => Ok(()),
-        _ => Err(()),
-    })
-    .unwrap_or_else(|()| panic!("still not stopped\n{}", ctrd.log()));
+    ctrd.wait_for_task_status(id, "STOPPED", TIMEOUT);
 }
 
 #[test]
@@ -103,16 +99,6 @@ fn exit_status_is_reported_with_the_shim_given_by_path() {
     assert_eq!(out.code(), Some(3), "{out}\n{}", ctrd.log());
 }
 
-/// `ctr task ls` status of `id` (RUNNING, STOPPED, ...).
-fn task_status(ctrd: &Containerd, id: &str) -> Option<String> {
-    let out = ctrd.ctr(["task", "ls"]);
-    out.stdout_str()
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|cols| cols.first() == Some(&id))
-        .and_then(|cols| cols.get(2).map(|s| s.to_string()))
-}
-
 #[test]
 fn exec_metrics_and_kill_of_a_running_container() {
     let Some(ctrd) = start() else {
@@ -120,7 +106,7 @@ fn exec_metrics_and_kill_of_a_running_container() {
     };
     let id = unique_name("sleeper");
     run_sleeper(&ctrd, &id);
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"));
 
     // Exec: a second process, its output and its exit status.
     let out = ctrd.ctr([
@@ -195,7 +181,7 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(shims[0]), nix::sys::signal::Signal::SIGKILL)
         .expect("kill the shim");
     // containerd notices, runs the shim's `delete`, and reports the task gone.
-    poll_until(TIMEOUT, || match task_status(&ctrd, &id) {
+    poll_until(TIMEOUT, || match ctrd.task_status(&id) {
         None if !ctrd.runsc_root().join(&id).exists() => Ok(()),
         task => Err(task),
     })
@@ -273,7 +259,7 @@ fn containerd_reconnects_to_a_running_shim() {
     let shims = ctrd.shim_pids();
     ctrd.restart();
     assert_eq!(ctrd.shim_pids(), shims, "the shim was replaced");
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"), "{}", ctrd.log());
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"), "{}", ctrd.log());
     let out = ctrd.ctr(["task", "exec", "--exec-id", "after", &id, "echo", "still here"]);
     assert_eq!(out.stdout_str(), "still here\n", "{out}\n{}", ctrd.log());
     // The exit event reaches the new containerd (the shim dials again).
@@ -295,7 +281,7 @@ fn containerd_reconnects_to_a_running_shim() {
         nix::sys::signal::Signal::SIGKILL,
     );
     events.wait(TIMEOUT);
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("STOPPED"));
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("STOPPED"));
     let out = ctrd.ctr(["task", "rm", &id]);
     assert!(out.success(), "{out}\n{}", ctrd.log());
 }
@@ -311,10 +297,10 @@ fn pause_resume_and_update() {
     run_sleeper(&ctrd, &id);
     let out = ctrd.ctr(["task", "pause", &id]);
     assert!(out.success(), "{out}\n{}", ctrd.log());
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("PAUSED"));
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("PAUSED"));
     let out = ctrd.ctr(["task", "resume", &id]);
     assert!(out.success(), "{out}\n{}", ctrd.log());
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"));
 
     let out = ctrd.ctr(["task", "kill", "--signal", "SIGKILL", &id]);
     assert!(out.success(), "{out}\n{}", ctrd.log());

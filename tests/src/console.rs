@@ -11,6 +11,8 @@ use std::thread::JoinHandle;
 
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
 
+use crate::{Bundle, Runsc};
+
 /// Binds a new console socket at `path` (before runsc is started) and, on
 /// a thread, accepts one connection and returns the pty master sent over
 /// it; panics unless exactly one fd arrives.
@@ -53,4 +55,35 @@ pub fn read_to_hangup(master: OwnedFd) -> String {
         seen.extend_from_slice(&buf[..n]);
     }
     String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// `runsc exec --tty --detach --console-socket SOCKET ID COMMAND...`, which
+/// must succeed: what the process's terminal shows until it ends.
+pub fn exec_on_a_tty(runsc: &Runsc, id: &str, socket: &Path, command: &[&str]) -> String {
+    let receiver = console_receiver(socket);
+    let socket = socket.to_str().expect("utf-8 socket path");
+    let mut args = vec!["exec", "--tty", "--detach", "--console-socket", socket, id];
+    args.extend_from_slice(command);
+    let out = runsc.run(args);
+    assert!(out.success(), "runsc exec --tty\n{out}");
+    read_to_hangup(receiver.join().expect("console receiver"))
+}
+
+/// `runsc create --bundle B --console-socket B/console.sock EXTRA... ID`
+/// then `runsc start ID`, both of which must succeed, for a bundle whose
+/// process has a terminal: the pty master runsc sent.
+pub fn create_and_start_on_a_tty(runsc: &Runsc, bundle: &Bundle, id: &str, extra: &[&str]) -> OwnedFd {
+    let socket = bundle.path().join("console.sock");
+    let receiver = console_receiver(&socket);
+    let bundle_dir = bundle.path().to_str().expect("utf-8 bundle path");
+    let socket = socket.to_str().expect("utf-8 socket path");
+    let mut args = vec!["create", "--bundle", bundle_dir, "--console-socket", socket];
+    args.extend_from_slice(extra);
+    args.push(id);
+    let out = runsc.run(args);
+    assert!(out.success(), "runsc create\n{out}");
+    let master = receiver.join().expect("console receiver");
+    let out = runsc.run(["start", id]);
+    assert!(out.success(), "runsc start\n{out}");
+    master
 }

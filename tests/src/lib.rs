@@ -493,6 +493,14 @@ pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool)
         .unwrap_or_else(|()| panic!("timed out waiting for {what}"));
 }
 
+/// The pid in a pid file runsc wrote (`--pid-file`); panics when there is none.
+pub fn read_pid_file(path: &Path) -> i32 {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("pid file {}: {e}", path.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid file {}: {text:?} is not a pid ({e})", path.display()))
+}
+
 /// Whether host process `pid` exists and is not a zombie.
 pub fn pid_alive(pid: i64) -> bool {
     if pid <= 0 {
@@ -724,16 +732,12 @@ pub fn bind(destination: &str, source: &Path, options: &[&str]) -> oci_spec::run
 /// A bundle holding busybox that runs `sh -c script`, with `mounts` after
 /// the default ones.
 pub fn busybox_bundle(script: &str, mounts: Vec<oci_spec::runtime::Mount>) -> Bundle {
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut all = spec.mounts().clone().unwrap_or_default();
-    all.extend(mounts);
-    spec.set_mounts(Some(all));
-    bundle.save_spec(&spec);
-    bundle
+    busybox_builder(script).mounts(mounts).build()
+}
+
+/// Starts describing a bundle holding busybox that runs `sh -c script`.
+pub fn busybox_builder(script: &str) -> BundleBuilder {
+    Bundle::builder().binary(BUSYBOX).args([BUSYBOX, "sh", "-c", script])
 }
 
 /// Describes a [`Bundle`].
@@ -744,6 +748,8 @@ pub struct BundleBuilder {
     args: Vec<String>,
     env: Vec<String>,
     no_default_mounts: bool,
+    mounts: Vec<Mount>,
+    read_only_root: bool,
 }
 
 impl BundleBuilder {
@@ -780,6 +786,18 @@ impl BundleBuilder {
     /// Leaves out the default mounts (proc on /proc, tmpfs on /tmp).
     pub fn no_default_mounts(mut self) -> Self {
         self.no_default_mounts = true;
+        self
+    }
+
+    /// Adds `mounts` after the default ones.
+    pub fn mounts(mut self, mounts: impl IntoIterator<Item = Mount>) -> Self {
+        self.mounts.extend(mounts);
+        self
+    }
+
+    /// Sets `root.readonly` (false unless set).
+    pub fn read_only_root(mut self, read_only: bool) -> Self {
+        self.read_only_root = read_only;
         self
     }
 
@@ -841,7 +859,7 @@ impl BundleBuilder {
             .expect("process");
         let root = RootBuilder::default()
             .path("rootfs")
-            .readonly(false)
+            .readonly(self.read_only_root)
             .build()
             .expect("root");
         let namespaces = [
@@ -855,7 +873,7 @@ impl BundleBuilder {
         .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().expect("namespace"))
         .collect::<Vec<_>>();
         let linux = LinuxBuilder::default().namespaces(namespaces).build().expect("linux");
-        let mounts: Vec<Mount> = if self.no_default_mounts {
+        let mut mounts: Vec<Mount> = if self.no_default_mounts {
             Vec::new()
         } else {
             vec![
@@ -874,6 +892,7 @@ impl BundleBuilder {
                     .expect("tmp mount"),
             ]
         };
+        mounts.extend(self.mounts.iter().cloned());
         SpecBuilder::default()
             .version("1.0.2")
             .hostname("runsc-test")

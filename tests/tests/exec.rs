@@ -4,8 +4,11 @@
 use std::fs;
 use std::time::Duration;
 
-use runsc_tests::console::{console_receiver, read_to_hangup};
-use runsc_tests::{assert_clean_failure, assert_no_panic, busybox_present, wait_until, Bundle, Output, Runsc, BUSYBOX};
+use runsc_tests::console::exec_on_a_tty;
+use runsc_tests::{
+    assert_clean_failure, assert_no_panic, busybox_builder, busybox_present, read_pid_file, wait_until, Bundle, Output,
+    Runsc, BUSYBOX,
+};
 
 /// A container whose init writes /tmp/init-file, then sleeps.
 fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {
@@ -17,10 +20,7 @@ fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {
 
 /// A container whose init runs `script` (which writes /tmp/init-file).
 fn container_running(runsc: &Runsc, script: &str) -> (Bundle, String, Output) {
-    let bundle = Bundle::builder()
-        .binary(BUSYBOX)
-        .args([BUSYBOX, "sh", "-c", script])
-        .build();
+    let bundle = busybox_builder(script).build();
     let id = runsc.new_id("exec");
     let created = runsc.run([
         "create",
@@ -197,11 +197,7 @@ fn detached_exec_writes_a_waitable_pid() {
         &[],
     );
     assert!(out.success(), "{out}");
-    let pid: i32 = fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid in the pid file");
+    let pid = read_pid_file(&pid_file);
     // The exec'd process shows in ps meanwhile.
     let ps = runsc.run(["ps", id.as_str()]);
     assert!(ps.stdout_str().contains("sleep 2"), "{ps}");
@@ -275,16 +271,9 @@ fn tty_exec_sends_the_pty_master_to_the_console_socket() {
     let runsc = Runsc::new();
     let (bundle, id, _created) = sleeper(&runsc);
     let socket = bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
-    let out = exec(
-        &runsc,
-        &id,
-        &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
-        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4"],
-    );
-    assert!(out.success(), "{out}");
     // Reads end with EIO once the last slave fd is closed.
-    let seen = read_to_hangup(receiver.join().expect("console receiver"));
+    let script = "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4";
+    let seen = exec_on_a_tty(&runsc, &id, &socket, &[BUSYBOX, "sh", "-c", script]);
     // A pty of the sandbox's devpts (the init has none: the first one),
     // relayed to the host pty; "\n" becomes "\r\n" as on a new pty.
     assert_eq!(seen, "/dev/pts/0\r\n");
@@ -331,11 +320,7 @@ fn killing_the_detached_helper_kills_the_process() {
         &[BUSYBOX, "sleep", "31"],
     );
     assert!(out.success(), "{out}");
-    let helper: i32 = fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid in the pid file");
+    let helper = read_pid_file(&pid_file);
     assert!(runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 31"));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(helper), nix::sys::signal::Signal::SIGKILL)
         .expect("kill the helper");

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use runsc_tests::{
-    assert_clean_failure, assert_no_panic, compile, guest_path, native, pid_alive, wait_until, Bundle, Link, Output,
-    Running, Runsc,
+    assert_clean_failure, assert_no_panic, bind, busybox_builder, busybox_bundle, compile, guest_path, native,
+    pid_alive, wait_until, Bundle, Link, Output, Running, Runsc,
 };
 
 const HELLO: &str = "hello from the guest\n";
@@ -407,23 +407,7 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
     std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
     let script = "echo in-tmpfs > /tmp/x && cat /tmp/x && cat /data/f && \
                   if echo no > /data/g; then echo wrote; else echo refused; fi";
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    mounts.push(
-        oci_spec::runtime::MountBuilder::default()
-            .destination("/data")
-            .typ("bind")
-            .source(host_dir.path())
-            .options(vec!["rbind".to_string(), "ro".to_string()])
-            .build()
-            .expect("mount"),
-    );
-    spec.set_mounts(Some(mounts));
-    bundle.save_spec(&spec);
+    let bundle = busybox_bundle(script, vec![bind("/data", host_dir.path(), &["rbind", "ro"])]);
     let id = runsc.new_id("mounts");
     let out = runsc.run_bundle(&bundle, &id);
     assert!(out.success(), "{out}");
@@ -444,31 +428,14 @@ fn mounts_below_symlinks_land_at_their_targets() {
     std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
     let runsc = Runsc::new();
     let script = "cat /sbin/tool /usr/sbin/tool /abs/tool2 /usr/lib/tool2 /tmp/tool3";
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
+    let file = host_dir.path().join("f");
+    let mounts = ["/sbin/tool", "/abs/tool2", "/up/tool3"].map(|destination| bind(destination, &file, &["bind", "ro"]));
+    let bundle = busybox_bundle(script, mounts.to_vec());
     let rootfs = bundle.rootfs();
     std::fs::create_dir_all(rootfs.join("usr/sbin")).expect("mkdir");
     std::os::unix::fs::symlink("usr/sbin", rootfs.join("sbin")).expect("symlink");
     std::os::unix::fs::symlink("/usr/lib", rootfs.join("abs")).expect("symlink");
     std::os::unix::fs::symlink("../../../../tmp", rootfs.join("up")).expect("symlink");
-    let mut spec = bundle.spec();
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    let file = host_dir.path().join("f");
-    for destination in ["/sbin/tool", "/abs/tool2", "/up/tool3"] {
-        mounts.push(
-            oci_spec::runtime::MountBuilder::default()
-                .destination(destination)
-                .typ("bind")
-                .source(&file)
-                .options(vec!["bind".to_string(), "ro".to_string()])
-                .build()
-                .expect("mount"),
-        );
-    }
-    spec.set_mounts(Some(mounts));
-    bundle.save_spec(&spec);
     let id = runsc.new_id("mountlinks");
     let out = runsc.run_bundle(&bundle, &id);
     assert!(out.success(), "{out}");
@@ -485,32 +452,17 @@ fn mounts_below_symlinks_land_at_their_targets() {
 fn mounts_below_missing_directories() {
     let host_dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
-    let bind = |destination: &str, source: &Path| {
-        oci_spec::runtime::MountBuilder::default()
-            .destination(destination)
-            .typ("bind")
-            .source(source)
-            .options(vec!["rbind".to_string(), "ro".to_string()])
-            .build()
-            .expect("mount")
-    };
     for read_only_root in [false, true] {
         let runsc = Runsc::new();
         let script = "cat /new/deep/dir/f /sbin/tool && ls -d /new/deep && \
                       if mkdir /new/x 2>/dev/null; then echo made; else echo refused; fi";
-        let bundle = Bundle::builder()
-            .binary("/bin/busybox")
-            .args(["/bin/busybox", "sh", "-c", script])
+        let bundle = busybox_builder(script)
+            .mounts([
+                bind("/new/deep/dir", host_dir.path(), &["rbind", "ro"]),
+                bind("/sbin/tool", &host_dir.path().join("f"), &["rbind", "ro"]),
+            ])
+            .read_only_root(read_only_root)
             .build();
-        let mut spec = bundle.spec();
-        let mut mounts = spec.mounts().clone().unwrap_or_default();
-        mounts.push(bind("/new/deep/dir", host_dir.path()));
-        mounts.push(bind("/sbin/tool", &host_dir.path().join("f")));
-        spec.set_mounts(Some(mounts));
-        let mut root = spec.root().clone().expect("root");
-        root.set_readonly(Some(read_only_root));
-        spec.set_root(Some(root));
-        bundle.save_spec(&spec);
         let id = runsc.new_id("mountpoints");
         let out = runsc.run_bundle(&bundle, &id);
         assert!(out.success(), "read-only root {read_only_root}: {out}");
@@ -534,15 +486,7 @@ fn writes_to_a_writable_root_reach_the_host_and_a_read_only_root_refuses_them() 
     let runsc = Runsc::new();
     let script = "echo data > /newfile && mkdir /newdir && mv /newfile /newdir/f && chmod 600 /newdir/f \
                   && ln -s f /newdir/link && cat /newdir/link";
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut root = spec.root().clone().expect("root");
-    root.set_readonly(Some(false));
-    spec.set_root(Some(root));
-    bundle.save_spec(&spec);
+    let bundle = busybox_builder(script).read_only_root(false).build();
     let out = runsc.run_bundle(&bundle, &runsc.new_id("rw"));
     assert!(out.success() && out.stdout_str() == "data\n", "{out}");
     let f = bundle.rootfs().join("newdir/f");
@@ -551,15 +495,7 @@ fn writes_to_a_writable_root_reach_the_host_and_a_read_only_root_refuses_them() 
     assert_eq!(fs::metadata(&f).expect("meta").permissions().mode() & 0o777, 0o600);
     assert!(!bundle.rootfs().join("newfile").exists(), "renamed away");
 
-    let ro = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", "echo x > /y"])
-        .build();
-    let mut spec = ro.spec();
-    let mut root = spec.root().clone().expect("root");
-    root.set_readonly(Some(true));
-    spec.set_root(Some(root));
-    ro.save_spec(&spec);
+    let ro = busybox_builder("echo x > /y").read_only_root(true).build();
     let out = runsc.run_bundle(&ro, &runsc.new_id("ro"));
     assert!(
         !out.success() && out.stderr_str().contains("Read-only file system"),

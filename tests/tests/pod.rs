@@ -7,8 +7,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use runsc_tests::console::{console_receiver, read_to_hangup};
-use runsc_tests::{assert_no_panic, bind, busybox_present, pid_alive, wait_until, Bundle, Output, Runsc, BUSYBOX};
+use runsc_tests::console::{create_and_start_on_a_tty, exec_on_a_tty, read_to_hangup};
+use runsc_tests::{
+    assert_no_panic, bind, busybox_builder, busybox_present, pid_alive, read_pid_file, wait_until, Bundle, Output,
+    Runsc, BUSYBOX,
+};
 
 const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
 const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
@@ -17,16 +20,12 @@ const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
 /// `name`, the given mounts and the CRI annotations of `kind` in pod
 /// `sandbox`.
 fn pod_bundle(name: &str, script: &str, mounts: Vec<oci_spec::runtime::Mount>, kind: &str, sandbox: &str) -> Bundle {
-    let bundle = Bundle::builder()
-        .binary(BUSYBOX)
+    let bundle = busybox_builder(script)
         .file("/own", format!("{name}\n"), 0o644)
         .file(&format!("/only-in-{name}"), "x", 0o644)
-        .args([BUSYBOX, "sh", "-c", script])
+        .mounts(mounts)
         .build();
     let mut spec = bundle.spec();
-    let mut all = spec.mounts().clone().unwrap_or_default();
-    all.extend(mounts);
-    spec.set_mounts(Some(all));
     let annotations: HashMap<String, String> = [
         (CONTAINER_TYPE.to_string(), kind.to_string()),
         (SANDBOX_ID.to_string(), sandbox.to_string()),
@@ -50,11 +49,7 @@ fn create_and_start(runsc: &Runsc, bundle: &Bundle, id: &str) -> i32 {
         id,
     ]);
     assert!(out.success(), "create {id}\n{out}");
-    let pid: i32 = fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("a pid in the pid file");
+    let pid = read_pid_file(&pid_file);
     assert_eq!(runsc.state(id)["status"], "created");
     assert_eq!(runsc.state(id)["pid"], pid);
     let out = runsc.run(["start", id]);
@@ -230,7 +225,7 @@ fn pod_on(platform: &str) {
         &[BUSYBOX, "sh", "-c", "cat /own > /shared/from-b-exec; exit 9"],
     );
     assert!(out.success(), "{out}");
-    let helper: i32 = fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid");
+    let helper = read_pid_file(&pid_file);
     assert_eq!(wait_exit_code(helper), 9);
     assert_eq!(
         fs::read_to_string(empty_dir.path().join("from-b-exec")).expect("written by B's exec"),
@@ -398,15 +393,8 @@ fn members_follow_their_sandbox(platform: &str) {
     });
     // A tty exec in the app.
     let socket = app_bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
-    let out = exec(
-        &runsc,
-        &app,
-        &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
-        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && cat /own; exit 4"],
-    );
-    assert!(out.success(), "{out}");
-    let seen = read_to_hangup(receiver.join().expect("console receiver"));
+    let script = "[ -t 0 ] && [ -t 1 ] && cat /own; exit 4";
+    let seen = exec_on_a_tty(&runsc, &app, &socket, &[BUSYBOX, "sh", "-c", script]);
     assert_eq!(
         seen, "app\r\n",
         "the app's own file, through a pty (as exec.rs's tty test sees it)"
@@ -435,25 +423,11 @@ fn members_follow_their_sandbox(platform: &str) {
         p.set_terminal(Some(true));
     }
     tty_bundle.save_spec(&spec);
-    let socket = tty_bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
     let pid_file = tty_bundle.path().join("tty.pid");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        tty_bundle.path().to_str().expect("utf-8"),
-        "--console-socket",
-        socket.to_str().expect("utf-8"),
-        "--pid-file",
-        pid_file.to_str().expect("utf-8"),
-        tty.as_str(),
-    ]);
-    assert!(out.success(), "{out}");
-    let master = receiver.join().expect("console receiver");
-    let out = runsc.run(["start", tty.as_str()]);
-    assert!(out.success(), "{out}");
+    let pid_arg = ["--pid-file", pid_file.to_str().expect("utf-8")];
+    let master = create_and_start_on_a_tty(&runsc, &tty_bundle, &tty, &pid_arg);
     assert_eq!(read_to_hangup(master), "tty\r\n");
-    let tty_pid: i32 = fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid");
+    let tty_pid = read_pid_file(&pid_file);
     assert_eq!(wait_exit_code(tty_pid), 2);
     let out = runsc.run(["delete", tty.as_str()]);
     assert!(out.success(), "{out}");

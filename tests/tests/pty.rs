@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use runsc_tests::console::console_receiver;
-use runsc_tests::{assert_no_panic, busybox_present, compile, Bundle, Link, Output, Runsc, BUSYBOX};
+use runsc_tests::console::{create_and_start_on_a_tty, exec_on_a_tty};
+use runsc_tests::{assert_no_panic, busybox_builder, busybox_present, compile, Bundle, Link, Output, Runsc, BUSYBOX};
 
 fn ptyrun(script: &str) -> Option<Output> {
     if !busybox_present() {
@@ -173,10 +173,7 @@ struct TerminalContainer {
 /// Creates and starts a busybox container running `sh -c script` with
 /// process.terminal and a `rows`x`cols` console.
 fn terminal_container(runsc: &Runsc, script: &str, rows: u16, cols: u16) -> TerminalContainer {
-    let bundle = Bundle::builder()
-        .binary(BUSYBOX)
-        .args([BUSYBOX, "sh", "-c", script])
-        .build();
+    let bundle = busybox_builder(script).build();
     let mut spec = bundle.spec();
     if let Some(process) = spec.process_mut() {
         process.set_terminal(Some(true));
@@ -188,21 +185,8 @@ fn terminal_container(runsc: &Runsc, script: &str, rows: u16, cols: u16) -> Term
         process.set_console_size(Some(size));
     }
     bundle.save_spec(&spec);
-    let socket = bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
     let id = runsc.new_id("tty");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8"),
-        "--console-socket",
-        socket.to_str().expect("utf-8"),
-        id.as_str(),
-    ]);
-    assert!(out.success(), "runsc create\n{out}");
-    let master = receiver.join().expect("console receiver");
-    let out = runsc.run(["start", id.as_str()]);
-    assert!(out.success(), "runsc start\n{out}");
+    let master = create_and_start_on_a_tty(runsc, &bundle, &id, &[]);
     TerminalContainer { id, bundle, master }
 }
 
@@ -364,21 +348,8 @@ fn tty_exec_gets_a_pty_of_its_own() {
         let runsc = Runsc::on_platform(platform);
         let c = terminal_container(&runsc, "/bin/busybox tty; exec /bin/busybox sleep 30", 33, 111);
         let socket = c.bundle.path().join("exec.sock");
-        let receiver = console_receiver(&socket);
-        let out = runsc.run([
-            "exec",
-            "--tty",
-            "--detach",
-            "--console-socket",
-            socket.to_str().expect("utf-8"),
-            c.id.as_str(),
-            BUSYBOX,
-            "sh",
-            "-c",
-            "/bin/busybox tty; [ -t 0 ] && echo on-a-tty",
-        ]);
-        assert!(out.success(), "{platform}: runsc exec\n{out}");
-        let seen = drive(receiver.join().expect("console receiver"), &[]);
+        let script = "/bin/busybox tty; [ -t 0 ] && echo on-a-tty";
+        let seen = exec_on_a_tty(&runsc, &c.id, &socket, &[BUSYBOX, "sh", "-c", script]);
         assert_eq!(seen, "/dev/pts/1\r\non-a-tty\r\n", "{platform}");
         let out = runsc.run(["delete", "--force", c.id.as_str()]);
         assert!(out.success(), "{platform}: runsc delete\n{out}");

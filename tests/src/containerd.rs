@@ -47,7 +47,7 @@ use tempfile::TempDir;
 
 use crate::daemons::{command_with, private_dir, remove_cgroups, stop, sweep, wait_ready, CLEANUP_TIMEOUT};
 use crate::images::{busybox, pause, PAUSE_REF};
-use crate::{poll_until, profile_dir, run, runsc_bin, unique_name, Output};
+use crate::{built_binary, poll_until, run, runsc_bin, unique_name, Output};
 
 /// The CRI's containerd namespace.
 pub const CRI_NAMESPACE: &str = "k8s.io";
@@ -67,16 +67,7 @@ pub const SHIM_TOOLS: [&str; 6] = [
 /// The shim binary under test: `$RUNSC_SHIM_BIN`, else
 /// `target/<profile>/containerd-shim-runsc-v1`.
 pub fn shim_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RUNSC_SHIM_BIN") {
-        return PathBuf::from(p);
-    }
-    let p = profile_dir().join("containerd-shim-runsc-v1");
-    assert!(
-        p.is_file(),
-        "{} does not exist: build it first (cargo build --workspace), or set RUNSC_SHIM_BIN",
-        p.display()
-    );
-    p
+    built_binary("RUNSC_SHIM_BIN", "containerd-shim-runsc-v1")
 }
 
 /// How to configure a [`Containerd`].

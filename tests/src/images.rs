@@ -6,6 +6,10 @@
 //!   [`BUSYBOX_REF`] (`ctr images import`, `podman load`);
 //! - [`pause`]: a static `pause` program as an OCI archive named
 //!   [`PAUSE_REF`] (the CRI's `sandbox_image`).
+//!
+//! And [`debian_rootfs`], a Debian 12 root file system (built by
+//! `tests/rootfs/debian` into `target/debian-rootfs/`), with
+//! [`debian_bundle`] to run a shell script on it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,7 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::{run, target_dir, unique_name};
+use crate::{run, target_dir, unique_name, Bundle};
 
 /// The name the OCI archive carries (and `docker import` is given).
 pub const BUSYBOX_REF: &str = "localhost/runsc-test-busybox:latest";
@@ -153,4 +157,47 @@ fn sh(cwd: &Path, argv: &[&str]) {
     cmd.args(&argv[1..]).current_dir(cwd);
     let out = run(cmd, Duration::from_secs(120));
     assert!(out.success(), "building an image failed\n{out}");
+}
+
+/// The environment of programs in [`debian_rootfs`]: only PATH.
+pub const DEBIAN_PATH: &str = "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+
+/// The Debian 12 root file system of `tests/rootfs/debian` (debootstrap
+/// minbase with python3, or assembled from the host's binaries), built once
+/// into `target/debian-rootfs/` (debootstrap takes a minute).
+pub fn debian_rootfs() -> &'static Path {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS.get_or_init(|| {
+        let dir = target_dir().join("debian-rootfs");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs/debian");
+        let status = Command::new(&script)
+            .arg(&dir)
+            .status()
+            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
+        assert!(
+            status.success(),
+            "{} {} failed: {status}",
+            script.display(),
+            dir.display()
+        );
+        dir
+    })
+}
+
+/// A bundle that runs `sh -c script` with [`debian_rootfs`] as its
+/// read-only root and [`DEBIAN_PATH`] as its whole environment.
+pub fn debian_bundle(script: &str) -> Bundle {
+    let bundle = Bundle::builder()
+        .args(["/bin/sh", "-c", script])
+        .read_only_root(true)
+        .build();
+    let mut spec = bundle.spec();
+    let mut root = spec.root().clone().expect("root");
+    root.set_path(debian_rootfs().to_path_buf());
+    spec.set_root(Some(root));
+    let mut process = spec.process().clone().expect("process");
+    process.set_env(Some(vec![DEBIAN_PATH.to_string()]));
+    spec.set_process(Some(process));
+    bundle.save_spec(&spec);
+    bundle
 }

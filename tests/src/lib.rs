@@ -93,14 +93,20 @@ pub fn target_dir() -> PathBuf {
 /// Panics with a hint when it does not exist: `cargo test` does not build another
 /// package's binaries, so build first (`cargo build --release --workspace`).
 pub fn runsc_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RUNSC_BIN") {
+    built_binary("RUNSC_BIN", "runsc")
+}
+
+/// `$VAR` when it is set, else `target/<profile>/NAME`, which must exist
+/// (`cargo test` does not build another package's binaries).
+pub fn built_binary(var: &str, name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }
-    let p = profile_dir().join("runsc");
+    let p = profile_dir().join(name);
     assert!(
         p.is_file(),
         "{} does not exist: build it first (cargo build --release --workspace), \
-         or point RUNSC_BIN at a runsc binary",
+         or point {var} at a {name} binary",
         p.display()
     );
     p

@@ -10,16 +10,23 @@ use runsc_tests::{
     Runsc, BUSYBOX,
 };
 
-/// A container whose init writes /tmp/init-file, then sleeps.
-fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {
-    container_running(
-        runsc,
-        "echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60",
-    )
+/// A running container, the runsc that runs it (and deletes it when
+/// dropped), its bundle, id and `runsc create`'s output.
+type Running = (Runsc, Bundle, String, Output);
+
+/// A container whose init writes /tmp/init-file, then sleeps; `None`
+/// (skipped) without busybox.
+fn sleeper() -> Option<Running> {
+    container_running("echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60")
 }
 
-/// A container whose init runs `script` (which writes /tmp/init-file).
-fn container_running(runsc: &Runsc, script: &str) -> (Bundle, String, Output) {
+/// A container whose init runs `script` (which writes /tmp/init-file);
+/// `None` (skipped) without busybox.
+fn container_running(script: &str) -> Option<Running> {
+    if !busybox_present() {
+        return None;
+    }
+    let runsc = Runsc::new();
     let bundle = busybox_builder(script).build();
     let id = runsc.new_id("exec");
     let created = runsc.run([
@@ -33,9 +40,9 @@ fn container_running(runsc: &Runsc, script: &str) -> (Bundle, String, Output) {
     assert!(started.success(), "runsc start\n{started}");
     // The init has written its file once an exec can read it.
     wait_until(Duration::from_secs(20), "the init's file", || {
-        exec(runsc, &id, &[], &[BUSYBOX, "cat", "/tmp/init-file"]).success()
+        exec(&runsc, &id, &[], &[BUSYBOX, "cat", "/tmp/init-file"]).success()
     });
-    (bundle, id, created)
+    Some((runsc, bundle, id, created))
 }
 
 fn exec(runsc: &Runsc, id: &str, opts: &[&str], command: &[&str]) -> Output {
@@ -48,11 +55,9 @@ fn exec(runsc: &Runsc, id: &str, opts: &[&str], command: &[&str]) -> Output {
 
 #[test]
 fn exec_output_status_and_files() {
-    if !busybox_present() {
+    let Some((runsc, _bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (_bundle, id, _created) = sleeper(&runsc);
+    };
 
     let out = exec(&runsc, &id, &[], &[BUSYBOX, "echo", "hi"]);
     assert_eq!(out.code(), Some(0), "{out}");
@@ -112,11 +117,9 @@ fn exec_output_status_and_files() {
 
 #[test]
 fn exec_honours_env_cwd_and_user() {
-    if !busybox_present() {
+    let Some((runsc, _bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (_bundle, id, _created) = sleeper(&runsc);
+    };
     let out = exec(
         &runsc,
         &id,
@@ -146,11 +149,9 @@ fn exec_honours_env_cwd_and_user() {
 
 #[test]
 fn exec_with_a_containerd_process_file() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let process = bundle.path().join("process.json");
     fs::write(
         &process,
@@ -170,11 +171,9 @@ fn exec_with_a_containerd_process_file() {
 /// file names a host process that exits with the exec'd process's status.
 #[test]
 fn detached_exec_writes_a_waitable_pid() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let process = bundle.path().join("process.json");
     fs::write(
         &process,
@@ -213,11 +212,9 @@ fn detached_exec_writes_a_waitable_pid() {
 
 #[test]
 fn signals_reach_the_execd_process() {
-    if !busybox_present() {
+    let Some((runsc, _bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (_bundle, id, _created) = sleeper(&runsc);
+    };
     let running = runsc.spawn(["exec", id.as_str(), BUSYBOX, "sleep", "30"]);
     wait_until(Duration::from_secs(20), "the exec'd sleep", || {
         runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 30")
@@ -265,11 +262,9 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
 /// to the host pty's slave.
 #[test]
 fn tty_exec_sends_the_pty_master_to_the_console_socket() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let socket = bundle.path().join("console.sock");
     // Reads end with EIO once the last slave fd is closed.
     let script = "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4";
@@ -282,15 +277,12 @@ fn tty_exec_sends_the_pty_master_to_the_console_socket() {
 /// `kill --all` reaches exec'd processes too, not only the init.
 #[test]
 fn kill_all_reaches_execd_processes() {
-    if !busybox_present() {
-        return;
-    }
-    let runsc = Runsc::new();
     // An init that survives SIGTERM.
-    let (_bundle, id, _created) = container_running(
-        &runsc,
+    let Some((runsc, _bundle, id, _created)) = container_running(
         "trap '' TERM; echo written-by-init > /tmp/init-file; while :; do /bin/busybox sleep 1; done",
-    );
+    ) else {
+        return;
+    };
     let running = runsc.spawn(["exec", id.as_str(), BUSYBOX, "sleep", "30"]);
     wait_until(Duration::from_secs(20), "the exec'd sleep", || {
         runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 30")
@@ -307,11 +299,9 @@ fn kill_all_reaches_execd_processes() {
 /// helper's connection closes.
 #[test]
 fn killing_the_detached_helper_kills_the_process() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let pid_file = bundle.path().join("exec.pid");
     let out = exec(
         &runsc,

@@ -75,12 +75,9 @@ pub fn exec_on_a_tty(runsc: &Runsc, id: &str, socket: &Path, command: &[&str]) -
 pub fn create_and_start_on_a_tty(runsc: &Runsc, bundle: &Bundle, id: &str, extra: &[&str]) -> OwnedFd {
     let socket = bundle.path().join("console.sock");
     let receiver = console_receiver(&socket);
-    let bundle_dir = bundle.path().to_str().expect("utf-8 bundle path");
-    let socket = socket.to_str().expect("utf-8 socket path");
-    let mut args = vec!["create", "--bundle", bundle_dir, "--console-socket", socket];
+    let mut args = vec!["--console-socket", socket.to_str().expect("utf-8 socket path")];
     args.extend_from_slice(extra);
-    args.push(id);
-    let out = runsc.run(args);
+    let out = runsc.create(bundle, id, &args);
     assert!(out.success(), "runsc create\n{out}");
     let master = receiver.join().expect("console receiver");
     let out = runsc.run(["start", id]);

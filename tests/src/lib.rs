@@ -645,6 +645,14 @@ impl Runsc {
         ])
     }
 
+    /// `runsc create --bundle B EXTRA... ID`.
+    pub fn create(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+        let mut args = vec![OsStr::new("create"), OsStr::new("--bundle"), bundle.path().as_os_str()];
+        args.extend(extra.iter().map(OsStr::new));
+        args.push(OsStr::new(id));
+        self.run(args)
+    }
+
     /// `runsc state ID`, parsed; panics with the output when it fails.
     pub fn state(&self, id: &str) -> serde_json::Value {
         let out = self.run(["state", id]);

@@ -29,12 +29,7 @@ fn container_running(script: &str) -> Option<Running> {
     let runsc = Runsc::new();
     let bundle = busybox_builder(script).build();
     let id = runsc.new_id("exec");
-    let created = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8 bundle path"),
-        id.as_str(),
-    ]);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "runsc create\n{created}");
     let started = runsc.run(["start", id.as_str()]);
     assert!(started.success(), "runsc start\n{started}");
@@ -242,12 +237,7 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
 
     let bundle = Bundle::builder().binary(BUSYBOX).args([BUSYBOX, "true"]).build();
     let id = runsc.new_id("exec-stopped");
-    let created = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8 bundle path"),
-        id.as_str(),
-    ]);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "{created}");
     assert!(runsc.run(["start", id.as_str()]).success());
     runsc.wait_for_status(&id, "stopped", Duration::from_secs(30));

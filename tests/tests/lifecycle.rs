@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use runsc_tests::{
     assert_clean_failure, assert_no_panic, bind, busybox_builder, busybox_bundle, compile, guest_path, native,
-    pid_alive, wait_until, Bundle, Link, Output, Running, Runsc,
+    pid_alive, wait_until, Bundle, Link, Running, Runsc,
 };
 
 const HELLO: &str = "hello from the guest\n";
@@ -37,20 +37,6 @@ fn wait_for_output(what: &str, timeout: Duration, mut read: impl FnMut() -> Vec<
     wait_until(timeout, what, || String::from_utf8_lossy(&read()).contains(needle));
 }
 
-fn create(runsc: &Runsc, bundle: &Bundle, id: &str, pid_file: Option<&Path>) -> Output {
-    let mut args = vec![
-        "create".to_string(),
-        "--bundle".to_string(),
-        bundle.path().to_string_lossy().into_owned(),
-    ];
-    if let Some(p) = pid_file {
-        args.push("--pid-file".to_string());
-        args.push(p.to_string_lossy().into_owned());
-    }
-    args.push(id.to_string());
-    runsc.run(&args)
-}
-
 #[test]
 fn run_prints_output_and_returns_exit_status() {
     let runsc = Runsc::new();
@@ -74,7 +60,7 @@ fn create_start_state_delete() {
     let id = runsc.new_id("life");
     let pid_file = bundle.path().join("init.pid");
 
-    let created = create(&runsc, &bundle, &id, Some(&pid_file));
+    let created = runsc.create(&bundle, &id, &["--pid-file", pid_file.to_str().expect("utf-8")]);
     assert!(created.success(), "runsc create\n{created}");
 
     let state = runsc.state(&id);
@@ -172,7 +158,7 @@ fn invalid_config_fails_clearly() {
     let bundle = hello_bundle(&[]);
     fs::write(bundle.config_path(), "{ \"ociVersion\": \"1.0.2\", this is not json").unwrap();
     let id = runsc.new_id("badcfg");
-    let out = create(&runsc, &bundle, &id, None);
+    let out = runsc.create(&bundle, &id, &[]);
     assert_clean_failure(&out, "create with an invalid config.json");
     assert!(
         out.stderr_str().contains("config.json"),
@@ -188,10 +174,10 @@ fn duplicate_id_fails_clearly() {
     let first = hello_bundle(&[]);
     let second = hello_bundle(&["5"]);
     let id = runsc.new_id("dup");
-    let out = create(&runsc, &first, &id, None);
+    let out = runsc.create(&first, &id, &[]);
     assert!(out.success(), "first create\n{out}");
 
-    let out = create(&runsc, &second, &id, None);
+    let out = runsc.create(&second, &id, &[]);
     assert_clean_failure(&out, "create with a duplicate id");
     assert!(out.stderr_str().contains(&id), "error should name {id}\n{out}");
 
@@ -337,7 +323,7 @@ fn delete_of_a_running_container_needs_force() {
     let runsc = Runsc::new();
     let bundle = pause_bundle();
     let id = runsc.new_id("delrun");
-    let created = create(&runsc, &bundle, &id, None);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "create\n{created}");
     let out = runsc.run(["start", id.as_str()]);
     assert!(out.success(), "start\n{out}");

@@ -40,14 +40,7 @@ fn pod_bundle(name: &str, script: &str, mounts: Vec<oci_spec::runtime::Mount>, k
 /// `runsc create --pid-file` then `start`; returns the pid file's pid.
 fn create_and_start(runsc: &Runsc, bundle: &Bundle, id: &str) -> i32 {
     let pid_file = bundle.path().join("container.pid");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8"),
-        "--pid-file",
-        pid_file.to_str().expect("utf-8"),
-        id,
-    ]);
+    let out = runsc.create(bundle, id, &["--pid-file", pid_file.to_str().expect("utf-8")]);
     assert!(out.success(), "create {id}\n{out}");
     let pid = read_pid_file(&pid_file);
     assert_eq!(runsc.state(id)["status"], "created");
@@ -331,12 +324,7 @@ fn annotations_naming_no_sandbox_fail_cleanly() {
     let runsc = Runsc::new();
     let id = runsc.new_id("orphan");
     let bundle = pod_bundle("x", "exit 0", vec![], "container", "no-such-sandbox");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8"),
-        id.as_str(),
-    ]);
+    let out = runsc.create(&bundle, &id, &[]);
     runsc_tests::assert_clean_failure(&out, "create in a missing sandbox");
     assert!(out.stderr_str().contains("no-such-sandbox"), "{out}");
     assert!(!runsc.root().join(&id).exists());
@@ -357,12 +345,7 @@ fn members_follow_their_sandbox(platform: &str) {
     // Deleted before it ever ran: its loaded init goes, the pod stays.
     let never = runsc.new_id("never");
     let never_bundle = pod_bundle("never", "exec /bin/busybox sleep 1003", vec![], "container", &pod);
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        never_bundle.path().to_str().expect("utf-8"),
-        never.as_str(),
-    ]);
+    let out = runsc.create(&never_bundle, &never, &[]);
     assert!(out.success(), "{out}");
     let out = sh(&runsc, &pod, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
     assert!(

@@ -247,6 +247,18 @@ impl Containerd {
         run(self.ctr_command(args), crate::default_timeout())
     }
 
+    /// Runs `ctr ARGS...` as [`Containerd::ctr`] does; panics with its
+    /// output and the daemon's log unless it succeeds.
+    pub fn ctr_ok<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.ctr(args);
+        assert!(out.success(), "{out}\n{}", self.log());
+        out
+    }
+
     /// `ctr images import` of an archive into our namespace; panics on failure.
     pub fn import(&self, archive: &Path) {
         self.import_into(&self.namespace, archive);

@@ -55,10 +55,8 @@ fn wait_for_task_status(c: &Containerd, id: &str, want: &str) {
 }
 
 fn remove(c: &Containerd, id: &str) {
-    let out = c.ctr(["task", "rm", "-f", id]);
-    assert!(out.success(), "{out}");
-    let out = c.ctr(["containers", "rm", id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "rm", "-f", id]);
+    c.ctr_ok(["containers", "rm", id]);
 }
 
 #[test]
@@ -104,8 +102,7 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     assert_eq!(out.stdout_str(), "from exec\n", "{out}");
 
     // pause/resume freeze the whole sandbox.
-    let out = c.ctr(["task", "pause", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "pause", &id]);
     wait_for_task_status(&c, &id, "PAUSED");
     let state = runsc_state(&c, &id);
     assert_eq!(state["status"], "paused", "{state}");
@@ -113,21 +110,18 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     let out = c.ctr(["task", "exec", "--exec-id", "e-paused", &id, "true"]);
     assert!(!out.success() && !out.timed_out, "{out}");
     assert!(out.stderr_str().contains("paused"), "{out}");
-    let out = c.ctr(["task", "resume", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "resume", &id]);
     wait_for_task_status(&c, &id, "RUNNING");
     let out = c.ctr(["task", "exec", "--exec-id", "e2", &id, "echo", "alive"]);
     assert_eq!(out.stdout_str(), "alive\n", "{out}");
 
     // The shim's metrics come from the sandbox's own cgroups (cpuacct is
     // one of them: a sandbox that has barely run used far less than a second).
-    let out = c.ctr(["task", "metrics", &id]);
-    assert!(out.success(), "{out}");
+    let out = c.ctr_ok(["task", "metrics", &id]);
     let usage: u64 = metric(&out.stdout_str(), "cpuacct.usage").unwrap_or_else(|| panic!("{out}"));
     assert!(usage > 0 && usage < 60_000_000_000, "cpuacct.usage {usage}\n{out}");
     // `ctr task ps` lists host pids (runsc ps --format json): the sandbox's.
-    let out = c.ctr(["task", "ps", &id]);
-    assert!(out.success(), "{out}");
+    let out = c.ctr_ok(["task", "ps", &id]);
     let init_pid = c
         .task_pid(&id)
         .unwrap_or_else(|| panic!("no pid for {id}\n{}", c.ctr(["task", "ls"])));
@@ -145,8 +139,7 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     assert!(v["data"]["memory"]["usage"]["usage"].as_u64().unwrap_or(0) > 0, "{v}");
 
     // SIGTERM (the default of `ctr task kill`) stops the sleeping init.
-    let out = c.ctr(["task", "kill", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "kill", &id]);
     wait_for_task_status(&c, &id, "STOPPED");
     remove(&c, &id);
     assert!(!c.runc_root().join(c.namespace()).join(&id).exists());
@@ -165,8 +158,7 @@ fn update_applies_to_the_sandbox_cgroup() {
     let v: serde_json::Value = serde_json::from_str(events.stdout_str().trim()).expect("events JSON");
     assert_eq!(v["data"]["memory"]["usage"]["limit"], 209_715_200, "{v}");
     assert_eq!(v["data"]["pids"]["limit"], 300, "{v}");
-    let out = c.ctr(["task", "kill", "-s", "SIGKILL", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "kill", "-s", "SIGKILL", &id]);
     wait_for_task_status(&c, &id, "STOPPED");
     remove(&c, &id);
 }

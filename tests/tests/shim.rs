@@ -51,8 +51,7 @@ fn run_sleeper(ctrd: &Containerd, id: &str) {
         "sleep",
         "1000",
     ];
-    let out = ctrd.ctr(args);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(args);
 }
 
 /// Waits (up to TIMEOUT) until task `id` is STOPPED.
@@ -123,8 +122,7 @@ fn exec_metrics_and_kill_of_a_running_container() {
     assert_eq!(out.code(), Some(4), "{out}");
 
     // Stats: the sandbox cgroup's memory (and CPU) figures.
-    let out = ctrd.ctr(["task", "metrics", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_ok(["task", "metrics", &id]);
     let usage = out
         .stdout_str()
         .lines()
@@ -137,17 +135,13 @@ fn exec_metrics_and_kill_of_a_running_container() {
     assert!(out.stdout_str().contains("cpuacct.usage"), "{out}");
 
     // Pids: runsc ps.
-    let out = ctrd.ctr(["task", "ps", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "ps", &id]);
 
     // Kill (SIGTERM): the task stops, with 128+15.
-    let out = ctrd.ctr(["task", "kill", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", &id]);
     wait_stopped(&ctrd, &id);
-    let out = ctrd.ctr(["task", "rm", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
-    let out = ctrd.ctr(["containers", "rm", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
+    ctrd.ctr_ok(["containers", "rm", &id]);
 }
 
 #[test]
@@ -157,11 +151,9 @@ fn kill_all_stops_init_and_execs() {
     };
     let id = unique_name("killall");
     run_sleeper(&ctrd, &id);
-    let out = ctrd.ctr(["task", "kill", "--all", "--signal", "SIGKILL", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", "--all", "--signal", "SIGKILL", &id]);
     wait_stopped(&ctrd, &id);
-    let out = ctrd.ctr(["task", "rm", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
 }
 
 /// When the shim dies, containerd runs `containerd-shim-runsc-v1 delete`,
@@ -186,8 +178,7 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
         task => Err(task),
     })
     .unwrap_or_else(|task| panic!("not cleaned up: task {task:?}\n{}", ctrd.log()));
-    let out = ctrd.ctr(["containers", "rm", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["containers", "rm", &id]);
     assert!(
         ctrd.log().contains("cleaning up dead shim"),
         "containerd did not run the shim's delete:\n{}",
@@ -265,8 +256,7 @@ fn containerd_reconnects_to_a_running_shim() {
     // The exit event reaches the new containerd (the shim dials again).
     let events = runsc_tests::spawn(ctrd.ctr_command(["events"]));
     std::thread::sleep(Duration::from_millis(300));
-    let out = ctrd.ctr(["task", "kill", "--signal", "SIGKILL", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", "--signal", "SIGKILL", &id]);
     poll_until(TIMEOUT, || {
         let seen = String::from_utf8_lossy(&events.stdout_so_far()).into_owned();
         if seen.contains("/tasks/exit") {
@@ -282,8 +272,7 @@ fn containerd_reconnects_to_a_running_shim() {
     );
     events.wait(TIMEOUT);
     assert_eq!(ctrd.task_status(&id).as_deref(), Some("STOPPED"));
-    let out = ctrd.ctr(["task", "rm", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
 }
 
 /// Pause and Resume (`runsc pause`/`resume`), and Update of the memory
@@ -295,16 +284,12 @@ fn pause_resume_and_update() {
     };
     let id = unique_name("frozen");
     run_sleeper(&ctrd, &id);
-    let out = ctrd.ctr(["task", "pause", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "pause", &id]);
     assert_eq!(ctrd.task_status(&id).as_deref(), Some("PAUSED"));
-    let out = ctrd.ctr(["task", "resume", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "resume", &id]);
     assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"));
 
-    let out = ctrd.ctr(["task", "kill", "--signal", "SIGKILL", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", "--signal", "SIGKILL", &id]);
     wait_stopped(&ctrd, &id);
-    let out = ctrd.ctr(["task", "rm", &id]);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
 }

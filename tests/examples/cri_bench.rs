@@ -21,7 +21,8 @@ use k8s_cri::v1::{
     LinuxPodSandboxConfig, LinuxSandboxSecurityContext, NamespaceMode, NamespaceOption, PodSandboxConfig,
     PodSandboxMetadata, RemovePodSandboxRequest, RunPodSandboxRequest, StartContainerRequest, StopPodSandboxRequest,
 };
-use runsc_tests::containerd::{Containerd, BUSYBOX, CRI_NAMESPACE, RUNSC_RUNTIME};
+use runsc_tests::containerd::{Containerd, CRI_NAMESPACE, RUNSC_RUNTIME};
+use runsc_tests::images::{busybox, pause, BUSYBOX_REF as BUSYBOX};
 use runsc_tests::{run, unique_name};
 use tonic::transport::{Channel, Endpoint, Uri};
 
@@ -47,10 +48,8 @@ fn ctr_true(ctrd: &Containerd, runtime_args: &[&str], warmup: usize, runs: usize
     let mut samples = Vec::new();
     for i in 0..warmup + runs {
         let id = unique_name("bench");
-        let mut cmd = ctrd.ctr(NS);
-        cmd.args(["run", "--rm"])
-            .args(runtime_args)
-            .args([BUSYBOX, &id, "true"]);
+        let mut cmd = ctrd.ctr_command(["run", "--rm"]);
+        cmd.args(runtime_args).args([BUSYBOX, &id, "true"]);
         let start = Instant::now();
         let out = run(cmd, Duration::from_secs(60));
         let took = start.elapsed();
@@ -214,8 +213,10 @@ fn ratio(value: Option<f64>, base: Option<f64>) -> String {
 fn main() {
     let warmup = env_count("WARMUP", 3);
     let runs = env_count("RUNS", 20);
-    let ctrd = Containerd::start(&[NS, CRI_NAMESPACE]);
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let ctrd = Containerd::with_runsc_shim(NS);
+    ctrd.import_into(CRI_NAMESPACE, &busybox().oci_archive);
+    ctrd.import_into(CRI_NAMESPACE, pause());
+    let config = ctrd.runsc_config().display().to_string();
     eprintln!("ctr run --rm true: runc ...");
     let ctr_runc = ctr_true(&ctrd, &["--runtime", "io.containerd.runc.v2"], warmup, runs);
     eprintln!("ctr run --rm true: runsc shim ...");

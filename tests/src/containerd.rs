@@ -1,49 +1,61 @@
-//! A private containerd for end-to-end tests of `containerd-shim-runsc-v1`
-//! and the CRI path (see `shared/ECOSYSTEM.md` §3-4 for the why of each
-//! setting), and the local images those tests run.
+//! A private containerd for end-to-end tests: driven with `ctr` (runsc as the
+//! runc shim's runtime, `ctr run --runc-binary`), through our shim
+//! `containerd-shim-runsc-v1`, over the CRI, and under dockerd.
 //!
-//! [`Containerd::start`] writes a config from `containerd config default`
-//! with every piece of state under a fresh temporary directory (root, state,
-//! gRPC socket, the opt plugin's dir, runsc's `--root`s), `sandbox_image` =
-//! the local pause image, `restrict_oom_score_adj = true` (no
-//! CAP_SYS_RESOURCE here), a stream server address that exists on `lo`, and
-//! two CRI runtime handlers:
-//! - `runsc`: `runtime_type = "io.containerd.runsc.v1"` (our shim, found
-//!   on containerd's PATH), its runsc settings in a TOML file named by the
-//!   handler's `ConfigPath`;
+//! [`Containerd::start_with`] writes a config (version 2) with every piece
+//! of state under a fresh private directory (root, state, sockets, the opt
+//! plugin's dir, runtime roots) and waits until containerd answers. `ctr`
+//! talks to it through [`Containerd::ctr`], in [`Containerd::namespace`].
+//! By default the CRI plugin is disabled (`ctr` does not need it). With
+//! [`ContainerdConfig::runsc_shim`] (see `shared/ECOSYSTEM.md` §3-4 for
+//! the why of each setting), our shim is first on containerd's PATH, its
+//! runsc settings are in [`Containerd::runsc_config`], the busybox and
+//! pause images are imported, and the CRI plugin runs with
+//! `sandbox_image` = the local pause image, `restrict_oom_score_adj = true`
+//! (no CAP_SYS_RESOURCE here), a stream server address that exists on `lo`,
+//! and, besides the default `runc`, two runtime handlers:
+//! - `runsc`: `runtime_type = "io.containerd.runsc.v1"` (our shim), its
+//!   runsc settings in the TOML file named by the handler's `ConfigPath`;
 //! - `runsc-runc-shim`: containerd's runc shim with `BinaryName` = runsc.
 //!
-//! Dropping it stops containerd, then the shims it started (found by the
-//! socket path in their arguments, killed by pid), detaches the mounts left
-//! under the directory, and removes it.
+//! The runc shim keeps the runtime's state in [`Containerd::runc_root`]
+//! (given as `--runc-root` to ctr, `Root` to the CRI handler).
 //!
-//! Images ([`busybox_image`], [`pause_image`]) are OCI archives built with
-//! umoci and skopeo from the host's busybox-static and a static pause
-//! program, cached under `target/containerd-images/`.
+//! Dropping it removes the tasks and containers of its namespace, stops
+//! containerd, kills the shims and sandboxes it started and every process
+//! still naming its directory, detaches the mounts below the directory,
+//! removes it and, when the namespace was its own, that namespace's cgroups.
+//!
+//! ```no_run
+//! use runsc_tests::containerd::Containerd;
+//! use runsc_tests::daemons::require_tools;
+//! if !require_tools(&["containerd", "ctr"]) { return; }
+//! let c = Containerd::start();
+//! let out = runsc_tests::run(c.ctr_command(["version"]), std::time::Duration::from_secs(10));
+//! ```
 
+use std::ffi::OsStr;
 use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tempfile::TempDir;
 
-use crate::{profile_dir, run, runsc_bin, target_dir, unique, Output};
+use crate::daemons::{command_with, private_dir, remove_cgroups, stop, sweep, wait_ready, CLEANUP_TIMEOUT};
+use crate::images::{busybox, pause, PAUSE_REF};
+use crate::{built_binary, poll_until, run, runsc_bin, unique_name, Output};
 
-/// The busybox image's name in containerd.
-pub const BUSYBOX: &str = "localhost/busybox:latest";
-/// The pause image's name (`sandbox_image`).
-pub const PAUSE: &str = "localhost/pause:runsc-test";
 /// The CRI's containerd namespace.
 pub const CRI_NAMESPACE: &str = "k8s.io";
 /// The runtime name of our shim.
 pub const RUNSC_RUNTIME: &str = "io.containerd.runsc.v1";
 
-/// The host tools these tests need.
-pub const TOOLS: [&str; 6] = [
+/// The host tools a containerd with our shim needs (images included).
+pub const SHIM_TOOLS: [&str; 6] = [
     "containerd",
     "ctr",
     "containerd-shim-runc-v2",
@@ -52,105 +64,140 @@ pub const TOOLS: [&str; 6] = [
     "skopeo",
 ];
 
-/// Whether every tool in `tools` is on PATH. In CI (`CI=true`) a missing
-/// tool fails the test; elsewhere the test is skipped with a message.
-pub fn tools_present(test: &str, tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| which(t).is_none()).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!("{test}: missing {}", missing.join(", "));
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{message} (install them; .ci/run does)");
-    }
-    eprintln!("SKIPPED {message}");
-    false
-}
-
-/// The first `name` on PATH.
-pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
-}
-
 /// The shim binary under test: `$RUNSC_SHIM_BIN`, else
 /// `target/<profile>/containerd-shim-runsc-v1`.
 pub fn shim_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RUNSC_SHIM_BIN") {
-        return PathBuf::from(p);
-    }
-    let p = profile_dir().join("containerd-shim-runsc-v1");
-    assert!(
-        p.is_file(),
-        "{} does not exist: build it first (cargo build --workspace), or set RUNSC_SHIM_BIN",
-        p.display()
-    );
-    p
+    built_binary("RUNSC_SHIM_BIN", "containerd-shim-runsc-v1")
 }
 
-/// A running private containerd.
+/// How to configure a [`Containerd`].
+#[derive(Debug, Clone, Default)]
+pub struct ContainerdConfig {
+    /// The namespace `ctr` uses; by default one of its own, unique on the
+    /// machine (and its cgroups removed on drop).
+    pub namespace: Option<String>,
+    /// Our shim, the CRI plugin with the `runsc` and `runsc-runc-shim`
+    /// handlers, and the busybox and pause images in the namespace.
+    pub runsc_shim: bool,
+}
+
+/// A containerd of our own.
 pub struct Containerd {
     dir: TempDir,
     child: Option<Child>,
+    namespace: String,
+    own_namespace: bool,
 }
 
 impl Containerd {
-    /// Starts containerd and waits until it answers; images are imported
-    /// into `namespaces`.
-    pub fn start(namespaces: &[&str]) -> Containerd {
-        let dir = tempfile::Builder::new()
-            .prefix("runsc-ctrd-")
-            .tempdir()
-            .expect("temporary directory");
-        let root = dir.path();
-        for sub in ["bin", "cni", "logs"] {
-            fs::create_dir_all(root.join(sub)).expect("mkdir");
+    /// Starts containerd for `ctr` and the runc shim (no CRI, no images).
+    pub fn start() -> Containerd {
+        Containerd::start_with(&ContainerdConfig::default())
+    }
+
+    /// Starts containerd with our shim, the CRI and the images, `ctr` in `namespace`.
+    pub fn with_runsc_shim(namespace: &str) -> Containerd {
+        Containerd::start_with(&ContainerdConfig {
+            namespace: Some(namespace.to_string()),
+            runsc_shim: true,
+        })
+    }
+
+    /// Starts containerd as `config` says and waits until it answers.
+    pub fn start_with(config: &ContainerdConfig) -> Containerd {
+        let dir = private_dir("runsc-ctrd");
+        let path = dir.path();
+        if config.runsc_shim {
+            install_runsc_shim(path);
         }
-        std::os::unix::fs::symlink(shim_bin(), root.join("bin/containerd-shim-runsc-v1")).expect("symlink the shim");
-        fs::write(root.join("runsc.toml"), runsc_toml(root)).expect("runsc.toml");
-        fs::write(root.join("config.toml"), config(root)).expect("config.toml");
-        let child = spawn_daemon(root);
+        fs::write(path.join("config.toml"), config_toml(path, config.runsc_shim)).expect("writing config.toml");
         let mut ctrd = Containerd {
             dir,
-            child: Some(child),
+            child: None,
+            namespace: config.namespace.clone().unwrap_or_else(|| unique_name("runsc-test")),
+            own_namespace: config.namespace.is_none(),
         };
-        ctrd.wait_ready();
-        for ns in namespaces {
-            ctrd.import(ns, &busybox_image());
-            ctrd.import(ns, &pause_image());
+        ctrd.launch();
+        if config.runsc_shim {
+            ctrd.import(&busybox().oci_archive);
+            ctrd.import(pause());
         }
         ctrd
+    }
+
+    /// Starts the daemon on our config.toml, our `bin/` first on its PATH,
+    /// its output appended to `containerd.log`, and waits until it answers.
+    fn launch(&mut self) {
+        let path = self.dir();
+        let log = path.join("containerd.log");
+        let log_file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("containerd log");
+        let search_path = format!(
+            "{}:{}",
+            path.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(path.join("config.toml"))
+            .env("PATH", search_path)
+            .current_dir(path)
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("dup log"))
+            .stderr(log_file)
+            .spawn()
+            .expect("starting containerd");
+        let socket = self.socket();
+        let probe = || {
+            let mut cmd = Command::new("ctr");
+            cmd.arg("--address").arg(&socket).arg("version");
+            socket.exists() && run(cmd, Duration::from_secs(5)).success()
+        };
+        wait_ready("containerd", &log, self.child.insert(child), probe);
     }
 
     /// Stops containerd (SIGTERM; its shims keep running) and starts it
     /// again with the same state, as after a daemon upgrade.
     pub fn restart(&mut self) {
-        self.stop_daemon();
-        self.child = Some(spawn_daemon(self.dir.path()));
-        self.wait_ready();
-    }
-
-    fn stop_daemon(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if let Ok(pid) = i32::try_from(child.id()) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
-            }
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while !matches!(child.try_wait(), Ok(Some(_))) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            stop(&mut child, Duration::from_secs(10));
         }
+        self.launch();
     }
 
+    /// The private directory holding everything of this instance.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    /// The gRPC socket (CRI and ctr).
+    /// The gRPC socket (CRI, `ctr --address`, dockerd's `containerd`).
     pub fn socket(&self) -> PathBuf {
-        self.dir().join("c.sock")
+        self.dir().join("containerd.sock")
+    }
+
+    /// The namespace this instance's tests use.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// containerd's state directory (bundles of running tasks).
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir().join("state")
+    }
+
+    /// The directory to give the runc shim as its runtime root; the runtime
+    /// sees `--root <this>/<namespace>`.
+    pub fn runc_root(&self) -> PathBuf {
+        self.dir().join("runc-root")
+    }
+
+    /// The runsc settings of our shim (`ctr --runtime-config-path`, the
+    /// `runsc` handler's `ConfigPath`).
+    pub fn runsc_config(&self) -> PathBuf {
+        self.dir().join("runsc.toml")
     }
 
     /// runsc's `--root` as our shim uses it.
@@ -158,49 +205,119 @@ impl Containerd {
         self.dir().join("runsc-root")
     }
 
-    /// containerd's own log, for failure messages.
+    /// The daemon's log so far.
     pub fn log(&self) -> String {
-        let text = fs::read_to_string(self.dir().join("containerd.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        fs::read_to_string(self.dir().join("containerd.log")).unwrap_or_default()
     }
 
-    /// `ctr --address <socket> -n <namespace>`.
-    pub fn ctr(&self, namespace: &str) -> Command {
-        let mut cmd = Command::new("ctr");
-        cmd.arg("--address").arg(self.socket()).args(["-n", namespace]);
-        cmd
+    /// `ctr --address SOCKET -n NAMESPACE ARGS...`.
+    pub fn ctr_command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.ctr_command_in(&self.namespace, args)
     }
 
-    /// Runs `ctr ... args` with a timeout.
-    pub fn ctr_run(&self, namespace: &str, args: &[&str], timeout: Duration) -> Output {
-        let mut cmd = self.ctr(namespace);
-        cmd.args(args);
-        run(cmd, timeout)
+    /// `ctr --address SOCKET -n namespace ARGS...`, in another namespace.
+    pub fn ctr_command_in<I, S>(&self, namespace: &str, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let socket = self.socket();
+        command_with(
+            "ctr",
+            &[
+                OsStr::new("--address"),
+                socket.as_os_str(),
+                OsStr::new("-n"),
+                OsStr::new(namespace),
+            ],
+            args,
+        )
     }
 
-    fn import(&self, namespace: &str, archive: &Path) {
-        let archive = archive.display().to_string();
-        let out = self.ctr_run(namespace, &["images", "import", &archive], Duration::from_secs(120));
-        assert!(out.success(), "importing {archive}:\n{out}\n{}", self.log());
+    /// Runs `ctr ARGS...` with the default test timeout.
+    pub fn ctr<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        run(self.ctr_command(args), crate::default_timeout())
     }
 
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.socket().exists() {
-                let out = self.ctr_run("default", &["version"], Duration::from_secs(10));
-                if out.success() {
-                    return;
-                }
-            }
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("containerd exited ({status}):\n{}", self.log());
-                }
-            }
-            assert!(Instant::now() < deadline, "containerd did not come up:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
+    /// Runs `ctr ARGS...` as [`Containerd::ctr`] does; panics with its
+    /// output and the daemon's log unless it succeeds.
+    pub fn ctr_ok<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let out = self.ctr(args);
+        assert!(out.success(), "{out}\n{}", self.log());
+        out
+    }
+
+    /// `ctr images import` of an archive into our namespace; panics on failure.
+    pub fn import(&self, archive: &Path) {
+        self.import_into(&self.namespace, archive);
+    }
+
+    /// `ctr images import` of an archive into `namespace`; panics on failure.
+    pub fn import_into(&self, namespace: &str, archive: &Path) {
+        let args = [OsStr::new("images"), OsStr::new("import"), archive.as_os_str()];
+        let out = run(self.ctr_command_in(namespace, args), Duration::from_secs(120));
+        assert!(out.success(), "importing {}\n{out}\n{}", archive.display(), self.log());
+    }
+
+    /// The columns (TASK, PID, STATUS) of task `id`'s row of `ctr task ls`.
+    fn task_row(&self, id: &str) -> Option<Vec<String>> {
+        let out = self.ctr(["task", "ls"]);
+        out.stdout_str()
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+            .find(|cols| cols.first().map(String::as_str) == Some(id))
+    }
+
+    /// Task `id`'s status (RUNNING, PAUSED, STOPPED, ...) in `ctr task ls`,
+    /// `None` when it is not listed.
+    pub fn task_status(&self, id: &str) -> Option<String> {
+        self.task_row(id)?.get(2).cloned()
+    }
+
+    /// Task `id`'s host pid in `ctr task ls`.
+    pub fn task_pid(&self, id: &str) -> Option<i32> {
+        self.task_row(id)?.get(1)?.parse().ok()
+    }
+
+    /// Polls until task `id`'s status is `want`; panics after `timeout`
+    /// with `ctr task ls` and the daemon's log.
+    pub fn wait_for_task_status(&self, id: &str, want: &str, timeout: Duration) {
+        poll_until(timeout, || match self.task_status(id) {
+            Some(status) if status == want => Ok(()),
+            status => Err(status),
+        })
+        .unwrap_or_else(|status| {
+            panic!(
+                "task {id} is {status:?}, not {want}\n{}\n{}",
+                self.ctr(["task", "ls"]),
+                self.log()
+            )
+        });
+    }
+
+    /// Kills and removes every task and container of our namespace.
+    fn remove_all(&self) {
+        let quiet = |args: &[&str]| run(self.ctr_command(args), CLEANUP_TIMEOUT);
+        let tasks = quiet(&["tasks", "ls", "-q"]).stdout_str();
+        for id in tasks.split_whitespace() {
+            quiet(&["tasks", "kill", "-s", "SIGKILL", id]);
+            quiet(&["tasks", "rm", "-f", id]);
+        }
+        let containers = quiet(&["containers", "ls", "-q"]).stdout_str();
+        for id in containers.split_whitespace() {
+            quiet(&["containers", "rm", id]);
         }
     }
 
@@ -241,7 +358,11 @@ impl Containerd {
 
 impl Drop for Containerd {
     fn drop(&mut self) {
-        self.stop_daemon();
+        if let Some(mut child) = self.child.take() {
+            self.remove_all();
+            stop(&mut child, Duration::from_secs(10));
+        }
+        // Shims outlive containerd; their sockets are outside our directory.
         for (pid, socket) in self.shims() {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             if let Some(socket) = socket {
@@ -251,38 +372,28 @@ impl Drop for Containerd {
         // Sandboxes (runsc boot, gofers) whose shims are gone die with their
         // pid namespace once killed; runsc's state is under our directory.
         kill_sandboxes(&self.runsc_root());
-        kill_sandboxes(&self.dir().join("runsc-runc-root"));
+        kill_sandboxes(&self.runc_root());
         std::thread::sleep(Duration::from_millis(100));
-        unmount_below(self.dir());
+        // What is left names our directory: kill it, detach the mounts.
+        sweep(self.dir());
+        // cgroupsPath is /<namespace>/<id> for ctr (and CRI pods).
+        if self.own_namespace {
+            remove_cgroups(&self.namespace);
+        }
     }
 }
 
-/// Starts containerd on `root/config.toml`, our shim first on its PATH, its
-/// output appended to `root/containerd.log`.
-fn spawn_daemon(root: &Path) -> Child {
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(root.join("containerd.log"))
-        .expect("containerd.log");
-    let path = format!(
-        "{}:{}",
-        root.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    Command::new("containerd")
-        .arg("--config")
-        .arg(root.join("config.toml"))
-        .env("PATH", path)
-        .current_dir(root)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("dup log"))
-        .stderr(log)
-        .spawn()
-        .expect("starting containerd")
+/// Our shim in `root/bin/` (first on containerd's PATH), its runsc
+/// settings in `root/runsc.toml`, and the CRI's CNI and log directories.
+fn install_runsc_shim(root: &Path) {
+    for sub in ["bin", "cni", "logs"] {
+        fs::create_dir_all(root.join(sub)).expect("mkdir");
+    }
+    std::os::unix::fs::symlink(shim_bin(), root.join("bin/containerd-shim-runsc-v1")).expect("symlink the shim");
+    fs::write(root.join("runsc.toml"), runsc_toml(root)).expect("runsc.toml");
 }
 
-/// SIGKILLs the process of every container recorded under a runsc root:
+/// SIGKILLs the process of every container recorded under a runtime root:
 /// our shim's `<root>/<id>`, and runc's shim's `<root>/<namespace>/<id>`.
 fn kill_sandboxes(root: &Path) {
     let Ok(entries) = fs::read_dir(root) else { return };
@@ -315,24 +426,6 @@ fn kill_recorded(container: &Path) {
     }
 }
 
-/// Detaches every mount at or below `dir` (overlay rootfs, shm, snapshot mounts).
-fn unmount_below(dir: &Path) {
-    let prefix = dir.display().to_string();
-    let Ok(mountinfo) = fs::read_to_string("/proc/self/mountinfo") else {
-        return;
-    };
-    let mut points: Vec<String> = mountinfo
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| p.replace("\\040", " "))
-        .filter(|p| p == &prefix || p.starts_with(&format!("{prefix}/")))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = nix::mount::umount2(Path::new(&p), nix::mount::MntFlags::MNT_DETACH);
-    }
-}
-
 /// The runsc settings of the `runsc` handler (and of `ctr --runtime-config-path`).
 /// `RUNSC_TEST_DEBUG_LOG=DIR/` adds runsc's `--debug --debug-log DIR/`.
 fn runsc_toml(root: &Path) -> String {
@@ -347,74 +440,64 @@ fn runsc_toml(root: &Path) -> String {
     text
 }
 
-/// `containerd config default`, edited.
-fn config(root: &Path) -> String {
-    let out = run(
-        {
-            let mut c = Command::new("containerd");
-            c.args(["config", "default"]);
-            c
-        },
-        Duration::from_secs(30),
-    );
-    assert!(out.success(), "containerd config default:\n{out}");
-    let mut text = out.stdout_str();
-    let r = |p: &str| root.join(p).display().to_string();
-    let edits = [
-        ("root = \"/var/lib/containerd\"", format!("root = {:?}", r("root"))),
-        ("state = \"/run/containerd\"", format!("state = {:?}", r("state"))),
-        (
-            "address = \"/run/containerd/containerd.sock\"",
-            format!("address = {:?}", r("c.sock")),
-        ),
-        ("path = \"/opt/containerd\"", format!("path = {:?}", r("opt"))),
-        (
-            "restrict_oom_score_adj = false",
-            "restrict_oom_score_adj = true".to_string(),
-        ),
-        (
-            "stream_server_address = \"127.0.0.1\"",
-            format!("stream_server_address = {:?}", stream_server_address()),
-        ),
-        ("bin_dir = \"/opt/cni/bin\"", "bin_dir = \"/usr/lib/cni\"".to_string()),
-        ("conf_dir = \"/etc/cni/net.d\"", format!("conf_dir = {:?}", r("cni"))),
-    ];
-    for (from, to) in edits {
-        assert!(text.contains(from), "containerd's default config has no `{from}`");
-        text = text.replacen(from, &to, 1);
-    }
-    let sandbox_image = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("sandbox_image = "))
-        .expect("sandbox_image in the default config")
-        .to_string();
-    text = text.replacen(&sandbox_image, &format!("    sandbox_image = {PAUSE:?}"), 1);
-    let anchor = "      [plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes]\n";
-    assert!(text.contains(anchor), "no runtimes table in the default config");
-    text.replacen(anchor, &format!("{anchor}{}", runtime_handlers(root)), 1)
+/// config.toml: everything under `dir`; the CRI plugin disabled unless
+/// `cri` (then configured by [`cri_toml`]).
+fn config_toml(dir: &Path, cri: bool) -> String {
+    let d = dir.display();
+    let (disabled, cri_plugin) = if cri {
+        ("", cri_toml(dir))
+    } else {
+        ("\"io.containerd.grpc.v1.cri\"", String::new())
+    };
+    format!(
+        r#"version = 2
+root = "{d}/root"
+state = "{d}/state"
+disabled_plugins = [{disabled}]
+[grpc]
+  address = "{d}/containerd.sock"
+[ttrpc]
+  address = "{d}/containerd.sock.ttrpc"
+[debug]
+  address = "{d}/debug.sock"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{d}/opt"
+{cri_plugin}"#
+    )
 }
 
-/// The CRI handlers `runsc` (our shim) and `runsc-runc-shim` (runc's shim, runsc binary).
-fn runtime_handlers(root: &Path) -> String {
-    let cri = "plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes";
+/// The CRI plugin's settings and its handlers: containerd's default
+/// `runc` (a table of its own replaces the default's), `runsc` (our shim)
+/// and `runsc-runc-shim` (runc's shim, runsc binary).
+fn cri_toml(dir: &Path) -> String {
+    let d = dir.display();
+    let cri = "plugins.\"io.containerd.grpc.v1.cri\"";
+    let runtimes = format!("{cri}.containerd.runtimes");
     format!(
-        r#"
-        [{cri}.runsc]
-          runtime_type = "{RUNSC_RUNTIME}"
-          [{cri}.runsc.options]
-            TypeUrl = "io.containerd.runsc.v1.options"
-            ConfigPath = {config:?}
-
-        [{cri}.runsc-runc-shim]
-          runtime_type = "io.containerd.runc.v2"
-          [{cri}.runsc-runc-shim.options]
-            BinaryName = {runsc:?}
-            Root = {runc_root:?}
-
+        r#"[{cri}]
+  sandbox_image = {PAUSE_REF:?}
+  restrict_oom_score_adj = true
+  stream_server_address = {stream:?}
+[{cri}.cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "{d}/cni"
+[{runtimes}.runc]
+  runtime_type = "io.containerd.runc.v2"
+[{runtimes}.runsc]
+  runtime_type = "{RUNSC_RUNTIME}"
+[{runtimes}.runsc.options]
+  TypeUrl = "io.containerd.runsc.v1.options"
+  ConfigPath = "{d}/runsc.toml"
+[{runtimes}.runsc-runc-shim]
+  runtime_type = "io.containerd.runc.v2"
+[{runtimes}.runsc-runc-shim.options]
+  BinaryName = {runsc:?}
+  Root = "{d}/runc-root"
 "#,
-        config = root.join("runsc.toml").display().to_string(),
+        stream = stream_server_address(),
         runsc = runsc_bin().display().to_string(),
-        runc_root = root.join("runsc-runc-root").display().to_string(),
     )
 }
 
@@ -425,137 +508,4 @@ fn stream_server_address() -> &'static str {
     } else {
         "::1"
     }
-}
-
-// ---------------------------------------------------------------------------
-// Images
-// ---------------------------------------------------------------------------
-
-/// An OCI archive of busybox-static with every applet linked, CMD /bin/sh.
-pub fn busybox_image() -> PathBuf {
-    cached_image("busybox-oci.tar", |work| {
-        let rootfs = work.join("rootfs");
-        for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root"] {
-            fs::create_dir_all(rootfs.join(d)).expect("mkdir");
-        }
-        let busybox = ["/bin/busybox", "/usr/bin/busybox"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-            .expect("busybox (busybox-static) is not installed");
-        fs::copy(&busybox, rootfs.join("bin/busybox")).expect("copy busybox");
-        let list = run(
-            {
-                let mut c = Command::new(&busybox);
-                c.arg("--list");
-                c
-            },
-            Duration::from_secs(10),
-        );
-        for applet in list.stdout_str().lines().filter(|a| *a != "busybox" && !a.is_empty()) {
-            let _ = std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet));
-        }
-        fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").expect("passwd");
-        fs::write(rootfs.join("etc/group"), "root:x:0:\n").expect("group");
-        set_mode(&rootfs.join("tmp"), 0o1777);
-        oci_archive(
-            work,
-            "busybox",
-            &rootfs,
-            &[
-                "--config.cmd",
-                "/bin/sh",
-                "--config.env",
-                "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-            ],
-            BUSYBOX,
-        )
-    })
-}
-
-/// An OCI archive of a static `pause` (waits for SIGINT/SIGTERM, reaps children).
-pub fn pause_image() -> PathBuf {
-    cached_image("pause-oci.tar", |work| {
-        let rootfs = work.join("rootfs");
-        fs::create_dir_all(&rootfs).expect("mkdir");
-        let src = work.join("pause.c");
-        fs::write(
-            &src,
-            "#include <signal.h>\n#include <stdlib.h>\n#include <sys/wait.h>\n#include <unistd.h>\n\
-             static void die(int s){(void)s;_exit(0);}\n\
-             static void reap(int s){(void)s;while(waitpid(-1,0,WNOHANG)>0){}}\n\
-             int main(void){signal(SIGINT,die);signal(SIGTERM,die);signal(SIGCHLD,reap);for(;;)pause();}\n",
-        )
-        .expect("pause.c");
-        let mut gcc = Command::new("gcc");
-        gcc.args(["-O2", "-static", "-o"]).arg(rootfs.join("pause")).arg(&src);
-        let out = run(gcc, Duration::from_secs(120));
-        assert!(out.success(), "compiling pause:\n{out}");
-        oci_archive(work, "pause", &rootfs, &["--config.entrypoint", "/pause"], PAUSE)
-    })
-}
-
-fn set_mode(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
-}
-
-/// `target/containerd-images/NAME`, built by `build` in a scratch directory
-/// (and renamed into place) unless it is there already.
-fn cached_image(name: &str, build: impl FnOnce(&Path) -> PathBuf) -> PathBuf {
-    let dir = target_dir().join("containerd-images");
-    let out = dir.join(name);
-    if out.is_file() {
-        return out;
-    }
-    fs::create_dir_all(&dir).expect("mkdir containerd-images");
-    let work = dir.join(format!(".build-{name}-{}-{}", std::process::id(), unique()));
-    fs::create_dir_all(&work).expect("mkdir");
-    let built = build(&work);
-    fs::rename(&built, &out).expect("rename the image into place");
-    let _ = fs::remove_dir_all(&work);
-    out
-}
-
-/// umoci builds a one-layer image of `rootfs`; skopeo writes it as an OCI
-/// archive named `reference`.
-fn oci_archive(work: &Path, image: &str, rootfs: &Path, config: &[&str], reference: &str) -> PathBuf {
-    let layout = work.join("oci");
-    let tag = format!("{}:{image}", layout.display());
-    let step = |program: &str, args: Vec<String>| {
-        let mut c = Command::new(program);
-        c.args(&args).current_dir(work);
-        let out = run(c, Duration::from_secs(120));
-        assert!(out.success(), "{program} {args:?}:\n{out}");
-    };
-    step(
-        "umoci",
-        vec!["init".into(), "--layout".into(), layout.display().to_string()],
-    );
-    step("umoci", vec!["new".into(), "--image".into(), tag.clone()]);
-    step(
-        "umoci",
-        vec![
-            "insert".into(),
-            "--image".into(),
-            tag.clone(),
-            rootfs.display().to_string(),
-            "/".into(),
-        ],
-    );
-    let mut args = vec!["config".to_string(), "--image".into(), tag.clone()];
-    args.extend(config.iter().map(|s| s.to_string()));
-    args.extend(["--architecture", "amd64", "--os", "linux"].map(String::from));
-    step("umoci", args);
-    let archive = work.join(format!("{image}.tar"));
-    step(
-        "skopeo",
-        vec![
-            "copy".into(),
-            "-q".into(),
-            format!("oci:{tag}"),
-            format!("oci-archive:{}:{reference}", archive.display()),
-        ],
-    );
-    archive
 }

@@ -1,5 +1,6 @@
-//! Private instances of the real clients for end-to-end tests: containerd
-//! (driven with `ctr`), dockerd (on its own containerd) and podman.
+//! Private instances of the real clients for end-to-end tests: dockerd (on
+//! a [`Containerd`] of its own) and podman, and what they and
+//! [`crate::containerd`] share: tool checks, start-up waits, tear-down.
 //!
 //! Every instance keeps ALL of its state in a temporary directory of its own
 //! (root, state, sockets, runtime roots), uses a containerd namespace unique
@@ -7,13 +8,6 @@
 //! containers are removed, its daemons stopped, processes still naming its
 //! directory killed, mounts below it detached, the directory removed. The
 //! machine is shared, so nothing global is touched.
-//!
-//! ```no_run
-//! use runsc_tests::daemons::{require_tools, Containerd};
-//! if !require_tools(&["containerd", "ctr"]) { return; }
-//! let c = Containerd::start();
-//! let out = runsc_tests::run(c.ctr_command(["version"]), std::time::Duration::from_secs(10));
-//! ```
 
 use std::ffi::OsStr;
 use std::fs;
@@ -25,12 +19,13 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tempfile::TempDir;
 
+use crate::containerd::Containerd;
 use crate::{run, unique_name, Output};
 
 /// How long a daemon may take to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long clean-up commands may take each.
-const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const CLEANUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether CI is running us (`CI=true`): a missing tool is then a failure.
 pub fn in_ci() -> bool {
@@ -66,7 +61,7 @@ pub fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn private_dir(prefix: &str) -> TempDir {
+pub(crate) fn private_dir(prefix: &str) -> TempDir {
     // Short (/tmp/...): unix socket paths must fit in 108 bytes.
     tempfile::Builder::new()
         .prefix(&format!("{prefix}-"))
@@ -75,7 +70,7 @@ fn private_dir(prefix: &str) -> TempDir {
 }
 
 /// Waits until `ready` holds or panics with the daemon's log.
-fn wait_ready(what: &str, log: &Path, child: &mut Child, ready: impl Fn() -> bool) {
+pub(crate) fn wait_ready(what: &str, log: &Path, child: &mut Child, ready: impl Fn() -> bool) {
     let deadline = Instant::now() + START_TIMEOUT;
     while !ready() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -94,7 +89,7 @@ fn wait_ready(what: &str, log: &Path, child: &mut Child, ready: impl Fn() -> boo
 }
 
 /// SIGTERM, then SIGKILL after `grace`; always reaps.
-fn stop(child: &mut Child, grace: Duration) {
+pub(crate) fn stop(child: &mut Child, grace: Duration) {
     if let Ok(pid) = i32::try_from(child.id()) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
     }
@@ -164,7 +159,7 @@ fn unescape_mountinfo(field: &str) -> PathBuf {
 
 /// Kills what is left of an instance (processes naming `dir`) and detaches
 /// the mounts below `dir`.
-fn sweep(dir: &Path) {
+pub(crate) fn sweep(dir: &Path) {
     let needle = dir.to_string_lossy().into_owned();
     for pid in pids_mentioning(&needle) {
         let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
@@ -197,7 +192,7 @@ fn remove_cgroup_tree(dir: &Path) {
     let _ = fs::remove_dir(dir);
 }
 
-fn command_with<I, S>(program: &str, first: &[&OsStr], args: I) -> Command
+pub(crate) fn command_with<I, S>(program: &str, first: &[&OsStr], args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -205,188 +200,6 @@ where
     let mut cmd = Command::new(program);
     cmd.args(first).args(args);
     cmd
-}
-
-// ---------------------------------------------------------------------------
-// containerd
-// ---------------------------------------------------------------------------
-
-/// How to configure a [`Containerd`].
-#[derive(Debug, Clone, Default)]
-pub struct ContainerdConfig {
-    /// Keep the CRI plugin (disabled by default: `ctr` does not need it).
-    /// A CRI test also needs `restrict_oom_score_adj = true` on this machine
-    /// (docs ECOSYSTEM §0), which it can put in `extra_toml`.
-    pub cri: bool,
-    /// Appended to config.toml (version 2), e.g. CRI runtime tables.
-    pub extra_toml: String,
-}
-
-/// A containerd of our own. `ctr` talks to it through [`Containerd::ctr`],
-/// in [`Containerd::namespace`]; the runc shim keeps the runtime's state in
-/// [`Containerd::runc_root`] when given `--runc-root` (ctr) or `Root` (CRI).
-pub struct Containerd {
-    dir: TempDir,
-    child: Option<Child>,
-    namespace: String,
-}
-
-impl Containerd {
-    /// Starts containerd with the default configuration.
-    pub fn start() -> Containerd {
-        Containerd::start_with(&ContainerdConfig::default())
-    }
-
-    pub fn start_with(config: &ContainerdConfig) -> Containerd {
-        let dir = private_dir("runsc-ctrd");
-        let path = dir.path();
-        let config_path = path.join("config.toml");
-        fs::write(&config_path, config_toml(path, config)).expect("writing config.toml");
-        let log = path.join("containerd.log");
-        let log_file = fs::File::create(&log).expect("containerd log");
-        let mut child = Command::new("containerd")
-            .arg("--config")
-            .arg(&config_path)
-            .current_dir(path)
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("dup log"))
-            .stderr(log_file)
-            .spawn()
-            .expect("starting containerd");
-        let socket = path.join("containerd.sock");
-        let namespace = unique_name("runsc-test");
-        let probe = |socket: &Path| {
-            let mut cmd = Command::new("ctr");
-            cmd.arg("--address").arg(socket).arg("version");
-            socket.exists() && run(cmd, Duration::from_secs(5)).success()
-        };
-        wait_ready("containerd", &log, &mut child, || probe(&socket));
-        Containerd {
-            dir,
-            child: Some(child),
-            namespace,
-        }
-    }
-
-    /// The private directory holding everything of this instance.
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The gRPC socket (`ctr --address`, dockerd's `containerd`).
-    pub fn socket(&self) -> PathBuf {
-        self.dir().join("containerd.sock")
-    }
-
-    /// The namespace this instance's tests use.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    /// containerd's state directory (bundles of running tasks).
-    pub fn state_dir(&self) -> PathBuf {
-        self.dir().join("state")
-    }
-
-    /// The directory to give the runc shim as its runtime root; the runtime
-    /// sees `--root <this>/<namespace>`.
-    pub fn runc_root(&self) -> PathBuf {
-        self.dir().join("runc-root")
-    }
-
-    /// The daemon's log so far.
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir().join("containerd.log")).unwrap_or_default()
-    }
-
-    /// `ctr --address SOCKET -n NAMESPACE ARGS...`.
-    pub fn ctr_command<I, S>(&self, args: I) -> Command
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        let socket = self.socket();
-        command_with(
-            "ctr",
-            &[
-                OsStr::new("--address"),
-                socket.as_os_str(),
-                OsStr::new("-n"),
-                OsStr::new(&self.namespace),
-            ],
-            args,
-        )
-    }
-
-    /// Runs `ctr ARGS...` with the default test timeout.
-    pub fn ctr<I, S>(&self, args: I) -> Output
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<OsStr>,
-    {
-        run(self.ctr_command(args), crate::default_timeout())
-    }
-
-    /// `ctr images import` of an archive; panics on failure.
-    pub fn import(&self, archive: &Path) {
-        let out = self.ctr([OsStr::new("images"), OsStr::new("import"), archive.as_os_str()]);
-        assert!(out.success(), "importing {}\n{out}", archive.display());
-    }
-
-    /// Kills and removes every task and container of our namespace.
-    fn remove_all(&self) {
-        let quiet = |args: &[&str]| run(self.ctr_command(args), CLEANUP_TIMEOUT);
-        let tasks = quiet(&["tasks", "ls", "-q"]).stdout_str();
-        for id in tasks.split_whitespace() {
-            quiet(&["tasks", "kill", "-s", "SIGKILL", id]);
-            quiet(&["tasks", "rm", "-f", id]);
-        }
-        let containers = quiet(&["containers", "ls", "-q"]).stdout_str();
-        for id in containers.split_whitespace() {
-            quiet(&["containers", "rm", id]);
-        }
-    }
-}
-
-fn config_toml(dir: &Path, config: &ContainerdConfig) -> String {
-    let d = dir.display();
-    let disabled = if config.cri {
-        ""
-    } else {
-        "\"io.containerd.grpc.v1.cri\""
-    };
-    format!(
-        r#"version = 2
-root = "{d}/root"
-state = "{d}/state"
-disabled_plugins = [{disabled}]
-[grpc]
-  address = "{d}/containerd.sock"
-[ttrpc]
-  address = "{d}/containerd.sock.ttrpc"
-[debug]
-  address = "{d}/debug.sock"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{d}/opt"
-{}
-"#,
-        config.extra_toml
-    )
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            self.remove_all();
-            stop(&mut child, Duration::from_secs(10));
-        }
-        // Shims outlive containerd; they and the runtimes name our directory.
-        sweep(self.dir());
-        // cgroupsPath is /<namespace>/<id> for ctr (and CRI pods).
-        remove_cgroups(&self.namespace);
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 //!   containers it named when dropped.
 //! - [`run`] / [`spawn`] run any command with a timeout, capturing stdout, stderr and
 //!   the exit status ([`Output`]).
+//! - [`wait_until`] / [`poll_until`] poll a condition until it holds or a timeout passes.
+//! - [`console`] receives the pty master runsc sends to a `--console-socket`.
 //!
 //! Environment knobs:
 //! - `RUNSC_BIN`: the runsc binary (default: `target/<profile>/runsc` next to the test).
@@ -19,8 +21,10 @@
 //!   --debug-log /tmp/runsc-debug/`).
 //! - `RUNSC_TEST_TIMEOUT`: seconds before a command is killed (default 60).
 
-#![forbid(unsafe_code)]
+// Only `console` needs unsafe code (an fd received with SCM_RIGHTS), and allows it where it does.
+#![deny(unsafe_code)]
 
+pub mod console;
 pub mod daemons;
 pub mod images;
 
@@ -89,14 +93,20 @@ pub fn target_dir() -> PathBuf {
 /// Panics with a hint when it does not exist: `cargo test` does not build another
 /// package's binaries, so build first (`cargo build --release --workspace`).
 pub fn runsc_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("RUNSC_BIN") {
+    built_binary("RUNSC_BIN", "runsc")
+}
+
+/// `$VAR` when it is set, else `target/<profile>/NAME`, which must exist
+/// (`cargo test` does not build another package's binaries).
+pub fn built_binary(var: &str, name: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(var) {
         return PathBuf::from(p);
     }
-    let p = profile_dir().join("runsc");
+    let p = profile_dir().join(name);
     assert!(
         p.is_file(),
         "{} does not exist: build it first (cargo build --release --workspace), \
-         or point RUNSC_BIN at a runsc binary",
+         or point {var} at a {name} binary",
         p.display()
     );
     p
@@ -113,6 +123,18 @@ pub fn runsc_available() -> bool {
 // ---------------------------------------------------------------------------
 // Guest programs
 // ---------------------------------------------------------------------------
+
+/// The host's busybox (Debian's busybox-static), which tests copy into bundles.
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// Whether [`BUSYBOX`] is there; when it is not, says that the test is skipped.
+pub fn busybox_present() -> bool {
+    if Path::new(BUSYBOX).exists() {
+        return true;
+    }
+    eprintln!("skipped: {BUSYBOX} is missing");
+    false
+}
 
 /// How a guest program is linked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -453,6 +475,38 @@ where
     run(cmd, default_timeout())
 }
 
+/// How long [`poll_until`] sleeps between attempts.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// Calls `attempt` every 50 ms until it returns `Ok`, and returns that;
+/// once `timeout` has passed, returns the last `Err` instead (for the
+/// caller's panic message, made only then).
+pub fn poll_until<T, E>(timeout: Duration, mut attempt: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let start = Instant::now();
+    loop {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(last) if start.elapsed() >= timeout => return Err(last),
+            Err(_) => std::thread::sleep(POLL_INTERVAL),
+        }
+    }
+}
+
+/// Calls `done` every 50 ms until it returns true; panics with "timed out
+/// waiting for `what`" once `timeout` has passed.
+pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    poll_until(timeout, || if done() { Ok(()) } else { Err(()) })
+        .unwrap_or_else(|()| panic!("timed out waiting for {what}"));
+}
+
+/// The pid in a pid file runsc wrote (`--pid-file`); panics when there is none.
+pub fn read_pid_file(path: &Path) -> i32 {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("pid file {}: {e}", path.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("pid file {}: {text:?} is not a pid ({e})", path.display()))
+}
+
 /// Whether host process `pid` exists and is not a zombie.
 pub fn pid_alive(pid: i64) -> bool {
     if pid <= 0 {
@@ -591,6 +645,14 @@ impl Runsc {
         ])
     }
 
+    /// `runsc create --bundle B EXTRA... ID`.
+    pub fn create(&self, bundle: &Bundle, id: &str, extra: &[&str]) -> Output {
+        let mut args = vec![OsStr::new("create"), OsStr::new("--bundle"), bundle.path().as_os_str()];
+        args.extend(extra.iter().map(OsStr::new));
+        args.push(OsStr::new(id));
+        self.run(args)
+    }
+
     /// `runsc state ID`, parsed; panics with the output when it fails.
     pub fn state(&self, id: &str) -> serde_json::Value {
         let out = self.run(["state", id]);
@@ -601,18 +663,15 @@ impl Runsc {
 
     /// Polls `runsc state ID` until its status is `want`; panics after `timeout`.
     pub fn wait_for_status(&self, id: &str, want: &str, timeout: Duration) -> serde_json::Value {
-        let start = Instant::now();
-        loop {
+        poll_until(timeout, || {
             let state = self.state(id);
             if state["status"] == want {
-                return state;
+                Ok(state)
+            } else {
+                Err(state)
             }
-            assert!(
-                start.elapsed() < timeout,
-                "container {id} still not {want} after {timeout:?}: {state}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
+        .unwrap_or_else(|state| panic!("container {id} still not {want} after {timeout:?}: {state}"))
     }
 }
 
@@ -687,16 +746,12 @@ pub fn bind(destination: &str, source: &Path, options: &[&str]) -> oci_spec::run
 /// A bundle holding busybox that runs `sh -c script`, with `mounts` after
 /// the default ones.
 pub fn busybox_bundle(script: &str, mounts: Vec<oci_spec::runtime::Mount>) -> Bundle {
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut all = spec.mounts().clone().unwrap_or_default();
-    all.extend(mounts);
-    spec.set_mounts(Some(all));
-    bundle.save_spec(&spec);
-    bundle
+    busybox_builder(script).mounts(mounts).build()
+}
+
+/// Starts describing a bundle holding busybox that runs `sh -c script`.
+pub fn busybox_builder(script: &str) -> BundleBuilder {
+    Bundle::builder().binary(BUSYBOX).args([BUSYBOX, "sh", "-c", script])
 }
 
 /// Describes a [`Bundle`].
@@ -707,6 +762,8 @@ pub struct BundleBuilder {
     args: Vec<String>,
     env: Vec<String>,
     no_default_mounts: bool,
+    mounts: Vec<Mount>,
+    read_only_root: bool,
 }
 
 impl BundleBuilder {
@@ -743,6 +800,18 @@ impl BundleBuilder {
     /// Leaves out the default mounts (proc on /proc, tmpfs on /tmp).
     pub fn no_default_mounts(mut self) -> Self {
         self.no_default_mounts = true;
+        self
+    }
+
+    /// Adds `mounts` after the default ones.
+    pub fn mounts(mut self, mounts: impl IntoIterator<Item = Mount>) -> Self {
+        self.mounts.extend(mounts);
+        self
+    }
+
+    /// Sets `root.readonly` (false unless set).
+    pub fn read_only_root(mut self, read_only: bool) -> Self {
+        self.read_only_root = read_only;
         self
     }
 
@@ -804,7 +873,7 @@ impl BundleBuilder {
             .expect("process");
         let root = RootBuilder::default()
             .path("rootfs")
-            .readonly(false)
+            .readonly(self.read_only_root)
             .build()
             .expect("root");
         let namespaces = [
@@ -818,7 +887,7 @@ impl BundleBuilder {
         .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build().expect("namespace"))
         .collect::<Vec<_>>();
         let linux = LinuxBuilder::default().namespaces(namespaces).build().expect("linux");
-        let mounts: Vec<Mount> = if self.no_default_mounts {
+        let mut mounts: Vec<Mount> = if self.no_default_mounts {
             Vec::new()
         } else {
             vec![
@@ -837,6 +906,7 @@ impl BundleBuilder {
                     .expect("tmp mount"),
             ]
         };
+        mounts.extend(self.mounts.iter().cloned());
         SpecBuilder::default()
             .version("1.0.2")
             .hostname("runsc-test")

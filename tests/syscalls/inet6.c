@@ -3,6 +3,7 @@
  * v4-mapped addresses (::ffff:127.0.0.1) on AF_INET6 sockets, UDP to ::1.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -49,24 +50,6 @@ static int listen_on(const char *ip, int v6only, uint16_t *port)
 	return s;
 }
 
-static int connect4(uint16_t port)
-{
-	struct sockaddr_in a;
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		int e = errno;
-		close(s);
-		errno = e;
-		return -1;
-	}
-	return s;
-}
-
 CASE(ipv6_names_of_a_connection)
 {
 	uint16_t port;
@@ -99,7 +82,7 @@ CASE(ipv6_wildcard_listener_accepts_ipv4_as_mapped)
 
 	need_loopback();
 	l = listen_on("::", 0, &port);
-	c = ASSERT_OK(connect4(port));
+	c = ASSERT_OK(loopback_connected(port));
 	a = ASSERT_OK(accept(l, (struct sockaddr *)&peer, &len));
 	EXPECT_EQ(peer.sin6_family, AF_INET6);
 	EXPECT_TRUE(IN6_IS_ADDR_V4MAPPED(&peer.sin6_addr));
@@ -116,7 +99,7 @@ CASE(ipv6_v6only_listener_refuses_ipv4)
 
 	need_loopback();
 	l = listen_on("::", 1, &port);
-	EXPECT_ERRNO(connect4(port), ECONNREFUSED);
+	EXPECT_ERRNO(loopback_connected(port), ECONNREFUSED);
 	(void)l;
 }
 

@@ -8,6 +8,7 @@
  *                     ip link set lo up; target/syscall-tests/inet_ping'
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/icmp6.h>
@@ -27,33 +28,10 @@ static int ping_socket(int family)
 	return s;
 }
 
-static struct sockaddr_in lo4(void)
-{
-	struct sockaddr_in a;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
-static uint16_t sum16(const unsigned char *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (p[i] << 8) | p[i + 1];
-	if (n & 1)
-		s += p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
 CASE(ping_ipv4_loopback_echo)
 {
 	int s = ping_socket(AF_INET);
-	struct sockaddr_in to = lo4(), from;
+	struct sockaddr_in to = loopback(0), from;
 	socklen_t len = sizeof(from);
 	unsigned char req[16] = {ICMP_ECHO, 0, 0, 0, 0, 0, 0, 7, 'p', 'i', 'n', 'g'};
 	unsigned char rep[64];
@@ -65,14 +43,14 @@ CASE(ping_ipv4_loopback_echo)
 	EXPECT_EQ(rep[0], ICMP_ECHOREPLY);
 	EXPECT_EQ(rep[7], 7);
 	EXPECT_MEMEQ(rep + 8, "ping", 4);
-	EXPECT_EQ(sum16(rep, sizeof(req)), 0);
+	EXPECT_EQ(inet_checksum(rep, sizeof(req)), 0);
 	EXPECT_EQ(ntohl(from.sin_addr.s_addr), INADDR_LOOPBACK);
 }
 
 CASE(ping_identifier_is_the_bound_port)
 {
 	int s = ping_socket(AF_INET);
-	struct sockaddr_in a = lo4();
+	struct sockaddr_in a = loopback(0);
 	socklen_t len = sizeof(a);
 	unsigned char req[8] = {ICMP_ECHO, 0, 0, 0, 0, 0, 0, 1}, rep[64];
 
@@ -90,7 +68,7 @@ CASE(ping_identifier_is_the_bound_port)
 CASE(ping_rejects_what_is_not_an_echo_request)
 {
 	int s = ping_socket(AF_INET);
-	struct sockaddr_in to = lo4();
+	struct sockaddr_in to = loopback(0);
 	unsigned char reply[8] = {ICMP_ECHOREPLY, 0, 0, 0, 0, 0, 0, 1};
 	unsigned char coded[8] = {ICMP_ECHO, 1, 0, 0, 0, 0, 0, 1};
 

@@ -4,6 +4,7 @@
  * the IP header, ICMPv6 ones do not; the kernel fills ICMPv6 checksums.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/icmp6.h>
@@ -12,19 +13,6 @@
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <sys/socket.h>
-
-static uint16_t sum16(const unsigned char *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (p[i] << 8) | p[i + 1];
-	if (n & 1)
-		s += p[n - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
 
 static int raw_socket(int family)
 {
@@ -61,7 +49,7 @@ CASE(raw_ipv4_echo_sees_ip_header)
 	struct sockaddr_in to;
 	unsigned char req[12] = {ICMP_ECHO, 0, 0, 0, 0x51, 0x7a, 0, 1, 'r', 'a', 'w', '4'};
 	unsigned char buf[256];
-	uint16_t c = sum16(req, sizeof(req));
+	uint16_t c = inet_checksum(req, sizeof(req));
 	ssize_t n;
 
 	req[2] = c >> 8;
@@ -74,8 +62,8 @@ CASE(raw_ipv4_echo_sees_ip_header)
 	ASSERT_EQ(n, 20 + (ssize_t)sizeof(req));
 	EXPECT_EQ(buf[0], 0x45);
 	EXPECT_EQ(buf[9], IPPROTO_ICMP);
-	EXPECT_EQ(sum16(buf, 20), 0);
-	EXPECT_EQ(sum16(buf + 20, sizeof(req)), 0);
+	EXPECT_EQ(inet_checksum(buf, 20), 0);
+	EXPECT_EQ(inet_checksum(buf + 20, sizeof(req)), 0);
 	EXPECT_MEMEQ(buf + 28, "raw4", 4);
 }
 
@@ -85,7 +73,7 @@ CASE(raw_ipv4_sees_its_own_request_on_loopback)
 	struct sockaddr_in to;
 	unsigned char req[8] = {ICMP_ECHO, 0, 0, 0, 0x51, 0x7b, 0, 2};
 	unsigned char buf[256];
-	uint16_t c = sum16(req, sizeof(req));
+	uint16_t c = inet_checksum(req, sizeof(req));
 
 	req[2] = c >> 8;
 	req[3] = c & 0xff;

@@ -3,6 +3,7 @@
  * listen, connect, accept, shutdown, socket options, errors.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -15,69 +16,19 @@
 #include <linux/sockios.h>
 #include <sys/socket.h>
 
-static struct sockaddr_in loopback(uint16_t port)
-{
-	struct sockaddr_in a;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
-/* A listening socket on 127.0.0.1 and a kernel-chosen port (in *port). */
-static int listener(uint16_t *port)
-{
-	struct sockaddr_in a = loopback(0);
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (s < 0)
-		FAILX("socket: %s", h_errname(errno));
-	/* Natively the (shared) host's lo may have lost 127.0.0.1. */
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (errno == EADDRNOTAVAIL)
-			SKIP("no 127.0.0.1 on this host's lo");
-		FAILX("bind: %s", h_errname(errno));
-	}
-	if (listen(s, 8) != 0 ||
-	    getsockname(s, (struct sockaddr *)&a, &len) != 0)
-		FAILX("bind/listen: %s", h_errname(errno));
-	*port = ntohs(a.sin_port);
-	return s;
-}
-
-static int connect_to(uint16_t port)
-{
-	struct sockaddr_in a = loopback(port);
-	int s = socket(AF_INET, SOCK_STREAM, 0);
-
-	if (s < 0)
-		return -1;
-	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		int e = errno;
-
-		close(s);
-		errno = e;
-		return -1;
-	}
-	return s;
-}
-
 CASE(tcp_bind_port_zero_picks_a_port)
 {
 	uint16_t port = 0;
 
-	listener(&port);
+	loopback_listener(&port);
 	EXPECT_NE(port, 0);
 }
 
 CASE(tcp_connect_accept_roundtrip)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	struct sockaddr_in peer;
 	socklen_t len = sizeof(peer);
 	int a = ASSERT_OK(accept(l, (struct sockaddr *)&peer, &len));
@@ -97,8 +48,8 @@ CASE(tcp_connect_accept_roundtrip)
 CASE(tcp_names_match_both_ends)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	int a = ASSERT_OK(accept(l, NULL, NULL));
 	struct sockaddr_in cl, ap;
 	socklen_t len = sizeof(cl);
@@ -115,16 +66,16 @@ CASE(tcp_names_match_both_ends)
 CASE(tcp_connect_to_closed_port_econnrefused)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 
 	close(l);
-	EXPECT_ERRNO(connect_to(port), ECONNREFUSED);
+	EXPECT_ERRNO(loopback_connected(port), ECONNREFUSED);
 }
 
 CASE(tcp_bind_same_port_eaddrinuse)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 	struct sockaddr_in a = loopback(port);
 	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
 
@@ -151,8 +102,8 @@ CASE(tcp_bind_errors)
 CASE(tcp_shutdown_write_gives_eof)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	int a = ASSERT_OK(accept(l, NULL, NULL));
 	char ch;
 
@@ -179,7 +130,7 @@ CASE(tcp_unconnected_socket_errors)
 CASE(tcp_nonblocking_connect_einprogress_then_writable)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 	struct sockaddr_in a = loopback(port);
 	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
 	struct pollfd p = {.fd = s, .events = POLLOUT};
@@ -222,8 +173,8 @@ CASE(tcp_socket_options)
 CASE(tcp_peer_close_gives_eof_then_epipe)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	int a = ASSERT_OK(accept(l, NULL, NULL));
 	char ch;
 	int i, r = 0;
@@ -242,7 +193,7 @@ CASE(tcp_peer_close_gives_eof_then_epipe)
 CASE(tcp_accept_blocks_until_child_connects)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 	pid_t pid = ASSERT_OK(fork());
 	int a;
 	char ch = 0;
@@ -251,7 +202,7 @@ CASE(tcp_accept_blocks_until_child_connects)
 		int s;
 
 		usleep(50000);
-		s = connect_to(port);
+		s = loopback_connected(port);
 		_exit(s >= 0 && send(s, "k", 1, 0) == 1 ? 0 : 1);
 	}
 	a = ASSERT_OK(accept(l, NULL, NULL));
@@ -284,8 +235,8 @@ CASE(tcp_ipv6_loopback_roundtrip)
 static int pair_up(int *srv)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = connect_to(port);
+	int l = loopback_listener(&port);
+	int c = loopback_connected(port);
 
 	if (c < 0)
 		FAILX("connect: %s", h_errname(errno));
@@ -350,7 +301,7 @@ CASE(tcp_getsockopt_identity)
 CASE(tcp_listen_sets_acceptconn)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 	int v = 0;
 	socklen_t len = sizeof(v);
 
@@ -501,8 +452,8 @@ CASE(tcp_ip_tos_and_ttl)
 CASE(tcp_info_reports_state)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	struct tcp_info info;
 	socklen_t len = sizeof(info);
 
@@ -516,8 +467,8 @@ CASE(tcp_info_reports_state)
 CASE(tcp_accept4_flags_and_peer_address)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	struct sockaddr_in peer, local;
 	socklen_t plen = sizeof(peer), llen = sizeof(local);
 	int a = ASSERT_OK(accept4(l, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC));
@@ -534,7 +485,7 @@ CASE(tcp_accept4_flags_and_peer_address)
 CASE(tcp_nonblocking_accept_eagain)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 
 	ASSERT_OK(fcntl(l, F_SETFL, O_NONBLOCK));
 	EXPECT_ERRNO(accept(l, NULL, NULL), EAGAIN);
@@ -728,7 +679,7 @@ CASE(tcp_large_transfer_in_order)
 CASE(tcp_reuseaddr_allows_rebind_but_not_next_to_listener)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 	struct sockaddr_in a = loopback(port);
 	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM, 0));
 	int one = 1;
@@ -770,8 +721,8 @@ CASE(tcp_bad_pointers_efault)
 CASE(tcp_connect_twice_eisconn)
 {
 	uint16_t port;
-	int l = listener(&port);
-	int c = ASSERT_OK(connect_to(port));
+	int l = loopback_listener(&port);
+	int c = ASSERT_OK(loopback_connected(port));
 	struct sockaddr_in a = loopback(port);
 
 	EXPECT_ERRNO(connect(c, (struct sockaddr *)&a, sizeof(a)), EISCONN);
@@ -801,7 +752,7 @@ CASE(tcp_full_backlog_connect_completes_after_accept)
 	ASSERT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
 	ASSERT_OK(listen(l, 0));
 	ASSERT_OK(getsockname(l, (struct sockaddr *)&a, &len));
-	c1 = ASSERT_OK(connect_to(ntohs(a.sin_port)));
+	c1 = ASSERT_OK(loopback_connected(ntohs(a.sin_port)));
 	c2 = ASSERT_OK(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
 	if (connect(c2, (struct sockaddr *)&a, sizeof(a)) != 0)
 		EXPECT_EQ(errno, EINPROGRESS);
@@ -841,7 +792,7 @@ CASE(tcp_any_127_address_is_local)
 CASE(tcp_nonblocking_connect_refused_reports_so_error)
 {
 	uint16_t port;
-	int l = listener(&port);
+	int l = loopback_listener(&port);
 	struct sockaddr_in a = loopback(port);
 	int s = ASSERT_OK(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
 	struct pollfd p = {.fd = s, .events = POLLOUT};

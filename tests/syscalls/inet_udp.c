@@ -3,6 +3,7 @@
  * recvfrom, connect, MSG_TRUNC, zero-length datagrams, ICMP errors.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -11,36 +12,10 @@
 #include <sys/epoll.h>
 #include <arpa/inet.h>
 
-static struct sockaddr_in loopback(uint16_t port)
-{
-	struct sockaddr_in a;
-
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
 /* A UDP socket bound to 127.0.0.1 and a kernel-chosen port (in *port). */
 static int bound(uint16_t *port)
 {
-	struct sockaddr_in a = loopback(0);
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
-
-	if (s < 0)
-		FAILX("socket: %s", h_errname(errno));
-	/* Natively the (shared) host's lo may have lost 127.0.0.1. */
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
-		if (errno == EADDRNOTAVAIL)
-			SKIP("no 127.0.0.1 on this host's lo");
-		FAILX("bind: %s", h_errname(errno));
-	}
-	if (getsockname(s, (struct sockaddr *)&a, &len) != 0)
-		FAILX("getsockname: %s", h_errname(errno));
-	*port = ntohs(a.sin_port);
-	return s;
+	return loopback_bound(SOCK_DGRAM, port);
 }
 
 static ssize_t send_to(int s, uint16_t port, const void *buf, size_t n)

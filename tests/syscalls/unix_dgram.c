@@ -3,23 +3,16 @@
  * sender's address, connect filtering, sendmsg/recvmsg, errors.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static socklen_t addr_of(const char *path, struct sockaddr_un *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	snprintf(a->sun_path, sizeof(a->sun_path), "%s", path);
-	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
-}
-
 static int bound(const char *name)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path(name), &a);
+	socklen_t len = path_addr(&a, name);
 	int s = socket(AF_UNIX, SOCK_DGRAM, 0);
 
 	if (s < 0)
@@ -32,7 +25,7 @@ static int bound(const char *name)
 static ssize_t send_to(int s, const char *name, const char *msg)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path(name), &a);
+	socklen_t len = path_addr(&a, name);
 
 	return sendto(s, msg, strlen(msg), 0, (struct sockaddr *)&a, len);
 }
@@ -93,7 +86,7 @@ CASE(unix_dgram_connect_sets_default_destination)
 {
 	int r = bound("r"), s = bound("s");
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path("r"), &a);
+	socklen_t len = path_addr(&a, "r");
 	char buf[8];
 
 	ASSERT_OK(connect(s, (struct sockaddr *)&a, len));
@@ -108,7 +101,7 @@ CASE(unix_dgram_connected_receiver_filters_senders)
 {
 	int r = bound("r"), s = bound("s"), other = bound("o");
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path("s"), &a);
+	socklen_t len = path_addr(&a, "s");
 
 	ASSERT_OK(connect(r, (struct sockaddr *)&a, len));
 	EXPECT_ERRNO(send_to(other, "r", "x"), EPERM);
@@ -122,7 +115,7 @@ CASE(unix_dgram_sendmsg_recvmsg_iovecs)
 	char b1[3], b2[8];
 	struct iovec out[2] = {{.iov_base = "abc", .iov_len = 3}, {.iov_base = "defg", .iov_len = 4}};
 	struct iovec in[2] = {{.iov_base = b1, .iov_len = 3}, {.iov_base = b2, .iov_len = 8}};
-	struct msghdr mh = {.msg_name = &a, .msg_namelen = addr_of(h_path("r"), &a),
+	struct msghdr mh = {.msg_name = &a, .msg_namelen = path_addr(&a, "r"),
 			    .msg_iov = out, .msg_iovlen = 2};
 
 	EXPECT_EQ(sendmsg(s, &mh, 0), 7);

@@ -5,6 +5,7 @@
  * sendmmsg/recvmmsg.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <poll.h>
 #include <stddef.h>
@@ -12,22 +13,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-
-static socklen_t path_addr(struct sockaddr_un *a, const char *name)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	snprintf(a->sun_path, sizeof(a->sun_path), "%s", h_path(name));
-	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
-}
-
-static socklen_t abstract_addr(struct sockaddr_un *a, const char *tag)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "h-unixd-%d-%s", (int)getpid(), tag);
-	return offsetof(struct sockaddr_un, sun_path) + 1 + n;
-}
 
 static int bound(int type, const struct sockaddr_un *a, socklen_t len)
 {

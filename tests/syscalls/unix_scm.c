@@ -5,19 +5,12 @@
  * SO_PEERCRED.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-
-static socklen_t abstract_addr(struct sockaddr_un *a, const char *tag)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "h-unixs-%d-%s", (int)getpid(), tag);
-	return offsetof(struct sockaddr_un, sun_path) + 1 + n;
-}
 
 /* Sends `data` with the fds in `fds` (n of them) as SCM_RIGHTS. */
 static ssize_t send_fds(int s, const char *data, const int *fds, int n)

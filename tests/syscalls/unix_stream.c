@@ -3,25 +3,18 @@
  * accept, accept4, getsockname, getpeername, and their errors.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <poll.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static socklen_t addr_of(const char *path, struct sockaddr_un *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	snprintf(a->sun_path, sizeof(a->sun_path), "%s", path);
-	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
-}
-
 /* A listening socket bound to h_path(name). */
 static int listener(const char *name)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path(name), &a);
+	socklen_t len = path_addr(&a, name);
 	int s = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	if (s < 0)
@@ -33,22 +26,13 @@ static int listener(const char *name)
 	return s;
 }
 
+/* A stream socket connected to h_path(name), or -1 with errno. */
 static int connect_to(const char *name)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path(name), &a);
-	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	socklen_t len = path_addr(&a, name);
 
-	if (s < 0)
-		return -1;
-	if (connect(s, (struct sockaddr *)&a, len) != 0) {
-		int e = errno;
-
-		close(s);
-		errno = e;
-		return -1;
-	}
-	return s;
+	return connected(SOCK_STREAM, &a, len);
 }
 
 CASE(unix_bind_creates_socket_file)
@@ -78,32 +62,32 @@ CASE(unix_connect_accept_roundtrip)
 CASE(unix_bind_existing_path_eaddrinuse)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path("s"), &a);
+	socklen_t len = path_addr(&a, "s");
 	int s;
 
 	listener("s");
 	s = ASSERT_OK(socket(AF_UNIX, SOCK_STREAM, 0));
 	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, len), EADDRINUSE);
 	h_write_file(h_path("file"), "", 0);
-	len = addr_of(h_path("file"), &a);
+	len = path_addr(&a, "file");
 	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, len), EADDRINUSE);
 }
 
 CASE(unix_bind_errors)
 {
 	struct sockaddr_un a;
-	socklen_t len = addr_of(h_path("nodir/s"), &a);
+	socklen_t len = path_addr(&a, "nodir/s");
 	int s = ASSERT_OK(socket(AF_UNIX, SOCK_STREAM, 0));
 
 	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, len), ENOENT);
-	len = addr_of(h_path("s"), &a);
+	len = path_addr(&a, "s");
 	a.sun_family = AF_INET;
 	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, len), EINVAL);
 	a.sun_family = AF_UNIX;
 	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, 1), EINVAL);
 	EXPECT_ERRNO(bind(s, BAD_PTR, len), EFAULT);
 	ASSERT_OK(bind(s, (struct sockaddr *)&a, len));
-	len = addr_of(h_path("t"), &a);
+	len = path_addr(&a, "t");
 	EXPECT_ERRNO(bind(s, (struct sockaddr *)&a, len), EINVAL);
 }
 
@@ -114,20 +98,20 @@ CASE(unix_connect_errors)
 	int s = ASSERT_OK(socket(AF_UNIX, SOCK_STREAM, 0));
 	int d;
 
-	len = addr_of(h_path("missing"), &a);
+	len = path_addr(&a, "missing");
 	EXPECT_ERRNO(connect(s, (struct sockaddr *)&a, len), ENOENT);
 	h_write_file(h_path("file"), "", 0);
-	len = addr_of(h_path("file"), &a);
+	len = path_addr(&a, "file");
 	EXPECT_ERRNO(connect(s, (struct sockaddr *)&a, len), ECONNREFUSED);
 	/* a bound socket that does not listen */
 	d = ASSERT_OK(socket(AF_UNIX, SOCK_STREAM, 0));
-	len = addr_of(h_path("quiet"), &a);
+	len = path_addr(&a, "quiet");
 	ASSERT_OK(bind(d, (struct sockaddr *)&a, len));
 	EXPECT_ERRNO(connect(s, (struct sockaddr *)&a, len), ECONNREFUSED);
 	/* a datagram socket is the wrong type */
 	close(d);
 	d = ASSERT_OK(socket(AF_UNIX, SOCK_DGRAM, 0));
-	len = addr_of(h_path("dg"), &a);
+	len = path_addr(&a, "dg");
 	ASSERT_OK(bind(d, (struct sockaddr *)&a, len));
 	EXPECT_ERRNO(connect(s, (struct sockaddr *)&a, len), EPROTOTYPE);
 }

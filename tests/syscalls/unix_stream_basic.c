@@ -5,6 +5,7 @@
  * options, and a server and client in two processes.
  */
 #include "harness.h"
+#include "net_helpers.h"
 
 #include <poll.h>
 #include <stddef.h>
@@ -12,24 +13,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
-
-/* A path name in the case's directory. */
-static socklen_t path_addr(struct sockaddr_un *a, const char *name)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	snprintf(a->sun_path, sizeof(a->sun_path), "%s", h_path(name));
-	return offsetof(struct sockaddr_un, sun_path) + strlen(a->sun_path) + 1;
-}
-
-/* An abstract name unique to this run. */
-static socklen_t abstract_addr(struct sockaddr_un *a, const char *tag)
-{
-	memset(a, 0, sizeof(*a));
-	a->sun_family = AF_UNIX;
-	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "h-unix-%d-%s", (int)getpid(), tag);
-	return offsetof(struct sockaddr_un, sun_path) + 1 + n;
-}
 
 /* A listening stream socket bound to `a`. */
 static int listener(const struct sockaddr_un *a, socklen_t len, int backlog)
@@ -39,15 +22,6 @@ static int listener(const struct sockaddr_un *a, socklen_t len, int backlog)
 	if (s < 0 || bind(s, (const struct sockaddr *)a, len) < 0 || listen(s, backlog) < 0)
 		return -1;
 	return s;
-}
-
-static int connected_to(const struct sockaddr_un *a, socklen_t len)
-{
-	int c = socket(AF_UNIX, SOCK_STREAM, 0);
-
-	if (c < 0 || connect(c, (const struct sockaddr *)a, len) < 0)
-		return -1;
-	return c;
 }
 
 static void on_signal(int sig)
@@ -313,7 +287,7 @@ CASE(abstract_connect_accept_roundtrip)
 	ASSERT_OK(getsockname(l, (struct sockaddr *)&got, &glen));
 	EXPECT_EQ(glen, len);
 	EXPECT_MEMEQ(got.sun_path, a.sun_path, len - offsetof(struct sockaddr_un, sun_path));
-	int c = connected_to(&a, len);
+	int c = connected(SOCK_STREAM, &a, len);
 	ASSERT_GE(c, 0);
 	int s = accept(l, NULL, NULL);
 	ASSERT_GE(s, 0);
@@ -416,7 +390,7 @@ CASE(connect_through_symlink)
 
 	ASSERT_GE(l, 0);
 	ASSERT_OK(symlink(a.sun_path, b.sun_path));
-	EXPECT_GE(connected_to(&b, lb), 0);
+	EXPECT_GE(connected(SOCK_STREAM, &b, lb), 0);
 }
 
 CASE(connect_renamed_socket_file)
@@ -427,7 +401,7 @@ CASE(connect_renamed_socket_file)
 
 	ASSERT_GE(l, 0);
 	ASSERT_OK(rename(a.sun_path, b.sun_path));
-	EXPECT_GE(connected_to(&b, lb), 0);
+	EXPECT_GE(connected(SOCK_STREAM, &b, lb), 0);
 }
 
 CASE(connect_twice_eisconn)
@@ -509,8 +483,8 @@ CASE(accept4_flags)
 	int l = listener(&a, len, 2);
 
 	ASSERT_GE(l, 0);
-	ASSERT_GE(connected_to(&a, len), 0);
-	ASSERT_GE(connected_to(&a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
 	EXPECT_ERRNO(accept4(l, NULL, NULL, 0x4), EINVAL);
 	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	ASSERT_GE(s, 0);
@@ -529,7 +503,7 @@ CASE(accept_reports_unnamed_client)
 	int l = listener(&a, len, 1);
 
 	ASSERT_GE(l, 0);
-	ASSERT_GE(connected_to(&a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
 	ASSERT_GE(accept(l, (struct sockaddr *)&peer, &plen), 0);
 	EXPECT_EQ(plen, sizeof(sa_family_t));
 	EXPECT_EQ(peer.sun_family, AF_UNIX);
@@ -553,7 +527,7 @@ CASE(names_of_both_ends)
 {
 	struct sockaddr_un a, got;
 	socklen_t len = path_addr(&a, "srv"), glen;
-	int l = listener(&a, len, 1), c = connected_to(&a, len), s = accept(l, NULL, NULL);
+	int l = listener(&a, len, 1), c = connected(SOCK_STREAM, &a, len), s = accept(l, NULL, NULL);
 
 	ASSERT_GE(s, 0);
 	glen = sizeof(got);
@@ -587,7 +561,7 @@ CASE(write_before_accept_is_delivered)
 	struct sockaddr_un a;
 	socklen_t len = abstract_addr(&a, "early");
 	char buf[8] = {0};
-	int l = listener(&a, len, 1), c = connected_to(&a, len);
+	int l = listener(&a, len, 1), c = connected(SOCK_STREAM, &a, len);
 
 	ASSERT_GE(c, 0);
 	EXPECT_EQ(write(c, "early", 5), 5);
@@ -605,8 +579,8 @@ CASE(backlog_full_nonblocking_connect_eagain)
 
 	ASSERT_GE(l, 0);
 	/* Linux admits backlog + 1 connections before accept. */
-	ASSERT_GE(connected_to(&a, len), 0);
-	ASSERT_GE(connected_to(&a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
 	int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	EXPECT_ERRNO(connect(c, (struct sockaddr *)&a, len), EAGAIN);
 	ASSERT_GE(accept(l, NULL, NULL), 0);
@@ -620,13 +594,13 @@ CASE(backlog_full_blocking_connect_waits_for_accept)
 	int l = listener(&a, len, 0);
 
 	ASSERT_GE(l, 0);
-	ASSERT_GE(connected_to(&a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		usleep(100000);
 		_exit(accept(l, NULL, NULL) >= 0 ? 0 : 1);
 	}
-	EXPECT_GE(connected_to(&a, len), 0);
+	EXPECT_GE(connected(SOCK_STREAM, &a, len), 0);
 	int status;
 	ASSERT_EQ(waitpid(pid, &status, 0), pid);
 	EXPECT_EQ(status, 0);
@@ -639,7 +613,7 @@ CASE(blocked_connect_refused_when_listener_closes)
 	int l = listener(&a, len, 0);
 
 	ASSERT_GE(l, 0);
-	ASSERT_GE(connected_to(&a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(l);
@@ -750,7 +724,7 @@ CASE(unaccepted_connection_reset_when_listener_closes)
 	struct sockaddr_un a;
 	socklen_t len = abstract_addr(&a, "reset");
 	char buf[8];
-	int l = listener(&a, len, 1), c = connected_to(&a, len);
+	int l = listener(&a, len, 1), c = connected(SOCK_STREAM, &a, len);
 
 	ASSERT_GE(c, 0);
 	ASSERT_OK(close(l));
@@ -1028,7 +1002,7 @@ CASE(poll_unconnected_and_listening)
 	ASSERT_GE(l, 0);
 	p.fd = l;
 	EXPECT_EQ(poll(&p, 1, 0), 0);
-	ASSERT_GE(connected_to(&a, len), 0);
+	ASSERT_GE(connected(SOCK_STREAM, &a, len), 0);
 	EXPECT_EQ(poll(&p, 1, 0), 1);
 	EXPECT_EQ(p.revents, POLLIN);
 }
@@ -1284,7 +1258,7 @@ CASE(connect_to_server_in_child)
 		_exit(s >= 0 && write(s, "srv", 3) == 3 ? 0 : 1);
 	}
 	char buf[8] = {0};
-	int c = connected_to(&a, len);
+	int c = connected(SOCK_STREAM, &a, len);
 	ASSERT_GE(c, 0);
 	EXPECT_EQ(read(c, buf, sizeof(buf)), 3);
 	EXPECT_STREQ(buf, "srv");

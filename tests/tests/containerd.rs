@@ -3,13 +3,14 @@
 //! `--log`, `--log-format json`) and verbs (create, start, exec --process
 //! --detach, kill, kill --all, delete, delete --force, pause, resume, ps
 //! --format json). Each test has a containerd of its own
-//! (`runsc_tests::daemons`), and images are built locally.
+//! (`runsc_tests::containerd`), and images are built locally.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use runsc_tests::daemons::{mounts_below, pids_mentioning, require_tools, Containerd};
+use runsc_tests::containerd::Containerd;
+use runsc_tests::daemons::{mounts_below, pids_mentioning, require_tools};
 use runsc_tests::images::{busybox, BUSYBOX_REF};
 use runsc_tests::{run, runsc_bin, unique_name, Output};
 
@@ -48,36 +49,14 @@ fn ctr_run(c: &Containerd, extra: &[&str], id: &str, args: &[&str]) -> Output {
     c.ctr(&argv)
 }
 
-/// The STATUS column of `ctr task ls` for `id`.
-fn task_status(c: &Containerd, id: &str) -> Option<String> {
-    let out = c.ctr(["task", "ls"]);
-    out.stdout_str()
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(id))
-        .and_then(|l| l.split_whitespace().nth(2).map(str::to_string))
-}
-
+/// Waits until task `id` has status `want` (`ctr task ls`).
 fn wait_for_task_status(c: &Containerd, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = task_status(c, id);
-        if status.as_deref() == Some(want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "task {id} is {status:?}, not {want}\n{}",
-            c.ctr(["task", "ls"])
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    c.wait_for_task_status(id, want, Duration::from_secs(20));
 }
 
 fn remove(c: &Containerd, id: &str) {
-    let out = c.ctr(["task", "rm", "-f", id]);
-    assert!(out.success(), "{out}");
-    let out = c.ctr(["containers", "rm", id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "rm", "-f", id]);
+    c.ctr_ok(["containers", "rm", id]);
 }
 
 #[test]
@@ -123,8 +102,7 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     assert_eq!(out.stdout_str(), "from exec\n", "{out}");
 
     // pause/resume freeze the whole sandbox.
-    let out = c.ctr(["task", "pause", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "pause", &id]);
     wait_for_task_status(&c, &id, "PAUSED");
     let state = runsc_state(&c, &id);
     assert_eq!(state["status"], "paused", "{state}");
@@ -132,22 +110,21 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     let out = c.ctr(["task", "exec", "--exec-id", "e-paused", &id, "true"]);
     assert!(!out.success() && !out.timed_out, "{out}");
     assert!(out.stderr_str().contains("paused"), "{out}");
-    let out = c.ctr(["task", "resume", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "resume", &id]);
     wait_for_task_status(&c, &id, "RUNNING");
     let out = c.ctr(["task", "exec", "--exec-id", "e2", &id, "echo", "alive"]);
     assert_eq!(out.stdout_str(), "alive\n", "{out}");
 
     // The shim's metrics come from the sandbox's own cgroups (cpuacct is
     // one of them: a sandbox that has barely run used far less than a second).
-    let out = c.ctr(["task", "metrics", &id]);
-    assert!(out.success(), "{out}");
+    let out = c.ctr_ok(["task", "metrics", &id]);
     let usage: u64 = metric(&out.stdout_str(), "cpuacct.usage").unwrap_or_else(|| panic!("{out}"));
     assert!(usage > 0 && usage < 60_000_000_000, "cpuacct.usage {usage}\n{out}");
     // `ctr task ps` lists host pids (runsc ps --format json): the sandbox's.
-    let out = c.ctr(["task", "ps", &id]);
-    assert!(out.success(), "{out}");
-    let init_pid = task_pid(&c, &id);
+    let out = c.ctr_ok(["task", "ps", &id]);
+    let init_pid = c
+        .task_pid(&id)
+        .unwrap_or_else(|| panic!("no pid for {id}\n{}", c.ctr(["task", "ls"])));
     assert!(out.stdout_str().contains(&init_pid.to_string()), "{out}");
 
     // runsc events --stats reads the same cgroups.
@@ -162,8 +139,7 @@ fn ctr_task_exec_pause_metrics_and_kill() {
     assert!(v["data"]["memory"]["usage"]["usage"].as_u64().unwrap_or(0) > 0, "{v}");
 
     // SIGTERM (the default of `ctr task kill`) stops the sleeping init.
-    let out = c.ctr(["task", "kill", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "kill", &id]);
     wait_for_task_status(&c, &id, "STOPPED");
     remove(&c, &id);
     assert!(!c.runc_root().join(c.namespace()).join(&id).exists());
@@ -194,8 +170,7 @@ fn update_applies_to_the_sandbox_cgroup() {
         "/proc/meminfo",
     ]);
     assert_eq!(out.stdout_str().split_whitespace().nth(1), Some("204800"), "{out}");
-    let out = c.ctr(["task", "kill", "-s", "SIGKILL", &id]);
-    assert!(out.success(), "{out}");
+    c.ctr_ok(["task", "kill", "-s", "SIGKILL", &id]);
     wait_for_task_status(&c, &id, "STOPPED");
     remove(&c, &id);
 }
@@ -360,15 +335,6 @@ fn runsc_state(c: &Containerd, id: &str) -> serde_json::Value {
     let out = run_runsc(c, &["state", id]);
     assert!(out.success(), "{out}");
     serde_json::from_str(&out.stdout_str()).expect("state JSON")
-}
-
-fn task_pid(c: &Containerd, id: &str) -> i32 {
-    let out = c.ctr(["task", "ls"]);
-    out.stdout_str()
-        .lines()
-        .find(|l| l.split_whitespace().next() == Some(id))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or_else(|| panic!("no pid for {id}\n{out}"))
 }
 
 /// A value of `ctr task metrics`' table.

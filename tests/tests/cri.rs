@@ -15,19 +15,21 @@ use k8s_cri::v1::{
     PodSandboxStatusRequest, RemoveContainerRequest, RemovePodSandboxRequest, RunPodSandboxRequest,
     StartContainerRequest, StopContainerRequest, StopPodSandboxRequest, UpdateContainerResourcesRequest,
 };
-use runsc_tests::containerd::{self, Containerd, BUSYBOX, CRI_NAMESPACE};
-use runsc_tests::unique_name;
+use runsc_tests::containerd::{Containerd, CRI_NAMESPACE, SHIM_TOOLS};
+use runsc_tests::daemons::require_tools;
+use runsc_tests::images::BUSYBOX_REF as BUSYBOX;
+use runsc_tests::{run, unique_name};
 use tonic::transport::{Channel, Endpoint, Uri};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 type Client = RuntimeServiceClient<Channel>;
 
-fn start(test: &str) -> Option<Containerd> {
-    if !containerd::tools_present(test, &containerd::TOOLS) {
+fn start() -> Option<Containerd> {
+    if !require_tools(&SHIM_TOOLS) {
         return None;
     }
-    Some(Containerd::start(&[CRI_NAMESPACE]))
+    Some(Containerd::with_runsc_shim(CRI_NAMESPACE))
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -290,7 +292,7 @@ async fn lifecycle(ctrd: &Containerd, handler: &str) {
 
 #[test]
 fn pod_lifecycle_with_the_runsc_shim() {
-    let Some(ctrd) = start("pod_lifecycle_with_the_runsc_shim") else {
+    let Some(ctrd) = start() else {
         return;
     };
     runtime().block_on(lifecycle(&ctrd, "runsc"));
@@ -298,7 +300,7 @@ fn pod_lifecycle_with_the_runsc_shim() {
 
 #[test]
 fn pod_lifecycle_with_the_runc_shim_and_runsc_binary() {
-    let Some(ctrd) = start("pod_lifecycle_with_the_runc_shim_and_runsc_binary") else {
+    let Some(ctrd) = start() else {
         return;
     };
     runtime().block_on(lifecycle(&ctrd, "runsc-runc-shim"));
@@ -315,7 +317,7 @@ fn pod_lifecycle_with_the_runc_shim_and_runsc_binary() {
 #[test]
 #[ignore = "runsc update of a pod's app container: \"has no cgroup\""]
 fn update_container_resources() {
-    let Some(ctrd) = start("update_container_resources") else {
+    let Some(ctrd) = start() else {
         return;
     };
     runtime().block_on(async {
@@ -335,7 +337,7 @@ fn update_container_resources() {
                 ..Default::default()
             })
             .await;
-        let metrics = ctrd.ctr_run(CRI_NAMESPACE, &["task", "metrics", &sleeper], TIMEOUT);
+        let metrics = run(ctrd.ctr_command(["task", "metrics", &sleeper]), TIMEOUT);
         pod.remove_container(&ctrd, &sleeper).await;
         pod.remove(&ctrd).await;
         if let Err(e) = updated {
@@ -352,7 +354,7 @@ fn update_container_resources() {
 /// Both containers of a pod see the same host directory (an emptyDir).
 #[test]
 fn pod_containers_share_a_volume() {
-    let Some(ctrd) = start("pod_containers_share_a_volume") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let shared = tempfile::tempdir().expect("volume dir");
@@ -411,7 +413,7 @@ fn pod_containers_share_a_volume() {
 /// runsc without AF_INET: `nc: socket: Address family not supported`.)
 #[test]
 fn pod_containers_talk_over_localhost() {
-    let Some(ctrd) = start("pod_containers_talk_over_localhost") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let port = (20000 + std::process::id() % 20000).to_string();

@@ -4,41 +4,18 @@
 //! tree as a read-only root, proc on /proc and tmpfs on /tmp) as natively, in a
 //! chroot of the same tree with the same mounts.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
-use runsc_tests::{assert_same_as_native, default_timeout, run, target_dir, Bundle, Output, Runsc};
-
-const PATH: &str = "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
-
-/// The root file system, built once per test binary (debootstrap takes a minute).
-fn rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let dir = target_dir().join("debian-rootfs");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs/debian");
-        let status = Command::new(&script)
-            .arg(&dir)
-            .status()
-            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(
-            status.success(),
-            "{} {} failed: {status}",
-            script.display(),
-            dir.display()
-        );
-        dir
-    })
-}
+use runsc_tests::images::{debian_bundle, debian_rootfs, DEBIAN_PATH};
+use runsc_tests::{assert_same_as_native, default_timeout, run, Output, Runsc};
 
 /// `sh -c SCRIPT` in a chroot of the rootfs, in a private mount namespace with
 /// proc on /proc and a fresh tmpfs on /tmp, and only PATH in the environment.
 fn native_sh(script: &str) -> Output {
-    let root = rootfs().display().to_string();
+    let root = debian_rootfs().display().to_string();
     let setup = format!(
         "mount -t proc proc '{root}/proc' && mount -t tmpfs tmpfs '{root}/tmp' && \
-         exec chroot '{root}' /usr/bin/env -i {PATH} /bin/sh -c \"$0\""
+         exec chroot '{root}' /usr/bin/env -i {DEBIAN_PATH} /bin/sh -c \"$0\""
     );
     let mut cmd = Command::new("unshare");
     cmd.args([
@@ -56,15 +33,7 @@ fn native_sh(script: &str) -> Output {
 
 /// `sh -c SCRIPT` as a container whose read-only root is the rootfs.
 fn sandboxed_sh(script: &str) -> Output {
-    let bundle = Bundle::builder().args(["/bin/sh", "-c", script]).build();
-    let mut spec = bundle.spec();
-    let mut root = spec.root().clone().expect("root");
-    root.set_path(rootfs().to_path_buf()).set_readonly(Some(true));
-    spec.set_root(Some(root));
-    let mut process = spec.process().clone().expect("process");
-    process.set_env(Some(vec![PATH.to_string()]));
-    spec.set_process(Some(process));
-    bundle.save_spec(&spec);
+    let bundle = debian_bundle(script);
     let runsc = Runsc::new();
     let id = runsc.new_id("debian");
     runsc.run_bundle(&bundle, &id)

@@ -142,7 +142,7 @@ fn a_bind_source_replaced_after_create_is_not_followed() {
     );
     let runsc = Runsc::new();
     let id = runsc.new_id("swap");
-    let created = runsc.run(["create", "--bundle", &bundle.path().to_string_lossy(), &id]);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "{created}");
 
     fs::rename(&source, parent.path().join("data.old")).expect("move the source away");

@@ -2,50 +2,42 @@
 //! users and containerd's runc shim start them.
 
 use std::fs;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runsc_tests::{assert_clean_failure, assert_no_panic, Bundle, Output, Runsc};
+use runsc_tests::console::exec_on_a_tty;
+use runsc_tests::{
+    assert_clean_failure, assert_no_panic, busybox_builder, busybox_present, read_pid_file, wait_until, Bundle, Output,
+    Runsc, BUSYBOX,
+};
 
-const BUSYBOX: &str = "/bin/busybox";
+/// A running container, the runsc that runs it (and deletes it when
+/// dropped), its bundle, id and `runsc create`'s output.
+type Running = (Runsc, Bundle, String, Output);
 
-fn busybox_present() -> bool {
-    if Path::new(BUSYBOX).exists() {
-        return true;
+/// A container whose init writes /tmp/init-file, then sleeps; `None`
+/// (skipped) without busybox.
+fn sleeper() -> Option<Running> {
+    container_running("echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60")
+}
+
+/// A container whose init runs `script` (which writes /tmp/init-file);
+/// `None` (skipped) without busybox.
+fn container_running(script: &str) -> Option<Running> {
+    if !busybox_present() {
+        return None;
     }
-    eprintln!("skipped: {BUSYBOX} is missing");
-    false
-}
-
-/// A container whose init writes /tmp/init-file, then sleeps.
-fn sleeper(runsc: &Runsc) -> (Bundle, String, Output) {
-    container_running(
-        runsc,
-        "echo written-by-init > /tmp/init-file; exec /bin/busybox sleep 60",
-    )
-}
-
-/// A container whose init runs `script` (which writes /tmp/init-file).
-fn container_running(runsc: &Runsc, script: &str) -> (Bundle, String, Output) {
-    let bundle = Bundle::builder()
-        .binary(BUSYBOX)
-        .args([BUSYBOX, "sh", "-c", script])
-        .build();
+    let runsc = Runsc::new();
+    let bundle = busybox_builder(script).build();
     let id = runsc.new_id("exec");
-    let created = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8 bundle path"),
-        id.as_str(),
-    ]);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "runsc create\n{created}");
     let started = runsc.run(["start", id.as_str()]);
     assert!(started.success(), "runsc start\n{started}");
     // The init has written its file once an exec can read it.
     wait_until(Duration::from_secs(20), "the init's file", || {
-        exec(runsc, &id, &[], &[BUSYBOX, "cat", "/tmp/init-file"]).success()
+        exec(&runsc, &id, &[], &[BUSYBOX, "cat", "/tmp/init-file"]).success()
     });
-    (bundle, id, created)
+    Some((runsc, bundle, id, created))
 }
 
 fn exec(runsc: &Runsc, id: &str, opts: &[&str], command: &[&str]) -> Output {
@@ -56,21 +48,11 @@ fn exec(runsc: &Runsc, id: &str, opts: &[&str], command: &[&str]) -> Output {
     runsc.run(args)
 }
 
-fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn exec_output_status_and_files() {
-    if !busybox_present() {
+    let Some((runsc, _bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (_bundle, id, _created) = sleeper(&runsc);
+    };
 
     let out = exec(&runsc, &id, &[], &[BUSYBOX, "echo", "hi"]);
     assert_eq!(out.code(), Some(0), "{out}");
@@ -130,11 +112,9 @@ fn exec_output_status_and_files() {
 
 #[test]
 fn exec_honours_env_cwd_and_user() {
-    if !busybox_present() {
+    let Some((runsc, _bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (_bundle, id, _created) = sleeper(&runsc);
+    };
     let out = exec(
         &runsc,
         &id,
@@ -164,11 +144,9 @@ fn exec_honours_env_cwd_and_user() {
 
 #[test]
 fn exec_with_a_containerd_process_file() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let process = bundle.path().join("process.json");
     fs::write(
         &process,
@@ -188,11 +166,9 @@ fn exec_with_a_containerd_process_file() {
 /// file names a host process that exits with the exec'd process's status.
 #[test]
 fn detached_exec_writes_a_waitable_pid() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let process = bundle.path().join("process.json");
     fs::write(
         &process,
@@ -215,11 +191,7 @@ fn detached_exec_writes_a_waitable_pid() {
         &[],
     );
     assert!(out.success(), "{out}");
-    let pid: i32 = fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid in the pid file");
+    let pid = read_pid_file(&pid_file);
     // The exec'd process shows in ps meanwhile.
     let ps = runsc.run(["ps", id.as_str()]);
     assert!(ps.stdout_str().contains("sleep 2"), "{ps}");
@@ -235,11 +207,9 @@ fn detached_exec_writes_a_waitable_pid() {
 
 #[test]
 fn signals_reach_the_execd_process() {
-    if !busybox_present() {
+    let Some((runsc, _bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (_bundle, id, _created) = sleeper(&runsc);
+    };
     let running = runsc.spawn(["exec", id.as_str(), BUSYBOX, "sleep", "30"]);
     wait_until(Duration::from_secs(20), "the exec'd sleep", || {
         runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 30")
@@ -267,12 +237,7 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
 
     let bundle = Bundle::builder().binary(BUSYBOX).args([BUSYBOX, "true"]).build();
     let id = runsc.new_id("exec-stopped");
-    let created = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8 bundle path"),
-        id.as_str(),
-    ]);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "{created}");
     assert!(runsc.run(["start", id.as_str()]).success());
     runsc.wait_for_status(&id, "stopped", Duration::from_secs(30));
@@ -287,70 +252,27 @@ fn exec_into_missing_or_stopped_containers_fails_cleanly() {
 /// to the host pty's slave.
 #[test]
 fn tty_exec_sends_the_pty_master_to_the_console_socket() {
-    use std::io::{IoSliceMut, Read};
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-    use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let socket = bundle.path().join("console.sock");
-    let listener = UnixListener::bind(&socket).expect("bind the console socket");
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg =
-            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1, "one pty master");
-        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
-        unsafe { OwnedFd::from_raw_fd(fds[0]) }
-    });
-    let out = exec(
-        &runsc,
-        &id,
-        &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
-        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4"],
-    );
-    assert!(out.success(), "{out}");
-    let mut master = fs::File::from(receiver.join().expect("console receiver"));
     // Reads end with EIO once the last slave fd is closed.
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while let Ok(n) = master.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let script = "[ -t 0 ] && [ -t 1 ] && /bin/busybox tty; exit 4";
+    let seen = exec_on_a_tty(&runsc, &id, &socket, &[BUSYBOX, "sh", "-c", script]);
     // A pty of the sandbox's devpts (the init has none: the first one),
     // relayed to the host pty; "\n" becomes "\r\n" as on a new pty.
-    assert_eq!(String::from_utf8_lossy(&seen), "/dev/pts/0\r\n");
+    assert_eq!(seen, "/dev/pts/0\r\n");
 }
 
 /// `kill --all` reaches exec'd processes too, not only the init.
 #[test]
 fn kill_all_reaches_execd_processes() {
-    if !busybox_present() {
-        return;
-    }
-    let runsc = Runsc::new();
     // An init that survives SIGTERM.
-    let (_bundle, id, _created) = container_running(
-        &runsc,
+    let Some((runsc, _bundle, id, _created)) = container_running(
         "trap '' TERM; echo written-by-init > /tmp/init-file; while :; do /bin/busybox sleep 1; done",
-    );
+    ) else {
+        return;
+    };
     let running = runsc.spawn(["exec", id.as_str(), BUSYBOX, "sleep", "30"]);
     wait_until(Duration::from_secs(20), "the exec'd sleep", || {
         runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 30")
@@ -367,11 +289,9 @@ fn kill_all_reaches_execd_processes() {
 /// helper's connection closes.
 #[test]
 fn killing_the_detached_helper_kills_the_process() {
-    if !busybox_present() {
+    let Some((runsc, bundle, id, _created)) = sleeper() else {
         return;
-    }
-    let runsc = Runsc::new();
-    let (bundle, id, _created) = sleeper(&runsc);
+    };
     let pid_file = bundle.path().join("exec.pid");
     let out = exec(
         &runsc,
@@ -380,11 +300,7 @@ fn killing_the_detached_helper_kills_the_process() {
         &[BUSYBOX, "sleep", "31"],
     );
     assert!(out.success(), "{out}");
-    let helper: i32 = fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("pid in the pid file");
+    let helper = read_pid_file(&pid_file);
     assert!(runsc.run(["ps", id.as_str()]).stdout_str().contains("sleep 31"));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(helper), nix::sys::signal::Signal::SIGKILL)
         .expect("kill the helper");

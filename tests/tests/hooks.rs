@@ -67,7 +67,7 @@ fn every_hook_runs_in_order_with_the_state_on_the_host() {
     let runsc = Runsc::new();
     let id = runsc.new_id("hooks");
     let b = bundle.path().display().to_string();
-    let out = runsc.run(["create", "--bundle", &b, &id]);
+    let out = runsc.create(&bundle, &id, &[]);
     assert!(out.success(), "{out}");
     let pid = runsc.state(&id)["pid"].as_i64().expect("pid");
     let out = runsc.run(["start", &id]);
@@ -112,9 +112,8 @@ fn failing_create_hook_fails_create_and_cleans_up() {
     let runsc = Runsc::new();
     let id = runsc.new_id("badhook");
     let pid_file = runsc.root().join("init.pid");
-    let b = bundle.path().display().to_string();
     let p = pid_file.display().to_string();
-    let out = runsc.run(["create", "--bundle", &b, "--pid-file", &p, &id]);
+    let out = runsc.create(&bundle, &id, &["--pid-file", &p]);
     assert!(!out.success(), "{out}");
     let err = out.stderr_str();
     assert!(

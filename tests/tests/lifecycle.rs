@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use runsc_tests::{
-    assert_clean_failure, assert_no_panic, compile, guest_path, native, pid_alive, Bundle, Link, Output, Running, Runsc,
+    assert_clean_failure, assert_no_panic, bind, busybox_builder, busybox_bundle, compile, guest_path, native,
+    pid_alive, wait_until, Bundle, Link, Running, Runsc,
 };
 
 const HELLO: &str = "hello from the guest\n";
@@ -30,33 +31,10 @@ fn canonical(p: &Path) -> String {
         .into_owned()
 }
 
-/// Waits until `f` returns true, or panics with `what` after `timeout`.
-fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Waits until a container's stdout (captured from `runsc run` or `runsc create`)
 /// contains `needle`.
 fn wait_for_output(what: &str, timeout: Duration, mut read: impl FnMut() -> Vec<u8>, needle: &str) {
     wait_until(timeout, what, || String::from_utf8_lossy(&read()).contains(needle));
-}
-
-fn create(runsc: &Runsc, bundle: &Bundle, id: &str, pid_file: Option<&Path>) -> Output {
-    let mut args = vec![
-        "create".to_string(),
-        "--bundle".to_string(),
-        bundle.path().to_string_lossy().into_owned(),
-    ];
-    if let Some(p) = pid_file {
-        args.push("--pid-file".to_string());
-        args.push(p.to_string_lossy().into_owned());
-    }
-    args.push(id.to_string());
-    runsc.run(&args)
 }
 
 #[test]
@@ -82,7 +60,7 @@ fn create_start_state_delete() {
     let id = runsc.new_id("life");
     let pid_file = bundle.path().join("init.pid");
 
-    let created = create(&runsc, &bundle, &id, Some(&pid_file));
+    let created = runsc.create(&bundle, &id, &["--pid-file", pid_file.to_str().expect("utf-8")]);
     assert!(created.success(), "runsc create\n{created}");
 
     let state = runsc.state(&id);
@@ -180,7 +158,7 @@ fn invalid_config_fails_clearly() {
     let bundle = hello_bundle(&[]);
     fs::write(bundle.config_path(), "{ \"ociVersion\": \"1.0.2\", this is not json").unwrap();
     let id = runsc.new_id("badcfg");
-    let out = create(&runsc, &bundle, &id, None);
+    let out = runsc.create(&bundle, &id, &[]);
     assert_clean_failure(&out, "create with an invalid config.json");
     assert!(
         out.stderr_str().contains("config.json"),
@@ -196,10 +174,10 @@ fn duplicate_id_fails_clearly() {
     let first = hello_bundle(&[]);
     let second = hello_bundle(&["5"]);
     let id = runsc.new_id("dup");
-    let out = create(&runsc, &first, &id, None);
+    let out = runsc.create(&first, &id, &[]);
     assert!(out.success(), "first create\n{out}");
 
-    let out = create(&runsc, &second, &id, None);
+    let out = runsc.create(&second, &id, &[]);
     assert_clean_failure(&out, "create with a duplicate id");
     assert!(out.stderr_str().contains(&id), "error should name {id}\n{out}");
 
@@ -345,7 +323,7 @@ fn delete_of_a_running_container_needs_force() {
     let runsc = Runsc::new();
     let bundle = pause_bundle();
     let id = runsc.new_id("delrun");
-    let created = create(&runsc, &bundle, &id, None);
+    let created = runsc.create(&bundle, &id, &[]);
     assert!(created.success(), "create\n{created}");
     let out = runsc.run(["start", id.as_str()]);
     assert!(out.success(), "start\n{out}");
@@ -415,23 +393,7 @@ fn spec_mounts_tmpfs_and_read_only_bind() {
     std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
     let script = "echo in-tmpfs > /tmp/x && cat /tmp/x && cat /data/f && \
                   if echo no > /data/g; then echo wrote; else echo refused; fi";
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    mounts.push(
-        oci_spec::runtime::MountBuilder::default()
-            .destination("/data")
-            .typ("bind")
-            .source(host_dir.path())
-            .options(vec!["rbind".to_string(), "ro".to_string()])
-            .build()
-            .expect("mount"),
-    );
-    spec.set_mounts(Some(mounts));
-    bundle.save_spec(&spec);
+    let bundle = busybox_bundle(script, vec![bind("/data", host_dir.path(), &["rbind", "ro"])]);
     let id = runsc.new_id("mounts");
     let out = runsc.run_bundle(&bundle, &id);
     assert!(out.success(), "{out}");
@@ -495,31 +457,14 @@ fn mounts_below_symlinks_land_at_their_targets() {
     std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
     let runsc = Runsc::new();
     let script = "cat /sbin/tool /usr/sbin/tool /abs/tool2 /usr/lib/tool2 /tmp/tool3";
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
+    let file = host_dir.path().join("f");
+    let mounts = ["/sbin/tool", "/abs/tool2", "/up/tool3"].map(|destination| bind(destination, &file, &["bind", "ro"]));
+    let bundle = busybox_bundle(script, mounts.to_vec());
     let rootfs = bundle.rootfs();
     std::fs::create_dir_all(rootfs.join("usr/sbin")).expect("mkdir");
     std::os::unix::fs::symlink("usr/sbin", rootfs.join("sbin")).expect("symlink");
     std::os::unix::fs::symlink("/usr/lib", rootfs.join("abs")).expect("symlink");
     std::os::unix::fs::symlink("../../../../tmp", rootfs.join("up")).expect("symlink");
-    let mut spec = bundle.spec();
-    let mut mounts = spec.mounts().clone().unwrap_or_default();
-    let file = host_dir.path().join("f");
-    for destination in ["/sbin/tool", "/abs/tool2", "/up/tool3"] {
-        mounts.push(
-            oci_spec::runtime::MountBuilder::default()
-                .destination(destination)
-                .typ("bind")
-                .source(&file)
-                .options(vec!["bind".to_string(), "ro".to_string()])
-                .build()
-                .expect("mount"),
-        );
-    }
-    spec.set_mounts(Some(mounts));
-    bundle.save_spec(&spec);
     let id = runsc.new_id("mountlinks");
     let out = runsc.run_bundle(&bundle, &id);
     assert!(out.success(), "{out}");
@@ -536,32 +481,17 @@ fn mounts_below_symlinks_land_at_their_targets() {
 fn mounts_below_missing_directories() {
     let host_dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(host_dir.path().join("f"), "from the host\n").expect("write");
-    let bind = |destination: &str, source: &Path| {
-        oci_spec::runtime::MountBuilder::default()
-            .destination(destination)
-            .typ("bind")
-            .source(source)
-            .options(vec!["rbind".to_string(), "ro".to_string()])
-            .build()
-            .expect("mount")
-    };
     for read_only_root in [false, true] {
         let runsc = Runsc::new();
         let script = "cat /new/deep/dir/f /sbin/tool && ls -d /new/deep && \
                       if mkdir /new/x 2>/dev/null; then echo made; else echo refused; fi";
-        let bundle = Bundle::builder()
-            .binary("/bin/busybox")
-            .args(["/bin/busybox", "sh", "-c", script])
+        let bundle = busybox_builder(script)
+            .mounts([
+                bind("/new/deep/dir", host_dir.path(), &["rbind", "ro"]),
+                bind("/sbin/tool", &host_dir.path().join("f"), &["rbind", "ro"]),
+            ])
+            .read_only_root(read_only_root)
             .build();
-        let mut spec = bundle.spec();
-        let mut mounts = spec.mounts().clone().unwrap_or_default();
-        mounts.push(bind("/new/deep/dir", host_dir.path()));
-        mounts.push(bind("/sbin/tool", &host_dir.path().join("f")));
-        spec.set_mounts(Some(mounts));
-        let mut root = spec.root().clone().expect("root");
-        root.set_readonly(Some(read_only_root));
-        spec.set_root(Some(root));
-        bundle.save_spec(&spec);
         let id = runsc.new_id("mountpoints");
         let out = runsc.run_bundle(&bundle, &id);
         assert!(out.success(), "read-only root {read_only_root}: {out}");
@@ -585,15 +515,7 @@ fn writes_to_a_writable_root_reach_the_host_and_a_read_only_root_refuses_them() 
     let runsc = Runsc::new();
     let script = "echo data > /newfile && mkdir /newdir && mv /newfile /newdir/f && chmod 600 /newdir/f \
                   && ln -s f /newdir/link && cat /newdir/link";
-    let bundle = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", script])
-        .build();
-    let mut spec = bundle.spec();
-    let mut root = spec.root().clone().expect("root");
-    root.set_readonly(Some(false));
-    spec.set_root(Some(root));
-    bundle.save_spec(&spec);
+    let bundle = busybox_builder(script).read_only_root(false).build();
     let out = runsc.run_bundle(&bundle, &runsc.new_id("rw"));
     assert!(out.success() && out.stdout_str() == "data\n", "{out}");
     let f = bundle.rootfs().join("newdir/f");
@@ -602,15 +524,7 @@ fn writes_to_a_writable_root_reach_the_host_and_a_read_only_root_refuses_them() 
     assert_eq!(fs::metadata(&f).expect("meta").permissions().mode() & 0o777, 0o600);
     assert!(!bundle.rootfs().join("newfile").exists(), "renamed away");
 
-    let ro = Bundle::builder()
-        .binary("/bin/busybox")
-        .args(["/bin/busybox", "sh", "-c", "echo x > /y"])
-        .build();
-    let mut spec = ro.spec();
-    let mut root = spec.root().clone().expect("root");
-    root.set_readonly(Some(true));
-    spec.set_root(Some(root));
-    ro.save_spec(&spec);
+    let ro = busybox_builder("echo x > /y").read_only_root(true).build();
     let out = runsc.run_bundle(&ro, &runsc.new_id("ro"));
     assert!(
         !out.success() && out.stderr_str().contains("Read-only file system"),

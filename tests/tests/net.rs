@@ -6,38 +6,14 @@
 //! - an edge-triggered epoll echo server (tests/c/epoll_echo.c) answers 200
 //!   concurrent connections of a client, every echo checked.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
+use runsc_tests::images::debian_bundle;
+use runsc_tests::{compile, Link, Runsc};
 
-use runsc_tests::{compile, target_dir, Bundle, Link, Runsc};
-
-const PATH: &str = "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
 const PLATFORMS: [&str; 2] = ["ptrace", "systrap"];
-
-/// The Debian root file system of tests/tests/debian.rs (built once).
-fn rootfs() -> &'static Path {
-    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
-    ROOTFS.get_or_init(|| {
-        let dir = target_dir().join("debian-rootfs");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("rootfs/debian");
-        let status = Command::new(&script).arg(&dir).status().expect("running rootfs/debian");
-        assert!(status.success(), "{} failed: {status}", script.display());
-        dir
-    })
-}
 
 /// `sh -c SCRIPT` as a container on `platform` whose read-only root is the rootfs.
 fn debian_sh(platform: &str, script: &str) -> runsc_tests::Output {
-    let bundle = Bundle::builder().args(["/bin/sh", "-c", script]).build();
-    let mut spec = bundle.spec();
-    let mut root = spec.root().clone().expect("root");
-    root.set_path(rootfs().to_path_buf()).set_readonly(Some(true));
-    spec.set_root(Some(root));
-    let mut process = spec.process().clone().expect("process");
-    process.set_env(Some(vec![PATH.to_string()]));
-    spec.set_process(Some(process));
-    bundle.save_spec(&spec);
+    let bundle = debian_bundle(script);
     let runsc = Runsc::on_platform(platform);
     let id = runsc.new_id("net");
     runsc.run_bundle(&bundle, &id)

@@ -341,10 +341,15 @@ fn serve(mode: &str, ns: &Netns) -> (Runsc, runsc_tests::Running, Bundle) {
 #[test]
 fn sandbox_server_answers_the_host() {
     let Some(ns) = Netns::new() else { return };
-    let (_runsc, server, _bundle) = serve("sandbox", &ns);
+    sandbox_server_answers(&ns, &ns.inner_addr());
+}
+
+/// A server in the sandbox of `ns` answers ping and a client on the host at `addr`.
+fn sandbox_server_answers(ns: &Netns, addr: &str) {
+    let (_runsc, server, _bundle) = serve("sandbox", ns);
     // Ping while the server still waits for its one client.
-    let ping = ping(&ns.inner_addr());
-    let got = fetch(&ns.inner_addr(), 50);
+    let ping = ping(addr);
+    let got = fetch(addr, 50);
     let out = server.wait(runsc_tests::default_timeout());
     assert!(got.contains("hello"), "client got {got:?}\n{out}");
     assert_no_panic(&out, "server sandbox");
@@ -368,13 +373,7 @@ fn none_mode_server_is_unreachable() {
 #[test]
 fn sandbox_server_answers_the_host_over_ipv6() {
     let Some(ns) = Netns::new() else { return };
-    let (_runsc, server, _bundle) = serve("sandbox", &ns);
-    let ping = ping(&ns.inner_addr6());
-    let got = fetch(&ns.inner_addr6(), 50);
-    let out = server.wait(runsc_tests::default_timeout());
-    assert!(got.contains("hello"), "client got {got:?}\n{out}");
-    assert_no_panic(&out, "server sandbox");
-    assert!(ping.status.success(), "ping: {}", String::from_utf8_lossy(&ping.stdout));
+    sandbox_server_answers(&ns, &ns.inner_addr6());
 }
 
 /// A client in the sandbox reaches a server on the host side of the veth,

@@ -5,44 +5,27 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runsc_tests::{assert_no_panic, bind, pid_alive, Bundle, Output, Runsc};
+use runsc_tests::console::{create_and_start_on_a_tty, exec_on_a_tty, read_to_hangup};
+use runsc_tests::{
+    assert_no_panic, bind, busybox_builder, busybox_present, pid_alive, read_pid_file, wait_until, Bundle, Output,
+    Runsc, BUSYBOX,
+};
 
-const BUSYBOX: &str = "/bin/busybox";
 const CONTAINER_TYPE: &str = "io.kubernetes.cri.container-type";
 const SANDBOX_ID: &str = "io.kubernetes.cri.sandbox-id";
-
-fn busybox_present() -> bool {
-    if Path::new(BUSYBOX).exists() {
-        return true;
-    }
-    eprintln!("skipped: {BUSYBOX} is missing");
-    false
-}
-
-fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// A busybox bundle running `sh -c script`, with a file `/own` holding
 /// `name`, the given mounts and the CRI annotations of `kind` in pod
 /// `sandbox`.
 fn pod_bundle(name: &str, script: &str, mounts: Vec<oci_spec::runtime::Mount>, kind: &str, sandbox: &str) -> Bundle {
-    let bundle = Bundle::builder()
-        .binary(BUSYBOX)
+    let bundle = busybox_builder(script)
         .file("/own", format!("{name}\n"), 0o644)
         .file(&format!("/only-in-{name}"), "x", 0o644)
-        .args([BUSYBOX, "sh", "-c", script])
+        .mounts(mounts)
         .build();
     let mut spec = bundle.spec();
-    let mut all = spec.mounts().clone().unwrap_or_default();
-    all.extend(mounts);
-    spec.set_mounts(Some(all));
     let annotations: HashMap<String, String> = [
         (CONTAINER_TYPE.to_string(), kind.to_string()),
         (SANDBOX_ID.to_string(), sandbox.to_string()),
@@ -57,20 +40,9 @@ fn pod_bundle(name: &str, script: &str, mounts: Vec<oci_spec::runtime::Mount>, k
 /// `runsc create --pid-file` then `start`; returns the pid file's pid.
 fn create_and_start(runsc: &Runsc, bundle: &Bundle, id: &str) -> i32 {
     let pid_file = bundle.path().join("container.pid");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8"),
-        "--pid-file",
-        pid_file.to_str().expect("utf-8"),
-        id,
-    ]);
+    let out = runsc.create(bundle, id, &["--pid-file", pid_file.to_str().expect("utf-8")]);
     assert!(out.success(), "create {id}\n{out}");
-    let pid: i32 = fs::read_to_string(&pid_file)
-        .expect("pid file")
-        .trim()
-        .parse()
-        .expect("a pid in the pid file");
+    let pid = read_pid_file(&pid_file);
     assert_eq!(runsc.state(id)["status"], "created");
     assert_eq!(runsc.state(id)["pid"], pid);
     let out = runsc.run(["start", id]);
@@ -246,7 +218,7 @@ fn pod_on(platform: &str) {
         &[BUSYBOX, "sh", "-c", "cat /own > /shared/from-b-exec; exit 9"],
     );
     assert!(out.success(), "{out}");
-    let helper: i32 = fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid");
+    let helper = read_pid_file(&pid_file);
     assert_eq!(wait_exit_code(helper), 9);
     assert_eq!(
         fs::read_to_string(empty_dir.path().join("from-b-exec")).expect("written by B's exec"),
@@ -352,58 +324,10 @@ fn annotations_naming_no_sandbox_fail_cleanly() {
     let runsc = Runsc::new();
     let id = runsc.new_id("orphan");
     let bundle = pod_bundle("x", "exit 0", vec![], "container", "no-such-sandbox");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8"),
-        id.as_str(),
-    ]);
+    let out = runsc.create(&bundle, &id, &[]);
     runsc_tests::assert_clean_failure(&out, "create in a missing sandbox");
     assert!(out.stderr_str().contains("no-such-sandbox"), "{out}");
     assert!(!runsc.root().join(&id).exists());
-}
-
-/// Receives the pty master `runsc` sends to the console socket at `socket`.
-fn console_receiver(socket: &Path) -> std::thread::JoinHandle<std::os::fd::OwnedFd> {
-    use std::io::IoSliceMut;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-    use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-
-    let listener = UnixListener::bind(socket).expect("bind the console socket");
-    std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg =
-            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1, "one pty master");
-        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
-        unsafe { OwnedFd::from_raw_fd(fds[0]) }
-    })
-}
-
-/// Everything a pty master reads until the last slave closes (EIO).
-fn read_to_hangup(master: std::os::fd::OwnedFd) -> String {
-    use std::io::Read;
-    let mut master = fs::File::from(master);
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while let Ok(n) = master.read(&mut buf) {
-        if n == 0 {
-            break;
-        }
-        seen.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&seen).into_owned()
 }
 
 /// Signals, `kill --all`, a tty exec, a container deleted before it
@@ -421,12 +345,7 @@ fn members_follow_their_sandbox(platform: &str) {
     // Deleted before it ever ran: its loaded init goes, the pod stays.
     let never = runsc.new_id("never");
     let never_bundle = pod_bundle("never", "exec /bin/busybox sleep 1003", vec![], "container", &pod);
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        never_bundle.path().to_str().expect("utf-8"),
-        never.as_str(),
-    ]);
+    let out = runsc.create(&never_bundle, &never, &[]);
     assert!(out.success(), "{out}");
     let out = sh(&runsc, &pod, "cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
     assert!(
@@ -457,15 +376,8 @@ fn members_follow_their_sandbox(platform: &str) {
     });
     // A tty exec in the app.
     let socket = app_bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
-    let out = exec(
-        &runsc,
-        &app,
-        &["--tty", "--detach", "--console-socket", socket.to_str().expect("utf-8")],
-        &[BUSYBOX, "sh", "-c", "[ -t 0 ] && [ -t 1 ] && cat /own; exit 4"],
-    );
-    assert!(out.success(), "{out}");
-    let seen = read_to_hangup(receiver.join().expect("console receiver"));
+    let script = "[ -t 0 ] && [ -t 1 ] && cat /own; exit 4";
+    let seen = exec_on_a_tty(&runsc, &app, &socket, &[BUSYBOX, "sh", "-c", script]);
     assert_eq!(
         seen, "app\r\n",
         "the app's own file, through a pty (as exec.rs's tty test sees it)"
@@ -494,25 +406,11 @@ fn members_follow_their_sandbox(platform: &str) {
         p.set_terminal(Some(true));
     }
     tty_bundle.save_spec(&spec);
-    let socket = tty_bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
     let pid_file = tty_bundle.path().join("tty.pid");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        tty_bundle.path().to_str().expect("utf-8"),
-        "--console-socket",
-        socket.to_str().expect("utf-8"),
-        "--pid-file",
-        pid_file.to_str().expect("utf-8"),
-        tty.as_str(),
-    ]);
-    assert!(out.success(), "{out}");
-    let master = receiver.join().expect("console receiver");
-    let out = runsc.run(["start", tty.as_str()]);
-    assert!(out.success(), "{out}");
+    let pid_arg = ["--pid-file", pid_file.to_str().expect("utf-8")];
+    let master = create_and_start_on_a_tty(&runsc, &tty_bundle, &tty, &pid_arg);
     assert_eq!(read_to_hangup(master), "tty\r\n");
-    let tty_pid: i32 = fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid");
+    let tty_pid = read_pid_file(&pid_file);
     assert_eq!(wait_exit_code(tty_pid), 2);
     let out = runsc.run(["delete", tty.as_str()]);
     assert!(out.success(), "{out}");

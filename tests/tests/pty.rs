@@ -5,13 +5,11 @@
 
 use std::path::Path;
 
-use runsc_tests::{assert_no_panic, compile, Bundle, Link, Output, Runsc};
-
-const BUSYBOX: &str = "/bin/busybox";
+use runsc_tests::console::{create_and_start_on_a_tty, exec_on_a_tty};
+use runsc_tests::{assert_no_panic, busybox_builder, busybox_present, compile, Bundle, Link, Output, Runsc, BUSYBOX};
 
 fn ptyrun(script: &str) -> Option<Output> {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return None;
     }
     let exe = compile("ptyrun", Link::Static);
@@ -52,8 +50,7 @@ fn terminal_settings_and_exit_status_come_through() {
 
 #[test]
 fn interactive_shell_job_control_and_ctrl_c() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     let exe = compile("ptyrun", Link::Static);
@@ -166,35 +163,6 @@ fn set_winsize(fd: std::os::fd::RawFd, rows: u16, cols: u16) {
     assert_eq!(rc, 0, "TIOCSWINSZ");
 }
 
-/// Accepts one connection on a new console socket at `path` and returns
-/// the pty master sent over it.
-fn console_receiver(path: &Path) -> std::thread::JoinHandle<std::os::fd::OwnedFd> {
-    use std::io::IoSliceMut;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-    use std::os::unix::net::UnixListener;
-
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, UnixAddr};
-
-    let listener = UnixListener::bind(path).expect("bind the console socket");
-    std::thread::spawn(move || {
-        let (conn, _) = listener.accept().expect("accept");
-        let mut buf = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([RawFd; 1]);
-        let msg =
-            recvmsg::<UnixAddr>(conn.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty()).expect("recvmsg");
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs().expect("cmsgs") {
-            if let ControlMessageOwned::ScmRights(received) = cmsg {
-                fds.extend(received);
-            }
-        }
-        assert_eq!(fds.len(), 1, "one pty master");
-        // SAFETY: the fd was just received over SCM_RIGHTS; nothing else owns it.
-        unsafe { OwnedFd::from_raw_fd(fds[0]) }
-    })
-}
-
 /// A running terminal container: its id, bundle and pty master.
 struct TerminalContainer {
     id: String,
@@ -205,10 +173,7 @@ struct TerminalContainer {
 /// Creates and starts a busybox container running `sh -c script` with
 /// process.terminal and a `rows`x`cols` console.
 fn terminal_container(runsc: &Runsc, script: &str, rows: u16, cols: u16) -> TerminalContainer {
-    let bundle = Bundle::builder()
-        .binary(BUSYBOX)
-        .args([BUSYBOX, "sh", "-c", script])
-        .build();
+    let bundle = busybox_builder(script).build();
     let mut spec = bundle.spec();
     if let Some(process) = spec.process_mut() {
         process.set_terminal(Some(true));
@@ -220,21 +185,8 @@ fn terminal_container(runsc: &Runsc, script: &str, rows: u16, cols: u16) -> Term
         process.set_console_size(Some(size));
     }
     bundle.save_spec(&spec);
-    let socket = bundle.path().join("console.sock");
-    let receiver = console_receiver(&socket);
     let id = runsc.new_id("tty");
-    let out = runsc.run([
-        "create",
-        "--bundle",
-        bundle.path().to_str().expect("utf-8"),
-        "--console-socket",
-        socket.to_str().expect("utf-8"),
-        id.as_str(),
-    ]);
-    assert!(out.success(), "runsc create\n{out}");
-    let master = receiver.join().expect("console receiver");
-    let out = runsc.run(["start", id.as_str()]);
-    assert!(out.success(), "runsc start\n{out}");
+    let master = create_and_start_on_a_tty(runsc, &bundle, &id, &[]);
     TerminalContainer { id, bundle, master }
 }
 
@@ -324,8 +276,7 @@ fn same_as_native(script: &str, steps: Steps) -> Vec<String> {
 
 #[test]
 fn terminal_container_has_its_own_tty() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     let script = "/bin/busybox tty; /bin/busybox stty size; \
@@ -342,8 +293,7 @@ fn terminal_container_has_its_own_tty() {
 
 #[test]
 fn terminal_container_resize_raises_sigwinch() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     // The shell runs its trap once the foreground sleep is over.
@@ -356,8 +306,7 @@ fn terminal_container_resize_raises_sigwinch() {
 
 #[test]
 fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     // An interactive shell on its controlling terminal: job control is on
@@ -392,29 +341,15 @@ fn ctrl_c_from_the_host_interrupts_the_foreground_job() {
 
 #[test]
 fn tty_exec_gets_a_pty_of_its_own() {
-    if !Path::new(BUSYBOX).exists() {
-        eprintln!("skipped: {BUSYBOX} is missing");
+    if !busybox_present() {
         return;
     }
     for platform in PLATFORMS {
         let runsc = Runsc::on_platform(platform);
         let c = terminal_container(&runsc, "/bin/busybox tty; exec /bin/busybox sleep 30", 33, 111);
         let socket = c.bundle.path().join("exec.sock");
-        let receiver = console_receiver(&socket);
-        let out = runsc.run([
-            "exec",
-            "--tty",
-            "--detach",
-            "--console-socket",
-            socket.to_str().expect("utf-8"),
-            c.id.as_str(),
-            BUSYBOX,
-            "sh",
-            "-c",
-            "/bin/busybox tty; [ -t 0 ] && echo on-a-tty",
-        ]);
-        assert!(out.success(), "{platform}: runsc exec\n{out}");
-        let seen = drive(receiver.join().expect("console receiver"), &[]);
+        let script = "/bin/busybox tty; [ -t 0 ] && echo on-a-tty";
+        let seen = exec_on_a_tty(&runsc, &c.id, &socket, &[BUSYBOX, "sh", "-c", script]);
         assert_eq!(seen, "/dev/pts/1\r\non-a-tty\r\n", "{platform}");
         let out = runsc.run(["delete", "--force", c.id.as_str()]);
         assert!(out.success(), "{platform}: runsc delete\n{out}");

@@ -2,24 +2,26 @@
 //! run, exit status, kill, exec and metrics (Stats).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use runsc_tests::containerd::{self, Containerd, BUSYBOX, RUNSC_RUNTIME};
-use runsc_tests::{unique_name, Output};
+use runsc_tests::containerd::{shim_bin, Containerd, RUNSC_RUNTIME, SHIM_TOOLS};
+use runsc_tests::daemons::require_tools;
+use runsc_tests::images::BUSYBOX_REF as BUSYBOX;
+use runsc_tests::{poll_until, unique_name, Output};
 
 const NS: &str = "runsc-shim-test";
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-fn start(test: &str) -> Option<Containerd> {
-    if !containerd::tools_present(test, &containerd::TOOLS) {
+fn start() -> Option<Containerd> {
+    if !require_tools(&SHIM_TOOLS) {
         return None;
     }
-    Some(Containerd::start(&[NS]))
+    Some(Containerd::with_runsc_shim(NS))
 }
 
 /// `ctr run --rm` of busybox with our shim (by runtime name, or by path).
 fn ctr_run(ctrd: &Containerd, runtime: &str, id: &str, cmd: &[&str]) -> Output {
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let config = ctrd.runsc_config().display().to_string();
     let mut args = vec![
         "run",
         "--rm",
@@ -31,12 +33,12 @@ fn ctr_run(ctrd: &Containerd, runtime: &str, id: &str, cmd: &[&str]) -> Output {
         id,
     ];
     args.extend_from_slice(cmd);
-    ctrd.ctr_run(NS, &args, TIMEOUT)
+    ctrd.ctr(args)
 }
 
 /// `ctr run -d` of busybox `sleep 1000` with our shim, as task `id`.
 fn run_sleeper(ctrd: &Containerd, id: &str) {
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let config = ctrd.runsc_config().display().to_string();
     let args = [
         "run",
         "-d",
@@ -49,22 +51,17 @@ fn run_sleeper(ctrd: &Containerd, id: &str) {
         "sleep",
         "1000",
     ];
-    let out = ctrd.ctr_run(NS, &args, TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(args);
 }
 
 /// Waits (up to TIMEOUT) until task `id` is STOPPED.
 fn wait_stopped(ctrd: &Containerd, id: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    while task_status(ctrd, id).as_deref() != Some("STOPPED") {
-        assert!(Instant::now() < deadline, "still not stopped\n{}", ctrd.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ctrd.wait_for_task_status(id, "STOPPED", TIMEOUT);
 }
 
 #[test]
 fn echo_prints_and_exits_zero() {
-    let Some(ctrd) = start("echo_prints_and_exits_zero") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let out = ctr_run(&ctrd, RUNSC_RUNTIME, &unique_name("echo"), &["echo", "hi"]);
@@ -74,10 +71,10 @@ fn echo_prints_and_exits_zero() {
 
 #[test]
 fn stdin_reaches_the_container() {
-    let Some(ctrd) = start("stdin_reaches_the_container") else {
+    let Some(ctrd) = start() else {
         return;
     };
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let config = ctrd.runsc_config().display().to_string();
     let ctr = format!(
         "printf 'line one\\nline two\\n' | ctr --address {} -n {NS} run --rm --runtime {RUNSC_RUNTIME} \
          --runtime-config-path {config} {BUSYBOX} {} sh -c 'cat; echo done'",
@@ -93,54 +90,39 @@ fn stdin_reaches_the_container() {
 
 #[test]
 fn exit_status_is_reported_with_the_shim_given_by_path() {
-    let Some(ctrd) = start("exit_status_is_reported_with_the_shim_given_by_path") else {
+    let Some(ctrd) = start() else {
         return;
     };
-    let shim = containerd::shim_bin().display().to_string();
+    let shim = shim_bin().display().to_string();
     let out = ctr_run(&ctrd, &shim, &unique_name("exit3"), &["sh", "-c", "exit 3"]);
     assert_eq!(out.code(), Some(3), "{out}\n{}", ctrd.log());
 }
 
-/// `ctr task ls` status of `id` (RUNNING, STOPPED, ...).
-fn task_status(ctrd: &Containerd, id: &str) -> Option<String> {
-    let out = ctrd.ctr_run(NS, &["task", "ls"], TIMEOUT);
-    out.stdout_str()
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .find(|cols| cols.first() == Some(&id))
-        .and_then(|cols| cols.get(2).map(|s| s.to_string()))
-}
-
 #[test]
 fn exec_metrics_and_kill_of_a_running_container() {
-    let Some(ctrd) = start("exec_metrics_and_kill_of_a_running_container") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let id = unique_name("sleeper");
     run_sleeper(&ctrd, &id);
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"));
 
     // Exec: a second process, its output and its exit status.
-    let out = ctrd.ctr_run(
-        NS,
-        &[
-            "task",
-            "exec",
-            "--exec-id",
-            "e1",
-            &id,
-            "sh",
-            "-c",
-            "echo from exec; exit 4",
-        ],
-        TIMEOUT,
-    );
+    let out = ctrd.ctr([
+        "task",
+        "exec",
+        "--exec-id",
+        "e1",
+        &id,
+        "sh",
+        "-c",
+        "echo from exec; exit 4",
+    ]);
     assert_eq!(out.stdout_str(), "from exec\n", "{out}\n{}", ctrd.log());
     assert_eq!(out.code(), Some(4), "{out}");
 
     // Stats: the sandbox cgroup's memory (and CPU) figures.
-    let out = ctrd.ctr_run(NS, &["task", "metrics", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    let out = ctrd.ctr_ok(["task", "metrics", &id]);
     let usage = out
         .stdout_str()
         .lines()
@@ -153,31 +135,25 @@ fn exec_metrics_and_kill_of_a_running_container() {
     assert!(out.stdout_str().contains("cpuacct.usage"), "{out}");
 
     // Pids: runsc ps.
-    let out = ctrd.ctr_run(NS, &["task", "ps", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "ps", &id]);
 
     // Kill (SIGTERM): the task stops, with 128+15.
-    let out = ctrd.ctr_run(NS, &["task", "kill", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", &id]);
     wait_stopped(&ctrd, &id);
-    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
-    let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
+    ctrd.ctr_ok(["containers", "rm", &id]);
 }
 
 #[test]
 fn kill_all_stops_init_and_execs() {
-    let Some(ctrd) = start("kill_all_stops_init_and_execs") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let id = unique_name("killall");
     run_sleeper(&ctrd, &id);
-    let out = ctrd.ctr_run(NS, &["task", "kill", "--all", "--signal", "SIGKILL", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", "--all", "--signal", "SIGKILL", &id]);
     wait_stopped(&ctrd, &id);
-    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
 }
 
 /// When the shim dies, containerd runs `containerd-shim-runsc-v1 delete`,
@@ -185,7 +161,7 @@ fn kill_all_stops_init_and_execs() {
 /// detach the rootfs and print a DeleteResponse.
 #[test]
 fn a_dead_shims_container_is_cleaned_up_by_delete() {
-    let Some(ctrd) = start("a_dead_shims_container_is_cleaned_up_by_delete") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let id = unique_name("orphan");
@@ -197,18 +173,12 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(shims[0]), nix::sys::signal::Signal::SIGKILL)
         .expect("kill the shim");
     // containerd notices, runs the shim's `delete`, and reports the task gone.
-    let deadline = Instant::now() + TIMEOUT;
-    while ctrd.runsc_root().join(&id).exists() || task_status(&ctrd, &id).is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "not cleaned up: task {:?}\n{}",
-            task_status(&ctrd, &id),
-            ctrd.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = ctrd.ctr_run(NS, &["containers", "rm", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    poll_until(TIMEOUT, || match ctrd.task_status(&id) {
+        None if !ctrd.runsc_root().join(&id).exists() => Ok(()),
+        task => Err(task),
+    })
+    .unwrap_or_else(|task| panic!("not cleaned up: task {task:?}\n{}", ctrd.log()));
+    ctrd.ctr_ok(["containers", "rm", &id]);
     assert!(
         ctrd.log().contains("cleaning up dead shim"),
         "containerd did not run the shim's delete:\n{}",
@@ -221,12 +191,12 @@ fn a_dead_shims_container_is_cleaned_up_by_delete() {
 /// a terminal of the sandbox and its output comes through as runc's does.
 #[test]
 fn terminal_through_the_console_socket() {
-    let tools = [&containerd::TOOLS[..], &["script"]].concat();
-    if !containerd::tools_present("terminal_through_the_console_socket", &tools) {
+    let tools = [&SHIM_TOOLS[..], &["script"]].concat();
+    if !require_tools(&tools) {
         return;
     }
-    let ctrd = Containerd::start(&[NS]);
-    let config = ctrd.dir().join("runsc.toml").display().to_string();
+    let ctrd = Containerd::with_runsc_shim(NS);
+    let config = ctrd.runsc_config().display().to_string();
     let script = "[ -t 0 ] && [ -t 1 ] && tty && stty size && echo on-a-terminal";
     let out = ctr_run_on_a_terminal(
         &ctrd,
@@ -272,7 +242,7 @@ fn ctr_run_on_a_terminal(ctrd: &Containerd, runtime: &str, script: &str) -> Outp
 /// (the bundle's `address` file) and can still exec in and kill the task.
 #[test]
 fn containerd_reconnects_to_a_running_shim() {
-    let Some(mut ctrd) = start("containerd_reconnects_to_a_running_shim") else {
+    let Some(mut ctrd) = start() else {
         return;
     };
     let id = unique_name("survivor");
@@ -280,59 +250,46 @@ fn containerd_reconnects_to_a_running_shim() {
     let shims = ctrd.shim_pids();
     ctrd.restart();
     assert_eq!(ctrd.shim_pids(), shims, "the shim was replaced");
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"), "{}", ctrd.log());
-    let out = ctrd.ctr_run(
-        NS,
-        &["task", "exec", "--exec-id", "after", &id, "echo", "still here"],
-        TIMEOUT,
-    );
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"), "{}", ctrd.log());
+    let out = ctrd.ctr(["task", "exec", "--exec-id", "after", &id, "echo", "still here"]);
     assert_eq!(out.stdout_str(), "still here\n", "{out}\n{}", ctrd.log());
     // The exit event reaches the new containerd (the shim dials again).
-    let mut events_cmd = ctrd.ctr(NS);
-    events_cmd.arg("events");
-    let events = runsc_tests::spawn(events_cmd);
+    let events = runsc_tests::spawn(ctrd.ctr_command(["events"]));
     std::thread::sleep(Duration::from_millis(300));
-    let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
-    let deadline = Instant::now() + TIMEOUT;
-    while !String::from_utf8_lossy(&events.stdout_so_far()).contains("/tasks/exit") {
-        assert!(
-            Instant::now() < deadline,
-            "no /tasks/exit event: {}\n{}",
-            String::from_utf8_lossy(&events.stdout_so_far()),
-            ctrd.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    ctrd.ctr_ok(["task", "kill", "--signal", "SIGKILL", &id]);
+    poll_until(TIMEOUT, || {
+        let seen = String::from_utf8_lossy(&events.stdout_so_far()).into_owned();
+        if seen.contains("/tasks/exit") {
+            Ok(())
+        } else {
+            Err(seen)
+        }
+    })
+    .unwrap_or_else(|seen| panic!("no /tasks/exit event: {seen}\n{}", ctrd.log()));
     let _ = nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(events.pid() as i32),
         nix::sys::signal::Signal::SIGKILL,
     );
     events.wait(TIMEOUT);
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("STOPPED"));
-    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("STOPPED"));
+    ctrd.ctr_ok(["task", "rm", &id]);
 }
 
 /// Pause and Resume (`runsc pause`/`resume`), and Update of the memory
 /// limit (`runsc update --resources`), seen in the task's status and metrics.
 #[test]
 fn pause_resume_and_update() {
-    let Some(ctrd) = start("pause_resume_and_update") else {
+    let Some(ctrd) = start() else {
         return;
     };
     let id = unique_name("frozen");
     run_sleeper(&ctrd, &id);
-    let out = ctrd.ctr_run(NS, &["task", "pause", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("PAUSED"));
-    let out = ctrd.ctr_run(NS, &["task", "resume", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
-    assert_eq!(task_status(&ctrd, &id).as_deref(), Some("RUNNING"));
+    ctrd.ctr_ok(["task", "pause", &id]);
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("PAUSED"));
+    ctrd.ctr_ok(["task", "resume", &id]);
+    assert_eq!(ctrd.task_status(&id).as_deref(), Some("RUNNING"));
 
-    let out = ctrd.ctr_run(NS, &["task", "kill", "--signal", "SIGKILL", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "kill", "--signal", "SIGKILL", &id]);
     wait_stopped(&ctrd, &id);
-    let out = ctrd.ctr_run(NS, &["task", "rm", &id], TIMEOUT);
-    assert!(out.success(), "{out}\n{}", ctrd.log());
+    ctrd.ctr_ok(["task", "rm", &id]);
 }

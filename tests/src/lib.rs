@@ -72,20 +72,29 @@ pub fn default_timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
-/// `target/<profile>`: the directory that holds this test executable's `deps/`.
+/// `target/<profile>`: the directory that holds this test executable's
+/// `deps/` (or an example's `examples/`). Panics for an executable run from
+/// anywhere else (its caches and images would otherwise land in a host
+/// directory such as `/`).
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");
     // target/<profile>/deps/<test>-<hash>
-    exe.parent()
-        .and_then(Path::parent)
+    let deps = exe
+        .parent()
+        .filter(|d| d.file_name().is_some_and(|n| n == "deps" || n == "examples"));
+    deps.and_then(Path::parent)
+        .filter(|profile| profile.parent().is_some_and(|t| t.parent().is_some()))
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| panic!("cannot find the profile directory of {}", exe.display()))
+        .unwrap_or_else(|| panic!("{} is not in a cargo target/<profile>/deps directory", exe.display()))
 }
 
 /// The cargo target directory (`target/`).
 pub fn target_dir() -> PathBuf {
     let profile = profile_dir();
-    profile.parent().map(Path::to_path_buf).unwrap_or(profile)
+    match profile.parent() {
+        Some(target) => target.to_path_buf(),
+        None => panic!("{} has no parent directory", profile.display()),
+    }
 }
 
 /// The runsc binary under test: `$RUNSC_BIN`, else `target/<profile>/runsc`.

@@ -69,6 +69,14 @@ fn ctr_run_prints_and_reports_exit_codes() {
     let out = ctr_run(&c, &["--rm"], &unique_name("exit"), &["sh", "-c", "exit 3"]);
     assert_eq!(out.code(), Some(3), "{out}");
 
+    // Images that log to /dev/stdout and /dev/stderr (nginx's does): the
+    // shim's FIFOs open again through /proc/self/fd.
+    let script = "echo to-stdout > /dev/stdout && echo to-stderr > /dev/stderr";
+    let out = ctr_run(&c, &["--rm"], &unique_name("devstdout"), &["sh", "-c", script]);
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stdout_str(), "to-stdout\n", "{out}");
+    assert!(out.stderr_str().contains("to-stderr"), "{out}");
+
     // A missing executable is create's error, in the shim's words from our
     // JSON log (`--log-format json`).
     let out = ctr_run(&c, &["--rm"], &unique_name("missing"), &["/no/such/binary"]);

@@ -190,6 +190,59 @@ CASE(xattr_unprivileged_needs_write_permission)
 	EXPECT_EXITED(h_wait(pid), 0);
 }
 
+/*
+ * xattr(7): trusted.* is for CAP_SYS_ADMIN: another user neither reads
+ * (ENODATA), lists nor writes (EPERM) it, even on a file it owns.
+ */
+CASE(xattr_trusted_namespace_needs_cap_sys_admin)
+{
+	const char *f = file();
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP("needs root to switch users");
+	open_up_tmp();
+	ASSERT_OK(chmod(f, 0666));
+	ASSERT_OK(setxattr(f, "trusted.k", "t", 1, 0));
+	ASSERT_OK(setxattr(f, "user.k", "u", 1, 0));
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		char buf[256];
+		ssize_t n;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		if (!(getxattr(f, "trusted.k", buf, sizeof(buf)) == -1 && errno == ENODATA))
+			_exit(3);
+		n = listxattr(f, buf, sizeof(buf));
+		if (n != (ssize_t)sizeof("user.k") || strcmp(buf, "user.k") != 0)
+			_exit(4);
+		_exit(setxattr(f, "trusted.x", "v", 1, 0) == -1 && errno == EPERM ? 0 : 1);
+	}
+	EXPECT_EXITED(h_wait(pid), 0);
+}
+
+/* On a sticky directory only its owner (or CAP_FOWNER) may write user.*. */
+CASE(xattr_sticky_directory_owner_only)
+{
+	const char *d = h_path("sticky");
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP("needs root to switch users");
+	open_up_tmp();
+	ASSERT_OK(mkdir(d, 01777));
+	ASSERT_OK(chmod(d, 01777));
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(setxattr(d, "user.k", "v", 1, 0) == -1 && errno == EPERM ? 0 : 1);
+	}
+	EXPECT_EXITED(h_wait(pid), 0);
+	EXPECT_OK(setxattr(d, "user.k", "v", 1, 0));
+}
+
 CASE(xattr_fsetxattr_on_o_path_ebadf)
 {
 	const char *f = file();

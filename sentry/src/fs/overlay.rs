@@ -835,6 +835,36 @@ impl Inode for OverlayInode {
         upper.setattr(attr)
     }
 
+    /// Attributes are read from the layer that answers reads; a lower
+    /// file's are the lower filesystem's (none, through the gofer).
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>> {
+        self.current()?.getxattr(name)
+    }
+
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>> {
+        self.current()?.listxattr()
+    }
+
+    /// Changes go to the upper layer, copying a lower file up first.
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> Result<()> {
+        let ns = lock(&self.fs.ns)?;
+        let upper = self.copy_up(&ns, true)?;
+        drop(ns);
+        upper.setxattr(name, value, flags)
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<()> {
+        if self.upper()?.is_none() {
+            // Nothing of a lower file's is stored: nothing to remove, and
+            // no reason to copy it up.
+            self.current()?.getxattr(name)?;
+        }
+        let ns = lock(&self.fs.ns)?;
+        let upper = self.copy_up(&ns, true)?;
+        drop(ns);
+        upper.removexattr(name)
+    }
+
     fn fs_magic(&self) -> u64 {
         OVERLAYFS_SUPER_MAGIC
     }

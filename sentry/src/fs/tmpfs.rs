@@ -157,6 +157,9 @@ pub struct TmpfsInode {
     /// End of the range fallocate(FALLOC_FL_KEEP_SIZE) reserved past the
     /// size: st_blocks counts it as Linux's shmem does.
     preallocated: AtomicU64,
+    /// Extended attributes by name (listed in name order, as Linux's
+    /// simple_xattrs tree gives them).
+    xattrs: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl TmpfsInode {
@@ -182,6 +185,7 @@ impl TmpfsInode {
             body,
             linkable: AtomicBool::new(false),
             preallocated: AtomicU64::new(0),
+            xattrs: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -791,6 +795,37 @@ impl Inode for TmpfsInode {
 
     fn fs_magic(&self) -> u64 {
         TMPFS_MAGIC
+    }
+
+    fn getxattr(&self, name: &[u8]) -> Result<Vec<u8>> {
+        lock(&self.xattrs)?.get(name).cloned().ok_or(Errno::ENODATA)
+    }
+
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(lock(&self.xattrs)?.keys().cloned().collect())
+    }
+
+    /// simple_xattr_set: the flags decide between create and replace; the
+    /// inode's ctime changes.
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> Result<()> {
+        let mut xattrs = lock(&self.xattrs)?;
+        let present = xattrs.contains_key(name);
+        if present && flags & libc::XATTR_CREATE != 0 {
+            return Err(Errno::EEXIST);
+        }
+        if !present && flags & libc::XATTR_REPLACE != 0 {
+            return Err(Errno::ENODATA);
+        }
+        xattrs.insert(name.to_vec(), value.to_vec());
+        drop(xattrs);
+        self.meta()?.ctime = Timespec::now();
+        Ok(())
+    }
+
+    fn removexattr(&self, name: &[u8]) -> Result<()> {
+        lock(&self.xattrs)?.remove(name).ok_or(Errno::ENODATA)?;
+        self.meta()?.ctime = Timespec::now();
+        Ok(())
     }
 
     /// The `size=` limit (nominal without one) and the file content held.

@@ -38,7 +38,7 @@ fn in_group(task: &Task, gid: u32) -> bool {
 }
 
 /// EROFS when `d` lies on a read-only mount.
-fn check_writable_mount(task: &Task, d: &Dentry) -> Result<()> {
+pub(super) fn check_writable_mount(task: &Task, d: &Dentry) -> Result<()> {
     if task.fs().mounts.mount_of(&d.path).is_some_and(|m| m.read_only) {
         return Err(Errno::EROFS);
     }

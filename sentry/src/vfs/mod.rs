@@ -245,6 +245,23 @@ pub trait Inode: Send + Sync + Any {
     fn setattr(&self, _attr: SetAttr) -> Result<()> {
         Err(Errno::EROFS)
     }
+    /// Extended attributes the filesystem stores (xattr(7)); the caller has
+    /// made the VFS's namespace and permission checks. By default none are
+    /// stored (ENODATA) and none can be (EOPNOTSUPP).
+    fn getxattr(&self, _name: &[u8]) -> Result<Vec<u8>> {
+        Err(Errno::ENODATA)
+    }
+    fn listxattr(&self) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+    /// XATTR_CREATE: EEXIST if present; XATTR_REPLACE: ENODATA if absent.
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: i32) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// ENODATA if absent.
+    fn removexattr(&self, _name: &[u8]) -> Result<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// statfs(2) f_type of the filesystem.
     fn fs_magic(&self) -> u64 {
         0x0102_1994 // TMPFS_MAGIC

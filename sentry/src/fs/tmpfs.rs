@@ -808,6 +808,11 @@ impl Inode for TmpfsInode {
     /// simple_xattr_set: the flags decide between create and replace; the
     /// inode's ctime changes.
     fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> Result<()> {
+        // system.* (POSIX ACLs) has no handler here: stored bytes that
+        // nothing enforced would pretend to be an ACL.
+        if name.starts_with(b"system.") {
+            return Err(Errno::EOPNOTSUPP);
+        }
         let mut xattrs = lock(&self.xattrs)?;
         let present = xattrs.contains_key(name);
         if present && flags & libc::XATTR_CREATE != 0 {

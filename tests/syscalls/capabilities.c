@@ -7,6 +7,7 @@
 
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/sysmacros.h>
 
 #define NOBODY 65534
 #define NO_SUCH_PID 0x3ffffff0
@@ -210,6 +211,83 @@ CASE(dropped_cap_chown_makes_chown_eperm)
 	d[0].effective &= ~(1u << CAP_CHOWN);
 	ASSERT_OK(cset(d));
 	EXPECT_ERRNO(chown(h_path("f"), NOBODY, -1), EPERM);
+}
+
+/* Drops `cap` from the effective set. */
+static void drop_effective(int cap)
+{
+	struct __user_cap_data_struct d[2];
+
+	ASSERT_OK(cget(_LINUX_CAPABILITY_VERSION_3, 0, d));
+	d[cap / 32].effective &= ~(1u << (cap % 32));
+	ASSERT_OK(cset(d));
+}
+
+/* A file of `nobody` with mode `mode`, made while still privileged. */
+static const char *nobodys(const char *name, mode_t mode, int dir)
+{
+	const char *p = h_path(name);
+
+	if (dir)
+		ASSERT_OK(mkdir(p, 0700));
+	else
+		h_write_file(p, "x", 1);
+	ASSERT_OK(chown(p, NOBODY, NOBODY));
+	ASSERT_OK(chmod(p, mode));
+	return p;
+}
+
+/*
+ * capabilities(7): root is held to the mode bits like anyone once
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH are gone; CAP_DAC_READ_SEARCH
+ * alone reads files and searches directories but writes nothing.
+ */
+CASE(dropped_dac_caps_make_root_obey_mode_bits)
+{
+	const char *f, *d;
+	char inner[600];
+
+	if (geteuid() != 0)
+		SKIP("needs root");
+	f = nobodys("f", 0600, 0);
+	d = nobodys("d", 0700, 1);
+	snprintf(inner, sizeof(inner), "%s/inner", d);
+	h_write_file(inner, "y", 1);
+	drop_effective(CAP_DAC_OVERRIDE);
+	drop_effective(CAP_DAC_READ_SEARCH);
+	EXPECT_ERRNO(open(f, O_RDONLY), EACCES);
+	EXPECT_ERRNO(open(f, O_WRONLY), EACCES);
+	EXPECT_ERRNO(open(inner, O_RDONLY), EACCES);
+	/* access(2) checks the real uid with root's permitted set: allowed */
+	EXPECT_OK(access(f, R_OK | W_OK));
+	{
+		struct __user_cap_data_struct c[2];
+
+		ASSERT_OK(cget(_LINUX_CAPABILITY_VERSION_3, 0, c));
+		c[0].effective |= 1u << CAP_DAC_READ_SEARCH;
+		ASSERT_OK(cset(c));
+	}
+	close(ASSERT_OK(open(f, O_RDONLY)));
+	close(ASSERT_OK(open(inner, O_RDONLY)));
+	EXPECT_ERRNO(open(f, O_WRONLY), EACCES);
+}
+
+/* Without CAP_FOWNER, chmod and explicit utimensat need ownership; without CAP_MKNOD, no devices. */
+CASE(dropped_cap_fowner_and_mknod)
+{
+	const char *f;
+	struct timespec ts[2] = {{1, 0}, {1, 0}};
+
+	if (geteuid() != 0)
+		SKIP("needs root");
+	f = nobodys("f", 0666, 0);
+	drop_effective(CAP_FOWNER);
+	EXPECT_ERRNO(chmod(f, 0644), EPERM);
+	EXPECT_ERRNO(utimensat(AT_FDCWD, f, ts, 0), EPERM);
+	/* "now" needs only write permission, which 0666 gives */
+	EXPECT_OK(utimensat(AT_FDCWD, f, NULL, 0));
+	drop_effective(CAP_MKNOD);
+	EXPECT_ERRNO(mknod(h_path("null"), S_IFCHR | 0600, makedev(1, 3)), EPERM);
 }
 
 CASE(inheritable_limited_by_bounding_and_permitted)

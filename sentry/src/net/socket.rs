@@ -101,7 +101,7 @@ pub trait Socket: Send + Sync {
 /// socket(2): a new socket of `domain`, base type `ty` (flags removed)
 /// and `protocol`. This match is where families plug in.
 pub fn create(task: &Task, domain: i32, ty: i32, protocol: i32) -> Result<Arc<dyn Socket>> {
-    let inode = SocketInode::new(task.creds.euid, task.creds.egid);
+    let inode = SocketInode::new(task.creds.fsuid, task.creds.fsgid);
     match domain {
         libc::AF_UNIX => {
             let kind = unix_kind(ty, protocol)?;
@@ -134,8 +134,8 @@ pub fn pair(task: &Task, domain: i32, ty: i32, protocol: i32) -> Result<(Arc<dyn
             let kind = unix_kind(ty, protocol)?;
             let cred = Ucred {
                 pid: task.tgid,
-                uid: task.creds.euid,
-                gid: task.creds.egid,
+                uid: task.creds.fsuid,
+                gid: task.creds.fsgid,
             };
             let (a, b) = UnixSocket::pair(kind, &task.kernel.unix_names, cred);
             Ok((a as Arc<dyn Socket>, b as Arc<dyn Socket>))

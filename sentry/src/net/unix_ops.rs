@@ -19,8 +19,8 @@ use std::time::Duration;
 fn caller_peercred(task: &Task) -> Ucred {
     Ucred {
         pid: task.tgid,
-        uid: task.creds.euid,
-        gid: task.creds.egid,
+        uid: task.creds.fsuid,
+        gid: task.creds.fsgid,
     }
 }
 
@@ -67,8 +67,8 @@ fn make_socket_file(task: &Task, path: &[u8]) -> Result<(u64, u64)> {
     let (parent, name) = sockaddr_lookup::new_entry_parent(task, path).map_err(in_use)?;
     let attr = CreateAttr {
         mode: libc::S_IFSOCK | (0o777 & !task.fs().umask),
-        uid: task.creds.euid,
-        gid: task.creds.egid,
+        uid: task.creds.fsuid,
+        gid: task.creds.fsgid,
     };
     parent.inode.mknod(&name, attr, 0).map_err(in_use)?;
     let st = task.fs().lookup_child(&parent, &name)?.inode.stat()?;

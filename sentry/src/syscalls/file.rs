@@ -72,32 +72,47 @@ pub(super) fn resolve_at(task: &Task, dirfd: i32, path: &[u8], flags: i32) -> Re
     task.fs().resolve(&start, path, flags & libc::AT_SYMLINK_NOFOLLOW == 0)
 }
 
-/// Permission check of access(2)/open(2) against the mode bits; root may
-/// read and write anything and execute anything with an x bit.
+/// Linux's generic_permission(): the owner, group or other bits for the
+/// caller's filesystem ids (`want`: 4 read, 2 write, 1 execute/search);
+/// failing those, CAP_DAC_READ_SEARCH reads any file and reads or searches
+/// any directory, and CAP_DAC_OVERRIDE does anything but execute a file
+/// without an x bit (capabilities(7)). access(2) checks the real ids
+/// (`use_real_ids`), with the capabilities root would have there: the
+/// permitted set for real uid 0, none otherwise.
 pub(super) fn may_access(task: &Task, st: &Stat, want: u32, use_real_ids: bool) -> Result<()> {
+    use super::creds::{CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH};
+    let c = &task.creds;
     let (uid, gid) = if use_real_ids {
-        (task.creds.uid, task.creds.gid)
+        (c.uid, c.gid)
     } else {
-        (task.creds.euid, task.creds.egid)
+        (c.fsuid, c.fsgid)
     };
-    if uid == 0 {
-        if want & 1 != 0 && !st.is_dir() && st.mode & 0o111 == 0 {
-            return Err(Errno::EACCES);
-        }
-        return Ok(());
-    }
     let bits = if st.uid == uid {
         (st.mode >> 6) & 7
-    } else if st.gid == gid || task.creds.groups.binary_search(&st.gid).is_ok() {
+    } else if st.gid == gid || c.groups.binary_search(&st.gid).is_ok() {
         (st.mode >> 3) & 7
     } else {
         st.mode & 7
     };
     if bits & want == want {
-        Ok(())
-    } else {
-        Err(Errno::EACCES)
+        return Ok(());
     }
+    let capable = |cap: u32| {
+        if use_real_ids {
+            c.uid == 0 && c.cap_permitted & (1 << cap) != 0
+        } else {
+            c.capable(cap)
+        }
+    };
+    let read_or_search = if st.is_dir() { want & 2 == 0 } else { want == 4 };
+    if read_or_search && capable(CAP_DAC_READ_SEARCH) {
+        return Ok(());
+    }
+    let executable = st.is_dir() || want & 1 == 0 || st.mode & 0o111 != 0;
+    if executable && capable(CAP_DAC_OVERRIDE) {
+        return Ok(());
+    }
+    Err(Errno::EACCES)
 }
 
 /// Adding or removing a directory entry needs write and search permission
@@ -132,14 +147,14 @@ fn check_mount_for_open(task: &Task, d: &Dentry, st: &crate::vfs::Stat, flags: i
 }
 
 /// In a sticky directory only the owner of the entry or of the directory
-/// (or root) may remove or rename it (inode(7), S_ISVTX).
+/// (or CAP_FOWNER) may remove or rename it (inode(7), S_ISVTX).
 pub(super) fn check_sticky(task: &Task, dir: &Dentry, victim: &Dentry) -> Result<()> {
     let dir_st = dir.inode.stat()?;
-    if dir_st.mode & libc::S_ISVTX == 0 || task.creds.euid == 0 {
+    if dir_st.mode & libc::S_ISVTX == 0 || task.creds.capable(super::creds::CAP_FOWNER) {
         return Ok(());
     }
     let victim_st = victim.inode.stat()?;
-    if victim_st.uid == task.creds.euid || dir_st.uid == task.creds.euid {
+    if victim_st.uid == task.creds.fsuid || dir_st.uid == task.creds.fsuid {
         Ok(())
     } else {
         Err(Errno::EPERM)
@@ -253,7 +268,7 @@ pub(super) fn do_open_limited(
         };
         may_access(task, &st, want, false)?;
         // O_NOATIME only for the file's owner or CAP_FOWNER (open(2) EPERM).
-        if flags & libc::O_NOATIME != 0 && st.uid != task.creds.euid && !task.creds.capable(super::creds::CAP_FOWNER) {
+        if flags & libc::O_NOATIME != 0 && st.uid != task.creds.fsuid && !task.creds.capable(super::creds::CAP_FOWNER) {
             return Err(Errno::EPERM);
         }
         check_mount_for_open(task, &dentry, &st, flags)?;
@@ -291,7 +306,7 @@ fn open_inode(task: &Task, dentry: &Arc<Dentry>, st: &Stat, flags: i32) -> Resul
                 devpts::of_root(&task.fs().mounts.at(&pts)?.root)
             });
             let fs = fs.ok_or(Errno::ENXIO)?;
-            Ok(fs.open_master(task.creds.euid, task.creds.egid)?)
+            Ok(fs.open_master(task.creds.fsuid, task.creds.fsgid)?)
         }
         _ => dentry.inode.open(flags),
     }
@@ -355,8 +370,8 @@ fn open_creat_following(
         Err(Errno::ENOENT) => {
             let attr = CreateAttr {
                 mode: mode & 0o7777 & !fs.umask,
-                uid: task.creds.euid,
-                gid: task.creds.egid,
+                uid: task.creds.fsuid,
+                gid: task.creds.fsgid,
             };
             may_modify_dir(task, &parent)?;
             let inode = parent.inode.create(&name, attr)?;
@@ -1044,8 +1059,8 @@ fn do_mkdir(task: &Task, dirfd: i32, path: &[u8], mode: u32) -> Result<u64> {
     }
     let attr = CreateAttr {
         mode: mode & 0o7777 & !task.fs().umask,
-        uid: task.creds.euid,
-        gid: task.creds.egid,
+        uid: task.creds.fsuid,
+        gid: task.creds.fsgid,
     };
     may_modify_dir(task, &parent)?;
     parent.inode.mkdir(&name, attr)?;

@@ -6,6 +6,7 @@
 //! syscalls do; uid 0 stands for the capabilities (CAP_CHOWN, CAP_FOWNER,
 //! CAP_MKNOD, CAP_DAC_READ_SEARCH) Linux would ask for.
 
+use super::creds::{CAP_CHOWN, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID, CAP_MKNOD};
 use super::file::{
     check_sticky, do_open, file_of, may_access, may_modify_dir, path_arg, read_into, read_iovecs, readv, resolve_at,
     sigpipe_on_epipe, start_dir, write_from, writev,
@@ -29,12 +30,14 @@ const RWF_DSYNC: i32 = 0x2;
 const RWF_SYNC: i32 = 0x4;
 const RWF_NOWAIT: i32 = 0x8;
 
-fn is_root(task: &Task) -> bool {
-    task.creds.euid == 0
+/// inode_owner_or_capable(): the caller's filesystem uid owns the file, or
+/// it has CAP_FOWNER.
+fn owner_or_capable(task: &Task, st: &Stat) -> bool {
+    st.uid == task.creds.fsuid || task.creds.capable(CAP_FOWNER)
 }
 
 fn in_group(task: &Task, gid: u32) -> bool {
-    task.creds.egid == gid || task.creds.groups.contains(&gid)
+    task.creds.fsgid == gid || task.creds.groups.contains(&gid)
 }
 
 /// EROFS when `d` lies on a read-only mount.
@@ -194,7 +197,7 @@ pub fn renameat2(task: &mut Task, a: Args) -> Result<u64> {
 /// file may link it only if it is a regular file without set-id bits that
 /// they can read and write.
 fn may_link(task: &Task, st: &Stat) -> Result<()> {
-    if is_root(task) || st.uid == task.creds.euid {
+    if owner_or_capable(task, st) {
         return Ok(());
     }
     let setid =
@@ -210,7 +213,7 @@ fn do_link(task: &Task, olddirfd: i32, oldpath: &[u8], newdirfd: i32, newpath: &
         return Err(Errno::EINVAL);
     }
     // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; without it Linux says ENOENT.
-    if flags & libc::AT_EMPTY_PATH != 0 && oldpath.is_empty() && !is_root(task) {
+    if flags & libc::AT_EMPTY_PATH != 0 && oldpath.is_empty() && !task.creds.capable(CAP_DAC_READ_SEARCH) {
         return Err(Errno::ENOENT);
     }
     let mut rflags = flags & libc::AT_EMPTY_PATH;
@@ -248,8 +251,8 @@ fn do_symlink(task: &Task, target: &[u8], dirfd: i32, path: &[u8]) -> Result<u64
     let (parent, name) = new_entry_parent(task, dirfd, path)?;
     let attr = CreateAttr {
         mode: 0o777,
-        uid: task.creds.euid,
-        gid: task.creds.egid,
+        uid: task.creds.fsuid,
+        gid: task.creds.fsgid,
     };
     parent.inode.symlink(&name, target, attr)?;
     Ok(0)
@@ -272,7 +275,7 @@ fn do_mknod(task: &Task, dirfd: i32, path: &[u8], mode: u32, dev: u32) -> Result
     match kind {
         0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFSOCK => {}
         libc::S_IFCHR | libc::S_IFBLK => {
-            if !is_root(task) {
+            if !task.creds.capable(CAP_MKNOD) {
                 return Err(Errno::EPERM);
             }
         }
@@ -282,8 +285,8 @@ fn do_mknod(task: &Task, dirfd: i32, path: &[u8], mode: u32, dev: u32) -> Result
     let (parent, name) = new_entry_parent(task, dirfd, path)?;
     let attr = CreateAttr {
         mode: kind | (mode & 0o7777 & !task.fs().umask),
-        uid: task.creds.euid,
-        gid: task.creds.egid,
+        uid: task.creds.fsuid,
+        gid: task.creds.fsgid,
     };
     parent.inode.mknod(&name, attr, u64::from(dev))?;
     Ok(0)
@@ -303,14 +306,14 @@ pub fn mknodat(task: &mut Task, a: Args) -> Result<u64> {
 
 fn do_chmod(task: &Task, d: &Dentry, mode: u32) -> Result<u64> {
     let st = d.inode.stat()?;
-    if !is_root(task) && st.uid != task.creds.euid {
+    if !owner_or_capable(task, &st) {
         return Err(Errno::EPERM);
     }
     check_writable_mount(task, d)?;
     let mut mode = mode & 0o7777;
-    // chmod(2): an unprivileged caller outside the file's group loses
+    // chmod(2): a caller outside the file's group without CAP_FSETID loses
     // S_ISGID silently.
-    if !is_root(task) && !in_group(task, st.gid) {
+    if !task.creds.capable(CAP_FSETID) && !in_group(task, st.gid) {
         mode &= !libc::S_ISGID;
     }
     d.inode.setattr(SetAttr {
@@ -358,8 +361,9 @@ fn do_chown(task: &Task, d: &Dentry, uid: u32, gid: u32) -> Result<u64> {
     let st = d.inode.stat()?;
     let uid = (uid != u32::MAX).then_some(uid);
     let gid = (gid != u32::MAX).then_some(gid);
-    if !is_root(task) {
-        let owner = st.uid == task.creds.euid;
+    // chown_ok()/chgrp_ok(): CAP_CHOWN may set anything.
+    if !task.creds.capable(CAP_CHOWN) {
+        let owner = st.uid == task.creds.fsuid;
         if uid.is_some_and(|u| u != st.uid || !owner) {
             return Err(Errno::EPERM);
         }
@@ -428,7 +432,7 @@ fn set_times(task: &Task, d: &Dentry, atime: TimeReq, mtime: TimeReq) -> Result<
     if atime == TimeReq::Omit && mtime == TimeReq::Omit {
         return Ok(0);
     }
-    let owner = is_root(task) || st.uid == task.creds.euid;
+    let owner = owner_or_capable(task, &st);
     let explicit = matches!(atime, TimeReq::At(_)) || matches!(mtime, TimeReq::At(_));
     if !owner {
         if explicit {

@@ -333,10 +333,12 @@ fn check_creds(task: &Task, data: &[u8]) -> Result<Ucred> {
         gid: word(8),
     };
     let c = &task.creds;
-    let root = c.euid == 0;
-    let pid_ok = cred.pid == task.tgid || root;
-    let uid_ok = [c.uid, c.euid, c.suid].contains(&cred.uid) || root;
-    let gid_ok = [c.gid, c.egid, c.sgid].contains(&cred.gid) || root;
+    // scm_check_creds(): another pid needs CAP_SYS_ADMIN, another uid
+    // CAP_SETUID, another gid CAP_SETGID.
+    use crate::syscalls::creds::{CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN};
+    let pid_ok = cred.pid == task.tgid || c.capable(CAP_SYS_ADMIN);
+    let uid_ok = [c.uid, c.euid, c.suid].contains(&cred.uid) || c.capable(CAP_SETUID);
+    let gid_ok = [c.gid, c.egid, c.sgid].contains(&cred.gid) || c.capable(CAP_SETGID);
     if pid_ok && uid_ok && gid_ok {
         Ok(cred)
     } else {

@@ -146,8 +146,8 @@ table! {
     119 setresgid creds::setresgid, Full, "ddd";
     120 getresgid creds::getresgid, Full, "xxx";
     121 getpgid process::getpgid, Full, "d";
-    122 setfsuid creds::setfsuid, Partial("recorded; file permission checks use the effective uid"), "d";
-    123 setfsgid creds::setfsgid, Partial("recorded; file permission checks use the effective gid"), "d";
+    122 setfsuid creds::setfsuid, Partial("file permission checks, ownership of new files and CAP_* file checks use it; signals and ptrace-style checks use the real and effective ids as Linux does"), "d";
+    123 setfsgid creds::setfsgid, Partial("file permission checks and the group of new files use it"), "d";
     124 getsid process::getsid, Full, "d";
     125 capget creds::capget, Partial("another process's sets are those its real uid starts with"), "xx";
     126 capset creds::capset, Partial("sets are tracked per task and checked by set*id, setgroups, nice and scheduling calls only; no ambient set"), "xx";
@@ -157,7 +157,7 @@ table! {
     130 rt_sigsuspend signal::rt_sigsuspend, Full, "xd";
     131 sigaltstack signal::sigaltstack, Full, "xx";
     132 utime fileattr::utime, Full, "sx";
-    133 mknod fileattr::mknod, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "sxx";
+    133 mknod fileattr::mknod, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need CAP_MKNOD and are never made on a host file system"), "sxx";
     135 personality misc::personality, Partial("recorded and reported; processes always run as PER_LINUX"), "x";
     137 statfs fileattr::statfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "sx";
     138 fstatfs fileattr::fstatfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "fx";
@@ -222,7 +222,7 @@ table! {
     247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
     257 openat file::openat, Partial("O_TMPFILE is EOPNOTSUPP on host files served by the gofer without an overlay"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
-    259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need uid 0 and are never made on a host file system"), "fsxx";
+    259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need CAP_MKNOD and are never made on a host file system"), "fsxx";
     260 fchownat fileattr::fchownat, Full, "fsddx";
     261 futimesat fileattr::futimesat, Full, "fsx";
     262 newfstatat file::newfstatat, Full, "fsxx";

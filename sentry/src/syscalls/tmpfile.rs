@@ -30,8 +30,8 @@ pub(super) fn open_tmpfile(
     may_modify_dir(task, &dir)?;
     let attr = CreateAttr {
         mode: mode & 0o7777 & !fs.umask,
-        uid: task.creds.euid,
-        gid: task.creds.egid,
+        uid: task.creds.fsuid,
+        gid: task.creds.fsgid,
     };
     let linkable = flags & libc::O_EXCL == 0;
     let inode = dir.inode.create_tmpfile(attr, linkable)?;

@@ -874,6 +874,7 @@ impl BundleBuilder {
             .expect("user");
         let process = ProcessBuilder::default()
             .terminal(false)
+            .capabilities(file_capabilities())
             .user(user)
             .args(self.args.clone())
             .env(env)
@@ -926,6 +927,33 @@ impl BundleBuilder {
             .build()
             .expect("spec")
     }
+}
+
+/// The capabilities of a test bundle's process: the runtime spec's default
+/// set (AUDIT_WRITE, KILL, NET_BIND_SERVICE) plus the file capabilities
+/// Docker and containerd also grant (CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
+/// MKNOD), so that root in the guest may chown, mknod and ignore mode bits
+/// as in their containers.
+fn file_capabilities() -> oci_spec::runtime::LinuxCapabilities {
+    use oci_spec::runtime::Capability::*;
+    let set: oci_spec::runtime::Capabilities = [
+        AuditWrite,
+        Kill,
+        NetBindService,
+        Chown,
+        DacOverride,
+        Fowner,
+        Fsetid,
+        Mknod,
+    ]
+    .into_iter()
+    .collect();
+    oci_spec::runtime::LinuxCapabilitiesBuilder::default()
+        .bounding(set.clone())
+        .effective(set.clone())
+        .permitted(set)
+        .build()
+        .expect("capabilities")
 }
 
 /// Copies `src` (following symlinks) to `dest`, creating parent directories and

@@ -229,6 +229,49 @@ CASE(futex_trylock_pi)
 	EXPECT_ERRNO(fx(&w, FUTEX_TRYLOCK_PI_PRIVATE, 0, NULL, NULL, 0), EDEADLK);
 }
 
+static pthread_mutex_t pi_mutex;
+static long pi_counter;
+
+static void *pi_worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 20000; i++) {
+		pthread_mutex_lock(&pi_mutex);
+		pi_counter++;
+		pthread_mutex_unlock(&pi_mutex);
+	}
+	return NULL;
+}
+
+/*
+ * A PTHREAD_PRIO_INHERIT mutex under contention: glibc takes it in user
+ * space and calls FUTEX_LOCK_PI / FUTEX_UNLOCK_PI when it is contended;
+ * no increment may be lost and nobody may hang.
+ */
+CASE(futex_pi_mutex_under_contention)
+{
+	pthread_mutexattr_t attr;
+	pthread_t t[4];
+
+	ASSERT_OK(-pthread_mutexattr_init(&attr));
+	ASSERT_OK(-pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT));
+	ASSERT_OK(-pthread_mutex_init(&pi_mutex, &attr));
+	for (int i = 0; i < 4; i++)
+		ASSERT_OK(-pthread_create(&t[i], NULL, pi_worker, NULL));
+	for (int i = 0; i < 4; i++)
+		ASSERT_OK(-pthread_join(t[i], NULL));
+	EXPECT_EQ(pi_counter, 4 * 20000);
+}
+
+/* The owner's tid in a PI word must be a thread: ESRCH otherwise, for trylock too. */
+CASE(futex_lock_pi_of_a_dead_owner_esrch)
+{
+	uint32_t w = 0x3ffffff0;
+
+	EXPECT_ERRNO(fx(&w, FUTEX_LOCK_PI_PRIVATE, 0, NULL, NULL, 0), ESRCH);
+	EXPECT_ERRNO(fx(&w, FUTEX_TRYLOCK_PI_PRIVATE, 0, NULL, NULL, 0), ESRCH);
+}
+
 CASE(futex_wait_interrupted_by_signal_eintr)
 {
 	uint32_t w = 0;

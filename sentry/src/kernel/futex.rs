@@ -27,6 +27,23 @@ pub struct WaitRequest {
     pub deadline: Option<Instant>,
 }
 
+/// The bits of a priority-inheritance futex word (futex(2)): the owner's
+/// tid, and a flag that sends its unlock to the kernel.
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+
+/// What FUTEX_LOCK_PI / FUTEX_TRYLOCK_PI asks for.
+pub struct PiLockRequest {
+    pub addr: u64,
+    pub private: bool,
+    /// The caller's tid: the owner value it stores.
+    pub tid: i32,
+    pub deadline: Option<Instant>,
+    /// FUTEX_TRYLOCK_PI: EAGAIN instead of waiting.
+    pub try_only: bool,
+}
+
 #[derive(Default)]
 pub struct Futexes {
     queues: Mutex<HashMap<FutexKey, Vec<Arc<Waiter>>>>,
@@ -77,6 +94,97 @@ impl Futexes {
             Err(e) => Err(e),
             _ => Err(Errno(libc::ETIMEDOUT)),
         }
+    }
+
+    /// FUTEX_LOCK_PI / FUTEX_TRYLOCK_PI: takes the lock word at `addr` for
+    /// `tid` (EDEADLK if it holds it already), else marks it contended
+    /// (FUTEX_WAITERS, so the owner's unlock comes here) and sleeps until an
+    /// unlock wakes it to try again. ESRCH when the owner's tid is no
+    /// thread. Priorities are not inherited: the Sentry does not apply them.
+    /// A signal restarts the wait once its handler ran, as in Linux.
+    pub fn lock_pi(
+        &self,
+        mm: &MemoryManager,
+        queue: &Arc<SignalQueue>,
+        blocked: u64,
+        req: PiLockRequest,
+        thread_exists: &dyn Fn(i32) -> bool,
+    ) -> Result<()> {
+        let key = mm.futex_key(req.addr, req.private)?;
+        let word = mm.memfile().atomic_u32(mm.futex_word_offset(req.addr)?)?;
+        let me = req.tid as u32;
+        loop {
+            let waiter = {
+                let mut queues = self.lock()?;
+                let cur = word.load(Ordering::SeqCst);
+                let owner = cur & FUTEX_TID_MASK;
+                if owner == me {
+                    return Err(Errno::EDEADLK);
+                }
+                if owner == 0 {
+                    let contended = queues.get(&key).is_some_and(|q| !q.is_empty());
+                    let new = me | (cur & FUTEX_OWNER_DIED) | if contended { FUTEX_WAITERS } else { 0 };
+                    if word
+                        .compare_exchange(cur, new, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_ok()
+                    {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                if !thread_exists(owner as i32) {
+                    return Err(Errno::ESRCH);
+                }
+                if req.try_only {
+                    return Err(Errno::EAGAIN);
+                }
+                let marked = cur | FUTEX_WAITERS;
+                if cur != marked
+                    && word
+                        .compare_exchange(cur, marked, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_err()
+                {
+                    continue;
+                }
+                let waiter = Arc::new(Waiter {
+                    woken: AtomicBool::new(false),
+                    bitset: u32::MAX,
+                    queue: queue.clone(),
+                });
+                queues.entry(key).or_default().push(waiter.clone());
+                waiter
+            };
+            let outcome = queue.wait_for(req.deadline, blocked, &|_| waiter.woken.load(Ordering::SeqCst));
+            if matches!(outcome, Ok(true)) {
+                continue;
+            }
+            let mut queues = self.lock()?;
+            if waiter.woken.load(Ordering::SeqCst) {
+                continue;
+            }
+            remove(&mut queues, key, &waiter);
+            return match outcome {
+                Err(Errno::EINTR) => Err(super::interrupt::ERESTARTNOINTR),
+                Err(e) => Err(e),
+                _ => Err(Errno(libc::ETIMEDOUT)),
+            };
+        }
+    }
+
+    /// FUTEX_UNLOCK_PI: EPERM unless `tid` owns the word; frees it and
+    /// wakes one waiter, which takes it (or marks it contended again).
+    pub fn unlock_pi(&self, mm: &MemoryManager, private: bool, addr: u64, tid: i32) -> Result<()> {
+        let key = mm.futex_key(addr, private)?;
+        let word = mm.memfile().atomic_u32(mm.futex_word_offset(addr)?)?;
+        let mut queues = self.lock()?;
+        let cur = word.load(Ordering::SeqCst);
+        if cur & FUTEX_TID_MASK != tid as u32 {
+            return Err(Errno::EPERM);
+        }
+        // Only lock_pi changes a word someone owns, and it holds `queues`.
+        word.store(0, Ordering::SeqCst);
+        wake_locked(&mut queues, key, 1, u32::MAX);
+        Ok(())
     }
 
     /// FUTEX_WAKE(_BITSET): wakes up to `n` waiters; returns how many.

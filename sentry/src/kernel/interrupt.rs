@@ -13,6 +13,9 @@ use std::sync::Arc;
 
 /// Internal: "interrupted, restart if the signal allows". Never seen by the guest.
 pub const ERESTARTSYS: Errno = Errno(512);
+/// Internal: "interrupted, always restart once the handler has run" (what
+/// FUTEX_LOCK_PI does). Never seen by the guest.
+pub const ERESTARTNOINTR: Errno = Errno(513);
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<SignalQueue>>> = const { RefCell::new(None) };

@@ -324,7 +324,7 @@ impl Task {
     }
 
     /// Makes the guest execute the interrupted syscall again.
-    fn rewind_syscall(&mut self) {
+    pub(super) fn rewind_syscall(&mut self) {
         self.regs.rip -= 2; // the length of `syscall`
         self.regs.rax = self.regs.orig_rax;
     }

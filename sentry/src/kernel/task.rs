@@ -660,6 +660,11 @@ impl Task {
                                 self.restart_syscall = true;
                                 (-libc::EINTR as i64) as u64
                             }
+                            // Made again after the signal, handler or not.
+                            Err(super::interrupt::ERESTARTNOINTR) => {
+                                self.rewind_syscall();
+                                self.regs.rax
+                            }
                             Err(e) => (-(e.0 as i64)) as u64,
                         };
                     }

@@ -4,7 +4,7 @@
 use super::file::path_arg;
 use super::Args;
 use crate::errno::{Errno, Result};
-use crate::kernel::futex::WaitRequest;
+use crate::kernel::futex::{PiLockRequest, WaitRequest};
 use crate::kernel::process::{wait_status, WaitOptions, WaitTarget};
 use crate::kernel::task::CloneRequest;
 use crate::kernel::Task;
@@ -767,9 +767,42 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
         libc::FUTEX_REQUEUE => futexes.requeue(&task.mm, private, addr, addr2, val, timeout as u32, None),
         libc::FUTEX_CMP_REQUEUE => futexes.requeue(&task.mm, private, addr, addr2, val, timeout as u32, Some(val3)),
         libc::FUTEX_WAKE_OP => futexes.wake_op(&task.mm, private, addr, addr2, val, timeout as u32, val3),
+        FUTEX_LOCK_PI | FUTEX_LOCK_PI2 | FUTEX_TRYLOCK_PI => {
+            // LOCK_PI's timeout is absolute on CLOCK_REALTIME; LOCK_PI2's on
+            // CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+            let realtime = cmd == FUTEX_LOCK_PI || op & libc::FUTEX_CLOCK_REALTIME != 0;
+            let deadline = match (cmd, timeout) {
+                (FUTEX_TRYLOCK_PI, _) | (_, 0) => None,
+                _ => {
+                    let ts: [i64; 2] = task.mm.read_val(timeout)?;
+                    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+                        return Err(Errno::EINVAL);
+                    }
+                    std::time::Instant::now().checked_add(super::time::until_absolute(realtime, ts)?)
+                }
+            };
+            let req = PiLockRequest {
+                addr,
+                private,
+                tid: task.tid,
+                deadline,
+                try_only: cmd == FUTEX_TRYLOCK_PI,
+            };
+            let kernel = task.kernel.clone();
+            let exists = move |tid: i32| kernel.tgid_of_thread(tid).is_some();
+            futexes.lock_pi(&task.mm, &task.signal_queue, task.signals.mask, req, &exists)?;
+            Ok(0)
+        }
+        FUTEX_UNLOCK_PI => futexes.unlock_pi(&task.mm, private, addr, task.tid).map(|_| 0),
         _ => Err(Errno::ENOSYS),
     }
 }
+
+/// futex(2) priority-inheritance operations.
+const FUTEX_LOCK_PI: i32 = 6;
+const FUTEX_UNLOCK_PI: i32 = 7;
+const FUTEX_TRYLOCK_PI: i32 = 8;
+const FUTEX_LOCK_PI2: i32 = 13;
 
 /// FUTEX_WAIT takes a relative timeout; FUTEX_WAIT_BITSET an absolute one
 /// on CLOCK_MONOTONIC, or CLOCK_REALTIME with FUTEX_CLOCK_REALTIME.

@@ -198,7 +198,7 @@ table! {
     199 fremovexattr xattr::fremovexattr, Partial("tmpfs and overlay (upper layer, copying up) store them; host files through the gofer have none and take none (EOPNOTSUPP); system.* (POSIX ACLs) EOPNOTSUPP; security.capability is stored but exec does not grant file capabilities"), "fs";
     200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
-    202 futex process::futex, Partial("no PI futexes (ENOSYS)"), "xdxxxx";
+    202 futex process::futex, Partial("PI futexes (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI) lock and unlock but inherit no priority, and a waiter is not handed the lock of an owner that exits; no WAIT_REQUEUE_PI/CMP_REQUEUE_PI (ENOSYS)"), "xdxxxx";
     203 sched_setaffinity misc::sched_setaffinity, Partial("the mask is recorded per process (inherited by fork) and reported by sched_getaffinity and getcpu, but the host schedules the Sentry threads; per-thread masks are the process's"), "ddx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
     213 epoll_create epoll::epoll_create, Full, "d";

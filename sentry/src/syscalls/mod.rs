@@ -14,6 +14,7 @@ mod names;
 mod paths;
 mod poll;
 mod process;
+mod sched;
 mod signal;
 mod signalfd;
 mod socket;

@@ -569,7 +569,7 @@ pub fn sched_getaffinity(task: &mut Task, a: Args) -> Result<u64> {
         return Err(Errno::EINVAL);
     }
     let target = if pid == 0 || pid == task.tid { task.tgid } else { pid };
-    let allowed = super::misc::cpu_mask(task, target, ncpus);
+    let allowed = super::sched::cpu_mask(task, target, ncpus);
     let mut mask = vec![0u8; needed];
     for cpu in (0..ncpus.min(64)).filter(|&c| allowed & (1 << c) != 0) {
         mask[cpu / 8] |= 1 << (cpu % 8);

@@ -7,8 +7,8 @@
 
 use super::names::NAMES;
 use super::{
-    creds, epoll, eventfd, file, fileattr, locks, mem, misc, paths, poll, process, signal, signalfd, socket, time,
-    timers, xattr, xfer, Handler,
+    creds, epoll, eventfd, file, fileattr, locks, mem, misc, paths, poll, process, sched, signal, signalfd, socket,
+    time, timers, xattr, xfer, Handler,
 };
 
 /// How completely a syscall follows Linux.
@@ -161,15 +161,15 @@ table! {
     135 personality misc::personality, Partial("recorded and reported; processes always run as PER_LINUX"), "x";
     137 statfs fileattr::statfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "sx";
     138 fstatfs fileattr::fstatfs, Partial("tmpfs reports its size= and the content it holds; other block counts and all inode counts are nominal"), "fx";
-    140 getpriority misc::getpriority, Partial("nice values are per process"), "dd";
-    141 setpriority misc::setpriority, Partial("nice values are per process and do not affect scheduling"), "ddd";
-    142 sched_setparam misc::sched_setparam, Partial("recorded; does not affect scheduling"), "dx";
-    143 sched_getparam misc::sched_getparam, Full, "dx";
-    144 sched_setscheduler misc::sched_setscheduler, Partial("policies are recorded and do not affect scheduling; SCHED_DEADLINE is EINVAL"), "ddx";
-    145 sched_getscheduler misc::sched_getscheduler, Full, "d";
-    146 sched_get_priority_max misc::sched_get_priority_max, Full, "d";
-    147 sched_get_priority_min misc::sched_get_priority_min, Full, "d";
-    148 sched_rr_get_interval misc::sched_rr_get_interval, Partial("the fair policies report a fixed 3 ms slice"), "dx";
+    140 getpriority sched::getpriority, Partial("nice values are per process"), "dd";
+    141 setpriority sched::setpriority, Partial("nice values are per process and do not affect scheduling"), "ddd";
+    142 sched_setparam sched::sched_setparam, Partial("recorded; does not affect scheduling"), "dx";
+    143 sched_getparam sched::sched_getparam, Full, "dx";
+    144 sched_setscheduler sched::sched_setscheduler, Partial("policies are recorded and do not affect scheduling; SCHED_DEADLINE is EINVAL"), "ddx";
+    145 sched_getscheduler sched::sched_getscheduler, Full, "d";
+    146 sched_get_priority_max sched::sched_get_priority_max, Full, "d";
+    147 sched_get_priority_min sched::sched_get_priority_min, Full, "d";
+    148 sched_rr_get_interval sched::sched_rr_get_interval, Partial("the fair policies report a fixed 3 ms slice"), "dx";
     149 mlock mem::mlock, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "xd";
     150 munlock mem::munlock, Full, "xd";
     151 mlockall mem::mlockall, Partial("counted against RLIMIT_MEMLOCK; memory is always resident"), "x";
@@ -199,7 +199,7 @@ table! {
     200 tkill signal::tkill, Full, "dd";
     201 time time::time, Full, "x";
     202 futex process::futex, Partial("PI futexes (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI) lock and unlock but inherit no priority, and a waiter is not handed the lock of an owner that exits; no WAIT_REQUEUE_PI/CMP_REQUEUE_PI (ENOSYS)"), "xdxxxx";
-    203 sched_setaffinity misc::sched_setaffinity, Partial("the mask is recorded per process (inherited by fork) and reported by sched_getaffinity and getcpu, but the host schedules the Sentry threads; per-thread masks are the process's"), "ddx";
+    203 sched_setaffinity sched::sched_setaffinity, Partial("the mask is recorded per process (inherited by fork) and reported by sched_getaffinity and getcpu, but the host schedules the Sentry threads; per-thread masks are the process's"), "ddx";
     204 sched_getaffinity process::sched_getaffinity, Full, "ddx";
     213 epoll_create epoll::epoll_create, Full, "d";
     217 getdents64 file::getdents64, Full, "fxd";
@@ -261,9 +261,9 @@ table! {
     305 clock_adjtime time::clock_adjtime, Partial("CLOCK_REALTIME as adjtimex; other clocks EOPNOTSUPP"), "dx";
     306 syncfs xfer::syncfs, Partial("writes back every shared file mapping and fsyncs the file the fd names rather than each file of its filesystem"), "f";
     307 sendmmsg socket::sendmmsg, Partial("as sendmsg"), "fxdx";
-    309 getcpu misc::getcpu, Partial("the cpu the Sentry thread runs on, or the first one the affinity mask allows"), "xxx";
-    314 sched_setattr misc::sched_setattr, Partial("as sched_setscheduler: recorded, SCHED_DEADLINE is EINVAL; utilization clamps are ignored"), "dxd";
-    315 sched_getattr misc::sched_getattr, Full, "dxdd";
+    309 getcpu sched::getcpu, Partial("the cpu the Sentry thread runs on, or the first one the affinity mask allows"), "xxx";
+    314 sched_setattr sched::sched_setattr, Partial("as sched_setscheduler: recorded, SCHED_DEADLINE is EINVAL; utilization clamps are ignored"), "dxd";
+    315 sched_getattr sched::sched_getattr, Full, "dxdd";
     316 renameat2 fileattr::renameat2, Partial("RENAME_WHITEOUT is EINVAL"), "fsfsx";
     318 getrandom process::getrandom, Full, "xdx";
     319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); adding F_SEAL_WRITE is EBUSY only while a shared mapping was made writable (Linux also counts read-only shared mappings); /proc/PID/fd/N cannot reopen a memfd"), "sx";

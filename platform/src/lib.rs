@@ -123,6 +123,12 @@ pub trait Context {
 
     /// The highest guest address (exclusive) the Sentry may hand to the guest.
     fn max_user_address(&self) -> u64;
+
+    /// The host pid of the process the guest code runs in (a stub), whose
+    /// CPU-time clock counts the guest's own CPU time.
+    fn host_pid(&self) -> Option<i32> {
+        None
+    }
 }
 
 /// Creates contexts. One per sandbox.

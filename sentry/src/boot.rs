@@ -213,6 +213,7 @@ fn forget_unborn(task: &Task) {
         .processes
         .exit(pid, crate::sandbox::ExitStatus::Exited(127), &|_| false, &|_| false);
     kernel.processes.reap(pid);
+    kernel.proc_attrs.take_exited_cpu(pid);
     if let Ok(mut queues) = kernel.signal_queues.lock() {
         queues.remove(&pid);
     }

@@ -385,7 +385,10 @@ impl Signaller {
         let kernel = self.kernel.upgrade()?;
         // Parentless processes are the children of pid 0.
         match kernel.processes.wait(0, WaitTarget::Pid(pid), false) {
-            Ok(Some((_, status))) => Some(status),
+            Ok(Some((_, status))) => {
+                kernel.proc_attrs.take_exited_cpu(pid);
+                Some(status)
+            }
             _ => None,
         }
     }

@@ -386,6 +386,70 @@ CASE(times_counts_reaped_children)
 	EXPECT_GT(t.tms_cutime + t.tms_cstime, 0);
 }
 
+/* Spins on the CPU for `ms` milliseconds of wall time. */
+static void spin_ms(long ms)
+{
+	long long end = mono_ns() + ms * 1000000LL;
+	volatile unsigned long spin = 0;
+
+	while (mono_ns() < end)
+		spin++;
+}
+
+static double seconds(struct timeval tv)
+{
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/*
+ * getrusage(2) and wait4(2): CPU time spent in user code counts as user
+ * time of the process, stays with it across execve-free forks, and is the
+ * reaped child's in wait4's rusage and the parent's RUSAGE_CHILDREN.
+ */
+CASE(cpu_time_is_counted_for_self_and_reaped_children)
+{
+	struct rusage before, after, child, children;
+	int status;
+	pid_t pid;
+
+	ASSERT_OK(getrusage(RUSAGE_SELF, &before));
+	spin_ms(300);
+	ASSERT_OK(getrusage(RUSAGE_SELF, &after));
+	/* a loaded machine may not give us the whole 300 ms */
+	EXPECT_GE(seconds(after.ru_utime) - seconds(before.ru_utime), 0.05);
+	pid = ASSERT_OK(fork());
+	if (pid == 0) {
+		spin_ms(300);
+		_exit(0);
+	}
+	ASSERT_EQ(wait4(pid, &status, 0, &child), pid);
+	EXPECT_GE(seconds(child.ru_utime), 0.05);
+	EXPECT_LE(seconds(child.ru_utime) + seconds(child.ru_stime), 5.0);
+	ASSERT_OK(getrusage(RUSAGE_CHILDREN, &children));
+	EXPECT_GE(seconds(children.ru_utime), seconds(child.ru_utime));
+}
+
+/* proc(5): /proc/self/stat field 14 (utime) is in clock ticks, as times(2) counts. */
+CASE(proc_stat_utime_follows_cpu_use)
+{
+	char buf[1024];
+	struct tms t;
+	long utime = -1;
+	ssize_t n;
+	char *p;
+
+	spin_ms(300);
+	n = ASSERT_OK(h_read_file("/proc/self/stat", buf, sizeof(buf) - 1));
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	ASSERT_TRUE(p != NULL);
+	/* state is field 3; utime is 11 fields after it */
+	EXPECT_EQ(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld", &utime), 1);
+	EXPECT_GE(utime, 5);
+	times(&t);
+	EXPECT_GE((long)t.tms_utime, utime);
+}
+
 CASE(getrusage_self_and_children)
 {
 	struct rusage ru;

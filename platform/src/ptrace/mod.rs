@@ -547,6 +547,10 @@ impl Context for PtraceContext {
     fn max_user_address(&self) -> u64 {
         self.stub.addr
     }
+
+    fn host_pid(&self) -> Option<i32> {
+        Some(self.tgid)
+    }
 }
 
 impl Drop for PtraceContext {

@@ -538,6 +538,10 @@ impl Context for SystrapContext {
     fn max_user_address(&self) -> u64 {
         self.stub.area.code
     }
+
+    fn host_pid(&self) -> Option<i32> {
+        Some(self.stub.pid)
+    }
 }
 
 impl Drop for SystrapContext {

@@ -1,5 +1,6 @@
 //! The kernel proper: global sandbox state, tasks and their run loop, execve.
 
+pub mod cputime;
 pub mod futex;
 pub mod interrupt;
 pub mod loader;

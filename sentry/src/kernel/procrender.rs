@@ -134,21 +134,27 @@ fn stat(v: &View) -> String {
     let blocked = v.thread.queue.blocked();
     let (ignored, caught) = ignored_and_caught(v);
     let rss_limit = v.proc.rlimits[libc::RLIMIT_RSS as usize].0;
+    let ticks = |d: std::time::Duration| super::cputime::ticks(d).to_string();
+    let cpu = if v.proc.zombie {
+        Default::default()
+    } else {
+        k.proc_attrs.cpu_of(v.pid, v.is_current)
+    };
     let fields: Vec<String> = vec![
         v.proc.ppid.to_string(),
         pgid.to_string(),
         sid.to_string(),
-        "0".into(),                    // tty_nr
-        "-1".into(),                   // tpgid
-        PF_RANDOMIZE.to_string(),      // flags
-        "0".into(),                    // minflt
-        "0".into(),                    // cminflt
-        "0".into(),                    // majflt
-        "0".into(),                    // cmajflt
-        "0".into(),                    // utime
-        "0".into(),                    // stime
-        "0".into(),                    // cutime
-        "0".into(),                    // cstime
+        "0".into(),               // tty_nr
+        "-1".into(),              // tpgid
+        PF_RANDOMIZE.to_string(), // flags
+        "0".into(),               // minflt
+        "0".into(),               // cminflt
+        "0".into(),               // majflt
+        "0".into(),               // cmajflt
+        ticks(cpu.user),
+        ticks(cpu.system),
+        ticks(attrs.children_cpu.user),
+        ticks(attrs.children_cpu.system),
         (20 + attrs.nice).to_string(), // priority
         attrs.nice.to_string(),
         v.proc.group.thread_count().to_string(),

@@ -211,6 +211,8 @@ impl Task {
         let pid = kernel.alloc_pid();
         let mm = Arc::new(MemoryManager::new(kernel.memfile.clone(), ctx.max_user_address(), pid));
         kernel.processes.add(pid, 0, pid, creds.uid)?;
+        let host_pid = ctx.host_pid().unwrap_or(0);
+        kernel.proc_attrs.update(pid, |a| a.host_pid = host_pid);
         let signal_queue = super::signals::SignalQueue::new(ctx.interrupter());
         if let Ok(mut q) = kernel.signal_queues.lock() {
             q.insert(pid, signal_queue.clone());
@@ -288,6 +290,7 @@ impl Task {
         // Point of no return.
         self.mm.detach(self.tgid);
         self.signal_queue.set_interrupter(ctx.interrupter());
+        self.carry_cpu_time_to(ctx.host_pid().unwrap_or(0));
         self.ctx = ctx;
         self.mm = mm;
         self.fds.close_on_exec()?;
@@ -513,10 +516,25 @@ impl Task {
         self.finish(status);
     }
 
+    /// execve(2) keeps the process's CPU time: the old stub's clock is read
+    /// before it goes, and the new stub's counts from here.
+    fn carry_cpu_time_to(&self, new_host_pid: i32) {
+        let old = self.ctx.host_pid().unwrap_or(0);
+        let used = super::cputime::host_process(old);
+        self.kernel.proc_attrs.update(self.tgid, |a| {
+            a.cpu_carried.user += used;
+            a.host_pid = new_host_pid;
+        });
+    }
+
     /// The end of a thread: wakes its joiner (CLONE_CHILD_CLEARTID), and if
     /// it was the process's last thread, makes the process a zombie and
     /// tells its parent.
     fn finish(&mut self, status: ExitStatus) {
+        let served = super::cputime::this_thread();
+        self.kernel
+            .proc_attrs
+            .update(self.tgid, |a| a.cpu_carried.system += served);
         if !self.thread_exit_only && !self.killed_by_group {
             self.group.begin_group_exit(status, self.tid);
         }
@@ -612,12 +630,17 @@ impl Task {
         // zombie to wait for (wait(2) NOTES); only children that report with
         // SIGCHLD are reaped so.
         let reap_now = |parent: i32| exit_signal == libc::SIGCHLD && self.kernel.parent_ignores_children(parent);
-        if let Some(parent) = self.kernel.processes.exit(
+        let parent = self.kernel.processes.exit(
             self.tgid,
             status,
             &|pid| self.kernel.proc_attrs.get(pid).child_subreaper,
             &reap_now,
-        ) {
+        );
+        if !self.kernel.processes.exists(self.tgid) {
+            // Reaped at once: nobody will ask for its CPU time.
+            self.kernel.proc_attrs.take_exited_cpu(self.tgid);
+        }
+        if let Some(parent) = parent {
             // The exit signal chosen at clone(2); 0 sends nothing.
             if exit_signal != 0 {
                 let mut info = super::signals::SigInfo::child(self.tgid, super::process::WaitEvent::Exited(status));
@@ -826,6 +849,10 @@ impl ChildTemplate {
                 (ctx, parent_mm)
             }
         };
+        if self.group.is_none() {
+            let host_pid = ctx.host_pid().unwrap_or(0);
+            self.kernel.proc_attrs.update(self.tgid, |a| a.host_pid = host_pid);
+        }
         if let Some(addr) = self.set_child_tid {
             mm.write_val(addr, &self.pid)?;
         }

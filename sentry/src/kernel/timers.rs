@@ -675,6 +675,13 @@ pub struct ProcessAttrs {
     /// personality(2) (recorded only: PER_LINUX with flags such as
     /// ADDR_NO_RANDOMIZE, which this Sentry's layout does not follow).
     pub personality: u32,
+    /// The host pid of the stub its code runs in (see kernel/cputime.rs).
+    pub host_pid: i32,
+    /// CPU time not in the stub's clock: the user time of address spaces
+    /// before an execve, and the system time of exited threads.
+    pub cpu_carried: super::cputime::Usage,
+    /// RUSAGE_CHILDREN: the CPU time of exited children (and theirs).
+    pub children_cpu: super::cputime::Usage,
 }
 
 /// The timer slack of init (prctl(2) PR_SET_TIMERSLACK).
@@ -697,6 +704,9 @@ impl Default for ProcessAttrs {
             default_timer_slack_ns: DEFAULT_TIMER_SLACK_NS,
             thp_disable: false,
             personality: 0,
+            host_pid: 0,
+            cpu_carried: Default::default(),
+            children_cpu: Default::default(),
         }
     }
 }
@@ -711,6 +721,9 @@ impl ProcessAttrs {
             children_maxrss_kb: 0,
             parent,
             default_timer_slack_ns: self.timer_slack_ns,
+            host_pid: 0,
+            cpu_carried: Default::default(),
+            children_cpu: Default::default(),
             ..*self
         };
         if self.reset_on_fork {
@@ -735,6 +748,9 @@ struct DeathSignal {
 #[derive(Default)]
 struct AttrState {
     procs: HashMap<i32, ProcessAttrs>,
+    /// The final CPU time and peak RSS (KiB) of exited processes, until
+    /// their parent reaps them.
+    exited_cpu: HashMap<i32, (super::cputime::Usage, u64)>,
     /// PR_SET_PDEATHSIG, by tid.
     pdeath: HashMap<i32, DeathSignal>,
 }
@@ -752,6 +768,25 @@ impl ProcessAttrTable {
 
     pub fn get(&self, tgid: i32) -> ProcessAttrs {
         self.lock().procs.get(&tgid).copied().unwrap_or_default()
+    }
+
+    /// The CPU time and peak RSS (KiB) process `tgid` had when it exited;
+    /// taken when its parent reaps it (wait4(2) and waitid(2) rusage).
+    pub fn take_exited_cpu(&self, tgid: i32) -> (super::cputime::Usage, u64) {
+        self.lock().exited_cpu.remove(&tgid).unwrap_or_default()
+    }
+
+    /// The CPU time live process `tgid` has used: its stub's clock plus what
+    /// it carries; `own_thread` adds the calling Sentry thread's time when
+    /// it serves that process (other live threads' is counted at their exit).
+    pub fn cpu_of(&self, tgid: i32, own_thread: bool) -> super::cputime::Usage {
+        let attrs = self.get(tgid);
+        let mut usage = attrs.cpu_carried;
+        usage.user += super::cputime::host_process(attrs.host_pid);
+        if own_thread {
+            usage.system += super::cputime::this_thread();
+        }
+        usage
     }
 
     /// Changes process `tgid`'s attributes under the table's lock.
@@ -786,15 +821,22 @@ impl ProcessAttrTable {
         self.update(tgid, |a| a.dumpable = DUMPABLE_DEFAULT);
     }
 
-    /// Hook: `tgid` has exited. Returns the parent-death signals to send,
-    /// as (process, signal); those children now have init as parent.
-    pub fn exited(&self, tgid: i32, init: i32) -> Vec<(i32, i32)> {
+    /// Hook: `tgid` has exited, having used `cpu` in all. Returns the
+    /// parent-death signals to send, as (process, signal); those children
+    /// now have init as parent.
+    pub fn exited(&self, tgid: i32, init: i32, cpu: super::cputime::Usage) -> Vec<(i32, i32)> {
         let mut st = self.lock();
         if let Some(gone) = st.procs.remove(&tgid) {
             let rss = gone.maxrss_kb.max(gone.children_maxrss_kb);
+            let mut with_children = cpu;
+            with_children += gone.children_cpu;
             if let Some(parent) = st.procs.get_mut(&gone.parent) {
                 parent.children_maxrss_kb = parent.children_maxrss_kb.max(rss);
+                // getrusage(2): RUSAGE_CHILDREN counts the descendants that
+                // were waited for, which here is every exited one.
+                parent.children_cpu += with_children;
             }
+            st.exited_cpu.insert(tgid, (cpu, gone.maxrss_kb));
         }
         st.pdeath.retain(|_, d| d.tgid != tgid);
         let mut out = Vec::new();
@@ -1061,9 +1103,9 @@ mod tests {
         t.set_pdeathsig(3, 3, 1, libc::SIGTERM);
         t.update(3, |a| a.maxrss_kb = 900);
         assert_eq!(t.pdeathsig(3), libc::SIGTERM);
-        assert_eq!(t.exited(1, 1000), vec![(3, libc::SIGTERM)]);
-        assert_eq!(t.exited(2, 1000), vec![]);
-        t.exited(3, 1000);
+        assert_eq!(t.exited(1, 1000, Default::default()), vec![(3, libc::SIGTERM)]);
+        assert_eq!(t.exited(2, 1000, Default::default()), vec![]);
+        t.exited(3, 1000, Default::default());
         assert_eq!(t.pdeathsig(3), 0);
     }
 }

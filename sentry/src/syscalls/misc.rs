@@ -66,7 +66,9 @@ impl Task {
     pub fn on_process_exit(&self) {
         self.kernel.timers.process_exited(self.tgid);
         note_rss(self);
-        for (child, signo) in self.kernel.proc_attrs.exited(self.tgid, INIT_PID) {
+        // Read while the stub still runs; this thread's time is in already.
+        let cpu = self.kernel.proc_attrs.cpu_of(self.tgid, false);
+        for (child, signo) in self.kernel.proc_attrs.exited(self.tgid, INIT_PID, cpu) {
             let info = SigInfo {
                 signo,
                 code: 0, // SI_USER
@@ -237,19 +239,20 @@ fn encode_rusage(utime: (i64, i64), stime: (i64, i64), longs: [i64; 14]) -> [u8;
 
 /// ru_maxrss and the context switch counts sit at these indexes of the
 /// fourteen longs.
-const RU_MAXRSS: usize = 0;
+pub(super) const RU_MAXRSS: usize = 0;
 const RU_NVCSW: usize = 12;
 const RU_NIVCSW: usize = 13;
 
+/// getrusage(2): CPU time from kernel/cputime.rs (RUSAGE_THREAD reports
+/// its process's user time, since a stub's threads share one clock here),
+/// the peak RSS, and the serving Sentry thread's context switches.
 pub fn getrusage(task: &mut Task, a: Args) -> Result<u64> {
     const RUSAGE_SELF: i32 = 0;
     const RUSAGE_CHILDREN: i32 = -1;
     const RUSAGE_THREAD: i32 = 1;
     let mut longs = [0i64; 14];
-    let (utime, stime) = match a.i32(0) {
+    let usage = match a.i32(0) {
         RUSAGE_SELF | RUSAGE_THREAD => {
-            // The guest's own CPU time is spent in its stub and is not
-            // visible here; the Sentry thread serving the task is.
             // SAFETY: all-zero is a valid struct rusage; the host fills it.
             let mut host: libc::rusage = unsafe { std::mem::zeroed() };
             // SAFETY: valid out pointer.
@@ -257,19 +260,23 @@ pub fn getrusage(task: &mut Task, a: Args) -> Result<u64> {
             longs[RU_MAXRSS] = note_rss(task) as i64;
             longs[RU_NVCSW] = host.ru_nvcsw;
             longs[RU_NIVCSW] = host.ru_nivcsw;
-            (
-                (host.ru_utime.tv_sec, host.ru_utime.tv_usec),
-                (host.ru_stime.tv_sec, host.ru_stime.tv_usec),
-            )
+            task.kernel.proc_attrs.cpu_of(task.tgid, true)
         }
         RUSAGE_CHILDREN => {
-            longs[RU_MAXRSS] = task.kernel.proc_attrs.get(task.tgid).children_maxrss_kb as i64;
-            ((0, 0), (0, 0))
+            let attrs = task.kernel.proc_attrs.get(task.tgid);
+            longs[RU_MAXRSS] = attrs.children_maxrss_kb as i64;
+            attrs.children_cpu
         }
         _ => return Err(Errno::EINVAL),
     };
-    task.mm.write(a.u64(1), &encode_rusage(utime, stime, longs))?;
+    task.mm.write(a.u64(1), &encode_usage(usage, longs))?;
     Ok(0)
+}
+
+/// A struct rusage with `usage`'s times.
+pub(super) fn encode_usage(usage: crate::kernel::cputime::Usage, longs: [i64; 14]) -> [u8; 144] {
+    use crate::kernel::cputime::timeval;
+    encode_rusage(timeval(usage.user), timeval(usage.system), longs)
 }
 
 /// personality(2): 0xffffffff queries; any other value is taken (Linux

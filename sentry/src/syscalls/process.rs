@@ -109,6 +109,14 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
         all: options & libc::__WALL != 0,
     };
     let found = task.kernel.processes.wait_opts(task.tgid, target, opts)?;
+    // waitid's fifth argument (the raw syscall's): a struct rusage.
+    let usage = match found {
+        Some((pid, event)) if opts.consume => reaped_usage(task, pid, event),
+        _ => super::misc::encode_usage(Default::default(), [0; 14]),
+    };
+    if a.u64(4) != 0 {
+        task.mm.write(a.u64(4), &usage)?;
+    }
     if infop == 0 {
         return Ok(0);
     }
@@ -123,6 +131,18 @@ pub fn waitid(task: &mut Task, a: Args) -> Result<u64> {
     }
     task.mm.write(infop, &info)?;
     Ok(0)
+}
+
+/// The struct rusage wait4(2) and waitid(2) report for `child`: its CPU
+/// time once it has exited and been reaped (zeros for a stop or continue).
+fn reaped_usage(task: &Task, child: i32, event: crate::kernel::process::WaitEvent) -> [u8; 144] {
+    let (usage, maxrss_kb) = match event {
+        crate::kernel::process::WaitEvent::Exited(_) => task.kernel.proc_attrs.take_exited_cpu(child),
+        _ => Default::default(),
+    };
+    let mut longs = [0i64; 14];
+    longs[super::misc::RU_MAXRSS] = maxrss_kb as i64;
+    super::misc::encode_usage(usage, longs)
 }
 
 pub fn getsid(task: &mut Task, a: Args) -> Result<u64> {
@@ -221,9 +241,10 @@ pub fn wait4(task: &mut Task, a: Args) -> Result<u64> {
     if status_addr != 0 {
         task.mm.write_val(status_addr, &wait_status(status))?;
     }
+    // Taken whether or not it is asked for: the child is gone.
+    let usage = reaped_usage(task, child, status);
     if rusage != 0 {
-        // struct rusage: per-child accounting is not kept yet.
-        task.mm.write(rusage, &[0u8; 144])?;
+        task.mm.write(rusage, &usage)?;
     }
     Ok(child as u64)
 }

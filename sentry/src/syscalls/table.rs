@@ -96,7 +96,7 @@ table! {
     58 vfork process::vfork, Full, "";
     59 execve process::execve, Full, "sxx";
     60 exit process::exit, Full, "d";
-    61 wait4 process::wait4, Partial("rusage is zero"), "dxxx";
+    61 wait4 process::wait4, Partial("rusage has the reaped child's CPU time (its stub's clock as user time, its Sentry threads' as system time) and peak RSS; other fields are zero"), "dxxx";
     62 kill signal::kill, Full, "dd";
     63 uname process::uname, Full, "x";
     72 fcntl file::fcntl, Partial("fd flags, status flags, record and OFD locks, pipe sizes, memfd seals; F_SETOWN/F_GETOWN(_EX), F_SETSIG, leases, F_NOTIFY and RW hints are EINVAL; no pipe-user-pages quotas"), "fdx";
@@ -124,9 +124,9 @@ table! {
     95 umask file::umask, Full, "x";
     96 gettimeofday time::gettimeofday, Full, "xx";
     97 getrlimit process::getrlimit, Full, "dx";
-    98 getrusage misc::getrusage, Partial("times and context switches are the Sentry thread's; ru_maxrss is the peak mapped size; RUSAGE_CHILDREN has only ru_maxrss; other fields are zero"), "dx";
+    98 getrusage misc::getrusage, Partial("user time is the process's stub's CPU clock, system time its Sentry threads' (live threads other than the caller count once they exit); RUSAGE_THREAD reports the process; context switches are the Sentry thread's; ru_maxrss is the peak mapped size; other fields are zero"), "dx";
     99 sysinfo process::sysinfo, Full, "x";
-    100 times time::times, Partial("CPU times of the Sentry thread"), "x";
+    100 times time::times, Partial("as getrusage: user time from the stub's CPU clock, system time from the Sentry threads; the children's once reaped"), "x";
     102 getuid process::getuid, Full, "";
     104 getgid process::getgid, Full, "";
     105 setuid creds::setuid, Full, "d";
@@ -211,7 +211,7 @@ table! {
     225 timer_getoverrun timers::timer_getoverrun, Partial("overruns are counted while the previous signal is pending and reported with the next one"), "d";
     226 timer_delete timers::timer_delete, Full, "d";
     227 clock_settime time::clock_settime, Partial("checks as Linux; setting the time is EPERM even with CAP_SYS_TIME (the clock is the host's)"), "dx";
-    228 clock_gettime time::clock_gettime, Partial("CPU-time clocks report the Sentry thread"), "dx";
+    228 clock_gettime time::clock_gettime, Partial("process CPU-time clocks (own and other processes') count as getrusage does; thread CPU-time clocks report the serving Sentry thread, and another thread's is EINVAL"), "dx";
     229 clock_getres time::clock_getres, Full, "dx";
     230 clock_nanosleep time::clock_nanosleep, Full, "ddxx";
     231 exit_group process::exit_group, Full, "d";
@@ -219,7 +219,7 @@ table! {
     233 epoll_ctl epoll::epoll_ctl, Partial("EPOLLET re-reports a ready file when its event counter moved (pipes, FIFOs, eventfd, timerfd) or when it gains readiness"), "fdfx";
     234 tgkill signal::tgkill, Full, "ddd";
     235 utimes fileattr::utimes, Full, "sx";
-    247 waitid process::waitid, Partial("no P_PIDFD; rusage is not written"), "ddxxx";
+    247 waitid process::waitid, Partial("no P_PIDFD; rusage as wait4"), "ddxxx";
     257 openat file::openat, Partial("O_TMPFILE is EOPNOTSUPP on host files served by the gofer without an overlay"), "fsxx";
     258 mkdirat file::mkdirat, Full, "fsx";
     259 mknodat fileattr::mknodat, Partial("regular files, FIFOs (served by the Sentry) and sockets; device nodes need CAP_MKNOD and are never made on a host file system"), "fsxx";

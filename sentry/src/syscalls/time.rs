@@ -48,15 +48,50 @@ fn now(clock: libc::clockid_t) -> Result<libc::timespec> {
     Ok(ts)
 }
 
+/// The process whose CPU time clock `id` reads: CLOCK_PROCESS_CPUTIME_ID
+/// or clock_getcpuclockid(3)'s ((~pid) << 3) | CPUCLOCK_SCHED for a live
+/// process of the sandbox (pid 0: the caller); EINVAL for another pid.
+/// None for other clocks (thread CPU clocks included).
+fn process_cpu_clock(task: &Task, id: i32) -> Result<Option<i32>> {
+    const CPUCLOCK_PERTHREAD: i32 = 4;
+    if id == libc::CLOCK_PROCESS_CPUTIME_ID {
+        return Ok(Some(task.tgid));
+    }
+    if id >= 0 || id & 7 != 2 || id & CPUCLOCK_PERTHREAD != 0 {
+        return Ok(None);
+    }
+    match !(id >> 3) {
+        0 => Ok(Some(task.tgid)),
+        pid if task.kernel.processes.exists(pid) => Ok(Some(pid)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
 pub fn clock_gettime(task: &mut Task, a: Args) -> Result<u64> {
     CURRENT_TGID.with(|t| t.set(task.tgid));
-    let ts = now(host_clock(a.i32(0))?)?;
-    task.mm.write_val(a.u64(1), &[ts.tv_sec, ts.tv_nsec])?;
+    let (sec, nsec) = match process_cpu_clock(task, a.i32(0))? {
+        Some(pid) => {
+            let used = task.kernel.proc_attrs.cpu_of(pid, pid == task.tgid).total();
+            (used.as_secs() as i64, i64::from(used.subsec_nanos()))
+        }
+        None => {
+            let ts = now(host_clock(a.i32(0))?)?;
+            (ts.tv_sec, ts.tv_nsec)
+        }
+    };
+    task.mm.write_val(a.u64(1), &[sec, nsec])?;
     Ok(0)
 }
 
 pub fn clock_getres(task: &mut Task, a: Args) -> Result<u64> {
     CURRENT_TGID.with(|t| t.set(task.tgid));
+    if process_cpu_clock(task, a.i32(0))?.is_some() {
+        // CPU-time clocks count nanoseconds.
+        if a.u64(1) != 0 {
+            task.mm.write_val(a.u64(1), &[0i64, 1])?;
+        }
+        return Ok(0);
+    }
     let clock = host_clock(a.i32(0))?;
     if a.u64(1) != 0 {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -188,16 +223,26 @@ pub fn time(task: &mut Task, a: Args) -> Result<u64> {
     Ok(secs as u64)
 }
 
+/// times(2): the process's and its reaped children's user and system time
+/// in clock ticks (see kernel/cputime.rs); returns the host's tick count.
 pub fn times(task: &mut Task, a: Args) -> Result<u64> {
+    use crate::kernel::cputime::ticks;
     // SAFETY: all-zero is a valid struct tms; the host fills it.
-    let mut tms: libc::tms = unsafe { std::mem::zeroed() };
+    let mut host: libc::tms = unsafe { std::mem::zeroed() };
     // SAFETY: valid out pointer.
-    let ticks = unsafe { libc::times(&mut tms) };
+    let now = unsafe { libc::times(&mut host) };
     if a.u64(0) != 0 {
-        task.mm
-            .write_val(a.u64(0), &[tms.tms_utime as i64, tms.tms_stime as i64, 0, 0])?;
+        let own = task.kernel.proc_attrs.cpu_of(task.tgid, true);
+        let children = task.kernel.proc_attrs.get(task.tgid).children_cpu;
+        let tms = [
+            ticks(own.user),
+            ticks(own.system),
+            ticks(children.user),
+            ticks(children.system),
+        ];
+        task.mm.write_val(a.u64(0), &tms)?;
     }
-    Ok(ticks as u64)
+    Ok(now as u64)
 }
 
 fn read_timespec(task: &Task, addr: u64) -> Result<[i64; 2]> {

@@ -429,6 +429,20 @@ CASE(cpu_time_is_counted_for_self_and_reaped_children)
 	EXPECT_GE(seconds(children.ru_utime), seconds(child.ru_utime));
 }
 
+/* The CPU-time clocks of a single-threaded process count its user code. */
+CASE(cpu_clocks_count_user_code)
+{
+	struct timespec p0, p1, t0, t1;
+
+	ASSERT_OK(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p0));
+	ASSERT_OK(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0));
+	spin_ms(300);
+	ASSERT_OK(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &p1));
+	ASSERT_OK(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1));
+	EXPECT_GE((p1.tv_sec - p0.tv_sec) * 1000000000LL + (p1.tv_nsec - p0.tv_nsec), 50000000LL);
+	EXPECT_GE((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec), 50000000LL);
+}
+
 /* proc(5): /proc/self/stat field 14 (utime) is in clock ticks, as times(2) counts. */
 CASE(proc_stat_utime_follows_cpu_use)
 {

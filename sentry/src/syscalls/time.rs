@@ -57,6 +57,12 @@ fn process_cpu_clock(task: &Task, id: i32) -> Result<Option<i32>> {
     if id == libc::CLOCK_PROCESS_CPUTIME_ID {
         return Ok(Some(task.tgid));
     }
+    // The caller's own thread clock: while it is the only thread, its
+    // process's (the stub's clock cannot be split between threads).
+    let own_thread = id == libc::CLOCK_THREAD_CPUTIME_ID || (id < 0 && id & 7 == 6 && matches!(!(id >> 3), 0));
+    if own_thread && task.group.thread_count() == 1 {
+        return Ok(Some(task.tgid));
+    }
     if id >= 0 || id & 7 != 2 || id & CPUCLOCK_PERTHREAD != 0 {
         return Ok(None);
     }

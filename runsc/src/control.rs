@@ -176,7 +176,7 @@ fn answer(mut conn: UnixStream, sandbox: &sentry::Signaller) -> anyhow::Result<(
             let ok = sandbox.signal_process(req.pid, req.signal);
             reply(&mut conn, &serde_json::json!({ "ok": ok }))
         }
-        hook if crate::testonly::run(hook) => Ok(()),
+        hook if crate::testonly::run(hook, body) => Ok(()),
         other => reply(
             &mut conn,
             &serde_json::json!({ "error": format!("unknown request {other:?}") }),

@@ -97,6 +97,11 @@ const fn long_is(index: u8, value: i64) -> ArgMask {
     }
 }
 
+/// glibc's SIGSETXID (its second real-time signal, hidden from programs):
+/// the first pthread_create installs its handler (nptl's late_init), which
+/// in the Sentry comes after the filter (it is confined single-threaded).
+const GLIBC_SIGSETXID: i64 = 33;
+
 /// ptrace(2)'s request (argument 0) is `request`.
 const fn ptrace_request(request: libc::c_uint) -> ArgMask {
     long_is(0, request as i64)
@@ -249,7 +254,12 @@ pub const GOFER: &[Allowed] = &[
         &[clear(2, libc::PROT_EXEC as i64)],
     ),
     allow(libc::SYS_munmap, "munmap", "memory allocation"),
-    allow(libc::SYS_mremap, "mremap", "memory allocation"),
+    allow_if(
+        libc::SYS_mremap,
+        "mremap",
+        "MREMAP_MAYMOVE only: glibc's realloc of large blocks",
+        &[long_is(3, libc::MREMAP_MAYMOVE as i64)],
+    ),
     allow_if(
         libc::SYS_mprotect,
         "mprotect",
@@ -494,7 +504,12 @@ pub const SENTRY: &[Allowed] = &[
         "heap and thread stack guard pages, never executable",
         &[clear(2, libc::PROT_EXEC as i64)],
     ),
-    allow(libc::SYS_mremap, "mremap", "heap"),
+    allow_if(
+        libc::SYS_mremap,
+        "mremap",
+        "MREMAP_MAYMOVE only: glibc's realloc of large blocks",
+        &[long_is(3, libc::MREMAP_MAYMOVE as i64)],
+    ),
     allow_if(
         libc::SYS_madvise,
         "madvise",
@@ -555,11 +570,6 @@ pub const SENTRY: &[Allowed] = &[
         "PR_GET_NAME: thread names",
         &[int_is(0, libc::PR_GET_NAME as i64)],
     ),
-    allow(
-        libc::SYS_arch_prctl,
-        "arch_prctl",
-        "thread-local storage of new threads",
-    ),
     allow(libc::SYS_set_robust_list, "set_robust_list", "thread start"),
     allow(
         libc::SYS_rseq,
@@ -588,7 +598,7 @@ pub const SENTRY: &[Allowed] = &[
     allow(
         libc::SYS_sched_getaffinity,
         "sched_getaffinity",
-        "CPUs for pinning tracers and stubs",
+        "CPUs for pinning tracers and stubs; glibc's pthread_getattr_np (the standard library's stack guard) asks for the thread's own",
     ),
     allow(
         libc::SYS_sched_setaffinity,
@@ -596,7 +606,30 @@ pub const SENTRY: &[Allowed] = &[
         "pin a tracer and its stub to one CPU",
     ),
     allow(libc::SYS_getcpu, "getcpu", "the current CPU"),
-    allow(libc::SYS_rt_sigaction, "rt_sigaction", "stub start-up"),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "glibc's SIGSETXID handler, installed by the first pthread_create",
+        &[int_is(0, GLIBC_SIGSETXID)],
+    ),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "SIGABRT back to its default: glibc's abort on a fatal error",
+        &[int_is(0, libc::SIGABRT as i64)],
+    ),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "SIGSEGV back to its default: the standard library's fault handler, on a fault that is no stack overflow, so that the crash shows as one",
+        &[int_is(0, libc::SIGSEGV as i64)],
+    ),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "SIGBUS back to its default: as SIGSEGV",
+        &[int_is(0, libc::SIGBUS as i64)],
+    ),
     allow(
         libc::SYS_rt_sigprocmask,
         "rt_sigprocmask",
@@ -1280,6 +1313,53 @@ mod tests {
             assert_killed_by_sigsys(under_sentry(SYSTRAP, || madvise_a_page(advice)));
             assert_killed_by_sigsys(in_child(|| install_gofer().is_ok() && madvise_a_page(advice)));
         }
+    }
+
+    /// mremap(2) of a fresh anonymous page to two pages with `flags`.
+    fn mremap_a_page(flags: u64) -> bool {
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let map = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let Ok(page) = raw(libc::SYS_mmap, [0, 4096, prot, map, u64::MAX, 0]) else {
+            return false;
+        };
+        raw(libc::SYS_mremap, [page as u64, 4096, 8192, flags, 0, 0]).is_ok()
+    }
+
+    /// rt_sigaction(2) of `signal`, only reading the current action.
+    fn query_sigaction(signal: i32) -> bool {
+        let mut old = [0u64; 4];
+        let old_ptr = old.as_mut_ptr() as u64;
+        raw(libc::SYS_rt_sigaction, [signal as u64, 0, old_ptr, 8, 0, 0]).is_ok()
+    }
+
+    /// mremap only moves (glibc's realloc), never to a fixed address or
+    /// keeping the old mapping; rt_sigaction only for the signals glibc
+    /// sets itself; no arch_prctl at all.
+    #[test]
+    fn the_sentry_filter_checks_mremap_rt_sigaction_and_arch_prctl() {
+        let may_move = libc::MREMAP_MAYMOVE as u64;
+        assert_exited_0(under_sentry(SYSTRAP, || mremap_a_page(may_move)));
+        assert_exited_0(in_child(|| install_gofer().is_ok() && mremap_a_page(may_move)));
+        let dont_unmap = may_move | 4;
+        for flags in [0, dont_unmap, may_move | 1 << 32] {
+            assert_killed_by_sigsys(under_sentry(PTRACE, || mremap_a_page(flags)));
+            assert_killed_by_sigsys(in_child(|| install_gofer().is_ok() && mremap_a_page(flags)));
+        }
+        for signal in [GLIBC_SIGSETXID as i32, libc::SIGABRT, libc::SIGSEGV, libc::SIGBUS] {
+            assert_exited_0(under_sentry(PTRACE, || query_sigaction(signal)));
+        }
+        for signal in [libc::SIGSYS, libc::SIGCHLD, libc::SIGUSR2, libc::SIGRTMIN()] {
+            assert_killed_by_sigsys(under_sentry(SYSTRAP, || query_sigaction(signal)));
+        }
+        assert_killed_by_sigsys(under_sentry(PTRACE, || {
+            let mut fs_base = 0u64;
+            let arch_get_fs = 0x1003;
+            raw(
+                libc::SYS_arch_prctl,
+                [arch_get_fs, &mut fs_base as *mut u64 as u64, 0, 0, 0, 0],
+            )
+            .is_ok()
+        }));
     }
 
     /// The gofer opens only relative to held fds and never follows a

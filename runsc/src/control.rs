@@ -199,7 +199,7 @@ fn answer(mut conn: UnixStream, sandbox: &sentry::Signaller) -> anyhow::Result<(
             sentry::set_memory_limit(req.bytes);
             reply(&mut conn, &serde_json::json!({ "ok": true }))
         }
-        hook if crate::testonly::run(hook) => Ok(()),
+        hook if crate::testonly::run(hook, body) => Ok(()),
         other => reply(
             &mut conn,
             &serde_json::json!({ "error": format!("unknown request {other:?}") }),

@@ -87,6 +87,43 @@ const fn masked(index: u8, mask: i64, value: i64) -> ArgMask {
     }
 }
 
+/// Argument `index`, a long, equals `value` in all 64 bits (the kernel
+/// reads the whole register: ptrace(2) takes `long request`).
+const fn long_is(index: u8, value: i64) -> ArgMask {
+    ArgMask {
+        index,
+        mask: u64::MAX,
+        value: value as u64,
+    }
+}
+
+/// glibc's SIGSETXID (its second real-time signal, hidden from programs):
+/// the first pthread_create installs its handler (nptl's late_init), which
+/// in the Sentry comes after the filter (it is confined single-threaded).
+const GLIBC_SIGSETXID: i64 = 33;
+
+/// ptrace(2)'s request (argument 0) is `request`.
+const fn ptrace_request(request: libc::c_uint) -> ArgMask {
+    long_is(0, request as i64)
+}
+
+/// The modifier bits of a futex(2) operation: shared or process-private
+/// word, and which clock an absolute timeout is on (futex(2): "The
+/// futex_op argument consists of two parts: a command ... optionally
+/// ORed with zero or more option bits").
+const FUTEX_OPTION_BITS: i64 = (libc::FUTEX_PRIVATE_FLAG | libc::FUTEX_CLOCK_REALTIME) as i64;
+
+/// futex(2)'s operation (argument 1, an int) is the command `command`,
+/// with any of the option bits.
+const fn futex_command(command: libc::c_int) -> ArgMask {
+    masked(1, INT as i64 & !FUTEX_OPTION_BITS, command as i64)
+}
+
+/// madvise(2)'s advice (argument 2, an int) is `advice`.
+const fn madvise_advice(advice: libc::c_int) -> ArgMask {
+    int_is(2, advice as i64)
+}
+
 /// `__O_TMPFILE` without O_DIRECTORY: O_TMPFILE makes an unnamed file even
 /// without O_CREAT.
 const O_TMPFILE_BIT: i64 = 0o20000000;
@@ -217,20 +254,43 @@ pub const GOFER: &[Allowed] = &[
         &[clear(2, libc::PROT_EXEC as i64)],
     ),
     allow(libc::SYS_munmap, "munmap", "memory allocation"),
-    allow(libc::SYS_mremap, "mremap", "memory allocation"),
+    allow_if(
+        libc::SYS_mremap,
+        "mremap",
+        "MREMAP_MAYMOVE only: glibc's realloc of large blocks",
+        &[long_is(3, libc::MREMAP_MAYMOVE as i64)],
+    ),
     allow_if(
         libc::SYS_mprotect,
         "mprotect",
         "memory allocation (guard pages), never executable",
         &[clear(2, libc::PROT_EXEC as i64)],
     ),
-    allow(
+    allow_if(
         libc::SYS_madvise,
         "madvise",
-        "memory allocation (freeing), thread stacks",
+        "MADV_DONTNEED: glibc's malloc gives back freed heap pages, and the stacks of exited threads",
+        &[madvise_advice(libc::MADV_DONTNEED)],
     ),
     allow(libc::SYS_brk, "brk", "memory allocation"),
-    allow(libc::SYS_futex, "futex", "locks between the serving threads"),
+    allow_if(
+        libc::SYS_futex,
+        "futex",
+        "FUTEX_WAIT: glibc's internal locks (malloc arenas)",
+        &[futex_command(libc::FUTEX_WAIT)],
+    ),
+    allow_if(
+        libc::SYS_futex,
+        "futex",
+        "FUTEX_WAIT_BITSET: the standard library's locks, condition variables and thread parking; glibc's pthread_join",
+        &[futex_command(libc::FUTEX_WAIT_BITSET)],
+    ),
+    allow_if(
+        libc::SYS_futex,
+        "futex",
+        "FUTEX_WAKE: the wake side of all of those",
+        &[futex_command(libc::FUTEX_WAKE)],
+    ),
     allow(libc::SYS_getrandom, "getrandom", "hash map seeds"),
     allow(libc::SYS_clock_gettime, "clock_gettime", "time stamps in log lines"),
     allow(
@@ -444,8 +504,18 @@ pub const SENTRY: &[Allowed] = &[
         "heap and thread stack guard pages, never executable",
         &[clear(2, libc::PROT_EXEC as i64)],
     ),
-    allow(libc::SYS_mremap, "mremap", "heap"),
-    allow(libc::SYS_madvise, "madvise", "heap; dropping memory-file pages"),
+    allow_if(
+        libc::SYS_mremap,
+        "mremap",
+        "MREMAP_MAYMOVE only: glibc's realloc of large blocks",
+        &[long_is(3, libc::MREMAP_MAYMOVE as i64)],
+    ),
+    allow_if(
+        libc::SYS_madvise,
+        "madvise",
+        "MADV_DONTNEED: glibc's malloc gives back freed heap pages, and the stacks of exited threads",
+        &[madvise_advice(libc::MADV_DONTNEED)],
+    ),
     allow(
         libc::SYS_mincore,
         "mincore",
@@ -500,23 +570,35 @@ pub const SENTRY: &[Allowed] = &[
         "PR_GET_NAME: thread names",
         &[int_is(0, libc::PR_GET_NAME as i64)],
     ),
-    allow(
-        libc::SYS_arch_prctl,
-        "arch_prctl",
-        "thread-local storage of new threads",
-    ),
     allow(libc::SYS_set_robust_list, "set_robust_list", "thread start"),
     allow(
         libc::SYS_rseq,
         "rseq",
         "thread start; stubs unregister the inherited area",
     ),
-    allow(libc::SYS_futex, "futex", "locks and condition variables"),
+    allow_if(
+        libc::SYS_futex,
+        "futex",
+        "FUTEX_WAIT: glibc's internal locks (malloc arenas); systrap hand-offs with a stub (shared word)",
+        &[futex_command(libc::FUTEX_WAIT)],
+    ),
+    allow_if(
+        libc::SYS_futex,
+        "futex",
+        "FUTEX_WAIT_BITSET: the standard library's locks, condition variables and thread parking; glibc's pthread_join",
+        &[futex_command(libc::FUTEX_WAIT_BITSET)],
+    ),
+    allow_if(
+        libc::SYS_futex,
+        "futex",
+        "FUTEX_WAKE: the wake side of all of those",
+        &[futex_command(libc::FUTEX_WAKE)],
+    ),
     allow(libc::SYS_sched_yield, "sched_yield", "spinning hand-offs"),
     allow(
         libc::SYS_sched_getaffinity,
         "sched_getaffinity",
-        "CPUs for pinning tracers and stubs",
+        "CPUs for pinning tracers and stubs; glibc's pthread_getattr_np (the standard library's stack guard) asks for the thread's own",
     ),
     allow(
         libc::SYS_sched_setaffinity,
@@ -524,7 +606,30 @@ pub const SENTRY: &[Allowed] = &[
         "pin a tracer and its stub to one CPU",
     ),
     allow(libc::SYS_getcpu, "getcpu", "the current CPU"),
-    allow(libc::SYS_rt_sigaction, "rt_sigaction", "stub start-up"),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "glibc's SIGSETXID handler, installed by the first pthread_create",
+        &[int_is(0, GLIBC_SIGSETXID)],
+    ),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "SIGABRT back to its default: glibc's abort on a fatal error",
+        &[int_is(0, libc::SIGABRT as i64)],
+    ),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "SIGSEGV back to its default: the standard library's fault handler, on a fault that is no stack overflow, so that the crash shows as one",
+        &[int_is(0, libc::SIGSEGV as i64)],
+    ),
+    allow_if(
+        libc::SYS_rt_sigaction,
+        "rt_sigaction",
+        "SIGBUS back to its default: as SIGSEGV",
+        &[int_is(0, libc::SIGBUS as i64)],
+    ),
     allow(
         libc::SYS_rt_sigprocmask,
         "rt_sigprocmask",
@@ -586,7 +691,84 @@ pub const SENTRY_PTRACE: &[Allowed] = &[
         "mprotect",
         "a stub changes guest protections; the Sentry makes its stub page executable",
     ),
-    allow(libc::SYS_ptrace, "ptrace", "run guests in stubs (PTRACE_SYSEMU)"),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_TRACEME: a new stub process becomes its tracer's tracee",
+        &[ptrace_request(libc::PTRACE_TRACEME)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_SEIZE: a tracer takes over a new stub thread (with its options)",
+        &[ptrace_request(libc::PTRACE_SEIZE)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_INTERRUPT: stop a seized stub thread",
+        &[ptrace_request(libc::PTRACE_INTERRUPT)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_SETOPTIONS: trace options of a new stub (exit-kill, clone events, syscall stops)",
+        &[ptrace_request(libc::PTRACE_SETOPTIONS)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_SYSEMU: run guest code until its next syscall, which the stub does not make",
+        &[ptrace_request(libc::PTRACE_SYSEMU)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_CONT: resume a stub for an injected syscall or past a signal stop",
+        &[ptrace_request(libc::PTRACE_CONT)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_GETREGS: the guest's registers at a stop",
+        &[ptrace_request(libc::PTRACE_GETREGS)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_SETREGS: the guest's registers before resuming; injected syscalls",
+        &[ptrace_request(libc::PTRACE_SETREGS)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_GETFPREGS: the guest's FPU state at a stop",
+        &[ptrace_request(libc::PTRACE_GETFPREGS)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_SETFPREGS: the guest's FPU state before resuming",
+        &[ptrace_request(libc::PTRACE_SETFPREGS)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_GETSIGINFO: what a signal stop (a fault) was",
+        &[ptrace_request(libc::PTRACE_GETSIGINFO)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_GETEVENTMSG: the new thread of a clone event",
+        &[ptrace_request(libc::PTRACE_GETEVENTMSG)],
+    ),
+    allow_if(
+        libc::SYS_ptrace,
+        "ptrace",
+        "PTRACE_DETACH: let go of a stub thread handed to another tracer",
+        &[ptrace_request(libc::PTRACE_DETACH)],
+    ),
     allow_if(
         libc::SYS_kill,
         "kill",
@@ -1039,6 +1221,144 @@ mod tests {
                 [libc::AF_UNIX as u64, libc::SOCK_STREAM as u64, 0, 0, 0, 0],
             );
             true
+        }));
+    }
+
+    /// ptrace(2) with `request` on pid 0 (never a tracee of ours: ESRCH
+    /// when the filter lets it through).
+    fn ptrace_of_nobody(request: u64) -> bool {
+        raw(libc::SYS_ptrace, [request, 0, 0, 0, 0, 0]) == Err(libc::ESRCH)
+    }
+
+    /// The ptrace platform's requests pass the Sentry's filter; others
+    /// (writing a tracee's memory, attaching to any process) kill it, and
+    /// so does a known request with high bits set (the kernel reads a
+    /// long). Under systrap no ptrace request passes.
+    #[test]
+    fn the_sentry_filter_allows_only_the_ptrace_requests_the_platform_makes() {
+        for request in [
+            libc::PTRACE_GETREGS,
+            libc::PTRACE_SYSEMU,
+            libc::PTRACE_CONT,
+            libc::PTRACE_DETACH,
+        ] {
+            assert_exited_0(under_sentry(PTRACE, || ptrace_of_nobody(request as u64)));
+        }
+        for request in [libc::PTRACE_POKEDATA, libc::PTRACE_ATTACH, libc::PTRACE_SETREGSET] {
+            assert_killed_by_sigsys(under_sentry(PTRACE, || ptrace_of_nobody(request as u64)));
+        }
+        let high_bits = 1 << 32 | libc::PTRACE_CONT as u64;
+        assert_killed_by_sigsys(under_sentry(PTRACE, || ptrace_of_nobody(high_bits)));
+        assert_killed_by_sigsys(under_sentry(SYSTRAP, || ptrace_of_nobody(libc::PTRACE_GETREGS as u64)));
+    }
+
+    /// futex(2) with `op` on a word holding 0, expecting 1 (so a wait
+    /// returns EAGAIN at once); true when the call got past the filter.
+    fn futex_on_a_word(op: i32) -> bool {
+        let word = 0u32;
+        let addr = &word as *const u32 as u64;
+        let result = raw(libc::SYS_futex, [addr, op as u32 as u64, 1, 0, 0, u32::MAX as u64]);
+        matches!(result, Ok(_) | Err(libc::EAGAIN))
+    }
+
+    /// The futex operations of the standard library, glibc and the systrap
+    /// hand-off pass, private or shared, on either clock; the others kill.
+    #[test]
+    fn the_futex_filter_allows_only_wait_wake_and_wait_bitset() {
+        let private = libc::FUTEX_PRIVATE_FLAG;
+        let realtime = libc::FUTEX_CLOCK_REALTIME;
+        let used = [
+            libc::FUTEX_WAIT,
+            libc::FUTEX_WAIT | private,
+            libc::FUTEX_WAKE,
+            libc::FUTEX_WAKE | private,
+            libc::FUTEX_WAIT_BITSET | private,
+            libc::FUTEX_WAIT_BITSET | realtime,
+        ];
+        let unused = [
+            libc::FUTEX_LOCK_PI | private,
+            libc::FUTEX_CMP_REQUEUE | private,
+            libc::FUTEX_WAKE_OP | private,
+            libc::FUTEX_WAKE_BITSET,
+        ];
+        for op in used {
+            assert_exited_0(under_sentry(SYSTRAP, || futex_on_a_word(op)));
+            assert_exited_0(in_child(|| install_gofer().is_ok() && futex_on_a_word(op)));
+        }
+        for op in unused {
+            assert_killed_by_sigsys(under_sentry(PTRACE, || futex_on_a_word(op)));
+            assert_killed_by_sigsys(in_child(|| install_gofer().is_ok() && futex_on_a_word(op)));
+        }
+    }
+
+    /// madvise(2) with `advice` on a fresh anonymous page.
+    fn madvise_a_page(advice: i32) -> bool {
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let Ok(page) = raw(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]) else {
+            return false;
+        };
+        raw(libc::SYS_madvise, [page as u64, 4096, advice as u64, 0, 0, 0]).is_ok()
+    }
+
+    /// MADV_DONTNEED (glibc's malloc and thread stacks) passes; other
+    /// advice kills the Sentry and the gofer.
+    #[test]
+    fn the_madvise_filter_allows_only_dontneed() {
+        assert_exited_0(under_sentry(PTRACE, || madvise_a_page(libc::MADV_DONTNEED)));
+        assert_exited_0(in_child(|| {
+            install_gofer().is_ok() && madvise_a_page(libc::MADV_DONTNEED)
+        }));
+        for advice in [libc::MADV_REMOVE, libc::MADV_FREE, libc::MADV_MERGEABLE] {
+            assert_killed_by_sigsys(under_sentry(SYSTRAP, || madvise_a_page(advice)));
+            assert_killed_by_sigsys(in_child(|| install_gofer().is_ok() && madvise_a_page(advice)));
+        }
+    }
+
+    /// mremap(2) of a fresh anonymous page to two pages with `flags`.
+    fn mremap_a_page(flags: u64) -> bool {
+        let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+        let map = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let Ok(page) = raw(libc::SYS_mmap, [0, 4096, prot, map, u64::MAX, 0]) else {
+            return false;
+        };
+        raw(libc::SYS_mremap, [page as u64, 4096, 8192, flags, 0, 0]).is_ok()
+    }
+
+    /// rt_sigaction(2) of `signal`, only reading the current action.
+    fn query_sigaction(signal: i32) -> bool {
+        let mut old = [0u64; 4];
+        let old_ptr = old.as_mut_ptr() as u64;
+        raw(libc::SYS_rt_sigaction, [signal as u64, 0, old_ptr, 8, 0, 0]).is_ok()
+    }
+
+    /// mremap only moves (glibc's realloc), never to a fixed address or
+    /// keeping the old mapping; rt_sigaction only for the signals glibc
+    /// sets itself; no arch_prctl at all.
+    #[test]
+    fn the_sentry_filter_checks_mremap_rt_sigaction_and_arch_prctl() {
+        let may_move = libc::MREMAP_MAYMOVE as u64;
+        assert_exited_0(under_sentry(SYSTRAP, || mremap_a_page(may_move)));
+        assert_exited_0(in_child(|| install_gofer().is_ok() && mremap_a_page(may_move)));
+        let dont_unmap = may_move | 4;
+        for flags in [0, dont_unmap, may_move | 1 << 32] {
+            assert_killed_by_sigsys(under_sentry(PTRACE, || mremap_a_page(flags)));
+            assert_killed_by_sigsys(in_child(|| install_gofer().is_ok() && mremap_a_page(flags)));
+        }
+        for signal in [GLIBC_SIGSETXID as i32, libc::SIGABRT, libc::SIGSEGV, libc::SIGBUS] {
+            assert_exited_0(under_sentry(PTRACE, || query_sigaction(signal)));
+        }
+        for signal in [libc::SIGSYS, libc::SIGCHLD, libc::SIGUSR2, libc::SIGRTMIN()] {
+            assert_killed_by_sigsys(under_sentry(SYSTRAP, || query_sigaction(signal)));
+        }
+        assert_killed_by_sigsys(under_sentry(PTRACE, || {
+            let mut fs_base = 0u64;
+            let arch_get_fs = 0x1003;
+            raw(
+                libc::SYS_arch_prctl,
+                [arch_get_fs, &mut fs_base as *mut u64 as u64, 0, 0, 0, 0],
+            )
+            .is_ok()
         }));
     }
 

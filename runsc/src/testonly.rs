@@ -3,8 +3,11 @@
 //! (inherited from `create` or `run`), two more control requests exist:
 //!
 //! - `testonly-panic`: the control thread panics, as a Sentry bug would;
-//! - `testonly-seccomp-violation`: it makes a syscall outside the Sentry's
-//!   seccomp table (socket(2)), which the kernel answers by killing it.
+//! - `testonly-seccomp-violation [WHAT]`: it makes a syscall the Sentry's
+//!   seccomp table refuses, which the kernel answers by killing it. WHAT
+//!   chooses the syscall: `socket` (the default: no table has it),
+//!   `ptrace` (PTRACE_POKEDATA, a request no platform makes) or `futex`
+//!   (FUTEX_LOCK_PI, an operation nothing in the Sentry uses).
 //!
 //! With `RUNSC_TESTONLY_HOOKS=panic-after-confine`, `runsc boot` and `runsc
 //! do` panic as soon as they are confined (before the Sentry exists).
@@ -40,29 +43,42 @@ pub fn after_confinement() {
     }
 }
 
-/// Runs the hook named by the control request `name`; false when `name`
-/// is not a hook or hooks are disabled.
-pub fn run(name: &str) -> bool {
+/// Runs the hook named by the control request `name` with its argument
+/// `body`; false when `name` is not a hook or hooks are disabled.
+pub fn run(name: &str, body: &str) -> bool {
     if !ENABLED.load(Ordering::Relaxed) {
         return false;
     }
     match name {
         "testonly-panic" => panic!("test-only panic requested on the control socket"),
         "testonly-seccomp-violation" => {
-            seccomp_violation();
+            seccomp_violation(body.trim());
             true
         }
         _ => false,
     }
 }
 
-/// socket(2), which the Sentry's table does not allow: the kernel kills the
-/// whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS) and logs it.
+/// A syscall the Sentry's table refuses, chosen by `what`: the kernel kills
+/// the whole process with SIGSYS (SECCOMP_RET_KILL_PROCESS) and logs it.
 #[allow(unsafe_code)]
-fn seccomp_violation() {
-    tracing::warn!("test-only: making a syscall outside the seccomp table (socket)");
-    // SAFETY: a raw syscall with integer arguments; it never returns here
-    // once the filter is installed.
-    let rc = unsafe { libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0) };
-    tracing::error!("socket(2) outside the seccomp table returned {rc}: the filter is missing");
+fn seccomp_violation(what: &str) {
+    tracing::warn!(what, "test-only: making a syscall the seccomp table refuses");
+    let mut word: u32 = 0;
+    let word_addr = &mut word as *mut u32 as libc::c_long;
+    // SAFETY: raw syscalls that never return here once the filter is
+    // installed. Without it: socket(2) makes an fd that leaks, ptrace(2)
+    // of pid 0 fails with ESRCH, and FUTEX_LOCK_PI takes the unowned lock
+    // word on our own stack, which outlives the call.
+    let rc = unsafe {
+        match what {
+            "ptrace" => libc::syscall(libc::SYS_ptrace, libc::PTRACE_POKEDATA, 0, 0, 0),
+            "futex" => libc::syscall(libc::SYS_futex, word_addr, libc::FUTEX_LOCK_PI, 0, 0, 0, 0),
+            _ => libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0),
+        }
+    };
+    tracing::error!(
+        what,
+        "a syscall outside the seccomp table returned {rc}: the filter is missing"
+    );
 }

@@ -83,7 +83,13 @@ pub const FACTORY_SECCOMP: &[FactorySyscall] = &[
     any(libc::SYS_pidfd_open, "pidfd_open", "factory: a pidfd for each new stub"),
     any(libc::SYS_close, "close", "factory: the fds of a request"),
     any(libc::SYS_wait4, "wait4", "factory: reap stubs the Sentry is done with"),
-    any(libc::SYS_kill, "kill", "factory: kill a stub before reaping it"),
+    only(
+        libc::SYS_kill,
+        "kill",
+        "factory: kill a stub before reaping it (SIGKILL only)",
+        1,
+        &[libc::SIGKILL as u32],
+    ),
     any(
         libc::SYS_exit_group,
         "exit_group",

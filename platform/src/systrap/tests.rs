@@ -467,7 +467,7 @@ fn a_syscall_outside_the_factory_table_kills_the_factory() {
         len: program.len() as u16,
         filter: program.as_ptr() as *mut libc::sock_filter,
     };
-    let run = |nr: i64| {
+    let run = |nr: i64, args: [u64; 2]| {
         // SAFETY: a raw fork; the child makes only raw syscalls and exits.
         let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) } as i32;
         assert!(pid >= 0);
@@ -478,7 +478,7 @@ fn a_syscall_outside_the_factory_table_kills_the_factory() {
                 if libc::syscall(libc::SYS_seccomp, 1, 0, &fprog) != 0 {
                     libc::syscall(libc::SYS_exit_group, 2);
                 }
-                libc::syscall(nr, 0, 0, 0, 0, 0, 0);
+                libc::syscall(nr, args[0], args[1], 0, 0, 0, 0);
                 libc::syscall(libc::SYS_exit_group, 0);
             }
         }
@@ -487,10 +487,28 @@ fn a_syscall_outside_the_factory_table_kills_the_factory() {
         assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
         status
     };
-    let listed = run(libc::SYS_sched_yield);
-    assert!(libc::WIFEXITED(listed) && libc::WEXITSTATUS(listed) == 0, "{listed:#x}");
-    for nr in [libc::SYS_socket, libc::SYS_getpid, libc::SYS_openat, libc::SYS_execve] {
-        let status = run(nr);
+    // kill(2) of a pid that cannot exist (ESRCH): SIGKILL is listed.
+    let no_such_pid = i32::MAX as u64;
+    let listed = [
+        (libc::SYS_sched_yield, [0, 0]),
+        (libc::SYS_kill, [no_such_pid, libc::SIGKILL as u64]),
+    ];
+    for (nr, args) in listed {
+        let status = run(nr, args);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "syscall {nr}: {status:#x}"
+        );
+    }
+    let refused = [
+        (libc::SYS_socket, [0, 0]),
+        (libc::SYS_getpid, [0, 0]),
+        (libc::SYS_openat, [0, 0]),
+        (libc::SYS_execve, [0, 0]),
+        (libc::SYS_kill, [no_such_pid, libc::SIGTERM as u64]),
+    ];
+    for (nr, args) in refused {
+        let status = run(nr, args);
         assert!(
             libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGSYS,
             "syscall {nr}: {status:#x}"

@@ -222,9 +222,17 @@ fn natively(script: &str, steps: Steps) -> String {
         .stdin(slave.try_clone().expect("dup"))
         .stdout(slave.try_clone().expect("dup"))
         .stderr(slave.try_clone().expect("dup"));
-    // SAFETY: setsid and ioctl are async-signal-safe; nothing is allocated.
+    // SAFETY: signal, setsid and ioctl are async-signal-safe; nothing is
+    // allocated.
     unsafe {
         cmd.pre_exec(|| {
+            // A test run started in the background of a non-interactive
+            // shell inherits SIGINT and SIGQUIT ignored, and a shell keeps
+            // them so: the job-control signals start at their defaults
+            // here, as in a terminal session.
+            for sig in [nix::libc::SIGINT, nix::libc::SIGQUIT, nix::libc::SIGTSTP] {
+                nix::libc::signal(sig, nix::libc::SIG_DFL);
+            }
             nix::libc::setsid();
             if nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) != 0 {
                 return Err(std::io::Error::last_os_error());

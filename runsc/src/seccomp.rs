@@ -594,6 +594,12 @@ pub const SENTRY: &[Allowed] = &[
         "FUTEX_WAKE: the wake side of all of those",
         &[futex_command(libc::FUTEX_WAKE)],
     ),
+    allow_if(
+        libc::SYS_membarrier,
+        "membarrier",
+        "MEMBARRIER_CMD_GLOBAL with no flags: guest membarrier(2), whose barrier must reach the guest threads in their stubs",
+        &[int_is(0, 1), int_is(1, 0)],
+    ),
     allow(libc::SYS_sched_yield, "sched_yield", "spinning hand-offs"),
     allow(
         libc::SYS_sched_getaffinity,
@@ -1312,6 +1318,18 @@ mod tests {
         for advice in [libc::MADV_REMOVE, libc::MADV_FREE, libc::MADV_MERGEABLE] {
             assert_killed_by_sigsys(under_sentry(SYSTRAP, || madvise_a_page(advice)));
             assert_killed_by_sigsys(in_child(|| install_gofer().is_ok() && madvise_a_page(advice)));
+        }
+    }
+
+    /// The Sentry may ask the host for MEMBARRIER_CMD_GLOBAL only (guest
+    /// membarrier(2)); the expedited commands and flags kill it.
+    #[test]
+    fn the_membarrier_filter_allows_only_global() {
+        let membarrier = |cmd: u64, flags: u64| raw(libc::SYS_membarrier, [cmd, flags, 0, 0, 0, 0]).is_ok();
+        assert_exited_0(under_sentry(PTRACE, || membarrier(1, 0)));
+        assert_exited_0(under_sentry(SYSTRAP, || membarrier(1, 0)));
+        for (cmd, flags) in [(0, 0), (2, 0), (8, 0), (1, 1)] {
+            assert_killed_by_sigsys(under_sentry(SYSTRAP, || membarrier(cmd, flags)));
         }
     }
 

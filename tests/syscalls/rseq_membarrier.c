@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <linux/rseq.h>
 
 #define RSEQ_SIG 0x53053053
@@ -47,6 +48,28 @@ CASE(membarrier_global)
 		EXPECT_EQ(mb(MEMBARRIER_CMD_GLOBAL, 0, 0), 0);
 	EXPECT_NE(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0);
 	EXPECT_EQ(mb(MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0), 0);
+}
+
+static void *park(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* With a second thread the private barrier has work to do; a fork keeps the registration. */
+CASE(membarrier_private_expedited_with_threads_and_fork)
+{
+	pthread_t t;
+	pid_t pid;
+
+	ASSERT_OK(mb(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0));
+	ASSERT_EQ(pthread_create(&t, NULL, park, NULL), 0);
+	EXPECT_EQ(mb(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0), 0);
+	pid = ASSERT_OK(fork());
+	if (pid == 0)
+		_exit(mb(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0 ? 0 : 1);
+	EXPECT_EXITED(h_wait(pid), 0);
 }
 
 /* ---- rseq, in a copy of the program without glibc's registration ---- */

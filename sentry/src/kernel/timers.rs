@@ -682,6 +682,9 @@ pub struct ProcessAttrs {
     pub cpu_carried: super::cputime::Usage,
     /// RUSAGE_CHILDREN: the CPU time of exited children (and theirs).
     pub children_cpu: super::cputime::Usage,
+    /// membarrier(2) registrations (MEMBARRIER_CMD_REGISTER_* bits), kept
+    /// by fork and cleared by execve.
+    pub membarrier: u32,
 }
 
 /// The timer slack of init (prctl(2) PR_SET_TIMERSLACK).
@@ -707,6 +710,7 @@ impl Default for ProcessAttrs {
             host_pid: 0,
             cpu_carried: Default::default(),
             children_cpu: Default::default(),
+            membarrier: 0,
         }
     }
 }
@@ -818,7 +822,10 @@ impl ProcessAttrTable {
 
     /// Hook: `tgid` has exec'd: dumpable again (no set-user-ID binaries here).
     pub fn execed(&self, tgid: i32) {
-        self.update(tgid, |a| a.dumpable = DUMPABLE_DEFAULT);
+        self.update(tgid, |a| {
+            a.dumpable = DUMPABLE_DEFAULT;
+            a.membarrier = 0;
+        });
     }
 
     /// Hook: `tgid` has exited, having used `cpu` in all. Returns the

@@ -279,6 +279,65 @@ pub(super) fn encode_usage(usage: crate::kernel::cputime::Usage, longs: [i64; 14
     encode_rusage(timeval(usage.user), timeval(usage.system), longs)
 }
 
+/// membarrier(2) commands (linux/membarrier.h).
+const MEMBARRIER_CMD_QUERY: i32 = 0;
+const MEMBARRIER_CMD_GLOBAL: i32 = 1;
+const MEMBARRIER_CMD_GLOBAL_EXPEDITED: i32 = 2;
+const MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: i32 = 4;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: i32 = 8;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: i32 = 16;
+const MEMBARRIER_CMD_GET_REGISTRATIONS: i32 = 512;
+
+/// membarrier(2). Guest threads run in stub processes on any host CPU, so
+/// every barrier is the host's MEMBARRIER_CMD_GLOBAL (an RCU grace period,
+/// after which every CPU has passed a full barrier): stronger than the
+/// expedited commands ask for, and slower (milliseconds). A process with
+/// one thread needs none for PRIVATE_EXPEDITED, as in Linux. The SYNC_CORE
+/// and RSEQ commands are not offered (EINVAL, and not in QUERY's answer).
+pub fn membarrier(task: &mut Task, a: Args) -> Result<u64> {
+    let (cmd, flags) = (a.i32(0), a.u32(1));
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let registered = task.kernel.proc_attrs.get(task.tgid).membarrier;
+    let register = |bit: i32| {
+        task.kernel.proc_attrs.update(task.tgid, |p| p.membarrier |= bit as u32);
+        Ok(0)
+    };
+    match cmd {
+        MEMBARRIER_CMD_QUERY => Ok((MEMBARRIER_CMD_GLOBAL
+            | MEMBARRIER_CMD_GLOBAL_EXPEDITED
+            | MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
+            | MEMBARRIER_CMD_PRIVATE_EXPEDITED
+            | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+            | MEMBARRIER_CMD_GET_REGISTRATIONS) as u64),
+        MEMBARRIER_CMD_GLOBAL | MEMBARRIER_CMD_GLOBAL_EXPEDITED => host_barrier(),
+        MEMBARRIER_CMD_PRIVATE_EXPEDITED => {
+            if registered & MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED as u32 == 0 {
+                return Err(Errno::EPERM);
+            }
+            if task.group.thread_count() == 1 {
+                return Ok(0);
+            }
+            host_barrier()
+        }
+        MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED => register(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED),
+        MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED => register(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED),
+        MEMBARRIER_CMD_GET_REGISTRATIONS => Ok(u64::from(registered)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// The host's MEMBARRIER_CMD_GLOBAL (allowed by the Sentry's seccomp table
+/// with these arguments only).
+fn host_barrier() -> Result<u64> {
+    // SAFETY: membarrier takes no pointers.
+    if unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(0)
+}
+
 /// personality(2): 0xffffffff queries; any other value is taken (Linux
 /// never fails it) and the old one returned. It is recorded only: every
 /// process runs as PER_LINUX, whatever flags (ADDR_NO_RANDOMIZE, ...) say.

@@ -268,6 +268,7 @@ table! {
     318 getrandom process::getrandom, Full, "xdx";
     319 memfd_create xfer::memfd_create, Partial("no MFD_HUGETLB (ENOSYS, as without hugetlbfs); adding F_SEAL_WRITE is EBUSY only while a shared mapping was made writable (Linux also counts read-only shared mappings); /proc/PID/fd/N cannot reopen a memfd"), "sx";
     322 execveat process::execveat, Full, "fsxxx";
+    324 membarrier misc::membarrier, Partial("every barrier is the host's MEMBARRIER_CMD_GLOBAL (milliseconds); no SYNC_CORE or RSEQ commands (EINVAL)"), "ddd";
     325 mlock2 mem::mlock2, Partial("MLOCK_ONFAULT locks like mlock; counted against RLIMIT_MEMLOCK"), "xdx";
     326 copy_file_range xfer::copy_file_range, Partial("copies through the Sentry in 1 MiB chunks; EXDEV across filesystems"), "fxfxdx";
     327 preadv2 fileattr::preadv2, Partial("RWF_APPEND, and RWF_NOWAIT on pipes and other streams, are EOPNOTSUPP"), "fxddxx";

@@ -4,7 +4,7 @@
 use crate::errno::Errno;
 use crate::fs::{dev::Devfs, devpts::Devpts, host::HostInode, overlay::Overlay, tmpfs::Tmpfs};
 use crate::kernel::procinfo::KernelProc;
-use crate::kernel::stdio::{HostStream, HostStreamInode};
+use crate::kernel::stdio::{HostFdInode, HostStream};
 use crate::kernel::task::Credentials;
 use crate::kernel::{Kernel, Task};
 use crate::mm::MemoryFile;
@@ -557,7 +557,7 @@ fn stdio_table(stdio: [OwnedFd; 3]) -> Result<FdTable, Errno> {
         };
         let stream = HostStream::new(host);
         let name = host_stdio_name(&stream, guest_fd);
-        let inode = Arc::new(HostStreamInode { stream: stream.clone() });
+        let inode = Arc::new(HostFdInode { ops: stream.clone() });
         let dentry = Arc::new(Dentry {
             path: name.into_bytes(),
             parent: None,

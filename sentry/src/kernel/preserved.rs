@@ -16,8 +16,8 @@
 
 use crate::errno::{Errno, Result};
 use crate::fs::host::HostFile;
-use crate::kernel::stdio::{guest_stat, host_fstat, HostStream};
-use crate::vfs::{Dentry, FdTable, FileOps, Inode, OpenFile, Stat};
+use crate::kernel::stdio::{host_fstat, HostFdInode, HostStream};
+use crate::vfs::{Dentry, FdTable, FileOps, OpenFile};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
@@ -85,29 +85,6 @@ pub(crate) fn host_fd_name(st: Option<&libc::stat>, guest_fd: i32) -> String {
         libc::S_IFSOCK => format!("socket:[{}]", st.st_ino),
         libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => "/dev/null".to_string(),
         _ => format!("host:[{guest_fd}]"),
-    }
-}
-
-/// The inode behind a preserved fd: fstat reports the host fd's stat.
-struct HostFdInode {
-    ops: Arc<dyn FileOps>,
-}
-
-impl Inode for HostFdInode {
-    fn stat(&self) -> Result<Stat> {
-        let fd = self.ops.host_fd().ok_or(Errno::EBADF)?;
-        Ok(guest_stat(&host_fstat(fd)?))
-    }
-
-    fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
-        Ok(self.ops.clone())
-    }
-    fn is_anonymous_pipe(&self) -> bool {
-        true
-    }
-
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
     }
 }
 

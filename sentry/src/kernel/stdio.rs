@@ -160,18 +160,21 @@ impl FileOps for HostStream {
     }
 }
 
-/// The inode behind a host stream: what fstat on the guest's stdio reports.
-pub struct HostStreamInode {
-    pub stream: Arc<HostStream>,
+/// The inode behind a host fd the guest was given (its stdio, or a
+/// preserved fd): fstat reports the host fd's stat, and opening it again
+/// (through /proc/PID/fd/N) shares the same host fd.
+pub struct HostFdInode {
+    pub ops: Arc<dyn FileOps>,
 }
 
-impl Inode for HostStreamInode {
+impl Inode for HostFdInode {
     fn stat(&self) -> Result<Stat> {
-        Ok(guest_stat(&self.stream.host_stat()?))
+        let fd = self.ops.host_fd().ok_or(Errno::EBADF)?;
+        Ok(guest_stat(&host_fstat(fd)?))
     }
 
     fn open(&self, _flags: i32) -> Result<Arc<dyn FileOps>> {
-        Ok(self.stream.clone())
+        Ok(self.ops.clone())
     }
     fn is_anonymous_pipe(&self) -> bool {
         true

@@ -81,7 +81,16 @@ impl Futexes {
             }
             queues.entry(key).or_default().push(waiter.clone());
         }
-        let outcome = queue.wait_for(deadline, blocked, &|_| waiter.woken.load(Ordering::SeqCst));
+        self.sleep(key, &waiter, deadline, blocked)
+    }
+
+    /// Sleeps until `waiter`, queued on `key`, is woken (Ok), or takes it
+    /// off the queue and fails: ETIMEDOUT at `deadline`, EINTR for a signal
+    /// outside `blocked`.
+    fn sleep(&self, key: FutexKey, waiter: &Arc<Waiter>, deadline: Option<Instant>, blocked: u64) -> Result<()> {
+        let outcome = waiter
+            .queue
+            .wait_for(deadline, blocked, &|_| waiter.woken.load(Ordering::SeqCst));
         if matches!(outcome, Ok(true)) {
             return Ok(());
         }
@@ -89,7 +98,7 @@ impl Futexes {
         if waiter.woken.load(Ordering::SeqCst) {
             return Ok(());
         }
-        remove(&mut queues, key, &waiter);
+        remove(&mut queues, key, waiter);
         match outcome {
             Err(e) => Err(e),
             _ => Err(Errno(libc::ETIMEDOUT)),
@@ -154,20 +163,11 @@ impl Futexes {
                 queues.entry(key).or_default().push(waiter.clone());
                 waiter
             };
-            let outcome = queue.wait_for(req.deadline, blocked, &|_| waiter.woken.load(Ordering::SeqCst));
-            if matches!(outcome, Ok(true)) {
-                continue;
+            match self.sleep(key, &waiter, req.deadline, blocked) {
+                Ok(()) => continue,
+                Err(Errno::EINTR) => return Err(super::interrupt::ERESTARTNOINTR),
+                Err(e) => return Err(e),
             }
-            let mut queues = self.lock()?;
-            if waiter.woken.load(Ordering::SeqCst) {
-                continue;
-            }
-            remove(&mut queues, key, &waiter);
-            return match outcome {
-                Err(Errno::EINTR) => Err(super::interrupt::ERESTARTNOINTR),
-                Err(e) => Err(e),
-                _ => Err(Errno(libc::ETIMEDOUT)),
-            };
         }
     }
 

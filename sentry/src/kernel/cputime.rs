@@ -54,9 +54,9 @@ fn read_clock(clock: libc::clockid_t) -> Duration {
     Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 
-/// Clock ticks (USER_HZ, 100 a second) as times(2) counts them.
+/// Clock ticks ([`super::procinfo::CLK_TCK`] a second) as times(2) counts them.
 pub fn ticks(d: Duration) -> i64 {
-    (d.as_millis() / 10) as i64
+    (d.as_millis() * u128::from(super::procinfo::CLK_TCK) / 1000) as i64
 }
 
 /// (seconds, microseconds) of a struct timeval.

@@ -809,8 +809,7 @@ pub fn futex(task: &mut Task, a: Args) -> Result<u64> {
                 deadline,
                 try_only: cmd == FUTEX_TRYLOCK_PI,
             };
-            let kernel = task.kernel.clone();
-            let exists = move |tid: i32| kernel.tgid_of_thread(tid).is_some();
+            let exists = |tid: i32| task.kernel.tgid_of_thread(tid).is_some();
             futexes.lock_pi(&task.mm, &task.signal_queue, task.signals.mask, req, &exists)?;
             Ok(0)
         }

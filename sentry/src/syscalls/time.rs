@@ -59,7 +59,7 @@ fn process_cpu_clock(task: &Task, id: i32) -> Result<Option<i32>> {
     }
     // The caller's own thread clock: while it is the only thread, its
     // process's (the stub's clock cannot be split between threads).
-    let own_thread = id == libc::CLOCK_THREAD_CPUTIME_ID || (id < 0 && id & 7 == 6 && matches!(!(id >> 3), 0));
+    let own_thread = id == libc::CLOCK_THREAD_CPUTIME_ID || (id < 0 && id & 7 == 6 && id >> 3 == -1);
     if own_thread && task.group.thread_count() == 1 {
         return Ok(Some(task.tgid));
     }

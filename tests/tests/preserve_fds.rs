@@ -89,6 +89,19 @@ fn drain(read_end: OwnedFd) -> String {
 /// What the guest writes to fd 3 about fd 5, which it was not given.
 const PROBE_FD5: &str = "if echo x >&5; then echo fd5-open >&3; else echo fd5-closed >&3; fi";
 
+/// `runsc run --preserve-fds N --bundle B ID`.
+fn run_preserving(runsc: &Runsc, n: u32, bundle: &Bundle, id: &str) -> Command {
+    let n = n.to_string();
+    runsc.command([
+        OsStr::new("run"),
+        OsStr::new("--preserve-fds"),
+        OsStr::new(&n),
+        OsStr::new("--bundle"),
+        bundle.path().as_os_str(),
+        OsStr::new(id),
+    ])
+}
+
 #[test]
 fn run_passes_a_pipe_and_a_file() {
     if !busybox_present() {
@@ -104,14 +117,7 @@ fn run_passes_a_pipe_and_a_file() {
     let bundle = busybox_bundle(&script, Vec::new());
     let runsc = Runsc::new();
     let id = runsc.new_id("pfds");
-    let cmd = runsc.command([
-        OsStr::new("run"),
-        OsStr::new("--preserve-fds"),
-        OsStr::new("2"),
-        OsStr::new("--bundle"),
-        bundle.path().as_os_str(),
-        OsStr::new(&id),
-    ]);
+    let cmd = run_preserving(&runsc, 2, &bundle, &id);
     let (out, piped) = run_with_fds(cmd, &read_fd4(&data));
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(out.stdout_str(), "on-stdout\n", "{out}");
@@ -127,14 +133,7 @@ fn run_with_a_closed_fd_fails_cleanly() {
     let runsc = Runsc::new();
     let id = runsc.new_id("pfds-closed");
     // fd 3 is the pipe; fd 4 is not open.
-    let cmd = runsc.command([
-        OsStr::new("run"),
-        OsStr::new("--preserve-fds"),
-        OsStr::new("2"),
-        OsStr::new("--bundle"),
-        bundle.path().as_os_str(),
-        OsStr::new(&id),
-    ]);
+    let cmd = run_preserving(&runsc, 2, &bundle, &id);
     let (out, piped) = run_with_fds(cmd, "");
     assert_clean_failure(&out, "run --preserve-fds 2 without fd 4");
     assert!(out.stderr_str().contains("fd 4 is not open"), "{out}");
@@ -231,14 +230,7 @@ fn preserved_fds_look_as_on_linux() {
     let bundle = Bundle::builder().binary(&prog).args(argv).build();
     let runsc = Runsc::new();
     let id = runsc.new_id("pfds-flags");
-    let cmd = runsc.command([
-        OsStr::new("run"),
-        OsStr::new("--preserve-fds"),
-        OsStr::new("3"),
-        OsStr::new("--bundle"),
-        bundle.path().as_os_str(),
-        OsStr::new(&id),
-    ]);
+    let cmd = run_preserving(&runsc, 3, &bundle, &id);
     let (out, _) = run_with_pipe(cmd, &more, OFlag::O_NONBLOCK);
     assert_eq!(out.code(), Some(0), "{out}");
     assert_eq!(out.stdout_str(), native_out.stdout_str(), "{out}");
@@ -280,14 +272,7 @@ fn pod_app_container_gets_a_pipe() {
         "container",
         &sandbox,
     );
-    let cmd = runsc.command([
-        OsStr::new("run"),
-        OsStr::new("--preserve-fds"),
-        OsStr::new("2"),
-        OsStr::new("--bundle"),
-        app_bundle.path().as_os_str(),
-        OsStr::new(&app),
-    ]);
+    let cmd = run_preserving(&runsc, 2, &app_bundle, &app);
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     std::fs::write(&data, "in-the-pod\n").expect("data file");
